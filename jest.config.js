@@ -1,0 +1,14 @@
+// Jest runs the TypeScript tests in spec/ as native ES modules (binaryen is ESM-only with a
+// top-level await). Type checking is done once by `tsc` in `npm test`, so ts-jest only
+// transpiles (isolatedModules), which keeps each test file fast to load.
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/spec'],
+  testMatch: ['**/*.test.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true, noUnusedLocals: false, noUnusedParameters: false } }],
+  },
+  testTimeout: 120000,
+};

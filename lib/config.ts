@@ -1,0 +1,89 @@
+/**
+ * The configuration of {@link VirtualMachinePrototype.create}.
+ *
+ * @module
+ */
+
+import { UsageError } from './errors.js';
+import type { FeatureSetName } from './features.js';
+import type { Signature } from './values.js';
+
+/** Configuration of {@link VirtualMachinePrototype.create}. */
+export interface VmConfig {
+  /** The module's binary encoding. Text format is refused. */
+  readonly moduleBytes: Uint8Array;
+
+  /**
+   * Resolves each imported function. Called once per function import, in declaration order,
+   * before anything runs. Return a non-negative integer id, which {@link VirtualMachine.run}
+   * reports when the guest calls that import; return `null` or `undefined`, or throw, to refuse
+   * the import (creation then fails with `NewError('UnresolvedFunctionImport')`).
+   */
+  symbols(moduleName: string, name: string, signature: Signature): number | null | undefined;
+
+  /**
+   * The WebAssembly features the guest may use. `'default'`: the MVP plus sign-extension
+   * operators, non-trapping float-to-int conversions and exported mutable globals (what Rust's
+   * wasm32 target emitted until 2024 and what smoldot accepts). `'mvp'`: the 2017 MVP only.
+   * Anything else (SIMD, bulk memory, reference types, multi-value, ...) is refused.
+   */
+  readonly features?: FeatureSetName;
+
+  /**
+   * Allow `f32`/`f64` in the signatures of imports and of the functions `start()` calls.
+   * Off by default, as in smoldot: Substrate runtimes must not depend on floating point.
+   */
+  readonly floats?: boolean;
+
+  /**
+   * Require a memory the host can reach (imported as `env`.`memory` or exported as `memory`).
+   * On by default, as in smoldot. When off, a module may have no memory (memory accessors then
+   * see a memory of size 0), or a memory under any export name or none.
+   */
+  readonly requireMemory?: boolean;
+
+  /**
+   * Size of the buffer that holds the stack of a paused call, in 64 KiB pages (default 64, i.e.
+   * 4 MiB). A call paused with a deeper stack traps with kind `StackExhausted`. The buffer is
+   * separate from the guest's memory, and engines commit its pages only as they are touched.
+   */
+  readonly unwindBufferPages?: number;
+}
+
+/** The defaults of the optional {@link VmConfig} fields. */
+export const CONFIG_DEFAULTS = {
+  features: 'default',
+  floats: false,
+  requireMemory: true,
+  unwindBufferPages: 64,
+} as const satisfies Partial<VmConfig>;
+
+/**
+ * A {@link VmConfig} with its defaults filled in, and a private copy of the module bytes: the
+ * caller may reuse its array while `create()` is still working on it.
+ */
+export type ResolvedConfig = Required<VmConfig> & { readonly moduleBytes: Uint8Array<ArrayBuffer> };
+
+/** Checks the shape of a config (a JavaScript caller may pass anything) and fills in defaults. */
+export function resolveConfig(config: VmConfig): ResolvedConfig {
+  const bad = (message: string): never => {
+    throw new UsageError('InvalidArgument', `VirtualMachinePrototype.create: ${message}`);
+  };
+  if (typeof config !== 'object' || config === null) bad('the config must be an object');
+  if (!(config.moduleBytes instanceof Uint8Array)) bad('`moduleBytes` must be a Uint8Array');
+  if (typeof config.symbols !== 'function') bad('`symbols` must be a function');
+  const features = config.features ?? CONFIG_DEFAULTS.features;
+  if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${String(features)}`);
+  const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
+  if (!Number.isInteger(unwindBufferPages) || unwindBufferPages < 1 || unwindBufferPages > 32768) {
+    bad(`\`unwindBufferPages\` must be an integer in 1 .. 32768, got ${String(unwindBufferPages)}`);
+  }
+  return {
+    moduleBytes: config.moduleBytes.slice(),
+    symbols: config.symbols.bind(config),
+    features,
+    floats: config.floats ?? CONFIG_DEFAULTS.floats,
+    requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,
+    unwindBufferPages,
+  };
+}

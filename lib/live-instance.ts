@@ -1,0 +1,133 @@
+/**
+ * Base components, and the live instances made from them.
+ *
+ * As in smoldot, a prototype is built from *base components*: the instrumented, compiled module,
+ * the resolved import table and the module facts the VM needs. They are immutable and shared;
+ * `clone()` and `intoPrototype()` make a fresh {@link LiveInstance} from them without running
+ * the transform again, and the engine's compiled code is shared by every instance of the same
+ * `WebAssembly.Module`, so a fresh instance costs only its memory and its data segments.
+ *
+ * @module
+ */
+
+import { AsyncifyDriver } from './asyncify-driver.js';
+import { NewError } from './errors.js';
+import { GuestMemory } from './guest-memory.js';
+import type { ExternalKind, GlobalFact, MemoryLimits, RawSignature } from './module-facts.js';
+import {
+  FUNCTION_IMPORT_MODULE,
+  MEMORY_EXPORT,
+  MEMORY_IMPORT_MODULE,
+  MEMORY_IMPORT_NAME,
+  exportName,
+  functionImportName,
+} from './rename.js';
+import type { Signature } from './values.js';
+
+/** A function import and what the `symbols` callback resolved it to. */
+export interface ResolvedImport {
+  /** The id the host gave it; reported in `interrupted` outcomes. */
+  readonly id: number;
+  readonly signature: Signature;
+}
+
+/** An export of the original module, by its original name. */
+export interface ExportInfo {
+  /** Position in the original export section; the instrumented module exports it as `e<position>`. */
+  readonly position: number;
+  readonly kind: ExternalKind;
+  /** For functions. */
+  readonly signature?: RawSignature;
+  /** For globals. */
+  readonly global?: GlobalFact;
+}
+
+/** Everything needed to make a fresh instance; see the module documentation. */
+export interface BaseComponents {
+  readonly module: WebAssembly.Module;
+  /** Function imports, in function index order. */
+  readonly imports: readonly ResolvedImport[];
+  /** Exports by original name. */
+  readonly exports: ReadonlyMap<string, ExportInfo>;
+  /** The guest's memory, if it has one. */
+  readonly memory: { readonly imported: boolean; readonly limits: MemoryLimits } | null;
+  /** Whether f32/f64 may cross the boundary. */
+  readonly floats: boolean;
+}
+
+/** The value an import returns while unwinding: discarded, but it must have the right JS type. */
+function placeholderFor(signature: Signature): unknown {
+  if (signature.result === null) return undefined;
+  return signature.result === 'i64' ? 0n : 0;
+}
+
+/** One instantiation of the base components, with its memory and its pause driver. */
+export class LiveInstance {
+  private constructor(
+    readonly components: BaseComponents,
+    readonly memory: GuestMemory,
+    readonly driver: AsyncifyDriver,
+    private readonly exportsObject: WebAssembly.Exports,
+  ) {}
+
+  /** The instance's value for an original export (a function, a `WebAssembly.Global`, ...). */
+  exportValue(info: ExportInfo): unknown {
+    return this.exportsObject[exportName(info.position)];
+  }
+
+  /**
+   * Instantiates the module: allocates the imported memory if there is one, binds every function
+   * import to the pause driver. Throws {@link NewError} `CouldntAllocateMemory` or
+   * `Instantiation`.
+   */
+  static create(components: BaseComponents): LiveInstance {
+    const driver = new AsyncifyDriver();
+    const functions: Record<string, unknown> = {};
+    driver.importFunctions(components.imports.map((i) => placeholderFor(i.signature))).forEach((fn, index) => {
+      functions[functionImportName(index)] = fn;
+    });
+    const imports: WebAssembly.Imports = { [FUNCTION_IMPORT_MODULE]: functions as WebAssembly.ModuleImports };
+
+    let importedMemory: WebAssembly.Memory | null = null;
+    const declared = components.memory;
+    if (declared?.imported === true) {
+      try {
+        importedMemory = new WebAssembly.Memory(
+          declared.limits.maximum === null
+            ? { initial: declared.limits.initial }
+            : { initial: declared.limits.initial, maximum: declared.limits.maximum },
+        );
+      } catch (e) {
+        throw new NewError(
+          'CouldntAllocateMemory',
+          `could not allocate the guest's memory of ${declared.limits.initial} pages: ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+      imports[MEMORY_IMPORT_MODULE] = { [MEMORY_IMPORT_NAME]: importedMemory };
+    }
+
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(components.module, imports);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new NewError('CouldntAllocateMemory', `could not allocate the instance's memory: ${e.message}`, {
+          cause: e,
+        });
+      }
+      throw new NewError('Instantiation', `instantiation failed: ${(e as Error).message}`, { cause: e });
+    }
+    driver.attach(instance.exports);
+    const memory =
+      declared === null
+        ? null
+        : (importedMemory ?? (instance.exports[MEMORY_EXPORT] as WebAssembly.Memory));
+    return new LiveInstance(
+      components,
+      new GuestMemory(memory, declared?.limits.maximum ?? null),
+      driver,
+      instance.exports,
+    );
+  }
+}

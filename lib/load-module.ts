@@ -1,0 +1,235 @@
+/**
+ * From module bytes to {@link BaseComponents}: every check, the import resolution, the
+ * transform and the compilation behind {@link VirtualMachinePrototype.create}.
+ *
+ * The order is chosen so that cheap refusals come first and the user's `symbols` callback is
+ * only consulted for a module that is otherwise acceptable:
+ *
+ * 1. the engine validates the bytes (malformed input, text format);
+ * 2. the feature scan refuses post-MVP features outside the configured set;
+ * 3. the headers are read, and the module rules (smoldot's) are applied: no start function,
+ *    only function and memory imports, at most one memory, reachable as `env`.`memory` or as
+ *    the export `memory`;
+ * 4. every function import is resolved through `symbols`;
+ * 5. imports and exports are renamed and the module is instrumented with Asyncify;
+ * 6. the engine compiles the result.
+ *
+ * Every refusal is a {@link NewError} whose message names the offending import, export or
+ * feature.
+ *
+ * @module
+ */
+
+import type { ResolvedConfig } from './config.js';
+import { NewError } from './errors.js';
+import { featureSet, findUnsupportedFeature } from './features.js';
+import { instrument } from './instrument.js';
+import type { BaseComponents, ExportInfo, ResolvedImport } from './live-instance.js';
+import { type ModuleFacts, type RawSignature, readModuleFacts } from './module-facts.js';
+import { renameForInstrumentation } from './rename.js';
+import { type Signature, type ValueType, formatSignature, isValueType } from './values.js';
+
+/** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
+export const POST_PASSES: readonly string[] = [];
+
+/**
+ * The host-side signature for a function type, or the reason it cannot cross the boundary.
+ * Results beyond one cannot occur here: the feature scan refuses multi-value first.
+ */
+export function toSignature(raw: RawSignature, floats: boolean): Signature | string {
+  const types = [...raw.params, ...raw.results];
+  for (const type of types) {
+    if (!isValueType(type)) return `it uses the type ${type}`;
+    if (!floats && (type === 'f32' || type === 'f64')) {
+      return `it uses ${type}, which is refused unless the VM is created with \`floats: true\``;
+    }
+  }
+  return { params: raw.params as ValueType[], result: (raw.results[0] as ValueType | undefined) ?? null };
+}
+
+/** Runs steps 1 to 4 of the module documentation. */
+export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
+  const bytes = config.moduleBytes;
+  validateEncoding(bytes);
+
+  const violation = findUnsupportedFeature(bytes, featureSet(config.features));
+  if (violation !== null) {
+    throw new NewError(
+      'InvalidWasm',
+      `the module uses ${violation.feature} in ${violation.where}, which is outside the ` +
+        `'${config.features}' feature set`,
+    );
+  }
+
+  let facts: ModuleFacts;
+  try {
+    facts = readModuleFacts(bytes);
+  } catch (e) {
+    throw new NewError('InvalidWasm', `could not read the module's headers: ${(e as Error).message}`, { cause: e });
+  }
+  applyModuleRules(facts, config.requireMemory);
+  return { facts, imports: resolveImports(facts, config) };
+}
+
+function validateEncoding(bytes: Uint8Array<ArrayBuffer>): void {
+  if (WebAssembly.validate(bytes)) return;
+  if (looksLikeText(bytes)) {
+    throw new NewError(
+      'InvalidWasm',
+      'the module is in the WebAssembly text format; compile it to the binary format first (e.g. with wabt)',
+    );
+  }
+  let reason = 'the engine refused it';
+  try {
+    // Only reached for invalid input, to obtain the engine's explanation.
+    new WebAssembly.Module(bytes);
+  } catch (e) {
+    reason = (e as Error).message;
+  }
+  throw new NewError('InvalidWasm', `not a valid WebAssembly module: ${reason}`);
+}
+
+function looksLikeText(bytes: Uint8Array): boolean {
+  const head = new TextDecoder().decode(bytes.subarray(0, 256)).replace(/^\uFEFF/, '').trimStart();
+  return head.startsWith('(') || head.startsWith(';;');
+}
+
+function applyModuleRules(facts: ModuleFacts, requireMemory: boolean): void {
+  if (facts.hasStart) {
+    throw new NewError(
+      'StartFunctionNotSupported',
+      'the module has a start function, which would run guest code during instantiation',
+    );
+  }
+  for (const imp of facts.imports) {
+    const what = `"${imp.module}"."${imp.name}"`;
+    if (imp.kind === 'table' || imp.kind === 'global') {
+      throw new NewError(
+        'ImportTypeNotSupported',
+        `the module imports a ${imp.kind} (${what}); only functions and a memory can be imported`,
+      );
+    }
+    if (imp.kind === 'memory' && (imp.module !== 'env' || imp.name !== 'memory')) {
+      throw new NewError('MemoryNotNamedMemory', `the module imports its memory as ${what}; it must be "env"."memory"`);
+    }
+  }
+  const memoryExport = facts.exports.find((e) => e.name === 'memory');
+  if (memoryExport !== undefined && memoryExport.kind !== 'memory') {
+    throw new NewError('MemoryIsntMemory', `the module exports a ${memoryExport.kind} named "memory"; it must be a memory`);
+  }
+  const importsMemory = facts.memories.some((m) => m.imported);
+  if (facts.memories.length > 1) {
+    throw new NewError(
+      'TwoMemories',
+      `the module has ${facts.memories.length} memories (${importsMemory ? 'one imported and more defined' : 'all defined'}); at most one is allowed`,
+    );
+  }
+  if (importsMemory && memoryExport !== undefined) {
+    // smoldot refuses this too: the memory must be either imported or exported, not both.
+    throw new NewError('TwoMemories', 'the module both imports a memory and exports one as "memory"');
+  }
+  if (requireMemory && !importsMemory && memoryExport === undefined) {
+    throw new NewError(
+      'NoMemory',
+      facts.memories.length === 0
+        ? 'the module has no memory; it must import "env"."memory" or export a memory named "memory"'
+        : 'the module defines a memory but does not export it as "memory"',
+    );
+  }
+}
+
+function resolveImports(facts: ModuleFacts, config: ResolvedConfig): ResolvedImport[] {
+  const resolved: ResolvedImport[] = [];
+  for (const imp of facts.imports) {
+    if (imp.kind !== 'function') continue;
+    const unresolved = (reason: string, cause?: unknown): NewError =>
+      new NewError('UnresolvedFunctionImport', `the function import "${imp.module}"."${imp.name}" is unresolved: ${reason}`, {
+        moduleName: imp.module,
+        functionName: imp.name,
+        cause,
+      });
+    const signature = toSignature(imp.signature!, config.floats);
+    if (typeof signature === 'string') throw unresolved(`its signature cannot cross the boundary: ${signature}`);
+    let id: unknown;
+    try {
+      id = config.symbols(imp.module, imp.name, signature);
+    } catch (e) {
+      throw unresolved(`symbols() threw: ${(e as Error)?.message ?? String(e)}`, e);
+    }
+    if (id === null || id === undefined) throw unresolved(`symbols() refused it (${formatSignature(signature)})`);
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+      throw unresolved(`symbols() returned ${String(id)}, which is not a non-negative integer`);
+    }
+    resolved.push({ id, signature });
+  }
+  return resolved;
+}
+
+/** Export facts by original name, in the shape the live instance needs. */
+function exportTable(facts: ModuleFacts): Map<string, ExportInfo> {
+  const table = new Map<string, ExportInfo>();
+  facts.exports.forEach((e, position) => {
+    const info: ExportInfo =
+      e.kind === 'function'
+        ? { position, kind: e.kind, signature: facts.functions[e.index]! }
+        : e.kind === 'global'
+          ? { position, kind: e.kind, global: facts.globals[e.index]! }
+          : { position, kind: e.kind };
+    table.set(e.name, info);
+  });
+  return table;
+}
+
+/** The whole pipeline: steps 1 to 6. */
+export async function loadModule(config: ResolvedConfig): Promise<BaseComponents> {
+  const { facts, imports } = checkModule(config);
+  const memory = facts.memories[0] ?? null;
+  const renamed = renameForInstrumentation(config.moduleBytes, memory !== null && !memory.imported);
+
+  let instrumented: Uint8Array;
+  try {
+    instrumented = await instrument(renamed, {
+      features: featureSet(config.features),
+      unwindBufferPages: config.unwindBufferPages,
+      pausingImports: null,
+      postPasses: POST_PASSES,
+    });
+  } catch (e) {
+    throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
+  }
+
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(instrumented as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    if (!engineSupportsMultiMemory()) {
+      throw new NewError(
+        'Instantiation',
+        'this JavaScript engine does not support multi-memory, which the VM needs to keep the unwind ' +
+          'buffer out of the guest memory (Node.js >= 22, Chrome >= 120, Firefox >= 125)',
+        { cause: e },
+      );
+    }
+    throw new NewError('InvalidWasm', `the instrumented module failed to compile: ${describeThrown(e)}`, { cause: e });
+  }
+  return {
+    module,
+    imports,
+    exports: exportTable(facts),
+    memory,
+    floats: config.floats,
+  };
+}
+
+/** Binaryen throws non-Error values on some failures; make them readable. */
+function describeThrown(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return typeof e === 'string' ? e : `a non-Error value (${String(e)})`;
+}
+
+/** Whether the engine accepts a module with two memories. */
+function engineSupportsMultiMemory(): boolean {
+  return WebAssembly.validate(
+    Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x05, 0x02, 0x00, 0x00, 0x00, 0x00),
+  );
+}

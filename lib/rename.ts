@@ -1,0 +1,153 @@
+/**
+ * Gives every import and export of a module a short synthetic name before Binaryen sees it.
+ *
+ * Three reasons:
+ * - Binaryen's C API truncates names at NUL bytes, while WebAssembly names are arbitrary UTF-8
+ *   (`"a\0b"` and `"a\0c"` would both become `"a"`). The VM maps the original names to the
+ *   synthetic ones itself, so Binaryen never handles a user-chosen name.
+ * - The Asyncify pass adds exports (`asyncify_start_unwind`, ...) and treats imports from a
+ *   module named `asyncify` specially. With synthetic names a guest can neither collide with
+ *   those exports nor smuggle in such an import.
+ * - A defined memory that the guest does not export still has to be reachable by the host
+ *   (spec tests, `requireMemory: false`); it gets an export of its own here.
+ *
+ * Custom sections (debug names, producers, ...) are dropped too: the instrumented module never
+ * needs them, and Binaryen would otherwise parse and re-emit them.
+ *
+ * @module
+ */
+
+import { BinaryReader, MODULE_HEADER, splitSections, writeName, writeU32 } from './binary-reader.js';
+
+/** Module name of every renamed function import; the field name is the import's function index. */
+export const FUNCTION_IMPORT_MODULE = 'i';
+/** Module and field name of the renamed memory import. */
+export const MEMORY_IMPORT_MODULE = 'm';
+/** Field name of the renamed memory import. */
+export const MEMORY_IMPORT_NAME = 'm';
+/** Export name under which the guest's own memory is reachable in the instrumented module. */
+export const MEMORY_EXPORT = 'm';
+
+/** The synthetic name of the export at position `index` of the export section. */
+export function exportName(index: number): string {
+  return `e${index}`;
+}
+
+/** Field name of the `index`-th function import (in the function index space). */
+export function functionImportName(index: number): string {
+  return String(index);
+}
+
+/**
+ * Returns a copy of `bytes` with imports and exports renamed as described above and custom
+ * sections removed. `exportDefinedMemory` adds an export of memory 0 named {@link MEMORY_EXPORT}
+ * (for a module that defines its memory rather than importing it).
+ */
+export function renameForInstrumentation(bytes: Uint8Array, exportDefinedMemory: boolean): Uint8Array {
+  const chunks: Uint8Array[] = [MODULE_HEADER];
+  let exportsWritten = false;
+
+  const writeSection = (id: number, payload: number[]): void => {
+    const head: number[] = [id];
+    writeU32(head, payload.length);
+    chunks.push(Uint8Array.from(head), Uint8Array.from(payload));
+  };
+
+  const writeExports = (original: BinaryReader | null): void => {
+    const payload: number[] = [];
+    const count = original === null ? 0 : original.u32();
+    writeU32(payload, count + (exportDefinedMemory ? 1 : 0));
+    for (let i = 0; i < count; i++) {
+      const r = original!;
+      r.name();
+      const kind = r.u8();
+      const index = r.u32();
+      writeName(payload, exportName(i));
+      payload.push(kind);
+      writeU32(payload, index);
+    }
+    if (exportDefinedMemory) {
+      writeName(payload, MEMORY_EXPORT);
+      payload.push(0x02);
+      writeU32(payload, 0);
+    }
+    writeSection(7, payload);
+    exportsWritten = true;
+  };
+
+  for (const section of splitSections(bytes)) {
+    if (section.id === 0) continue;
+    if (section.id > 7 && !exportsWritten && exportDefinedMemory) writeExports(null);
+    const r = new BinaryReader(bytes, section.payloadStart, section.end);
+    if (section.id === 2) {
+      const payload: number[] = [];
+      const count = r.u32();
+      writeU32(payload, count);
+      let functionIndex = 0;
+      for (let i = 0; i < count; i++) {
+        r.name();
+        r.name();
+        const descriptorStart = r.pos + 1;
+        const kind = r.u8();
+        skipImportDescriptor(r, kind);
+        if (kind === 0) {
+          writeName(payload, FUNCTION_IMPORT_MODULE);
+          writeName(payload, functionImportName(functionIndex++));
+        } else {
+          // Only memories remain: other import kinds are refused before renaming.
+          if (kind !== 2) throw new Error(`unexpected import kind ${kind}`);
+          writeName(payload, MEMORY_IMPORT_MODULE);
+          writeName(payload, MEMORY_IMPORT_NAME);
+        }
+        payload.push(kind);
+        for (let p = descriptorStart; p < r.pos; p++) payload.push(bytes[p]!);
+      }
+      writeSection(2, payload);
+    } else if (section.id === 7) {
+      writeExports(r);
+    } else {
+      chunks.push(bytes.subarray(section.start, section.end));
+    }
+  }
+  if (!exportsWritten && exportDefinedMemory) writeExports(null);
+
+  const total = chunks.reduce((sum, c) => sum + c.length, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * Skips an import descriptor after its kind byte. Only function and memory imports reach this
+ * point (the VM refuses the others first), but tables and globals are handled for robustness.
+ */
+function skipImportDescriptor(r: BinaryReader, kind: number): void {
+  switch (kind) {
+    case 0:
+      r.u32();
+      return;
+    case 1:
+      r.u8();
+      skipLimits(r);
+      return;
+    case 2:
+      skipLimits(r);
+      return;
+    case 3:
+      r.u8();
+      r.u8();
+      return;
+    default:
+      throw new Error(`unexpected import kind ${kind}`);
+  }
+}
+
+function skipLimits(r: BinaryReader): void {
+  const flags = r.u8();
+  r.u32();
+  if ((flags & 1) !== 0) r.u32();
+}

@@ -1,0 +1,167 @@
+/**
+ * A call in progress: the state that runs guest code.
+ *
+ * `run(null)` starts the call. It returns when the guest calls an import (`interrupted`, with
+ * the import's id and arguments), returns (`finished`), or faults (`trapped`). After
+ * `interrupted`, the host does whatever the import means (possibly asynchronously, possibly
+ * reading and writing the guest's memory) and calls `run(value)` with the import's result; the
+ * guest continues exactly as if the import had returned that value. A guest cannot observe that
+ * it was paused: its memory, its globals and its `memory.size` are untouched by the pause.
+ *
+ * ```ts
+ * let outcome = vm.run(null);
+ * while (outcome.type === 'interrupted') {
+ *   outcome = vm.run(await host(outcome.id, outcome.params));
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { RunError, type Trap, UsageError } from './errors.js';
+import type { LiveInstance } from './live-instance.js';
+import { MemoryAccess } from './memory-access.js';
+import { Prepare } from './prepare.js';
+import { VirtualMachinePrototype } from './prototype.js';
+import { trapFromError } from './traps.js';
+import { type Signature, type ValueType, type WasmValue, describeBadValue, fromEngine } from './values.js';
+
+/** What {@link VirtualMachine.run} returns. */
+export type ExecOutcome =
+  /**
+   * The guest called the import the host resolved to `id`, with `params`. Call `run` again with
+   * the import's result (or `null` if it returns nothing).
+   */
+  | { readonly type: 'interrupted'; readonly id: number; readonly params: WasmValue[] }
+  /** The function returned `value` (`null` if it returns nothing). The call is over. */
+  | { readonly type: 'finished'; readonly value: WasmValue | null }
+  /** The guest faulted. The call is over; the instance is still usable through `intoPrepare()`. */
+  | { readonly type: 'trapped'; readonly trap: Trap };
+
+/** Where the call is: not yet run, paused at an import, or over. */
+type CallState = 'ready' | 'interrupted' | 'ended';
+
+/** A call in progress; see the module documentation. */
+export class VirtualMachine extends MemoryAccess {
+  #state: CallState = 'ready';
+  /** While interrupted: the result type the paused import must be answered with. */
+  #expected: ValueType | null = null;
+  #pausedId = -1;
+
+  private constructor(
+    live: LiveInstance,
+    private readonly fn: (...args: unknown[]) => unknown,
+    private readonly args: readonly unknown[],
+    private readonly signature: Signature,
+  ) {
+    super(live, 'VirtualMachine');
+  }
+
+  /** @internal */
+  static _start(
+    live: LiveInstance,
+    fn: (...args: unknown[]) => unknown,
+    args: readonly unknown[],
+    signature: Signature,
+  ): VirtualMachine {
+    return new VirtualMachine(live, fn, args, signature);
+  }
+
+  /**
+   * Starts (`value` must be `null`) or resumes (`value` is the interrupted import's result, or
+   * `null` for an import without result) the call, and runs it until the next interrupt, its end
+   * or a trap. Guest faults, including stack exhaustion, are `trapped` outcomes, never exceptions.
+   *
+   * Throws {@link RunError}, leaving the machine as it was: `BadValueType` if `value` does not
+   * have the expected type, `InvalidValue` if its payload is not a valid value of that type,
+   * `Poisoned` once the call has finished or trapped.
+   */
+  run(value: WasmValue | null): ExecOutcome {
+    const live = this.live();
+    const driver = live.driver;
+    let step;
+    switch (this.#state) {
+      case 'ended':
+        throw new RunError('Poisoned', 'the call has already finished or trapped; use intoPrepare() or intoPrototype()');
+      case 'ready':
+        if (value !== null && value !== undefined) {
+          throw new RunError('BadValueType', 'the first run() of a call must be given null', {
+            expected: null,
+            obtained: typeOf(value),
+          });
+        }
+        step = driver.call(this.fn, this.args);
+        break;
+      case 'interrupted':
+        step = driver.resume(this.#checkResumeValue(value));
+        break;
+    }
+
+    if (step === 'paused') {
+      const imported = live.components.imports[driver.pausedImport]!;
+      this.#state = 'interrupted';
+      this.#expected = imported.signature.result;
+      this.#pausedId = imported.id;
+      const types = imported.signature.params;
+      const raw = driver.pausedArgs;
+      const params: WasmValue[] = new Array(raw.length);
+      for (let i = 0; i < raw.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
+      return { type: 'interrupted', id: imported.id, params };
+    }
+    this.#state = 'ended';
+    if (step === 'returned') {
+      const type = this.signature.result;
+      return { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };
+    }
+    const trap = trapFromError(driver.error, driver.throwContext, driver.bufferSize);
+    // Anything that is not a guest fault is a bug in this library: let it surface.
+    if (trap === null) throw driver.error;
+    return { type: 'trapped', trap };
+  }
+
+  /** Checks the host's answer to the paused import and returns it in the engine's representation. */
+  #checkResumeValue(value: WasmValue | null): unknown {
+    const expected = this.#expected;
+    const obtained = typeOf(value);
+    const what = `the interrupted import (id ${this.#pausedId})`;
+    if (obtained !== expected) {
+      throw new RunError(
+        'BadValueType',
+        expected === null
+          ? `${what} returns nothing; run() must be given null, got an ${obtained}`
+          : `${what} returns an ${expected}; run() was given ${obtained === null ? 'null' : `an ${obtained}`}`,
+        { expected, obtained },
+      );
+    }
+    if (expected === null) return undefined;
+    const reason = describeBadValue(expected, value!.value);
+    if (reason !== null) throw new RunError('InvalidValue', `${what}: ${reason}`, { expected, obtained });
+    return value!.value;
+  }
+
+  /**
+   * After the call finished or trapped: a {@link Prepare} on the same instance, with the memory
+   * and globals as the call left them, for the next call. Throws {@link UsageError}
+   * `CallInProgress` before that. Consumes this machine.
+   */
+  intoPrepare(): Prepare {
+    if (this.live() && this.#state !== 'ended') {
+      throw new UsageError(
+        'CallInProgress',
+        'intoPrepare() needs the call to have finished or trapped; use intoPrototype() to abandon it',
+      );
+    }
+    return Prepare._fromInstance(this.consume('intoPrepare'));
+  }
+
+  /** Abandons the call (in any state) and returns a prototype with a fresh instance. Consumes this machine. */
+  intoPrototype(): VirtualMachinePrototype {
+    return VirtualMachinePrototype._fresh(this.consume('intoPrototype').components);
+  }
+}
+
+/** The type of a value handed to `run`, or `null` for none; tolerates anything a JS caller passes. */
+function typeOf(value: WasmValue | null | undefined): ValueType | null {
+  if (value === null || value === undefined) return null;
+  return (value as { type?: ValueType }).type ?? null;
+}

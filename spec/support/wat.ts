@@ -1,0 +1,38 @@
+/**
+ * Test helper: compiles WebAssembly text to a binary with wabt. Non-ASCII characters must be
+ * written as `\xx` escapes in string literals (wabt reads the source as bytes).
+ */
+import wabtInit from 'wabt';
+
+type Wabt = Awaited<ReturnType<typeof wabtInit>>;
+let wabt: Wabt | null = null;
+
+/** Every feature wabt knows, so that tests can build modules the VM must refuse. */
+const ALL_FEATURES = {
+  exceptions: true,
+  mutable_globals: true,
+  sat_float_to_int: true,
+  sign_extension: true,
+  simd: true,
+  threads: true,
+  multi_value: true,
+  tail_call: true,
+  bulk_memory: true,
+  reference_types: true,
+  memory64: true,
+  multi_memory: true,
+  extended_const: true,
+} as const;
+
+/** The binary encoding of the module written in `source`. */
+export async function wat(source: string): Promise<Uint8Array> {
+  wabt ??= await wabtInit();
+  const module = wabt.parseWat('test.wat', source, ALL_FEATURES);
+  try {
+    module.resolveNames();
+    module.validate();
+    return new Uint8Array(module.toBinary({}).buffer);
+  } finally {
+    module.destroy();
+  }
+}
