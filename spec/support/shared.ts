@@ -1,0 +1,36 @@
+/**
+ * Test helper: access to the shared test data in `../shared` (real runtimes, the MVP spec
+ * suite). Users who clone the repository do not have it, so every test that needs it goes
+ * through {@link describeWithShared}, which skips the suite with a message saying why.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's root folder. */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `../shared`, next to the repository. */
+export const SHARED_DIR = join(REPO_ROOT, '..', 'shared');
+
+/** The absolute path of `relative` inside `../shared`, or `null` if it is not there. */
+export function sharedPath(relative: string): string | null {
+  const path = join(SHARED_DIR, relative);
+  return existsSync(path) ? path : null;
+}
+
+/**
+ * `describe` when `../shared/<relative>` exists; otherwise a skipped suite whose name says
+ * which file is missing, plus a warning on the console.
+ */
+export function describeWithShared(relative: string, name: string, body: (path: string) => void): void {
+  const path = sharedPath(relative);
+  if (path === null) {
+    console.warn(`skipping "${name}": ${join(SHARED_DIR, relative)} is not present (shared test data)`);
+    describe.skip(`${name} [skipped: ../shared/${relative} not present]`, () => {
+      test('needs the shared test data', () => undefined);
+    });
+    return;
+  }
+  describe(name, () => body(path));
+}
