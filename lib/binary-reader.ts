@@ -16,7 +16,8 @@ export class BinaryFormatError extends Error {
   override readonly name = 'BinaryFormatError';
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// `ignoreBOM: true` keeps a leading U+FEFF as part of the name: "\uFEFF" and "" are different names.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A forward-only cursor over `bytes[pos .. end)`. */
 export class BinaryReader {

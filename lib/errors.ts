@@ -180,10 +180,13 @@ export type TrapKind =
   | 'IntegerOverflow'
   /** A float-to-integer conversion of NaN or of a value outside the integer's range. */
   | 'InvalidConversion'
-  /** `call_indirect` through an empty table slot or an index past the table. */
+  /** `call_indirect` with an index past the end of the table. */
   | 'UndefinedElement'
-  /** `call_indirect` to a function of another type. */
-  | 'IndirectCallTypeMismatch'
+  /**
+   * `call_indirect` through an empty table slot, or to a function of another type. Engines
+   * report both the same way, so they cannot be told apart.
+   */
+  | 'IndirectCallMismatch'
   /** The call stack was too deep: for the engine, or for the buffer that holds a paused stack. */
   | 'StackExhausted'
   /** A fault the engine reported in a way this library does not recognise. */

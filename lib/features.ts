@@ -87,7 +87,9 @@ function limitsFeature(flags: number): string | null {
 
 /**
  * Returns the first use in `bytes` of a feature outside `allowed`, or `null` if there is none.
- * `bytes` must already be a module the engine validated.
+ * `bytes` must already be a module the engine validated. Throws {@link BinaryFormatError} for
+ * an encoding the engine accepts but the allowed feature set does not (e.g. a memory offset
+ * encoded with more than 5 LEB128 bytes, which only 64-bit memories may use).
  */
 export function findUnsupportedFeature(
   bytes: Uint8Array,
@@ -110,6 +112,8 @@ export function findUnsupportedFeature(
 
 function scanModule(bytes: Uint8Array, allowed: FeatureSet): void {
   let importedFunctions = 0;
+  // Tables imported or defined: more than one is reference types.
+  let tables = 0;
   // Mutability of every global in index order (imports first), for the export check.
   const globalIsMutable: boolean[] = [];
   for (const section of splitSections(bytes)) {
@@ -141,6 +145,7 @@ function scanModule(bytes: Uint8Array, allowed: FeatureSet): void {
             r.u32();
             importedFunctions++;
           } else if (kind === 1) {
+            if (tables++ > 0) throw new Found(REFERENCE_TYPES, null, `${where} (more than one table)`);
             tableType(r, where);
           } else if (kind === 2) {
             memoryType(r, where);
@@ -154,7 +159,7 @@ function scanModule(bytes: Uint8Array, allowed: FeatureSet): void {
         break;
       case 4: // table
         for (let i = 0, n = r.u32(); i < n; i++) {
-          if (i > 0) throw new Found(REFERENCE_TYPES, null, 'the table section (more than one table)');
+          if (tables++ > 0) throw new Found(REFERENCE_TYPES, null, 'the table section (more than one table)');
           tableType(r, 'the table section');
         }
         break;

@@ -20,13 +20,14 @@
  * @module
  */
 
+import { BinaryFormatError } from './binary-reader.js';
 import type { ResolvedConfig } from './config.js';
 import { NewError } from './errors.js';
 import { featureSet, findUnsupportedFeature } from './features.js';
 import { instrument } from './instrument.js';
 import type { BaseComponents, ExportInfo, ResolvedImport } from './live-instance.js';
 import { type ModuleFacts, type RawSignature, readModuleFacts } from './module-facts.js';
-import { renameForInstrumentation } from './rename.js';
+import { renameImportsAndExports } from './rename.js';
 import { type Signature, type ValueType, formatSignature, isValueType } from './values.js';
 
 /** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
@@ -52,7 +53,15 @@ export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; impor
   const bytes = config.moduleBytes;
   validateEncoding(bytes);
 
-  const violation = findUnsupportedFeature(bytes, featureSet(config.features));
+  let violation;
+  try {
+    violation = findUnsupportedFeature(bytes, featureSet(config.features));
+  } catch (e) {
+    if (!(e instanceof BinaryFormatError)) throw e;
+    throw new NewError('InvalidWasm', `the module is malformed for the '${config.features}' feature set: ${e.message}`, {
+      cause: e,
+    });
+  }
   if (violation !== null) {
     throw new NewError(
       'InvalidWasm',
@@ -180,11 +189,17 @@ function exportTable(facts: ModuleFacts): Map<string, ExportInfo> {
   return table;
 }
 
+/** Internal tuning knobs, for benchmarks and experiments; not part of the public API. */
+export interface LoadTuning {
+  /** Binaryen passes to run after Asyncify instead of {@link POST_PASSES}. */
+  readonly postPasses?: readonly string[];
+}
+
 /** The whole pipeline: steps 1 to 6. */
-export async function loadModule(config: ResolvedConfig): Promise<BaseComponents> {
+export async function loadModule(config: ResolvedConfig, tuning: LoadTuning = {}): Promise<BaseComponents> {
   const { facts, imports } = checkModule(config);
   const memory = facts.memories[0] ?? null;
-  const renamed = renameForInstrumentation(config.moduleBytes, memory !== null && !memory.imported);
+  const renamed = renameImportsAndExports(config.moduleBytes, memory !== null && !memory.imported);
 
   let instrumented: Uint8Array;
   try {
@@ -192,7 +207,7 @@ export async function loadModule(config: ResolvedConfig): Promise<BaseComponents
       features: featureSet(config.features),
       unwindBufferPages: config.unwindBufferPages,
       pausingImports: null,
-      postPasses: POST_PASSES,
+      postPasses: tuning.postPasses ?? POST_PASSES,
     });
   } catch (e) {
     throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });

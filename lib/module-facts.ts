@@ -6,10 +6,15 @@
  * takes tens of seconds and over a gigabyte, while the headers take a few milliseconds. The
  * facts are plain data, so they can also be serialised with the instrumented module.
  *
+ * The parser is given a copy of the module whose imports and exports carry short ASCII names,
+ * and the real names are read separately (`rename.ts`): the parser refuses names with code
+ * points above U+FFFF, which WebAssembly allows.
+ *
  * @module
  */
 
 import { decode } from '@webassemblyjs/wasm-parser';
+import { readImportExportNames, renameImportsAndExports } from './rename.js';
 
 /** What an import or export refers to. */
 export type ExternalKind = 'function' | 'table' | 'memory' | 'global';
@@ -115,10 +120,11 @@ function limitsOf(limits: AstLimits): MemoryLimits {
  * throws on an encoding it does not understand; the caller reports that as invalid wasm.
  */
 export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
-  // The parser reads from the start of the underlying buffer, so give it an exact copy when
-  // `bytes` is a view into a larger one.
-  const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-  const ast = decode(exact, {
+  const names = readImportExportNames(bytes);
+  // A fresh copy, so the parser (which reads from the start of the underlying buffer) sees
+  // exactly the module.
+  const renamed = renameImportsAndExports(bytes, false);
+  const ast = decode(renamed, {
     ignoreCodeSection: true,
     ignoreDataSection: true,
     ignoreCustomNameSection: true,
@@ -139,17 +145,17 @@ export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
         if (d.type === 'FuncImportDescr') {
           const signature = signatureOf(d.signature);
           functions.push(signature);
-          imports.push({ module: f.module, name: f.name, kind: 'function', signature });
+          imports.push({ ...names.imports[imports.length]!, kind: 'function', signature });
         } else if (d.type === 'Memory') {
           const limits = limitsOf(d.limits);
           memories.push({ imported: true, limits });
-          imports.push({ module: f.module, name: f.name, kind: 'memory', limits });
+          imports.push({ ...names.imports[imports.length]!, kind: 'memory', limits });
         } else if (d.type === 'Table') {
           tables++;
-          imports.push({ module: f.module, name: f.name, kind: 'table' });
+          imports.push({ ...names.imports[imports.length]!, kind: 'table' });
         } else {
           globals.push({ valueType: d.valtype, mutable: d.mutability === 'var' });
-          imports.push({ module: f.module, name: f.name, kind: 'global' });
+          imports.push({ ...names.imports[imports.length]!, kind: 'global' });
         }
         break;
       }
@@ -171,7 +177,7 @@ export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
         const e = field as Extract<AstField, { type: 'ModuleExport' }>;
         const kind = EXPORT_KINDS[e.descr.exportType];
         if (kind === undefined) throw new Error(`unsupported export kind ${e.descr.exportType}`);
-        exports.push({ name: e.name, kind, index: e.descr.id.value });
+        exports.push({ name: names.exports[exports.length]!, kind, index: e.descr.id.value });
         break;
       }
       case 'Start':

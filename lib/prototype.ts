@@ -18,7 +18,7 @@
 import { type VmConfig, resolveConfig } from './config.js';
 import { GlobalValueError } from './errors.js';
 import { type BaseComponents, LiveInstance } from './live-instance.js';
-import { loadModule } from './load-module.js';
+import { type LoadTuning, loadModule } from './load-module.js';
 import { StateObject } from './memory-access.js';
 import { Prepare } from './prepare.js';
 
@@ -43,6 +43,11 @@ export class VirtualMachinePrototype extends StateObject {
   static async create(config: VmConfig): Promise<VirtualMachinePrototype> {
     const components = await loadModule(resolveConfig(config));
     return new VirtualMachinePrototype(LiveInstance.create(components));
+  }
+
+  /** @internal `create` with internal tuning knobs, for benchmarks and experiments. */
+  static async _createTuned(config: VmConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
+    return new VirtualMachinePrototype(LiveInstance.create(await loadModule(resolveConfig(config), tuning)));
   }
 
   /** @internal A prototype around an existing instance (for `StartError`). */

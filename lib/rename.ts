@@ -14,10 +14,14 @@
  * Custom sections (debug names, producers, ...) are dropped too: the instrumented module never
  * needs them, and Binaryen would otherwise parse and re-emit them.
  *
+ * The module facts are read from a renamed copy as well (see `module-facts.ts`), with the real
+ * names read here by {@link readImportExportNames}: the header parser refuses names with code
+ * points above U+FFFF, which WebAssembly allows.
+ *
  * @module
  */
 
-import { BinaryReader, MODULE_HEADER, splitSections, writeName, writeU32 } from './binary-reader.js';
+import { BinaryFormatError, BinaryReader, MODULE_HEADER, splitSections, writeName, writeU32 } from './binary-reader.js';
 
 /** Module name of every renamed function import; the field name is the import's function index. */
 export const FUNCTION_IMPORT_MODULE = 'i';
@@ -33,9 +37,42 @@ export function exportName(index: number): string {
   return `e${index}`;
 }
 
-/** Field name of the `index`-th function import (in the function index space). */
+/**
+ * Field name of the `index`-th function import (in the function index space). Tables and globals
+ * are numbered the same way within their kind.
+ */
 export function functionImportName(index: number): string {
   return String(index);
+}
+
+/** The original names of a module's imports and exports, in declaration order. */
+export interface ImportExportNames {
+  readonly imports: readonly { readonly module: string; readonly name: string }[];
+  readonly exports: readonly string[];
+}
+
+/** Reads the names of every import and export (any UTF-8, NUL and non-BMP code points included). */
+export function readImportExportNames(bytes: Uint8Array): ImportExportNames {
+  const imports: { module: string; name: string }[] = [];
+  const exports: string[] = [];
+  for (const section of splitSections(bytes)) {
+    const r = new BinaryReader(bytes, section.payloadStart, section.end);
+    if (section.id === 2) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        const module = r.name();
+        const name = r.name();
+        skipImportDescriptor(r, r.u8());
+        imports.push({ module, name });
+      }
+    } else if (section.id === 7) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        exports.push(r.name());
+        r.u8();
+        r.u32();
+      }
+    }
+  }
+  return { imports, exports };
 }
 
 /**
@@ -43,7 +80,7 @@ export function functionImportName(index: number): string {
  * sections removed. `exportDefinedMemory` adds an export of memory 0 named {@link MEMORY_EXPORT}
  * (for a module that defines its memory rather than importing it).
  */
-export function renameForInstrumentation(bytes: Uint8Array, exportDefinedMemory: boolean): Uint8Array {
+export function renameImportsAndExports(bytes: Uint8Array, exportDefinedMemory: boolean): Uint8Array {
   const chunks: Uint8Array[] = [MODULE_HEADER];
   let exportsWritten = false;
 
@@ -83,21 +120,23 @@ export function renameForInstrumentation(bytes: Uint8Array, exportDefinedMemory:
       const payload: number[] = [];
       const count = r.u32();
       writeU32(payload, count);
-      let functionIndex = 0;
+      // Per-kind counters: function, table, memory, global.
+      const counts = [0, 0, 0, 0];
       for (let i = 0; i < count; i++) {
         r.name();
         r.name();
         const descriptorStart = r.pos + 1;
         const kind = r.u8();
         skipImportDescriptor(r, kind);
-        if (kind === 0) {
-          writeName(payload, FUNCTION_IMPORT_MODULE);
-          writeName(payload, functionImportName(functionIndex++));
-        } else {
-          // Only memories remain: other import kinds are refused before renaming.
-          if (kind !== 2) throw new Error(`unexpected import kind ${kind}`);
+        const index = counts[kind]!++;
+        if (kind === 2) {
           writeName(payload, MEMORY_IMPORT_MODULE);
           writeName(payload, MEMORY_IMPORT_NAME);
+        } else {
+          // Tables and globals are refused before instrumentation; they are only renamed when
+          // the facts of a module are read.
+          writeName(payload, kind === 0 ? FUNCTION_IMPORT_MODULE : kind === 1 ? 't' : 'g');
+          writeName(payload, functionImportName(index));
         }
         payload.push(kind);
         for (let p = descriptorStart; p < r.pos; p++) payload.push(bytes[p]!);
@@ -121,10 +160,7 @@ export function renameForInstrumentation(bytes: Uint8Array, exportDefinedMemory:
   return out;
 }
 
-/**
- * Skips an import descriptor after its kind byte. Only function and memory imports reach this
- * point (the VM refuses the others first), but tables and globals are handled for robustness.
- */
+/** Skips an import descriptor after its kind byte. */
 function skipImportDescriptor(r: BinaryReader, kind: number): void {
   switch (kind) {
     case 0:
@@ -142,7 +178,7 @@ function skipImportDescriptor(r: BinaryReader, kind: number): void {
       r.u8();
       return;
     default:
-      throw new Error(`unexpected import kind ${kind}`);
+      throw new BinaryFormatError(`unexpected import kind ${kind}`);
   }
 }
 

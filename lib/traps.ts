@@ -21,8 +21,8 @@ const RUNTIME_ERROR_KINDS: readonly (readonly [RegExp, TrapKind, string])[] = [
   [/table index is out of bounds|undefined element/i, 'UndefinedElement', 'undefined element (table index out of bounds)'],
   [
     /null function|signature mismatch|indirect call/i,
-    'IndirectCallTypeMismatch',
-    'indirect call to an uninitialized element or a function of another type',
+    'IndirectCallMismatch',
+    'indirect call to an uninitialized element or to a function of another type',
   ],
 ];
 

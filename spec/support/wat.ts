@@ -20,7 +20,6 @@ const ALL_FEATURES = {
   bulk_memory: true,
   reference_types: true,
   memory64: true,
-  multi_memory: true,
   extended_const: true,
 } as const;
 
@@ -30,7 +29,8 @@ export async function wat(source: string): Promise<Uint8Array> {
   const module = wabt.parseWat('test.wat', source, ALL_FEATURES);
   try {
     module.resolveNames();
-    module.validate();
+    // No wabt validation: it ignores some enabled features (shared memories), and every test
+    // hands the bytes to the engine, which validates them.
     return new Uint8Array(module.toBinary({}).buffer);
   } finally {
     module.destroy();

@@ -1,0 +1,84 @@
+/**
+ * Test and benchmark helper: a small recursive guest that calls an import at the bottom of its
+ * recursion, and searches for the deepest recursion that plain V8 and the VM can handle.
+ *
+ * `rec(n)` recurses `n` levels and calls `leaf()` at the bottom; it returns
+ * `n(n+1)/2 + leaf()`, so a correct result after a resume proves every frame's locals were
+ * restored.
+ */
+import { VirtualMachinePrototype, WasmValue } from '../../lib/index.js';
+import { wat } from './wat.js';
+
+/** The recursive guest's source. */
+export const RECURSIVE_GUEST = `(module
+  (import "env" "leaf" (func $leaf (result i32)))
+  (func $rec (export "rec") (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (call $leaf))
+      (else (i32.add (local.get $n) (call $rec (i32.sub (local.get $n) (i32.const 1))))))))`;
+
+/** The value `rec(n)` returns when `leaf()` returns `leaf`. */
+export function expectedRec(n: number, leaf: number): number {
+  return (n * (n + 1)) / 2 + leaf;
+}
+
+/** The largest `n` in `[1, limit]` for which `ok(n)` holds, assuming `ok` is monotonic. */
+export function deepest(ok: (n: number) => boolean, limit = 1 << 20): number {
+  if (!ok(1)) return 0;
+  let lo = 1;
+  let hi = limit;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi + 1) / 2);
+    if (ok(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Calls `rec(n)` in plain WebAssembly; `false` if it overflowed the stack. */
+export async function plainRecursion(): Promise<(n: number) => boolean> {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module((await wat(RECURSIVE_GUEST)) as Uint8Array<ArrayBuffer>), {
+    env: { leaf: () => 7 },
+  });
+  const rec = instance.exports['rec'] as (n: number) => number;
+  return (n) => {
+    try {
+      return rec(n) === (expectedRec(n, 7) | 0);
+    } catch (e) {
+      if (e instanceof RangeError) return false;
+      throw e;
+    }
+  };
+}
+
+/** The VM side: `rec(n)` paused at the bottom and resumed; `false` if it trapped. */
+export interface VmRecursion {
+  /** Runs `rec(n)`, pausing at `leaf`, and checks the result after resuming. */
+  pauseAndResume(n: number): boolean;
+  /** The prototype, for further calls (the search leaves it fresh). */
+  prototype(): VirtualMachinePrototype;
+}
+
+/** Builds the VM side with the given unwind buffer size. */
+export async function vmRecursion(unwindBufferPages?: number): Promise<VmRecursion> {
+  let proto = await VirtualMachinePrototype.create({
+    moduleBytes: await wat(RECURSIVE_GUEST),
+    symbols: () => 0,
+    requireMemory: false,
+    ...(unwindBufferPages === undefined ? {} : { unwindBufferPages }),
+  });
+  return {
+    pauseAndResume(n) {
+      const vm = proto.prepare().start('rec', [WasmValue.i32(n)]);
+      let outcome = vm.run(null);
+      let good = false;
+      if (outcome.type === 'interrupted') {
+        outcome = vm.run(WasmValue.i32(7));
+        good = outcome.type === 'finished' && outcome.value?.value === (expectedRec(n, 7) | 0);
+      }
+      proto = vm.intoPrototype();
+      return good;
+    },
+    prototype: () => proto,
+  };
+}
