@@ -1,0 +1,120 @@
+/**
+ * The conformance CLI: runs the WebAssembly MVP spec suite (`../shared/spec-mvp`) through the
+ * library's public API and prints passed / failed / skipped-by-reason per script and in total,
+ * then every failure.
+ *
+ * ```sh
+ * npx tsx spec/conformance/run.ts                       # every script
+ * npx tsx spec/conformance/run.ts i32 call_indirect     # some scripts
+ * npx tsx spec/conformance/run.ts --json out.json       # also write the results as JSON
+ * npx tsx spec/conformance/run.ts --features mvp        # compare with another feature set
+ * npx tsx spec/conformance/run.ts --list-skips data     # every skipped command, and why
+ * ```
+ *
+ * The suite is `../shared/spec-mvp` (or `$SPEC_MVP_DIR`). Exits 0 when every command passed or was
+ * skipped (and when the suite is absent: users who clone the repository do not have it), 1 when a
+ * command failed (known VM bugs included), 2 on a usage error.
+ *
+ * @module
+ */
+
+import { writeFileSync } from 'node:fs';
+import { SUITE_FEATURES } from './feature-set.js';
+import { formatFailure, formatKnownFailures, formatSkip, formatSkipLegend, formatTable, toJson } from './report.js';
+import { sumTallies, totalSkipped } from './results.js';
+import { runSuite } from './run-suite.js';
+import { SUITE_DIR, listScripts, suitePresent } from './suite.js';
+
+const USAGE =
+  'usage: npx tsx spec/conformance/run.ts [--json out.json] [--features mvp|default] [--list-skips] [script-name ...]';
+
+function usageError(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+interface Arguments {
+  json: string | null;
+  features: 'mvp' | 'default';
+  listSkips: boolean;
+  scripts: string[];
+}
+
+function parseArguments(argv: readonly string[]): Arguments {
+  let json: string | null = null;
+  let listSkips = false;
+  let features: 'mvp' | 'default' = SUITE_FEATURES;
+  const scripts: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--json') {
+      json = argv[++i] ?? usageError('--json needs a file name');
+    } else if (arg === '--features') {
+      const value = argv[++i];
+      if (value !== 'mvp' && value !== 'default') usageError(`--features must be mvp or default, got ${String(value)}`);
+      features = value;
+    } else if (arg === '--list-skips') {
+      listSkips = true;
+    } else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (arg.startsWith('-')) {
+      usageError(`unknown option ${arg}`);
+    } else {
+      scripts.push(arg.replace(/\.(json|wast)$/, ''));
+    }
+  }
+  return { json, features, listSkips, scripts };
+}
+
+async function main(): Promise<void> {
+  const args = parseArguments(process.argv.slice(2));
+  if (!suitePresent()) {
+    console.log(`The WebAssembly MVP spec suite is not present at ${SUITE_DIR} (shared test data, not part of the repository): nothing to run.`);
+    return;
+  }
+  const available = listScripts();
+  const unknown = args.scripts.filter((s) => !available.includes(s));
+  if (unknown.length > 0) usageError(`no such script: ${unknown.join(', ')} (available: ${available.join(' ')})`);
+  const names = args.scripts.length > 0 ? args.scripts : available;
+
+  console.log(`Running ${names.length} script(s) of ${SUITE_DIR} with features '${args.features}' on Node ${process.version}`);
+  const started = performance.now();
+  const results = await runSuite(names, {
+    features: args.features,
+    onScript: (r) => {
+      const t = r.tally;
+      process.stderr.write(
+        `  ${r.script}: ${t.passed} passed, ${t.failed} failed, ${totalSkipped(t)} skipped (${(r.milliseconds / 1000).toFixed(1)} s)\n`,
+      );
+    },
+  });
+  const milliseconds = performance.now() - started;
+
+  console.log(`\n${formatTable(results, milliseconds)}\n\nSkip classes:\n${formatSkipLegend()}`);
+  if (args.listSkips) {
+    console.log('\nSkipped commands:');
+    for (const r of results) for (const s of r.skips) console.log(`  ${formatSkip(s)}`);
+  }
+  const failures = results.flatMap((r) => r.failures);
+  if (failures.length > 0) {
+    console.log(`\n${failures.length} failure(s) (reproduce with: npx tsx spec/conformance/run.ts <script>):`);
+    for (const f of failures) console.log(formatFailure(f));
+    const known = formatKnownFailures(failures);
+    if (known !== '') console.log(`\nKnown VM bugs among them (spec/conformance/known-failures.ts):\n${known}`);
+  }
+  const total = sumTallies(results.map((r) => r.tally));
+  const interrupts = results.reduce((sum, r) => sum + r.interrupts, 0);
+  console.log(
+    `\nTotal: ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
+      ` (${interrupts} interrupts answered)`,
+  );
+  if (args.json !== null) {
+    const meta = { suite: SUITE_DIR, features: args.features, node: process.version, date: new Date().toISOString(), milliseconds: Math.round(milliseconds) };
+    writeFileSync(args.json, `${JSON.stringify(toJson(results, meta), null, 2)}\n`);
+    console.log(`JSON written to ${args.json}`);
+  }
+  process.exitCode = total.failed > 0 ? 1 : 0;
+}
+
+await main();

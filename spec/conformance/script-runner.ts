@@ -1,0 +1,278 @@
+/**
+ * Runs one wast2json script through the library's public API and judges every command.
+ *
+ * The script is interpreted like the reference interpreter does: a `module` command creates an
+ * instance that becomes the "current" module (and `$name`d, if it has a name); actions run on the
+ * current or the named module; every invocation of a module shares its instance. Commands the VM
+ * cannot run are skipped under one of the classes of `skip-reasons.ts`, and the commands on a
+ * skipped module inherit its class.
+ *
+ * @module
+ */
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GlobalValueError, VirtualMachinePrototype } from '../../lib/index.js';
+import { classifyModule } from './module-class.js';
+import { readModuleHeader } from './module-header.js';
+import { expectedRefusalKinds } from './refusal-kinds.js';
+import { type CommandResult, type Failure, type ScriptResult, type Skip, count, emptyTally } from './results.js';
+import type { Action, AssertRefusalCommand, Command, ModuleCommand, Script } from './script.js';
+import { isObsolete, type SkipReason } from './skip-reasons.js';
+import { type InstanceOptions, SpecInstance, newErrorKind, vmConfig } from './spec-instance.js';
+import { expectedTrapKind } from './trap-kinds.js';
+import { formatScriptValue, formatWasmValue, isSignallingNan, matchValue, toWasmValue } from './wasm-values.js';
+
+/** How to run the scripts: for now, how to configure the VMs. */
+export type RunOptions = InstanceOptions;
+
+/** A module of the script, as the commands after it see it. */
+type ModuleSlot =
+  | { readonly state: 'live'; readonly file: string; readonly line: number; readonly instance: SpecInstance; taint: SkipReason | null }
+  | { readonly state: 'skipped'; readonly file: string; readonly line: number; readonly reason: SkipReason }
+  | { readonly state: 'failed'; readonly file: string; readonly line: number };
+
+const passed: CommandResult = { status: 'passed' };
+const fail = (detail: string): CommandResult => ({ status: 'failed', detail });
+const skip = (reason: SkipReason, detail?: string): CommandResult =>
+  detail === undefined ? { status: 'skipped', reason } : { status: 'skipped', reason, detail };
+
+/** A thrown value for a report. */
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const kind = (error as Error & { kind?: unknown }).kind;
+    return `${error.name}${typeof kind === 'string' ? ` ${kind}` : ''}: ${error.message}`;
+  }
+  return String(error);
+}
+
+/** An action for a report, e.g. `invoke "add"(i32:1 (1), i32:2 (2))`. */
+function describeAction(action: Action): string {
+  const target = action.module === undefined ? '' : `${action.module}.`;
+  if (action.type === 'get') return `get ${target}"${action.field}"`;
+  return `invoke ${target}"${action.field}"(${action.args.map(formatScriptValue).join(', ')})`;
+}
+
+/** The state of one run of a script. */
+class ScriptRun {
+  private current: ModuleSlot | null = null;
+  private readonly named = new Map<string, ModuleSlot>();
+  /** Registered module names (`register ... as`), for the taint of linked modules. */
+  private readonly registry = new Map<string, ModuleSlot>();
+  readonly tally = emptyTally();
+  readonly failures: Failure[] = [];
+  readonly skips: Skip[] = [];
+  interrupts = 0;
+
+  constructor(
+    private readonly script: Script,
+    private readonly options: RunOptions,
+  ) {}
+
+  async run(): Promise<void> {
+    for (const command of this.script.commands) {
+      let result: CommandResult;
+      try {
+        result = await this.runCommand(command);
+      } catch (e) {
+        // Anything unexpected (a VM exception out of run(), a harness bug) fails this command
+        // only; the next command starts afresh.
+        result = fail(`unexpected exception: ${describeError(e)}`);
+      }
+      count(this.tally, result);
+      if (result.status === 'failed') this.failures.push(this.failure(command, result.detail));
+      if (result.status === 'skipped') {
+        const { line, type } = command;
+        this.skips.push({ script: this.script.name, line, command: type, reason: result.reason, detail: result.detail ?? null });
+      }
+    }
+  }
+
+  private failure(command: Command, detail: string): Failure {
+    let module: string | null = null;
+    let what: string;
+    if ('filename' in command) {
+      module = command.filename;
+      what = `load ${command.filename}`;
+    } else if ('action' in command) {
+      const slot = this.slotFor(command.action);
+      module = slot?.file ?? null;
+      what = describeAction(command.action);
+    } else {
+      what = `register ${command.as}`;
+    }
+    return { script: this.script.name, line: command.line, command: command.type, module, what, detail };
+  }
+
+  private runCommand(command: Command): Promise<CommandResult> | CommandResult {
+    switch (command.type) {
+      case 'module':
+        return this.defineModule(command);
+      case 'register': {
+        // Registering itself needs nothing from the VM; what cannot run is the linking it
+        // enables, and the modules doing it are skipped (and taint this one) when they come.
+        const slot = command.name === undefined ? this.current : this.named.get(command.name);
+        if (slot !== null && slot !== undefined) this.registry.set(command.as, slot);
+        return skip('linking');
+      }
+      case 'action':
+      case 'assert_return':
+      case 'assert_trap':
+      case 'assert_exhaustion':
+        return this.runAction(command);
+      case 'assert_invalid':
+      case 'assert_malformed':
+      case 'assert_unlinkable':
+      case 'assert_uninstantiable':
+        return this.expectRefusal(command);
+    }
+  }
+
+  private readModule(filename: string): Uint8Array {
+    // The API takes a Uint8Array: pass exactly that, not Node's Buffer subclass.
+    return new Uint8Array(readFileSync(join(dirname(this.script.path), filename)));
+  }
+
+  /** Marks the registered modules that `linkedTo` names: their state may depend on skipped linking. */
+  private taint(linkedTo: readonly string[]): void {
+    for (const name of linkedTo) {
+      const slot = this.registry.get(name);
+      if (slot?.state === 'live') slot.taint = 'linking';
+    }
+  }
+
+  private setCurrent(command: ModuleCommand, slot: ModuleSlot): void {
+    this.current = slot;
+    if (command.name !== undefined) this.named.set(command.name, slot);
+  }
+
+  private async defineModule(command: ModuleCommand): Promise<CommandResult> {
+    const file = command.filename;
+    const line = command.line;
+    const bytes = this.readModule(file);
+    const moduleClass = classifyModule(readModuleHeader(bytes));
+    if (moduleClass !== null) {
+      this.taint(moduleClass.linkedTo);
+      this.setCurrent(command, { state: 'skipped', file, line, reason: moduleClass.reason });
+      // The VM must refuse the module, and for the documented reason.
+      try {
+        await VirtualMachinePrototype.create(vmConfig(bytes, this.options));
+      } catch (e) {
+        const kind = newErrorKind(e);
+        if (kind !== null && moduleClass.refusals.includes(kind)) return skip(moduleClass.reason, `refused: ${kind}`);
+        return fail(`expected a refusal of kind ${moduleClass.refusals.join(' | ')} (${moduleClass.reason}), got ${describeError(e)}`);
+      }
+      return fail(`the VM accepted a module it must refuse (${moduleClass.reason}: ${moduleClass.refusals.join(' | ')})`);
+    }
+    try {
+      const instance = await SpecInstance.create(bytes, this.options);
+      this.setCurrent(command, { state: 'live', file, line, instance, taint: null });
+      return passed;
+    } catch (e) {
+      this.setCurrent(command, { state: 'failed', file, line });
+      return fail(`the module was refused: ${describeError(e)}`);
+    }
+  }
+
+  private slotFor(action: Action): ModuleSlot | null {
+    return action.module === undefined ? this.current : (this.named.get(action.module) ?? null);
+  }
+
+  private runAction(
+    command: Extract<Command, { type: 'action' | 'assert_return' | 'assert_trap' | 'assert_exhaustion' }>,
+  ): CommandResult {
+    const slot = this.slotFor(command.action);
+    if (slot === null) return fail(`no module ${command.action.module ?? '(current)'} is defined`);
+    if (slot.state === 'skipped') return skip(slot.reason, `on ${slot.file} (line ${slot.line})`);
+    if (slot.state === 'failed') return fail(`its module ${slot.file} (line ${slot.line}) failed to load`);
+    if (slot.taint !== null) return skip(slot.taint, `on ${slot.file}, which a skipped module links to`);
+    const action = command.action;
+
+    if (action.type === 'get') {
+      if (command.type !== 'assert_return') return fail(`a ${command.type} of a global makes no sense`);
+      let value: number;
+      try {
+        value = slot.instance.getGlobal(action.field);
+      } catch (e) {
+        if (e instanceof GlobalValueError && e.kind === 'Invalid') return skip('non-i32-global');
+        return fail(`reading the global failed: ${describeError(e)}`);
+      }
+      const expected = command.expected[0];
+      if (command.expected.length !== 1 || expected === undefined) return fail('expected exactly one value');
+      if (expected.type !== 'i32') return skip('non-i32-global');
+      // globalValue reads the i32 as unsigned; compare as the i32 the API would report.
+      const why = matchValue(expected, { type: 'i32', value: value | 0 }, { ignoreQuietBit: false });
+      return why === null ? passed : fail(why);
+    }
+
+    const args = action.args.map(toWasmValue);
+    const outcome = slot.instance.invoke(action.field, args);
+    this.interrupts += outcome.interrupts;
+    switch (command.type) {
+      case 'action':
+        return outcome.type === 'finished' ? passed : fail(`trapped: ${outcome.trap.kind}: ${outcome.trap.message}`);
+      case 'assert_return': {
+        if (outcome.type === 'trapped') {
+          return fail(`expected ${command.expected.map(formatScriptValue).join(', ') || 'no value'}, trapped: ${outcome.trap.kind}: ${outcome.trap.message}`);
+        }
+        const expected = command.expected[0];
+        if (expected === undefined) {
+          return outcome.value === null ? passed : fail(`expected no value, got ${formatWasmValue(outcome.value)}`);
+        }
+        if (command.expected.length > 1) return fail('expected several values: multi-value is not MVP');
+        const why = matchValue(expected, outcome.value, { ignoreQuietBit: action.args.some(isSignallingNan) });
+        return why === null ? passed : fail(why);
+      }
+      case 'assert_trap':
+      case 'assert_exhaustion': {
+        const kind = expectedTrapKind(command.text);
+        if (kind === null) return fail(`unknown trap message ${JSON.stringify(command.text)}`);
+        if (outcome.type === 'finished') {
+          return fail(`expected a trap ${kind} ("${command.text}"), finished with ${formatWasmValue(outcome.value)}`);
+        }
+        return outcome.trap.kind === kind
+          ? passed
+          : fail(`expected a trap ${kind} ("${command.text}"), got ${outcome.trap.kind}: ${outcome.trap.message}`);
+      }
+    }
+  }
+
+  private async expectRefusal(command: AssertRefusalCommand): Promise<CommandResult> {
+    if (command.module_type === 'text') return skip('text-module');
+    if (isObsolete(this.script.name, command.line)) return skip('obsolete');
+    const bytes = this.readModule(command.filename);
+    const moduleClass = classifyModule(readModuleHeader(bytes));
+    if (moduleClass !== null) this.taint(moduleClass.linkedTo);
+    const expected = expectedRefusalKinds(command.type, command.text);
+    try {
+      await VirtualMachinePrototype.create(vmConfig(bytes, this.options));
+    } catch (e) {
+      const kind = newErrorKind(e);
+      if (kind !== null && expected.includes(kind)) return passed;
+      // Refused for a reason of its skip class before the spec's reason could be reached: only
+      // possible for link- and instantiation-time reasons, which come after the VM's module
+      // rules. Invalid and malformed modules must be caught by validation, which comes first.
+      const linkTime = command.type === 'assert_unlinkable' || command.type === 'assert_uninstantiable';
+      if (linkTime && kind !== null && moduleClass?.refusals.includes(kind)) {
+        return skip(moduleClass.reason, `refused: ${kind}`);
+      }
+      return fail(`expected a refusal of kind ${expected.join(' | ')} ("${command.text}"), got ${describeError(e)}`);
+    }
+    return fail(`the VM accepted the module; expected a refusal of kind ${expected.join(' | ')} ("${command.text}")`);
+  }
+}
+
+/** Runs `script` and returns its tally and failures. Never throws for a command's failure. */
+export async function runScript(script: Script, options: RunOptions): Promise<ScriptResult> {
+  const started = performance.now();
+  const run = new ScriptRun(script, options);
+  await run.run();
+  return {
+    script: script.name,
+    tally: run.tally,
+    failures: run.failures,
+    skips: run.skips,
+    interrupts: run.interrupts,
+    milliseconds: performance.now() - started,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * One module instance of a script, driven through the public state machine: every invocation is
+ * `prepare` → `start(field, args)` → `run(null)` until the call ends, then `intoPrepare()` so the
+ * next invocation runs on the same instance (memory and globals kept), as the spec requires.
+ *
+ * @module
+ */
+
+import {
+  NewError,
+  type NewErrorKind,
+  type Prepare,
+  StartError,
+  type Trap,
+  VirtualMachinePrototype,
+  type VmConfig,
+  type WasmValue,
+} from '../../lib/index.js';
+import { answerInterrupt, spectestSymbols } from './spectest-host.js';
+
+/** How the harness configures every VM, beyond what {@link vmConfig} fixes. */
+export interface InstanceOptions {
+  /** The feature set; the suite's is chosen, with the evidence, in `feature-set.ts`. */
+  readonly features: NonNullable<VmConfig['features']>;
+}
+
+/** The end of an invocation. */
+export type InvokeOutcome =
+  | { readonly type: 'finished'; readonly value: WasmValue | null; readonly interrupts: number }
+  | { readonly type: 'trapped'; readonly trap: Trap; readonly interrupts: number };
+
+/**
+ * A guard against a guest that keeps calling imports forever; the suite's scripts make a handful
+ * of prints per invocation at most.
+ */
+const MAX_INTERRUPTS = 1_000_000;
+
+/** The config a module of the suite is created with: the spec host's imports, floats allowed, memory optional. */
+export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions): VmConfig {
+  return {
+    moduleBytes,
+    symbols: spectestSymbols,
+    // The suite's functions take and return floats everywhere.
+    floats: true,
+    // Most of the suite's modules have no memory, or one not exported as "memory".
+    requireMemory: false,
+    features: options.features,
+  };
+}
+
+/** The `kind` of a {@link NewError}, or `null` for anything else (a refusal must be a `NewError`: anything else is a VM bug). */
+export function newErrorKind(error: unknown): NewErrorKind | null {
+  return error instanceof NewError ? error.kind : null;
+}
+
+/** A live instance of a module; see the module documentation. */
+export class SpecInstance {
+  private constructor(private prepare: Prepare) {}
+
+  /** Creates the VM for `moduleBytes`; rejects with whatever `VirtualMachinePrototype.create` rejects with. */
+  static async create(moduleBytes: Uint8Array, options: InstanceOptions): Promise<SpecInstance> {
+    const prototype = await VirtualMachinePrototype.create(vmConfig(moduleBytes, options));
+    return new SpecInstance(prototype.prepare());
+  }
+
+  /**
+   * Calls the export `field` with `args` and runs it to its end, answering every interrupt (a
+   * `spectest` print) with `null`. Throws (a harness-level failure) if `start` refuses the call
+   * or the VM misbehaves; the instance stays usable either way.
+   */
+  invoke(field: string, args: readonly WasmValue[]): InvokeOutcome {
+    let vm;
+    try {
+      vm = this.prepare.start(field, args);
+    } catch (e) {
+      // The StartError hands the same instance back: keep it for the next command.
+      if (e instanceof StartError) this.prepare = e.prototype.prepare();
+      throw e;
+    }
+    try {
+      let outcome = vm.run(null);
+      let interrupts = 0;
+      while (outcome.type === 'interrupted') {
+        if (++interrupts > MAX_INTERRUPTS) throw new Error(`more than ${MAX_INTERRUPTS} interrupts in one call`);
+        outcome = vm.run(answerInterrupt(outcome.id, outcome.params));
+      }
+      this.prepare = vm.intoPrepare();
+      return outcome.type === 'finished'
+        ? { type: 'finished', value: outcome.value, interrupts }
+        : { type: 'trapped', trap: outcome.trap, interrupts };
+    } catch (e) {
+      // The call cannot be finished: abandoning it costs the instance's state (a fresh instance
+      // replaces it), which later commands on this module would notice; the failure is reported.
+      this.prepare = vm.intoPrototype().prepare();
+      throw e;
+    }
+  }
+
+  /**
+   * The value of the exported i32 global `field`, as an unsigned number.
+   *
+   * The public API reads globals on a prototype only (`globalValue`), and a prototype made with
+   * `intoPrototype()` would be a *fresh* instance, losing what earlier invocations did to the
+   * global. But `start()` on an export that is not a function throws a `StartError` whose
+   * `prototype` is documented to hold the same instance: that is the way to a prototype of
+   * this very instance. Throws `GlobalValueError` (e.g. `Invalid` for a non-i32 global).
+   */
+  getGlobal(field: string): number {
+    let refusal: StartError;
+    try {
+      const vm = this.prepare.start(field, []);
+      // A function: nothing ran, but a call that never ran can only be abandoned, which costs
+      // the instance's state. The script asked for something impossible; say so.
+      this.prepare = vm.intoPrototype().prepare();
+      throw new Error(`"${field}" is a function, not a global (the instance was reset)`);
+    } catch (e) {
+      if (!(e instanceof StartError)) throw e;
+      refusal = e;
+    }
+    const prototype = refusal.prototype;
+    try {
+      if (refusal.kind !== 'NotAFunction') {
+        throw new Error(`start("${field}") refused with ${refusal.kind}, not NotAFunction: ${refusal.message}`);
+      }
+      return prototype.globalValue(field);
+    } finally {
+      this.prepare = prototype.prepare();
+    }
+  }
+}
