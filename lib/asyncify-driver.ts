@@ -60,12 +60,13 @@ export class AsyncifyDriver implements CallDriver {
   #exports: AsyncifyExports | null = null;
 
   /**
-   * The functions to import for the pausing imports, keyed by their position in `placeholders`;
-   * `placeholders[i]` is a value of the i-th import's result type (the guest never sees it:
-   * Asyncify discards an import's result while unwinding).
+   * The function to import for the pausing import at `index` (in the function index space).
+   * `placeholder` is a value of the import's result type, returned while unwinding; the guest
+   * never sees it (Asyncify discards an import's result while unwinding), but the engine checks
+   * its type.
    */
-  importFunctions(placeholders: readonly unknown[]): ExportedFunction[] {
-    return placeholders.map((placeholder, index) => (...args: unknown[]) => this.#onImport(index, args, placeholder));
+  pausingImport(index: number, placeholder: unknown): ExportedFunction {
+    return (...args: unknown[]) => this.#onImport(index, args, placeholder);
   }
 
   /** Connects the driver to its instance, once the instance exists. */

@@ -6,6 +6,7 @@
 
 import { UsageError } from './errors.js';
 import type { FeatureSetName } from './features.js';
+import type { GuestMemoryAccess } from './guest-memory.js';
 import type { Signature } from './values.js';
 
 /** Configuration of {@link VirtualMachinePrototype.create}. */
@@ -20,6 +21,22 @@ export interface VmConfig {
    * the import (creation then fails with `NewError('UnresolvedFunctionImport')`).
    */
   symbols(moduleName: string, name: string, signature: Signature): number | null | undefined;
+
+  /**
+   * Resolves imports that the host answers *inline*: synchronously, in place, while the guest
+   * runs, without pausing it. Called once per function import, before `symbols`; return a
+   * function to answer that import inline (then `symbols` is not called for it), or
+   * `null`/`undefined` to let `symbols` resolve it as a pausing import.
+   *
+   * Inline imports are for cheap host functions whose answer does not need to wait (a heap
+   * allocator, hashing, logging): they cost a plain function call instead of a pause and a
+   * resume, and a function that can only reach inline imports is not instrumented at all.
+   * Every other import still pauses: the interrupt-driven model stays the default.
+   *
+   * If an inline function throws, or returns a value that is not of the import's result type,
+   * the call ends with a `trapped` outcome of kind `HostFunction` whose `cause` is the error.
+   */
+  inlineImports?(moduleName: string, name: string, signature: Signature): InlineImport | null | undefined;
 
   /**
    * The WebAssembly features the guest may use. `'default'`: the MVP plus sign-extension
@@ -50,6 +67,17 @@ export interface VmConfig {
   readonly unwindBufferPages?: number;
 }
 
+/**
+ * A host function answering an import inline (see {@link VmConfig.inlineImports}). `params` are
+ * in the engine's representation: `i32` as a signed number, `i64` as a bigint, `f32`/`f64` as
+ * numbers. Return the result the same way (`undefined` for an import without result). `memory`
+ * is the guest's memory, valid for the duration of the call.
+ */
+export type InlineImport = (
+  memory: GuestMemoryAccess,
+  params: readonly (number | bigint)[],
+) => number | bigint | undefined | void;
+
 /** The defaults of the optional {@link VmConfig} fields. */
 export const CONFIG_DEFAULTS = {
   features: 'default',
@@ -62,7 +90,10 @@ export const CONFIG_DEFAULTS = {
  * A {@link VmConfig} with its defaults filled in, and a private copy of the module bytes: the
  * caller may reuse its array while `create()` is still working on it.
  */
-export type ResolvedConfig = Required<VmConfig> & { readonly moduleBytes: Uint8Array<ArrayBuffer> };
+export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports'>> & {
+  readonly moduleBytes: Uint8Array<ArrayBuffer>;
+  readonly inlineImports: VmConfig['inlineImports'] | null;
+};
 
 /** Checks the shape of a config (a JavaScript caller may pass anything) and fills in defaults. */
 export function resolveConfig(config: VmConfig): ResolvedConfig {
@@ -72,6 +103,9 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   if (typeof config !== 'object' || config === null) bad('the config must be an object');
   if (!(config.moduleBytes instanceof Uint8Array)) bad('`moduleBytes` must be a Uint8Array');
   if (typeof config.symbols !== 'function') bad('`symbols` must be a function');
+  if (config.inlineImports !== undefined && typeof config.inlineImports !== 'function') {
+    bad('`inlineImports` must be a function');
+  }
   const features = config.features ?? CONFIG_DEFAULTS.features;
   if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${String(features)}`);
   const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
@@ -81,6 +115,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   return {
     moduleBytes: config.moduleBytes.slice(),
     symbols: config.symbols.bind(config),
+    inlineImports: config.inlineImports?.bind(config) ?? null,
     features,
     floats: config.floats ?? CONFIG_DEFAULTS.floats,
     requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,

@@ -189,6 +189,11 @@ export type TrapKind =
   | 'IndirectCallMismatch'
   /** The call stack was too deep: for the engine, or for the buffer that holds a paused stack. */
   | 'StackExhausted'
+  /**
+   * An inline host function (`VmConfig.inlineImports`) threw, or returned a value that is not of
+   * the import's result type. The trap's `cause` is the error.
+   */
+  | 'HostFunction'
   /** A fault the engine reported in a way this library does not recognise. */
   | 'Other';
 

@@ -24,27 +24,51 @@ function checkCount(what: string, value: unknown): number {
   return value;
 }
 
+/**
+ * Reading, writing and growing a guest's memory. Implemented by {@link Prepare} and
+ * {@link VirtualMachine}, and handed to inline host functions (`VmConfig.inlineImports`), so
+ * host code written against it (an allocator, a host function) works in all three places.
+ */
+export interface GuestMemoryAccess {
+  /** The size of the guest's memory in pages of 64 KiB (0 for a module without memory). */
+  memorySize(): number;
+  /**
+   * A copy of `size` bytes of the guest's memory starting at `offset`.
+   * Throws {@link OutOfBoundsError} if the range is not inside the memory.
+   */
+  readMemory(offset: number, size: number): Uint8Array;
+  /**
+   * Writes `data` into the guest's memory at `offset`; the guest sees it the next time it reads
+   * there. Throws {@link OutOfBoundsError} (and writes nothing) if the range is not inside the
+   * memory. The bytes are copied: the caller may reuse `data` afterwards.
+   */
+  writeMemory(offset: number, data: Uint8Array): void;
+  /**
+   * Grows the guest's memory by `pages` pages of 64 KiB, zeroed; the guest's `memory.size` sees
+   * the new size. Throws {@link OutOfBoundsError} (and grows nothing) past the memory's maximum.
+   */
+  growMemory(pages: number): void;
+}
+
 /** The guest's memory, or the absence of one (a module without memory has size 0). */
-export class GuestMemory {
+export class GuestMemory implements GuestMemoryAccess {
   constructor(
-    readonly memory: WebAssembly.Memory | null,
+    /** `null` for a module without memory; set once the instance exists if it exports its memory. */
+    public memory: WebAssembly.Memory | null,
     /** The declared maximum, in pages, or `null` if none. */
     readonly maximumPages: number | null,
   ) {}
 
-  /** Current size in pages of 64 KiB. */
-  sizeInPages(): number {
+  memorySize(): number {
     return this.memory === null ? 0 : this.memory.buffer.byteLength / PAGE_SIZE;
   }
 
-  /** A copy of `size` bytes at `offset`. */
-  read(offset: number, size: number): Uint8Array {
+  readMemory(offset: number, size: number): Uint8Array {
     const buffer = this.#range(offset, size, 'read');
     return new Uint8Array(buffer, offset, size).slice();
   }
 
-  /** Writes `data` at `offset`. */
-  write(offset: number, data: Uint8Array): void {
+  writeMemory(offset: number, data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) {
       throw new TypeError(`writeMemory: data must be a Uint8Array, got ${Object.prototype.toString.call(data)}`);
     }
@@ -52,10 +76,9 @@ export class GuestMemory {
     new Uint8Array(buffer).set(data, offset);
   }
 
-  /** Adds `pages` pages; the new pages are zeroed. */
-  grow(pages: number): void {
+  growMemory(pages: number): void {
     checkCount('the number of pages to grow by', pages);
-    const current = this.sizeInPages();
+    const current = this.memorySize();
     const limit = this.maximumPages ?? MAX_PAGES;
     if (current + pages > limit) {
       throw new OutOfBoundsError(

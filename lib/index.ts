@@ -24,7 +24,7 @@
  * @module
  */
 
-export type { VmConfig } from './config.js';
+export type { InlineImport, VmConfig } from './config.js';
 export {
   GlobalValueError,
   NewError,
@@ -44,6 +44,7 @@ export type {
   UsageErrorKind,
 } from './errors.js';
 export type { FeatureSetName } from './features.js';
+export type { GuestMemoryAccess } from './guest-memory.js';
 export { MemoryAccess } from './memory-access.js';
 export { Prepare } from './prepare.js';
 export { VirtualMachinePrototype } from './prototype.js';

@@ -12,7 +12,9 @@
 
 import { AsyncifyDriver } from './asyncify-driver.js';
 import { NewError } from './errors.js';
+import type { InlineImport } from './config.js';
 import { GuestMemory } from './guest-memory.js';
+import { inlineImportFunction } from './inline-imports.js';
 import type { ExternalKind, GlobalFact, MemoryLimits, RawSignature } from './module-facts.js';
 import {
   FUNCTION_IMPORT_MODULE,
@@ -24,11 +26,15 @@ import {
 } from './rename.js';
 import type { Signature } from './values.js';
 
-/** A function import and what the `symbols` callback resolved it to. */
+/** A function import and how the host resolved it. */
 export interface ResolvedImport {
-  /** The id the host gave it; reported in `interrupted` outcomes. */
-  readonly id: number;
+  readonly module: string;
+  readonly name: string;
   readonly signature: Signature;
+  /** For a pausing import: the id `symbols` gave it, reported in `interrupted` outcomes; else -1. */
+  readonly id: number;
+  /** For an inline import: the host function answering it; else `null`. */
+  readonly inline: InlineImport | null;
 }
 
 /** An export of the original module, by its original name. */
@@ -82,14 +88,22 @@ export class LiveInstance {
    */
   static create(components: BaseComponents): LiveInstance {
     const driver = new AsyncifyDriver();
+    const declared = components.memory;
+    // Inline host functions get the memory object now; an exported memory is filled in below,
+    // once the instance exists (no import can run before that: there is no start function).
+    const memory = new GuestMemory(null, declared?.limits.maximum ?? null);
     const functions: Record<string, unknown> = {};
-    driver.importFunctions(components.imports.map((i) => placeholderFor(i.signature))).forEach((fn, index) => {
-      functions[functionImportName(index)] = fn;
+    components.imports.forEach((imported, index) => {
+      functions[functionImportName(index)] =
+        imported.inline === null
+          ? driver.pausingImport(index, placeholderFor(imported.signature))
+          : inlineImportFunction(imported.inline, memory, imported.signature.result, () =>
+              JSON.stringify(imported.module) + '.' + JSON.stringify(imported.name),
+            );
     });
     const imports: WebAssembly.Imports = { [FUNCTION_IMPORT_MODULE]: functions as WebAssembly.ModuleImports };
 
     let importedMemory: WebAssembly.Memory | null = null;
-    const declared = components.memory;
     if (declared?.imported === true) {
       try {
         importedMemory = new WebAssembly.Memory(
@@ -119,15 +133,7 @@ export class LiveInstance {
       throw new NewError('Instantiation', `instantiation failed: ${(e as Error).message}`, { cause: e });
     }
     driver.attach(instance.exports);
-    const memory =
-      declared === null
-        ? null
-        : (importedMemory ?? (instance.exports[MEMORY_EXPORT] as WebAssembly.Memory));
-    return new LiveInstance(
-      components,
-      new GuestMemory(memory, declared?.limits.maximum ?? null),
-      driver,
-      instance.exports,
-    );
+    if (declared !== null) memory.memory = importedMemory ?? (instance.exports[MEMORY_EXPORT] as WebAssembly.Memory);
+    return new LiveInstance(components, memory, driver, instance.exports);
   }
 }

@@ -10,7 +10,8 @@
  * 3. the headers are read, and the module rules (smoldot's) are applied: no start function,
  *    only function and memory imports, at most one memory, reachable as `env`.`memory` or as
  *    the export `memory`;
- * 4. every function import is resolved through `symbols`;
+ * 4. every function import is resolved, through `inlineImports` (answered in place) or
+ *    `symbols` (pausing);
  * 5. imports and exports are renamed and the module is instrumented with Asyncify;
  * 6. the engine compiles the result.
  *
@@ -21,13 +22,13 @@
  */
 
 import { BinaryFormatError } from './binary-reader.js';
-import type { ResolvedConfig } from './config.js';
+import type { InlineImport, ResolvedConfig } from './config.js';
 import { NewError } from './errors.js';
 import { featureSet, findUnsupportedFeature } from './features.js';
 import { instrument } from './instrument.js';
 import type { BaseComponents, ExportInfo, ResolvedImport } from './live-instance.js';
 import { type ModuleFacts, type RawSignature, readModuleFacts } from './module-facts.js';
-import { renameImportsAndExports } from './rename.js';
+import { FUNCTION_IMPORT_MODULE, functionImportName, renameImportsAndExports } from './rename.js';
 import { type Signature, type ValueType, formatSignature, isValueType } from './values.js';
 
 /** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
@@ -159,6 +160,24 @@ function resolveImports(facts: ModuleFacts, config: ResolvedConfig): ResolvedImp
       });
     const signature = toSignature(imp.signature!, config.floats);
     if (typeof signature === 'string') throw unresolved(`its signature cannot cross the boundary: ${signature}`);
+    const base = { module: imp.module, name: imp.name, signature };
+
+    if (config.inlineImports !== null) {
+      let inline: unknown;
+      try {
+        inline = config.inlineImports!(imp.module, imp.name, signature);
+      } catch (e) {
+        throw unresolved(`inlineImports() threw: ${(e as Error)?.message ?? String(e)}`, e);
+      }
+      if (typeof inline === 'function') {
+        resolved.push({ ...base, id: -1, inline: inline as InlineImport });
+        continue;
+      }
+      if (inline !== null && inline !== undefined) {
+        throw unresolved(`inlineImports() returned ${String(inline)}, which is neither a function nor null`);
+      }
+    }
+
     let id: unknown;
     try {
       id = config.symbols(imp.module, imp.name, signature);
@@ -169,9 +188,22 @@ function resolveImports(facts: ModuleFacts, config: ResolvedConfig): ResolvedImp
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
       throw unresolved(`symbols() returned ${String(id)}, which is not a non-negative integer`);
     }
-    resolved.push({ id, signature });
+    resolved.push({ ...base, id, inline: null });
   }
   return resolved;
+}
+
+/**
+ * The `asyncify-imports` list: the renamed pausing imports, or `null` when every import pauses
+ * (Asyncify's default, and a shorter command line).
+ */
+function pausingImportPatterns(imports: readonly ResolvedImport[]): string[] | null {
+  if (imports.every((i) => i.inline === null)) return null;
+  const patterns: string[] = [];
+  imports.forEach((imported, index) => {
+    if (imported.inline === null) patterns.push(`${FUNCTION_IMPORT_MODULE}.${functionImportName(index)}`);
+  });
+  return patterns;
 }
 
 /** Export facts by original name, in the shape the live instance needs. */
@@ -206,7 +238,7 @@ export async function loadModule(config: ResolvedConfig, tuning: LoadTuning = {}
     instrumented = await instrument(renamed, {
       features: featureSet(config.features),
       unwindBufferPages: config.unwindBufferPages,
-      pausingImports: null,
+      pausingImports: pausingImportPatterns(imports),
       postPasses: tuning.postPasses ?? POST_PASSES,
     });
   } catch (e) {

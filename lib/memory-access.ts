@@ -11,6 +11,7 @@
  */
 
 import { UsageError } from './errors.js';
+import type { GuestMemoryAccess } from './guest-memory.js';
 import type { LiveInstance } from './live-instance.js';
 
 /** Holds a live instance until a transition consumes it. */
@@ -46,10 +47,10 @@ export abstract class StateObject {
 }
 
 /** Reading, writing and growing the guest's memory, in every state that has an instance. */
-export abstract class MemoryAccess extends StateObject {
+export abstract class MemoryAccess extends StateObject implements GuestMemoryAccess {
   /** The size of the guest's memory in pages of 64 KiB (0 for a module without memory). */
   memorySize(): number {
-    return this.live().memory.sizeInPages();
+    return this.live().memory.memorySize();
   }
 
   /**
@@ -57,7 +58,7 @@ export abstract class MemoryAccess extends StateObject {
    * Throws {@link OutOfBoundsError} if the range is not inside the memory.
    */
   readMemory(offset: number, size: number): Uint8Array {
-    return this.live().memory.read(offset, size);
+    return this.live().memory.readMemory(offset, size);
   }
 
   /**
@@ -66,7 +67,7 @@ export abstract class MemoryAccess extends StateObject {
    * memory.
    */
   writeMemory(offset: number, data: Uint8Array): void {
-    this.live().memory.write(offset, data);
+    this.live().memory.writeMemory(offset, data);
   }
 
   /**
@@ -74,6 +75,6 @@ export abstract class MemoryAccess extends StateObject {
    * the new size. Throws {@link OutOfBoundsError} (and grows nothing) past the memory's maximum.
    */
   growMemory(pages: number): void {
-    this.live().memory.grow(pages);
+    this.live().memory.growMemory(pages);
   }
 }

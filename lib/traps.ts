@@ -11,6 +11,7 @@
 
 import type { ThrowContext } from './call-driver.js';
 import { Trap, type TrapKind } from './errors.js';
+import { HostFunctionFailure } from './inline-imports.js';
 
 const RUNTIME_ERROR_KINDS: readonly (readonly [RegExp, TrapKind, string])[] = [
   [/unreachable/i, 'Unreachable', 'unreachable executed'],
@@ -38,6 +39,7 @@ function isStackOverflow(error: unknown): boolean {
  * `unwindBufferSize` is used in the message of a paused stack that overflowed the buffer.
  */
 export function trapFromError(error: unknown, context: ThrowContext, unwindBufferSize: number): Trap | null {
+  if (error instanceof HostFunctionFailure) return new Trap('HostFunction', error.message, error.cause);
   const isRuntimeError = error instanceof WebAssembly.RuntimeError;
   if (context === 'pausing' && (isRuntimeError || isStackOverflow(error))) {
     // While unwinding only Asyncify's own code runs, and the only thing it can run out of is

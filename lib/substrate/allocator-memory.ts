@@ -12,6 +12,7 @@
  */
 
 import type { OutOfBoundsError } from '../errors.js';
+import type { GuestMemoryAccess } from '../guest-memory.js';
 import type { Prepare } from '../prepare.js';
 import type { VirtualMachine } from '../virtual-machine.js';
 import type { FreeingBumpAllocator } from './allocator.js';
@@ -25,25 +26,10 @@ export const MAX_WASM_PAGES = 65536;
 /**
  * Read, write and grow access to a guest's linear memory, as the allocator needs it.
  *
- * Implemented by {@link Prepare} and {@link VirtualMachine}.
+ * This is the library's {@link GuestMemoryAccess}, implemented by {@link Prepare},
+ * {@link VirtualMachine} and the memory handed to inline host functions. What the allocator
+ * relies on beyond that interface: `writeMemory` copies the bytes (the allocator reuses one
+ * array for every header), and `growMemory` throws {@link OutOfBoundsError}, growing nothing,
+ * when the memory cannot grow that much; any other error is a bug to propagate.
  */
-export interface AllocatorMemory {
-  /** The current size of the memory, in pages of {@link WASM_PAGE_SIZE} bytes. */
-  memorySize(): number;
-  /**
-   * A copy of `size` bytes starting at `offset`. Throws (e.g. {@link OutOfBoundsError}) if the
-   * range is not inside the memory; the allocator only reads ranges it knows to be inside.
-   */
-  readMemory(offset: number, size: number): Uint8Array;
-  /**
-   * Writes `data` at `offset`. The allocator reuses the same array for every header it writes,
-   * so an implementation must copy the bytes, not keep the array.
-   */
-  writeMemory(offset: number, data: Uint8Array): void;
-  /**
-   * Grows the memory by `pages` zeroed pages. Must throw {@link OutOfBoundsError}, and grow
-   * nothing, when the memory cannot grow that much (past its maximum, or the engine refuses);
-   * the allocator treats that error as "no room" and any other error as a bug to propagate.
-   */
-  growMemory(pages: number): void;
-}
+export type AllocatorMemory = GuestMemoryAccess;

@@ -10,12 +10,22 @@ import { VirtualMachinePrototype, WasmValue } from '../../lib/index.js';
 import { wat } from './wat.js';
 
 /** The recursive guest's source. */
-export const RECURSIVE_GUEST = `(module
+export const RECURSIVE_GUEST = recursiveGuest(0);
+
+/**
+ * The recursive guest, with an unused global holding `nonce`: engines share compiled (and
+ * already optimised) code between modules with identical bytes, so a measurement that must
+ * start from cold code needs bytes no other test compiled.
+ */
+export function recursiveGuest(nonce: number): string {
+  return `(module
   (import "env" "leaf" (func $leaf (result i32)))
+  (global i32 (i32.const ${nonce}))
   (func $rec (export "rec") (param $n i32) (result i32)
     (if (result i32) (i32.eqz (local.get $n))
       (then (call $leaf))
       (else (i32.add (local.get $n) (call $rec (i32.sub (local.get $n) (i32.const 1))))))))`;
+}
 
 /** The value `rec(n)` returns when `leaf()` returns `leaf`. */
 export function expectedRec(n: number, leaf: number): number {
@@ -35,9 +45,27 @@ export function deepest(ok: (n: number) => boolean, limit = 1 << 20): number {
   return lo;
 }
 
+/**
+ * {@link deepest}, repeated until two searches in a row agree. The engine compiles a function
+ * first with its baseline compiler and later, in the background, with its optimising compiler,
+ * whose frames are smaller (and which inlines small recursive functions a few levels deep), so
+ * the depth grows as the code warms up; measuring the settled value compares like with like.
+ */
+export async function settledDepth(ok: (n: number) => boolean, limit?: number): Promise<number> {
+  let previous = deepest(ok, limit);
+  for (let round = 0; round < 8; round++) {
+    // Give background compilation a chance to finish.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const current = deepest(ok, limit);
+    if (current === previous) return current;
+    previous = current;
+  }
+  return previous;
+}
+
 /** Calls `rec(n)` in plain WebAssembly; `false` if it overflowed the stack. */
-export async function plainRecursion(): Promise<(n: number) => boolean> {
-  const instance = new WebAssembly.Instance(new WebAssembly.Module((await wat(RECURSIVE_GUEST)) as Uint8Array<ArrayBuffer>), {
+export async function plainRecursion(nonce = 0): Promise<(n: number) => boolean> {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module((await wat(recursiveGuest(nonce))) as Uint8Array<ArrayBuffer>), {
     env: { leaf: () => 7 },
   });
   const rec = instance.exports['rec'] as (n: number) => number;
@@ -59,10 +87,10 @@ export interface VmRecursion {
   prototype(): VirtualMachinePrototype;
 }
 
-/** Builds the VM side with the given unwind buffer size. */
-export async function vmRecursion(unwindBufferPages?: number): Promise<VmRecursion> {
+/** Builds the VM side with the given unwind buffer size (and `nonce`, see {@link recursiveGuest}). */
+export async function vmRecursion(unwindBufferPages?: number, nonce = 0): Promise<VmRecursion> {
   let proto = await VirtualMachinePrototype.create({
-    moduleBytes: await wat(RECURSIVE_GUEST),
+    moduleBytes: await wat(recursiveGuest(nonce)),
     symbols: () => 0,
     requireMemory: false,
     ...(unwindBufferPages === undefined ? {} : { unwindBufferPages }),
