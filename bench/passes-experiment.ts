@@ -6,10 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { VirtualMachinePrototype, WasmValue, type Signature } from '../lib/index.js';
+import { sharedPath } from '../spec/support/shared.js';
 import { runVm, runtimeWasm } from '../spec/support/substrate-harness.js';
 import { wat } from '../spec/support/wat.js';
 
-const westend = runtimeWasm(readFileSync(new URL('../../shared/runtimes/westend-runtime-v9300.wasm', import.meta.url)));
+const westend = runtimeWasm(readFileSync(sharedPath('runtimes/westend-runtime-v9300.wasm')!));
 const recursive = await wat(`(module
   (import "env" "leaf" (func $leaf (result i32)))
   (func $rec (export "rec") (param $n i32) (result i32)

@@ -3,12 +3,23 @@
  * suite). Users who clone the repository do not have it, so every test that needs it goes
  * through {@link describeWithShared}, which skips the suite with a message saying why.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository's root folder. */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * The repository's root folder: the nearest folder above this file holding the project's
+ * package.json. (This file also runs compiled, from build/spec/support.)
+ */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && /"name":\s*"resumable-wasm"/.test(readFileSync(manifest, 'utf8'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no resumable-wasm package.json above ${from}`);
+  }
+}
 
 /** `../shared`, next to the repository. */
 export const SHARED_DIR = join(REPO_ROOT, '..', 'shared');
