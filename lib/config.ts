@@ -5,8 +5,10 @@
  */
 
 import { UsageError } from './errors.js';
+import type { ArtifactCache } from './artifact-cache.js';
 import type { FeatureSetName } from './features.js';
 import type { GuestMemoryAccess } from './guest-memory.js';
+import type { ProgressListener } from './progress.js';
 import type { Signature } from './values.js';
 
 /** Configuration of {@link VirtualMachinePrototype.create}. */
@@ -65,6 +67,16 @@ export interface VmConfig {
    * separate from the guest's memory, and engines commit its pages only as they are touched.
    */
   readonly unwindBufferPages?: number;
+
+  /**
+   * An artifact cache: `create()` looks the module up there first (a hit skips the transform),
+   * and stores the artifact of a module it had to transform. See `MemoryArtifactCache` and, for
+   * Node.js, `FileArtifactCache` from `resumable-wasm/node`.
+   */
+  readonly cache?: ArtifactCache;
+
+  /** Called as `create()` / `fromArtifact()` move through their phases (see {@link ProgressEvent}). */
+  readonly onProgress?: ProgressListener;
 }
 
 /**
@@ -90,9 +102,11 @@ export const CONFIG_DEFAULTS = {
  * A {@link VmConfig} with its defaults filled in, and a private copy of the module bytes: the
  * caller may reuse its array while `create()` is still working on it.
  */
-export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports'>> & {
+export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress'>> & {
   readonly moduleBytes: Uint8Array<ArrayBuffer>;
   readonly inlineImports: VmConfig['inlineImports'] | null;
+  readonly cache: ArtifactCache | null;
+  readonly onProgress: ProgressListener | null;
 };
 
 /** Checks the shape of a config (a JavaScript caller may pass anything) and fills in defaults. */
@@ -106,6 +120,11 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   if (config.inlineImports !== undefined && typeof config.inlineImports !== 'function') {
     bad('`inlineImports` must be a function');
   }
+  if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
+  const cache = config.cache ?? null;
+  if (cache !== null && (typeof cache.get !== 'function' || typeof cache.set !== 'function')) {
+    bad('`cache` must have get() and set() methods');
+  }
   const features = config.features ?? CONFIG_DEFAULTS.features;
   if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${String(features)}`);
   const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
@@ -116,6 +135,8 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     moduleBytes: config.moduleBytes.slice(),
     symbols: config.symbols.bind(config),
     inlineImports: config.inlineImports?.bind(config) ?? null,
+    cache,
+    onProgress: config.onProgress ?? null,
     features,
     floats: config.floats ?? CONFIG_DEFAULTS.floats,
     requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,

@@ -168,6 +168,32 @@ export class UsageError extends VmError {
   }
 }
 
+/** Why an artifact was refused (see {@link VirtualMachinePrototype.fromArtifact}). */
+export type ArtifactErrorKind =
+  /** Not an artifact, truncated, or its checksum does not match its bytes. */
+  | 'Corrupted'
+  /** Made by another version of this library (or of its artifact format). */
+  | 'VersionMismatch'
+  /** Made from another module than the `moduleBytes` given. */
+  | 'ModuleMismatch'
+  /**
+   * Made with other options (features, floats, requireMemory, unwindBufferPages, the transform
+   * itself) or with another split between inline and pausing imports.
+   */
+  | 'OptionsMismatch';
+
+/** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.fromArtifact}. Nothing is run. */
+export class ArtifactError extends VmError {
+  override readonly name = 'ArtifactError';
+  constructor(
+    readonly kind: ArtifactErrorKind,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
 /** What kind of fault stopped the guest. */
 export type TrapKind =
   /** The guest executed `unreachable`. */

@@ -24,8 +24,10 @@
  * @module
  */
 
+export { type ArtifactCache, MemoryArtifactCache } from './artifact-cache.js';
 export type { InlineImport, VmConfig } from './config.js';
 export {
+  ArtifactError,
   GlobalValueError,
   NewError,
   OutOfBoundsError,
@@ -36,6 +38,7 @@ export {
   VmError,
 } from './errors.js';
 export type {
+  ArtifactErrorKind,
   GlobalValueErrorKind,
   NewErrorKind,
   RunErrorKind,
@@ -47,6 +50,7 @@ export type { FeatureSetName } from './features.js';
 export type { GuestMemoryAccess } from './guest-memory.js';
 export { MemoryAccess } from './memory-access.js';
 export { Prepare } from './prepare.js';
+export type { CreatePhase, ProgressEvent, ProgressListener } from './progress.js';
 export { VirtualMachinePrototype } from './prototype.js';
 export { type Signature, type ValueType, WasmValue } from './values.js';
 export { type ExecOutcome, VirtualMachine } from './virtual-machine.js';

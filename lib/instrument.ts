@@ -20,6 +20,17 @@
 
 import type { FeatureSet } from './features.js';
 
+/** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
+export const POST_PASSES: readonly string[] = [];
+
+/**
+ * Names everything about the transform that shapes its output besides the module and the
+ * options: artifacts made by a different transform are refused.
+ */
+export function transformId(postPasses: readonly string[]): string {
+  return `binaryen-132/asyncify-O0-secondary-memory/post:${postPasses.join(',')}`;
+}
+
 /** Export name of the secondary memory that holds the unwind buffer. */
 export const UNWIND_MEMORY_EXPORT = 'u';
 
@@ -44,6 +55,12 @@ export interface InstrumentOptions {
   readonly postPasses: readonly string[];
 }
 
+/**
+ * How many times this process ran the transform. Only for tests that must show a prototype was
+ * built without it (from an artifact or the cache); not part of the public API.
+ */
+export const transformStatistics = { runs: 0 };
+
 type Binaryen = typeof import('binaryen').default;
 let binaryenPromise: Promise<Binaryen> | null = null;
 
@@ -67,6 +84,7 @@ const PASS_ARGUMENTS = [
  */
 export async function instrument(bytes: Uint8Array, options: InstrumentOptions): Promise<Uint8Array> {
   const binaryen = await loadBinaryen();
+  transformStatistics.runs++;
   const F = binaryen.Features;
   let features = F.MVP | F.MultiMemory;
   if (options.features.signExtension) features |= F.SignExt;

@@ -12,6 +12,7 @@
 
 import { AsyncifyDriver } from './asyncify-driver.js';
 import { NewError } from './errors.js';
+import type { ArtifactOptions } from './artifact.js';
 import type { InlineImport } from './config.js';
 import { GuestMemory } from './guest-memory.js';
 import { inlineImportFunction } from './inline-imports.js';
@@ -48,8 +49,20 @@ export interface ExportInfo {
   readonly global?: GlobalFact;
 }
 
+/** Where base components came from: what an artifact records besides the facts. */
+export interface Provenance {
+  /** SHA-256 of the original module, hexadecimal. */
+  readonly moduleSha256: string;
+  readonly moduleLength: number;
+  readonly options: ArtifactOptions;
+  /** The instrumented module's bytes (the engine cannot give them back from the compiled module). */
+  readonly instrumented: Uint8Array;
+}
+
 /** Everything needed to make a fresh instance; see the module documentation. */
 export interface BaseComponents {
+  /** What an artifact of these components records. */
+  readonly provenance: Provenance;
   readonly module: WebAssembly.Module;
   /** Function imports, in function index order. */
   readonly imports: readonly ResolvedImport[];

@@ -25,14 +25,14 @@ import { BinaryFormatError } from './binary-reader.js';
 import type { InlineImport, ResolvedConfig } from './config.js';
 import { NewError } from './errors.js';
 import { featureSet, findUnsupportedFeature } from './features.js';
-import { instrument } from './instrument.js';
+import type { ArtifactOptions } from './artifact.js';
+import { loadChecksum, sha256Hex } from './digest.js';
+import { POST_PASSES, instrument, transformId } from './instrument.js';
+import { ProgressReporter } from './progress.js';
 import type { BaseComponents, ExportInfo, ResolvedImport } from './live-instance.js';
 import { type ModuleFacts, type RawSignature, readModuleFacts } from './module-facts.js';
 import { FUNCTION_IMPORT_MODULE, functionImportName, renameImportsAndExports } from './rename.js';
 import { type Signature, type ValueType, formatSignature, isValueType } from './values.js';
-
-/** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
-export const POST_PASSES: readonly string[] = [];
 
 /**
  * The host-side signature for a function type, or the reason it cannot cross the boundary.
@@ -51,6 +51,12 @@ export function toSignature(raw: RawSignature, floats: boolean): Signature | str
 
 /** Runs steps 1 to 4 of the module documentation. */
 export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
+  validateModule(config);
+  return inspectModule(config);
+}
+
+/** Steps 1 and 2: the engine's validation and the feature scan. */
+export function validateModule(config: ResolvedConfig): void {
   const bytes = config.moduleBytes;
   validateEncoding(bytes);
 
@@ -70,7 +76,11 @@ export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; impor
         `'${config.features}' feature set`,
     );
   }
+}
 
+/** Steps 3 and 4: the headers, the module rules and the import resolution. */
+export function inspectModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
+  const bytes = config.moduleBytes;
   let facts: ModuleFacts;
   try {
     facts = readModuleFacts(bytes);
@@ -78,7 +88,8 @@ export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; impor
     throw new NewError('InvalidWasm', `could not read the module's headers: ${(e as Error).message}`, { cause: e });
   }
   applyModuleRules(facts, config.requireMemory);
-  return { facts, imports: resolveImports(facts, config) };
+  const functionImports = facts.imports.flatMap((i) => (i.kind === 'function' ? [{ ...i, signature: i.signature! }] : []));
+  return { facts, imports: resolveImports(functionImports, config) };
 }
 
 function validateEncoding(bytes: Uint8Array<ArrayBuffer>): void {
@@ -148,17 +159,23 @@ function applyModuleRules(facts: ModuleFacts, requireMemory: boolean): void {
   }
 }
 
-function resolveImports(facts: ModuleFacts, config: ResolvedConfig): ResolvedImport[] {
+/**
+ * Resolves function imports through `inlineImports` and `symbols`, in order. Used for a new
+ * module (from its facts) and for an artifact (from the imports it records).
+ */
+export function resolveImports(
+  functionImports: readonly { readonly module: string; readonly name: string; readonly signature: RawSignature }[],
+  config: ResolvedConfig,
+): ResolvedImport[] {
   const resolved: ResolvedImport[] = [];
-  for (const imp of facts.imports) {
-    if (imp.kind !== 'function') continue;
+  for (const imp of functionImports) {
     const unresolved = (reason: string, cause?: unknown): NewError =>
       new NewError('UnresolvedFunctionImport', `the function import "${imp.module}"."${imp.name}" is unresolved: ${reason}`, {
         moduleName: imp.module,
         functionName: imp.name,
         cause,
       });
-    const signature = toSignature(imp.signature!, config.floats);
+    const signature = toSignature(imp.signature, config.floats);
     if (typeof signature === 'string') throw unresolved(`its signature cannot cross the boundary: ${signature}`);
     const base = { module: imp.module, name: imp.name, signature };
 
@@ -207,7 +224,7 @@ function pausingImportPatterns(imports: readonly ResolvedImport[]): string[] | n
 }
 
 /** Export facts by original name, in the shape the live instance needs. */
-function exportTable(facts: ModuleFacts): Map<string, ExportInfo> {
+export function exportTable(facts: ModuleFacts): Map<string, ExportInfo> {
   const table = new Map<string, ExportInfo>();
   facts.exports.forEach((e, position) => {
     const info: ExportInfo =
@@ -227,27 +244,71 @@ export interface LoadTuning {
   readonly postPasses?: readonly string[];
 }
 
-/** The whole pipeline: steps 1 to 6. */
-export async function loadModule(config: ResolvedConfig, tuning: LoadTuning = {}): Promise<BaseComponents> {
-  const { facts, imports } = checkModule(config);
-  const memory = facts.memories[0] ?? null;
-  const renamed = renameImportsAndExports(config.moduleBytes, memory !== null && !memory.imported);
+/** The options an artifact of a module created with `config` records. */
+export function artifactOptions(config: ResolvedConfig, postPasses: readonly string[] = POST_PASSES): ArtifactOptions {
+  return {
+    features: config.features,
+    floats: config.floats,
+    requireMemory: config.requireMemory,
+    unwindBufferPages: config.unwindBufferPages,
+    transform: transformId(postPasses),
+  };
+}
 
+/**
+ * The whole pipeline: steps 1 to 6, reported to `progress`. `moduleSha256` is the module's
+ * digest if the caller already computed it (the cache does).
+ */
+export async function loadModule(
+  config: ResolvedConfig,
+  progress: ProgressReporter = new ProgressReporter(null),
+  tuning: LoadTuning = {},
+  moduleSha256?: string,
+): Promise<BaseComponents> {
+  await progress.phase('validate', () => validateModule(config));
+  const { facts, imports } = await progress.phase('inspect', () => inspectModule(config));
+  const memory = facts.memories[0] ?? null;
+  const postPasses = tuning.postPasses ?? POST_PASSES;
+
+  await progress.start('transform');
+  // Both are needed for artifacts; they run while Binaryen loads.
+  const digest = sha256Hex(config.moduleBytes);
+  const checksumLoaded = loadChecksum();
+  const renamed = renameImportsAndExports(config.moduleBytes, memory !== null && !memory.imported);
   let instrumented: Uint8Array;
   try {
     instrumented = await instrument(renamed, {
       features: featureSet(config.features),
       unwindBufferPages: config.unwindBufferPages,
       pausingImports: pausingImportPatterns(imports),
-      postPasses: tuning.postPasses ?? POST_PASSES,
+      postPasses,
     });
   } catch (e) {
     throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
   }
+  progress.end('transform');
 
-  let module: WebAssembly.Module;
+  const module = await progress.phase('compile', () => compileInstrumented(instrumented));
+  await checksumLoaded;
+  return {
+    module,
+    imports,
+    exports: exportTable(facts),
+    memory,
+    floats: config.floats,
+    provenance: {
+      moduleSha256: moduleSha256 ?? (await digest),
+      moduleLength: config.moduleBytes.length,
+      options: artifactOptions(config, postPasses),
+      instrumented,
+    },
+  };
+}
+
+/** Compiles an instrumented module, explaining the one failure a user can meet: an old engine. */
+export async function compileInstrumented(instrumented: Uint8Array): Promise<WebAssembly.Module> {
   try {
-    module = await WebAssembly.compile(instrumented as Uint8Array<ArrayBuffer>);
+    return await WebAssembly.compile(instrumented as Uint8Array<ArrayBuffer>);
   } catch (e) {
     if (!engineSupportsMultiMemory()) {
       throw new NewError(
@@ -259,13 +320,6 @@ export async function loadModule(config: ResolvedConfig, tuning: LoadTuning = {}
     }
     throw new NewError('InvalidWasm', `the instrumented module failed to compile: ${describeThrown(e)}`, { cause: e });
   }
-  return {
-    module,
-    imports,
-    exports: exportTable(facts),
-    memory,
-    floats: config.floats,
-  };
 }
 
 /** Binaryen throws non-Error values on some failures; make them readable. */

@@ -15,10 +15,14 @@
  * @module
  */
 
-import { type VmConfig, resolveConfig } from './config.js';
-import { GlobalValueError } from './errors.js';
+import { artifactCacheKey } from './artifact-cache.js';
+import { artifactOf, componentsFromArtifact } from './artifact-loader.js';
+import { type ResolvedConfig, type VmConfig, resolveConfig } from './config.js';
+import { sha256Hex } from './digest.js';
+import { ArtifactError, GlobalValueError } from './errors.js';
 import { type BaseComponents, LiveInstance } from './live-instance.js';
-import { type LoadTuning, loadModule } from './load-module.js';
+import { type LoadTuning, artifactOptions, loadModule } from './load-module.js';
+import { ProgressReporter } from './progress.js';
 import { StateObject } from './memory-access.js';
 import { Prepare } from './prepare.js';
 
@@ -38,16 +42,74 @@ export class VirtualMachinePrototype extends StateObject {
   /**
    * Validates, inspects, instruments, compiles and instantiates a module. Rejects with a
    * {@link NewError} naming what was refused, or a {@link UsageError} for a malformed config.
-   * The transform runs Binaryen and takes seconds for a multi-megabyte module.
+   * The transform runs Binaryen and takes seconds for a multi-megabyte module; with
+   * `config.cache`, a module seen before is served from its artifact instead.
    */
   static async create(config: VmConfig): Promise<VirtualMachinePrototype> {
-    const components = await loadModule(resolveConfig(config));
-    return new VirtualMachinePrototype(LiveInstance.create(components));
+    return VirtualMachinePrototype.#create(resolveConfig(config), {});
   }
 
   /** @internal `create` with internal tuning knobs, for benchmarks and experiments. */
   static async _createTuned(config: VmConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
-    return new VirtualMachinePrototype(LiveInstance.create(await loadModule(resolveConfig(config), tuning)));
+    return VirtualMachinePrototype.#create(resolveConfig(config), tuning);
+  }
+
+  static async #create(config: ResolvedConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
+    const progress = new ProgressReporter(config.onProgress);
+    const cache = config.cache;
+    if (cache === null) return VirtualMachinePrototype.#instantiate(await loadModule(config, progress, tuning), progress);
+
+    await progress.start('cache-lookup');
+    const moduleSha256 = await sha256Hex(config.moduleBytes);
+    const key = artifactCacheKey(moduleSha256, artifactOptions(config, tuning.postPasses));
+    let stored: Uint8Array | null | undefined = null;
+    let lookupError: unknown;
+    try {
+      stored = await cache.get(key);
+    } catch (e) {
+      lookupError = e;
+    }
+    progress.end('cache-lookup', { cacheHit: stored != null, ...(lookupError === undefined ? {} : { error: lookupError }) });
+    if (stored != null) {
+      try {
+        const components = await componentsFromArtifact(stored, config, progress, moduleSha256);
+        return await VirtualMachinePrototype.#instantiate(components, progress);
+      } catch (e) {
+        // A stale or damaged entry is a miss: build anew and replace it. A refusal by the
+        // config (an unresolved import) is the same refusal create() would give.
+        if (!(e instanceof ArtifactError)) throw e;
+      }
+    }
+
+    const components = await loadModule(config, progress, tuning, moduleSha256);
+    const prototype = await VirtualMachinePrototype.#instantiate(components, progress);
+    await progress.start('cache-store');
+    let storeError: unknown;
+    try {
+      await cache.set(key, artifactOf(components));
+    } catch (e) {
+      storeError = e;
+    }
+    progress.end('cache-store', storeError === undefined ? {} : { error: storeError });
+    return prototype;
+  }
+
+  /**
+   * Rebuilds a prototype from an artifact made by {@link toArtifact}, without the transform (and
+   * without loading Binaryen). `config` must describe the same module and options the artifact
+   * was made with; its callbacks resolve the imports again. Rejects with {@link ArtifactError}
+   * (`Corrupted`, `VersionMismatch`, `ModuleMismatch`, `OptionsMismatch`) for an artifact that
+   * does not belong to them — it is then never run — or with {@link NewError} as `create()`
+   * would for a refused import. See `docs/architecture.md` for the trust model.
+   */
+  static async fromArtifact(artifact: Uint8Array, config: VmConfig): Promise<VirtualMachinePrototype> {
+    const resolved = resolveConfig(config);
+    const progress = new ProgressReporter(resolved.onProgress);
+    return VirtualMachinePrototype.#instantiate(await componentsFromArtifact(artifact, resolved, progress), progress);
+  }
+
+  static async #instantiate(components: BaseComponents, progress: ProgressReporter): Promise<VirtualMachinePrototype> {
+    return progress.phase('instantiate', () => new VirtualMachinePrototype(LiveInstance.create(components)));
   }
 
   /** @internal A prototype around an existing instance (for `StartError`). */
@@ -88,6 +150,16 @@ export class VirtualMachinePrototype extends StateObject {
   /** Moves to the {@link Prepare} state, where memory can be set up before a call. Consumes this prototype. */
   prepare(): Prepare {
     return Prepare._fromInstance(this.consume('prepare'));
+  }
+
+  /**
+   * The artifact of this prototype's module: the instrumented module and the facts the VM needs,
+   * so that {@link fromArtifact} can rebuild it without the transform. Versioned, tied to the
+   * original module's SHA-256 and to the options, and checksummed (see `docs/architecture.md`).
+   * The same bytes for every prototype of the same module, whatever state it is in.
+   */
+  toArtifact(): Uint8Array {
+    return artifactOf(this.live().components);
   }
 
   /**
