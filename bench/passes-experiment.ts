@@ -1,68 +1,31 @@
 /**
  * Experiment: which Binaryen passes after Asyncify buy back run speed, and what they cost.
- * Usage: tsx bench/passes-experiment.ts "<pass,pass>" ["<pass,pass>" ...]   ("" = none)
- * For each pass list: transform time of the westend runtime, Metadata_metadata time per call
- * (median of the last runs), and the deepest recursion that still pauses and resumes.
+ * Usage: node build/bench/passes-experiment.js <westend|asset-hub> "<pass,pass>" ...   ("" = none)
+ * For each pass list: transform time, then Metadata_metadata per call with every import an
+ * interrupt and with the host inline (medians), and the instrumented module's size.
  */
 import { readFileSync } from 'node:fs';
-import { VirtualMachinePrototype, WasmValue, type Signature } from '../lib/index.js';
 import { sharedPath } from '../spec/support/shared.js';
-import { runVm, runtimeWasm } from '../spec/support/substrate-harness.js';
-import { wat } from '../spec/support/wat.js';
+import { type RuntimePrototype, assetHubRuntime, createRuntimePrototype, runtimeWasm, runVm } from '../spec/support/substrate-harness.js';
+import { cpuMedian } from './support/stats.js';
 
-const westend = runtimeWasm(readFileSync(sharedPath('runtimes/westend-runtime-v9300.wasm')!));
-const recursive = await wat(`(module
-  (import "env" "leaf" (func $leaf (result i32)))
-  (func $rec (export "rec") (param $n i32) (result i32)
-    (if (result i32) (i32.eqz (local.get $n))
-      (then (call $leaf))
-      (else (i32.add (local.get $n) (call $rec (i32.sub (local.get $n) (i32.const 1))))))))`);
+const [runtimeName, ...passLists] = process.argv.slice(2);
+const wasm =
+  runtimeName === 'westend' ? runtimeWasm(readFileSync(sharedPath('runtimes/westend-runtime-v9300.wasm')!)) : await assetHubRuntime();
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function depth(postPasses: string[]): Promise<number> {
-  let proto = await VirtualMachinePrototype._createTuned({ moduleBytes: recursive, symbols: () => 0, requireMemory: false }, { postPasses });
-  const ok = (n: number): boolean => {
-    const vm = proto.prepare().start('rec', [WasmValue.i32(n)]);
-    let o = vm.run(null);
-    let good = false;
-    if (o.type === 'interrupted') {
-      o = vm.run(WasmValue.i32(7));
-      good = o.type === 'finished' && o.value!.value === (((n * (n + 1)) / 2 + 7) | 0);
+for (const list of passLists) {
+  const postPasses = list.split(',').filter(Boolean);
+  const row: Record<string, unknown> = { postPasses: list || '(none)' };
+  for (const inline of [false, true]) {
+    const started = process.cpuUsage();
+    let runtime: RuntimePrototype = await createRuntimePrototype(wasm, { inline, postPasses });
+    if (!inline) {
+      const used = process.cpuUsage(started);
+      row['transformCpuMs'] = Math.round((used.user + used.system) / 1000);
+      row['instrumentedMB'] = +(runtime.proto.toArtifact().length / 1e6).toFixed(1);
     }
-    proto = vm.intoPrototype();
-    return good;
-  };
-  let lo = 1;
-  let hi = 1 << 18;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (ok(mid)) lo = mid;
-    else hi = mid - 1;
+    const ms = await cpuMedian(() => (runtime = runVm(runtime, 'Metadata_metadata', new Uint8Array()).runtime), 15, 10);
+    row[inline ? 'inlineMs' : 'interruptMs'] = +ms.toFixed(1);
   }
-  return lo;
-}
-
-for (const arg of process.argv.slice(2)) {
-  const postPasses = arg.split(',').filter(Boolean);
-  const names: string[] = [];
-  const t0 = performance.now();
-  let proto = await VirtualMachinePrototype._createTuned(
-    { moduleBytes: westend, symbols: (_m: string, n: string, _s: Signature) => names.push(n) - 1 },
-    { postPasses },
-  );
-  const createMs = performance.now() - t0;
-  const times: number[] = [];
-  for (let i = 0; i < 12; i++) {
-    const t = performance.now();
-    const r = runVm(proto, names, 'Metadata_metadata', new Uint8Array());
-    times.push(performance.now() - t);
-    proto = r.proto;
-  }
-  console.log(
-    JSON.stringify({ postPasses: arg || '(none)', createMs: Math.round(createMs), metadataMs: +median(times.slice(4)).toFixed(1), depth: await depth(postPasses) }),
-  );
+  console.log(JSON.stringify(row));
 }

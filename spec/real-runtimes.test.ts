@@ -20,18 +20,18 @@ const TIMEOUT = 10 * 60 * 1000;
 
 async function compare(wasm: Uint8Array): Promise<{ plain: EntryPointRun; vm: EntryPointRun }> {
   const plain = await runPlain(wasm, 'Metadata_metadata', new Uint8Array());
-  const { proto, names } = await createRuntimePrototype(wasm);
-  const artifact = proto.toArtifact();
-  const first = runVm(proto, names, 'Metadata_metadata', new Uint8Array());
+  const runtime = await createRuntimePrototype(wasm);
+  const artifact = runtime.proto.toArtifact();
+  const first = runVm(runtime, 'Metadata_metadata', new Uint8Array());
   // A second call on a fresh instance from the same prototype gives the same again...
-  const second = runVm(first.proto, names, 'Metadata_metadata', new Uint8Array());
+  const second = runVm(first.runtime, 'Metadata_metadata', new Uint8Array());
   expect(Buffer.compare(Buffer.from(second.run.output), Buffer.from(first.run.output))).toBe(0);
   // ...and so does a prototype rebuilt from the artifact, without the transform.
   const rebuilt = await VirtualMachinePrototype.fromArtifact(artifact, {
     moduleBytes: wasm,
-    symbols: (_module, name) => names.indexOf(name),
+    symbols: (_module, name) => runtime.names.indexOf(name),
   });
-  const third = runVm(rebuilt, names, 'Metadata_metadata', new Uint8Array());
+  const third = runVm({ ...runtime, proto: rebuilt }, 'Metadata_metadata', new Uint8Array());
   expect(Buffer.compare(Buffer.from(third.run.output), Buffer.from(first.run.output))).toBe(0);
   return { plain, vm: first.run };
 }

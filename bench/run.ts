@@ -1,0 +1,79 @@
+/**
+ * `npm run bench`: every benchmark, side by side, as tables and as JSON.
+ *
+ * Usage: node build/bench/run.js [--quick] [--only interrupts,metadata,create]
+ * Results are printed and written to bench/results/<date>.json. Runtimes from ../shared are
+ * skipped with a message when it is absent; the Asset Hub runtime comes from npm.
+ */
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, sharedPath } from '../spec/support/shared.js';
+import { assetHubRuntime, runtimeWasm } from '../spec/support/substrate-harness.js';
+import { benchCreate } from './create.js';
+import { benchInterrupts } from './interrupts.js';
+import { benchMetadata } from './metadata.js';
+import { table } from './support/stats.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1]!.split(',')) : null;
+const wanted = (section: string): boolean => only === null || only.has(section);
+
+const report: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+  quick,
+};
+const print = (title: string, text: string): void => console.log(`\n## ${title}\n\n${text}`);
+
+if (wanted('interrupts')) {
+  const { results, rows } = await benchInterrupts({ rounds: quick ? 3 : 7 });
+  report['interrupts'] = results;
+  print('One import call (nanoseconds per call, by stack depth)', table(['how', 'depth', 'ns/call', 'x plain'], rows));
+}
+
+const westendPath = sharedPath('runtimes/westend-runtime-v9300.wasm');
+const runtimes: { name: string; code: () => Promise<Uint8Array>; wasm: (code: Uint8Array) => Promise<Uint8Array> }[] = [];
+if (westendPath === null) {
+  console.log('\n(westend v9300 skipped: ../shared/runtimes is not present)');
+} else {
+  runtimes.push({ name: 'westend', code: async () => readFileSync(westendPath), wasm: async (code) => runtimeWasm(code) });
+}
+runtimes.push({ name: 'asset-hub', code: assetHubRuntime, wasm: async (code) => code });
+
+if (wanted('metadata')) {
+  const all = [];
+  const rows = [];
+  for (const runtime of runtimes) {
+    const code = await runtime.code();
+    const { results, rows: r } = await benchMetadata(runtime.name, code, await runtime.wasm(code), {
+      runs: quick ? 5 : 15,
+      warmup: quick ? 2 : 5,
+    });
+    all.push(...results);
+    rows.push(...r);
+  }
+  report['metadata'] = all;
+  print('Metadata_metadata, per call (milliseconds)', table(['runtime: how', 'ms/call', 'x plain', 'x this VM'], rows));
+}
+
+if (wanted('create')) {
+  const all = [];
+  const rows = [];
+  for (const runtime of runtimes) {
+    const { results, rows: r } = benchCreate(runtime.name, { coldRuns: quick ? 1 : 3, warmRuns: quick ? 3 : 5 });
+    all.push(...results);
+    rows.push(...r);
+  }
+  report['create'] = all;
+  print('Prototype creation, each in a fresh process', table(['runtime: mode', 'ms', 'peak RSS MB', 'phases (ms)'], rows));
+}
+
+const folder = join(REPO_ROOT, 'bench', 'results');
+mkdirSync(folder, { recursive: true });
+const file = join(folder, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\nJSON: ${file}`);

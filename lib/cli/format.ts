@@ -1,0 +1,79 @@
+/**
+ * How the CLI writes things for humans: sizes with thousands separators, durations in seconds,
+ * byte previews, signatures, and a progress reporter for the long phases.
+ *
+ * @module
+ */
+
+import type { RuntimeProgressEvent } from '../substrate/index.js';
+
+/** `1234567` as `1,234,567`. */
+export function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+/** A size in bytes, e.g. `6,348,887 bytes`. */
+export function bytes(value: number): string {
+  return `${count(value)} byte${value === 1 ? '' : 's'}`;
+}
+
+/** Milliseconds as seconds or milliseconds, whichever reads better. */
+export function duration(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
+}
+
+/** `0x`-hex of at most `limit` bytes of `data`, with `...` when cut. */
+export function hexPreview(data: Uint8Array, limit = 32): string {
+  let hex = '0x';
+  for (const byte of data.subarray(0, limit)) hex += byte.toString(16).padStart(2, '0');
+  return data.length > limit ? `${hex}...` : hex;
+}
+
+/** A function type as `(i32, i64) -> i32`; `nil` for no result. */
+export function signature(params: readonly string[], results: readonly string[]): string {
+  return `(${params.join(', ')}) -> ${results.length === 0 ? 'nil' : results.join(', ')}`;
+}
+
+/** Left-aligned columns: each row's cells padded to the widest cell of their column. */
+export function columns(rows: readonly (readonly string[])[], indent = '  '): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+}
+
+/** What each long phase is called in progress lines. */
+const PHASE_LABELS: Record<string, string> = {
+  'decode-code': 'decoding the code',
+  'cache-lookup': 'looking in the artifact cache',
+  validate: 'validating',
+  inspect: 'reading the module',
+  transform: 'transforming (Asyncify; seconds for a real runtime)',
+  'load-artifact': 'loading the cached artifact',
+  compile: 'compiling',
+  instantiate: 'instantiating',
+  'cache-store': 'storing the artifact',
+  'runtime-version': 'calling Core_version',
+};
+
+/**
+ * A progress listener that writes one line per finished phase to `write` (stderr in the CLI),
+ * and announces the transform before it starts, since it is the one that takes seconds while
+ * the thread is busy. Also records each phase's duration.
+ */
+export function progressPrinter(write: (line: string) => void): {
+  listener: (event: RuntimeProgressEvent) => void;
+  durations: Map<string, number>;
+} {
+  const durations = new Map<string, number>();
+  const listener = (event: RuntimeProgressEvent): void => {
+    const label = PHASE_LABELS[event.phase] ?? event.phase;
+    if (event.status === 'start') {
+      if (event.phase === 'transform' || event.phase === 'runtime-version') write(`  ${label}...`);
+      return;
+    }
+    durations.set(event.phase, event.durationMs ?? 0);
+    const hit = event.cacheHit === undefined ? '' : event.cacheHit ? ' (hit)' : ' (miss)';
+    write(`  ${label}: ${duration(event.durationMs ?? 0)}${hit} [${duration(event.elapsedMs)} elapsed]`);
+  };
+  return { listener, durations };
+}

@@ -1,0 +1,79 @@
+/**
+ * What the CLI accepts as a module or runtime file, and what it finds in it:
+ *
+ * - a `.wasm` binary, raw or zstd-compressed with Substrate's prefix;
+ * - the same as `0x` hex in a text file (how runtimes appear in RPC answers);
+ * - a chain spec (JSON with `genesis.raw.top`): the code is the value of `:code` (`0x3a636f6465`)
+ *   and the rest of the genesis storage is available to answer the runtime's storage reads.
+ *
+ * @module
+ */
+
+import { readFile } from 'node:fs/promises';
+import { UsageProblem } from './args.js';
+
+/** The storage key `:code`, under which a chain keeps its runtime. */
+const CODE_KEY = '0x3a636f6465';
+
+/** What was read from an input file. */
+export interface InputFile {
+  /** The code (or module) bytes, or its hex. */
+  readonly code: Uint8Array | string;
+  /** For a chain spec: its genesis storage (main trie), as hex key/value pairs. */
+  readonly genesisStorage: readonly (readonly [string, string])[] | null;
+  /** How the file was understood, for the output. */
+  readonly format: 'binary' | 'hex' | 'chain-spec';
+}
+
+/** Reads `path` and works out what it holds; throws {@link UsageProblem} for a file it cannot use. */
+export async function readInputFile(path: string): Promise<InputFile> {
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new UsageProblem(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  const head = new TextDecoder().decode(data.subarray(0, 64)).trimStart();
+  if (head.startsWith('{')) {
+    const storage = genesisStorageOf(path, new TextDecoder().decode(data));
+    const code = storage.find(([key]) => key.toLowerCase() === CODE_KEY)?.[1];
+    if (code === undefined) throw new UsageProblem(`${path} is a chain spec without :code in its genesis storage`);
+    return { code, genesisStorage: storage, format: 'chain-spec' };
+  }
+  if (head.startsWith('0x')) return { code: new TextDecoder().decode(data).trim(), genesisStorage: null, format: 'hex' };
+  return { code: data, genesisStorage: null, format: 'binary' };
+}
+
+/**
+ * Storage entries from a JSON file: a chain spec's `genesis.raw.top`, or a plain object of hex
+ * keys to hex values.
+ */
+export async function readStorageFile(path: string): Promise<readonly (readonly [string, string])[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageProblem(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  return genesisStorageOf(path, text);
+}
+
+function genesisStorageOf(path: string, text: string): [string, string][] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UsageProblem(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  const top = (json as { genesis?: { raw?: { top?: unknown } } })?.genesis?.raw?.top ?? json;
+  if (typeof top !== 'object' || top === null || Array.isArray(top)) {
+    throw new UsageProblem(`${path} holds neither a chain spec with genesis.raw.top nor an object of hex keys to hex values`);
+  }
+  const entries = Object.entries(top as Record<string, unknown>);
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string' || !key.startsWith('0x') || !value.startsWith('0x')) {
+      throw new UsageProblem(`${path}: the storage entry ${JSON.stringify(key)} is not a pair of 0x-hex strings`);
+    }
+  }
+  return entries as [string, string][];
+}

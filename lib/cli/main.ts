@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * The `resumable-wasm` command.
+ *
+ * ```text
+ * resumable-wasm inspect <module-file> [--json]
+ * resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]
+ * ```
+ *
+ * Exit status: 0 on success, 1 when the module or the call failed (the error is printed with
+ * its class and kind), 2 for a command line that could not be understood.
+ *
+ * @module
+ */
+
+import { VmError } from '../errors.js';
+import { type OptionSpec, UsageProblem, parseArgs } from './args.js';
+import { inspectModule, printInspectReport } from './inspect.js';
+import { readInputFile } from './input-file.js';
+import { runCommand } from './run.js';
+
+const USAGE = `usage:
+  resumable-wasm inspect <module-file> [--json]
+      Imports (with signatures and, for a Substrate runtime, how each is served), exports,
+      memory, custom sections, the runtime version, and whether VirtualMachinePrototype.create
+      accepts the module (and why not).
+
+  resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]
+      Calls an entry point of a Substrate runtime and prints its output, the host calls by
+      import and the time spent. The transform takes seconds; progress goes to stderr.
+      --storage <file>     storage for the call: a chain spec (genesis.raw.top) or a JSON
+                           object of 0x keys to 0x values (default: the runtime file's genesis
+                           storage if it is a chain spec, else empty)
+      --heap-pages <n>     heap pages (default 2048)
+      --cache <dir>        keep transformed modules in <dir> (the next run skips the transform)
+      --log <level>        the runtime's log level: off, error, warn, info, debug, trace
+      --out <file>         also write the raw output bytes to <file>
+      --json               print the result as JSON
+      --quiet              no progress lines
+
+  Files may hold raw wasm, zstd-compressed runtime code (Substrate's prefix), the same as 0x hex,
+  or a chain spec (the code is its :code).`;
+
+const SPECS: Record<string, OptionSpec> = {
+  inspect: { values: [], flags: ['json'] },
+  run: { values: ['storage', 'heap-pages', 'cache', 'log', 'out'], flags: ['json', 'quiet'] },
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const err = (line: string) => process.stderr.write(`${line}\n`);
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    out(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    const spec = SPECS[command];
+    if (spec === undefined) throw new UsageProblem(`unknown command ${JSON.stringify(command)}`);
+    const args = parseArgs(rest, spec);
+    if (command === 'inspect') {
+      const [file, ...extra] = args.positional;
+      if (file === undefined || extra.length > 0) throw new UsageProblem('inspect needs exactly one <module-file>');
+      const report = inspectModule(file, await readInputFile(file));
+      if (args.flags.has('json')) out(JSON.stringify(report, null, 2));
+      else printInspectReport(report, out);
+      // A refused module is a finding, not a failure of the command: exit 0 either way.
+      return 0;
+    }
+    await runCommand(args, out, err);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageProblem) {
+      err(`error: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof VmError) {
+      err(`error: ${e.name}(${e.kind}): ${e.message}`);
+      let cause = (e as Error).cause;
+      while (cause instanceof Error) {
+        err(`  caused by ${cause.name}${cause instanceof VmError ? `(${cause.kind})` : ''}: ${cause.message}`);
+        cause = cause.cause;
+      }
+      return 1;
+    }
+    throw e;
+  }
+}
+
+// `resumable-wasm inspect x.wasm | head`: a reader that goes away is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+// Set the exit code rather than calling process.exit(), so that buffered output is not cut off.
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,153 @@
+/**
+ * The errors of the Substrate host layer.
+ *
+ * Like the core's errors, each class extends {@link VmError} and carries a typed `kind`, so a
+ * caller matches on `err instanceof RuntimeCallError && err.kind === 'Panic'` and the compiler
+ * checks the spelling, while the `message` says in words what went wrong and where.
+ *
+ * The split follows the life of a runtime:
+ *
+ * - {@link RuntimeCodeError}: the code blob could not be turned into WebAssembly (bad zstd, or
+ *   larger than allowed: a decompression bomb);
+ * - {@link SubstrateRuntimeError}: the WebAssembly is valid but is not a runtime this layer can
+ *   host (no `__heap_base`, a memory too small for the heap);
+ * - {@link RuntimeVersionError}: the runtime's version could not be read;
+ * - {@link RuntimeCallError}: one call into the runtime failed. The runtime itself is unharmed
+ *   and can be called again.
+ *
+ * Errors of the core (`NewError` for a module the VM refuses, `UsageError` for a bad argument)
+ * and of the allocator (`AllocatorError`, as the `cause` of a failed host function) pass
+ * through unchanged.
+ *
+ * @module
+ */
+
+import { VmError } from '../errors.js';
+
+/** Why runtime code could not be turned into a WebAssembly module. */
+export type RuntimeCodeErrorKind =
+  /** The code carries the zstd prefix but what follows is not a well-formed zstd stream. */
+  | 'InvalidZstd'
+  /**
+   * The code, or what it decompresses to (or declares it would decompress to), is larger than
+   * the limit. A small input that expands past the limit is a decompression bomb: it is
+   * stopped at the limit, never decompressed in full.
+   */
+  | 'TooLarge';
+
+/** Thrown by `decodeRuntimeCode` (and so by `SubstrateRuntime.create`). */
+export class RuntimeCodeError extends VmError {
+  override readonly name = 'RuntimeCodeError';
+  constructor(
+    readonly kind: RuntimeCodeErrorKind,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Why a valid module cannot be hosted as a Substrate runtime. */
+export type SubstrateRuntimeErrorKind =
+  /** The module does not export the `i32` global `__heap_base`, which says where the heap starts. */
+  | 'HeapBaseNotFound'
+  /** The module's memory declares a maximum below the pages the heap needs (`heapPages`). */
+  | 'MemoryMaxTooLow';
+
+/** Thrown (as a rejected promise) by `SubstrateRuntime.create`. */
+export class SubstrateRuntimeError extends VmError {
+  override readonly name = 'SubstrateRuntimeError';
+  constructor(
+    readonly kind: SubstrateRuntimeErrorKind,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Why the runtime version could not be determined. */
+export type RuntimeVersionErrorKind =
+  /** The bytes (a custom section, or the output of `Core_version`) are not a SCALE-encoded runtime version. */
+  | 'InvalidEncoding'
+  /** The `runtime_apis` custom section is not a sequence of 12-byte API entries. */
+  | 'InvalidApis'
+  /** Calling `Core_version` failed; `cause` is the {@link RuntimeCallError}. */
+  | 'CoreVersionFailed';
+
+/** Thrown by the runtime-version readers, and by `SubstrateRuntime.create`. */
+export class RuntimeVersionError extends VmError {
+  override readonly name = 'RuntimeVersionError';
+  constructor(
+    readonly kind: RuntimeVersionErrorKind,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Why a runtime call failed. */
+export type RuntimeCallErrorKind =
+  /** The runtime exports no function with the entry point's name. */
+  | 'EntryPointNotFound'
+  /** The export is not a function of type `(i32, i32) -> i64`, the type of every entry point. */
+  | 'InvalidEntryPoint'
+  /** The input does not fit in the runtime's heap (the allocator refused it). */
+  | 'InputTooLarge'
+  /** The runtime faulted (`unreachable`, out-of-bounds access, ...); `cause` is the core's `Trap`. */
+  | 'Trap'
+  /** The runtime panicked and reported it through `ext_panic_handler_abort_on_panic_version_1`. */
+  | 'Panic'
+  /**
+   * A host function could not be served: its arguments point outside the memory, the allocator
+   * refused (`cause` is the `AllocatorError`), or the storage provider or the `onHostCall`
+   * handler threw, rejected or answered with a value of the wrong shape. `function` names it.
+   */
+  | 'HostFunctionFailed'
+  /**
+   * The runtime called an import that nothing serves: not one of the built-in host functions and
+   * no `onHostCall` handler (or no `storage` provider for a storage function). `function` names it.
+   */
+  | 'UnsupportedHostFunction'
+  /** The pointer and length the entry point returned do not lie inside the memory. */
+  | 'InvalidOutput'
+  /** The length the entry point returned is above the call's `maxOutputSize`. */
+  | 'OutputTooLarge'
+  /** The call's `signal` was aborted while the call was paused. */
+  | 'Aborted';
+
+/**
+ * Thrown (as a rejected promise) by `runtimeCall`. The runtime that was called is unharmed: the
+ * failed call's instance is discarded and the next call gets a fresh one.
+ */
+export class RuntimeCallError extends VmError {
+  override readonly name = 'RuntimeCallError';
+  /** For the host-function kinds (and `Panic`): the name of the import concerned. */
+  declare readonly function?: string;
+
+  constructor(
+    readonly kind: RuntimeCallErrorKind,
+    message: string,
+    details?: { function?: string; cause?: unknown },
+  ) {
+    super(message, details?.cause === undefined ? undefined : { cause: details.cause });
+    if (details?.function !== undefined) this.function = details.function;
+  }
+}
+
+/**
+ * A `HostFunctionFailed` error for the host function `name`, saying `why` and keeping the
+ * original error (an `AllocatorError`, a `RangeError` for an argument out of range, whatever a
+ * provider threw) as `cause`.
+ */
+export function hostFunctionFailed(name: string, why: string, cause?: unknown): RuntimeCallError {
+  const detail = cause === undefined ? '' : `: ${cause instanceof Error ? cause.message : String(cause)}`;
+  return new RuntimeCallError('HostFunctionFailed', `${name} failed: ${why}${detail}`, { function: name, cause });
+}
+
+/** Thrown by `decodeOpaqueMetadata` for an output that is not SCALE-wrapped metadata. */
+export class MetadataError extends VmError {
+  override readonly name = 'MetadataError';
+  readonly kind = 'InvalidMetadata' as const;
+}

@@ -1,0 +1,30 @@
+/**
+ * Hexadecimal, the way the Substrate ecosystem writes bytes (chain specs, RPC, storage keys):
+ * lowercase, with a `0x` prefix.
+ *
+ * @module
+ */
+
+import { UsageError } from '../errors.js';
+
+/** `bytes` as `0x`-prefixed lowercase hexadecimal. */
+export function toHex(bytes: Uint8Array): string {
+  let hex = '0x';
+  for (let i = 0; i < bytes.length; i++) hex += bytes[i]!.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/**
+ * The bytes written in `hex`, with or without a `0x` prefix. Throws {@link UsageError}
+ * (`InvalidArgument`) for an odd number of digits or a character that is not a hex digit.
+ */
+export function fromHex(hex: string): Uint8Array {
+  const digits = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex;
+  if (digits.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(digits)) {
+    const shown = hex.length > 40 ? `${hex.slice(0, 40)}...` : hex;
+    throw new UsageError('InvalidArgument', `not hexadecimal bytes: ${JSON.stringify(shown)}`);
+  }
+  const bytes = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}

@@ -1,0 +1,109 @@
+/**
+ * `resumable-wasm/substrate`: a host for Substrate/Polkadot runtimes on top of the resumable VM,
+ * for light clients and tools.
+ *
+ * A Substrate runtime is a WebAssembly module that a chain stores under `:code`. A node or a
+ * light client *calls* it, by entry point (`Core_version`, `Metadata_metadata`,
+ * `AccountNonceApi_account_nonce`, ...), handing it SCALE-encoded input; the runtime calls back
+ * into the host for everything it cannot do alone: allocate memory, hash, log, and above all
+ * read the chain's state. A light client has no state on disk: each read is a network request.
+ * This layer is built around that: storage reads **pause** the call until the answer has
+ * arrived, while the cheap host functions (allocator, hashing, logging) are answered **inline**
+ * and never pause.
+ *
+ * ```ts
+ * import { SubstrateRuntime, runtimeCall, MapStorage } from 'resumable-wasm/substrate';
+ *
+ * const runtime = await SubstrateRuntime.create({ code });   // raw or zstd, bytes or hex
+ * console.log(runtime.version.specName, runtime.version.specVersion);
+ *
+ * const { output } = await runtimeCall(runtime, 'Metadata_metadata', new Uint8Array(), {
+ *   storage: { get: async (key) => fetchFromPeers(key) },   // may be synchronous too
+ * });
+ * ```
+ *
+ * The pieces, in the order a runtime meets them:
+ *
+ * - **Code** (`decodeRuntimeCode`): raw wasm or zstd with Substrate's 8-byte prefix,
+ *   decompressed with a hard size limit so that a decompression bomb is an error, not an
+ *   out-of-memory crash.
+ * - **Runtime** (`SubstrateRuntime.create`): routes every import (inline, storage, or the
+ *   caller's handler), runs the Asyncify transform once (an artifact cache skips it next time),
+ *   sizes the heap from `__heap_base` and the heap pages, reads the version.
+ * - **Version** (`RuntimeVersion`): from the `runtime_version`/`runtime_apis` custom sections,
+ *   or by calling `Core_version`.
+ * - **Calls** (`runtimeCall`): input written through the heap allocator, the entry point
+ *   started with `(ptr, len)`, pauses driven until it returns its `len << 32 | ptr` output, which
+ *   is checked against the memory before it is read. A hostile runtime gets a
+ *   {@link RuntimeCallError}; the host and the runtime stay usable.
+ * - **Heap** (`FreeingBumpAllocator`): Substrate's allocator, byte-for-byte, with a host-side
+ *   ledger that catches a runtime scribbling over its bookkeeping.
+ *
+ * Everything here is built on the public API of `resumable-wasm` (the core never depends on
+ * this layer), so it doubles as a worked example of an interrupt-driven host.
+ *
+ * @module
+ */
+
+export {
+  type AllocationStats,
+  type AllocatorErrorKind,
+  type AllocatorMemory,
+  type AllocatorOptions,
+  AllocatorError,
+  FreeingBumpAllocator,
+  HEADER_SIZE,
+  MAX_POSSIBLE_ALLOCATION,
+  MIN_ALLOCATION,
+} from './allocator.js';
+export {
+  MetadataError,
+  RuntimeCallError,
+  type RuntimeCallErrorKind,
+  RuntimeCodeError,
+  type RuntimeCodeErrorKind,
+  RuntimeVersionError,
+  type RuntimeVersionErrorKind,
+  SubstrateRuntimeError,
+  type SubstrateRuntimeErrorKind,
+} from './errors.js';
+export { fromHex, toHex } from './hex.js';
+export type { HostCall, HostCallEvent, HostFunctionHandler } from './host-call.js';
+export { BUILTIN_HOST_FUNCTIONS, type HostFunctionRoute } from './host-functions.js';
+export type { HashFunctionName } from './hashing.js';
+export type { LogEntry, LogLevel, LogLevelFilter } from './logging.js';
+export { type OpaqueMetadata, decodeOpaqueMetadata } from './metadata.js';
+export { type PointerSize, packPointerSize, unpackPointerSize } from './pointer-size.js';
+export {
+  DEFAULT_HEAP_PAGES,
+  type RuntimeImport,
+  type RuntimeProgressEvent,
+  SubstrateRuntime,
+  type SubstrateRuntimeOptions,
+  type SubstratePhase,
+} from './runtime.js';
+export {
+  DEFAULT_MAX_OUTPUT_SIZE,
+  type RuntimeCallOptions,
+  type RuntimeCallResult,
+  coreVersion,
+  runtimeCall,
+} from './runtime-call.js';
+export {
+  DEFAULT_MAX_CODE_SIZE,
+  type DecodedRuntimeCode,
+  type RuntimeCodeOptions,
+  ZSTD_PREFIX,
+  decodeRuntimeCode,
+  isCompressedRuntimeCode,
+} from './runtime-code.js';
+export {
+  type RuntimeApi,
+  type RuntimeVersion,
+  type RuntimeVersionSource,
+  decodeRuntimeApis,
+  decodeRuntimeVersion,
+  readEmbeddedRuntimeVersion,
+  runtimeApiId,
+} from './runtime-version.js';
+export { MapStorage, type MaybePromise, type StorageProvider, encodeOptionBytes } from './storage.js';
