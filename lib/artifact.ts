@@ -47,6 +47,7 @@ export interface ArtifactOptions {
   readonly floats: boolean;
   readonly requireMemory: boolean;
   readonly unwindBufferPages: number;
+  readonly maxMemoryPages: number | null;
   /** The transform itself (see `transformId` in `instrument.ts`). */
   readonly transform: string;
 }

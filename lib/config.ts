@@ -69,6 +69,15 @@ export interface VmConfig {
   readonly unwindBufferPages?: number;
 
   /**
+   * A cap on the guest's memory, in 64 KiB pages: its maximum becomes the lower of its own and
+   * this one, for the host's `growMemory` and for the guest's `memory.grow` alike (a Substrate
+   * host passes the runtime's heap pages here, as smoldot does). A module whose memory starts
+   * larger is refused with `NewError('CouldntAllocateMemory')`. Default: no cap beyond the
+   * module's own maximum.
+   */
+  readonly maxMemoryPages?: number;
+
+  /**
    * An artifact cache: `create()` looks the module up there first (a hit skips the transform),
    * and stores the artifact of a module it had to transform. See `MemoryArtifactCache` and, for
    * Node.js, `FileArtifactCache` from `resumable-wasm/node`.
@@ -102,7 +111,8 @@ export const CONFIG_DEFAULTS = {
  * A {@link VmConfig} with its defaults filled in, and a private copy of the module bytes: the
  * caller may reuse its array while `create()` is still working on it.
  */
-export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress'>> & {
+export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages'>> & {
+  readonly maxMemoryPages: number | null;
   readonly moduleBytes: Uint8Array<ArrayBuffer>;
   readonly inlineImports: VmConfig['inlineImports'] | null;
   readonly cache: ArtifactCache | null;
@@ -131,8 +141,13 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   if (!Number.isInteger(unwindBufferPages) || unwindBufferPages < 1 || unwindBufferPages > 32768) {
     bad(`\`unwindBufferPages\` must be an integer in 1 .. 32768, got ${String(unwindBufferPages)}`);
   }
+  const maxMemoryPages = config.maxMemoryPages ?? null;
+  if (maxMemoryPages !== null && (!Number.isInteger(maxMemoryPages) || maxMemoryPages < 0 || maxMemoryPages > 65536)) {
+    bad(`\`maxMemoryPages\` must be an integer in 0 .. 65536, got ${String(maxMemoryPages)}`);
+  }
   return {
     moduleBytes: config.moduleBytes.slice(),
+    maxMemoryPages,
     symbols: config.symbols.bind(config),
     inlineImports: config.inlineImports?.bind(config) ?? null,
     cache,

@@ -30,7 +30,7 @@ import { loadChecksum, sha256Hex } from './digest.js';
 import { POST_PASSES, instrument, transformId } from './instrument.js';
 import { ProgressReporter } from './progress.js';
 import type { BaseComponents, ExportInfo, ResolvedImport } from './live-instance.js';
-import { type ModuleFacts, type RawSignature, readModuleFacts } from './module-facts.js';
+import { type MemoryLimits, type ModuleFacts, type RawSignature, readModuleFacts } from './module-facts.js';
 import { FUNCTION_IMPORT_MODULE, functionImportName, renameImportsAndExports } from './rename.js';
 import { type Signature, type ValueType, formatSignature, isValueType } from './values.js';
 
@@ -244,6 +244,26 @@ export interface LoadTuning {
   readonly postPasses?: readonly string[];
 }
 
+/**
+ * The memory the instance will have: the module's, with its maximum lowered to
+ * `maxMemoryPages` if that is given and lower. Throws {@link NewError}
+ * (`CouldntAllocateMemory`) if the module needs more pages to start with than the cap allows.
+ */
+export function effectiveMemory(
+  declared: { readonly imported: boolean; readonly limits: MemoryLimits } | null,
+  maxMemoryPages: number | null,
+): { readonly imported: boolean; readonly limits: MemoryLimits } | null {
+  if (declared === null || maxMemoryPages === null) return declared;
+  const { initial, maximum } = declared.limits;
+  if (initial > maxMemoryPages) {
+    throw new NewError(
+      'CouldntAllocateMemory',
+      `the module's memory starts with ${initial} pages, more than maxMemoryPages (${maxMemoryPages})`,
+    );
+  }
+  return { imported: declared.imported, limits: { initial, maximum: Math.min(maximum ?? maxMemoryPages, maxMemoryPages) } };
+}
+
 /** The options an artifact of a module created with `config` records. */
 export function artifactOptions(config: ResolvedConfig, postPasses: readonly string[] = POST_PASSES): ArtifactOptions {
   return {
@@ -251,6 +271,7 @@ export function artifactOptions(config: ResolvedConfig, postPasses: readonly str
     floats: config.floats,
     requireMemory: config.requireMemory,
     unwindBufferPages: config.unwindBufferPages,
+    maxMemoryPages: config.maxMemoryPages,
     transform: transformId(postPasses),
   };
 }
@@ -267,14 +288,18 @@ export async function loadModule(
 ): Promise<BaseComponents> {
   await progress.phase('validate', () => validateModule(config));
   const { facts, imports } = await progress.phase('inspect', () => inspectModule(config));
-  const memory = facts.memories[0] ?? null;
+  const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   const postPasses = tuning.postPasses ?? POST_PASSES;
 
   await progress.start('transform');
   // Both are needed for artifacts; they run while Binaryen loads.
   const digest = sha256Hex(config.moduleBytes);
   const checksumLoaded = loadChecksum();
-  const renamed = renameImportsAndExports(config.moduleBytes, memory !== null && !memory.imported);
+  const definesMemory = memory !== null && !memory.imported;
+  const renamed = renameImportsAndExports(config.moduleBytes, {
+    exportDefinedMemory: definesMemory,
+    definedMemoryMaximum: definesMemory && config.maxMemoryPages !== null ? memory.limits.maximum : null,
+  });
   let instrumented: Uint8Array;
   try {
     instrumented = await instrument(renamed, {

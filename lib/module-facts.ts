@@ -14,6 +14,7 @@
  */
 
 import { decode } from '@webassemblyjs/wasm-parser';
+import { BinaryReader, type SectionSpan, splitSections } from './binary-reader.js';
 import { readImportExportNames, renameImportsAndExports } from './rename.js';
 
 /** What an import or export refers to. */
@@ -123,7 +124,7 @@ export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
   const names = readImportExportNames(bytes);
   // A fresh copy, so the parser (which reads from the start of the underlying buffer) sees
   // exactly the module.
-  const renamed = renameImportsAndExports(bytes, false);
+  const renamed = renameImportsAndExports(bytes);
   const ast = decode(renamed, {
     ignoreCodeSection: true,
     ignoreDataSection: true,
@@ -186,4 +187,76 @@ export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
     }
   }
   return { imports, exports, functions, globals, memories, tables, hasStart };
+}
+
+/**
+ * The constant an `i32` global exported as `name` is initialised with, read as unsigned, or
+ * `null` if there is no such export or it is not a constant-initialised `i32` global. A quick
+ * walk over the headers (no parser, no copy): Substrate hosts use it to learn `__heap_base`
+ * before creating the VM, since the memory cap depends on it.
+ */
+export function exportedI32Constant(bytes: Uint8Array, name: string): number | null {
+  let importedGlobals = 0;
+  let globalIndex: number | null = null;
+  let globalSection: SectionSpan | null = null;
+  for (const section of splitSections(bytes)) {
+    const r = new BinaryReader(bytes, section.payloadStart, section.end);
+    if (section.id === 2) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        r.name();
+        r.name();
+        const kind = r.u8();
+        if (kind === 0) r.u32();
+        else if (kind === 1) (r.u8(), skipLimits(r));
+        else if (kind === 2) skipLimits(r);
+        else if (kind === 3) (r.u8(), r.u8(), importedGlobals++);
+        else return null;
+      }
+    } else if (section.id === 6) {
+      globalSection = section;
+    } else if (section.id === 7) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        const exported = r.name();
+        const kind = r.u8();
+        const index = r.u32();
+        if (exported === name) globalIndex = kind === 3 ? index : null;
+      }
+    }
+  }
+  if (globalIndex === null || globalSection === null || globalIndex < importedGlobals) return null;
+  const r = new BinaryReader(bytes, globalSection.payloadStart, globalSection.end);
+  for (let i = 0, n = r.u32(); i < n; i++) {
+    const type = r.u8();
+    r.u8();
+    const op = r.u8();
+    if (i + importedGlobals === globalIndex) {
+      if (type !== 0x7f || op !== 0x41) return null;
+      return readS32(r) >>> 0;
+    }
+    // Skip this initialiser: one constant or global.get, then end.
+    if (op === 0x43) r.skip(4);
+    else if (op === 0x44) r.skip(8);
+    else r.skipLeb();
+    r.u8();
+  }
+  return null;
+}
+
+function skipLimits(r: BinaryReader): void {
+  const flags = r.u8();
+  r.u32();
+  if ((flags & 1) !== 0) r.u32();
+}
+
+/** A signed LEB128 of at most 32 bits. */
+function readS32(r: BinaryReader): number {
+  let result = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = r.u8();
+    result |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while ((byte & 0x80) !== 0 && shift < 35);
+  return shift < 32 && (byte & 0x40) !== 0 ? result | (-1 << shift) : result;
 }

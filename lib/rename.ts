@@ -75,12 +75,23 @@ export function readImportExportNames(bytes: Uint8Array): ImportExportNames {
   return { imports, exports };
 }
 
+/** What {@link renameImportsAndExports} does besides renaming. */
+export interface RenameOptions {
+  /** Add an export of memory 0 named {@link MEMORY_EXPORT} (for a module that defines its memory). */
+  readonly exportDefinedMemory: boolean;
+  /** Give the defined memory this maximum, in pages (`VmConfig.maxMemoryPages`); `null`: keep its own. */
+  readonly definedMemoryMaximum: number | null;
+}
+
 /**
- * Returns a copy of `bytes` with imports and exports renamed as described above and custom
- * sections removed. `exportDefinedMemory` adds an export of memory 0 named {@link MEMORY_EXPORT}
- * (for a module that defines its memory rather than importing it).
+ * Returns a copy of `bytes` with imports and exports renamed as described above, custom
+ * sections removed, and the defined memory exported and capped as `options` say.
  */
-export function renameImportsAndExports(bytes: Uint8Array, exportDefinedMemory: boolean): Uint8Array {
+export function renameImportsAndExports(
+  bytes: Uint8Array,
+  options: RenameOptions = { exportDefinedMemory: false, definedMemoryMaximum: null },
+): Uint8Array {
+  const { exportDefinedMemory, definedMemoryMaximum } = options;
   const chunks: Uint8Array[] = [MODULE_HEADER];
   let exportsWritten = false;
 
@@ -144,6 +155,16 @@ export function renameImportsAndExports(bytes: Uint8Array, exportDefinedMemory: 
       writeSection(2, payload);
     } else if (section.id === 7) {
       writeExports(r);
+    } else if (section.id === 5 && definedMemoryMaximum !== null) {
+      // One memory (the module rules allow no more): keep its minimum, set its maximum.
+      const count = r.u32();
+      const flags = r.u8();
+      const initial = r.u32();
+      if (count !== 1 || flags > 1) throw new BinaryFormatError('unexpected memory section');
+      const payload: number[] = [1, 0x01];
+      writeU32(payload, initial);
+      writeU32(payload, definedMemoryMaximum);
+      writeSection(5, payload);
     } else {
       chunks.push(bytes.subarray(section.start, section.end));
     }

@@ -36,6 +36,7 @@ import type { Signature, WasmValue } from '../values.js';
 import type { ExecOutcome, VirtualMachine } from '../virtual-machine.js';
 import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';
 import type { CallContext } from './call-context.js';
+import { exportedI32Constant } from '../module-facts.js';
 import { RuntimeCallError, SubstrateRuntimeError, hostFunctionFailed } from './errors.js';
 import { AllocatorError } from './allocator-error.js';
 import { loadHashers } from './hashing.js';
@@ -155,6 +156,11 @@ export class SubstrateRuntime {
       if (existing !== -1) return existing;
       return imports.push({ module, name, signature, route: routeImport(module, name, signature) }) - 1;
     };
+    // The heap's bound is also the memory's cap (for the runtime's own memory.grow too), and it
+    // depends on __heap_base: read it from the module's headers before creating the VM.
+    const declaredHeapBase = exportedI32Constant(decoded.wasm, '__heap_base');
+    const maxMemoryPages =
+      declaredHeapBase === null ? undefined : Math.min(Math.ceil(declaredHeapBase / WASM_PAGE_SIZE) + heapPages, MAX_WASM_PAGES);
     const coreStarted = performance.now() - started;
     const template = await VirtualMachinePrototype.create({
       moduleBytes: decoded.wasm,
@@ -178,6 +184,7 @@ export class SubstrateRuntime {
       },
       symbols: (module, name, signature) => slotOf(module, name, signature),
       ...(options.cache === undefined ? {} : { cache: options.cache }),
+      ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
       onProgress: (event) => report({ ...event, elapsedMs: event.elapsedMs + coreStarted }),
     });
 

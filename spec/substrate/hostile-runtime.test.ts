@@ -43,6 +43,9 @@ const HOSTILE = guest(
    (func (export "bad_log") (param i32 i32) (result i64)
      (call $log (i32.const 1) (call $ps (i32.const 0) (i32.const -1)) (call $ps (i32.const 0) (i32.const 0))) (i64.const 0))
    (func (export "trap") (param i32 i32) (result i64) (unreachable))
+   (func (export "grow_memory") (param i32 i32) (result i64)
+     (i32.store (i32.const 0) (memory.grow (i32.const 1000)))
+     (call $ps (i32.const 0) (i32.const 4)))
    (func (export "wrong_params") (param i32) (result i64) (i64.const 0))
    (func (export "returns_i32") (param i32 i32) (result i32) (i32.const 0))
    (global (export "a_global") i32 (i32.const 0))`,
@@ -128,6 +131,13 @@ describe('allocation is bounded', () => {
     expect((error.cause as AllocatorError).kind).toBe('AllocationTooLarge');
     expect((await failure('echo', new Uint8Array(8 * 1024 * 1024))).kind).toBe('InputTooLarge'); // past 64 pages
   });
+});
+
+test('the runtime cannot grow its own memory past the heap pages', async () => {
+  // memory.grow past the cap fails in the guest (returns -1), as it would at a declared maximum.
+  const { output } = await runtimeCall(runtime, 'grow_memory');
+  expect([...output]).toEqual([0xff, 0xff, 0xff, 0xff]);
+  await expectHealthy();
 });
 
 describe('buffers the runtime designates are checked before they are read', () => {
