@@ -35,6 +35,13 @@ export function parseArgs(argv: readonly string[], spec: OptionSpec): ParsedArgs
       positional.push(...argv.slice(i + 1));
       break;
     }
+    if (/^-[a-zA-Z]$/.test(arg) && spec.values.includes(arg.slice(1))) {
+      // A one-letter option with a value, as in `-o file`.
+      const value = argv[++i];
+      if (value === undefined) throw new UsageProblem(`${arg} needs a value`);
+      values.set(arg.slice(1), value);
+      continue;
+    }
     if (!arg.startsWith('--') || arg === '--') {
       positional.push(arg);
       continue;

@@ -5,6 +5,7 @@
  * ```text
  * resumable-wasm inspect <module-file> [--json]
  * resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]
+ * resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages n] [--plain]
  * ```
  *
  * Exit status: 0 on success, 1 when the module or the call failed (the error is printed with
@@ -17,6 +18,7 @@ import { VmError } from '../errors.js';
 import { type OptionSpec, UsageProblem, parseArgs } from './args.js';
 import { inspectModule, printInspectReport } from './inspect.js';
 import { readInputFile } from './input-file.js';
+import { prepareCommand } from './prepare.js';
 import { runCommand } from './run.js';
 
 const USAGE = `usage:
@@ -33,17 +35,25 @@ const USAGE = `usage:
                            storage if it is a chain spec, else empty)
       --heap-pages <n>     heap pages (default 2048)
       --cache <dir>        keep transformed modules in <dir> (the next run skips the transform)
+      --artifact <file>    load the transformed module from an artifact made by \`prepare\`
       --log <level>        the runtime's log level: off, error, warn, info, debug, trace
       --out <file>         also write the raw output bytes to <file>
       --json               print the result as JSON
       --quiet              no progress lines
+
+  resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages <n>] [--plain]
+      Runs the transform once and writes an artifact that \`run --artifact\` (or
+      VirtualMachinePrototype.fromArtifact) loads without it. A Substrate runtime is prepared as
+      \`run\` will load it (same --heap-pages); --plain prepares any module for a host where
+      every import pauses.
 
   Files may hold raw wasm, zstd-compressed runtime code (Substrate's prefix), the same as 0x hex,
   or a chain spec (the code is its :code).`;
 
 const SPECS: Record<string, OptionSpec> = {
   inspect: { values: [], flags: ['json'] },
-  run: { values: ['storage', 'heap-pages', 'cache', 'log', 'out'], flags: ['json', 'quiet'] },
+  run: { values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'], flags: ['json', 'quiet'] },
+  prepare: { values: ['o', 'output', 'heap-pages'], flags: ['plain', 'quiet'] },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -67,7 +77,8 @@ async function main(argv: readonly string[]): Promise<number> {
       // A refused module is a finding, not a failure of the command: exit 0 either way.
       return 0;
     }
-    await runCommand(args, out, err);
+    if (command === 'prepare') await prepareCommand(args, out, err);
+    else await runCommand(args, out, err);
     return 0;
   } catch (e) {
     if (e instanceof UsageProblem) {

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { ArtifactCache } from '../artifact-cache.js';
 import { FileArtifactCache } from '../node/index.js';
 import {
   type LogEntry,
@@ -50,6 +51,14 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   const storageEntries = storageFile !== undefined ? await readStorageFile(storageFile) : runtimeFile.genesisStorage;
   const storage = new MapStorage(storageEntries ?? []);
   const cacheDir = args.values.get('cache');
+  const artifactFile = args.values.get('artifact');
+  if (cacheDir !== undefined && artifactFile !== undefined) throw new UsageProblem('use --cache or --artifact, not both');
+  const cache =
+    cacheDir !== undefined
+      ? new FileArtifactCache(cacheDir)
+      : artifactFile !== undefined
+        ? await oneArtifact(artifactFile)
+        : undefined;
 
   progress(`creating the runtime from ${file}`);
   const { listener, durations } = progressPrinter(progress);
@@ -57,9 +66,13 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   const runtime = await SubstrateRuntime.create({
     code: runtimeFile.code,
     ...(heapPages === undefined ? {} : { heapPages }),
-    ...(cacheDir === undefined ? {} : { cache: new FileArtifactCache(cacheDir) }),
+    ...(cache === undefined ? {} : { cache }),
     onProgress: listener,
   });
+  if (artifactFile !== undefined && durations.has('transform')) {
+    // The core treats an artifact that does not match as a cache miss and transforms instead.
+    progress(`  note: ${artifactFile} is not an artifact of this runtime with these options; it was transformed instead`);
+  }
   const createMs = performance.now() - createStarted;
 
   progress(`calling ${entryPoint} with ${bytes(input.length)} of input`);
@@ -138,6 +151,17 @@ function printRunResult(
     .map((p) => `${p} ${duration(extra.durations.get(p)!)}`)
     .join(', ');
   out(`time: creating the runtime ${duration(extra.createMs)}${phases === '' ? '' : ` (${phases})`}, the call ${duration(result.durationMs)}`);
+}
+
+/** A read-only cache holding one artifact file, offered for whatever key is asked. */
+async function oneArtifact(path: string): Promise<ArtifactCache> {
+  let artifact: Uint8Array;
+  try {
+    artifact = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new UsageProblem(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  return { get: () => artifact, set: () => undefined };
 }
 
 function parseHexInput(hex: string): Uint8Array {

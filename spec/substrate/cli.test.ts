@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { UsageProblem, parseArgs } from '../../lib/cli/args.js';
 import { readInputFile } from '../../lib/cli/input-file.js';
 import { inspectModule, printInspectReport } from '../../lib/cli/inspect.js';
+import { prepareCommand } from '../../lib/cli/prepare.js';
 import { runCommand } from '../../lib/cli/run.js';
 import { toHex } from '../../lib/substrate/index.js';
 import { wat } from '../support/wat.js';
@@ -100,5 +101,41 @@ describe('run', () => {
     await expect(run(['x.wasm', 'f', 'zz'])).rejects.toThrow(/hexadecimal/);
     expect(() => parseArgs(['--bogus'], spec)).toThrow(/unknown option --bogus/);
     expect(() => parseArgs(['--storage'], spec)).toThrow(/needs a value/);
+  });
+});
+
+describe('prepare', () => {
+  test('writes an artifact that run --artifact loads without the transform', async () => {
+    const runtime = write('prepared.wasm', await RUNTIME);
+    const artifact = join(dir, 'prepared.rwasm');
+    const out: string[] = [];
+    const err: string[] = [];
+    await prepareCommand(parseArgs([runtime, '-o', artifact], { values: ['o', 'output', 'heap-pages'], flags: ['plain', 'quiet'] }), (l) => out.push(l), (l) => err.push(l));
+    expect(out.join('\n')).toMatch(/prepared\.rwasm: [\d,]+ bytes artifact/);
+    expect(err.join('\n')).toMatch(/for the Substrate host layer/);
+    expect(err.join('\n')).toMatch(/transforming/);
+
+    const runOut: string[] = [];
+    const runErr: string[] = [];
+    const spec = { values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'], flags: ['json', 'quiet'] };
+    await runCommand(parseArgs([runtime, 'hash', '0x00', '--artifact', artifact, '--json'], spec), (l) => runOut.push(l), (l) => runErr.push(l));
+    const result = JSON.parse(runOut.join('\n'));
+    expect(result.outputSize).toBe(8);
+    expect(result.timings.phasesMs).not.toHaveProperty('transform');
+    expect(result.timings.phasesMs).toHaveProperty('load-artifact');
+  });
+
+  test('an artifact made with other options is not used, and the run says so', async () => {
+    const runtime = write('prepared2.wasm', await RUNTIME);
+    const artifact = join(dir, 'prepared2.rwasm');
+    await prepareCommand(parseArgs([runtime, '-o', artifact, '--heap-pages', '16'], { values: ['o', 'output', 'heap-pages'], flags: ['plain', 'quiet'] }), () => undefined, () => undefined);
+    const runErr: string[] = [];
+    const spec = { values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'], flags: ['json', 'quiet'] };
+    await runCommand(parseArgs([runtime, 'hash', '0x00', '--artifact', artifact], spec), () => undefined, (l) => runErr.push(l));
+    expect(runErr.join('\n')).toMatch(/is not an artifact of this runtime with these options; it was transformed instead/);
+  });
+
+  test('-o is required', async () => {
+    await expect(prepareCommand(parseArgs(['x.wasm'], { values: ['o'], flags: [] }), () => undefined, () => undefined)).rejects.toBeInstanceOf(UsageProblem);
   });
 });
