@@ -79,10 +79,13 @@ export class GuestMemory implements GuestMemoryAccess {
   growMemory(pages: number): void {
     checkCount('the number of pages to grow by', pages);
     const current = this.memorySize();
-    const limit = this.maximumPages ?? MAX_PAGES;
+    // A module without memory has nothing to grow.
+    const limit = this.memory === null ? 0 : (this.maximumPages ?? MAX_PAGES);
     if (current + pages > limit) {
       throw new OutOfBoundsError(
-        `cannot grow the memory by ${pages} pages: it has ${current} and its maximum is ${limit}`,
+        this.memory === null
+          ? `cannot grow the memory by ${pages} pages: the module has no memory`
+          : `cannot grow the memory by ${pages} pages: it has ${current} and its maximum is ${limit}`,
       );
     }
     if (pages === 0) return;

@@ -231,3 +231,19 @@ describe('Prepare.start', () => {
     expect(new TextDecoder().decode(again.readMemory(16, 5))).toBe('hello');
   });
 });
+
+test('a module without memory has a memory of size 0 that cannot grow', async () => {
+  const proto = await VirtualMachinePrototype.create({
+    moduleBytes: await wat('(module (func (export "f")))'),
+    symbols: () => 0,
+    requireMemory: false,
+  });
+  expect(proto.memoryMaxPages()).toBeNull();
+  const prepare = proto.prepare();
+  expect(prepare.memorySize()).toBe(0);
+  expect(prepare.readMemory(0, 0)).toEqual(new Uint8Array(0));
+  expect(() => prepare.readMemory(0, 1)).toThrow(OutOfBoundsError);
+  expect(() => prepare.growMemory(1)).toThrow(/the module has no memory/);
+  prepare.growMemory(0);
+  expect(prepare.start('f', []).run(null)).toEqual({ type: 'finished', value: null });
+});

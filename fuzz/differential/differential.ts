@@ -1,0 +1,202 @@
+/**
+ * One differential check: a module, run on both sides with the same plan and host, compared.
+ *
+ * {@link checkModule} is the core and takes any module bytes (a generated one, a saved failure,
+ * a hand-written regression case); {@link fuzzSeed} generates the module for a seed first.
+ * The seed drives everything after generation too (the export arguments and the host), so
+ * `(module bytes, seed)` replays a check exactly.
+ *
+ * Refusals are judged too: the harness knows which of the VM's module rules a module breaks
+ * (a start function, a table or global import, an import the host does not implement, a memory
+ * that is imported under another name or comes with a second one, an export `memory` that is
+ * not a memory), so a refusal of another kind, or an acceptance of a module that breaks a rule,
+ * is reported like a divergence.
+ *
+ * @module
+ */
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { planCalls } from './call-plan.js';
+import { compareRecords, type Verdict } from './compare.js';
+import { type GeneratedModule, type Generator, REPO_ROOT } from './generator.js';
+import { type HostOptions, findHostImport } from './host.js';
+import { type ModuleShape, readModuleShape } from './module-shape.js';
+import { describeError } from './observation.js';
+import { runPlain } from './plain-runner.js';
+import { Prng } from './prng.js';
+import { runVm } from './vm-runner.js';
+
+/** Options of a check. */
+export interface CheckOptions {
+  /**
+   * Let the host write to and grow the memory before calls and at interrupts (see `host.ts`).
+   * Default on.
+   */
+  readonly hostActions?: boolean;
+  /**
+   * Passed to the VM's config. Default: chosen by the seed, the VM's default (64 pages) three
+   * times in four, else 1 page, so that a buffer that is mis-sized or mis-addressed in either
+   * configuration shows. (Paused `-ttf` stacks are shallow: the hang limit caps recursion.)
+   */
+  readonly unwindBufferPages?: number;
+}
+
+/** The report on one module. */
+export type ModuleReport =
+  /** The module could not be read (should not happen for generated modules). */
+  | { readonly status: 'unusable'; readonly seed: number; readonly reason: string }
+  /** The VM refused the module, as its rules require (`kind` is the `NewError` kind). */
+  | { readonly status: 'refused'; readonly seed: number; readonly kind: string; readonly message: string }
+  /** Both sides ran it. */
+  | {
+      readonly status: 'compared';
+      readonly seed: number;
+      readonly callsCompared: number;
+      readonly callsPlanned: number;
+      /** Import calls (interrupts) the VM side answered. */
+      readonly interrupts: number;
+      /**
+       * How the VM side's calls ended, by kind (`returned`, a trap kind, `error`), and how often
+       * the memory size changed during a call (`memory changed size`): a measure of what the
+       * modules exercise.
+       */
+      readonly outcomes: Readonly<Record<string, number>>;
+      /** The VM's `unwindBufferPages` (`null`: its default). */
+      readonly unwindBufferPages: number | null;
+      readonly verdict: Verdict;
+    };
+
+/**
+ * The refusals the VM's rules (smoldot's, see `DESIGN.md`) call for: empty if the module must be
+ * accepted. A module that breaks several rules may be refused for any of them.
+ */
+export function expectedRefusals(shape: ModuleShape): Set<string> {
+  const kinds = new Set<string>();
+  if (shape.hasStart) kinds.add('StartFunctionNotSupported');
+  for (const i of shape.imports) {
+    if (i.kind === 'table' || i.kind === 'global') kinds.add('ImportTypeNotSupported');
+    if (i.kind === 'memory' && (i.module !== 'env' || i.name !== 'memory')) kinds.add('MemoryNotNamedMemory');
+  }
+  const memoryExport = shape.exports.find((e) => e.name === 'memory');
+  if (memoryExport !== undefined && memoryExport.kind !== 'memory') kinds.add('MemoryIsntMemory');
+  if (shape.memoryCount > 1 || (shape.memory?.imported === true && memoryExport !== undefined)) kinds.add('TwoMemories');
+  for (const i of shape.functionImports) {
+    const signature = { params: i.type.params, result: i.type.results[0] ?? null };
+    if (i.type.results.length > 1 || findHostImport(i.module, i.name, signature) === null) kinds.add('UnresolvedFunctionImport');
+  }
+  return kinds;
+}
+
+/** Runs `bytes` on both sides with the plan and host of `seed`, and compares. */
+export async function checkModule(bytes: Uint8Array, seed: number, options: CheckOptions = {}): Promise<ModuleReport> {
+  let shape: ModuleShape;
+  try {
+    shape = readModuleShape(bytes);
+  } catch (e) {
+    return { status: 'unusable', seed, reason: `cannot read the module: ${describeError(e)}` };
+  }
+  const plan = planCalls(shape, seed);
+  const hostOptions: HostOptions = { seed, actions: options.hostActions ?? true, exportCount: shape.exports.length };
+  const expected = expectedRefusals(shape);
+
+  const unwindBufferPages = options.unwindBufferPages ?? (new Prng(seed, 3).oneIn(4) ? 1 : undefined);
+  const vm = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages });
+  const divergence = (what: string, plain: string, vmText: string): ModuleReport => ({
+    status: 'compared',
+    seed,
+    callsCompared: 0,
+    callsPlanned: plan.length,
+    interrupts: 0,
+    outcomes: {},
+    unwindBufferPages: unwindBufferPages ?? null,
+    verdict: { type: 'divergence', callIndex: -1, exportName: '(create)', what, plain, vm: vmText },
+  });
+
+  const expectedText = `refusal ${[...expected].join(' or ')}`;
+  if (vm.type === 'refused') {
+    if (expected.has(vm.kind)) return { status: 'refused', seed, kind: vm.kind, message: vm.message };
+    // The engine itself may refuse to instantiate (a data segment out of bounds, say); the VM
+    // then reports `Instantiation` and that is a legitimate refusal too.
+    const plain = expected.size === 0 ? runPlain(bytes, shape, [], hostOptions) : null;
+    if (plain?.type === 'failed' && vm.kind === 'Instantiation') {
+      return { status: 'refused', seed, kind: vm.kind, message: vm.message };
+    }
+    return divergence(
+      'module acceptance',
+      expected.size === 0 ? `accepted (plain V8 ${plain?.type === 'ran' ? 'runs it' : 'fails too'})` : expectedText,
+      `refused ${vm.kind}: ${vm.message}`,
+    );
+  }
+  if (expected.size > 0) return divergence('module acceptance', expectedText, 'accepted');
+
+  const plain = runPlain(bytes, shape, plan, hostOptions);
+  if (plain.type === 'failed') return divergence('instantiation', `failed: ${plain.message}`, 'instantiated');
+
+  const interrupts = vm.record.calls.reduce((sum, c) => sum + c.events.length, 0);
+  const outcomes: Record<string, number> = {};
+  let pages = vm.record.initial.pages;
+  for (const call of vm.record.calls) {
+    const key = call.outcome.type === 'trapped' ? call.outcome.kind : call.outcome.type;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+    if (call.after.pages !== pages) outcomes['memory changed size'] = (outcomes['memory changed size'] ?? 0) + 1;
+    pages = call.after.pages;
+  }
+  const comparison = compareRecords(plain.record, vm.record);
+  let verdict = comparison.verdict;
+  if (verdict.type === 'match' && vm.contractViolations.length > 0) {
+    verdict = {
+      type: 'divergence',
+      callIndex: -1,
+      exportName: '(api)',
+      what: 'API contract',
+      plain: '-',
+      vm: vm.contractViolations.join('; '),
+    };
+  }
+  return {
+    status: 'compared',
+    seed,
+    callsCompared: comparison.callsCompared,
+    callsPlanned: plan.length,
+    interrupts,
+    outcomes,
+    unwindBufferPages: unwindBufferPages ?? null,
+    verdict,
+  };
+}
+
+/** Generates the module for `seed` and checks it. */
+export async function fuzzSeed(
+  generator: Generator,
+  seed: number,
+  options: CheckOptions = {},
+): Promise<{ module: GeneratedModule; report: ModuleReport }> {
+  const module = await generator.generate(seed);
+  return { module, report: await checkModule(module.bytes, seed, options) };
+}
+
+/** Where failing modules are saved (git-ignored). */
+export const FAILURES_DIR = join(REPO_ROOT, 'fuzz', 'failures');
+
+/** Saves `bytes` as `fuzz/failures/<seed>.wasm`; returns the path. */
+export function saveFailure(seed: number, bytes: Uint8Array): string {
+  mkdirSync(FAILURES_DIR, { recursive: true });
+  const path = join(FAILURES_DIR, `${seed}.wasm`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** The command that replays the check of `seed` (from the repository root). */
+export function reproductionCommand(seed: number, options: CheckOptions = {}): string {
+  const extra = options.hostActions === false ? ' --passive-host' : '';
+  return `npx tsx fuzz/differential/run.ts --seed ${seed} --count 1 --verbose${extra}`;
+}
+
+/** A one-line description of a verdict. */
+export function describeVerdict(verdict: Verdict): string {
+  if (verdict.type === 'match') return 'match';
+  const where = verdict.callIndex < 0 ? verdict.exportName : `call ${verdict.callIndex} (${JSON.stringify(verdict.exportName)})`;
+  const outcomes = verdict.outcomes === undefined ? '' : ` (${verdict.outcomes})`;
+  return `${verdict.type} at ${where}, ${verdict.what}: plain ${verdict.plain} | vm ${verdict.vm}${outcomes}`;
+}

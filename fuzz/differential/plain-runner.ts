@@ -1,0 +1,170 @@
+/**
+ * Side 1: the module as the engine runs it without the VM. The original bytes are instantiated
+ * with synchronous JavaScript imports that call the {@link Host} directly, and the planned
+ * exports are called one after another on that one instance.
+ *
+ * The only change to the bytes: a defined memory that the module does not export gets an export
+ * (see `rewrite.ts`), because the JavaScript API cannot otherwise read it.
+ *
+ * @module
+ */
+
+import type { ValueType } from '../../lib/index.js';
+import type { PlannedCall } from './call-plan.js';
+import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, findHostImport } from './host.js';
+import type { ImportEntry, ModuleShape } from './module-shape.js';
+import {
+  type CallRecord,
+  type ImportEvent,
+  type ModuleRecord,
+  type Outcome,
+  type Snapshot,
+  describeError,
+  digestBytes,
+  formatValue,
+  outcomeOfPlainError,
+} from './observation.js';
+import { exposeMemory } from './rewrite.js';
+
+/** What {@link runPlain} produced: the record, or why the module could not even be instantiated. */
+export type PlainRun = { readonly type: 'ran'; readonly record: ModuleRecord } | { readonly type: 'failed'; readonly message: string };
+
+/** A memory port over a `WebAssembly.Memory` (or none: size 0). */
+function plainPort(memory: WebAssembly.Memory | null): MemoryPort {
+  return {
+    pages: () => (memory === null ? 0 : memory.buffer.byteLength / 65536),
+    readAll: () => (memory === null ? new Uint8Array(0) : new Uint8Array(memory.buffer).slice()),
+    write: (offset, data) => new Uint8Array(memory!.buffer).set(data, offset),
+    grow: (pages) => {
+      // A module without memory behaves as a memory of 0 pages that cannot grow (growing it by
+      // 0 pages succeeds, as it does for any memory), which is what the VM's accessors promise.
+      if (memory === null) return pages === 0;
+      try {
+        memory.grow(pages);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** Whether `args`, as the engine passed them to an import, fit the parameter types `params`. */
+function matchesArguments(params: readonly ValueType[], args: readonly unknown[]): boolean {
+  return params.length === args.length && params.every((type, i) => (type === 'i64') === (typeof args[i] === 'bigint'));
+}
+
+/** An export name that the module does not use. */
+function freeExportName(shape: ModuleShape, base: string): string {
+  let name = base;
+  for (let i = 0; shape.exports.some((e) => e.name === name); i++) name = `${base}${i}`;
+  return name;
+}
+
+/** Runs `plan` on a plain instance of `bytes`; see the module documentation. */
+export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly PlannedCall[], hostOptions: HostOptions): PlainRun {
+  const host = new Host(hostOptions);
+  let events: ImportEvent[] = [];
+  let port: MemoryPort = plainPort(null);
+
+  let runBytes = bytes;
+  let memoryExport = shape.exports.find((e) => e.kind === 'memory')?.name ?? null;
+  if (shape.memory !== null && !shape.memory.imported && memoryExport === null) {
+    memoryExport = freeExportName(shape, '__differential_memory');
+    runBytes = exposeMemory(bytes, memoryExport);
+  }
+
+  // The import object, except the memory: each instance gets a memory of its own.
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  let memoryImport: Extract<ImportEntry, { kind: 'memory' }> | null = null;
+  const candidatesByName: Record<string, number[]> = {};
+  for (const entry of shape.imports) {
+    const moduleImports = (imports[entry.module] ??= {});
+    if (entry.kind === 'function') {
+      const index = findHostImport(entry.module, entry.name, { params: entry.type.params, result: entry.type.results[0] ?? null });
+      if (index === null || entry.type.results.length > 1) {
+        return { type: 'failed', message: `the host does not implement ${entry.module}.${entry.name}` };
+      }
+      // A JavaScript import object has one function per name, but a module may import the same
+      // name with two signatures (`log-i64` as i64 and, legalized, as two i32s): the function
+      // tells them apart by the arguments the engine passes. (Signatures that differ only in
+      // their result, like `get-i64` and its legalized form, never meet in one module: the
+      // legalization replaces the import.)
+      const candidates = (candidatesByName[`${entry.module}\0${entry.name}`] ??= []);
+      candidates.push(index);
+      moduleImports[entry.name] = (...args: unknown[]) => {
+        const chosen = candidates.find((c) => matchesArguments(HOST_IMPORTS[c]!.signature.params, args)) ?? candidates[0]!;
+        const { answer, event } = host.handle(chosen, args, port);
+        events.push(event);
+        return answer;
+      };
+    } else if (entry.kind === 'memory') {
+      memoryImport = entry;
+    } else {
+      return { type: 'failed', message: `the harness cannot provide the ${entry.kind} import ${entry.module}.${entry.name}` };
+    }
+  }
+
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(runBytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    return { type: 'failed', message: describeError(e) };
+  }
+
+  /** A new instance and its memory port. Throws what the engine throws. */
+  const instantiate = (): { exports: WebAssembly.Exports; port: MemoryPort } => {
+    let importedMemory: WebAssembly.Memory | null = null;
+    if (memoryImport !== null) {
+      const { initial, maximum } = memoryImport.limits;
+      importedMemory = new WebAssembly.Memory(maximum === null ? { initial } : { initial, maximum });
+      imports[memoryImport.module]![memoryImport.name] = importedMemory;
+    }
+    const exports = new WebAssembly.Instance(module, imports).exports;
+    const memory = importedMemory ?? (memoryExport === null ? null : (exports[memoryExport] as WebAssembly.Memory));
+    return { exports, port: plainPort(memory) };
+  };
+
+  /** The state of an instance: its memory and its exported globals. */
+  const snapshotOf = (exports: WebAssembly.Exports, of: MemoryPort): Snapshot => {
+    const globals: Record<string, string> = {};
+    for (const e of shape.exports) {
+      if (e.kind !== 'global') continue;
+      const value = (exports[e.name] as WebAssembly.Global).value as unknown;
+      globals[e.name] = shape.globals[e.index]?.type === 'i32' ? String((value as number) >>> 0) : 'invalid';
+    }
+    return { pages: of.pages(), digest: digestBytes(of.readAll()), globals };
+  };
+
+  let exports: WebAssembly.Exports;
+  try {
+    ({ exports, port } = instantiate());
+  } catch (e) {
+    return { type: 'failed', message: describeError(e) };
+  }
+  const snapshot = (): Snapshot => snapshotOf(exports, port);
+
+  const initial = snapshot();
+  const calls: CallRecord[] = [];
+  for (const call of plan) {
+    const before = host.beginCall(port);
+    events = [];
+    const fn = exports[call.exportName] as (...args: unknown[]) => unknown;
+    let outcome: Outcome;
+    try {
+      const result = fn(...call.args.map((a) => a.value));
+      outcome = { type: 'returned', value: call.results.length === 0 ? null : formatValue(call.results[0]!, result) };
+    } catch (e) {
+      outcome = outcomeOfPlainError(e);
+    }
+    calls.push({ exportName: call.exportName, before, events, outcome, after: snapshot() });
+  }
+  // Two fresh instances after all the calls: what the VM's clone() (taken before the calls)
+  // and intoPrototype() (after them) must look like.
+  const fresh: Snapshot[] = [];
+  for (let i = 0; i < 2; i++) {
+    const other = instantiate();
+    fresh.push(snapshotOf(other.exports, other.port));
+  }
+  return { type: 'ran', record: { initial, calls, fresh } };
+}

@@ -1,0 +1,252 @@
+/**
+ * Side 2: the same module through the library's public API only.
+ *
+ * `VirtualMachinePrototype.create` with `floats: true` (ttf signatures use floats freely) and
+ * `requireMemory: false` (ttf modules export their memory only sometimes), every import resolved
+ * to an id and therefore an interrupt; then, for each planned call, `start()` and `run()` until
+ * the call finishes or traps, answering every interrupt through the same {@link Host} the plain
+ * side uses, and `intoPrepare()` to keep the instance for the next call.
+ *
+ * Besides the run itself this side checks a few API contracts on the way, each of which would
+ * show up as a difference: `symbols` is consulted once per function import, in order, with the
+ * import's signature; `memoryMaxPages()` is the declared maximum; every interrupt's parameters
+ * and every result carry the right types; the exported `i32` globals read through
+ * `globalValue()` match the plain instance's after every call. (The API reads globals only on
+ * a prototype; a `StartError` hands back the *same* instance as a prototype, so the harness
+ * provokes one with an unused export name to get there without losing the instance's state.)
+ * Finally a `clone()` taken before the first call and the
+ * result of `intoPrototype()` after the last must both look freshly instantiated.
+ *
+ * @module
+ */
+
+import {
+  GlobalValueError,
+  NewError,
+  OutOfBoundsError,
+  type Prepare,
+  StartError,
+  VirtualMachine,
+  VirtualMachinePrototype,
+  type WasmValue,
+} from '../../lib/index.js';
+import type { PlannedCall } from './call-plan.js';
+import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, findHostImport } from './host.js';
+import type { ModuleShape } from './module-shape.js';
+import {
+  type CallRecord,
+  type ImportEvent,
+  type ModuleRecord,
+  type Outcome,
+  type Snapshot,
+  describeError,
+  digestBytes,
+  formatValue,
+} from './observation.js';
+
+/** What {@link runVm} produced. */
+export type VmRun =
+  | { readonly type: 'ran'; readonly record: ModuleRecord; readonly contractViolations: readonly string[] }
+  /** `create()` refused the module: `kind` is the `NewError` kind, or `threw` for anything else. */
+  | { readonly type: 'refused'; readonly kind: string; readonly message: string };
+
+/**
+ * The id `symbols` hands out for `HOST_IMPORTS[index]`: arbitrary but distinct, and unlike any
+ * import position, so that a VM mixing up ids and positions shows.
+ */
+function importId(index: number): number {
+  return 1000 + 7 * index;
+}
+
+/** The inverse of {@link importId}, or `null` for an id `symbols` never handed out. */
+function importIndexOfId(id: number): number | null {
+  const index = (id - 1000) / 7;
+  return Number.isInteger(index) && HOST_IMPORTS[index] !== undefined ? index : null;
+}
+
+/** The machine-level memory accessors shared by `Prepare` and `VirtualMachine`. */
+type MemoryAccessor = Pick<Prepare, 'memorySize' | 'readMemory' | 'writeMemory' | 'growMemory'>;
+
+/** A memory port over the VM's accessors (a growth past the maximum is `OutOfBoundsError`). */
+function vmPort(access: MemoryAccessor): MemoryPort {
+  return {
+    pages: () => access.memorySize(),
+    readAll: () => access.readMemory(0, access.memorySize() * 65536),
+    write: (offset, data) => access.writeMemory(offset, data),
+    grow: (pages) => {
+      try {
+        access.growMemory(pages);
+        return true;
+      } catch (e) {
+        if (e instanceof OutOfBoundsError) return false;
+        throw e;
+      }
+    },
+  };
+}
+
+/** Runs `plan` through the VM; see the module documentation. */
+export async function runVm(
+  bytes: Uint8Array,
+  shape: ModuleShape,
+  plan: readonly PlannedCall[],
+  hostOptions: HostOptions,
+  config: { readonly unwindBufferPages?: number } = {},
+): Promise<VmRun> {
+  const violations: string[] = [];
+  const symbolCalls: string[] = [];
+  let prototype: VirtualMachinePrototype;
+  try {
+    prototype = await VirtualMachinePrototype.create({
+      moduleBytes: bytes,
+      symbols: (module, name, signature) => {
+        symbolCalls.push(`${module}.${name}(${signature.params.join(',')})->${signature.result ?? 'nil'}`);
+        const index = findHostImport(module, name, signature);
+        return index === null ? null : importId(index);
+      },
+      floats: true,
+      requireMemory: false,
+      ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
+    });
+  } catch (e) {
+    if (e instanceof NewError) return { type: 'refused', kind: e.kind, message: e.message };
+    return { type: 'refused', kind: 'threw', message: describeError(e) };
+  }
+
+  const expectedSymbols = shape.functionImports.map(
+    (i) => `${i.module}.${i.name}(${i.type.params.join(',')})->${i.type.results[0] ?? 'nil'}`,
+  );
+  if (symbolCalls.join('\n') !== expectedSymbols.join('\n')) {
+    violations.push(`symbols() was called with [${symbolCalls.join('; ')}], expected [${expectedSymbols.join('; ')}]`);
+  }
+
+  const maxPages = prototype.memoryMaxPages();
+  if (maxPages !== (shape.memory?.maximum ?? null)) {
+    violations.push(`memoryMaxPages() is ${maxPages}, the module declares ${shape.memory?.maximum ?? null}`);
+  }
+
+  const globalExports = shape.exports.filter((e) => e.kind === 'global');
+  const readGlobals = (proto: VirtualMachinePrototype): Record<string, string> => {
+    const globals: Record<string, string> = {};
+    for (const e of globalExports) {
+      try {
+        globals[e.name] = String(proto.globalValue(e.name));
+      } catch (error) {
+        globals[e.name] = error instanceof GlobalValueError && error.kind === 'Invalid' ? 'invalid' : describeError(error);
+      }
+    }
+    return globals;
+  };
+  // An export name the module does not have, to provoke the StartError that gives the instance
+  // back as a prototype.
+  let probeName = '\u0000differential-probe';
+  while (shape.exports.some((e) => e.name === probeName)) probeName += '_';
+
+  /** The snapshot of `prepare`'s instance; returns the `Prepare` to continue with. */
+  const snapshot = (prepare: Prepare, globals: Record<string, string> | null): [Snapshot, Prepare] => {
+    const port = vmPort(prepare);
+    const pages = port.pages();
+    const digest = digestBytes(port.readAll());
+    if (globals === null && globalExports.length > 0) {
+      let thrown: unknown = null;
+      try {
+        prepare.start(probeName, []);
+      } catch (e) {
+        thrown = e;
+      }
+      if (!(thrown instanceof StartError) || thrown.kind !== 'FunctionNotFound') {
+        // The instance is gone (or a call started): nothing sensible can follow.
+        throw new Error(`start() of the unknown export ${JSON.stringify(probeName)} gave ${describeError(thrown)}`);
+      }
+      globals = readGlobals(thrown.prototype);
+      prepare = thrown.prototype.prepare();
+    }
+    return [{ pages, digest, globals: globals ?? {} }, prepare];
+  };
+
+  const host = new Host(hostOptions);
+  // A clone taken now must be untouched by everything the calls below do to the original.
+  const clone = prototype.clone();
+  let prepare: Prepare;
+  let initial: Snapshot;
+  {
+    const globals = readGlobals(prototype);
+    [initial, prepare] = snapshot(prototype.prepare(), globals);
+  }
+
+  const calls: CallRecord[] = [];
+  for (const call of plan) {
+    const before = host.beginCall(vmPort(prepare));
+    const events: ImportEvent[] = [];
+    let outcome: Outcome;
+    let vm: VirtualMachine | null = null;
+    try {
+      vm = prepare.start(call.exportName, call.args);
+    } catch (e) {
+      outcome = { type: 'error', message: `start() threw ${describeError(e)}` };
+      if (e instanceof StartError) prepare = e.prototype.prepare();
+      else throw e;
+    }
+    if (vm !== null) {
+      outcome = drive(vm, call, host, events, violations);
+      try {
+        prepare = vm.intoPrepare();
+      } catch (e) {
+        // Only possible if run() threw in the middle of a call: the instance is lost.
+        violations.push(`intoPrepare() threw ${describeError(e)} after ${JSON.stringify(call.exportName)}`);
+        prepare = vm.intoPrototype().prepare();
+      }
+    }
+    let after: Snapshot;
+    [after, prepare] = snapshot(prepare, null);
+    calls.push({ exportName: call.exportName, before, events, outcome: outcome!, after });
+  }
+  const fresh: Snapshot[] = [];
+  for (const proto of [clone, prepare.intoPrototype()]) {
+    const globals = readGlobals(proto);
+    fresh.push(snapshot(proto.prepare(), globals)[0]);
+  }
+  return { type: 'ran', record: { initial, calls, fresh }, contractViolations: violations };
+}
+
+/** Runs one started call to its end, answering every interrupt through `host`. */
+function drive(vm: VirtualMachine, call: PlannedCall, host: Host, events: ImportEvent[], violations: string[]): Outcome {
+  const port = vmPort(vm);
+  let value: WasmValue | null = null;
+  for (;;) {
+    let step;
+    try {
+      step = vm.run(value);
+    } catch (e) {
+      return { type: 'error', message: `run() threw ${describeError(e)}` };
+    }
+    switch (step.type) {
+      case 'interrupted': {
+        const index = importIndexOfId(step.id);
+        if (index === null) return { type: 'error', message: `interrupted with the unknown id ${step.id}` };
+        const { name, signature } = HOST_IMPORTS[index]!;
+        const types = step.params.map((p) => p.type).join(',');
+        if (types !== signature.params.join(',')) {
+          violations.push(`interrupt of ${name} carries parameters of types (${types}), expected (${signature.params.join(',')})`);
+        }
+        const { answer, event } = host.handle(
+          index,
+          step.params.map((p) => p.value),
+          port,
+        );
+        events.push(event);
+        value = signature.result === null ? null : ({ type: signature.result, value: answer } as WasmValue);
+        break;
+      }
+      case 'finished': {
+        const expected = call.results[0] ?? null;
+        if ((step.value?.type ?? null) !== expected) {
+          violations.push(`${call.exportName} finished with a value of type ${step.value?.type ?? 'none'}, expected ${expected ?? 'none'}`);
+        }
+        return { type: 'returned', value: expected === null || step.value === null ? null : formatValue(expected, step.value.value) };
+      }
+      case 'trapped':
+        return { type: 'trapped', kind: step.trap.kind, message: step.trap.message };
+    }
+  }
+}
