@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { sharedPath } from '../spec/support/shared.js';
 import { type RuntimePrototype, assetHubRuntime, createRuntimePrototype, runtimeWasm, runVm } from '../spec/support/substrate-harness.js';
-import { cpuMedian } from './support/stats.js';
+import { timeMedian } from './support/stats.js';
 
 const [runtimeName, ...passLists] = process.argv.slice(2);
 const wasm =
@@ -17,14 +17,16 @@ for (const list of passLists) {
   const postPasses = list.split(',').filter(Boolean);
   const row: Record<string, unknown> = { postPasses: list || '(none)' };
   for (const inline of [false, true]) {
-    const started = process.cpuUsage();
+    const started = performance.now();
     let runtime: RuntimePrototype = await createRuntimePrototype(wasm, { inline, postPasses });
     if (!inline) {
-      const used = process.cpuUsage(started);
-      row['transformCpuMs'] = Math.round((used.user + used.system) / 1000);
+      row['createMs'] = Math.round(performance.now() - started);
       row['instrumentedMB'] = +(runtime.proto.toArtifact().length / 1e6).toFixed(1);
     }
-    const ms = await cpuMedian(() => (runtime = runVm(runtime, 'Metadata_metadata', new Uint8Array()).runtime), 15, 10);
+    const firstStarted = performance.now();
+    runtime = runVm(runtime, 'Metadata_metadata', new Uint8Array()).runtime;
+    row[inline ? 'inlineFirstMs' : 'interruptFirstMs'] = Math.round(performance.now() - firstStarted);
+    const ms = await timeMedian(() => (runtime = runVm(runtime, 'Metadata_metadata', new Uint8Array()).runtime), 15, 15);
     row[inline ? 'inlineMs' : 'interruptMs'] = +ms.toFixed(1);
   }
   console.log(JSON.stringify(row));

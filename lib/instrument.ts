@@ -21,7 +21,7 @@
 import type { FeatureSet } from './features.js';
 
 /** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
-export const POST_PASSES: readonly string[] = [];
+export const POST_PASSES: readonly string[] = ['simplify-locals-notee-nostructure', 'vacuum', 'reorder-locals'];
 
 /**
  * Names everything about the transform that shapes its output besides the module and the
