@@ -15,10 +15,19 @@
 import type { VirtualMachinePrototype } from './prototype.js';
 import type { ValueType } from './values.js';
 
-/** Base class of every error (and of {@link Trap}) produced by this library. */
-export abstract class VmError extends Error {
-  /** What went wrong, as a machine-readable name. Each subclass narrows its type. */
-  abstract readonly kind: string;
+/**
+ * Base class of every error (and of {@link Trap}) produced by this library. `K` is the union of
+ * the subclass's kinds, so `kind` is checked by the compiler wherever it is matched.
+ */
+export abstract class VmError<K extends string = string> extends Error {
+  constructor(
+    /** What went wrong, as a machine-readable name. */
+    readonly kind: K,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
 }
 
 /** Why {@link VirtualMachinePrototype.create} refused a module. */
@@ -45,19 +54,15 @@ export type NewErrorKind =
   | 'ImportTypeNotSupported';
 
 /** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. */
-export class NewError extends VmError {
+export class NewError extends VmError<NewErrorKind> {
   override readonly name = 'NewError';
   /** For `UnresolvedFunctionImport`: the module name of the refused import. */
   declare readonly moduleName?: string;
   /** For `UnresolvedFunctionImport`: the field name of the refused import. */
   declare readonly functionName?: string;
 
-  constructor(
-    readonly kind: NewErrorKind,
-    message: string,
-    details?: { moduleName?: string; functionName?: string; cause?: unknown },
-  ) {
-    super(message, details?.cause === undefined ? undefined : { cause: details.cause });
+  constructor(kind: NewErrorKind, message: string, details?: { moduleName?: string; functionName?: string; cause?: unknown }) {
+    super(kind, message, details?.cause);
     if (details?.moduleName !== undefined) this.moduleName = details.moduleName;
     if (details?.functionName !== undefined) this.functionName = details.functionName;
   }
@@ -79,15 +84,15 @@ export type StartErrorKind =
  * the same instance as a prototype (memory written through the `Prepare` is kept), so the
  * caller can try again.
  */
-export class StartError extends VmError {
+export class StartError extends VmError<StartErrorKind> {
   override readonly name = 'StartError';
   constructor(
-    readonly kind: StartErrorKind,
+    kind: StartErrorKind,
     message: string,
     /** The prototype the failed `Prepare` was made from, ready to be prepared again. */
     readonly prototype: VirtualMachinePrototype,
   ) {
-    super(message);
+    super(kind, message);
   }
 }
 
@@ -101,19 +106,15 @@ export type RunErrorKind =
   | 'InvalidValue';
 
 /** Thrown by {@link VirtualMachine.run}. */
-export class RunError extends VmError {
+export class RunError extends VmError<RunErrorKind> {
   override readonly name = 'RunError';
   /** For `BadValueType` and `InvalidValue`: the type the guest expects (`null`: no value). */
   declare readonly expected?: ValueType | null;
   /** For `BadValueType` and `InvalidValue`: the type of the value that was passed (`null`: none). */
   declare readonly obtained?: ValueType | null;
 
-  constructor(
-    readonly kind: RunErrorKind,
-    message: string,
-    types?: { expected: ValueType | null; obtained: ValueType | null },
-  ) {
-    super(message);
+  constructor(kind: RunErrorKind, message: string, types?: { expected: ValueType | null; obtained: ValueType | null }) {
+    super(kind, message);
     if (types !== undefined) {
       this.expected = types.expected;
       this.obtained = types.obtained;
@@ -129,23 +130,19 @@ export type GlobalValueErrorKind =
   | 'Invalid';
 
 /** Thrown by {@link VirtualMachinePrototype.globalValue}. */
-export class GlobalValueError extends VmError {
+export class GlobalValueError extends VmError<GlobalValueErrorKind> {
   override readonly name = 'GlobalValueError';
-  constructor(
-    readonly kind: GlobalValueErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
  * Thrown by the memory accessors when a range is outside the memory, when an offset or size is
  * not a non-negative integer, or when growing would pass the memory's maximum.
  */
-export class OutOfBoundsError extends VmError {
+export class OutOfBoundsError extends VmError<'OutOfBounds'> {
   override readonly name = 'OutOfBoundsError';
-  readonly kind = 'OutOfBounds' as const;
+  constructor(message: string) {
+    super('OutOfBounds', message);
+  }
 }
 
 /** How the API was misused. */
@@ -158,14 +155,8 @@ export type UsageErrorKind =
   | 'InvalidArgument';
 
 /** Thrown when an object is used in a way its current state does not allow. */
-export class UsageError extends VmError {
+export class UsageError extends VmError<UsageErrorKind> {
   override readonly name = 'UsageError';
-  constructor(
-    readonly kind: UsageErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Why an artifact was refused (see {@link VirtualMachinePrototype.fromArtifact}). */
@@ -183,15 +174,8 @@ export type ArtifactErrorKind =
   | 'OptionsMismatch';
 
 /** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.fromArtifact}. Nothing is run. */
-export class ArtifactError extends VmError {
+export class ArtifactError extends VmError<ArtifactErrorKind> {
   override readonly name = 'ArtifactError';
-  constructor(
-    readonly kind: ArtifactErrorKind,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
 }
 
 /** What kind of fault stopped the guest. */
@@ -227,13 +211,6 @@ export type TrapKind =
  * A guest fault: the `trap` of a `{ type: 'trapped' }` outcome. Never thrown by this library.
  * `cause` holds the engine's original error.
  */
-export class Trap extends VmError {
+export class Trap extends VmError<TrapKind> {
   override readonly name = 'Trap';
-  constructor(
-    readonly kind: TrapKind,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
 }

@@ -43,19 +43,15 @@ export type AllocatorErrorKind =
   | 'Poisoned';
 
 /** Thrown by {@link FreeingBumpAllocator.malloc} and {@link FreeingBumpAllocator.free}. */
-export class AllocatorError extends VmError {
+export class AllocatorError extends VmError<AllocatorErrorKind> {
   override readonly name = 'AllocatorError';
   /** For `free` errors and `HeaderCorrupted`: the pointer (or header address) concerned, as an unsigned 32-bit number. */
   declare readonly pointer?: number;
   /** For `malloc` errors: the requested size, as an unsigned 32-bit number. */
   declare readonly size?: number;
 
-  constructor(
-    readonly kind: AllocatorErrorKind,
-    message: string,
-    details?: { pointer?: number; size?: number; cause?: unknown },
-  ) {
-    super(message, details?.cause === undefined ? undefined : { cause: details.cause });
+  constructor(kind: AllocatorErrorKind, message: string, details?: { pointer?: number; size?: number; cause?: unknown }) {
+    super(kind, message, details?.cause);
     if (details?.pointer !== undefined) this.pointer = details.pointer;
     if (details?.size !== undefined) this.size = details.size;
   }

@@ -36,15 +36,8 @@ export type RuntimeCodeErrorKind =
   | 'TooLarge';
 
 /** Thrown by `decodeRuntimeCode` (and so by `SubstrateRuntime.create`). */
-export class RuntimeCodeError extends VmError {
+export class RuntimeCodeError extends VmError<RuntimeCodeErrorKind> {
   override readonly name = 'RuntimeCodeError';
-  constructor(
-    readonly kind: RuntimeCodeErrorKind,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
 }
 
 /** Why a valid module cannot be hosted as a Substrate runtime. */
@@ -55,15 +48,8 @@ export type SubstrateRuntimeErrorKind =
   | 'MemoryMaxTooLow';
 
 /** Thrown (as a rejected promise) by `SubstrateRuntime.create`. */
-export class SubstrateRuntimeError extends VmError {
+export class SubstrateRuntimeError extends VmError<SubstrateRuntimeErrorKind> {
   override readonly name = 'SubstrateRuntimeError';
-  constructor(
-    readonly kind: SubstrateRuntimeErrorKind,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
 }
 
 /** Why the runtime version could not be determined. */
@@ -76,15 +62,8 @@ export type RuntimeVersionErrorKind =
   | 'CoreVersionFailed';
 
 /** Thrown by the runtime-version readers, and by `SubstrateRuntime.create`. */
-export class RuntimeVersionError extends VmError {
+export class RuntimeVersionError extends VmError<RuntimeVersionErrorKind> {
   override readonly name = 'RuntimeVersionError';
-  constructor(
-    readonly kind: RuntimeVersionErrorKind,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-  }
 }
 
 /** Why a runtime call failed. */
@@ -121,17 +100,13 @@ export type RuntimeCallErrorKind =
  * Thrown (as a rejected promise) by `runtimeCall`. The runtime that was called is unharmed: the
  * failed call's instance is discarded and the next call gets a fresh one.
  */
-export class RuntimeCallError extends VmError {
+export class RuntimeCallError extends VmError<RuntimeCallErrorKind> {
   override readonly name = 'RuntimeCallError';
   /** For the host-function kinds (and `Panic`): the name of the import concerned. */
   declare readonly function?: string;
 
-  constructor(
-    readonly kind: RuntimeCallErrorKind,
-    message: string,
-    details?: { function?: string; cause?: unknown },
-  ) {
-    super(message, details?.cause === undefined ? undefined : { cause: details.cause });
+  constructor(kind: RuntimeCallErrorKind, message: string, details?: { function?: string; cause?: unknown }) {
+    super(kind, message, details?.cause);
     if (details?.function !== undefined) this.function = details.function;
   }
 }
@@ -147,7 +122,9 @@ export function hostFunctionFailed(name: string, why: string, cause?: unknown): 
 }
 
 /** Thrown by `decodeOpaqueMetadata` for an output that is not SCALE-wrapped metadata. */
-export class MetadataError extends VmError {
+export class MetadataError extends VmError<'InvalidMetadata'> {
   override readonly name = 'MetadataError';
-  readonly kind = 'InvalidMetadata' as const;
+  constructor(message: string, cause?: unknown) {
+    super('InvalidMetadata', message, cause);
+  }
 }
