@@ -9,17 +9,18 @@ import { sharedPath } from '../spec/support/shared.js';
 import { type RuntimePrototype, assetHubRuntime, createRuntimePrototype, runtimeWasm, runVm } from '../spec/support/substrate-harness.js';
 import { timeMedian } from './support/stats.js';
 
-const [runtimeName, ...passLists] = process.argv.slice(2);
+const inlineOnly = process.argv.includes('--inline-only');
+const [runtimeName, ...passLists] = process.argv.slice(2).filter((a) => a !== '--inline-only');
 const wasm =
   runtimeName === 'westend' ? runtimeWasm(readFileSync(sharedPath('runtimes/westend-runtime-v9300.wasm')!)) : await assetHubRuntime();
 
 for (const list of passLists) {
   const postPasses = list.split(',').filter(Boolean);
   const row: Record<string, unknown> = { postPasses: list || '(none)' };
-  for (const inline of [false, true]) {
+  for (const inline of inlineOnly ? [true] : [false, true]) {
     const started = performance.now();
     let runtime: RuntimePrototype = await createRuntimePrototype(wasm, { inline, postPasses });
-    if (!inline) {
+    if (!inline || inlineOnly) {
       row['createMs'] = Math.round(performance.now() - started);
       row['instrumentedMB'] = +(runtime.proto.toArtifact().length / 1e6).toFixed(1);
     }
