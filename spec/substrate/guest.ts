@@ -2,6 +2,7 @@
  * Test helpers for the Substrate host layer: tiny runtimes written in WAT, custom sections,
  * and zstd frames built by hand (so that the tests control every byte of the compressed code).
  */
+import { writeU32 } from '../../lib/binary-reader.js';
 import { Bytes, Struct, Tuple, Vector, str, u32, u8 } from 'scale-ts';
 import { wat } from '../support/wat.js';
 
@@ -88,12 +89,7 @@ export function withCustomSections(module: Uint8Array, sections: readonly { name
 
 function leb(value: number): number[] {
   const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
+  writeU32(out, value);
   return out;
 }
 
