@@ -272,3 +272,26 @@ test('the caller may reuse its byte array while create() is running', async () =
   const outcome = proto.prepare().start('f', []).run(null);
   expect(outcome).toEqual({ type: 'finished', value: { type: 'i32', value: 42 } });
 });
+
+describe('regressions found by the spec suite', () => {
+  test('an imported table and a defined one are two tables (reference types), not an import refusal', async () => {
+    await expectRefused(
+      `(module (import "env" "t" (table 1 funcref)) (table 1 funcref) ${MEMORY})`,
+      'InvalidWasm',
+      /reference types in the table section \(more than one table\)/,
+    );
+  });
+
+  test('a memory offset encoded in 6 LEB128 bytes (accepted by engines with memory64) is malformed here', async () => {
+    // (func (drop (i32.load offset=2 (i32.const 0)))) with the offset written as 82 80 80 80 80 00.
+    const bytes = Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x05,
+      0x03, 0x01, 0x00, 0x01, 0x07, 0x0a, 0x01, 0x06, ...utf8('memory'), 0x02, 0x00, 0x0a, 0x0f, 0x01, 0x0d, 0x00, 0x41, 0x00,
+      0x28, 0x02, 0x82, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b,
+    ]);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const error = await refusal(bytes);
+    expect(error.kind).toBe('InvalidWasm');
+    expect(error.message).toMatch(/malformed for the 'default' feature set: LEB128 longer than 5 bytes/);
+  });
+});

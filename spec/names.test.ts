@@ -78,3 +78,26 @@ test('globals the transform adds are invisible', () => {
     expect(() => proto.globalValue(name)).toThrow(expect.objectContaining({ kind: 'NotFound' }));
   }
 });
+
+describe('regressions found by the spec suite', () => {
+  test('names with code points above U+FFFF (4-byte UTF-8)', async () => {
+    const symbols: string[] = [];
+    const proto = await VirtualMachinePrototype.create({
+      moduleBytes: await wat(`(module (import "\\f0\\9f\\98\\80" "f" (func (result i32))) (memory (export "memory") 1)
+        (func (export "\\f0\\90\\80\\80") (result i32) (i32.const 11)))`),
+      symbols: (module) => (symbols.push(module), 0),
+    });
+    expect(symbols).toEqual(['😀']);
+    expect(proto.prepare().start('𐀀', []).run(null)).toEqual({ type: 'finished', value: { type: 'i32', value: 11 } });
+  });
+
+  test('a leading U+FEFF is part of a name: "\\uFEFF" and "" are different exports', async () => {
+    const proto = await VirtualMachinePrototype.create({
+      moduleBytes: await wat(`(module (memory (export "memory") 1)
+        (func (export "") (result i32) (i32.const 1)) (func (export "\\ef\\bb\\bf") (result i32) (i32.const 2)))`),
+      symbols: () => 0,
+    });
+    expect(proto.clone().prepare().start('', []).run(null)).toMatchObject({ value: { value: 1 } });
+    expect(proto.prepare().start('\uFEFF', []).run(null)).toMatchObject({ value: { value: 2 } });
+  });
+});
