@@ -32,6 +32,7 @@ import { ArtifactError } from './errors.js';
 import type { FeatureSetName } from './features.js';
 import type { ExportInfo } from './live-instance.js';
 import type { MemoryLimits, RawSignature } from './module-facts.js';
+import { describeValue } from './values.js';
 import { LIBRARY_VERSION } from './version.js';
 
 /** The artifact format version this library reads and writes. */
@@ -119,7 +120,7 @@ export async function decodeArtifact(bytes: Uint8Array): Promise<{ header: Artif
   if (header.library !== LIBRARY_VERSION) {
     throw new ArtifactError(
       'VersionMismatch',
-      `the artifact was made by resumable-wasm ${String(header.library)}; this is version ${LIBRARY_VERSION}`,
+      `the artifact was made by resumable-wasm ${typeof header.library === 'string' ? header.library : describeValue(header.library)}; this is version ${LIBRARY_VERSION}`,
     );
   }
   return { header, instrumented: bytes.slice(PREFIX + headerLength, bytes.length - TRAILER) };

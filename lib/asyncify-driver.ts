@@ -6,7 +6,10 @@
  * and with what, writes the unwind buffer's header, calls `asyncify_start_unwind` and returns a
  * placeholder. From then on every instrumented frame saves its locals and its position into the
  * buffer and returns at once, so the exported function returns to {@link AsyncifyDriver.call},
- * which calls `asyncify_stop_unwind` and reports `paused`.
+ * which reports `paused`.
+ *
+ * While the call is paused, Asyncify stays in its "unwinding" state: no guest code runs until
+ * the resume, whose `asyncify_start_rewind` sets the state it needs.
  *
  * To resume, {@link AsyncifyDriver.resume} calls `asyncify_start_rewind` and calls the same
  * exported function again. Every frame reloads its locals and skips forward to the call it
@@ -55,6 +58,8 @@ export class AsyncifyDriver implements CallDriver {
   #unwinding = false;
   #rewinding = false;
   #resumeValue: unknown = undefined;
+  /** A call threw and Asyncify's state has not been put back yet (see {@link #reset}). */
+  #needsReset = false;
   #header: Int32Array | null = null;
   #bufferEnd = 0;
   #exports: AsyncifyExports | null = null;
@@ -84,23 +89,26 @@ export class AsyncifyDriver implements CallDriver {
   }
 
   call(fn: ExportedFunction, args: readonly unknown[]): Step {
+    if (this.#needsReset) this.#reset();
     this.#fn = fn;
     this.#args = args;
     return this.#enter();
   }
 
   resume(value: unknown): Step {
+    if (this.#needsReset) this.#reset();
+    // If this call overflows the host's stack, it does so on entry, before changing anything.
+    this.#exports!.asyncify_start_rewind(0);
     this.#resumeValue = value;
     this.#rewinding = true;
-    this.#exports!.asyncify_start_rewind(0);
     return this.#enter();
   }
 
   #onImport(index: number, args: unknown[], placeholder: unknown): unknown {
     if (this.#rewinding) {
       // The rewind has reached the import that paused: the guest continues from here.
-      this.#rewinding = false;
       this.#exports!.asyncify_stop_rewind();
+      this.#rewinding = false;
       const value = this.#resumeValue;
       this.#resumeValue = undefined;
       return value;
@@ -118,17 +126,31 @@ export class AsyncifyDriver implements CallDriver {
     try {
       result = this.#fn!(...this.#args);
     } catch (e) {
-      return this.#fail(e);
+      // The host's own stack may be nearly exhausted here (that is one reason the guest threw),
+      // so record the failure with field writes only; putting Asyncify back into its normal
+      // state takes a call into the instance, which waits for the next call (#reset).
+      this.throwContext = this.#unwinding ? 'pausing' : this.#rewinding ? 'resuming' : 'running';
+      this.error = e;
+      this.#needsReset = true;
+      this.#unwinding = false;
+      this.#rewinding = false;
+      this.#resumeValue = undefined;
+      this.#fn = null;
+      this.#args = [];
+      return 'threw';
     }
     if (this.#unwinding) {
+      // Asyncify stays in its unwinding state while the call is paused: no guest code runs
+      // until the resume, and `asyncify_start_rewind` sets the state it needs. Not calling
+      // `asyncify_stop_unwind` here saves a call per interrupt and cannot overflow the stack.
       this.#unwinding = false;
-      this.#exports!.asyncify_stop_unwind();
       return 'paused';
     }
     if (this.#rewinding) {
       // Cannot happen with a correctly instrumented module; fail loudly rather than hand the
       // guest's next call a half-rewound state.
-      this.#fail(undefined);
+      this.#needsReset = true;
+      this.#rewinding = false;
       throw new Error('internal error: the rewind did not reach the paused import');
     }
     this.result = result;
@@ -137,20 +159,16 @@ export class AsyncifyDriver implements CallDriver {
     return 'returned';
   }
 
-  /** Records a throw and puts Asyncify back into its normal state, so the instance stays usable. */
-  #fail(error: unknown): Step {
-    this.throwContext = this.#unwinding ? 'pausing' : this.#rewinding ? 'resuming' : 'running';
-    this.#unwinding = false;
-    this.#rewinding = false;
-    this.#resumeValue = undefined;
-    this.#fn = null;
-    this.#args = [];
-    this.error = error;
-    // A throw may leave Asyncify's state "unwinding" or "rewinding", and a full buffer leaves a
-    // header that `asyncify_stop_unwind` would reject: reset the header, then the state.
+  /**
+   * After a throw: Asyncify may still be "unwinding" or "rewinding", and a full buffer leaves a
+   * header that `asyncify_stop_unwind` would reject. Reset the header, then the state. Runs
+   * before the instance's next call; if it overflows the stack itself, nothing has changed and
+   * it runs again next time.
+   */
+  #reset(): void {
     this.#resetHeader();
     this.#exports!.asyncify_stop_unwind();
-    return 'threw';
+    this.#needsReset = false;
   }
 
   #resetHeader(): void {

@@ -9,7 +9,7 @@ import type { ArtifactCache } from './artifact-cache.js';
 import type { FeatureSetName } from './features.js';
 import type { GuestMemoryAccess } from './guest-memory.js';
 import type { ProgressListener } from './progress.js';
-import type { Signature } from './values.js';
+import { type Signature, describeValue } from './values.js';
 
 /** Configuration of {@link VirtualMachinePrototype.create}. */
 export interface VmConfig {
@@ -131,19 +131,24 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`inlineImports` must be a function');
   }
   if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
+  for (const option of ['floats', 'requireMemory'] as const) {
+    if (config[option] !== undefined && typeof config[option] !== 'boolean') {
+      bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
+    }
+  }
   const cache = config.cache ?? null;
   if (cache !== null && (typeof cache.get !== 'function' || typeof cache.set !== 'function')) {
     bad('`cache` must have get() and set() methods');
   }
   const features = config.features ?? CONFIG_DEFAULTS.features;
-  if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${String(features)}`);
+  if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${describeValue(features)}`);
   const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
   if (!Number.isInteger(unwindBufferPages) || unwindBufferPages < 1 || unwindBufferPages > 32768) {
-    bad(`\`unwindBufferPages\` must be an integer in 1 .. 32768, got ${String(unwindBufferPages)}`);
+    bad(`\`unwindBufferPages\` must be an integer in 1 .. 32768, got ${describeValue(unwindBufferPages)}`);
   }
   const maxMemoryPages = config.maxMemoryPages ?? null;
   if (maxMemoryPages !== null && (!Number.isInteger(maxMemoryPages) || maxMemoryPages < 0 || maxMemoryPages > 65536)) {
-    bad(`\`maxMemoryPages\` must be an integer in 0 .. 65536, got ${String(maxMemoryPages)}`);
+    bad(`\`maxMemoryPages\` must be an integer in 0 .. 65536, got ${describeValue(maxMemoryPages)}`);
   }
   return {
     moduleBytes: config.moduleBytes.slice(),

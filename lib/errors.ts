@@ -110,14 +110,18 @@ export class RunError extends VmError<RunErrorKind> {
   override readonly name = 'RunError';
   /** For `BadValueType` and `InvalidValue`: the type the guest expects (`null`: no value). */
   declare readonly expected?: ValueType | null;
-  /** For `BadValueType` and `InvalidValue`: the type of the value that was passed (`null`: none). */
+  /**
+   * For `BadValueType` and `InvalidValue`: the type of the value that was passed (`null`: none;
+   * absent: not a `WasmValue` at all).
+   */
   declare readonly obtained?: ValueType | null;
 
-  constructor(kind: RunErrorKind, message: string, types?: { expected: ValueType | null; obtained: ValueType | null }) {
+  constructor(kind: RunErrorKind, message: string, types?: { expected: ValueType | null; obtained?: ValueType | null }) {
     super(kind, message);
     if (types !== undefined) {
       this.expected = types.expected;
-      this.obtained = types.obtained;
+      // Absent when what was passed is not a WasmValue at all.
+      if ('obtained' in types) this.obtained = types.obtained;
     }
   }
 }

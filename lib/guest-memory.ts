@@ -11,7 +11,8 @@
  * @module
  */
 
-import { OutOfBoundsError } from './errors.js';
+import { OutOfBoundsError, UsageError } from './errors.js';
+import { describeValue } from './values.js';
 import { PAGE_SIZE } from './instrument.js';
 
 /** The largest number of pages a 32-bit memory can have. */
@@ -19,7 +20,7 @@ const MAX_PAGES = 65536;
 
 function checkCount(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new OutOfBoundsError(`${what} must be a non-negative integer, got ${String(value)}`);
+    throw new OutOfBoundsError(`${what} must be a non-negative integer, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -70,7 +71,7 @@ export class GuestMemory implements GuestMemoryAccess {
 
   writeMemory(offset: number, data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) {
-      throw new TypeError(`writeMemory: data must be a Uint8Array, got ${Object.prototype.toString.call(data)}`);
+      throw new UsageError('InvalidArgument', `writeMemory: data must be a Uint8Array, got ${describeValue(data)}`);
     }
     const buffer = this.#range(offset, data.length, 'write');
     new Uint8Array(buffer).set(data, offset);

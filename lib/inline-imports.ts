@@ -14,7 +14,7 @@
 
 import type { InlineImport } from './config.js';
 import type { GuestMemoryAccess } from './guest-memory.js';
-import { type ValueType, describeBadValue } from './values.js';
+import { type ValueType, describeBadValue, describeValue } from './values.js';
 
 /** Thrown through the guest's frames when an inline host function fails; see the module doc. */
 export class HostFunctionFailure extends Error {
@@ -36,7 +36,7 @@ export function inlineImportFunction(
     try {
       value = fn(memory, args);
     } catch (e) {
-      throw new HostFunctionFailure(`the inline host function for ${describe()} threw: ${(e as Error)?.message ?? String(e)}`, e);
+      throw new HostFunctionFailure(`the inline host function for ${describe()} threw: ${e instanceof Error ? e.message : describeValue(e)}`, e);
     }
     if (result === null) return undefined;
     // The common case first: a well-typed value costs one typeof and one range check.

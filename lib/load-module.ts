@@ -32,7 +32,7 @@ import { ProgressReporter } from './progress.js';
 import type { BaseComponents, ExportInfo, ResolvedImport } from './live-instance.js';
 import { type MemoryLimits, type ModuleFacts, type RawSignature, readModuleFacts } from './module-facts.js';
 import { FUNCTION_IMPORT_MODULE, functionImportName, renameImportsAndExports } from './rename.js';
-import { type Signature, type ValueType, formatSignature, isValueType } from './values.js';
+import { type Signature, type ValueType, describeValue, formatSignature, isValueType } from './values.js';
 
 /**
  * The host-side signature for a function type, or the reason it cannot cross the boundary.
@@ -184,14 +184,14 @@ export function resolveImports(
       try {
         inline = config.inlineImports!(imp.module, imp.name, signature);
       } catch (e) {
-        throw unresolved(`inlineImports() threw: ${(e as Error)?.message ?? String(e)}`, e);
+        throw unresolved(`inlineImports() threw: ${describeThrown(e)}`, e);
       }
       if (typeof inline === 'function') {
         resolved.push({ ...base, id: -1, inline: inline as InlineImport });
         continue;
       }
       if (inline !== null && inline !== undefined) {
-        throw unresolved(`inlineImports() returned ${String(inline)}, which is neither a function nor null`);
+        throw unresolved(`inlineImports() returned ${describeValue(inline)}, which is neither a function nor null`);
       }
     }
 
@@ -199,11 +199,11 @@ export function resolveImports(
     try {
       id = config.symbols(imp.module, imp.name, signature);
     } catch (e) {
-      throw unresolved(`symbols() threw: ${(e as Error)?.message ?? String(e)}`, e);
+      throw unresolved(`symbols() threw: ${describeThrown(e)}`, e);
     }
     if (id === null || id === undefined) throw unresolved(`symbols() refused it (${formatSignature(signature)})`);
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-      throw unresolved(`symbols() returned ${String(id)}, which is not a non-negative integer`);
+      throw unresolved(`symbols() returned ${describeValue(id)}, which is not a non-negative integer`);
     }
     resolved.push({ ...base, id, inline: null });
   }
@@ -350,7 +350,7 @@ export async function compileInstrumented(instrumented: Uint8Array): Promise<Web
 /** Binaryen throws non-Error values on some failures; make them readable. */
 function describeThrown(e: unknown): string {
   if (e instanceof Error) return e.message;
-  return typeof e === 'string' ? e : `a non-Error value (${String(e)})`;
+  return typeof e === 'string' ? e : `a non-Error value (${describeValue(e)})`;
 }
 
 /** Whether the engine accepts a module with two memories. */

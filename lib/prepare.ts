@@ -10,7 +10,7 @@ import type { LiveInstance } from './live-instance.js';
 import { toSignature } from './load-module.js';
 import { MemoryAccess } from './memory-access.js';
 import { VirtualMachinePrototype } from './prototype.js';
-import { type WasmValue, describeBadValue, formatSignature } from './values.js';
+import { type WasmValue, describeBadValue, describeValue, formatSignature } from './values.js';
 import { VirtualMachine } from './virtual-machine.js';
 
 /** A module instance ready to start a call; see {@link VirtualMachinePrototype} for the state machine. */
@@ -64,7 +64,7 @@ export class Prepare extends MemoryAccess {
       if (param?.type !== expected) {
         return fail(
           'InvalidParameters',
-          `parameter ${i} of ${name} must be an ${expected} ${formatSignature(signature)}, got ${param?.type ?? String(param)}`,
+          `parameter ${i} of ${name} must be an ${expected} ${formatSignature(signature)}, got ${describeValue(param)}`,
         );
       }
       const reason = describeBadValue(expected, param.value);

@@ -25,6 +25,7 @@ import { type LoadTuning, artifactOptions, loadModule } from './load-module.js';
 import { ProgressReporter } from './progress.js';
 import { StateObject } from './memory-access.js';
 import { Prepare } from './prepare.js';
+import { describeValue } from './values.js';
 
 /**
  * A module ready to run: see the module documentation for the state machine it starts.
@@ -133,11 +134,11 @@ export class VirtualMachinePrototype extends StateObject {
     if (info === undefined || info.kind !== 'global') {
       throw new GlobalValueError(
         'NotFound',
-        info === undefined ? `no export is named ${JSON.stringify(name)}` : `the export ${JSON.stringify(name)} is a ${info.kind}, not a global`,
+        info === undefined ? `no export is named ${describeValue(name)}` : `the export ${describeValue(name)} is a ${info.kind}, not a global`,
       );
     }
     if (info.global!.valueType !== 'i32') {
-      throw new GlobalValueError('Invalid', `the global ${JSON.stringify(name)} is an ${info.global!.valueType}, not an i32`);
+      throw new GlobalValueError('Invalid', `the global ${describeValue(name)} is an ${info.global!.valueType}, not an i32`);
     }
     return ((live.exportValue(info) as WebAssembly.Global).value as number) >>> 0;
   }

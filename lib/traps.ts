@@ -13,24 +13,35 @@ import type { ThrowContext } from './call-driver.js';
 import { Trap, type TrapKind } from './errors.js';
 import { HostFunctionFailure } from './inline-imports.js';
 
-const RUNTIME_ERROR_KINDS: readonly (readonly [RegExp, TrapKind, string])[] = [
-  [/unreachable/i, 'Unreachable', 'unreachable executed'],
-  [/memory access out of bounds|out of bounds memory access/i, 'MemoryOutOfBounds', 'out-of-bounds memory access'],
-  [/divide by zero|remainder by zero|division by zero/i, 'DivisionByZero', 'integer divide by zero'],
-  [/divide result unrepresentable|integer overflow/i, 'IntegerOverflow', 'integer overflow'],
-  [/float unrepresentable|invalid conversion/i, 'InvalidConversion', 'invalid conversion to integer'],
-  [/table index is out of bounds|undefined element/i, 'UndefinedElement', 'undefined element (table index out of bounds)'],
+/**
+ * Substrings of engine messages (lowercase), the kind they mean, and a description. Plain
+ * substring tests rather than regular expressions: this runs right after the guest exhausted the
+ * stack, with little of it left, and a regular expression may need to be compiled.
+ */
+const RUNTIME_ERROR_KINDS: readonly (readonly [readonly string[], TrapKind, string])[] = [
+  [['unreachable'], 'Unreachable', 'unreachable executed'],
+  [['memory access out of bounds', 'out of bounds memory access'], 'MemoryOutOfBounds', 'out-of-bounds memory access'],
+  [['divide by zero', 'remainder by zero', 'division by zero'], 'DivisionByZero', 'integer divide by zero'],
+  [['divide result unrepresentable', 'integer overflow'], 'IntegerOverflow', 'integer overflow'],
+  [['float unrepresentable', 'invalid conversion'], 'InvalidConversion', 'invalid conversion to integer'],
+  [['table index is out of bounds', 'undefined element'], 'UndefinedElement', 'undefined element (table index out of bounds)'],
   [
-    /null function|signature mismatch|indirect call/i,
+    ['null function', 'signature mismatch', 'indirect call'],
     'IndirectCallMismatch',
     'indirect call to an uninitialized element or to a function of another type',
   ],
 ];
 
+function mentions(message: string, needles: readonly string[]): boolean {
+  const lower = message.toLowerCase();
+  for (const needle of needles) if (lower.includes(needle)) return true;
+  return false;
+}
+
 /** `true` if `error` is an engine's report of call stack overflow. */
 function isStackOverflow(error: unknown): boolean {
-  if (error instanceof RangeError) return /call stack/i.test(error.message);
-  return error instanceof Error && error.name === 'InternalError' && /recursion/i.test(error.message);
+  if (error instanceof RangeError) return mentions(error.message, ['call stack']);
+  return error instanceof Error && error.name === 'InternalError' && mentions(error.message, ['recursion']);
 }
 
 /**
@@ -63,8 +74,8 @@ export function trapFromError(error: unknown, context: ThrowContext, unwindBuffe
   }
   if (!isRuntimeError) return null;
   const message = (error as Error).message;
-  for (const [pattern, kind, description] of RUNTIME_ERROR_KINDS) {
-    if (pattern.test(message)) return new Trap(kind, `trap: ${description}`, error);
+  for (const [needles, kind, description] of RUNTIME_ERROR_KINDS) {
+    if (mentions(message, needles)) return new Trap(kind, `trap: ${description}`, error);
   }
   return new Trap('Other', `trap: ${message}`, error);
 }

@@ -91,7 +91,7 @@ export function describeBadValue(type: ValueType, value: unknown): string | null
     case 'i32':
       if (typeof value !== 'number') return `an i32 must be a number, got ${typeof value}`;
       if (!Number.isInteger(value) || value < I32_MIN || value > U32_MAX) {
-        return `${String(value)} is not an integer in -2^31 .. 2^32-1`;
+        return `${describeValue(value)} is not an integer in -2^31 .. 2^32-1`;
       }
       return null;
     case 'i64':
@@ -102,6 +102,29 @@ export function describeBadValue(type: ValueType, value: unknown): string | null
     case 'f64':
       if (typeof value !== 'number') return `an ${type} must be a number, got ${typeof value}`;
       return null;
+  }
+}
+
+/**
+ * `value` in a form fit for an error message, whatever it is: a bigint, a symbol, an object
+ * without prototype or with a throwing `toString` must not make the error itself throw.
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return 'a function';
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return 'an array';
+      return Object.prototype.toString.call(value);
+    default:
+      return String(value);
   }
 }
 

@@ -24,7 +24,8 @@ import { MemoryAccess } from './memory-access.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
 import { trapFromError } from './traps.js';
-import { type Signature, type ValueType, type WasmValue, describeBadValue, fromEngine } from './values.js';
+import type { Step } from './call-driver.js';
+import { type Signature, type ValueType, type WasmValue, describeBadValue, describeValue, fromEngine, isValueType } from './values.js';
 
 /** What {@link VirtualMachine.run} returns. */
 export type ExecOutcome =
@@ -47,6 +48,8 @@ export class VirtualMachine extends MemoryAccess {
   /** While interrupted: the result type the paused import must be answered with. */
   #expected: ValueType | null = null;
   #pausedId = -1;
+  /** A step that happened but whose outcome `run()` could not hand over yet (see `run`). */
+  #undelivered: Step | null = null;
 
   private constructor(
     live: LiveInstance,
@@ -73,21 +76,26 @@ export class VirtualMachine extends MemoryAccess {
    * or a trap. Guest faults, including stack exhaustion, are `trapped` outcomes, never exceptions.
    *
    * Throws {@link RunError}, leaving the machine as it was: `BadValueType` if `value` does not
-   * have the expected type, `InvalidValue` if its payload is not a valid value of that type,
-   * `Poisoned` once the call has finished or trapped.
+   * have the expected type (or is not a `WasmValue` at all), `InvalidValue` if its payload is not
+   * a valid value of that type, `Poisoned` once the call has finished or trapped.
+   *
+   * If the host calls `run()` with almost no JavaScript stack left, the engine's `RangeError`
+   * can escape: either before anything ran (nothing changed), or while the outcome was being
+   * reported, in which case the next `run()` returns that outcome (its argument is then ignored).
    */
   run(value: WasmValue | null): ExecOutcome {
     const live = this.live();
+    if (this.#undelivered !== null) return this.#report(live, this.#undelivered);
     const driver = live.driver;
-    let step;
+    let step: Step;
     switch (this.#state) {
       case 'ended':
         throw new RunError('Poisoned', 'the call has already finished or trapped; use intoPrepare() or intoPrototype()');
       case 'ready':
         if (value !== null && value !== undefined) {
-          throw new RunError('BadValueType', 'the first run() of a call must be given null', {
+          throw new RunError('BadValueType', `the first run() of a call must be given null, got ${describeValue(value)}`, {
             expected: null,
-            obtained: typeOf(value),
+            ...typeOf(value),
           });
         }
         step = driver.call(this.fn, this.args);
@@ -96,7 +104,16 @@ export class VirtualMachine extends MemoryAccess {
         step = driver.resume(this.#checkResumeValue(value));
         break;
     }
+    // From here on the step has happened: record it before building anything, so that a
+    // stack overflow while building the outcome leaves it to be reported by the next run().
+    this.#undelivered = step;
+    return this.#report(live, step);
+  }
 
+  /** Moves to the state `step` leads to and returns its outcome. */
+  #report(live: LiveInstance, step: Step): ExecOutcome {
+    const driver = live.driver;
+    let outcome: ExecOutcome;
     if (step === 'paused') {
       const imported = live.components.imports[driver.pausedImport]!;
       this.#state = 'interrupted';
@@ -106,24 +123,37 @@ export class VirtualMachine extends MemoryAccess {
       const raw = driver.pausedArgs;
       const params: WasmValue[] = new Array(raw.length);
       for (let i = 0; i < raw.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
-      return { type: 'interrupted', id: imported.id, params };
+      outcome = { type: 'interrupted', id: imported.id, params };
+    } else {
+      this.#state = 'ended';
+      if (step === 'returned') {
+        const type = this.signature.result;
+        outcome = { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };
+      } else {
+        const trap = trapFromError(driver.error, driver.throwContext, driver.bufferSize);
+        // Anything that is not a guest fault is a bug in this library: let it surface.
+        if (trap === null) {
+          this.#undelivered = null;
+          throw driver.error;
+        }
+        outcome = { type: 'trapped', trap };
+      }
     }
-    this.#state = 'ended';
-    if (step === 'returned') {
-      const type = this.signature.result;
-      return { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };
-    }
-    const trap = trapFromError(driver.error, driver.throwContext, driver.bufferSize);
-    // Anything that is not a guest fault is a bug in this library: let it surface.
-    if (trap === null) throw driver.error;
-    return { type: 'trapped', trap };
+    this.#undelivered = null;
+    return outcome;
   }
 
   /** Checks the host's answer to the paused import and returns it in the engine's representation. */
   #checkResumeValue(value: WasmValue | null): unknown {
     const expected = this.#expected;
-    const obtained = typeOf(value);
     const what = `the interrupted import (id ${this.#pausedId})`;
+    const types = typeOf(value);
+    if (!('obtained' in types)) {
+      throw new RunError('BadValueType', `${what}: run() must be given a WasmValue or null, got ${describeValue(value)}`, {
+        expected,
+      });
+    }
+    const obtained = types.obtained;
     if (obtained !== expected) {
       throw new RunError(
         'BadValueType',
@@ -160,8 +190,13 @@ export class VirtualMachine extends MemoryAccess {
   }
 }
 
-/** The type of a value handed to `run`, or `null` for none; tolerates anything a JS caller passes. */
-function typeOf(value: WasmValue | null | undefined): ValueType | null {
-  if (value === null || value === undefined) return null;
-  return (value as { type?: ValueType }).type ?? null;
+/**
+ * The type of a value handed to `run`: `{ obtained: null }` for none, `{ obtained: type }` for a
+ * `WasmValue`, and `{}` for anything else a JavaScript caller may pass.
+ */
+function typeOf(value: unknown): { obtained?: ValueType | null } {
+  if (value === null || value === undefined) return { obtained: null };
+  if (typeof value !== 'object') return {};
+  const type = (value as { type?: unknown }).type;
+  return isValueType(type) ? { obtained: type } : {};
 }

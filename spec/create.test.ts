@@ -149,7 +149,7 @@ describe('function imports', () => {
     ['undefined', () => undefined, /refused/],
     ['a negative id', () => -1, /returned -1/],
     ['a fractional id', () => 1.5, /returned 1.5/],
-    ['a string', () => '1' as unknown as number, /returned 1/],
+    ['a string', () => '1' as unknown as number, /returned "1"/],
     [
       'a throw',
       () => {
