@@ -38,6 +38,12 @@ export function featureSet(name: FeatureSetName): FeatureSet {
   return { signExtension: postMvp, saturatingFloatToInt: postMvp, mutableGlobals: postMvp };
 }
 
+/** What the scan measures on the way, for the checks that follow it. */
+export interface ScanStatistics {
+  /** The deepest nesting of `block`/`loop`/`if` in any function. */
+  maxNesting: number;
+}
+
 /** The first use of a feature outside the allowed set. */
 export interface FeatureViolation {
   /** The feature, as the proposals name it (e.g. `SIMD`, `multi-value`). */
@@ -94,9 +100,10 @@ function limitsFeature(flags: number): string | null {
 export function findUnsupportedFeature(
   bytes: Uint8Array,
   allowed: FeatureSet,
+  stats: ScanStatistics = { maxNesting: 0 },
 ): FeatureViolation | null {
   try {
-    scanModule(bytes, allowed);
+    scanModule(bytes, allowed, stats);
     return null;
   } catch (e) {
     if (!(e instanceof Found)) throw e;
@@ -110,7 +117,7 @@ export function findUnsupportedFeature(
   }
 }
 
-function scanModule(bytes: Uint8Array, allowed: FeatureSet): void {
+function scanModule(bytes: Uint8Array, allowed: FeatureSet, stats: ScanStatistics): void {
   let importedFunctions = 0;
   // Tables imported or defined: more than one is reference types.
   let tables = 0;
@@ -198,7 +205,7 @@ function scanModule(bytes: Uint8Array, allowed: FeatureSet): void {
         for (let i = 0, n = r.u32(); i < n; i++) {
           const size = r.u32();
           const end = r.pos + size;
-          scanFunctionBody(new BinaryReader(bytes, r.pos, end), importedFunctions + i, allowed);
+          scanFunctionBody(new BinaryReader(bytes, r.pos, end), importedFunctions + i, allowed, stats);
           r.pos = end;
         }
         break;
@@ -300,7 +307,8 @@ function memoryArgument(r: BinaryReader, functionIndex: number): void {
   r.u32();
 }
 
-function scanFunctionBody(r: BinaryReader, functionIndex: number, allowed: FeatureSet): void {
+function scanFunctionBody(r: BinaryReader, functionIndex: number, allowed: FeatureSet, stats: ScanStatistics): void {
+  let depth = 0;
   for (let i = 0, groups = r.u32(); i < groups; i++) {
     r.u32();
     const feature = valueTypeFeature(r.u8());
@@ -312,10 +320,12 @@ function scanFunctionBody(r: BinaryReader, functionIndex: number, allowed: Featu
     // Numeric instructions without immediates are by far the most common; test them first.
     if (op >= 0x45 && op <= 0xbf) continue;
     switch (op) {
+      case 0x0b: // end
+        depth--;
+        break;
       case 0x00: // unreachable
       case 0x01: // nop
       case 0x05: // else
-      case 0x0b: // end
       case 0x0f: // return
       case 0x1a: // drop
       case 0x1b: // select
@@ -324,6 +334,7 @@ function scanFunctionBody(r: BinaryReader, functionIndex: number, allowed: Featu
       case 0x03: // loop
       case 0x04: // if
         blockType(r, functionIndex);
+        if (++depth > stats.maxNesting) stats.maxNesting = depth;
         break;
       case 0x0c: // br
       case 0x0d: // br_if

@@ -4,6 +4,7 @@
  */
 import { jest } from '@jest/globals';
 import { NewError, type NewErrorKind, UsageError, VirtualMachinePrototype, type VmConfig } from '../lib/index.js';
+import { writeU32 } from '../lib/binary-reader.js';
 import { wat } from './support/wat.js';
 
 const MEMORY = '(memory (export "memory") 1)';
@@ -294,4 +295,31 @@ describe('regressions found by the spec suite', () => {
     expect(error.kind).toBe('InvalidWasm');
     expect(error.message).toMatch(/malformed for the 'default' feature set: LEB128 longer than 5 bytes/);
   });
+});
+
+test('a module nested deeper than the transform can afford is refused at once', async () => {
+  // Written in binary: wabt's own parser cannot read a thousand nested blocks.
+  const nested = (depth: number): Uint8Array => {
+    const body = [0x00, ...Array<number[]>(depth).fill([0x02, 0x40]).flat(), 0x10, 0x00, ...Array<number>(depth).fill(0x0b), 0x0b];
+    const section = (id: number, payload: number[]): number[] => {
+      const size: number[] = [];
+      writeU32(size, payload.length);
+      return [id, ...size, ...payload];
+    };
+    const bodySize: number[] = [];
+    writeU32(bodySize, body.length);
+    return Uint8Array.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      ...section(1, [0x01, 0x60, 0x00, 0x00]),
+      ...section(2, [0x01, 0x03, ...utf8('env'), 0x01, ...utf8('f'), 0x00, 0x00]),
+      ...section(3, [0x01, 0x00]),
+      ...section(5, [0x01, 0x00, 0x01]),
+      ...section(7, [0x02, 0x06, ...utf8('memory'), 0x02, 0x00, 0x01, ...utf8('g'), 0x00, 0x01]),
+      ...section(10, [0x01, ...bodySize, ...body]),
+    ]);
+  };
+  const started = performance.now();
+  await expectRefused(nested(1001), 'InvalidWasm', /nests blocks 1001 levels deep, more than the 1000 the VM accepts/);
+  expect(performance.now() - started).toBeLessThan(10_000);
+  await expect(create(nested(1000))).resolves.toBeInstanceOf(VirtualMachinePrototype);
 });
