@@ -30,7 +30,7 @@ const report: Record<string, unknown> = {
 const print = (title: string, text: string): void => console.log(`\n## ${title}\n\n${text}`);
 
 if (wanted('interrupts')) {
-  const { results, rows } = await benchInterrupts({ rounds: quick ? 3 : 7 });
+  const { results, rows } = await benchInterrupts({ rounds: quick ? 3 : 11 });
   report['interrupts'] = results;
   print('One import call (nanoseconds per call, by stack depth)', table(['how', 'depth', 'ns/call', 'x plain'], rows));
 }
@@ -50,8 +50,10 @@ if (wanted('metadata')) {
   for (const runtime of runtimes) {
     const code = await runtime.code();
     const { results, rows: r } = await benchMetadata(runtime.name, code, await runtime.wasm(code), {
-      runs: quick ? 5 : 15,
-      warmup: quick ? 2 : 5,
+      // V8 optimises a multi-megabyte module in the background over many calls: warm up long
+      // enough that every variant is measured in its steady state.
+      runs: quick ? 5 : 20,
+      warmup: quick ? 5 : 40,
     });
     all.push(...results);
     rows.push(...r);
