@@ -31,6 +31,7 @@ import { Prng } from './prng.js';
 import { RESOURCE_SHAPES, resourceModule } from './resource-modules.js';
 import type { RuntimeName, Runtimes } from './runtimes.js';
 import type { SmallModule } from './small-corpus.js';
+import { u32 } from './module-builder.js';
 import { WASM_HEADER } from './wasm-sections.js';
 
 /** The case classes; see the module documentation. */
@@ -237,14 +238,7 @@ function randomBytes(prng: Prng): Made {
         let size = payload.length;
         if (prng.chance(0.1)) size += prng.between(-3, 3);
         if (prng.chance(0.05)) size = 0xffffffff;
-        parts.push(id);
-        let v = Math.max(size, 0) >>> 0;
-        do {
-          let b = v & 0x7f;
-          v >>>= 7;
-          if (v !== 0) b |= 0x80;
-          parts.push(b);
-        } while (v !== 0);
+        parts.push(id, ...u32(Math.max(size, 0)));
         parts.push(...payload);
       }
       return { origin: 'random:sections', description: `sections ${ids.join(',')}`, sectionsHit: [], bytes: Uint8Array.from(parts) };

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { writeU32 } from '../../lib/binary-reader.js';
 import { WASM_HEADER } from './wasm-sections.js';
 
 /** The value type code of `i32`. */
@@ -20,13 +21,7 @@ export const I64 = 0x7e;
 /** Unsigned LEB128 of a u32. */
 export function u32(value: number): number[] {
   const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
+  writeU32(out, value);
   return out;
 }
 
