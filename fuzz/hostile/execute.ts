@@ -89,13 +89,7 @@ export async function executeCase(c: HostileCase, bounds: TimeBounds, onPhase: (
   const malformed = c.plan.malformed !== undefined;
   const isRuntime = c.cls === 'runtime-truncated' || c.cls === 'runtime-mutated';
   const base = {
-    index: c.index,
-    cls: c.cls,
-    origin: c.origin,
-    description: c.description,
-    sectionsHit: c.sectionsHit,
-    size: c.bytes.length,
-    engineValid: WebAssembly.validate(c.bytes as Uint8Array<ArrayBuffer>),
+    ...caseFacts(c),
   };
   let path: CreatePath = 'refusal';
   let createMs = 0;
@@ -167,4 +161,19 @@ export async function executeCase(c: HostileCase, bounds: TimeBounds, onPhase: (
     // A bug in the harness itself: report it as such rather than blame the library.
     return finish('violation:leaked-exception', { type: 'leaked-exception', where: 'harness', message: describeThrown(error) });
   }
+}
+
+/** What every result says about its case, whatever happened to it. */
+export function caseFacts(
+  c: HostileCase,
+): Pick<CaseResult, 'index' | 'cls' | 'origin' | 'description' | 'sectionsHit' | 'size' | 'engineValid'> {
+  return {
+    index: c.index,
+    cls: c.cls,
+    origin: c.origin,
+    description: c.description,
+    sectionsHit: c.sectionsHit,
+    size: c.bytes.length,
+    engineValid: WebAssembly.validate(c.bytes as Uint8Array<ArrayBuffer>),
+  };
 }

@@ -136,6 +136,11 @@ export function buildModule(spec: ModuleSpec): Uint8Array {
     const segments = spec.data.map(([offset, bytes]) => [0x00, 0x41, ...s32(offset), 0x0b, ...u32(bytes.length), ...bytes]);
     parts.push(section(11, vec(segments)));
   }
+  return concat(...parts);
+}
+
+/** The concatenation of `parts`. */
+export function concat(...parts: readonly (Uint8Array | readonly number[])[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {

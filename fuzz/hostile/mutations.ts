@@ -14,6 +14,7 @@
  * @module
  */
 
+import { concat } from './module-builder.js';
 import type { Prng } from './prng.js';
 import { type Section, headersEnd, scanSections, sectionAt, sectionName } from './wasm-sections.js';
 
@@ -177,16 +178,6 @@ function sectionOp(
       };
     }
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** How a truncation point is chosen. */

@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../../spec/support/shared.js';
 import type { CallPlan } from './call-plan.js';
 import { type CaseMix, type HostileCase, type MixName, generateCase, MIXES } from './cases.js';
-import type { CaseResult, CreatePath, Phase } from './execute.js';
+import { type CaseResult, type CreatePath, type Phase, caseFacts } from './execute.js';
 import type { Violation } from './judge.js';
 import type { RunCaseMessage, WorkerMessage } from './protocol.js';
 import { loadRuntimes } from './runtimes.js';
@@ -255,13 +255,7 @@ export class Supervisor {
     const where = pending.phase === 'run' && call !== undefined ? `run ${JSON.stringify(call.name)}` : pending.phase;
     const violation = { ...problem, where };
     return {
-      index: c.index,
-      cls: c.cls,
-      origin: c.origin,
-      description: c.description,
-      sectionsHit: c.sectionsHit,
-      size: c.bytes.length,
-      engineValid: WebAssembly.validate(c.bytes as Uint8Array<ArrayBuffer>),
+      ...caseFacts(c),
       path: pending.path,
       label,
       createMs: pending.phase === 'create' ? performance.now() - pending.phaseStarted : 0,
