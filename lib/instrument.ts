@@ -65,7 +65,7 @@ type Binaryen = typeof import('binaryen').default;
 let binaryenPromise: Promise<Binaryen> | null = null;
 
 /** Loads Binaryen once per process. */
-export function loadBinaryen(): Promise<Binaryen> {
+function loadBinaryen(): Promise<Binaryen> {
   binaryenPromise ??= import('binaryen').then((m) => m.default);
   return binaryenPromise;
 }

@@ -21,22 +21,6 @@ export async function timeMedian(work: () => unknown | Promise<unknown>, runs: n
   return median(durations);
 }
 
-/**
- * Like {@link timeMedian}, but the CPU time this process spent (user + system), which is less
- * disturbed than wall time by other work on the machine.
- */
-export async function cpuMedian(work: () => unknown | Promise<unknown>, runs: number, warmup: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await work();
-  const durations: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = process.cpuUsage();
-    await work();
-    const used = process.cpuUsage(started);
-    durations.push((used.user + used.system) / 1000);
-  }
-  return median(durations);
-}
-
 /** A table row: a label and its cells. */
 export type Row = readonly (string | number)[];
 

@@ -87,14 +87,21 @@ export interface VmRecursion {
   prototype(): VirtualMachinePrototype;
 }
 
-/** Builds the VM side with the given unwind buffer size (and `nonce`, see {@link recursiveGuest}). */
-export async function vmRecursion(unwindBufferPages?: number, nonce = 0): Promise<VmRecursion> {
-  let proto = await VirtualMachinePrototype.create({
+/**
+ * Builds the VM side with the given unwind buffer size (and `nonce`, see {@link recursiveGuest}).
+ * `postPasses` replaces the transform's post passes (for experiments).
+ */
+export async function vmRecursion(unwindBufferPages?: number, nonce = 0, postPasses?: readonly string[]): Promise<VmRecursion> {
+  const config = {
     moduleBytes: await wat(recursiveGuest(nonce)),
     symbols: () => 0,
     requireMemory: false,
     ...(unwindBufferPages === undefined ? {} : { unwindBufferPages }),
-  });
+  };
+  let proto =
+    postPasses === undefined
+      ? await VirtualMachinePrototype.create(config)
+      : await VirtualMachinePrototype._createTuned(config, { postPasses });
   return {
     pauseAndResume(n) {
       const vm = proto.prepare().start('rec', [WasmValue.i32(n)]);
