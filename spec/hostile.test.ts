@@ -6,7 +6,7 @@
  *    truncated and mutated real runtimes, each run in a supervised worker process with a time
  *    bound per phase. Every case must end as a `NewError`, a `UsageError` for a malformed
  *    config, or a working prototype whose calls all end as documented outcomes. (The long run
- *    is `npx tsx fuzz/hostile/run.ts --cases 10000`.)
+ *    is `npm run fuzz:hostile -- --cases 10000`.)
  * 2. Guest faults: every MVP trap kind, before any pause, right after a resume, deep in a
  *    resumed stack and after a thousand interrupts; stack exhaustion at any depth and while
  *    rewinding; an unwind buffer too small for the stack. Each is a `trapped` outcome, and the

@@ -190,7 +190,7 @@ export function saveFailure(seed: number, bytes: Uint8Array): string {
 /** The command that replays the check of `seed` (from the repository root). */
 export function reproductionCommand(seed: number, options: CheckOptions = {}): string {
   const extra = options.hostActions === false ? ' --passive-host' : '';
-  return `npx tsx fuzz/differential/run.ts --seed ${seed} --count 1 --verbose${extra}`;
+  return `npm run fuzz -- --seed ${seed} --count 1 --verbose${extra}`;
 }
 
 /** A one-line description of a verdict. */

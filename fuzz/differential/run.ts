@@ -2,7 +2,7 @@
  * Differential fuzzing of the VM against plain V8, from the command line:
  *
  * ```text
- * npx tsx fuzz/differential/run.ts [--count N] [--seed S] [--verbose] [--passive-host] [--wasm FILE]
+ * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--wasm FILE]
  * ```
  *
  * - `--count N`: number of modules (seeds `S .. S+N-1`), default 100.
@@ -36,7 +36,7 @@ import { type GeneratedModule, Generator } from './generator.js';
 import { Summary } from './summary.js';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npx tsx fuzz/differential/run.ts [--count N] [--seed S] [--verbose] [--passive-host] [--wasm FILE]`);
+  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--wasm FILE]`);
   process.exit(2);
 }
 

@@ -4,11 +4,11 @@
  * then every failure.
  *
  * ```sh
- * npx tsx spec/conformance/run.ts                       # every script
- * npx tsx spec/conformance/run.ts i32 call_indirect     # some scripts
- * npx tsx spec/conformance/run.ts --json out.json       # also write the results as JSON
- * npx tsx spec/conformance/run.ts --features mvp        # compare with another feature set
- * npx tsx spec/conformance/run.ts --list-skips data     # every skipped command, and why
+ * npm run spec:conformance --                       # every script
+ * npm run spec:conformance -- i32 call_indirect     # some scripts
+ * npm run spec:conformance -- --json out.json       # also write the results as JSON
+ * npm run spec:conformance -- --features mvp        # compare with another feature set
+ * npm run spec:conformance -- --list-skips data     # every skipped command, and why
  * ```
  *
  * The suite is `../shared/spec-mvp` (or `$SPEC_MVP_DIR`). Exits 0 when every command passed or was
@@ -26,7 +26,7 @@ import { runSuite } from './run-suite.js';
 import { SUITE_DIR, listScripts, suitePresent } from './suite.js';
 
 const USAGE =
-  'usage: npx tsx spec/conformance/run.ts [--json out.json] [--features mvp|default] [--list-skips] [script-name ...]';
+  'usage: npm run spec:conformance -- [--json out.json] [--features mvp|default] [--list-skips] [script-name ...]';
 
 function usageError(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   }
   const failures = results.flatMap((r) => r.failures);
   if (failures.length > 0) {
-    console.log(`\n${failures.length} failure(s) (reproduce with: npx tsx spec/conformance/run.ts <script>):`);
+    console.log(`\n${failures.length} failure(s) (reproduce with: npm run spec:conformance -- <script>):`);
     for (const f of failures) console.log(formatFailure(f));
     const known = formatKnownFailures(failures);
     if (known !== '') console.log(`\nKnown VM bugs among them (spec/conformance/known-failures.ts):\n${known}`);
