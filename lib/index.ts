@@ -24,19 +24,19 @@
  * @module
  */
 
-export { type ArtifactCache, MemoryArtifactCache } from './artifact-cache.js';
-export type { InlineImport, VmConfig } from './config.js';
+export { MemoryArtifactCache } from './artifact/cache.js';
+export type { ArtifactCache, InlineImport, VmConfig } from './base/config.js';
+export type { FeatureSetName } from './base/feature-set.js';
 export {
   ArtifactError,
   GlobalValueError,
   NewError,
   OutOfBoundsError,
   RunError,
-  StartError,
   Trap,
   UsageError,
   VmError,
-} from './errors.js';
+} from './base/errors.js';
 export type {
   ArtifactErrorKind,
   GlobalValueErrorKind,
@@ -45,12 +45,11 @@ export type {
   StartErrorKind,
   TrapKind,
   UsageErrorKind,
-} from './errors.js';
-export type { FeatureSetName } from './features.js';
-export type { GuestMemoryAccess } from './guest-memory.js';
-export { MemoryAccess } from './memory-access.js';
-export { Prepare } from './prepare.js';
-export type { CreatePhase, ProgressEvent, ProgressListener } from './progress.js';
-export { VirtualMachinePrototype } from './prototype.js';
-export { type Signature, type ValueType, WasmValue } from './values.js';
-export { type ExecOutcome, VirtualMachine } from './virtual-machine.js';
+} from './base/errors.js';
+export type { GuestMemoryAccess } from './base/guest-memory-access.js';
+export { MemoryAccess } from './vm/memory-access.js';
+export { Prepare, StartError } from './vm/prepare.js';
+export type { CreatePhase, ProgressEvent, ProgressListener } from './base/progress.js';
+export { VirtualMachinePrototype } from './vm/prototype.js';
+export { type Signature, type ValueType, WasmValue } from './base/values.js';
+export { type ExecOutcome, VirtualMachine } from './vm/virtual-machine.js';

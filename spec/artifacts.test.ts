@@ -17,8 +17,7 @@ import {
   type VmConfig,
   WasmValue,
 } from '../lib/index.js';
-import { checksum } from '../lib/digest.js';
-import { transformStatistics } from '../lib/instrument.js';
+import { checksum } from '../lib/base/digest.js';
 import { FileArtifactCache } from '../lib/node/index.js';
 import { wat } from './support/wat.js';
 
@@ -83,13 +82,26 @@ function withHeader(artifact: Uint8Array, edit: (header: Record<string, unknown>
   return out;
 }
 
+/** Collects the progress events of a creation: how a test sees which phases ran (the transform or not). */
+function recorder(): { events: ProgressEvent[]; onProgress: (e: ProgressEvent) => void } {
+  const events: ProgressEvent[] = [];
+  return { events, onProgress: (e) => events.push(e) };
+}
+
+/** `create(cfg)`, and whether it ran the transform (seen through its progress events). */
+async function createObserved(cfg: VmConfig): Promise<{ proto: VirtualMachinePrototype; transformed: boolean }> {
+  const { events, onProgress } = recorder();
+  const proto = await VirtualMachinePrototype.create({ ...cfg, onProgress });
+  return { proto, transformed: events.some((e) => e.phase === 'transform') };
+}
+
 describe('toArtifact / fromArtifact', () => {
   test('a prototype rebuilt from an artifact works, without running the transform', async () => {
     const original = await VirtualMachinePrototype.create(config());
     const artifact = original.toArtifact();
-    const runs = transformStatistics.runs;
-    const rebuilt = await VirtualMachinePrototype.fromArtifact(artifact, config());
-    expect(transformStatistics.runs).toBe(runs);
+    const progress = recorder();
+    const rebuilt = await VirtualMachinePrototype.fromArtifact(artifact, config({ onProgress: progress.onProgress }));
+    expect(progress.events.filter((e) => e.status === 'end').map((e) => e.phase)).toEqual(['load-artifact', 'compile', 'instantiate']);
     // Every prototype of the module gives the same artifact.
     expect(rebuilt.toArtifact()).toEqual(artifact);
     expect(rebuilt.clone().toArtifact()).toEqual(artifact);
@@ -198,11 +210,6 @@ describe('toArtifact / fromArtifact', () => {
 });
 
 describe('the cache', () => {
-  function recorder(): { events: ProgressEvent[]; onProgress: (e: ProgressEvent) => void } {
-    const events: ProgressEvent[] = [];
-    return { events, onProgress: (e) => events.push(e) };
-  }
-
   test('the second create() of a module is served from the cache', async () => {
     const cache = new MemoryArtifactCache();
     const first = recorder();
@@ -219,10 +226,8 @@ describe('the cache', () => {
     ]);
     expect(first.events.find((e) => e.phase === 'cache-lookup' && e.status === 'end')?.cacheHit).toBe(false);
 
-    const runs = transformStatistics.runs;
     const second = recorder();
     expectWorks(await VirtualMachinePrototype.create(config({ cache, onProgress: second.onProgress })));
-    expect(transformStatistics.runs).toBe(runs);
     expect(second.events.filter((e) => e.status === 'end').map((e) => e.phase)).toEqual([
       'cache-lookup',
       'load-artifact',
@@ -246,17 +251,15 @@ describe('the cache', () => {
     await VirtualMachinePrototype.create(config({ cache }));
     const [key, good] = [...entries][0]!;
     entries.set(key, good.subarray(0, 100));
-    const runs = transformStatistics.runs;
-    expectWorks(await VirtualMachinePrototype.create(config({ cache })));
-    expect(transformStatistics.runs).toBe(runs + 1);
+    const rebuilt = await createObserved(config({ cache }));
+    expectWorks(rebuilt.proto);
+    expect(rebuilt.transformed).toBe(true);
     expect(entries.get(key)).toEqual(good);
     // An artifact made with another inline split is replaced by one for the new split.
     const inline = config({ cache, inlineImports: (_m, name) => (name === 'log' ? () => undefined : undefined) });
     await VirtualMachinePrototype.create(inline);
     expect(entries.get(key)).not.toEqual(good);
-    const before = transformStatistics.runs;
-    await VirtualMachinePrototype.create(inline);
-    expect(transformStatistics.runs).toBe(before);
+    expect((await createObserved(inline)).transformed).toBe(false);
   });
 
   test('a failing store never fails create(), and is reported', async () => {
@@ -282,13 +285,14 @@ describe('the cache', () => {
       const files = readdirSync(join(directory, 'nested'));
       expect(files).toHaveLength(1);
       expect(files[0]).toMatch(/^[0-9a-f]{64}\.rwasm$/);
-      const runs = transformStatistics.runs;
-      expectWorks(await VirtualMachinePrototype.create(config({ cache: new FileArtifactCache(join(directory, 'nested')) })));
-      expect(transformStatistics.runs).toBe(runs);
+      const hit = await createObserved(config({ cache: new FileArtifactCache(join(directory, 'nested')) }));
+      expectWorks(hit.proto);
+      expect(hit.transformed).toBe(false);
       // A file damaged on disk is caught by the checksum and replaced.
       writeFileSync(join(directory, 'nested', files[0]!), 'garbage');
-      expectWorks(await VirtualMachinePrototype.create(config({ cache })));
-      expect(transformStatistics.runs).toBe(runs + 1);
+      const rebuilt = await createObserved(config({ cache }));
+      expectWorks(rebuilt.proto);
+      expect(rebuilt.transformed).toBe(true);
       expect(() => cache.pathOf('../escape')).toThrow(TypeError);
     } finally {
       rmSync(directory, { recursive: true, force: true });

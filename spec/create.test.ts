@@ -4,7 +4,7 @@
  */
 import { jest } from '@jest/globals';
 import { NewError, type NewErrorKind, UsageError, VirtualMachinePrototype, type VmConfig } from '../lib/index.js';
-import { writeU32 } from '../lib/binary-reader.js';
+import { writeU32 } from '../lib/base/binary-reader.js';
 import { wat } from './support/wat.js';
 
 const MEMORY = '(memory (export "memory") 1)';

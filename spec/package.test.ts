@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LIBRARY_VERSION } from '../lib/version.js';
+import { LIBRARY_VERSION } from '../lib/base/version.js';
 import { REPO_ROOT } from './support/shared.js';
 import { wat } from './support/wat.js';
 
@@ -57,5 +57,5 @@ test('the declarations are published for both entry points', () => {
   const index = readFileSync(join(REPO_ROOT, 'dist/index.d.ts'), 'utf8');
   expect(index).toContain('VirtualMachinePrototype');
   // Internal helpers are stripped from the published declarations.
-  expect(readFileSync(join(REPO_ROOT, 'dist/prototype.d.ts'), 'utf8')).not.toContain('_createTuned');
+  expect(readFileSync(join(REPO_ROOT, 'dist/vm/prototype.d.ts'), 'utf8')).not.toContain('_createTuned');
 });

@@ -2,7 +2,7 @@
  * Just enough of the WebAssembly binary format for the harness: split a module into sections,
  * read LEB128 integers and names, and encode them again.
  *
- * The harness deliberately does not reuse the library's own binary reader (`lib/binary-reader.ts`):
+ * The harness deliberately does not reuse the library's own binary reader (`lib/base/binary-reader.ts`):
  * a differential test must not share code with the thing it tests, or a bug in that code would
  * be invisible on both sides.
  *

@@ -16,11 +16,11 @@
  * @module
  */
 
-import { resolveConfig } from '../../lib/config.js';
+import { resolveConfig } from '../../lib/base/config.js';
 import { NewError, UsageError, VirtualMachinePrototype } from '../../lib/index.js';
-import { checkModule } from '../../lib/load-module.js';
-import { type ModuleFacts, readModuleFacts } from '../../lib/module-facts.js';
-import { renameImportsAndExports } from '../../lib/rename.js';
+import { checkModule } from '../../lib/load/load-module.js';
+import { type ModuleFacts, readModuleFacts } from '../../lib/load/module-facts.js';
+import { renameImportsAndExports } from '../../lib/transform/rename.js';
 import type { TimeBounds } from './bounds.js';
 import { type CallPlan, makeCallPlan } from './call-plan.js';
 import type { CaseClass, HostileCase } from './cases.js';

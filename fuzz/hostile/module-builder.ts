@@ -10,7 +10,7 @@
  * @module
  */
 
-import { writeU32 } from '../../lib/binary-reader.js';
+import { writeU32 } from '../../lib/base/binary-reader.js';
 import { WASM_HEADER } from './wasm-sections.js';
 
 /** The value type code of `i32`. */

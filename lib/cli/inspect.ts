@@ -11,11 +11,11 @@
  * @module
  */
 
-import { resolveConfig } from '../config.js';
-import { customSections } from '../binary-reader.js';
-import { VmError } from '../errors.js';
-import { checkModule } from '../load-module.js';
-import { type ModuleFacts, readModuleFacts } from '../module-facts.js';
+import { resolveConfig } from '../base/config.js';
+import { customSections } from '../base/header-walks.js';
+import { VmError } from '../base/errors.js';
+import { checkModule } from '../load/load-module.js';
+import { type ModuleFacts, readModuleFacts } from '../load/module-facts.js';
 import { type RuntimeVersion, decodeRuntimeCode, readEmbeddedRuntimeVersion } from '../substrate/index.js';
 import { routeImport } from '../substrate/host-functions.js';
 import { bytes, columns, count, signature } from './format.js';

@@ -11,10 +11,12 @@
  * Exit status: 0 on success, 1 when the module or the call failed (the error is printed with
  * its class and kind), 2 for a command line that could not be understood.
  *
+ * **Layer `cli/`**: the top of the library; it may import any layer.
+ *
  * @module
  */
 
-import { VmError } from '../errors.js';
+import { VmError } from '../base/errors.js';
 import { type OptionSpec, UsageProblem, parseArgs } from './args.js';
 import { inspectModule, printInspectReport } from './inspect.js';
 import { readInputFile } from './input-file.js';

@@ -13,10 +13,10 @@
  */
 
 import { writeFile } from 'node:fs/promises';
-import type { ArtifactCache } from '../artifact-cache.js';
-import { NewError } from '../errors.js';
-import { exportedI32Constant } from '../module-facts.js';
-import { VirtualMachinePrototype } from '../prototype.js';
+import type { ArtifactCache } from '../base/config.js';
+import { NewError } from '../base/errors.js';
+import { exportedI32Constant } from '../base/header-walks.js';
+import { VirtualMachinePrototype } from '../vm/prototype.js';
 import { SubstrateRuntime, decodeRuntimeCode } from '../substrate/index.js';
 import { type ParsedArgs, UsageProblem, integerOption } from './args.js';
 import { bytes, duration, progressPrinter } from './format.js';

@@ -11,7 +11,7 @@
  */
 
 import { readFile, writeFile } from 'node:fs/promises';
-import type { ArtifactCache } from '../artifact-cache.js';
+import type { ArtifactCache } from '../base/config.js';
 import { FileArtifactCache } from '../node/index.js';
 import {
   type LogEntry,

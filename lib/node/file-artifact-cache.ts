@@ -11,7 +11,7 @@
 
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArtifactCache } from '../artifact-cache.js';
+import type { ArtifactCache } from '../index.js';
 
 /** An {@link ArtifactCache} storing one file per artifact in `directory` (created if missing). */
 export class FileArtifactCache implements ArtifactCache {

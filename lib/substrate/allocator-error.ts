@@ -1,5 +1,5 @@
 /**
- * The error a {@link FreeingBumpAllocator} reports when it refuses a `malloc` or a `free`.
+ * The error a `FreeingBumpAllocator` reports when it refuses a `malloc` or a `free`.
  *
  * Every kind except `Poisoned` describes something the guest asked for or did: a runtime calling
  * `ext_allocator_malloc_version_1` / `ext_allocator_free_version_1`. Substrate treats each of
@@ -13,11 +13,10 @@
  * @module
  */
 
-import { VmError } from '../errors.js';
-import type { UsageError } from '../errors.js';
-import type { FreeingBumpAllocator } from './allocator.js';
+import { VmError } from '../base/errors.js';
+import type { UsageError } from '../base/errors.js';
 
-/** Why a {@link FreeingBumpAllocator} refused a request. */
+/** Why a `FreeingBumpAllocator` refused a request. */
 export type AllocatorErrorKind =
   /**
    * `malloc`: the block does not fit below the bump pointer's limit and the memory cannot grow
@@ -42,7 +41,7 @@ export type AllocatorErrorKind =
   /** An earlier request failed; the allocator refuses everything since. `cause` is that first error. */
   | 'Poisoned';
 
-/** Thrown by {@link FreeingBumpAllocator.malloc} and {@link FreeingBumpAllocator.free}. */
+/** Thrown by `FreeingBumpAllocator.malloc` and `FreeingBumpAllocator.free`. */
 export class AllocatorError extends VmError<AllocatorErrorKind> {
   override readonly name = 'AllocatorError';
   /** For `free` errors and `HeaderCorrupted`: the pointer (or header address) concerned, as an unsigned 32-bit number. */

@@ -1,5 +1,5 @@
 /**
- * The memory a {@link FreeingBumpAllocator} works on.
+ * The memory a `FreeingBumpAllocator` works on.
  *
  * The allocator does not own the guest's memory; it borrows it for the length of one `malloc` or
  * `free`. The four methods below are exactly the memory accessors of the library's state
@@ -11,17 +11,15 @@
  * @module
  */
 
-import type { OutOfBoundsError } from '../errors.js';
-import type { GuestMemoryAccess } from '../guest-memory.js';
-import type { Prepare } from '../prepare.js';
-import type { VirtualMachine } from '../virtual-machine.js';
-import type { FreeingBumpAllocator } from './allocator.js';
+import type { OutOfBoundsError } from '../base/errors.js';
+import { type GuestMemoryAccess, MAX_PAGES, PAGE_SIZE } from '../base/guest-memory-access.js';
+import type { Prepare, VirtualMachine } from '../index.js';
 
 /** The size of a WebAssembly page, the unit of {@link AllocatorMemory.memorySize} and `growMemory`. */
-export const WASM_PAGE_SIZE = 65536;
+export const WASM_PAGE_SIZE = PAGE_SIZE;
 
 /** The largest number of pages a 32-bit WebAssembly memory can have (4 GiB). */
-export const MAX_WASM_PAGES = 65536;
+export const MAX_WASM_PAGES = MAX_PAGES;
 
 /**
  * Read, write and grow access to a guest's linear memory, as the allocator needs it.

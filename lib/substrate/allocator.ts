@@ -102,9 +102,8 @@
  * @module
  */
 
-import { OutOfBoundsError, UsageError } from '../errors.js';
-import type { Prepare } from '../prepare.js';
-import type { VirtualMachine } from '../virtual-machine.js';
+import { OutOfBoundsError, UsageError } from '../base/errors.js';
+import type { Prepare, VirtualMachine } from '../index.js';
 import { AllocatorError } from './allocator-error.js';
 import { BlockLedger } from './allocator-ledger.js';
 import { type AllocatorMemory, MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { VmError } from '../errors.js';
+import { VmError } from '../base/errors.js';
 
 /** Why runtime code could not be turned into a WebAssembly module. */
 export type RuntimeCodeErrorKind =

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 
 /** `bytes` as `0x`-prefixed lowercase hexadecimal. */
 export function toHex(bytes: Uint8Array): string {

@@ -20,8 +20,8 @@
  * @module
  */
 
-import type { GuestMemoryAccess } from '../guest-memory.js';
-import type { Signature, WasmValue } from '../values.js';
+import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
+import type { Signature, WasmValue } from '../base/values.js';
 import type { MaybePromise } from './storage.js';
 
 /** One call of the runtime to a host function answered by a {@link HostFunctionHandler}. */

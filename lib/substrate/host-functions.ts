@@ -21,11 +21,19 @@
  * @module
  */
 
-import { type Signature, formatSignature } from '../values.js';
+import { type Signature, formatSignature } from '../base/values.js';
 import { STORAGE_FUNCTIONS } from './storage.js';
 
 /** How an import of a runtime is served. */
 export type HostFunctionRoute = 'inline' | 'storage' | 'handler';
+
+/** One function import of a runtime and how it is served. */
+export interface RuntimeImport {
+  readonly module: string;
+  readonly name: string;
+  readonly signature: Signature;
+  readonly route: HostFunctionRoute;
+}
 
 const ps = 'i64' as const;
 const i32 = 'i32' as const;

@@ -40,7 +40,11 @@
  *   ledger that catches a runtime scribbling over its bookkeeping.
  *
  * Everything here is built on the public API of `resumable-wasm` (the core never depends on
- * this layer), so it doubles as a worked example of an interrupt-driven host.
+ * this layer), so it doubles as a worked example of an interrupt-driven host. The one other
+ * thing it imports from the core is the leaf layer (`lib/base/`: the binary reader, the progress
+ * reporter, page sizes), which holds no state; `spec/layout.test.ts` keeps it that way.
+ *
+ * **Layer `substrate/`** (this is its main file): imports only `../index.js` and `../base/`.
  *
  * @module
  */
@@ -69,26 +73,21 @@ export {
 } from './errors.js';
 export { fromHex, toHex } from './hex.js';
 export type { HostCall, HostCallEvent, HostFunctionHandler } from './host-call.js';
-export { BUILTIN_HOST_FUNCTIONS, type HostFunctionRoute } from './host-functions.js';
+export { BUILTIN_HOST_FUNCTIONS, type HostFunctionRoute, type RuntimeImport } from './host-functions.js';
 export type { HashFunctionName } from './hashing.js';
 export type { LogEntry, LogLevel, LogLevelFilter } from './logging.js';
 export { type OpaqueMetadata, decodeOpaqueMetadata } from './metadata.js';
 export { type PointerSize, packPointerSize, unpackPointerSize } from './pointer-size.js';
 export {
   DEFAULT_HEAP_PAGES,
-  type RuntimeImport,
   type RuntimeProgressEvent,
   SubstrateRuntime,
   type SubstrateRuntimeOptions,
   type SubstratePhase,
-} from './runtime.js';
-export {
-  DEFAULT_MAX_OUTPUT_SIZE,
-  type RuntimeCallOptions,
-  type RuntimeCallResult,
   coreVersion,
   runtimeCall,
-} from './runtime-call.js';
+} from './runtime.js';
+export { DEFAULT_MAX_OUTPUT_SIZE, type RuntimeCallOptions, type RuntimeCallResult } from './call-loop.js';
 export {
   DEFAULT_MAX_CODE_SIZE,
   type DecodedRuntimeCode,

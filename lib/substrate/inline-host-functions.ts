@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { GuestMemoryAccess } from '../guest-memory.js';
+import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
 import type { CallContext } from './call-context.js';
 import { RuntimeCallError } from './errors.js';
 import type { HashFunctionName, Hashers } from './hashing.js';

@@ -21,8 +21,8 @@
  * @module
  */
 
-import type { GuestMemoryAccess } from '../guest-memory.js';
-import { WasmValue } from '../values.js';
+import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
+import { WasmValue } from '../base/values.js';
 import { WASM_PAGE_SIZE } from './allocator-memory.js';
 
 /** A buffer in the guest's memory. Both halves are unsigned 32-bit numbers. */

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { UsageError } from '../errors.js';
+import { UsageError } from '../base/errors.js';
 import { RuntimeCodeError } from './errors.js';
 import { fromHex } from './hex.js';
 import { decompressBounded } from './zstd.js';

@@ -30,7 +30,7 @@
 
 import { blake2b } from '@noble/hashes/blake2.js';
 import { Bytes, Struct, Tuple, Vector, str, u32, u8 } from 'scale-ts';
-import { customSections } from '../binary-reader.js';
+import { customSections } from '../base/header-walks.js';
 import { RuntimeVersionError } from './errors.js';
 import { toHex } from './hex.js';
 

@@ -28,23 +28,32 @@
  * @module
  */
 
-import type { ArtifactCache } from '../artifact-cache.js';
-import { GlobalValueError, UsageError } from '../errors.js';
-import type { CreatePhase, ProgressEvent } from '../progress.js';
-import { VirtualMachinePrototype } from '../prototype.js';
-import type { Signature, WasmValue } from '../values.js';
-import type { ExecOutcome, VirtualMachine } from '../virtual-machine.js';
-import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';
-import type { CallContext } from './call-context.js';
-import { exportedI32Constant } from '../module-facts.js';
-import { RuntimeCallError, SubstrateRuntimeError, hostFunctionFailed } from './errors.js';
+import { exportedI32Constant } from '../base/header-walks.js';
+import { ProgressReporter } from '../base/progress.js';
+import {
+  type ArtifactCache,
+  type CreatePhase,
+  GlobalValueError,
+  type ProgressEvent,
+  type Signature,
+  StartError,
+  UsageError,
+  type VirtualMachine,
+  VirtualMachinePrototype,
+  WasmValue,
+} from '../index.js';
 import { AllocatorError } from './allocator-error.js';
-import { loadHashers } from './hashing.js';
-import { type HostFunctionRoute, routeImport } from './host-functions.js';
+import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';
+import { FreeingBumpAllocator } from './allocator.js';
+import { ActiveCall, CallContext } from './call-context.js';
+import { type RuntimeCallOptions, type RuntimeCallResult, driveCall, throwIfAborted } from './call-loop.js';
+import { RuntimeCallError, RuntimeVersionError, SubstrateRuntimeError, hostFunctionFailed } from './errors.js';
+import { type Hashers, loadHashers } from './hashing.js';
+import { type RuntimeImport, routeImport } from './host-functions.js';
 import { inlineHostFunction } from './inline-host-functions.js';
+import { levelFilterNumber } from './logging.js';
 import { type RuntimeCodeOptions, decodeRuntimeCode } from './runtime-code.js';
-import { coreVersion } from './runtime-call.js';
-import { type RuntimeVersion, type RuntimeVersionSource, readEmbeddedRuntimeVersion } from './runtime-version.js';
+import { type RuntimeVersion, type RuntimeVersionSource, decodeRuntimeVersion, readEmbeddedRuntimeVersion } from './runtime-version.js';
 
 /** The default number of heap pages (2048 pages of 64 KiB: 128 MiB), Substrate's and smoldot's default. */
 export const DEFAULT_HEAP_PAGES = 2048;
@@ -74,14 +83,6 @@ export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
   readonly onProgress?: (event: RuntimeProgressEvent) => void;
 }
 
-/** One function import of a runtime and how it is served. */
-export interface RuntimeImport {
-  readonly module: string;
-  readonly name: string;
-  readonly signature: Signature;
-  readonly route: HostFunctionRoute;
-}
-
 /** A runtime ready to be called with `runtimeCall`; see the module documentation. */
 export class SubstrateRuntime {
   /** Where the heap starts: the runtime's `__heap_base`. */
@@ -99,16 +100,19 @@ export class SubstrateRuntime {
   readonly #template: VirtualMachinePrototype;
   /** A fresh instance kept from the previous call, if any. */
   #idle: VirtualMachinePrototype | null = null;
-  /** The context of the call whose `run()` is executing; see `call-context.ts`. */
-  #active: CallContext | null = null;
+  /** Which call's context the inline host functions see; see `call-context.ts`. */
+  readonly #active: ActiveCall;
+  /** Set once by `create`, before the runtime is handed out. */
   #version: RuntimeVersion | null = null;
   #versionSource: RuntimeVersionSource = 'custom-sections';
 
   private constructor(
     template: VirtualMachinePrototype,
+    active: ActiveCall,
     init: Pick<SubstrateRuntime, 'heapBase' | 'heapPages' | 'memoryTotalPages' | 'imports' | 'code'>,
   ) {
     this.#template = template;
+    this.#active = active;
     this.heapBase = init.heapBase;
     this.heapPages = init.heapPages;
     this.memoryTotalPages = init.memoryTotalPages;
@@ -125,32 +129,15 @@ export class SubstrateRuntime {
   static async create(options: SubstrateRuntimeOptions): Promise<SubstrateRuntime> {
     const heapPages = options.heapPages ?? DEFAULT_HEAP_PAGES;
     if (!Number.isSafeInteger(heapPages) || heapPages < 0 || heapPages > MAX_WASM_PAGES) {
-      throw new UsageError('InvalidArgument', `heapPages must be an integer from 0 to 65536, got ${String(heapPages)}`);
+      throw new UsageError('InvalidArgument', `heapPages must be an integer from 0 to ${MAX_WASM_PAGES}, got ${String(heapPages)}`);
     }
-    const started = performance.now();
-    const report = (event: RuntimeProgressEvent): void => {
-      try {
-        options.onProgress?.(event);
-      } catch {
-        // A failing progress display must not fail the creation.
-      }
-    };
-    const phase = async <T>(name: SubstratePhase, work: () => T | Promise<T>): Promise<T> => {
-      const phaseStarted = performance.now();
-      report({ phase: name, status: 'start', elapsedMs: phaseStarted - started });
-      const result = await work();
-      const now = performance.now();
-      report({ phase: name, status: 'end', elapsedMs: now - started, durationMs: now - phaseStarted });
-      return result;
-    };
-
-    const decoded = await phase('decode-code', () => decodeRuntimeCode(options.code, options));
+    const progress = new ProgressReporter<CreatePhase | SubstratePhase>(options.onProgress ?? null);
+    const decoded = await progress.phase('decode-code', () => decodeRuntimeCode(options.code, options));
     const hashers = await loadHashers();
 
     // Routing happens inside the core's callbacks, once per import, in declaration order: the
     // slot of an import is its position in `imports`, and pausing imports use it as their id.
     const imports: RuntimeImport[] = [];
-    let runtime: SubstrateRuntime | null = null;
     const slotOf = (module: string, name: string, signature: Signature): number => {
       const existing = imports.findIndex((i) => i.module === module && i.name === name);
       if (existing !== -1) return existing;
@@ -161,31 +148,17 @@ export class SubstrateRuntime {
     const declaredHeapBase = exportedI32Constant(decoded.wasm, '__heap_base');
     const maxMemoryPages =
       declaredHeapBase === null ? undefined : Math.min(Math.ceil(declaredHeapBase / WASM_PAGE_SIZE) + heapPages, MAX_WASM_PAGES);
-    const coreStarted = performance.now() - started;
+    const active = new ActiveCall();
     const template = await VirtualMachinePrototype.create({
       moduleBytes: decoded.wasm,
       inlineImports: (module, name, signature) => {
         const slot = slotOf(module, name, signature);
-        if (imports[slot]!.route !== 'inline') return null;
-        const implementation = inlineHostFunction(name, hashers)!;
-        const route = 'inline' as const;
-        return (memory, params) => {
-          const context = runtime!.#active;
-          if (context === null) throw new Error(`${name} was called outside a runtime call`);
-          context.counts[slot]! += 1;
-          if (context.trace !== null) traceSafely(context, { name, route, params });
-          try {
-            return implementation(context, memory, params);
-          } catch (e) {
-            // Name the function in the error: the call fails with it (a Panic passes as it is).
-            throw e instanceof RuntimeCallError ? e : hostFunctionFailed(name, describeFailure(e), e);
-          }
-        };
+        return imports[slot]!.route === 'inline' ? boundInlineFunction(active, slot, name, hashers) : null;
       },
       symbols: (module, name, signature) => slotOf(module, name, signature),
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
-      onProgress: (event) => report({ ...event, elapsedMs: event.elapsedMs + coreStarted }),
+      onProgress: (event) => progress.relay(event),
     });
 
     let heapBase: number;
@@ -208,8 +181,7 @@ export class SubstrateRuntime {
           `(ceil(__heap_base / 64 KiB) + ${heapPages} heap pages)`,
       );
     }
-
-    runtime = new SubstrateRuntime(template, {
+    const runtime = new SubstrateRuntime(template, active, {
       heapBase,
       heapPages,
       memoryTotalPages,
@@ -221,7 +193,7 @@ export class SubstrateRuntime {
       runtime.#version = embedded;
     } else {
       runtime.#versionSource = 'Core_version';
-      runtime.#version = await phase('runtime-version', () => coreVersion(runtime!));
+      runtime.#version = await progress.phase('runtime-version', () => coreVersion(runtime));
     }
     return runtime;
   }
@@ -236,36 +208,138 @@ export class SubstrateRuntime {
     return this.#versionSource;
   }
 
-  /** @internal A fresh instance for a call: the idle one, or a new one from the template. */
-  _takeInstance(): VirtualMachinePrototype {
+  /**
+   * Calls the entry point `entryPoint` with the SCALE-encoded `input` (see `call-loop.ts`): takes
+   * a fresh instance, writes the input through the call's heap allocator, starts the entry point
+   * with `(ptr, len)`, drives its pauses, and returns its checked output. The instance is
+   * discarded afterwards, whatever happened: the next call cannot observe this one. Rejects with
+   * {@link RuntimeCallError}, or `UsageError` for bad arguments. `runtimeCall(runtime, ...)` is
+   * the same.
+   */
+  async call(entryPoint: string, input: Uint8Array = new Uint8Array(), options: RuntimeCallOptions = {}): Promise<RuntimeCallResult> {
+    if (typeof entryPoint !== 'string') throw new UsageError('InvalidArgument', 'runtimeCall: the entry point must be a string');
+    if (!(input instanceof Uint8Array)) throw new UsageError('InvalidArgument', 'runtimeCall: the input must be a Uint8Array');
+    const maxOutputSize = options.maxOutputSize ?? 0;
+    if (!Number.isSafeInteger(maxOutputSize) || maxOutputSize < 0) {
+      throw new UsageError('InvalidArgument', `runtimeCall: maxOutputSize must be a non-negative integer, got ${String(options.maxOutputSize)}`);
+    }
+    throwIfAborted(options.signal, entryPoint);
+    const started = performance.now();
+    const context = new CallContext(
+      new FreeingBumpAllocator(this.heapBase, { maxMemoryPages: this.memoryTotalPages }),
+      this.imports.length,
+      options.onLog ?? null,
+      levelFilterNumber(options.maxLogLevel ?? (options.onLog === undefined ? 'off' : 'info')),
+      options.trace ?? null,
+    );
+    const vm = this.#start(context.allocator, entryPoint, input);
+    try {
+      const step = (value: WasmValue | null) => this.#active.step(vm, value, context);
+      return await driveCall({ entryPoint, vm, imports: this.imports, context, step }, options, started);
+    } finally {
+      // A fresh instance for the next call, whatever state this one ended in. If even that fails
+      // (the engine cannot allocate a memory), the next call clones one itself; the error that
+      // ended this call is the one to report.
+      try {
+        this.#returnInstance(vm.intoPrototype());
+      } catch {
+        // See above.
+      }
+    }
+  }
+
+  /** A fresh instance for a call: the idle one, or a new one from the template. */
+  #takeInstance(): VirtualMachinePrototype {
     const idle = this.#idle;
     this.#idle = null;
     return idle ?? this.#template.clone();
   }
 
-  /** @internal Keeps a fresh instance for the next call (one is enough: calls rarely overlap). */
-  _returnInstance(prototype: VirtualMachinePrototype): void {
+  /** Keeps a fresh instance for the next call (one is enough: calls rarely overlap). */
+  #returnInstance(prototype: VirtualMachinePrototype): void {
     this.#idle ??= prototype;
   }
 
-  /** @internal Runs `vm` with `context` active for its inline host functions. */
-  _run(vm: VirtualMachine, value: WasmValue | null, context: CallContext): ExecOutcome {
-    const previous = this.#active;
-    this.#active = context;
+  /** Places the input in a fresh instance's heap and starts the entry point (not yet run). */
+  #start(allocator: FreeingBumpAllocator, entryPoint: string, input: Uint8Array): VirtualMachine {
+    const prepare = this.#takeInstance().prepare();
+    let pointer: number;
     try {
-      return vm.run(value);
-    } finally {
-      this.#active = previous;
+      pointer = allocator.malloc(prepare, input.length);
+      prepare.writeMemory(pointer, input);
+    } catch (e) {
+      this.#returnInstance(prepare.intoPrototype());
+      if (!(e instanceof AllocatorError)) throw e;
+      throw new RuntimeCallError('InputTooLarge', `the ${input.length}-byte input does not fit in the runtime's heap: ${e.message}`, {
+        cause: e,
+      });
+    }
+    try {
+      return prepare.start(entryPoint, [WasmValue.i32(pointer), WasmValue.i32(input.length)]);
+    } catch (e) {
+      if (!(e instanceof StartError)) throw e;
+      // The failed start's instance holds the input: let it go (the next call clones a fresh one).
+      if (e.kind === 'FunctionNotFound') {
+        throw new RuntimeCallError('EntryPointNotFound', `the runtime has no entry point named ${JSON.stringify(entryPoint)}`, {
+          cause: e,
+        });
+      }
+      throw new RuntimeCallError(
+        'InvalidEntryPoint',
+        `${JSON.stringify(entryPoint)} is not an entry point (a function (i32, i32) -> i64): ${e.message}`,
+        { cause: e },
+      );
     }
   }
 }
 
-function traceSafely(context: CallContext, event: Parameters<NonNullable<CallContext['trace']>>[0]): void {
+/**
+ * Calls the entry point `entryPoint` of `runtime` with the SCALE-encoded `input`: the same as
+ * {@link SubstrateRuntime.call}. Rejects with {@link RuntimeCallError}, or `UsageError` for bad
+ * arguments.
+ */
+export function runtimeCall(
+  runtime: SubstrateRuntime,
+  entryPoint: string,
+  input: Uint8Array = new Uint8Array(),
+  options: RuntimeCallOptions = {},
+): Promise<RuntimeCallResult> {
+  return runtime.call(entryPoint, input, options);
+}
+
+/**
+ * Calls `Core_version` and decodes its output. `SubstrateRuntime.create` uses it for runtimes
+ * without the version custom sections; it is also how to check those sections against the
+ * code. Rejects with {@link RuntimeVersionError}: `CoreVersionFailed` (with the
+ * {@link RuntimeCallError} as `cause`) or `InvalidEncoding`.
+ */
+export async function coreVersion(runtime: SubstrateRuntime, options: RuntimeCallOptions = {}): Promise<RuntimeVersion> {
+  let output: Uint8Array;
   try {
-    context.trace!(event);
-  } catch {
-    // Tracing is a side channel: a failing observer must not fail the runtime's call.
+    ({ output } = await runtime.call('Core_version', new Uint8Array(), options));
+  } catch (e) {
+    if (!(e instanceof RuntimeCallError)) throw e;
+    throw new RuntimeVersionError('CoreVersionFailed', `calling Core_version failed: ${e.message}`, e);
   }
+  return decodeRuntimeVersion(output);
+}
+
+/**
+ * The function the guest imports for the inline host function `name` in `slot`: it counts and
+ * traces the call in the active call's context and names the function in any error.
+ */
+function boundInlineFunction(active: ActiveCall, slot: number, name: string, hashers: Hashers) {
+  const implementation = inlineHostFunction(name, hashers)!;
+  return (memory: Parameters<typeof implementation>[1], params: readonly (number | bigint)[]) => {
+    const context = active.current;
+    context.record(slot, () => ({ name, route: 'inline', params }));
+    try {
+      return implementation(context, memory, params);
+    } catch (e) {
+      // Name the function in the error: the call fails with it (a Panic passes as it is).
+      throw e instanceof RuntimeCallError ? e : hostFunctionFailed(name, describeFailure(e), e);
+    }
+  };
 }
 
 /** The first words of a failed inline host function's error message. */

@@ -29,8 +29,8 @@
  */
 
 import { compact } from 'scale-ts';
-import type { GuestMemoryAccess } from '../guest-memory.js';
-import { WasmValue } from '../values.js';
+import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
+import { WasmValue } from '../base/values.js';
 import type { FreeingBumpAllocator } from './allocator.js';
 import { fromHex, toHex } from './hex.js';
 import { type PointerSize, describeOutOfRange, packPointerSize, unpackPointerSize } from './pointer-size.js';

@@ -10,9 +10,9 @@ import {
   WASM_PAGE_SIZE,
 } from '../../lib/substrate/allocator.js';
 import { wat } from '../support/wat.js';
-import { AllocatorModel } from './allocator-model.js';
-import { FakeMemory } from './allocator-fake-memory.js';
-import { prng } from './allocator-prng.js';
+import { AllocatorModel } from '../support/allocator-model.js';
+import { FakeMemory } from '../support/allocator-fake-memory.js';
+import { prng } from '../support/allocator-prng.js';
 
 const PAGE = WASM_PAGE_SIZE;
 const NIL = 0xffff_ffff;

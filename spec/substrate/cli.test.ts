@@ -12,7 +12,7 @@ import { prepareCommand } from '../../lib/cli/prepare.js';
 import { runCommand } from '../../lib/cli/run.js';
 import { toHex } from '../../lib/substrate/index.js';
 import { wat } from '../support/wat.js';
-import { guest, zstdStored } from './guest.js';
+import { guest, zstdStored } from '../support/substrate-guest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resumable-wasm-cli-'));
 const write = (name: string, data: Uint8Array | string) => {

@@ -16,7 +16,7 @@ import {
   toHex,
 } from '../../lib/substrate/index.js';
 import { WasmValue } from '../../lib/index.js';
-import { guest } from './guest.js';
+import { guest } from '../support/substrate-guest.js';
 
 const HASHES = [
   ['twox_64', 8],

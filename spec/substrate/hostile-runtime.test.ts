@@ -11,7 +11,7 @@ import {
   runtimeCall,
 } from '../../lib/substrate/index.js';
 import { wat } from '../support/wat.js';
-import { GUEST_HEAP_BASE, guest, versionSections, GUEST_VERSION, withCustomSections } from './guest.js';
+import { GUEST_HEAP_BASE, guest, versionSections, GUEST_VERSION, withCustomSections } from '../support/substrate-guest.js';
 
 const HEAP_PAGES = 64;
 

@@ -13,7 +13,7 @@ import {
   toHex,
 } from '../../lib/substrate/index.js';
 import { describeWithShared } from '../support/shared.js';
-import { EMPTY_LAST_BLOCK, guest, zstdBomb, zstdHeader, zstdStored } from './guest.js';
+import { EMPTY_LAST_BLOCK, guest, zstdBomb, zstdHeader, zstdStored } from '../support/substrate-guest.js';
 
 const MODULE = guest('', '(func (export "noop") (param i32 i32) (result i64) (i64.const 0))');
 

@@ -11,7 +11,7 @@ import {
   readEmbeddedRuntimeVersion,
   runtimeApiId,
 } from '../../lib/substrate/index.js';
-import { GUEST_VERSION, type TestVersion, encodeVersion, guest, versionSections, withCustomSections } from './guest.js';
+import { GUEST_VERSION, type TestVersion, encodeVersion, guest, versionSections, withCustomSections } from '../support/substrate-guest.js';
 
 const CORE = { id: '0xdf6acb689907609b', name: 'Core', version: 4 };
 

@@ -11,7 +11,7 @@
  */
 import { decompress } from 'fzstd';
 import { type GuestMemoryAccess, type InlineImport, VirtualMachinePrototype, type VmConfig, WasmValue } from '../../lib/index.js';
-import { readModuleFacts } from '../../lib/module-facts.js';
+import { readModuleFacts } from '../../lib/load/module-facts.js';
 
 const PAGE = 65536;
 const ZSTD_PREFIX = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e, 0x05];

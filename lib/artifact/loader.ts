@@ -1,0 +1,145 @@
+/**
+ * Rebuilding base components from an artifact: the checks of `format.ts`, the import
+ * resolution against the caller's config, and the compilation — no Binaryen, no transform.
+ *
+ * **Layer `artifact/`** (this is its main file): base components to and from artifacts, and the
+ * cache. It owns the format (`format.ts`), this loader and the cache (`cache.ts`). It imports
+ * `base/`, `transform/` (the ABI names an artifact's module must have) and `load/` (import
+ * resolution and compilation, shared with a fresh load).
+ *
+ * @module
+ */
+
+import { type ArtifactHeader, decodeArtifact, differingOptions, encodeArtifact } from './format.js';
+import type { ResolvedConfig } from '../base/config.js';
+import { sha256Hex } from '../base/digest.js';
+import { ArtifactError, NewError } from '../base/errors.js';
+import type { BaseComponents } from '../base/components.js';
+import { compileInstrumented } from '../load/compile.js';
+import { artifactOptions } from '../load/load-module.js';
+import { resolveImports } from '../load/resolve-imports.js';
+import type { ProgressReporter } from '../base/progress.js';
+import {
+  ASYNCIFY_EXPORTS,
+  FUNCTION_IMPORT_MODULE,
+  MEMORY_EXPORT,
+  MEMORY_IMPORT_MODULE,
+  MEMORY_IMPORT_NAME,
+  UNWIND_MEMORY_EXPORT,
+  exportName,
+  functionImportName,
+} from '../transform/abi.js';
+import { LIBRARY_VERSION } from '../base/version.js';
+
+/**
+ * The artifact of `components` (see `format.ts` for the format). The checksum's hasher must
+ * be loaded: it is for any components built by `loadModule` or {@link componentsFromArtifact}.
+ */
+export function artifactOf(components: BaseComponents): Uint8Array {
+  const { provenance } = components;
+  const header: ArtifactHeader = {
+    library: LIBRARY_VERSION,
+    module: { sha256: provenance.moduleSha256, length: provenance.moduleLength },
+    options: provenance.options,
+    imports: components.imports.map((i) => ({
+      module: i.module,
+      name: i.name,
+      signature: { params: [...i.signature.params], results: i.signature.result === null ? [] : [i.signature.result] },
+      inline: i.inline !== null,
+    })),
+    exports: [...components.exports],
+    memory: components.memory,
+  };
+  return encodeArtifact(header, provenance.instrumented);
+}
+
+/**
+ * Base components from `artifact`, for a module and options given by `config`. Throws
+ * {@link ArtifactError} when the artifact does not belong to them, and {@link NewError}
+ * (`UnresolvedFunctionImport`) when `config` refuses one of its imports. `moduleSha256` is the
+ * digest of `config.moduleBytes` if the caller already has it.
+ */
+export async function componentsFromArtifact(
+  artifact: Uint8Array,
+  config: ResolvedConfig,
+  progress: ProgressReporter,
+  moduleSha256?: string,
+): Promise<BaseComponents> {
+  await progress.start('load-artifact');
+  const { header, instrumented } = await decodeArtifact(artifact);
+  const digest = moduleSha256 ?? (await sha256Hex(config.moduleBytes));
+  let imports;
+  try {
+    if (header.module.sha256 !== digest) {
+      throw new ArtifactError(
+        'ModuleMismatch',
+        `the artifact was made from another module (${header.module.length} bytes, SHA-256 ${header.module.sha256}); ` +
+          `these moduleBytes (${config.moduleBytes.length} bytes) have SHA-256 ${digest}`,
+      );
+    }
+    const expected = artifactOptions(config);
+    const differing = differingOptions(expected, header.options);
+    if (differing.length > 0) {
+      const what = differing.map((k) => `${k} ${JSON.stringify(header.options[k])} (now ${JSON.stringify(expected[k])})`);
+      throw new ArtifactError('OptionsMismatch', `the artifact was made with other options: ${what.join(', ')}`);
+    }
+    imports = resolveImports(header.imports, config);
+    header.imports.forEach((recorded, index) => {
+      const inline = imports![index]!.inline !== null;
+      if (inline !== recorded.inline) {
+        throw new ArtifactError(
+          'OptionsMismatch',
+          `the import ${JSON.stringify(recorded.module)}.${JSON.stringify(recorded.name)} was ` +
+            `${recorded.inline ? 'answered inline' : 'a pausing import'} when the artifact was made, ` +
+            `but is ${inline ? 'answered inline' : 'a pausing import'} with this config`,
+        );
+      }
+    });
+  } catch (e) {
+    if (e instanceof ArtifactError || e instanceof NewError) throw e;
+    // A header that does not have the shape this version writes.
+    throw new ArtifactError('Corrupted', `the artifact header is malformed: ${(e as Error).message}`, e);
+  }
+  progress.end('load-artifact');
+
+  const module = await progress.phase('compile', async () => {
+    try {
+      return await compileInstrumented(instrumented);
+    } catch (e) {
+      throw new ArtifactError('Corrupted', `the artifact's module does not compile: ${(e as Error).message}`, e);
+    }
+  });
+  checkShape(module, header);
+  return {
+    module,
+    imports,
+    exports: new Map(header.exports),
+    memory: header.memory,
+    floats: config.floats,
+    provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
+  };
+}
+
+/**
+ * Checks that the compiled module imports and exports exactly what the header announces, so
+ * that an artifact whose module and header disagree is refused rather than half-run.
+ */
+function checkShape(module: WebAssembly.Module, header: ArtifactHeader): void {
+  const expectedImports = header.imports.map((_, index) => `${FUNCTION_IMPORT_MODULE}.${functionImportName(index)}:function`);
+  if (header.memory?.imported === true) expectedImports.push(`${MEMORY_IMPORT_MODULE}.${MEMORY_IMPORT_NAME}:memory`);
+  const actualImports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`);
+
+  const kinds = { function: 'function', table: 'table', memory: 'memory', global: 'global' } as const;
+  const expectedExports = header.exports.map(([, info]) => `${exportName(info.position)}:${kinds[info.kind]}`);
+  expectedExports.push(`${UNWIND_MEMORY_EXPORT}:memory`);
+  if (header.memory !== null && !header.memory.imported) expectedExports.push(`${MEMORY_EXPORT}:memory`);
+  for (const name of ASYNCIFY_EXPORTS) {
+    expectedExports.push(`${name}:function`);
+  }
+  const actualExports = WebAssembly.Module.exports(module).map((e) => `${e.name}:${e.kind}`);
+
+  const same = (a: string[], b: string[]): boolean => a.sort().join('\n') === b.sort().join('\n');
+  if (!same(expectedImports, actualImports) || !same(expectedExports, actualExports)) {
+    throw new ArtifactError('Corrupted', "the artifact's module does not have the imports and exports its header announces");
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Base components: the immutable description of a loaded module that every layer shares.
+ *
+ * As in smoldot, a prototype is built from *base components*: the compiled module, the resolved
+ * import table (import index -> the host's answer to it), the facts the VM needs about the
+ * module's exports and memory, and where they came from (what an artifact records). The loader
+ * (`load/`) and the artifact loader (`artifact/`) produce them; the VM (`vm/`) makes live
+ * instances from them; nothing ever changes them, so one set serves every instance of a module.
+ *
+ * **Layer `base/`** (this is its main file): the leaf of the library. It owns what every other
+ * layer shares: values and signatures (`values.ts`), errors (`errors.ts`), the configuration
+ * (`config.ts`, `feature-set.ts`), these component types, progress reporting, page sizes, the
+ * binary reader and digests. It imports nothing from `lib/` outside `base/`, holds no state,
+ * and is the one internal layer the Substrate layer may use.
+ *
+ * @module
+ */
+
+import type { InlineImport } from './config.js';
+import type { FeatureSetName } from './feature-set.js';
+import type { RawSignature, Signature } from './values.js';
+
+/** What an import or export refers to. */
+export type ExternalKind = 'function' | 'table' | 'memory' | 'global';
+
+/** Size limits of a memory, in 64 KiB pages. */
+export interface MemoryLimits {
+  readonly initial: number;
+  readonly maximum: number | null;
+}
+
+/** A memory of the module: whether it is imported, and its limits. */
+export interface DeclaredMemory {
+  readonly imported: boolean;
+  readonly limits: MemoryLimits;
+}
+
+/** A global, imported or defined. */
+export interface GlobalFact {
+  readonly valueType: string;
+  readonly mutable: boolean;
+}
+
+/** The options that shape the instrumented module; an artifact is only valid for the same ones. */
+export interface ArtifactOptions {
+  readonly features: FeatureSetName;
+  readonly floats: boolean;
+  readonly requireMemory: boolean;
+  readonly unwindBufferPages: number;
+  readonly maxMemoryPages: number | null;
+  /** The transform itself (see `transformId` in `transform/instrument.ts`). */
+  readonly transform: string;
+}
+
+/** A function import and how the host resolved it. */
+export interface ResolvedImport {
+  readonly module: string;
+  readonly name: string;
+  readonly signature: Signature;
+  /** For a pausing import: the id `symbols` gave it, reported in `interrupted` outcomes; else -1. */
+  readonly id: number;
+  /** For an inline import: the host function answering it; else `null`. */
+  readonly inline: InlineImport | null;
+}
+
+/** An export of the original module, by its original name. */
+export interface ExportInfo {
+  /** Position in the original export section; the instrumented module exports it as `e<position>`. */
+  readonly position: number;
+  readonly kind: ExternalKind;
+  /** For functions. */
+  readonly signature?: RawSignature;
+  /** For globals. */
+  readonly global?: GlobalFact;
+}
+
+/** Where base components came from: what an artifact records besides the facts. */
+export interface Provenance {
+  /** SHA-256 of the original module, hexadecimal. */
+  readonly moduleSha256: string;
+  readonly moduleLength: number;
+  readonly options: ArtifactOptions;
+  /** The instrumented module's bytes (the engine cannot give them back from the compiled module). */
+  readonly instrumented: Uint8Array;
+}
+
+/** Everything needed to make a fresh instance; see the module documentation. */
+export interface BaseComponents {
+  /** What an artifact of these components records. */
+  readonly provenance: Provenance;
+  readonly module: WebAssembly.Module;
+  /** Function imports, in function index order. */
+  readonly imports: readonly ResolvedImport[];
+  /** Exports by original name. */
+  readonly exports: ReadonlyMap<string, ExportInfo>;
+  /** The guest's memory, if it has one. */
+  readonly memory: DeclaredMemory | null;
+  /** Whether f32/f64 may cross the boundary. */
+  readonly floats: boolean;
+}
+

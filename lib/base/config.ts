@@ -1,0 +1,172 @@
+/**
+ * The configuration of {@link VirtualMachinePrototype.create}.
+ *
+ * @module
+ */
+
+import { UsageError } from './errors.js';
+import type { FeatureSetName } from './feature-set.js';
+import { type GuestMemoryAccess, MAX_PAGES } from './guest-memory-access.js';
+import type { ProgressListener } from './progress.js';
+import { type Signature, describeValue } from './values.js';
+
+/** Where `create({ cache })` keeps artifacts. Either method may be synchronous or return a promise. */
+export interface ArtifactCache {
+  /** The artifact stored under `key`, or `null`/`undefined` if there is none. */
+  get(key: string): Uint8Array | null | undefined | Promise<Uint8Array | null | undefined>;
+  /** Stores `artifact` under `key`, replacing any previous one. */
+  set(key: string, artifact: Uint8Array): void | Promise<void>;
+}
+
+/** Configuration of {@link VirtualMachinePrototype.create}. */
+export interface VmConfig {
+  /** The module's binary encoding. Text format is refused. */
+  readonly moduleBytes: Uint8Array;
+
+  /**
+   * Resolves each imported function. Called once per function import, in declaration order,
+   * before anything runs. Return a non-negative integer id, which {@link VirtualMachine.run}
+   * reports when the guest calls that import; return `null` or `undefined`, or throw, to refuse
+   * the import (creation then fails with `NewError('UnresolvedFunctionImport')`).
+   */
+  symbols(moduleName: string, name: string, signature: Signature): number | null | undefined;
+
+  /**
+   * Resolves imports that the host answers *inline*: synchronously, in place, while the guest
+   * runs, without pausing it. Called once per function import, before `symbols`; return a
+   * function to answer that import inline (then `symbols` is not called for it), or
+   * `null`/`undefined` to let `symbols` resolve it as a pausing import.
+   *
+   * Inline imports are for cheap host functions whose answer does not need to wait (a heap
+   * allocator, hashing, logging): they cost a plain function call instead of a pause and a
+   * resume, and a function that can only reach inline imports is not instrumented at all.
+   * Every other import still pauses: the interrupt-driven model stays the default.
+   *
+   * If an inline function throws, or returns a value that is not of the import's result type,
+   * the call ends with a `trapped` outcome of kind `HostFunction` whose `cause` is the error.
+   */
+  inlineImports?(moduleName: string, name: string, signature: Signature): InlineImport | null | undefined;
+
+  /**
+   * The WebAssembly features the guest may use. `'default'`: the MVP plus sign-extension
+   * operators, non-trapping float-to-int conversions and exported mutable globals (what Rust's
+   * wasm32 target emitted until 2024 and what smoldot accepts). `'mvp'`: the 2017 MVP only.
+   * Anything else (SIMD, bulk memory, reference types, multi-value, ...) is refused.
+   */
+  readonly features?: FeatureSetName;
+
+  /**
+   * Allow `f32`/`f64` in the signatures of imports and of the functions `start()` calls.
+   * Off by default, as in smoldot: Substrate runtimes must not depend on floating point.
+   */
+  readonly floats?: boolean;
+
+  /**
+   * Require a memory the host can reach (imported as `env`.`memory` or exported as `memory`).
+   * On by default, as in smoldot. When off, a module may have no memory (memory accessors then
+   * see a memory of size 0), or a memory under any export name or none.
+   */
+  readonly requireMemory?: boolean;
+
+  /**
+   * Size of the buffer that holds the stack of a paused call, in 64 KiB pages (default 64, i.e.
+   * 4 MiB). A call paused with a deeper stack traps with kind `StackExhausted`. The buffer is
+   * separate from the guest's memory, and engines commit its pages only as they are touched.
+   */
+  readonly unwindBufferPages?: number;
+
+  /**
+   * A cap on the guest's memory, in 64 KiB pages: its maximum becomes the lower of its own and
+   * this one, for the host's `growMemory` and for the guest's `memory.grow` alike (a Substrate
+   * host passes the runtime's heap pages here, as smoldot does). A module whose memory starts
+   * larger is refused with `NewError('CouldntAllocateMemory')`. Default: no cap beyond the
+   * module's own maximum.
+   */
+  readonly maxMemoryPages?: number;
+
+  /**
+   * An artifact cache: `create()` looks the module up there first (a hit skips the transform),
+   * and stores the artifact of a module it had to transform. See `MemoryArtifactCache` and, for
+   * Node.js, `FileArtifactCache` from `resumable-wasm/node`.
+   */
+  readonly cache?: ArtifactCache;
+
+  /** Called as `create()` / `fromArtifact()` move through their phases (see {@link ProgressEvent}). */
+  readonly onProgress?: ProgressListener;
+}
+
+/**
+ * A host function answering an import inline (see {@link VmConfig.inlineImports}). `params` are
+ * in the engine's representation: `i32` as a signed number, `i64` as a bigint, `f32`/`f64` as
+ * numbers. Return the result the same way (`undefined` for an import without result). `memory`
+ * is the guest's memory, valid for the duration of the call.
+ */
+export type InlineImport = (
+  memory: GuestMemoryAccess,
+  params: readonly (number | bigint)[],
+) => number | bigint | undefined | void;
+
+/** The defaults of the optional {@link VmConfig} fields. */
+export const CONFIG_DEFAULTS = {
+  features: 'default',
+  floats: false,
+  requireMemory: true,
+  unwindBufferPages: 64,
+} as const satisfies Partial<VmConfig>;
+
+/**
+ * A {@link VmConfig} with its defaults filled in, and a private copy of the module bytes: the
+ * caller may reuse its array while `create()` is still working on it.
+ */
+export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages'>> & {
+  readonly maxMemoryPages: number | null;
+  readonly moduleBytes: Uint8Array<ArrayBuffer>;
+  readonly inlineImports: VmConfig['inlineImports'] | null;
+  readonly cache: ArtifactCache | null;
+  readonly onProgress: ProgressListener | null;
+};
+
+/** Checks the shape of a config (a JavaScript caller may pass anything) and fills in defaults. */
+export function resolveConfig(config: VmConfig): ResolvedConfig {
+  const bad = (message: string): never => {
+    throw new UsageError('InvalidArgument', `VirtualMachinePrototype.create: ${message}`);
+  };
+  if (typeof config !== 'object' || config === null) bad('the config must be an object');
+  if (!(config.moduleBytes instanceof Uint8Array)) bad('`moduleBytes` must be a Uint8Array');
+  if (typeof config.symbols !== 'function') bad('`symbols` must be a function');
+  if (config.inlineImports !== undefined && typeof config.inlineImports !== 'function') {
+    bad('`inlineImports` must be a function');
+  }
+  if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
+  for (const option of ['floats', 'requireMemory'] as const) {
+    if (config[option] !== undefined && typeof config[option] !== 'boolean') {
+      bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
+    }
+  }
+  const cache = config.cache ?? null;
+  if (cache !== null && (typeof cache.get !== 'function' || typeof cache.set !== 'function')) {
+    bad('`cache` must have get() and set() methods');
+  }
+  const features = config.features ?? CONFIG_DEFAULTS.features;
+  if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${describeValue(features)}`);
+  const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
+  if (!Number.isInteger(unwindBufferPages) || unwindBufferPages < 1 || unwindBufferPages > 32768) {
+    bad(`\`unwindBufferPages\` must be an integer in 1 .. 32768, got ${describeValue(unwindBufferPages)}`);
+  }
+  const maxMemoryPages = config.maxMemoryPages ?? null;
+  if (maxMemoryPages !== null && (!Number.isInteger(maxMemoryPages) || maxMemoryPages < 0 || maxMemoryPages > MAX_PAGES)) {
+    bad(`\`maxMemoryPages\` must be an integer in 0 .. ${MAX_PAGES}, got ${describeValue(maxMemoryPages)}`);
+  }
+  return {
+    moduleBytes: config.moduleBytes.slice(),
+    maxMemoryPages,
+    symbols: config.symbols.bind(config),
+    inlineImports: config.inlineImports?.bind(config) ?? null,
+    cache,
+    onProgress: config.onProgress ?? null,
+    features,
+    floats: config.floats ?? CONFIG_DEFAULTS.floats,
+    requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,
+    unwindBufferPages,
+  };
+}

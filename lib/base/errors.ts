@@ -1,0 +1,202 @@
+/**
+ * Every error this library reports.
+ *
+ * All of them extend {@link VmError} and carry a `kind` string that is typed per class, so a
+ * caller matches on `err instanceof NewError && err.kind === 'NoMemory'` and the compiler checks
+ * the spelling; the `message` is for humans and says what was wrong with which import, export
+ * or argument.
+ *
+ * Guest faults are not errors: a trap is a normal outcome of {@link VirtualMachine.run}
+ * (`{ type: 'trapped', trap }`), and {@link Trap} is the value describing it.
+ *
+ * @module
+ */
+
+import type { ValueType } from './values.js';
+
+/**
+ * Base class of every error (and of {@link Trap}) produced by this library. `K` is the union of
+ * the subclass's kinds, so `kind` is checked by the compiler wherever it is matched.
+ */
+export abstract class VmError<K extends string = string> extends Error {
+  constructor(
+    /** What went wrong, as a machine-readable name. */
+    readonly kind: K,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Why {@link VirtualMachinePrototype.create} refused a module. */
+export type NewErrorKind =
+  /** Not a valid WebAssembly binary, or it uses a feature outside the configured feature set. */
+  | 'InvalidWasm'
+  /** The module is valid but instantiating it failed (e.g. a data segment out of bounds). */
+  | 'Instantiation'
+  /** The `symbols` callback refused a function import, or its signature cannot cross the boundary. */
+  | 'UnresolvedFunctionImport'
+  /** The module has a start function, which would run guest code before the host can interpose. */
+  | 'StartFunctionNotSupported'
+  /** The module exports something named `memory` that is not a memory. */
+  | 'MemoryIsntMemory'
+  /** The module imports a memory under a name other than `env`.`memory`. */
+  | 'MemoryNotNamedMemory'
+  /** The module has no memory the host can reach, and `requireMemory` is on. */
+  | 'NoMemory'
+  /** The module has more than one memory. */
+  | 'TwoMemories'
+  /** The engine could not allocate the memory the module asks for. */
+  | 'CouldntAllocateMemory'
+  /** The module imports a table, a global or a tag; only functions and one memory can be imported. */
+  | 'ImportTypeNotSupported';
+
+/** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. */
+export class NewError extends VmError<NewErrorKind> {
+  override readonly name = 'NewError';
+  /** For `UnresolvedFunctionImport`: the module name of the refused import. */
+  declare readonly moduleName?: string;
+  /** For `UnresolvedFunctionImport`: the field name of the refused import. */
+  declare readonly functionName?: string;
+
+  constructor(kind: NewErrorKind, message: string, details?: { moduleName?: string; functionName?: string; cause?: unknown }) {
+    super(kind, message, details?.cause);
+    if (details?.moduleName !== undefined) this.moduleName = details.moduleName;
+    if (details?.functionName !== undefined) this.functionName = details.functionName;
+  }
+}
+
+/** Why {@link Prepare.start} refused to start a call. */
+export type StartErrorKind =
+  /** No export has that name. */
+  | 'FunctionNotFound'
+  /** The export exists but is not a function. */
+  | 'NotAFunction'
+  /** The function's signature uses a type that cannot cross the boundary (f32/f64 without `floats`). */
+  | 'SignatureNotSupported'
+  /** The parameters do not match the function's signature in number, type or range. */
+  | 'InvalidParameters';
+
+/** Why {@link VirtualMachine.run} refused to run. The machine stays usable after each of them. */
+export type RunErrorKind =
+  /** The call already finished or trapped; use `intoPrepare()` or `intoPrototype()`. */
+  | 'Poisoned'
+  /** The value's type is not the interrupted import's result type (or `null` was expected). */
+  | 'BadValueType'
+  /** The value has the right type but its payload is not a valid value of that type. */
+  | 'InvalidValue';
+
+/** Thrown by {@link VirtualMachine.run}. */
+export class RunError extends VmError<RunErrorKind> {
+  override readonly name = 'RunError';
+  /** For `BadValueType` and `InvalidValue`: the type the guest expects (`null`: no value). */
+  declare readonly expected?: ValueType | null;
+  /**
+   * For `BadValueType` and `InvalidValue`: the type of the value that was passed (`null`: none;
+   * absent: not a `WasmValue` at all).
+   */
+  declare readonly obtained?: ValueType | null;
+
+  constructor(kind: RunErrorKind, message: string, types?: { expected: ValueType | null; obtained?: ValueType | null }) {
+    super(kind, message);
+    if (types !== undefined) {
+      this.expected = types.expected;
+      // Absent when what was passed is not a WasmValue at all.
+      if ('obtained' in types) this.obtained = types.obtained;
+    }
+  }
+}
+
+/** Why {@link VirtualMachinePrototype.globalValue} failed. */
+export type GlobalValueErrorKind =
+  /** No export of that name is a global. */
+  | 'NotFound'
+  /** The exported global is not an `i32`. */
+  | 'Invalid';
+
+/** Thrown by {@link VirtualMachinePrototype.globalValue}. */
+export class GlobalValueError extends VmError<GlobalValueErrorKind> {
+  override readonly name = 'GlobalValueError';
+}
+
+/**
+ * Thrown by the memory accessors when a range is outside the memory, when an offset or size is
+ * not a non-negative integer, or when growing would pass the memory's maximum.
+ */
+export class OutOfBoundsError extends VmError<'OutOfBounds'> {
+  override readonly name = 'OutOfBoundsError';
+  constructor(message: string) {
+    super('OutOfBounds', message);
+  }
+}
+
+/** How the API was misused. */
+export type UsageErrorKind =
+  /** The object was consumed by a state transition; use the object that transition returned. */
+  | 'Consumed'
+  /** `intoPrepare()` was called while the call is still running (not finished or trapped). */
+  | 'CallInProgress'
+  /** An argument has the wrong shape (e.g. `moduleBytes` is not a `Uint8Array`). */
+  | 'InvalidArgument';
+
+/** Thrown when an object is used in a way its current state does not allow. */
+export class UsageError extends VmError<UsageErrorKind> {
+  override readonly name = 'UsageError';
+}
+
+/** Why an artifact was refused (see {@link VirtualMachinePrototype.fromArtifact}). */
+export type ArtifactErrorKind =
+  /** Not an artifact, truncated, or its checksum does not match its bytes. */
+  | 'Corrupted'
+  /** Made by another version of this library (or of its artifact format). */
+  | 'VersionMismatch'
+  /** Made from another module than the `moduleBytes` given. */
+  | 'ModuleMismatch'
+  /**
+   * Made with other options (features, floats, requireMemory, unwindBufferPages, the transform
+   * itself) or with another split between inline and pausing imports.
+   */
+  | 'OptionsMismatch';
+
+/** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.fromArtifact}. Nothing is run. */
+export class ArtifactError extends VmError<ArtifactErrorKind> {
+  override readonly name = 'ArtifactError';
+}
+
+/** What kind of fault stopped the guest. */
+export type TrapKind =
+  /** The guest executed `unreachable`. */
+  | 'Unreachable'
+  /** A load or store outside the guest's memory. */
+  | 'MemoryOutOfBounds'
+  /** Integer division or remainder by zero. */
+  | 'DivisionByZero'
+  /** Signed integer division overflow (`INT_MIN / -1`). */
+  | 'IntegerOverflow'
+  /** A float-to-integer conversion of NaN or of a value outside the integer's range. */
+  | 'InvalidConversion'
+  /** `call_indirect` with an index past the end of the table. */
+  | 'UndefinedElement'
+  /**
+   * `call_indirect` through an empty table slot, or to a function of another type. Engines
+   * report both the same way, so they cannot be told apart.
+   */
+  | 'IndirectCallMismatch'
+  /** The call stack was too deep: for the engine, or for the buffer that holds a paused stack. */
+  | 'StackExhausted'
+  /**
+   * An inline host function (`VmConfig.inlineImports`) threw, or returned a value that is not of
+   * the import's result type. The trap's `cause` is the error.
+   */
+  | 'HostFunction'
+  /** A fault the engine reported in a way this library does not recognise. */
+  | 'Other';
+
+/**
+ * A guest fault: the `trap` of a `{ type: 'trapped' }` outcome. Never thrown by this library.
+ * `cause` holds the engine's original error.
+ */
+export class Trap extends VmError<TrapKind> {
+  override readonly name = 'Trap';
+}

@@ -1,0 +1,37 @@
+/**
+ * What host code may do with a guest's memory, and the unit it is measured in.
+ *
+ * @module
+ */
+
+/** The size of a WebAssembly page in bytes: the unit of `memorySize()` and `growMemory()`. */
+export const PAGE_SIZE = 65536;
+
+/** The largest number of pages a 32-bit WebAssembly memory can have (4 GiB). */
+export const MAX_PAGES = 65536;
+
+/**
+ * Reading, writing and growing a guest's memory. Implemented by {@link Prepare} and
+ * {@link VirtualMachine}, and handed to inline host functions (`VmConfig.inlineImports`), so
+ * host code written against it (an allocator, a host function) works in all three places.
+ */
+export interface GuestMemoryAccess {
+  /** The size of the guest's memory in pages of 64 KiB (0 for a module without memory). */
+  memorySize(): number;
+  /**
+   * A copy of `size` bytes of the guest's memory starting at `offset`.
+   * Throws {@link OutOfBoundsError} if the range is not inside the memory.
+   */
+  readMemory(offset: number, size: number): Uint8Array;
+  /**
+   * Writes `data` into the guest's memory at `offset`; the guest sees it the next time it reads
+   * there. Throws {@link OutOfBoundsError} (and writes nothing) if the range is not inside the
+   * memory. The bytes are copied: the caller may reuse `data` afterwards.
+   */
+  writeMemory(offset: number, data: Uint8Array): void;
+  /**
+   * Grows the guest's memory by `pages` pages of 64 KiB, zeroed; the guest's `memory.size` sees
+   * the new size. Throws {@link OutOfBoundsError} (and grows nothing) past the memory's maximum.
+   */
+  growMemory(pages: number): void;
+}

@@ -1,0 +1,181 @@
+/**
+ * Values that cross the boundary between the host and the guest.
+ *
+ * The guest only ever sees the four WebAssembly number types. On the host side each value is
+ * tagged with its type, so that a value handed back to the guest can be checked against the
+ * type the guest expects before the guest ever sees it: a host that answers an `i64` import
+ * with an `i32` gets a {@link RunError} instead of a silently truncated value.
+ *
+ * Integers are represented the way the JavaScript engine represents them at its own
+ * WebAssembly boundary: `i32` as a signed `number`, `i64` as a signed `bigint`.
+ *
+ * @module
+ */
+
+/** One of the WebAssembly number types this library passes across the boundary. */
+export type ValueType = 'i32' | 'i64' | 'f32' | 'f64';
+
+/**
+ * A typed WebAssembly value.
+ *
+ * - `i32`: `value` is a signed 32-bit integer, -2^31 .. 2^31-1.
+ * - `i64`: `value` is a signed 64-bit integer as a `bigint`, -2^63 .. 2^63-1.
+ * - `f32`: `value` is a number representable as an IEEE 754 single (see `Math.fround`).
+ * - `f64`: `value` is any number.
+ *
+ * Values produced by this library always use the signed ranges. Values handed to it may also
+ * use the unsigned ranges (0 .. 2^32-1 for `i32`, 0 .. 2^64-1 for `i64`), which denote the same
+ * bit patterns; anything else (a fraction, a value outside both ranges, a `number` for an
+ * `i64`) is refused with an error rather than truncated.
+ */
+export type WasmValue =
+  | { readonly type: 'i32'; readonly value: number }
+  | { readonly type: 'i64'; readonly value: bigint }
+  | { readonly type: 'f32'; readonly value: number }
+  | { readonly type: 'f64'; readonly value: number };
+
+/**
+ * Constructors for {@link WasmValue}. Each one normalises its input to the canonical
+ * representation (signed integers, single-precision rounding for `f32`) and throws a
+ * `RangeError` for input that has no such representation.
+ *
+ * ```ts
+ * vm.run(WasmValue.i32(0xffff_ffff)); // the same as WasmValue.i32(-1)
+ * vm.run(WasmValue.i64(1n << 40n));
+ * ```
+ */
+export const WasmValue = {
+  /** An `i32` from an integer in -2^31 .. 2^32-1 (the unsigned half is reinterpreted). */
+  i32(value: number): WasmValue {
+    const reason = describeBadValue('i32', value);
+    if (reason !== null) throw new RangeError(`WasmValue.i32: ${reason}`);
+    return { type: 'i32', value: value | 0 };
+  },
+  /** An `i64` from a bigint in -2^63 .. 2^64-1 (the unsigned half is reinterpreted). */
+  i64(value: bigint): WasmValue {
+    const reason = describeBadValue('i64', value);
+    if (reason !== null) throw new RangeError(`WasmValue.i64: ${reason}`);
+    return { type: 'i64', value: BigInt.asIntN(64, value) };
+  },
+  /** An `f32`; the number is rounded to single precision. */
+  f32(value: number): WasmValue {
+    const reason = describeBadValue('f32', value);
+    if (reason !== null) throw new RangeError(`WasmValue.f32: ${reason}`);
+    return { type: 'f32', value: Math.fround(value) };
+  },
+  /** An `f64`. */
+  f64(value: number): WasmValue {
+    const reason = describeBadValue('f64', value);
+    if (reason !== null) throw new RangeError(`WasmValue.f64: ${reason}`);
+    return { type: 'f64', value };
+  },
+} as const;
+
+/** A function type as written in the module: value type names, possibly unsupported ones. */
+export interface RawSignature {
+  readonly params: readonly string[];
+  readonly results: readonly string[];
+}
+
+/** The type of a function as the host sees it: WebAssembly MVP functions have at most one result. */
+export interface Signature {
+  readonly params: readonly ValueType[];
+  readonly result: ValueType | null;
+}
+
+const I32_MIN = -0x8000_0000;
+const U32_MAX = 0xffff_ffff;
+const I64_MIN = -(1n << 63n);
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * Why `value` is not a valid payload for a value of type `type`, or `null` if it is.
+ * Shared by the constructors above and by the checks on values the host hands to the VM.
+ */
+export function describeBadValue(type: ValueType, value: unknown): string | null {
+  switch (type) {
+    case 'i32':
+      if (typeof value !== 'number') return `an i32 must be a number, got ${typeof value}`;
+      if (!Number.isInteger(value) || value < I32_MIN || value > U32_MAX) {
+        return `${describeValue(value)} is not an integer in -2^31 .. 2^32-1`;
+      }
+      return null;
+    case 'i64':
+      if (typeof value !== 'bigint') return `an i64 must be a bigint, got ${typeof value}`;
+      if (value < I64_MIN || value > U64_MAX) return `${value} is not in -2^63 .. 2^64-1`;
+      return null;
+    case 'f32':
+    case 'f64':
+      if (typeof value !== 'number') return `an ${type} must be a number, got ${typeof value}`;
+      return null;
+  }
+}
+
+/**
+ * `value` in a form fit for an error message, whatever it is: a bigint, a symbol, an object
+ * without prototype or with a throwing `toString` must not make the error itself throw.
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return 'a function';
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return 'an array';
+      return Object.prototype.toString.call(value);
+    default:
+      return String(value);
+  }
+}
+
+/**
+ * Binaryen throws non-Error values on some failures (a C++ exception surfacing as an opaque
+ * object); make every thrown value readable.
+ */
+export function describeThrown(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  if (typeof e === 'object' && e !== null) return 'an internal error in Binaryen (the module may be too large for the transform)';
+  return `a non-Error value (${describeValue(e)})`;
+}
+
+/** `true` if `value` is one of the four {@link ValueType} names. */
+export function isValueType(value: unknown): value is ValueType {
+  return value === 'i32' || value === 'i64' || value === 'f32' || value === 'f64';
+}
+
+/** Formats a signature the way the text format would, e.g. `(i32, i64) -> i32`. */
+export function formatSignature(signature: Signature): string {
+  return `(${signature.params.join(', ')}) -> ${signature.result ?? 'nil'}`;
+}
+
+/**
+ * Converts a value from the engine's representation (what a WebAssembly function called from
+ * JavaScript returns, or what an import receives) to a tagged {@link WasmValue}. The engine
+ * already uses the canonical representation, so this only tags it.
+ */
+export function fromEngine(type: ValueType, raw: unknown): WasmValue {
+  // The casts are sound: the engine converts each WebAssembly type to exactly one JS type.
+  return { type, value: raw } as WasmValue;
+}
+
+/**
+ * The host-side signature for a function type, or the reason it cannot cross the boundary.
+ * Results beyond one cannot occur here: the feature scan refuses multi-value first.
+ */
+export function toSignature(raw: RawSignature, floats: boolean): Signature | string {
+  const types = [...raw.params, ...raw.results];
+  for (const type of types) {
+    if (!isValueType(type)) return `it uses the type ${type}`;
+    if (!floats && (type === 'f32' || type === 'f64')) {
+      return `it uses ${type}, which is refused unless the VM is created with \`floats: true\``;
+    }
+  }
+  return { params: raw.params as ValueType[], result: (raw.results[0] as ValueType | undefined) ?? null };
+}

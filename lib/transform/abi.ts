@@ -1,0 +1,71 @@
+/**
+ * The instrumented module's ABI: every name the VM and the transform agree on.
+ *
+ * The module the VM instantiates is not the guest's module as written. Its imports and exports
+ * carry short synthetic names (`rename.ts` explains why), and on the Asyncify backend the
+ * transform adds a memory and control functions of its own (`instrument.ts`). The live instance
+ * binds imports and looks up exports by these names, the Asyncify driver calls the control
+ * functions, and an artifact's shape check expects exactly them: they are written once, here.
+ *
+ * ```text
+ * imports  i.<n>      the n-th function import (n in the function index space)
+ *          t.<n> g.<n> tables and globals (refused by the module rules; only renamed to read facts)
+ *          m.m        the guest's memory, when the guest imports it
+ * exports  e<n>       the export at position n of the original export section
+ *          m          the guest's memory, when the guest defines it (added if not exported)
+ *          u          Asyncify only: the secondary memory holding the unwind buffer
+ *          asyncify_* Asyncify only: the pass's control functions ({@link ASYNCIFY_EXPORTS})
+ * ```
+ *
+ * Leaf of the transform layer: imports nothing.
+ *
+ * @module
+ */
+
+/** Module name of every renamed function import; the field name is the import's function index. */
+export const FUNCTION_IMPORT_MODULE = 'i';
+/** Module name of renamed table imports (refused by the module rules). */
+export const TABLE_IMPORT_MODULE = 't';
+/** Module name of renamed global imports (refused by the module rules). */
+export const GLOBAL_IMPORT_MODULE = 'g';
+/** Module name of the renamed memory import. */
+export const MEMORY_IMPORT_MODULE = 'm';
+/** Field name of the renamed memory import. */
+export const MEMORY_IMPORT_NAME = 'm';
+/** Export name under which the guest's own memory is reachable in the instrumented module. */
+export const MEMORY_EXPORT = 'm';
+/** Export name of the secondary memory that holds the unwind buffer (Asyncify). */
+export const UNWIND_MEMORY_EXPORT = 'u';
+/** Binaryen's internal name of the secondary memory the Asyncify pass creates. */
+export const ASYNCIFY_MEMORY = 'asyncify_memory';
+
+/** The synthetic name of the export at position `index` of the export section. */
+export function exportName(index: number): string {
+  return `e${index}`;
+}
+
+/**
+ * Field name of the `index`-th function import (in the function index space). Tables and globals
+ * are numbered the same way within their kind.
+ */
+export function functionImportName(index: number): string {
+  return String(index);
+}
+
+/** The functions the Asyncify pass exports to control a pause (see `vm/pause/asyncify-driver.ts`). */
+export interface AsyncifyExports {
+  asyncify_start_unwind: (data: number) => void;
+  asyncify_stop_unwind: () => void;
+  asyncify_start_rewind: (data: number) => void;
+  asyncify_stop_rewind: () => void;
+  asyncify_get_state: () => number;
+}
+
+/** The names of {@link AsyncifyExports}, every one of which an instrumented module exports. */
+export const ASYNCIFY_EXPORTS: readonly (keyof AsyncifyExports)[] = [
+  'asyncify_start_unwind',
+  'asyncify_stop_unwind',
+  'asyncify_start_rewind',
+  'asyncify_stop_rewind',
+  'asyncify_get_state',
+];

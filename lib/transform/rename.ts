@@ -1,0 +1,170 @@
+/**
+ * Gives every import and export of a module a short synthetic name before Binaryen sees it.
+ *
+ * Three reasons:
+ * - Binaryen's C API truncates names at NUL bytes, while WebAssembly names are arbitrary UTF-8
+ *   (`"a\0b"` and `"a\0c"` would both become `"a"`). The VM maps the original names to the
+ *   synthetic ones itself, so Binaryen never handles a user-chosen name.
+ * - The Asyncify pass adds exports (`asyncify_start_unwind`, ...) and treats imports from a
+ *   module named `asyncify` specially. With synthetic names a guest can neither collide with
+ *   those exports nor smuggle in such an import.
+ * - A defined memory that the guest does not export still has to be reachable by the host
+ *   (spec tests, `requireMemory: false`); it gets an export of its own here.
+ *
+ * Custom sections (debug names, producers, ...) are dropped too: the instrumented module never
+ * needs them, and Binaryen would otherwise parse and re-emit them.
+ *
+ * The module facts are read from a renamed copy as well (see `module-facts.ts`), with the real
+ * names read here by {@link readImportExportNames}: the header parser refuses names with code
+ * points above U+FFFF, which WebAssembly allows.
+ *
+ * @module
+ */
+
+import { BinaryFormatError, BinaryReader, MODULE_HEADER, splitSections, writeName, writeU32 } from '../base/binary-reader.js';
+import {
+  FUNCTION_IMPORT_MODULE,
+  GLOBAL_IMPORT_MODULE,
+  MEMORY_EXPORT,
+  MEMORY_IMPORT_MODULE,
+  MEMORY_IMPORT_NAME,
+  TABLE_IMPORT_MODULE,
+  exportName,
+  functionImportName,
+} from './abi.js';
+
+/** The original names of a module's imports and exports, in declaration order. */
+export interface ImportExportNames {
+  readonly imports: readonly { readonly module: string; readonly name: string }[];
+  readonly exports: readonly string[];
+}
+
+/** Reads the names of every import and export (any UTF-8, NUL and non-BMP code points included). */
+export function readImportExportNames(bytes: Uint8Array): ImportExportNames {
+  const imports: { module: string; name: string }[] = [];
+  const exports: string[] = [];
+  for (const section of splitSections(bytes)) {
+    const r = new BinaryReader(bytes, section.payloadStart, section.end);
+    if (section.id === 2) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        const module = r.name();
+        const name = r.name();
+        r.skipImportDescriptor(r.u8());
+        imports.push({ module, name });
+      }
+    } else if (section.id === 7) {
+      for (let i = 0, n = r.u32(); i < n; i++) {
+        exports.push(r.name());
+        r.u8();
+        r.u32();
+      }
+    }
+  }
+  return { imports, exports };
+}
+
+/** What {@link renameImportsAndExports} does besides renaming. */
+export interface RenameOptions {
+  /** Add an export of memory 0 named {@link MEMORY_EXPORT} (for a module that defines its memory). */
+  readonly exportDefinedMemory: boolean;
+  /** Give the defined memory this maximum, in pages (`VmConfig.maxMemoryPages`); `null`: keep its own. */
+  readonly definedMemoryMaximum: number | null;
+}
+
+/**
+ * Returns a copy of `bytes` with imports and exports renamed as described above, custom
+ * sections removed, and the defined memory exported and capped as `options` say.
+ */
+export function renameImportsAndExports(
+  bytes: Uint8Array,
+  options: RenameOptions = { exportDefinedMemory: false, definedMemoryMaximum: null },
+): Uint8Array {
+  const { exportDefinedMemory, definedMemoryMaximum } = options;
+  const chunks: Uint8Array[] = [MODULE_HEADER];
+  let exportsWritten = false;
+
+  const writeSection = (id: number, payload: number[]): void => {
+    const head: number[] = [id];
+    writeU32(head, payload.length);
+    chunks.push(Uint8Array.from(head), Uint8Array.from(payload));
+  };
+
+  const writeExports = (original: BinaryReader | null): void => {
+    const payload: number[] = [];
+    const count = original === null ? 0 : original.u32();
+    writeU32(payload, count + (exportDefinedMemory ? 1 : 0));
+    for (let i = 0; i < count; i++) {
+      const r = original!;
+      r.name();
+      const kind = r.u8();
+      const index = r.u32();
+      writeName(payload, exportName(i));
+      payload.push(kind);
+      writeU32(payload, index);
+    }
+    if (exportDefinedMemory) {
+      writeName(payload, MEMORY_EXPORT);
+      payload.push(0x02);
+      writeU32(payload, 0);
+    }
+    writeSection(7, payload);
+    exportsWritten = true;
+  };
+
+  for (const section of splitSections(bytes)) {
+    if (section.id === 0) continue;
+    if (section.id > 7 && !exportsWritten && exportDefinedMemory) writeExports(null);
+    const r = new BinaryReader(bytes, section.payloadStart, section.end);
+    if (section.id === 2) {
+      const payload: number[] = [];
+      const count = r.u32();
+      writeU32(payload, count);
+      // Per-kind counters: function, table, memory, global.
+      const counts = [0, 0, 0, 0];
+      for (let i = 0; i < count; i++) {
+        r.name();
+        r.name();
+        const descriptorStart = r.pos + 1;
+        const kind = r.u8();
+        r.skipImportDescriptor(kind);
+        const index = counts[kind]!++;
+        if (kind === 2) {
+          writeName(payload, MEMORY_IMPORT_MODULE);
+          writeName(payload, MEMORY_IMPORT_NAME);
+        } else {
+          // Tables and globals are refused before instrumentation; they are only renamed when
+          // the facts of a module are read.
+          writeName(payload, kind === 0 ? FUNCTION_IMPORT_MODULE : kind === 1 ? TABLE_IMPORT_MODULE : GLOBAL_IMPORT_MODULE);
+          writeName(payload, functionImportName(index));
+        }
+        payload.push(kind);
+        for (let p = descriptorStart; p < r.pos; p++) payload.push(bytes[p]!);
+      }
+      writeSection(2, payload);
+    } else if (section.id === 7) {
+      writeExports(r);
+    } else if (section.id === 5 && definedMemoryMaximum !== null) {
+      // One memory (the module rules allow no more): keep its minimum, set its maximum.
+      const count = r.u32();
+      const flags = r.u8();
+      const initial = r.u32();
+      if (count !== 1 || flags > 1) throw new BinaryFormatError('unexpected memory section');
+      const payload: number[] = [1, 0x01];
+      writeU32(payload, initial);
+      writeU32(payload, definedMemoryMaximum);
+      writeSection(5, payload);
+    } else {
+      chunks.push(bytes.subarray(section.start, section.end));
+    }
+  }
+  if (!exportsWritten && exportDefinedMemory) writeExports(null);
+
+  const total = chunks.reduce((sum, c) => sum + c.length, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

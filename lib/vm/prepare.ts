@@ -1,0 +1,98 @@
+/**
+ * The state between a prototype and a running call: the host may read, write and grow the
+ * guest's memory (typically to place the call's input), then start the call.
+ *
+ * @module
+ */
+
+import { type StartErrorKind, UsageError, VmError } from '../base/errors.js';
+import type { LiveInstance } from './live-instance.js';
+import { MemoryAccess } from './memory-access.js';
+import { Ownership } from './ownership.js';
+import { VirtualMachinePrototype } from './prototype.js';
+import { type WasmValue, describeBadValue, describeValue, formatSignature, toSignature } from '../base/values.js';
+import { VirtualMachine } from './virtual-machine.js';
+
+/**
+ * Thrown by {@link Prepare.start}. The `Prepare` is consumed either way; the error gives back
+ * the same instance as a prototype (memory written through the `Prepare` is kept), so the
+ * caller can try again.
+ */
+export class StartError extends VmError<StartErrorKind> {
+  override readonly name = 'StartError';
+  constructor(
+    kind: StartErrorKind,
+    message: string,
+    /** The prototype the failed `Prepare` was made from, ready to be prepared again. */
+    readonly prototype: VirtualMachinePrototype,
+  ) {
+    super(kind, message);
+  }
+}
+
+/** A module instance ready to start a call; see {@link VirtualMachinePrototype} for the state machine. */
+export class Prepare extends MemoryAccess {
+  private constructor(live: LiveInstance) {
+    super(new Ownership(live, 'Prepare'));
+  }
+
+  /** @internal */
+  static _fromInstance(live: LiveInstance): Prepare {
+    return new Prepare(live);
+  }
+
+  /**
+   * Starts a call of the exported function `functionName` with `params`; nothing runs until the
+   * first {@link VirtualMachine.run}. Consumes this `Prepare`.
+   *
+   * Throws {@link StartError}: `FunctionNotFound`, `NotAFunction`, `SignatureNotSupported` (f32 or
+   * f64 without `floats`), `InvalidParameters` (count, types or values). The error's `prototype`
+   * holds this same instance, memory included, so the caller can prepare again.
+   */
+  start(functionName: string, params: readonly WasmValue[]): VirtualMachine {
+    if (typeof functionName !== 'string') {
+      throw new UsageError('InvalidArgument', `start: the function name must be a string, got ${typeof functionName}`);
+    }
+    if (!Array.isArray(params)) {
+      throw new UsageError('InvalidArgument', 'start: the parameters must be an array of WasmValue');
+    }
+    const live = this.owner.take('start');
+    const fail = (kind: StartError['kind'], message: string): never => {
+      throw new StartError(kind, message, VirtualMachinePrototype._fromInstance(live));
+    };
+    const name = JSON.stringify(functionName);
+    const info = live.components.exports.get(functionName);
+    if (info === undefined) return fail('FunctionNotFound', `no export is named ${name}`);
+    if (info.kind !== 'function') return fail('NotAFunction', `the export ${name} is a ${info.kind}, not a function`);
+    const signature = toSignature(info.signature!, live.components.floats);
+    if (typeof signature === 'string') {
+      return fail('SignatureNotSupported', `the signature of ${name} cannot cross the boundary: ${signature}`);
+    }
+    if (params.length !== signature.params.length) {
+      return fail(
+        'InvalidParameters',
+        `${name} takes ${signature.params.length} parameters ${formatSignature(signature)}, got ${params.length}`,
+      );
+    }
+    const args: unknown[] = [];
+    for (let i = 0; i < params.length; i++) {
+      const param = params[i] as WasmValue | null | undefined;
+      const expected = signature.params[i]!;
+      if (param?.type !== expected) {
+        return fail(
+          'InvalidParameters',
+          `parameter ${i} of ${name} must be an ${expected} ${formatSignature(signature)}, got ${describeValue(param)}`,
+        );
+      }
+      const reason = describeBadValue(expected, param.value);
+      if (reason !== null) return fail('InvalidParameters', `parameter ${i} of ${name}: ${reason}`);
+      args.push(param.value);
+    }
+    return VirtualMachine._start(live, live.exportValue(info) as (...a: unknown[]) => unknown, args, signature);
+  }
+
+  /** Discards this instance and returns a prototype with a fresh one (memory zeroed, globals reset). Consumes this `Prepare`. */
+  intoPrototype(): VirtualMachinePrototype {
+    return VirtualMachinePrototype._fresh(this.owner.take('intoPrototype').components);
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The entry point of the state machine: a validated, instrumented, compiled and instantiated
+ * module, ready to prepare a call.
+ *
+ * ```text
+ * VirtualMachinePrototype --prepare()--> Prepare --start(fn, params)--> VirtualMachine
+ *         ^                                 |  ^                          |  run(value) -> interrupted | finished | trapped
+ *         |                                 |  '------ intoPrepare() -----'  (after finished/trapped: memory and globals kept)
+ *         '------------- intoPrototype() ---'---------------------------------'  (fresh instance: memory zeroed, globals reset)
+ * ```
+ *
+ * Every transition consumes the object it is called on; a consumed object refuses any further
+ * use with a {@link UsageError} of kind `Consumed`.
+ *
+ * **Layer `vm/`** (this is its main file): the state machine. It owns the three states (this
+ * file, `prepare.ts`, `virtual-machine.ts`, the only import circle of `lib/`), the consumption
+ * rule (`ownership.ts`), live instances, guest memory, inline imports and traps; the pause
+ * mechanism sits below it in `vm/pause/`. It may import every layer below it: `base/`,
+ * `transform/` (ABI names), `load/` and `artifact/` (to build base components).
+ *
+ * @module
+ */
+
+import { artifactCacheKey } from '../artifact/cache.js';
+import { artifactOf, componentsFromArtifact } from '../artifact/loader.js';
+import { type ResolvedConfig, type VmConfig, resolveConfig } from '../base/config.js';
+import { sha256Hex } from '../base/digest.js';
+import { ArtifactError, GlobalValueError } from '../base/errors.js';
+import type { BaseComponents } from '../base/components.js';
+import { LiveInstance } from './live-instance.js';
+import { type LoadTuning, artifactOptions, loadModule } from '../load/load-module.js';
+import { ProgressReporter } from '../base/progress.js';
+import { Ownership } from './ownership.js';
+import { Prepare } from './prepare.js';
+import { describeValue } from '../base/values.js';
+
+/**
+ * A module ready to run: see the module documentation for the state machine it starts.
+ *
+ * ```ts
+ * const proto = await VirtualMachinePrototype.create({ moduleBytes, symbols: () => 0 });
+ * let vm = proto.prepare().start('main', []);
+ * ```
+ */
+export class VirtualMachinePrototype {
+  readonly #owner: Ownership;
+
+  private constructor(live: LiveInstance) {
+    this.#owner = new Ownership(live, 'VirtualMachinePrototype');
+  }
+
+  /**
+   * Validates, inspects, instruments, compiles and instantiates a module. Rejects with a
+   * {@link NewError} naming what was refused, or a {@link UsageError} for a malformed config.
+   * The transform runs Binaryen and takes seconds for a multi-megabyte module; with
+   * `config.cache`, a module seen before is served from its artifact instead.
+   */
+  static async create(config: VmConfig): Promise<VirtualMachinePrototype> {
+    return VirtualMachinePrototype.#create(resolveConfig(config), {});
+  }
+
+  /** @internal `create` with internal tuning knobs, for benchmarks and experiments. */
+  static async _createTuned(config: VmConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
+    return VirtualMachinePrototype.#create(resolveConfig(config), tuning);
+  }
+
+  static async #create(config: ResolvedConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
+    const progress = new ProgressReporter(config.onProgress);
+    const cache = config.cache;
+    if (cache === null) return VirtualMachinePrototype.#instantiate(await loadModule(config, progress, tuning), progress);
+
+    await progress.start('cache-lookup');
+    const moduleSha256 = await sha256Hex(config.moduleBytes);
+    const key = artifactCacheKey(moduleSha256, artifactOptions(config, tuning.postPasses));
+    let stored: Uint8Array | null | undefined = null;
+    let lookupError: unknown;
+    try {
+      stored = await cache.get(key);
+    } catch (e) {
+      lookupError = e;
+    }
+    progress.end('cache-lookup', { cacheHit: stored != null, ...(lookupError === undefined ? {} : { error: lookupError }) });
+    if (stored != null) {
+      try {
+        const components = await componentsFromArtifact(stored, config, progress, moduleSha256);
+        return await VirtualMachinePrototype.#instantiate(components, progress);
+      } catch (e) {
+        // A stale or damaged entry is a miss: build anew and replace it. A refusal by the
+        // config (an unresolved import) is the same refusal create() would give.
+        if (!(e instanceof ArtifactError)) throw e;
+      }
+    }
+
+    const components = await loadModule(config, progress, tuning, moduleSha256);
+    const prototype = await VirtualMachinePrototype.#instantiate(components, progress);
+    await progress.start('cache-store');
+    let storeError: unknown;
+    try {
+      await cache.set(key, artifactOf(components));
+    } catch (e) {
+      storeError = e;
+    }
+    progress.end('cache-store', storeError === undefined ? {} : { error: storeError });
+    return prototype;
+  }
+
+  /**
+   * Rebuilds a prototype from an artifact made by {@link toArtifact}, without the transform (and
+   * without loading Binaryen). `config` must describe the same module and options the artifact
+   * was made with; its callbacks resolve the imports again. Rejects with {@link ArtifactError}
+   * (`Corrupted`, `VersionMismatch`, `ModuleMismatch`, `OptionsMismatch`) for an artifact that
+   * does not belong to them — it is then never run — or with {@link NewError} as `create()`
+   * would for a refused import. See `docs/architecture.md` for the trust model.
+   */
+  static async fromArtifact(artifact: Uint8Array, config: VmConfig): Promise<VirtualMachinePrototype> {
+    const resolved = resolveConfig(config);
+    const progress = new ProgressReporter(resolved.onProgress);
+    return VirtualMachinePrototype.#instantiate(await componentsFromArtifact(artifact, resolved, progress), progress);
+  }
+
+  static async #instantiate(components: BaseComponents, progress: ProgressReporter): Promise<VirtualMachinePrototype> {
+    return progress.phase('instantiate', () => new VirtualMachinePrototype(LiveInstance.create(components)));
+  }
+
+  /** @internal A prototype around an existing instance (for `StartError`). */
+  static _fromInstance(live: LiveInstance): VirtualMachinePrototype {
+    return new VirtualMachinePrototype(live);
+  }
+
+  /** @internal A prototype with a fresh instance of `components`. */
+  static _fresh(components: BaseComponents): VirtualMachinePrototype {
+    return new VirtualMachinePrototype(LiveInstance.create(components));
+  }
+
+  /**
+   * The value of the exported `i32` global `name`, read as an unsigned 32-bit integer (Substrate
+   * runtimes export `__heap_base` this way). Throws {@link GlobalValueError}: `NotFound` if no
+   * export of that name is a global, `Invalid` if the global is not an `i32`.
+   */
+  globalValue(name: string): number {
+    const live = this.#owner.live;
+    const info = live.components.exports.get(name);
+    if (info === undefined || info.kind !== 'global') {
+      throw new GlobalValueError(
+        'NotFound',
+        info === undefined ? `no export is named ${describeValue(name)}` : `the export ${describeValue(name)} is a ${info.kind}, not a global`,
+      );
+    }
+    if (info.global!.valueType !== 'i32') {
+      throw new GlobalValueError('Invalid', `the global ${describeValue(name)} is an ${info.global!.valueType}, not an i32`);
+    }
+    return ((live.exportValue(info) as WebAssembly.Global).value as number) >>> 0;
+  }
+
+  /** The maximum size of the guest's memory in pages, or `null` if it declares none (or has no memory). */
+  memoryMaxPages(): number | null {
+    return this.#owner.live.memory.maximumPages;
+  }
+
+  /** Moves to the {@link Prepare} state, where memory can be set up before a call. Consumes this prototype. */
+  prepare(): Prepare {
+    return Prepare._fromInstance(this.#owner.take('prepare'));
+  }
+
+  /**
+   * The artifact of this prototype's module: the instrumented module and the facts the VM needs,
+   * so that {@link fromArtifact} can rebuild it without the transform. Versioned, tied to the
+   * original module's SHA-256 and to the options, and checksummed (see `docs/architecture.md`).
+   * The same bytes for every prototype of the same module, whatever state it is in.
+   */
+  toArtifact(): Uint8Array {
+    return artifactOf(this.#owner.live.components);
+  }
+
+  /**
+   * A new prototype with a fresh instance of the same module (memory and globals as after
+   * instantiation). The transform is not run again and the compiled code is shared.
+   */
+  clone(): VirtualMachinePrototype {
+    return VirtualMachinePrototype._fresh(this.#owner.live.components);
+  }
+}

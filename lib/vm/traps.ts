@@ -1,0 +1,86 @@
+/**
+ * Turns what the engine throws out of guest code into a {@link Trap}.
+ *
+ * Engines report WebAssembly traps as `WebAssembly.RuntimeError` and stack overflow as a
+ * `RangeError` (V8, JavaScriptCore) or an `InternalError` (SpiderMonkey), distinguishing the
+ * trap kinds only by message. The messages below are V8's (Node.js, Chromium); anything else is
+ * still a trap, of kind `Other`, with the engine's message kept.
+ *
+ * @module
+ */
+
+import type { ThrowContext } from './pause/call-driver.js';
+import { Trap, type TrapKind } from '../base/errors.js';
+import { HostFunctionFailure } from './inline-imports.js';
+
+/**
+ * Substrings of engine messages (lowercase), the kind they mean, and a description. Plain
+ * substring tests rather than regular expressions: this runs right after the guest exhausted the
+ * stack, with little of it left, and a regular expression may need to be compiled.
+ */
+const RUNTIME_ERROR_KINDS: readonly (readonly [readonly string[], TrapKind, string])[] = [
+  [['unreachable'], 'Unreachable', 'unreachable executed'],
+  [['memory access out of bounds', 'out of bounds memory access'], 'MemoryOutOfBounds', 'out-of-bounds memory access'],
+  [['divide by zero', 'remainder by zero', 'division by zero'], 'DivisionByZero', 'integer divide by zero'],
+  [['divide result unrepresentable', 'integer overflow'], 'IntegerOverflow', 'integer overflow'],
+  [['float unrepresentable', 'invalid conversion'], 'InvalidConversion', 'invalid conversion to integer'],
+  [['table index is out of bounds', 'undefined element'], 'UndefinedElement', 'undefined element (table index out of bounds)'],
+  [
+    ['null function', 'signature mismatch', 'indirect call'],
+    'IndirectCallMismatch',
+    'indirect call to an uninitialized element or to a function of another type',
+  ],
+];
+
+function mentions(message: string, needles: readonly string[]): boolean {
+  const lower = message.toLowerCase();
+  for (const needle of needles) if (lower.includes(needle)) return true;
+  return false;
+}
+
+/** `true` if `error` is an engine's report of call stack overflow. */
+function isStackOverflow(error: unknown): boolean {
+  if (error instanceof RangeError) return mentions(error.message, ['call stack']);
+  return error instanceof Error && error.name === 'InternalError' && mentions(error.message, ['recursion']);
+}
+
+/**
+ * The trap for `error`, thrown by guest code while the call was in `context`; `null` if `error`
+ * is not a guest fault (which the caller then lets propagate, since it is a bug here).
+ * `unwindBufferSize` is used in the message of a paused stack that overflowed the buffer.
+ */
+export function trapFromError(error: unknown, context: ThrowContext, unwindBufferSize: number): Trap | null {
+  if (error instanceof HostFunctionFailure) return new Trap('HostFunction', error.message, error.cause);
+  const isRuntimeError = error instanceof WebAssembly.RuntimeError;
+  if (context === 'pausing' && (isRuntimeError || isStackOverflow(error))) {
+    // While unwinding only Asyncify's own code runs, and the only thing it can run out of is
+    // the buffer: a store past the end of the buffer's memory is what traps here.
+    return new Trap(
+      'StackExhausted',
+      `call stack exhausted: the stack of the call paused at an import does not fit in the ` +
+        `${formatBytes(unwindBufferSize)} unwind buffer (raise \`unwindBufferPages\`)`,
+      error,
+    );
+  }
+  if (isStackOverflow(error)) {
+    return new Trap(
+      'StackExhausted',
+      context === 'resuming'
+        ? 'call stack exhausted while resuming the paused call: the engine stack available to ' +
+            'run() is smaller than when the call paused'
+        : 'call stack exhausted: the guest recursed deeper than the engine stack allows',
+      error,
+    );
+  }
+  if (!isRuntimeError) return null;
+  const message = (error as Error).message;
+  for (const [needles, kind, description] of RUNTIME_ERROR_KINDS) {
+    if (mentions(message, needles)) return new Trap(kind, `trap: ${description}`, error);
+  }
+  return new Trap('Other', `trap: ${message}`, error);
+}
+
+function formatBytes(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? `${mib} MiB` : `${Math.round(bytes / 1024)} KiB`;
+}
