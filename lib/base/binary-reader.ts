@@ -1,12 +1,11 @@
 /**
  * A cursor over WebAssembly binary encoding, and the section framing of a module.
  *
- * The library reads module *facts* with `@webassemblyjs/wasm-parser`; this cursor is for the few
- * places that need to walk raw bytes quickly (the feature scan over every instruction of a
- * multi-megabyte runtime, renaming imports and exports before instrumentation, reading custom
- * sections). The modules it reads have already been validated by the engine, so a malformed
- * encoding is unexpected; it still fails with a {@link BinaryFormatError} rather than reading
- * past the end.
+ * The library walks raw bytes itself wherever it reads a module: the module facts (the header
+ * sections), the feature scan over every instruction of a multi-megabyte runtime, renaming
+ * imports and exports, reading custom sections. The modules it reads have normally been
+ * validated by the engine, so a malformed encoding is unexpected; it still fails with a
+ * {@link BinaryFormatError} rather than reading past the end.
  *
  * @module
  */

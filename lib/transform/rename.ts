@@ -33,36 +33,6 @@ import {
   functionImportName,
 } from './abi.js';
 
-/** The original names of a module's imports and exports, in declaration order. */
-export interface ImportExportNames {
-  readonly imports: readonly { readonly module: string; readonly name: string }[];
-  readonly exports: readonly string[];
-}
-
-/** Reads the names of every import and export (any UTF-8, NUL and non-BMP code points included). */
-export function readImportExportNames(bytes: Uint8Array): ImportExportNames {
-  const imports: { module: string; name: string }[] = [];
-  const exports: string[] = [];
-  for (const section of splitSections(bytes)) {
-    const r = new BinaryReader(bytes, section.payloadStart, section.end);
-    if (section.id === 2) {
-      for (let i = 0, n = r.u32(); i < n; i++) {
-        const module = r.name();
-        const name = r.name();
-        r.skipImportDescriptor(r.u8());
-        imports.push({ module, name });
-      }
-    } else if (section.id === 7) {
-      for (let i = 0, n = r.u32(); i < n; i++) {
-        exports.push(r.name());
-        r.u8();
-        r.u32();
-      }
-    }
-  }
-  return { imports, exports };
-}
-
 /** What {@link renameImportsAndExports} does besides renaming. */
 export interface RenameOptions {
   /** Add an export of memory 0 named {@link MEMORY_EXPORT} (for a module that defines its memory). */
