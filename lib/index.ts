@@ -53,3 +53,5 @@ export type { CreatePhase, ProgressEvent, ProgressListener } from './base/progre
 export { VirtualMachinePrototype } from './vm/prototype.js';
 export { type Signature, type ValueType, WasmValue } from './base/values.js';
 export { type ExecOutcome, VirtualMachine } from './vm/virtual-machine.js';
+export { type CompletedOutcome, type Interrupt, type InterruptHandler, runToCompletion } from './vm/run-to-completion.js';
+export type { Backend } from './base/engine.js';

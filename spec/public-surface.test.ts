@@ -20,11 +20,11 @@ const ENTRIES = {
 
 const EXPECTED: Record<keyof typeof ENTRIES, string> = {
   'resumable-wasm':
-    'ArtifactCache ArtifactError ArtifactErrorKind CreatePhase ExecOutcome FeatureSetName GlobalValueError ' +
-    'GlobalValueErrorKind GuestMemoryAccess InlineImport MemoryAccess MemoryArtifactCache NewError NewErrorKind ' +
-    'OutOfBoundsError Prepare ProgressEvent ProgressListener RunError RunErrorKind Signature StartError ' +
-    'StartErrorKind Trap TrapKind UsageError UsageErrorKind ValueType VirtualMachine VirtualMachinePrototype ' +
-    'VmConfig VmError WasmValue',
+    'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureSetName ' +
+    'GlobalValueError GlobalValueErrorKind GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
+    'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener RunError ' +
+    'RunErrorKind Signature StartError StartErrorKind Trap TrapKind UsageError UsageErrorKind ValueType ' +
+    'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',
   'resumable-wasm/substrate':
     'AllocationStats AllocatorError AllocatorErrorKind AllocatorMemory AllocatorOptions BUILTIN_HOST_FUNCTIONS ' +
     'DEFAULT_HEAP_PAGES DEFAULT_MAX_CODE_SIZE DEFAULT_MAX_OUTPUT_SIZE DecodedRuntimeCode FreeingBumpAllocator ' +

@@ -123,7 +123,8 @@ export function formatValue(type: ValueType, raw: unknown): string {
  * V8's messages for WebAssembly traps, mapped to the VM's trap kinds. Kept here rather than
  * imported from the library so that a wrong mapping there shows up as a divergence.
  * V8 reports a `call_indirect` through an empty slot with the same message as a signature
- * mismatch, so both are `IndirectCallMismatch`.
+ * mismatch (before Node.js 26 "null function or function signature mismatch", since then
+ * "function signature mismatch"), so both are `IndirectCallMismatch`.
  */
 const V8_TRAP_MESSAGES: ReadonlyMap<string, TrapKind> = new Map([
   ['unreachable', 'Unreachable'],
@@ -134,6 +135,8 @@ const V8_TRAP_MESSAGES: ReadonlyMap<string, TrapKind> = new Map([
   ['float unrepresentable in integer range', 'InvalidConversion'],
   ['table index is out of bounds', 'UndefinedElement'],
   ['null function or function signature mismatch', 'IndirectCallMismatch'],
+  // V8 13 (Node.js 26) words both cases this way.
+  ['function signature mismatch', 'IndirectCallMismatch'],
 ]);
 
 /** `true` for V8's report of a call stack overflow. */

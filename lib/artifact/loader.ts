@@ -13,7 +13,7 @@
 import { type ArtifactHeader, decodeArtifact, differingOptions, encodeArtifact } from './format.js';
 import type { ResolvedConfig } from '../base/config.js';
 import { sha256Hex } from '../base/digest.js';
-import { ArtifactError, NewError } from '../base/errors.js';
+import { ArtifactError, NewError, UsageError } from '../base/errors.js';
 import type { BaseComponents } from '../base/components.js';
 import { compileInstrumented } from '../load/compile.js';
 import { artifactOptions } from '../load/load-module.js';
@@ -32,11 +32,18 @@ import {
 import { LIBRARY_VERSION } from '../base/version.js';
 
 /**
- * The artifact of `components` (see `format.ts` for the format). The checksum's hasher must
+ * The artifact of `components` (see `format.ts` for the format); a JSPI prototype has none
+ * ({@link UsageError} `UnsupportedOnBackend`). The checksum's hasher must
  * be loaded: it is for any components built by `loadModule` or {@link componentsFromArtifact}.
  */
 export function artifactOf(components: BaseComponents): Uint8Array {
   const { provenance } = components;
+  if (provenance === null) {
+    throw new UsageError(
+      'UnsupportedOnBackend',
+      'toArtifact: this prototype runs on the JSPI backend, which has no transform to save (create() is already fast there)',
+    );
+  }
   const header: ArtifactHeader = {
     library: LIBRARY_VERSION,
     module: { sha256: provenance.moduleSha256, length: provenance.moduleLength },
@@ -111,6 +118,8 @@ export async function componentsFromArtifact(
   });
   checkShape(module, header);
   return {
+    backend: 'asyncify',
+    renamed: true,
     module,
     imports,
     exports: new Map(header.exports),

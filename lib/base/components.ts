@@ -17,6 +17,7 @@
  */
 
 import type { InlineImport } from './config.js';
+import type { Backend } from './engine.js';
 import type { FeatureSetName } from './feature-set.js';
 import type { RawSignature, Signature } from './values.js';
 
@@ -86,8 +87,19 @@ export interface Provenance {
 
 /** Everything needed to make a fresh instance; see the module documentation. */
 export interface BaseComponents {
-  /** What an artifact of these components records. */
-  readonly provenance: Provenance;
+  /** How calls are paused: an instrumented module (Asyncify) or the engine's stack switching (JSPI). */
+  readonly backend: Backend;
+  /**
+   * What an artifact of these components records; `null` on JSPI, whose module is the guest's
+   * own and needs no artifact.
+   */
+  readonly provenance: Provenance | null;
+  /**
+   * Whether the compiled module carries the synthetic import and export names of
+   * `transform/abi.ts` (always on Asyncify; on JSPI only when the guest's own names cannot serve,
+   * see `load/load-module.ts`). When `false`, imports and exports keep the guest's names.
+   */
+  readonly renamed: boolean;
   readonly module: WebAssembly.Module;
   /** Function imports, in function index order. */
   readonly imports: readonly ResolvedImport[];

@@ -5,6 +5,7 @@
  */
 
 import { UsageError } from './errors.js';
+import { type Backend, autoBackend } from './engine.js';
 import type { FeatureSetName } from './feature-set.js';
 import { type GuestMemoryAccess, MAX_PAGES } from './guest-memory-access.js';
 import type { ProgressListener } from './progress.js';
@@ -93,6 +94,23 @@ export interface VmConfig {
 
   /** Called as `create()` / `fromArtifact()` move through their phases (see {@link ProgressEvent}). */
   readonly onProgress?: ProgressListener;
+
+  /**
+   * How the guest is paused at an import (see `docs/architecture.md`):
+   *
+   * - `'asyncify'` (the default): Binaryen's Asyncify transform instruments the module (seconds
+   *   for a multi-megabyte module; an artifact or `cache` skips it next time), and
+   *   {@link VirtualMachine.run} is synchronous. Needs multi-memory.
+   * - `'jspi'`: the engine suspends the guest's stack itself (JavaScript Promise Integration):
+   *   no transform, creation in milliseconds, guest code at full speed; a resume is always
+   *   asynchronous, so calls are driven with {@link VirtualMachine.runAsync} (`run()` throws
+   *   `UsageError('SynchronousRunUnsupported')`). Artifacts and `cache` are not used.
+   * - `'auto'`: `'jspi'` where the engine has it, else `'asyncify'`.
+   *
+   * A backend the engine cannot run is refused with `NewError('BackendUnsupported')` before any
+   * other work.
+   */
+  readonly backend?: Backend | 'auto';
 }
 
 /**
@@ -112,13 +130,17 @@ export const CONFIG_DEFAULTS = {
   floats: false,
   requireMemory: true,
   unwindBufferPages: 64,
+  backend: 'asyncify',
 } as const satisfies Partial<VmConfig>;
 
 /**
- * A {@link VmConfig} with its defaults filled in, and a private copy of the module bytes: the
- * caller may reuse its array while `create()` is still working on it.
+ * A {@link VmConfig} with its defaults filled in. `moduleBytes` is the caller's array: a path
+ * that awaits before it is done reading the bytes takes a private copy first
+ * ({@link withPrivateBytes}), so that the caller may reuse its array meanwhile.
  */
-export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages'>> & {
+export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend'>> & {
+  /** The backend, `'auto'` resolved for this engine. */
+  readonly backend: Backend;
   readonly maxMemoryPages: number | null;
   readonly moduleBytes: Uint8Array<ArrayBuffer>;
   readonly inlineImports: VmConfig['inlineImports'] | null;
@@ -147,6 +169,10 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   if (cache !== null && (typeof cache.get !== 'function' || typeof cache.set !== 'function')) {
     bad('`cache` must have get() and set() methods');
   }
+  const backend = config.backend ?? CONFIG_DEFAULTS.backend;
+  if (backend !== 'asyncify' && backend !== 'jspi' && backend !== 'auto') {
+    bad(`\`backend\` must be 'asyncify', 'jspi' or 'auto', got ${describeValue(backend)}`);
+  }
   const features = config.features ?? CONFIG_DEFAULTS.features;
   if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${describeValue(features)}`);
   const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
@@ -158,7 +184,8 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad(`\`maxMemoryPages\` must be an integer in 0 .. ${MAX_PAGES}, got ${describeValue(maxMemoryPages)}`);
   }
   return {
-    moduleBytes: config.moduleBytes.slice(),
+    // Engines compile only from an ArrayBuffer: a view of a SharedArrayBuffer is copied.
+    moduleBytes: config.moduleBytes.buffer instanceof ArrayBuffer ? (config.moduleBytes as Uint8Array<ArrayBuffer>) : config.moduleBytes.slice(),
     maxMemoryPages,
     symbols: config.symbols.bind(config),
     inlineImports: config.inlineImports?.bind(config) ?? null,
@@ -168,5 +195,11 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     floats: config.floats ?? CONFIG_DEFAULTS.floats,
     requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,
     unwindBufferPages,
+    backend: backend === 'auto' ? autoBackend() : backend,
   };
+}
+
+/** `config` with a private copy of the module bytes; see {@link ResolvedConfig}. */
+export function withPrivateBytes(config: ResolvedConfig): ResolvedConfig {
+  return { ...config, moduleBytes: config.moduleBytes.slice() };
 }

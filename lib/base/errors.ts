@@ -50,7 +50,13 @@ export type NewErrorKind =
   /** The engine could not allocate the memory the module asks for. */
   | 'CouldntAllocateMemory'
   /** The module imports a table, a global or a tag; only functions and one memory can be imported. */
-  | 'ImportTypeNotSupported';
+  | 'ImportTypeNotSupported'
+  /**
+   * `backend: 'jspi'` on an engine without JavaScript Promise Integration
+   * (`WebAssembly.Suspending`/`promising`), or any backend on an engine that lacks what it needs
+   * (Asyncify: multi-memory). Reported before any other work; the message names what is missing.
+   */
+  | 'BackendUnsupported';
 
 /** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. */
 export class NewError extends VmError<NewErrorKind> {
@@ -138,7 +144,17 @@ export type UsageErrorKind =
   /** `intoPrepare()` was called while the call is still running (not finished or trapped). */
   | 'CallInProgress'
   /** An argument has the wrong shape (e.g. `moduleBytes` is not a `Uint8Array`). */
-  | 'InvalidArgument';
+  | 'InvalidArgument'
+  /** `run()` on a JSPI machine, whose resume is always asynchronous: use `runAsync()`. */
+  | 'SynchronousRunUnsupported'
+  /**
+   * A step of the call is still running: a `runAsync()` whose promise has not settled (or a
+   * `run()` entered again from inside one of its own inline imports). Await it first; memory
+   * access stays allowed.
+   */
+  | 'StepInProgress'
+  /** The operation does not exist on this prototype's backend (`toArtifact()` on JSPI). */
+  | 'UnsupportedOnBackend';
 
 /** Thrown when an object is used in a way its current state does not allow. */
 export class UsageError extends VmError<UsageErrorKind> {

@@ -61,10 +61,18 @@ export class ProgressReporter<P extends string = CreatePhase> {
 
   /** Announces `phase` and lets the event loop turn once if someone is listening. */
   async start(phase: P): Promise<void> {
+    this.announce(phase);
+    if (this.listener !== null) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  /**
+   * Announces `phase` without letting the event loop turn: for a phase too short to need a
+   * repaint, or one that must not yield (the JSPI loader reads the caller's bytes before it
+   * awaits anything).
+   */
+  announce(phase: P): void {
     this.#phaseStarted = performance.now();
-    if (this.listener === null) return;
-    this.#emit({ phase, status: 'start', elapsedMs: this.#phaseStarted - this.#started });
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (this.listener !== null) this.#emit({ phase, status: 'start', elapsedMs: this.#phaseStarted - this.#started });
   }
 
   /** Reports the end of `phase`. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { engineSupportsMultiMemory } from '../base/engine.js';
+import { backendUnsupportedReason } from '../base/engine.js';
 import { NewError } from '../base/errors.js';
 import { describeThrown } from '../base/values.js';
 
@@ -13,14 +13,9 @@ export async function compileInstrumented(instrumented: Uint8Array): Promise<Web
   try {
     return await WebAssembly.compile(instrumented as Uint8Array<ArrayBuffer>);
   } catch (e) {
-    if (!engineSupportsMultiMemory()) {
-      throw new NewError(
-        'Instantiation',
-        'this JavaScript engine does not support multi-memory, which the VM needs to keep the unwind ' +
-          'buffer out of the guest memory (Node.js >= 22, Chrome >= 120, Firefox >= 125)',
-        { cause: e },
-      );
-    }
+    // create() and fromArtifact() check the engine first; this is for a caller that did not.
+    const unsupported = backendUnsupportedReason('asyncify');
+    if (unsupported !== null) throw new NewError('BackendUnsupported', unsupported, { cause: e });
     throw new NewError('InvalidWasm', `the instrumented module failed to compile: ${describeThrown(e)}`, { cause: e });
   }
 }

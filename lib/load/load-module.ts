@@ -50,7 +50,7 @@ import { describeThrown } from '../base/values.js';
  */
 export const MAX_NESTING = 1000;
 
-/** Runs steps 1 to 4 of the module documentation. */
+/** Runs steps 1 to 4 of the module documentation, as the Asyncify backend does. */
 export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
   validateModule(config);
   return inspectModule(config);
@@ -59,8 +59,16 @@ export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; impor
 /** Steps 1 and 2: the engine's validation and the feature scan. */
 export function validateModule(config: ResolvedConfig): void {
   const bytes = config.moduleBytes;
-  validateEncoding(bytes);
+  if (!WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
+  checkFeatures(config, true);
+}
 
+/**
+ * Step 2, the feature scan, and with `limitNesting` the nesting bound the Asyncify transform
+ * needs (the JSPI backend has no transform and no such bound).
+ */
+function checkFeatures(config: ResolvedConfig, limitNesting: boolean): void {
+  const bytes = config.moduleBytes;
   let violation;
   const stats: ScanStatistics = { maxNesting: 0 };
   try {
@@ -78,7 +86,7 @@ export function validateModule(config: ResolvedConfig): void {
         `'${config.features}' feature set`,
     );
   }
-  if (stats.maxNesting > MAX_NESTING) {
+  if (limitNesting && stats.maxNesting > MAX_NESTING) {
     throw new NewError(
       'InvalidWasm',
       `the module nests blocks ${stats.maxNesting} levels deep, more than the ${MAX_NESTING} the VM accepts: ` +
@@ -89,34 +97,42 @@ export function validateModule(config: ResolvedConfig): void {
 
 /** Steps 3 and 4: the headers, the module rules and the import resolution. */
 export function inspectModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
-  const bytes = config.moduleBytes;
-  let facts: ModuleFacts;
+  return applyRulesAndResolve(readFacts(config.moduleBytes), config);
+}
+
+function readFacts(bytes: Uint8Array): ModuleFacts {
   try {
-    facts = readModuleFacts(bytes);
+    return readModuleFacts(bytes);
   } catch (e) {
     throw new NewError('InvalidWasm', `could not read the module's headers: ${(e as Error).message}`, { cause: e });
   }
+}
+
+function applyRulesAndResolve(facts: ModuleFacts, config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
   applyModuleRules(facts, config.requireMemory);
   const functionImports = facts.imports.flatMap((i) => (i.kind === 'function' ? [{ ...i, signature: i.signature! }] : []));
   return { facts, imports: resolveImports(functionImports, config) };
 }
 
-function validateEncoding(bytes: Uint8Array<ArrayBuffer>): void {
-  if (WebAssembly.validate(bytes)) return;
-  if (looksLikeText(bytes)) {
+/** Refuses bytes the engine does not accept, with its explanation (or the text-format hint). */
+function refuseInvalid(looksText: boolean, reason: string): never {
+  if (looksText) {
     throw new NewError(
       'InvalidWasm',
       'the module is in the WebAssembly text format; compile it to the binary format first (e.g. with wabt)',
     );
   }
-  let reason = 'the engine refused it';
+  throw new NewError('InvalidWasm', `not a valid WebAssembly module: ${reason}`);
+}
+
+/** Why the engine refuses `bytes`: only called for invalid input, so the compilation throws. */
+function engineExplanation(bytes: Uint8Array<ArrayBuffer>): string {
   try {
-    // Only reached for invalid input, to obtain the engine's explanation.
     new WebAssembly.Module(bytes);
   } catch (e) {
-    reason = (e as Error).message;
+    return describeThrown(e);
   }
-  throw new NewError('InvalidWasm', `not a valid WebAssembly module: ${reason}`);
+  return 'the engine refused it';
 }
 
 function looksLikeText(bytes: Uint8Array): boolean {
@@ -230,6 +246,8 @@ export async function loadModule(
   const module = await progress.phase('compile', () => compileInstrumented(instrumented));
   await checksumLoaded;
   return {
+    backend: 'asyncify',
+    renamed: true,
     module,
     imports,
     exports: exportTable(facts),
@@ -242,4 +260,100 @@ export async function loadModule(
       instrumented,
     },
   };
+}
+
+/**
+ * The JSPI pipeline: the same checks and refusals as {@link loadModule}, in the same order, but
+ * no transform. The engine compiles the guest's own bytes (which also validates them, so the
+ * separate validation of the Asyncify path is not needed) on its background threads while the
+ * feature scan runs here; then the module rules and the import resolution.
+ *
+ * Every read of the caller's bytes happens before the first `await`, so no private copy is
+ * needed (the engine takes its own when compilation starts): on a 6 MB runtime a copy alone
+ * costs as much as the compilation.
+ *
+ * The module keeps the guest's own import and export names unless they cannot serve (see
+ * {@link needsRenaming}); then it is renamed as for Asyncify, which is a cheap binary edit.
+ */
+export async function loadUninstrumented(config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
+  const bytes = config.moduleBytes;
+  progress.announce('validate');
+  // A module the engine refuses may not have readable headers: that is reported after the
+  // compilation, with the engine's explanation.
+  let facts: ModuleFacts | null = null;
+  try {
+    facts = readModuleFacts(bytes);
+  } catch {
+    // See above.
+  }
+  // The memory cap shapes the compiled module (a defined memory's maximum is rewritten); a
+  // memory too large for the cap is refused later, in the same order as on Asyncify.
+  const cappedMaximum = facts === null ? null : cappedMemoryMaximum(facts, config.maxMemoryPages);
+  const renamed = facts !== null && needsRenaming(facts, cappedMaximum);
+  const engineBytes = renamed
+    ? renameImportsAndExports(bytes, {
+        exportDefinedMemory: facts!.memories[0]?.imported === false,
+        definedMemoryMaximum: facts!.memories[0]?.imported === false && config.maxMemoryPages !== null ? cappedMaximum : null,
+      })
+    : bytes;
+  const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
+    (module) => ({ module, error: null }),
+    (error: unknown) => ({ module: null, error }),
+  );
+  let scanFailure: unknown = null;
+  try {
+    checkFeatures(config, false);
+  } catch (e) {
+    scanFailure = e;
+  }
+  // Whether the bytes look like the text format is only needed for a refused module; the
+  // answer is taken now, while the bytes are certainly the caller's.
+  const text = looksLikeText(bytes);
+  const compiled = await compiling;
+  if (compiled.module === null) refuseInvalid(text, describeThrown(compiled.error));
+  if (scanFailure !== null) throw scanFailure;
+  progress.end('validate');
+
+  // The engine accepted the bytes, so their headers are readable (the engine's copy of them:
+  // the caller's array may have changed since).
+  if (facts === null) throw new NewError('InvalidWasm', "could not read the module's headers");
+  const { imports } = await progress.phase('inspect', () => applyRulesAndResolve(facts, config));
+  const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
+  return {
+    backend: 'jspi',
+    renamed,
+    module: compiled.module,
+    imports,
+    exports: exportTable(facts),
+    memory,
+    floats: config.floats,
+    provenance: null,
+  };
+}
+
+/** The maximum the module's memory will have under `maxMemoryPages` (as {@link effectiveMemory}, without refusing). */
+function cappedMemoryMaximum(facts: ModuleFacts, maxMemoryPages: number | null): number | null {
+  const declared = facts.memories[0]?.limits.maximum ?? null;
+  if (maxMemoryPages === null) return declared;
+  return Math.min(declared ?? maxMemoryPages, maxMemoryPages);
+}
+
+/**
+ * Whether a module for the JSPI backend must get the synthetic names of `transform/abi.ts`
+ * rather than keep its own: when it imports the same name twice (an import object holds one
+ * value per name, and the two imports may be resolved differently), or when it defines a memory
+ * the host could not reach by its own name (not exported as `memory`) or whose maximum
+ * `maxMemoryPages` lowers (the memory section is rewritten).
+ */
+function needsRenaming(facts: ModuleFacts, cappedMaximum: number | null): boolean {
+  const seen = new Set<string>();
+  for (const imported of facts.imports) {
+    const key = JSON.stringify([imported.module, imported.name]);
+    if (seen.has(key)) return true;
+    seen.add(key);
+  }
+  const declared = facts.memories[0];
+  if (declared === undefined || declared.imported) return false;
+  const exported = facts.exports.some((e) => e.name === 'memory' && e.kind === 'memory');
+  return !exported || cappedMaximum !== declared.limits.maximum;
 }

@@ -1,20 +1,26 @@
 /**
- * Base components, and the live instances made from them.
+ * Live instances: one instantiation of a prototype's base components, with its memory and the
+ * driver that pauses its calls.
  *
- * As in smoldot, a prototype is built from *base components*: the instrumented, compiled module,
- * the resolved import table and the module facts the VM needs. They are immutable and shared;
- * `clone()` and `intoPrototype()` make a fresh {@link LiveInstance} from them without running
- * the transform again, and the engine's compiled code is shared by every instance of the same
- * `WebAssembly.Module`, so a fresh instance costs only its memory and its data segments.
+ * As in smoldot, a prototype is built from *base components* (`base/components.ts`): the
+ * compiled module, the resolved import table and the module facts the VM needs. They are
+ * immutable and shared; `clone()` and `intoPrototype()` make a fresh {@link LiveInstance} from
+ * them without loading the module again, and the engine shares the compiled code between every
+ * instance of the same `WebAssembly.Module`, so a fresh instance costs only its memory and its
+ * data segments.
+ *
+ * The import object is built here: each pausing import is bound to the instance's pause driver
+ * (an Asyncify import function, or a `WebAssembly.Suspending` on JSPI), each inline import to
+ * its host function, and an imported memory is allocated (capped by `maxMemoryPages`). Imports
+ * and exports are bound by the synthetic names of `transform/abi.ts` when the module was
+ * renamed, and by the guest's own names otherwise.
  *
  * @module
  */
 
-import { AsyncifyDriver } from './pause/asyncify-driver.js';
-import { NewError } from '../base/errors.js';
-import { GuestMemory } from './guest-memory.js';
-import { inlineImportFunction } from './inline-imports.js';
 import type { BaseComponents, ExportInfo } from '../base/components.js';
+import { NewError } from '../base/errors.js';
+import type { Signature } from '../base/values.js';
 import {
   FUNCTION_IMPORT_MODULE,
   MEMORY_EXPORT,
@@ -23,7 +29,11 @@ import {
   exportName,
   functionImportName,
 } from '../transform/abi.js';
-import type { Signature } from '../base/values.js';
+import { GuestMemory } from './guest-memory.js';
+import { inlineImportFunction } from './inline-imports.js';
+import { AsyncifyDriver } from './pause/asyncify-driver.js';
+import type { CallDriver } from './pause/call-driver.js';
+import { JspiDriver } from './pause/jspi-driver.js';
 
 /** The value an import returns while unwinding: discarded, but it must have the right JS type. */
 function placeholderFor(signature: Signature): unknown {
@@ -31,73 +41,115 @@ function placeholderFor(signature: Signature): unknown {
   return signature.result === 'i64' ? 0n : 0;
 }
 
+/** What instantiating needs besides the module: the import object and the objects it holds. */
+interface Wiring {
+  readonly imports: WebAssembly.Imports;
+  readonly driver: CallDriver;
+  readonly memory: GuestMemory;
+  readonly importedMemory: WebAssembly.Memory | null;
+}
+
 /** One instantiation of the base components, with its memory and its pause driver. */
 export class LiveInstance {
   private constructor(
     readonly components: BaseComponents,
     readonly memory: GuestMemory,
-    readonly driver: AsyncifyDriver,
+    readonly driver: CallDriver,
     private readonly exportsObject: WebAssembly.Exports,
   ) {}
 
-  /** The instance's value for an original export (a function, a `WebAssembly.Global`, ...). */
-  exportValue(info: ExportInfo): unknown {
-    return this.exportsObject[exportName(info.position)];
+  /** The instance's value for the original export `name` (a function, a `WebAssembly.Global`, ...). */
+  exportValue(name: string, info: ExportInfo): unknown {
+    return this.exportsObject[this.components.renamed ? exportName(info.position) : name];
   }
 
   /**
-   * Instantiates the module: allocates the imported memory if there is one, binds every function
-   * import to the pause driver. Throws {@link NewError} `CouldntAllocateMemory` or
-   * `Instantiation`.
+   * Instantiates the module synchronously (`clone()`, `intoPrototype()`). Throws
+   * {@link NewError} `CouldntAllocateMemory` or `Instantiation`.
    */
   static create(components: BaseComponents): LiveInstance {
-    const driver = new AsyncifyDriver();
-    const declared = components.memory;
-    // Inline host functions get the memory object now; an exported memory is filled in below,
-    // once the instance exists (no import can run before that: there is no start function).
-    const memory = new GuestMemory(null, declared?.limits.maximum ?? null);
-    const functions: Record<string, unknown> = {};
-    components.imports.forEach((imported, index) => {
-      functions[functionImportName(index)] =
-        imported.inline === null
-          ? driver.pausingImport(index, placeholderFor(imported.signature))
-          : inlineImportFunction(imported.inline, memory, imported.signature.result, () =>
-              JSON.stringify(imported.module) + '.' + JSON.stringify(imported.name),
-            );
-    });
-    const imports: WebAssembly.Imports = { [FUNCTION_IMPORT_MODULE]: functions as WebAssembly.ModuleImports };
-
-    let importedMemory: WebAssembly.Memory | null = null;
-    if (declared?.imported === true) {
-      try {
-        importedMemory = new WebAssembly.Memory(
-          declared.limits.maximum === null
-            ? { initial: declared.limits.initial }
-            : { initial: declared.limits.initial, maximum: declared.limits.maximum },
-        );
-      } catch (e) {
-        throw new NewError(
-          'CouldntAllocateMemory',
-          `could not allocate the guest's memory of ${declared.limits.initial} pages: ${(e as Error).message}`,
-          { cause: e },
-        );
-      }
-      imports[MEMORY_IMPORT_MODULE] = { [MEMORY_IMPORT_NAME]: importedMemory };
-    }
-
+    const wiring = wire(components);
     let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(components.module, imports);
+      instance = new WebAssembly.Instance(components.module, wiring.imports);
     } catch (e) {
-      if (e instanceof RangeError) {
-        throw new NewError('CouldntAllocateMemory', `could not allocate the instance's memory: ${e.message}`, {
-          cause: e,
-        });
-      }
-      throw new NewError('Instantiation', `instantiation failed: ${(e as Error).message}`, { cause: e });
+      throw instantiationError(e);
     }
-    driver.attach(instance.exports);
-    if (declared !== null) memory.memory = importedMemory ?? (instance.exports[MEMORY_EXPORT] as WebAssembly.Memory);
-    return new LiveInstance(components, memory, driver, instance.exports);
+    return LiveInstance.#connect(components, wiring, instance);
   }
+
+  /**
+   * Instantiates the module asynchronously (`create()`, `fromArtifact()`): the form every engine
+   * allows for any module size (Chromium refuses a synchronous instantiation of a large module
+   * on its main thread). Rejects as {@link create} throws.
+   */
+  static async instantiate(components: BaseComponents): Promise<LiveInstance> {
+    const wiring = wire(components);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = await WebAssembly.instantiate(components.module, wiring.imports);
+    } catch (e) {
+      throw instantiationError(e);
+    }
+    return LiveInstance.#connect(components, wiring, instance);
+  }
+
+  static #connect(components: BaseComponents, wiring: Wiring, instance: WebAssembly.Instance): LiveInstance {
+    wiring.driver.attach(instance.exports);
+    // An exported memory can only be filled in once the instance exists (no import can run
+    // before that: there is no start function).
+    if (components.memory !== null) {
+      wiring.memory.memory =
+        wiring.importedMemory ?? (instance.exports[components.renamed ? MEMORY_EXPORT : 'memory'] as WebAssembly.Memory);
+    }
+    return new LiveInstance(components, wiring.memory, wiring.driver, instance.exports);
+  }
+}
+
+/** Builds the import object of a new instance of `components`; see the module documentation. */
+function wire(components: BaseComponents): Wiring {
+  const driver: CallDriver = components.backend === 'jspi' ? new JspiDriver() : new AsyncifyDriver();
+  const declared = components.memory;
+  // Inline host functions get the memory object now; an exported memory is filled in once the
+  // instance exists.
+  const memory = new GuestMemory(null, declared?.limits.maximum ?? null);
+  const imports: WebAssembly.Imports = {};
+  components.imports.forEach((imported, index) => {
+    const value =
+      imported.inline === null
+        ? driver.pausingImport(index, placeholderFor(imported.signature))
+        : inlineImportFunction(imported.inline, memory, imported.signature.result, () =>
+            JSON.stringify(imported.module) + '.' + JSON.stringify(imported.name),
+          );
+    const [module, name] = components.renamed ? [FUNCTION_IMPORT_MODULE, functionImportName(index)] : [imported.module, imported.name];
+    (imports[module] ??= {})[name] = value as WebAssembly.ImportValue;
+  });
+
+  let importedMemory: WebAssembly.Memory | null = null;
+  if (declared?.imported === true) {
+    try {
+      importedMemory = new WebAssembly.Memory(
+        declared.limits.maximum === null
+          ? { initial: declared.limits.initial }
+          : { initial: declared.limits.initial, maximum: declared.limits.maximum },
+      );
+    } catch (e) {
+      throw new NewError(
+        'CouldntAllocateMemory',
+        `could not allocate the guest's memory of ${declared.limits.initial} pages: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+    // The module rules allow a memory import only as "env"."memory".
+    const [module, name] = components.renamed ? [MEMORY_IMPORT_MODULE, MEMORY_IMPORT_NAME] : ['env', 'memory'];
+    (imports[module] ??= {})[name] = importedMemory;
+  }
+  return { imports, driver, memory, importedMemory };
+}
+
+function instantiationError(e: unknown): NewError {
+  if (e instanceof RangeError) {
+    return new NewError('CouldntAllocateMemory', `could not allocate the instance's memory: ${e.message}`, { cause: e });
+  }
+  return new NewError('Instantiation', `instantiation failed: ${(e as Error).message}`, { cause: e });
 }

@@ -88,7 +88,7 @@ export class Prepare extends MemoryAccess {
       if (reason !== null) return fail('InvalidParameters', `parameter ${i} of ${name}: ${reason}`);
       args.push(param.value);
     }
-    return VirtualMachine._start(live, live.exportValue(info) as (...a: unknown[]) => unknown, args, signature);
+    return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature);
   }
 
   /** Discards this instance and returns a prototype with a fresh one (memory zeroed, globals reset). Consumes this `Prepare`. */

@@ -23,16 +23,23 @@
 
 import { artifactCacheKey } from '../artifact/cache.js';
 import { artifactOf, componentsFromArtifact } from '../artifact/loader.js';
-import { type ResolvedConfig, type VmConfig, resolveConfig } from '../base/config.js';
-import { sha256Hex } from '../base/digest.js';
-import { ArtifactError, GlobalValueError } from '../base/errors.js';
 import type { BaseComponents } from '../base/components.js';
+import { type ResolvedConfig, type VmConfig, resolveConfig, withPrivateBytes } from '../base/config.js';
+import { sha256Hex } from '../base/digest.js';
+import { type Backend, backendUnsupportedReason } from '../base/engine.js';
+import { ArtifactError, GlobalValueError, NewError, UsageError } from '../base/errors.js';
+import { type LoadTuning, artifactOptions, loadModule, loadUninstrumented } from '../load/load-module.js';
 import { LiveInstance } from './live-instance.js';
-import { type LoadTuning, artifactOptions, loadModule } from '../load/load-module.js';
 import { ProgressReporter } from '../base/progress.js';
 import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { describeValue } from '../base/values.js';
+
+/** Refuses a backend this engine cannot run, before any other work. */
+function refuseUnsupportedBackend(backend: Backend): void {
+  const reason = backendUnsupportedReason(backend);
+  if (reason !== null) throw new NewError('BackendUnsupported', reason);
+}
 
 /**
  * A module ready to run: see the module documentation for the state machine it starts.
@@ -44,16 +51,20 @@ import { describeValue } from '../base/values.js';
  */
 export class VirtualMachinePrototype {
   readonly #owner: Ownership;
+  /** How this prototype's calls are paused: `'asyncify'` or `'jspi'` (see `VmConfig.backend`). */
+  readonly backend: Backend;
 
   private constructor(live: LiveInstance) {
     this.#owner = new Ownership(live, 'VirtualMachinePrototype');
+    this.backend = live.components.backend;
   }
 
   /**
-   * Validates, inspects, instruments, compiles and instantiates a module. Rejects with a
-   * {@link NewError} naming what was refused, or a {@link UsageError} for a malformed config.
-   * The transform runs Binaryen and takes seconds for a multi-megabyte module; with
-   * `config.cache`, a module seen before is served from its artifact instead.
+   * Validates, inspects, compiles and instantiates a module, instrumenting it first on the
+   * Asyncify backend. Rejects with a {@link NewError} naming what was refused, or a
+   * {@link UsageError} for a malformed config. On Asyncify the transform runs Binaryen and
+   * takes seconds for a multi-megabyte module, and with `config.cache` a module seen before is
+   * served from its artifact instead; on JSPI there is no transform and the cache is not used.
    */
   static async create(config: VmConfig): Promise<VirtualMachinePrototype> {
     return VirtualMachinePrototype.#create(resolveConfig(config), {});
@@ -64,8 +75,14 @@ export class VirtualMachinePrototype {
     return VirtualMachinePrototype.#create(resolveConfig(config), tuning);
   }
 
-  static async #create(config: ResolvedConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
-    const progress = new ProgressReporter(config.onProgress);
+  static async #create(resolved: ResolvedConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
+    refuseUnsupportedBackend(resolved.backend);
+    const progress = new ProgressReporter(resolved.onProgress);
+    // Everything the JSPI loader reads of the caller's bytes, it reads before its first await.
+    if (resolved.backend === 'jspi') return VirtualMachinePrototype.#instantiate(await loadUninstrumented(resolved, progress), progress);
+    // The Asyncify paths await (Binaryen, the cache) before they are done with the bytes: a
+    // private copy, so that the caller may reuse its array meanwhile.
+    const config = withPrivateBytes(resolved);
     const cache = config.cache;
     if (cache === null) return VirtualMachinePrototype.#instantiate(await loadModule(config, progress, tuning), progress);
 
@@ -111,15 +128,27 @@ export class VirtualMachinePrototype {
    * (`Corrupted`, `VersionMismatch`, `ModuleMismatch`, `OptionsMismatch`) for an artifact that
    * does not belong to them — it is then never run — or with {@link NewError} as `create()`
    * would for a refused import. See `docs/architecture.md` for the trust model.
+   *
+   * An artifact holds an Asyncify-instrumented module, so the prototype runs on Asyncify:
+   * `config.backend` may be `'asyncify'` or `'auto'`; `'jspi'` is refused with
+   * {@link UsageError} `UnsupportedOnBackend` (on JSPI, `create()` needs no artifact).
    */
   static async fromArtifact(artifact: Uint8Array, config: VmConfig): Promise<VirtualMachinePrototype> {
     const resolved = resolveConfig(config);
+    if (config.backend === 'jspi') {
+      throw new UsageError(
+        'UnsupportedOnBackend',
+        "fromArtifact: an artifact holds an Asyncify-instrumented module, and the config asks for backend 'jspi'; " +
+          "use backend 'asyncify' or 'auto', or create(), which needs no artifact on JSPI",
+      );
+    }
+    refuseUnsupportedBackend('asyncify');
     const progress = new ProgressReporter(resolved.onProgress);
-    return VirtualMachinePrototype.#instantiate(await componentsFromArtifact(artifact, resolved, progress), progress);
+    return VirtualMachinePrototype.#instantiate(await componentsFromArtifact(artifact, withPrivateBytes(resolved), progress), progress);
   }
 
   static async #instantiate(components: BaseComponents, progress: ProgressReporter): Promise<VirtualMachinePrototype> {
-    return progress.phase('instantiate', () => new VirtualMachinePrototype(LiveInstance.create(components)));
+    return progress.phase('instantiate', async () => new VirtualMachinePrototype(await LiveInstance.instantiate(components)));
   }
 
   /** @internal A prototype around an existing instance (for `StartError`). */
@@ -149,7 +178,7 @@ export class VirtualMachinePrototype {
     if (info.global!.valueType !== 'i32') {
       throw new GlobalValueError('Invalid', `the global ${describeValue(name)} is an ${info.global!.valueType}, not an i32`);
     }
-    return ((live.exportValue(info) as WebAssembly.Global).value as number) >>> 0;
+    return ((live.exportValue(name, info) as WebAssembly.Global).value as number) >>> 0;
   }
 
   /** The maximum size of the guest's memory in pages, or `null` if it declares none (or has no memory). */

@@ -47,9 +47,10 @@ function isStackOverflow(error: unknown): boolean {
 /**
  * The trap for `error`, thrown by guest code while the call was in `context`; `null` if `error`
  * is not a guest fault (which the caller then lets propagate, since it is a bug here).
- * `unwindBufferSize` is used in the message of a paused stack that overflowed the buffer.
+ * `unwindBufferSize` is used in the message of a paused stack that overflowed the buffer
+ * (Asyncify); it is `null` where the engine holds paused stacks itself (JSPI).
  */
-export function trapFromError(error: unknown, context: ThrowContext, unwindBufferSize: number): Trap | null {
+export function trapFromError(error: unknown, context: ThrowContext, unwindBufferSize: number | null): Trap | null {
   if (error instanceof HostFunctionFailure) return new Trap('HostFunction', error.message, error.cause);
   const isRuntimeError = error instanceof WebAssembly.RuntimeError;
   if (context === 'pausing' && (isRuntimeError || isStackOverflow(error))) {
@@ -58,7 +59,7 @@ export function trapFromError(error: unknown, context: ThrowContext, unwindBuffe
     return new Trap(
       'StackExhausted',
       `call stack exhausted: the stack of the call paused at an import does not fit in the ` +
-        `${formatBytes(unwindBufferSize)} unwind buffer (raise \`unwindBufferPages\`)`,
+        `${formatBytes(unwindBufferSize ?? 0)} unwind buffer (raise \`unwindBufferPages\`)`,
       error,
     );
   }
@@ -68,7 +69,9 @@ export function trapFromError(error: unknown, context: ThrowContext, unwindBuffe
       context === 'resuming'
         ? 'call stack exhausted while resuming the paused call: the engine stack available to ' +
             'run() is smaller than when the call paused'
-        : 'call stack exhausted: the guest recursed deeper than the engine stack allows',
+        : unwindBufferSize === null
+          ? 'call stack exhausted: the guest recursed deeper than the stack the engine gives each call allows'
+          : 'call stack exhausted: the guest recursed deeper than the engine stack allows',
       error,
     );
   }

@@ -1,32 +1,58 @@
 /**
  * A call in progress: the state that runs guest code.
  *
- * `run(null)` starts the call. It returns when the guest calls an import (`interrupted`, with
- * the import's id and arguments), returns (`finished`), or faults (`trapped`). After
- * `interrupted`, the host does whatever the import means (possibly asynchronously, possibly
- * reading and writing the guest's memory) and calls `run(value)` with the import's result; the
- * guest continues exactly as if the import had returned that value. A guest cannot observe that
- * it was paused: its memory, its globals and its `memory.size` are untouched by the pause.
+ * `run(null)` (or `runAsync(null)`) starts the call. It returns when the guest calls an import
+ * (`interrupted`, with the import's id and arguments), returns (`finished`), or faults
+ * (`trapped`). After `interrupted`, the host does whatever the import means (possibly
+ * asynchronously, possibly reading and writing the guest's memory) and calls `run(value)` with
+ * the import's result; the guest continues exactly as if the import had returned that value. A
+ * guest cannot observe that it was paused: its memory, its globals and its `memory.size` are
+ * untouched by the pause.
  *
  * ```ts
- * let outcome = vm.run(null);
+ * let outcome = await vm.runAsync(null);
  * while (outcome.type === 'interrupted') {
- *   outcome = vm.run(await host(outcome.id, outcome.params));
+ *   outcome = await vm.runAsync(await host(outcome.id, outcome.params));
  * }
  * ```
+ *
+ * ## Steps, synchronous and not
+ *
+ * Each `run`/`runAsync` is one *step*: from a start or a resume to the next interrupt or the
+ * end. On the Asyncify backend a step is synchronous, and `run()` returns its outcome. On JSPI
+ * the engine can only continue a suspended stack in a promise job, so a step is asynchronous:
+ * `runAsync()` works on both backends and `run()` on JSPI throws
+ * `UsageError('SynchronousRunUnsupported')`. `runAsync()` always runs its step in a promise job
+ * (on Asyncify too), so that a step is *in progress* between the call and the settlement of its
+ * promise on both backends alike; while it is, another `run`/`runAsync` and every transition are
+ * refused with `UsageError('StepInProgress')`, and the memory accessors keep working.
+ *
+ * ## Abandoning a paused call
+ *
+ * `intoPrototype()` abandons the call in any state. On JSPI a paused call holds a suspended
+ * engine stack, which would live as long as its pending import could still settle: the driver
+ * releases it (see `pause/jspi-driver.ts`). A paused machine that is dropped without
+ * `intoPrototype()` is abandoned the same way when the garbage collector reclaims it.
  *
  * @module
  */
 
-import { RunError, type Trap, UsageError } from '../base/errors.js';
+import { RunError, Trap, UsageError } from '../base/errors.js';
+import type { ResolvedImport } from '../base/components.js';
 import type { LiveInstance } from './live-instance.js';
 import { MemoryAccess } from './memory-access.js';
 import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
 import { trapFromError } from './traps.js';
-import type { Step } from './pause/call-driver.js';
+import type { CallDriver, Step } from './pause/call-driver.js';
 import { type Signature, type ValueType, type WasmValue, describeBadValue, describeValue, fromEngine, isValueType } from '../base/values.js';
+
+/**
+ * Abandons the paused call of a machine the garbage collector reclaimed without an
+ * `intoPrototype()` (the held value is the machine's driver, never the machine itself).
+ */
+const droppedWhilePaused = new FinalizationRegistry<CallDriver>((driver) => driver.abandon());
 
 /** What {@link VirtualMachine.run} returns. */
 export type ExecOutcome =
@@ -51,6 +77,10 @@ export class VirtualMachine extends MemoryAccess {
   #pausedId = -1;
   /** A step that happened but whose outcome `run()` could not hand over yet (see `run`). */
   #undelivered: Step | null = null;
+  /** A step is running (see the module documentation). */
+  #stepping = false;
+  /** While interrupted: the outcome that reported it. */
+  #interrupt: ExecOutcome | null = null;
 
   private constructor(
     live: LiveInstance,
@@ -59,6 +89,7 @@ export class VirtualMachine extends MemoryAccess {
     private readonly signature: Signature,
   ) {
     super(new Ownership(live, 'VirtualMachine'));
+    if (!live.driver.synchronous) droppedWhilePaused.register(this, live.driver, this);
   }
 
   /** @internal */
@@ -86,9 +117,53 @@ export class VirtualMachine extends MemoryAccess {
    */
   run(value: WasmValue | null): ExecOutcome {
     const live = this.owner.live;
+    if (!live.driver.synchronous) {
+      throw new UsageError(
+        'SynchronousRunUnsupported',
+        "this machine runs on the JSPI backend, whose resume is always asynchronous: use runAsync() (or backend 'asyncify' for a synchronous run())",
+      );
+    }
+    this.#refuseIfStepping('run');
     if (this.#undelivered !== null) return this.#report(live, this.#undelivered);
-    const driver = live.driver;
+    this.#stepping = true;
     let step: Step;
+    try {
+      step = this.#step(live, value) as Step;
+    } finally {
+      this.#stepping = false;
+    }
+    // From here on the step has happened: record it before building anything, so that a
+    // stack overflow while building the outcome leaves it to be reported by the next run().
+    this.#undelivered = step;
+    return this.#report(live, step);
+  }
+
+  /**
+   * {@link run}, on either backend, as a promise: the same outcomes, and the same errors as
+   * rejections (after which the machine is usable exactly as after a throwing `run()`). The step
+   * runs in a promise job; until the promise settles, another `run`/`runAsync` and every
+   * transition are refused with `UsageError('StepInProgress')` (memory access stays allowed).
+   */
+  async runAsync(value: WasmValue | null): Promise<ExecOutcome> {
+    const live = this.owner.live;
+    this.#refuseIfStepping('runAsync');
+    this.#stepping = true;
+    let step: Step;
+    try {
+      // On Asyncify the step itself is synchronous: run it in a promise job anyway, so that a
+      // step is in progress until the promise settles on both backends alike.
+      if (live.driver.synchronous) await undefined;
+      if (this.#undelivered !== null) return this.#report(live, this.#undelivered);
+      step = await this.#step(live, value);
+    } finally {
+      this.#stepping = false;
+    }
+    this.#undelivered = step;
+    return this.#report(live, step);
+  }
+
+  /** Checks `value` against the state and hands the start or the resume to the driver. */
+  #step(live: LiveInstance, value: WasmValue | null): Step | Promise<Step> {
     switch (this.#state) {
       case 'ended':
         throw new RunError('Poisoned', 'the call has already finished or trapped; use intoPrepare() or intoPrototype()');
@@ -99,16 +174,31 @@ export class VirtualMachine extends MemoryAccess {
             ...typeOf(value),
           });
         }
-        step = driver.call(this.fn, this.args);
-        break;
+        return live.driver.call(this.fn, this.args);
       case 'interrupted':
-        step = driver.resume(this.#checkResumeValue(value));
-        break;
+        return live.driver.resume(this.#checkResumeValue(value));
     }
-    // From here on the step has happened: record it before building anything, so that a
-    // stack overflow while building the outcome leaves it to be reported by the next run().
-    this.#undelivered = step;
-    return this.#report(live, step);
+  }
+
+  /** @internal The `interrupted` outcome the call is paused at, or `null` (see `run-to-completion.ts`). */
+  _currentInterrupt(): ExecOutcome | null {
+    this.owner.live;
+    return this.#state === 'interrupted' ? this.#interrupt : null;
+  }
+
+  /** @internal The import the call is paused at, or `null`. */
+  _pausedImport(): ResolvedImport | null {
+    const live = this.owner.live;
+    return this.#state === 'interrupted' ? live.components.imports[live.driver.pausedImport]! : null;
+  }
+
+  #refuseIfStepping(what: string): void {
+    if (this.#stepping) {
+      throw new UsageError(
+        'StepInProgress',
+        `${what}: a step of this call is still running (a runAsync() whose promise has not settled); await it first`,
+      );
+    }
   }
 
   /** Moves to the state `step` leads to and returns its outcome. */
@@ -125,17 +215,24 @@ export class VirtualMachine extends MemoryAccess {
       const params: WasmValue[] = new Array(raw.length);
       for (let i = 0; i < raw.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
       outcome = { type: 'interrupted', id: imported.id, params };
+      this.#interrupt = outcome;
     } else {
       this.#state = 'ended';
+      this.#interrupt = null;
       if (step === 'returned') {
         const type = this.signature.result;
         outcome = { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };
       } else {
-        const trap = trapFromError(driver.error, driver.throwContext, driver.bufferSize);
-        // Anything that is not a guest fault is a bug in this library: let it surface.
+        let trap = trapFromError(driver.error, driver.throwContext, driver.bufferSize);
         if (trap === null) {
-          this.#undelivered = null;
-          throw driver.error;
+          // On Asyncify anything that is not a guest fault is a bug in this library: let it
+          // surface. On JSPI the engine itself may fail to suspend or resume a stack (e.g. a
+          // stack it cannot allocate): that ends the call, as a trap, like any fault.
+          if (driver.synchronous) {
+            this.#undelivered = null;
+            throw driver.error;
+          }
+          trap = engineFailure(driver.error);
         }
         outcome = { type: 'trapped', trap };
       }
@@ -176,19 +273,39 @@ export class VirtualMachine extends MemoryAccess {
    * `CallInProgress` before that. Consumes this machine.
    */
   intoPrepare(): Prepare {
+    this.#refuseIfStepping('intoPrepare');
     if (this.owner.live && this.#state !== 'ended') {
       throw new UsageError(
         'CallInProgress',
         'intoPrepare() needs the call to have finished or trapped; use intoPrototype() to abandon it',
       );
     }
-    return Prepare._fromInstance(this.owner.take('intoPrepare'));
+    return Prepare._fromInstance(this.#take('intoPrepare'));
   }
 
-  /** Abandons the call (in any state) and returns a prototype with a fresh instance. Consumes this machine. */
+  /**
+   * Abandons the call (in any state but a step in progress) and returns a prototype with a
+   * fresh instance. Consumes this machine.
+   */
   intoPrototype(): VirtualMachinePrototype {
-    return VirtualMachinePrototype._fresh(this.owner.take('intoPrototype').components);
+    this.#refuseIfStepping('intoPrototype');
+    const live = this.#take('intoPrototype');
+    if (this.#state === 'interrupted') live.driver.abandon();
+    return VirtualMachinePrototype._fresh(live.components);
   }
+
+  /** Hands the instance over to a transition; the finalizer has nothing left to abandon. */
+  #take(by: string): LiveInstance {
+    const live = this.owner.take(by);
+    droppedWhilePaused.unregister(this);
+    return live;
+  }
+}
+
+/** A failure of the engine's stack switching (JSPI), reported as the trap that ends the call. */
+function engineFailure(error: unknown): Trap {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
+  return new Trap('Other', `the engine failed to suspend or resume the call: ${message}`, error);
 }
 
 /**

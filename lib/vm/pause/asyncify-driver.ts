@@ -30,16 +30,16 @@
  * @module
  */
 
-import type { CallDriver, Step, ThrowContext } from './call-driver.js';
+import type { CallDriver, ExportedFunction, Step, ThrowContext } from './call-driver.js';
 import { type AsyncifyExports, UNWIND_MEMORY_EXPORT } from '../../transform/abi.js';
 
 /** Offset of the first saved frame in the unwind buffer, after Asyncify's 8-byte header. */
 const FRAMES_START = 8;
 
-type ExportedFunction = (...args: unknown[]) => unknown;
-
 /** See the module documentation. One driver per instance. */
 export class AsyncifyDriver implements CallDriver {
+  readonly backend = 'asyncify';
+  readonly synchronous = true;
   result: unknown = undefined;
   error: unknown = undefined;
   throwContext: ThrowContext = 'running';
@@ -80,6 +80,9 @@ export class AsyncifyDriver implements CallDriver {
   get bufferSize(): number {
     return this.#bufferEnd;
   }
+
+  /** Nothing to release: the paused stack is data in the buffer, overwritten by the next call. */
+  abandon(): void {}
 
   call(fn: ExportedFunction, args: readonly unknown[]): Step {
     if (this.#needsReset) this.#reset();

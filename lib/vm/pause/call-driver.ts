@@ -2,11 +2,19 @@
  * The seam between the state machine and the mechanism that pauses a guest at an import.
  *
  * The state machine ({@link VirtualMachine}) only knows that a call either returns, throws, or
- * stops at an import and waits for a value. How the stop happens is the driver's business:
- * today Binaryen's Asyncify (`asyncify-driver.ts`), which unwinds the wasm stack into a buffer
- * and rewinds it on resume; later possibly JSPI, which suspends the stack in the engine but can
- * only resume asynchronously. Keeping the mechanism behind this interface is what lets the two
- * coexist without the state machine knowing which one runs it.
+ * stops at an import and waits for a value. How the stop happens is the driver's business, and
+ * there are two:
+ *
+ * - **Asyncify** (`asyncify-driver.ts`): the module was instrumented by Binaryen, so the guest
+ *   can unwind its own stack into a buffer and rewind it on resume. Every step is synchronous.
+ * - **JSPI** (`jspi-driver.ts`): the engine suspends the guest's stack at a
+ *   `WebAssembly.Suspending` import and resumes it when the promise that import returned
+ *   settles. No transform; but a resume can only happen in a promise job, so every step is
+ *   asynchronous.
+ *
+ * One interface covers both: `call` and `resume` return the step, either directly
+ * (`synchronous: true`) or as a promise. The state machine does the same bookkeeping around
+ * either, which is what keeps every behaviour identical across backends.
  *
  * Values cross this seam in the engine's representation (numbers and bigints as the JS API of
  * WebAssembly produces and accepts them); typing and checking them is the state machine's job.
@@ -17,18 +25,40 @@
  * @module
  */
 
+import type { Backend } from '../../base/engine.js';
+
 /** How a driver call ended: see {@link CallDriver}. */
 export type Step = 'returned' | 'paused' | 'threw';
 
 /** Where a call was when it threw; a throw while pausing or resuming is a stack problem. */
 export type ThrowContext = 'running' | 'pausing' | 'resuming';
 
+/** An exported function of the instance, as the engine's JS API gives it. */
+export type ExportedFunction = (...args: unknown[]) => unknown;
+
 /** Runs one call of an exported function at a time, pausing it at every pausing import. */
 export interface CallDriver {
+  /** The mechanism. */
+  readonly backend: Backend;
+  /** `true` if `call` and `resume` return a {@link Step}; `false` if they return a promise of one. */
+  readonly synchronous: boolean;
+  /**
+   * The value to import for the pausing import at `index` (in the function index space).
+   * `placeholder` is a value of the import's result type, for a mechanism that must return
+   * something while it pauses.
+   */
+  pausingImport(index: number, placeholder: unknown): unknown;
+  /** Connects the driver to its instance, once the instance exists. */
+  attach(exports: WebAssembly.Exports): void;
   /** Calls `fn(...args)` and runs it until it returns, throws or pauses at an import. */
-  call(fn: (...args: unknown[]) => unknown, args: readonly unknown[]): Step;
+  call(fn: ExportedFunction, args: readonly unknown[]): Step | Promise<Step>;
   /** Continues the paused call, handing `value` to the guest as the import's result. */
-  resume(value: unknown): Step;
+  resume(value: unknown): Step | Promise<Step>;
+  /**
+   * Gives up the paused call for good (the instance is being discarded): releases whatever the
+   * paused stack holds. The driver is not used afterwards.
+   */
+  abandon(): void;
   /** After `returned`: the function's result in the engine's representation. */
   readonly result: unknown;
   /** After `threw`: what was thrown. */
@@ -39,4 +69,6 @@ export interface CallDriver {
   readonly pausedImport: number;
   /** After `paused`: the arguments the guest passed to that import. */
   readonly pausedArgs: readonly unknown[];
+  /** Size of the buffer a paused stack must fit in, in bytes; `null` if the engine holds it. */
+  readonly bufferSize: number | null;
 }
