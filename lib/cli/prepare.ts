@@ -53,10 +53,11 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
   const cache = new CapturingCache();
   const started = performance.now();
   if (substrate) {
-    await SubstrateRuntime.create({ code: wasm, ...(heapPages === undefined ? {} : { heapPages }), cache, onProgress: listener });
+    // Artifacts are Asyncify's: preparing one is running the Asyncify transform.
+    await SubstrateRuntime.create({ code: wasm, ...(heapPages === undefined ? {} : { heapPages }), cache, backend: 'asyncify', onProgress: listener });
   } else {
     if (heapPages !== undefined) throw new UsageProblem('--heap-pages only applies to Substrate runtimes');
-    await VirtualMachinePrototype.create({ moduleBytes: wasm, symbols: () => 0, cache, onProgress: listener });
+    await VirtualMachinePrototype.create({ moduleBytes: wasm, symbols: () => 0, cache, backend: 'asyncify', onProgress: listener });
   }
   if (cache.artifact === null) throw new NewError('InvalidWasm', 'the transform produced no artifact');
   await writeFile(output, cache.artifact);

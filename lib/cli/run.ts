@@ -67,6 +67,9 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
     code: runtimeFile.code,
     ...(heapPages === undefined ? {} : { heapPages }),
     ...(cache === undefined ? {} : { cache }),
+    // Artifacts and the cache hold Asyncify-instrumented modules: asking for them asks for
+    // Asyncify. Otherwise JSPI where the engine has it (no transform at all).
+    backend: cache === undefined ? 'auto' : 'asyncify',
     onProgress: listener,
   });
   if (artifactFile !== undefined && durations.has('transform')) {

@@ -5,9 +5,12 @@
  * Inline host functions are bound once, when the runtime is created, and are shared by every
  * instance and every call; yet each call has its own heap allocator, counters and log settings.
  * The runtime therefore owns an {@link ActiveCall} slot, filled for exactly the duration of each
- * synchronous step of a call's virtual machine. JavaScript runs one step at a time, and an
- * inline function can only be entered from inside one, so the slot always holds the right
- * context, even with several calls paused at once (each waiting for its storage).
+ * step of a call's virtual machine, and an inline function can only be entered from inside a
+ * step. On Asyncify a step is synchronous, so JavaScript runs one at a time by itself. On JSPI a
+ * step spans promise jobs, and another call's step could start in between and take the slot:
+ * so the steps of one runtime's calls are queued, one at a time. Nothing is lost by it (a step
+ * is guest code running on the one JavaScript thread), and calls still overlap where it matters:
+ * while paused, waiting for their storage.
  *
  * @module
  */
@@ -51,6 +54,8 @@ export class CallContext {
 /** Which call's context the inline host functions see; owned by the runtime (see the module doc). */
 export class ActiveCall {
   #current: CallContext | null = null;
+  /** Settles when the JSPI step in progress ends; `null` when none is. */
+  #stepping: Promise<void> | null = null;
 
   /** The context of the call whose step is running; throws outside any step. */
   get current(): CallContext {
@@ -58,14 +63,32 @@ export class ActiveCall {
     return this.#current;
   }
 
-  /** Runs one step of `vm` (`run(value)`) with `context` active. */
-  step(vm: VirtualMachine, value: WasmValue | null, context: CallContext): ExecOutcome {
+  /**
+   * Runs one step of `vm` with `context` active: synchronously on Asyncify, queued behind any
+   * other step of this runtime on JSPI (see the module documentation).
+   */
+  step(vm: VirtualMachine, value: WasmValue | null, context: CallContext, synchronous: boolean): ExecOutcome | Promise<ExecOutcome> {
+    if (!synchronous) return this.#stepAsync(vm, value, context);
     const previous = this.#current;
     this.#current = context;
     try {
       return vm.run(value);
     } finally {
       this.#current = previous;
+    }
+  }
+
+  async #stepAsync(vm: VirtualMachine, value: WasmValue | null, context: CallContext): Promise<ExecOutcome> {
+    while (this.#stepping !== null) await this.#stepping;
+    let done!: () => void;
+    this.#stepping = new Promise<void>((resolve) => (done = resolve));
+    this.#current = context;
+    try {
+      return await vm.runAsync(value);
+    } finally {
+      this.#current = null;
+      this.#stepping = null;
+      done();
     }
   }
 }

@@ -95,8 +95,11 @@ export interface StartedCall {
   readonly imports: readonly RuntimeImport[];
   /** The call's context (allocator, counters, log and trace settings). */
   readonly context: CallContext;
-  /** Runs one step of `vm` with the call's context active for the inline host functions. */
-  readonly step: (value: WasmValue | null) => ExecOutcome;
+  /**
+   * Runs one step of `vm` with the call's context active for the inline host functions: the
+   * outcome itself on Asyncify, a promise of it on JSPI.
+   */
+  readonly step: (value: WasmValue | null) => ExecOutcome | Promise<ExecOutcome>;
 }
 
 /**
@@ -110,7 +113,9 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
   const maxOutputSize = options.maxOutputSize ?? DEFAULT_MAX_OUTPUT_SIZE;
   let pauses = 0;
   let waitingMs = 0;
-  let outcome = call.step(null);
+  // On Asyncify a step returns its outcome directly: awaiting it would cost a promise job per pause.
+  const first = call.step(null);
+  let outcome = first instanceof Promise ? await first : first;
   while (outcome.type === 'interrupted') {
     throwIfAborted(signal, entryPoint);
     const imported = imports[outcome.id]!;
@@ -138,7 +143,8 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
       answer = pending.complete(settled);
     }
     try {
-      outcome = call.step(answer);
+      const next = call.step(answer);
+      outcome = next instanceof Promise ? await next : next;
     } catch (e) {
       // Only a value of the wrong type gets here (RunError): the handler's fault.
       throw hostFunctionFailed(imported.name, `${pending.who} answered with an unusable value`, e);

@@ -32,6 +32,7 @@ import { exportedI32Constant } from '../base/header-walks.js';
 import { ProgressReporter } from '../base/progress.js';
 import {
   type ArtifactCache,
+  type Backend,
   type CreatePhase,
   GlobalValueError,
   type ProgressEvent,
@@ -77,7 +78,15 @@ export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
   readonly code: Uint8Array | string;
   /** Pages of 64 KiB the heap may use above `__heap_base` (the chain's `:heappages`). Default {@link DEFAULT_HEAP_PAGES}. */
   readonly heapPages?: number;
-  /** An artifact cache for the core: a runtime seen before is rebuilt without the transform. */
+  /**
+   * How calls are paused (the core's `VmConfig.backend`). Default `'auto'`: JSPI where the engine
+   * has it (no transform: creation takes milliseconds), else Asyncify.
+   */
+  readonly backend?: Backend | 'auto';
+  /**
+   * An artifact cache for the core, on the Asyncify backend: a runtime seen before is rebuilt
+   * without the transform. Not used on JSPI, which has no transform to skip.
+   */
   readonly cache?: ArtifactCache;
   /** Called as creation moves through its phases, for a progress display. Exceptions are ignored. */
   readonly onProgress?: (event: RuntimeProgressEvent) => void;
@@ -156,6 +165,7 @@ export class SubstrateRuntime {
         return imports[slot]!.route === 'inline' ? boundInlineFunction(active, slot, name, hashers) : null;
       },
       symbols: (module, name, signature) => slotOf(module, name, signature),
+      backend: options.backend ?? 'auto',
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
       onProgress: (event) => progress.relay(event),
@@ -234,7 +244,8 @@ export class SubstrateRuntime {
     );
     const vm = this.#start(context.allocator, entryPoint, input);
     try {
-      const step = (value: WasmValue | null) => this.#active.step(vm, value, context);
+      const synchronous = this.#template.backend === 'asyncify';
+      const step = (value: WasmValue | null) => this.#active.step(vm, value, context, synchronous);
       return await driveCall({ entryPoint, vm, imports: this.imports, context, step }, options, started);
     } finally {
       // A fresh instance for the next call, whatever state this one ended in. If even that fails
