@@ -9,6 +9,9 @@
  * most representative slice there is. `SLICE` below is where to narrow it should module
  * creation ever become expensive (e.g. heavier Binaryen post passes).
  *
+ * It runs once per backend (Asyncify, then JSPI); each is held to the scripts' expected results,
+ * which are what a plain engine gives, so together they compare plain, Asyncify and JSPI.
+ *
  * What is asserted: no command fails except the diagnosed VM bugs of `known-failures.ts`,
  * each of which must still fail (remove its entry once it is fixed); every skip belongs to a
  * known class, and the count of each class is the one this data produces.
@@ -21,6 +24,7 @@ import { runSuite } from './conformance/run-suite.js';
 import { ALL_SKIP_REASONS, type SkipReason } from './conformance/skip-reasons.js';
 import { SUITE_RELATIVE, listScripts } from './conformance/suite.js';
 import { matchValue, toWasmValue } from './conformance/wasm-values.js';
+import { BACKENDS } from './support/backends.js';
 import { describeWithShared } from './support/shared.js';
 
 /** The scripts to run (`null`: all of them); see the file comment. */
@@ -40,36 +44,38 @@ const EXPECTED_SKIPS: Readonly<Record<SkipReason, number>> = {
 };
 
 describeWithShared(SUITE_RELATIVE, 'WebAssembly MVP spec suite', (dir) => {
-  let results: ScriptResult[] = [];
+  describe.each(BACKENDS)('on %s', (backend) => {
+    let results: ScriptResult[] = [];
 
-  beforeAll(async () => {
-    results = await runSuite(SLICE ?? listScripts(dir), { features: SUITE_FEATURES, dir });
-  }, 120_000);
+    beforeAll(async () => {
+      results = await runSuite(SLICE ?? listScripts(dir), { features: SUITE_FEATURES, backend, dir });
+    });
 
-  test('every script ran, and commands passed', () => {
-    expect(results.filter((r) => r.error !== undefined).map((r) => `${r.script}: ${r.error}`)).toEqual([]);
-    expect(sumTallies(results.map((r) => r.tally)).passed).toBeGreaterThan(11_000);
-  });
+    test('every script ran, and commands passed', () => {
+      expect(results.filter((r) => r.error !== undefined).map((r) => `${r.script}: ${r.error}`)).toEqual([]);
+      expect(sumTallies(results.map((r) => r.tally)).passed).toBeGreaterThan(11_000);
+    });
 
-  test('no command fails, except the known VM bugs', () => {
-    const unexpected = results.flatMap((r) => r.failures).filter((f) => knownFailure(f) === null);
-    expect(unexpected.map(formatFailure)).toEqual([]);
-  });
+    test('no command fails, except the known VM bugs', () => {
+      const unexpected = results.flatMap((r) => r.failures).filter((f) => knownFailure(f) === null);
+      expect(unexpected.map(formatFailure)).toEqual([]);
+    });
 
-  test('each known VM bug still fails (remove its entry from known-failures.ts once fixed)', () => {
-    const failures = results.flatMap((r) => r.failures);
-    const ran = new Set(results.map((r) => r.script));
-    const fixed = KNOWN_FAILURES.filter((k) => ran.has(k.script) && !failures.some((f) => knownFailure(f) === k));
-    expect(fixed.map((k) => k.id)).toEqual([]);
-  });
+    test('each known VM bug still fails (remove its entry from known-failures.ts once fixed)', () => {
+      const failures = results.flatMap((r) => r.failures);
+      const ran = new Set(results.map((r) => r.script));
+      const fixed = KNOWN_FAILURES.filter((k) => ran.has(k.script) && !failures.some((f) => knownFailure(f) === k));
+      expect(fixed.map((k) => k.id)).toEqual([]);
+    });
 
-  test('every skip belongs to a known class, with the expected counts', () => {
-    const skips = results.flatMap((r) => r.skips);
-    expect(skips.filter((s) => !ALL_SKIP_REASONS.includes(s.reason)).map(formatSkip)).toEqual([]);
-    const total = sumTallies(results.map((r) => r.tally));
-    expect(skips.length).toBe(totalSkipped(total));
-    if (SLICE === null) expect(total.skipped).toEqual(EXPECTED_SKIPS);
-  });
+    test('every skip belongs to a known class, with the expected counts', () => {
+      const skips = results.flatMap((r) => r.skips);
+      expect(skips.filter((s) => !ALL_SKIP_REASONS.includes(s.reason)).map(formatSkip)).toEqual([]);
+      const total = sumTallies(results.map((r) => r.tally));
+      expect(skips.length).toBe(totalSkipped(total));
+      if (SLICE === null) expect(total.skipped).toEqual(EXPECTED_SKIPS);
+    });
+});
 });
 
 // The comparisons the harness relies on, checked without the suite.

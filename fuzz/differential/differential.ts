@@ -1,5 +1,6 @@
 /**
- * One differential check: a module, run on both sides with the same plan and host, compared.
+ * One differential check: a module, run three ways with the same plan and host (plain V8, the
+ * VM on Asyncify, the VM on JSPI), each VM run compared with the plain one.
  *
  * {@link checkModule} is the core and takes any module bytes (a generated one, a saved failure,
  * a hand-written regression case); {@link fuzzSeed} generates the module for a seed first.
@@ -25,7 +26,7 @@ import { type ModuleShape, readModuleShape } from './module-shape.js';
 import { describeError } from './observation.js';
 import { runPlain } from './plain-runner.js';
 import { Prng } from './prng.js';
-import { runVm } from './vm-runner.js';
+import { type VmRun, runVm } from './vm-runner.js';
 
 /** Options of a check. */
 export interface CheckOptions {
@@ -101,7 +102,8 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   const expected = expectedRefusals(shape);
 
   const unwindBufferPages = options.unwindBufferPages ?? (new Prng(seed, 3).oneIn(4) ? 1 : undefined);
-  const vm = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages });
+  const vm = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify' });
+  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi' });
   const divergence = (what: string, plain: string, vmText: string): ModuleReport => ({
     status: 'compared',
     seed,
@@ -114,6 +116,11 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   });
 
   const expectedText = `refusal ${[...expected].join(' or ')}`;
+  // Module rules and NewError kinds are the same on both backends.
+  const acceptance = (run: typeof vm): string => (run.type === 'refused' ? `refused ${run.kind}` : 'accepted');
+  if (acceptance(vm) !== acceptance(jspi)) {
+    return divergence('acceptance on Asyncify and JSPI', `asyncify ${acceptance(vm)}`, `jspi ${acceptance(jspi)}`);
+  }
   if (vm.type === 'refused') {
     if (expected.has(vm.kind)) return { status: 'refused', seed, kind: vm.kind, message: vm.message };
     // The engine itself may refuse to instantiate (a data segment out of bounds, say); the VM
@@ -143,16 +150,11 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     pages = call.after.pages;
   }
   const comparison = compareRecords(plain.record, vm.record);
-  let verdict = comparison.verdict;
-  if (verdict.type === 'match' && vm.contractViolations.length > 0) {
-    verdict = {
-      type: 'divergence',
-      callIndex: -1,
-      exportName: '(api)',
-      what: 'API contract',
-      plain: '-',
-      vm: vm.contractViolations.join('; '),
-    };
+  let verdict = withContract(comparison.verdict, vm);
+  if (verdict.type === 'match' && jspi.type === 'ran') {
+    // The JSPI run against the same plain record: a divergence names its backend.
+    const jspiVerdict = withContract(compareRecords(plain.record, jspi.record).verdict, jspi);
+    if (jspiVerdict.type !== 'match') verdict = { ...jspiVerdict, what: `${jspiVerdict.what} (on JSPI)` };
   }
   return {
     status: 'compared',
@@ -164,6 +166,12 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     unwindBufferPages: unwindBufferPages ?? null,
     verdict,
   };
+}
+
+/** `verdict`, or a divergence for the API contracts `run` found violated. */
+function withContract(verdict: Verdict, run: VmRun): Verdict {
+  if (verdict.type !== 'match' || run.type !== 'ran' || run.contractViolations.length === 0) return verdict;
+  return { type: 'divergence', callIndex: -1, exportName: '(api)', what: 'API contract', plain: '-', vm: run.contractViolations.join('; ') };
 }
 
 /** Generates the module for `seed` and checks it. */

@@ -1,10 +1,12 @@
 /**
- * Side 2: the same module through the library's public API only.
+ * Side 2: the same module through the library's public API only, on one backend (the check
+ * runs this side once per backend: Asyncify and JSPI).
  *
  * `VirtualMachinePrototype.create` with `floats: true` (ttf signatures use floats freely) and
  * `requireMemory: false` (ttf modules export their memory only sometimes), every import resolved
  * to an id and therefore an interrupt; then, for each planned call, `start()` and `run()` until
- * the call finishes or traps, answering every interrupt through the same {@link Host} the plain
+ * the call finishes or traps (driven through `runAsync`, which both backends have), answering
+ * every interrupt through the same {@link Host} the plain
  * side uses, and `intoPrepare()` to keep the instance for the next call.
  *
  * Besides the run itself this side checks a few API contracts on the way, each of which would
@@ -21,6 +23,7 @@
  */
 
 import {
+  type Backend,
   GlobalValueError,
   NewError,
   OutOfBoundsError,
@@ -91,7 +94,7 @@ export async function runVm(
   shape: ModuleShape,
   plan: readonly PlannedCall[],
   hostOptions: HostOptions,
-  config: { readonly unwindBufferPages?: number } = {},
+  config: { readonly unwindBufferPages?: number; readonly backend?: Backend } = {},
 ): Promise<VmRun> {
   const violations: string[] = [];
   const symbolCalls: string[] = [];
@@ -106,6 +109,7 @@ export async function runVm(
       },
       floats: true,
       requireMemory: false,
+      backend: config.backend ?? 'asyncify',
       ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
     });
   } catch (e) {
@@ -188,7 +192,7 @@ export async function runVm(
       else throw e;
     }
     if (vm !== null) {
-      outcome = drive(vm, call, host, events, violations);
+      outcome = await drive(vm, call, host, events, violations);
       try {
         prepare = vm.intoPrepare();
       } catch (e) {
@@ -210,15 +214,15 @@ export async function runVm(
 }
 
 /** Runs one started call to its end, answering every interrupt through `host`. */
-function drive(vm: VirtualMachine, call: PlannedCall, host: Host, events: ImportEvent[], violations: string[]): Outcome {
+async function drive(vm: VirtualMachine, call: PlannedCall, host: Host, events: ImportEvent[], violations: string[]): Promise<Outcome> {
   const port = vmPort(vm);
   let value: WasmValue | null = null;
   for (;;) {
     let step;
     try {
-      step = vm.run(value);
+      step = await vm.runAsync(value);
     } catch (e) {
-      return { type: 'error', message: `run() threw ${describeError(e)}` };
+      return { type: 'error', message: `runAsync() threw ${describeError(e)}` };
     }
     switch (step.type) {
       case 'interrupted': {

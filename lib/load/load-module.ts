@@ -296,6 +296,9 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
         definedMemoryMaximum: facts!.memories[0]?.imported === false && config.maxMemoryPages !== null ? cappedMaximum : null,
       })
     : bytes;
+  // Renaming can hide what makes a module invalid (two exports of one name become e0 and e1; a
+  // custom section with a malformed name is dropped): the engine judges the guest's own bytes.
+  if (renamed && !WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
   const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
     (module) => ({ module, error: null }),
     (error: unknown) => ({ module: null, error }),

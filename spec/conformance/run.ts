@@ -8,6 +8,7 @@
  * npm run spec:conformance -- i32 call_indirect     # some scripts
  * npm run spec:conformance -- --json out.json       # also write the results as JSON
  * npm run spec:conformance -- --features mvp        # compare with another feature set
+ * npm run spec:conformance -- --backend jspi         # one backend only (default: Asyncify, then JSPI)
  * npm run spec:conformance -- --list-skips data     # every skipped command, and why
  * ```
  *
@@ -22,11 +23,12 @@ import { writeFileSync } from 'node:fs';
 import { SUITE_FEATURES } from './feature-set.js';
 import { formatFailure, formatKnownFailures, formatSkip, formatSkipLegend, formatTable, toJson } from './report.js';
 import { sumTallies, totalSkipped } from './results.js';
+import type { Backend } from '../../lib/index.js';
 import { runSuite } from './run-suite.js';
 import { SUITE_DIR, listScripts, suitePresent } from './suite.js';
 
 const USAGE =
-  'usage: npm run spec:conformance -- [--json out.json] [--features mvp|default] [--list-skips] [script-name ...]';
+  'usage: npm run spec:conformance -- [--json out.json] [--features mvp|default] [--backend asyncify|jspi] [--list-skips] [script-name ...]';
 
 function usageError(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -36,6 +38,8 @@ function usageError(message: string): never {
 interface Arguments {
   json: string | null;
   features: 'mvp' | 'default';
+  /** The backends to run the suite on, in turn (default: both). */
+  backends: Backend[];
   listSkips: boolean;
   scripts: string[];
 }
@@ -44,11 +48,16 @@ function parseArguments(argv: readonly string[]): Arguments {
   let json: string | null = null;
   let listSkips = false;
   let features: 'mvp' | 'default' = SUITE_FEATURES;
+  let backends: Backend[] = ['asyncify', 'jspi'];
   const scripts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--json') {
       json = argv[++i] ?? usageError('--json needs a file name');
+    } else if (arg === '--backend') {
+      const value = argv[++i];
+      if (value !== 'asyncify' && value !== 'jspi') usageError(`--backend must be asyncify or jspi, got ${String(value)}`);
+      backends = [value];
     } else if (arg === '--features') {
       const value = argv[++i];
       if (value !== 'mvp' && value !== 'default') usageError(`--features must be mvp or default, got ${String(value)}`);
@@ -64,7 +73,7 @@ function parseArguments(argv: readonly string[]): Arguments {
       scripts.push(arg.replace(/\.(json|wast)$/, ''));
     }
   }
-  return { json, features, listSkips, scripts };
+  return { json, features, backends, listSkips, scripts };
 }
 
 async function main(): Promise<void> {
@@ -78,43 +87,48 @@ async function main(): Promise<void> {
   if (unknown.length > 0) usageError(`no such script: ${unknown.join(', ')} (available: ${available.join(' ')})`);
   const names = args.scripts.length > 0 ? args.scripts : available;
 
-  console.log(`Running ${names.length} script(s) of ${SUITE_DIR} with features '${args.features}' on Node ${process.version}`);
-  const started = performance.now();
-  const results = await runSuite(names, {
-    features: args.features,
-    onScript: (r) => {
-      const t = r.tally;
-      process.stderr.write(
-        `  ${r.script}: ${t.passed} passed, ${t.failed} failed, ${totalSkipped(t)} skipped (${(r.milliseconds / 1000).toFixed(1)} s)\n`,
-      );
-    },
-  });
-  const milliseconds = performance.now() - started;
+  let failed = 0;
+  for (const backend of args.backends) {
+    console.log(`Running ${names.length} script(s) of ${SUITE_DIR} with features '${args.features}' on the ${backend} backend, Node ${process.version}`);
+    const started = performance.now();
+    const results = await runSuite(names, {
+      features: args.features,
+      backend,
+      onScript: (r) => {
+        const t = r.tally;
+        process.stderr.write(
+          `  ${r.script}: ${t.passed} passed, ${t.failed} failed, ${totalSkipped(t)} skipped (${(r.milliseconds / 1000).toFixed(1)} s)\n`,
+        );
+      },
+    });
+    const milliseconds = performance.now() - started;
 
-  console.log(`\n${formatTable(results, milliseconds)}\n\nSkip classes:\n${formatSkipLegend()}`);
-  if (args.listSkips) {
-    console.log('\nSkipped commands:');
-    for (const r of results) for (const s of r.skips) console.log(`  ${formatSkip(s)}`);
+    console.log(`\n${formatTable(results, milliseconds)}\n\nSkip classes:\n${formatSkipLegend()}`);
+    if (args.listSkips) {
+      console.log('\nSkipped commands:');
+      for (const r of results) for (const s of r.skips) console.log(`  ${formatSkip(s)}`);
+    }
+    const failures = results.flatMap((r) => r.failures);
+    if (failures.length > 0) {
+      console.log(`\n${failures.length} failure(s) (reproduce with: npm run spec:conformance -- <script>):`);
+      for (const f of failures) console.log(formatFailure(f));
+      const known = formatKnownFailures(failures);
+      if (known !== '') console.log(`\nKnown VM bugs among them (spec/conformance/known-failures.ts):\n${known}`);
+    }
+    const total = sumTallies(results.map((r) => r.tally));
+    const interrupts = results.reduce((sum, r) => sum + r.interrupts, 0);
+    console.log(
+      `\nTotal: ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
+        ` (${interrupts} interrupts answered)`,
+    );
+    if (args.json !== null) {
+      const meta = { suite: SUITE_DIR, features: args.features, backend, node: process.version, date: new Date().toISOString(), milliseconds: Math.round(milliseconds) };
+      writeFileSync(args.backends.length === 1 ? args.json : args.json.replace(/(\.json)?$/, `.${backend}.json`), `${JSON.stringify(toJson(results, meta), null, 2)}\n`);
+      console.log(`JSON written to ${args.json}`);
+    }
+    failed += total.failed;
   }
-  const failures = results.flatMap((r) => r.failures);
-  if (failures.length > 0) {
-    console.log(`\n${failures.length} failure(s) (reproduce with: npm run spec:conformance -- <script>):`);
-    for (const f of failures) console.log(formatFailure(f));
-    const known = formatKnownFailures(failures);
-    if (known !== '') console.log(`\nKnown VM bugs among them (spec/conformance/known-failures.ts):\n${known}`);
-  }
-  const total = sumTallies(results.map((r) => r.tally));
-  const interrupts = results.reduce((sum, r) => sum + r.interrupts, 0);
-  console.log(
-    `\nTotal: ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
-      ` (${interrupts} interrupts answered)`,
-  );
-  if (args.json !== null) {
-    const meta = { suite: SUITE_DIR, features: args.features, node: process.version, date: new Date().toISOString(), milliseconds: Math.round(milliseconds) };
-    writeFileSync(args.json, `${JSON.stringify(toJson(results, meta), null, 2)}\n`);
-    console.log(`JSON written to ${args.json}`);
-  }
-  process.exitCode = total.failed > 0 ? 1 : 0;
+  process.exitCode = failed > 0 ? 1 : 0;
 }
 
 await main();

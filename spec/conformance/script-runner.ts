@@ -178,9 +178,9 @@ class ScriptRun {
     return action.module === undefined ? this.current : (this.named.get(action.module) ?? null);
   }
 
-  private runAction(
+  private async runAction(
     command: Extract<Command, { type: 'action' | 'assert_return' | 'assert_trap' | 'assert_exhaustion' }>,
-  ): CommandResult {
+  ): Promise<CommandResult> {
     const slot = this.slotFor(command.action);
     if (slot === null) return fail(`no module ${command.action.module ?? '(current)'} is defined`);
     if (slot.state === 'skipped') return skip(slot.reason, `on ${slot.file} (line ${slot.line})`);
@@ -206,7 +206,7 @@ class ScriptRun {
     }
 
     const args = action.args.map(toWasmValue);
-    const outcome = slot.instance.invoke(action.field, args);
+    const outcome = await slot.instance.invoke(action.field, args);
     this.interrupts += outcome.interrupts;
     switch (command.type) {
       case 'action':

@@ -1,12 +1,15 @@
 /**
  * One module instance of a script, driven through the public state machine: every invocation is
- * `prepare` → `start(field, args)` → `run(null)` until the call ends, then `intoPrepare()` so the
- * next invocation runs on the same instance (memory and globals kept), as the spec requires.
+ * `prepare` → `start(field, args)` → `runAsync(null)` until the call ends, then `intoPrepare()`
+ * so the next invocation runs on the same instance (memory and globals kept), as the spec
+ * requires. The harness runs the whole suite once per backend (Asyncify and JSPI), each held to
+ * the scripts' expected results (what a plain engine gives).
  *
  * @module
  */
 
 import {
+  type Backend,
   NewError,
   type NewErrorKind,
   type Prepare,
@@ -22,6 +25,8 @@ import { answerInterrupt, spectestSymbols } from './spectest-host.js';
 export interface InstanceOptions {
   /** The feature set; the suite's is chosen, with the evidence, in `feature-set.ts`. */
   readonly features: NonNullable<VmConfig['features']>;
+  /** The backend every module of the run is created on. */
+  readonly backend: Backend;
 }
 
 /** The end of an invocation. */
@@ -45,6 +50,7 @@ export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions): VmC
     // Most of the suite's modules have no memory, or one not exported as "memory".
     requireMemory: false,
     features: options.features,
+    backend: options.backend,
   };
 }
 
@@ -68,7 +74,7 @@ export class SpecInstance {
    * `spectest` print) with `null`. Throws (a harness-level failure) if `start` refuses the call
    * or the VM misbehaves; the instance stays usable either way.
    */
-  invoke(field: string, args: readonly WasmValue[]): InvokeOutcome {
+  async invoke(field: string, args: readonly WasmValue[]): Promise<InvokeOutcome> {
     let vm;
     try {
       vm = this.prepare.start(field, args);
@@ -78,11 +84,11 @@ export class SpecInstance {
       throw e;
     }
     try {
-      let outcome = vm.run(null);
+      let outcome = await vm.runAsync(null);
       let interrupts = 0;
       while (outcome.type === 'interrupted') {
         if (++interrupts > MAX_INTERRUPTS) throw new Error(`more than ${MAX_INTERRUPTS} interrupts in one call`);
-        outcome = vm.run(answerInterrupt(outcome.id, outcome.params));
+        outcome = await vm.runAsync(answerInterrupt(outcome.id, outcome.params));
       }
       this.prepare = vm.intoPrepare();
       return outcome.type === 'finished'

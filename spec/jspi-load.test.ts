@@ -1,0 +1,56 @@
+/**
+ * The JSPI loader's own decisions (lib/load/load-module.ts, `loadUninstrumented`): it compiles
+ * the guest's bytes as they are unless their names cannot serve, and then renames them. Both
+ * paths must refuse exactly what the Asyncify path refuses and run the same.
+ */
+import { NewError, runToCompletion, WasmValue } from '../lib/index.js';
+import { BACKENDS, createOn } from './support/backends.js';
+import { wat } from './support/wat.js';
+
+describe.each(BACKENDS)('loading on %s', (backend) => {
+  test('two exports of one name are invalid even when renaming would hide it (found by the spec suite on JSPI)', async () => {
+    // The defined memory is not exported, so the JSPI loader renames (to give the host a way to
+    // it); renamed, the two "f" exports would become e0 and e1 and compile fine.
+    const bytes = await wat(`(module (memory 1) (func $f) (export "f" (func $f)) (export "f" (func $f)))`);
+    await expect(createOn(backend, { moduleBytes: bytes, symbols: () => 0, requireMemory: false })).rejects.toMatchObject({
+      kind: 'InvalidWasm',
+      message: expect.stringMatching(/duplicate export/i),
+    });
+  });
+
+  test('a module importing one name twice, with two signatures, gets both imports right', async () => {
+    const bytes = await wat(`(module
+      (import "env" "f" (func $a (param i32) (result i32)))
+      (import "env" "f" (func $b (param i64) (result i64)))
+      (memory (export "memory") 1)
+      (func (export "main") (result i64)
+        (i64.add (i64.extend_i32_u (call $a (i32.const 1))) (call $b (i64.const 2)))))`);
+    const proto = await createOn(backend, {
+      moduleBytes: bytes,
+      symbols: (_module, _name, signature) => (signature.params[0] === 'i32' ? 1 : 2),
+    });
+    const outcome = await runToCompletion(proto.prepare().start('main', []), ({ id, params }) =>
+      id === 1 ? WasmValue.i32((params[0]!.value as number) * 10) : WasmValue.i64((params[0]!.value as bigint) * 100n),
+    );
+    expect(outcome).toEqual({ type: 'finished', value: { type: 'i64', value: 210n } });
+  });
+
+  test('maxMemoryPages caps a defined, exported memory for the guest too', async () => {
+    const bytes = await wat(`(module (memory (export "memory") 1 10)
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`);
+    const proto = await createOn(backend, { moduleBytes: bytes, symbols: () => 0, maxMemoryPages: 3 });
+    expect(proto.memoryMaxPages()).toBe(3);
+    let vm = proto.prepare().start('grow', [WasmValue.i32(3)]);
+    expect(await vm.runAsync(null)).toEqual({ type: 'finished', value: { type: 'i32', value: -1 } });
+    vm = vm.intoPrepare().start('grow', [WasmValue.i32(2)]);
+    expect(await vm.runAsync(null)).toEqual({ type: 'finished', value: { type: 'i32', value: 1 } });
+    expect(vm.memorySize()).toBe(3);
+  });
+
+  test('a refusal is the same NewError on both backends: an import the host refuses', async () => {
+    const bytes = await wat(`(module (import "env" "nope" (func)) (memory (export "memory") 1))`);
+    const error = await createOn(backend, { moduleBytes: bytes, symbols: () => null }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NewError);
+    expect(error).toMatchObject({ kind: 'UnresolvedFunctionImport', moduleName: 'env', functionName: 'nope' });
+  });
+});
