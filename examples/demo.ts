@@ -2,30 +2,49 @@
  * The demo: a real Substrate runtime, run by a light client's host on V8's JIT.
  *
  * ```sh
- * npx tsc -p tsconfig.scripts.json && node build/examples/demo.js [--cache] [runtime-file]
+ * npm run demo [-- --backend asyncify|jspi|auto] [-- --no-cache] [-- runtime-file]
  * ```
  *
  * By default it takes the Rococo Asset Hub genesis runtime from `@substrate/connect-known-chains`;
  * `runtime-file` may name another one (raw wasm, zstd-compressed code, or its hex). It prints
- * the runtime version, then runs `Metadata_metadata` and reports every host call by import,
- * the output and whether it is valid metadata, and where the time went: transforming (Binaryen's
- * Asyncify, the seconds-long step, shown with progress lines), compiling, and running. With
- * `--cache` the transformed module is kept in `.cache/artifacts`, and the next run skips the
- * transform.
+ * which backend runs the runtime and how long each phase of its creation took, the runtime
+ * version, then runs `Metadata_metadata` and reports every host call by import, the output and
+ * whether it is valid metadata; then two calls that read the chain's state
+ * (`AccountNonceApi_account_nonce`, `AuraApi_authorities`), each storage read *pausing* the call
+ * until the genesis state answers it, as a light client's network would.
+ *
+ * The backend is `'auto'` by default: JSPI where the engine has it (Node.js 26: no transform,
+ * the runtime is ready in a fraction of a second). On Asyncify (`--backend asyncify`, or an
+ * engine without JSPI) the transform takes seconds; its artifact is kept in `.cache/artifacts`
+ * (shared with the light-client example; `--no-cache` to skip it), so the next run loads it in
+ * milliseconds.
  */
 import { readFileSync } from 'node:fs';
 import { FileArtifactCache } from '../lib/node/index.js';
 import {
+  MapStorage,
   type RuntimeProgressEvent,
+  type StorageProvider,
   SubstrateRuntime,
   decodeOpaqueMetadata,
+  fromHex,
   runtimeCall,
+  toHex,
 } from '../lib/substrate/index.js';
 import { assetHubGenesis } from './known-chain.js';
 
 const args = process.argv.slice(2);
-const useCache = args.includes('--cache');
-const file = args.find((a) => !a.startsWith('--'));
+const backendIndex = args.indexOf('--backend');
+const backendArgument = backendIndex === -1 ? 'auto' : args[backendIndex + 1];
+if (backendArgument !== 'auto' && backendArgument !== 'asyncify' && backendArgument !== 'jspi') {
+  console.error(`demo: --backend must be asyncify, jspi or auto, got ${String(backendArgument)}`);
+  process.exit(2);
+}
+const backend: 'auto' | 'asyncify' | 'jspi' = backendArgument;
+const useCache = !args.includes('--no-cache');
+const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--backend');
+/** Where Asyncify artifacts are kept between runs (the light-client example shares it). */
+const CACHE_DIR = '.cache/artifacts';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const count = (n: number) => n.toLocaleString('en-US');
@@ -45,19 +64,22 @@ const PHASES: Record<string, string> = {
 
 async function main(): Promise<void> {
   let code: Uint8Array | string;
+  let genesisStorage: Record<string, string> | null = null;
   if (file === undefined) {
     const genesis = await assetHubGenesis();
     console.log(`runtime: the genesis runtime of "${genesis.name}" (@substrate/connect-known-chains)`);
     code = genesis.code;
+    genesisStorage = genesis.storage;
   } else {
     console.log(`runtime: ${file}`);
     code = readFileSync(file);
     if (code[0] === 0x30 && code[1] === 0x78) code = new TextDecoder().decode(code).trim(); // "0x..." hex
   }
 
-  // 1. Create the runtime, with a line per phase. The transform blocks the thread for seconds,
-  //    so it is announced when it starts; every phase reports its duration when it ends.
-  console.log('\ncreating the runtime:');
+  // 1. Create the runtime, with a line per phase. On Asyncify the transform blocks the thread
+  //    for seconds, so it is announced when it starts; every phase reports its duration.
+  console.log(`\ncreating the runtime (backend '${backend}'):`);
+  const createStarted = performance.now();
   const durations = new Map<string, number>();
   const onProgress = (event: RuntimeProgressEvent) => {
     const label = PHASES[event.phase] ?? event.phase;
@@ -71,9 +93,12 @@ async function main(): Promise<void> {
   };
   const runtime = await SubstrateRuntime.create({
     code,
+    backend,
     onProgress,
-    ...(useCache ? { cache: new FileArtifactCache('.cache/artifacts') } : {}),
+    ...(useCache ? { cache: new FileArtifactCache(CACHE_DIR) } : {}),
   });
+  const created = performance.now() - createStarted;
+  console.log(`  ready in ${seconds(created)} on the ${runtime.backend} backend` + (runtime.backend === 'jspi' ? ' (no transform: the engine suspends the stack itself)' : ''));
   const { compressed, codeSize, wasmSize } = runtime.code;
   console.log(
     `  code: ${count(codeSize)} bytes${compressed ? ` of zstd-compressed code, ${count(wasmSize)} bytes of wasm` : ' of wasm'}; ` +
@@ -119,15 +144,59 @@ async function main(): Promise<void> {
   }
   console.log(`  heap: ${count(result.heap.bytesAllocatedPeak)} bytes at the peak, ${count(result.heap.allocations)} allocations`);
 
-  // 5. Where the time went. The first call also pays for V8 compiling the functions it runs (V8
+  // 5. Calls that read the chain's state: each storage read pauses the call until the value
+  //    arrives (here from the genesis state, after a simulated network delay).
+  if (genesisStorage !== null) await stateCalls(runtime, genesisStorage);
+
+  // 6. Where the time went. The first call also pays for V8 compiling the functions it runs (V8
   //    compiles lazily); a second call on a fresh instance shows the steady state.
   const again = await runtimeCall(runtime, 'Metadata_metadata');
-  const transform = durations.get('transform') ?? durations.get('load-artifact') ?? 0;
   console.log('\ntime:');
-  console.log(`  ${durations.has('transform') ? 'transforming' : 'loading the cached artifact'}: ${seconds(transform)}`);
-  console.log(`  compiling: ${seconds(durations.get('compile') ?? 0)}, instantiating: ${seconds(durations.get('instantiate') ?? 0)}`);
+  console.log(`  creating the runtime (${runtime.backend}): ${seconds(created)}`);
+  for (const [phase, ms] of durations) console.log(`    ${PHASES[phase] ?? phase}: ${seconds(ms)}`);
   console.log(`  running Metadata_metadata: ${seconds(result.durationMs)} (first call), ${seconds(again.durationMs)} (second call)`);
-  if (!useCache) console.log('\n(run with --cache to keep the transformed module: the next run skips the transform)');
+  if (runtime.backend === 'asyncify') {
+    console.log(
+      useCache
+        ? `\n(the transformed module is kept in ${CACHE_DIR}: the next run loads it instead of transforming)`
+        : '\n(--no-cache: the transform runs again next time)',
+    );
+  }
 }
+
+/** Network latency simulated for each storage read. */
+const LATENCY_MS = 20;
+
+/** `System.Account` keys start with twox_128("System") ++ twox_128("Account") and end with the account id. */
+const SYSTEM_ACCOUNT = '0x26aa394eea5630e07c48ae0c9558cef7b99d880ec681799c0cf30e8886371da9';
+
+async function stateCalls(runtime: SubstrateRuntime, genesis: Record<string, string>): Promise<void> {
+  const local = new MapStorage(Object.entries(genesis));
+  const storage: StorageProvider = {
+    async get(key, childTrie) {
+      const value = local.get(key, childTrie);
+      console.log(`  paused at a storage read of ${short(toHex(key))}; fetching... ${value === null ? 'no value' : `${value.length} bytes`}, resuming`);
+      await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+      return value;
+    },
+    async nextKey(key, childTrie) {
+      await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+      return local.nextKey(key, childTrie);
+    },
+  };
+  const accountKey = Object.keys(genesis).find((key) => key.startsWith(SYSTEM_ACCOUNT));
+  if (accountKey !== undefined) {
+    const account = fromHex(accountKey).slice(-32);
+    console.log(`\nrunning AccountNonceApi_account_nonce(${short(toHex(account))}), storage served through pauses:`);
+    const nonce = await runtimeCall(runtime, 'AccountNonceApi_account_nonce', account, { storage });
+    const value = new DataView(nonce.output.buffer, nonce.output.byteOffset).getUint32(0, true);
+    console.log(`  nonce ${value}: ${nonce.pauses} pause(s), ${seconds(nonce.durationMs)} of which ${seconds(nonce.waitingMs)} waiting for storage`);
+  }
+  console.log('\nrunning AuraApi_authorities, storage served through pauses:');
+  const authorities = await runtimeCall(runtime, 'AuraApi_authorities', new Uint8Array(), { storage });
+  console.log(`  ${authorities.output[0]! >> 2} authorities: ${authorities.pauses} pause(s), ${seconds(authorities.durationMs)} of which ${seconds(authorities.waitingMs)} waiting for storage`);
+}
+
+const short = (hex: string) => (hex.length > 26 ? `${hex.slice(0, 26)}...` : hex);
 
 await main();

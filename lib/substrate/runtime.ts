@@ -208,6 +208,11 @@ export class SubstrateRuntime {
     return runtime;
   }
 
+  /** How this runtime's calls are paused: `'jspi'` or `'asyncify'` (see `SubstrateRuntimeOptions.backend`). */
+  get backend(): Backend {
+    return this.#template.backend;
+  }
+
   /** The runtime's version (see `runtime-version.ts`). */
   get version(): RuntimeVersion {
     return this.#version!;
@@ -244,7 +249,7 @@ export class SubstrateRuntime {
     );
     const vm = this.#start(context.allocator, entryPoint, input);
     try {
-      const synchronous = this.#template.backend === 'asyncify';
+      const synchronous = this.backend === 'asyncify';
       const step = (value: WasmValue | null) => this.#active.step(vm, value, context, synchronous);
       return await driveCall({ entryPoint, vm, imports: this.imports, context, step }, options, started);
     } finally {
