@@ -1,20 +1,25 @@
 /**
  * One prototype creation in a fresh process, so that its time and its peak memory are its own.
- * Usage: node build/bench/create-child.js <westend|asset-hub> <cold|artifact|cache> <path>
- *   cold:     create() from scratch, then write the artifact to <path>
+ * Usage: node build/bench/create-child.js <westend|asset-hub|...> <mode> <path>
+ *   cold:     create() from scratch on Asyncify, then write the artifact to <path>
  *   artifact: fromArtifact(<path>)
- *   cache:    create({ cache: new FileArtifactCache(<path>) })
+ *   cache:    create({ cache: new FileArtifactCache(<path>) }) on Asyncify
+ *   jspi:     create({ backend: 'jspi' })
+ *   bare:     WebAssembly.validate + compile + instantiate of the same bytes, with stub imports:
+ *             the engine's own work, which the JSPI backend adds its checks to
  * Prints one JSON line: { ms, maxRssMb, phases }.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type ProgressEvent, VirtualMachinePrototype, type VmConfig } from '../lib/index.js';
 import { FileArtifactCache } from '../lib/node/index.js';
+import { readModuleFacts } from '../lib/load/module-facts.js';
 import { sharedPath } from '../spec/support/shared.js';
 import { assetHubRuntime, runtimeWasm } from '../spec/support/substrate-harness.js';
 
 const [runtime, mode, path] = process.argv.slice(2);
-const wasm =
-  runtime === 'westend' ? runtimeWasm(readFileSync(sharedPath('runtimes/westend-runtime-v9300.wasm')!)) : await assetHubRuntime();
+const wasm = (
+  runtime === 'westend' ? runtimeWasm(readFileSync(sharedPath('runtimes/westend-runtime-v9300.wasm')!)) : await assetHubRuntime()
+) as Uint8Array<ArrayBuffer>;
 const phases: Record<string, number> = {};
 const config: VmConfig = {
   moduleBytes: wasm,
@@ -23,9 +28,28 @@ const config: VmConfig = {
     if (e.status === 'end') phases[e.phase] = Math.round(e.durationMs!);
   },
 };
+if (mode === 'bare') {
+  // The memory the module imports must be at least as large as it declares: read outside the
+  // measured time.
+  const initialPages = readModuleFacts(wasm).memories[0]?.limits.initial ?? 0;
+  const started = performance.now();
+  if (!WebAssembly.validate(wasm)) throw new Error('invalid module');
+  const module = await WebAssembly.compile(wasm);
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  for (const i of WebAssembly.Module.imports(module)) {
+    (imports[i.module] ??= {})[i.name] = i.kind === 'memory' ? new WebAssembly.Memory({ initial: initialPages }) : () => 0;
+  }
+  await WebAssembly.instantiate(module, imports);
+  const ms = performance.now() - started;
+  console.log(JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, phases: {} }));
+  process.exit(0);
+}
+
 const started = performance.now();
 let proto: VirtualMachinePrototype;
-if (mode === 'cold') {
+if (mode === 'jspi') {
+  proto = await VirtualMachinePrototype.create({ ...config, backend: 'jspi' });
+} else if (mode === 'cold') {
   proto = await VirtualMachinePrototype.create(config);
 } else if (mode === 'artifact') {
   proto = await VirtualMachinePrototype.fromArtifact(readFileSync(path!), config);

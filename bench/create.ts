@@ -1,7 +1,9 @@
 /**
- * Prototype creation: cold (validation, transform, compilation), from an artifact, and from
- * the file cache, each in a fresh process (see `create-child.ts`) so that time and peak memory
- * are measured alone.
+ * Prototype creation: on Asyncify cold (validation, transform, compilation), from an artifact,
+ * and from the file cache; on JSPI; and the engine alone (validate + compile + instantiate of the
+ * same bytes, the floor JSPI is compared with). Each creation runs in a fresh process (see
+ * `create-child.ts`), so that time and peak memory are its own and V8's in-process cache of
+ * compiled modules cannot help.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { median, type Row } from './support/stats.js';
 /** One creation mode's result: medians over the runs. */
 export interface CreateResult {
   readonly runtime: string;
-  readonly mode: 'cold' | 'artifact' | 'cache hit';
+  readonly mode: 'cold' | 'artifact' | 'cache hit' | 'jspi' | 'bare engine';
   readonly ms: number;
   readonly maxRssMb: number;
   readonly phases: Record<string, number>;
@@ -48,10 +50,20 @@ export function benchCreate(runtime: string, options: { coldRuns: number; warmRu
     const fromArtifact = Array.from({ length: options.warmRuns }, () => child(runtime, 'artifact', artifact));
     child(runtime, 'cache', cache); // the miss that fills the cache
     const hits = Array.from({ length: options.warmRuns }, () => child(runtime, 'cache', cache));
-    const results = [summarise(runtime, 'cold', cold), summarise(runtime, 'artifact', fromArtifact), summarise(runtime, 'cache hit', hits)];
+    const jspi = Array.from({ length: options.warmRuns }, () => child(runtime, 'jspi', ''));
+    const bare = Array.from({ length: options.warmRuns }, () => child(runtime, 'bare', ''));
+    const results = [
+      summarise(runtime, 'cold', cold),
+      summarise(runtime, 'artifact', fromArtifact),
+      summarise(runtime, 'cache hit', hits),
+      summarise(runtime, 'jspi', jspi),
+      summarise(runtime, 'bare engine', bare),
+    ];
+    const floor = results.find((r) => r.mode === 'bare engine')!.ms;
     const rows: Row[] = results.map((r) => [
       `${runtime}: ${r.mode}`,
       r.ms,
+      r.ms / floor,
       r.maxRssMb,
       Object.entries(r.phases)
         .map(([phase, ms]) => `${phase} ${ms}`)

@@ -1,10 +1,12 @@
 /**
  * Micro-benchmarks of one interrupt round trip: a guest loop calls a trivial import; each call
- * is answered (a) synchronously in plain WebAssembly (the floor), (b) by the VM through an
- * interrupt (`run()` returns, the host calls `run(value)`), (c) by the VM inline, and (d) by
- * `asyncify-wasm` (the npm package: Asyncify with the unwind data in the guest's memory, each
- * import answered by a resolved Promise). Also how the round trip grows when the import is
- * called at the bottom of a deeper stack.
+ * is answered (a) synchronously in plain WebAssembly (the floor), (b) by the VM on Asyncify
+ * through an interrupt (`run()` returns, the host calls `run(value)`), (b') the same through
+ * `runAsync`, (c) by the VM inline, (d) by `asyncify-wasm` (the npm package: Asyncify with the
+ * unwind data in the guest's memory, each import answered by a resolved Promise), (e) by the VM
+ * on JSPI through `runAsync`, and (f) by a minimal hand-written JSPI loop (one `Suspending`
+ * import, one `promising` export, one promise per pause: the floor for JSPI). Also how the round
+ * trip grows when the import is called at the bottom of a deeper stack.
  */
 import binaryen from 'binaryen';
 import * as asyncifyWasm from 'asyncify-wasm';
@@ -125,7 +127,87 @@ export async function benchInterrupts(options: { rounds: number }): Promise<{ re
     });
   }
 
+  // (b') the VM on Asyncify through runAsync (a promise job per step).
+  let viaAsync = await VirtualMachinePrototype.create({ moduleBytes: bytes, symbols: () => 0 });
+  for (const depth of depths) {
+    const calls = depth >= 1000 ? 10_000 : 50_000;
+    const ns = await perCallAsync(
+      async (n) => {
+        const vm = viaAsync.prepare().start('deep', [WasmValue.i32(depth), WasmValue.i32(n)]);
+        let outcome = await vm.runAsync(null);
+        while (outcome.type === 'interrupted') outcome = await vm.runAsync(ONE);
+        viaAsync = vm.intoPrototype();
+      },
+      calls,
+      options.rounds,
+    );
+    results.push({ how: 'this VM on Asyncify, runAsync', depth, nsPerCall: ns });
+  }
+
+  // (e) the VM on JSPI: every call an interrupt, through runAsync.
+  let jspi = await VirtualMachinePrototype.create({ moduleBytes: bytes, symbols: () => 0, backend: 'jspi' });
+  for (const depth of depths) {
+    const calls = depth >= 1000 ? 10_000 : 50_000;
+    const ns = await perCallAsync(
+      async (n) => {
+        const vm = jspi.prepare().start('deep', [WasmValue.i32(depth), WasmValue.i32(n)]);
+        let outcome = await vm.runAsync(null);
+        while (outcome.type === 'interrupted') outcome = await vm.runAsync(ONE);
+        jspi = vm.intoPrototype();
+      },
+      calls,
+      options.rounds,
+    );
+    results.push({ how: 'this VM on JSPI, runAsync', depth, nsPerCall: ns });
+  }
+
+  // (f) a minimal hand-written JSPI loop: what any JSPI host must do at least.
+  for (const depth of depths) {
+    const calls = depth >= 1000 ? 10_000 : 50_000;
+    results.push({ how: 'minimal JSPI loop (hand-written)', depth, nsPerCall: await perCallAsync((n) => minimalJspi(bytes, depth, n), calls, options.rounds) });
+  }
+
   const floor = results.find((r) => r.how.startsWith('plain') && r.depth === 0)!.nsPerCall;
   const rows: Row[] = results.map((r) => [r.how, r.depth, r.nsPerCall, r.nsPerCall / floor]);
   return { results, rows };
+}
+
+let minimal: { deep: (d: number, n: number) => Promise<unknown>; resume: { next: ((v: number) => void) | null; paused: (() => void) | null } } | null = null;
+
+/**
+ * Runs `deep(depth, calls)` with a hand-written JSPI driver: each import returns a promise, the
+ * host learns of the pause through one more promise, and resumes by resolving the first. The
+ * same shape as the library's driver with nothing else: no checks, no typed values, no states.
+ */
+async function minimalJspi(bytes: Uint8Array, depth: number, calls: number): Promise<void> {
+  if (minimal === null) {
+    const state: { next: ((v: number) => void) | null; paused: (() => void) | null } = { next: null, paused: null };
+    const api = WebAssembly as unknown as {
+      Suspending: new (f: () => Promise<number>) => unknown;
+      promising: (f: unknown) => (d: number, n: number) => Promise<unknown>;
+    };
+    const tick = new api.Suspending(
+      () =>
+        new Promise<number>((resolve) => {
+          state.next = resolve;
+          state.paused!();
+        }),
+    );
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { env: { tick: tick as WebAssembly.ImportValue } });
+    minimal = { deep: api.promising(instance.exports['deep']), resume: state };
+  }
+  const { deep, resume } = minimal;
+  let done = false;
+  let pause = new Promise<void>((resolve) => (resume.paused = resolve));
+  const finished = deep(depth, calls).then(() => {
+    done = true;
+    resume.paused!();
+  });
+  for (;;) {
+    await pause;
+    if (done) break;
+    pause = new Promise<void>((resolve) => (resume.paused = resolve));
+    resume.next!(1);
+  }
+  await finished;
 }

@@ -45,7 +45,7 @@ import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
 import { trapFromError } from './traps.js';
-import type { CallDriver, Step } from './pause/call-driver.js';
+import type { CallDriver, Settle, Step } from './pause/call-driver.js';
 import { type Signature, type ValueType, type WasmValue, describeBadValue, describeValue, fromEngine, isValueType } from '../base/values.js';
 
 /**
@@ -128,7 +128,7 @@ export class VirtualMachine extends MemoryAccess {
     this.#stepping = true;
     let step: Step;
     try {
-      step = this.#step(live, value) as Step;
+      step = this.#step(live, value, null)!;
     } finally {
       this.#stepping = false;
     }
@@ -144,17 +144,55 @@ export class VirtualMachine extends MemoryAccess {
    * runs in a promise job; until the promise settles, another `run`/`runAsync` and every
    * transition are refused with `UsageError('StepInProgress')` (memory access stays allowed).
    */
-  async runAsync(value: WasmValue | null): Promise<ExecOutcome> {
-    const live = this.owner.live;
-    this.#refuseIfStepping('runAsync');
+  runAsync(value: WasmValue | null): Promise<ExecOutcome> {
+    let live: LiveInstance;
+    try {
+      live = this.owner.live;
+      this.#refuseIfStepping('runAsync');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (live.driver.synchronous) return this.#runAsyncSynchronousDriver(live, value);
+    if (this.#undelivered !== null) return Promise.resolve(this.#report(live, this.#undelivered));
+    return new Promise<ExecOutcome>((resolve, reject) => {
+      // Called by the driver where the step happened (see `pause/jspi-driver.ts`); it runs again
+      // if it failed for lack of stack, so it only sets what it computes.
+      const settle = (step: Step, lastChance: boolean): void => {
+        this.#stepping = false;
+        this.#undelivered = step;
+        let outcome: ExecOutcome;
+        try {
+          outcome = this.#report(live, step);
+        } catch (e) {
+          // Out of stack on the guest's stack: the driver calls again from a fresh job.
+          if (!lastChance) throw e;
+          reject(e);
+          return;
+        }
+        resolve(outcome);
+      };
+      this.#stepping = true;
+      try {
+        this.#step(live, value, settle);
+      } catch (e) {
+        // Refused before the driver was asked (RunError): nothing changed.
+        this.#stepping = false;
+        reject(e);
+      }
+    });
+  }
+
+  /**
+   * `runAsync` on Asyncify: the step is synchronous, but it runs in a promise job anyway, so that
+   * a step is in progress until the promise settles on both backends alike.
+   */
+  async #runAsyncSynchronousDriver(live: LiveInstance, value: WasmValue | null): Promise<ExecOutcome> {
     this.#stepping = true;
     let step: Step;
     try {
-      // On Asyncify the step itself is synchronous: run it in a promise job anyway, so that a
-      // step is in progress until the promise settles on both backends alike.
-      if (live.driver.synchronous) await undefined;
+      await undefined;
       if (this.#undelivered !== null) return this.#report(live, this.#undelivered);
-      step = await this.#step(live, value);
+      step = this.#step(live, value, null)!;
     } finally {
       this.#stepping = false;
     }
@@ -163,7 +201,7 @@ export class VirtualMachine extends MemoryAccess {
   }
 
   /** Checks `value` against the state and hands the start or the resume to the driver. */
-  #step(live: LiveInstance, value: WasmValue | null): Step | Promise<Step> {
+  #step(live: LiveInstance, value: WasmValue | null, settle: Settle | null): Step | undefined {
     switch (this.#state) {
       case 'ended':
         throw new RunError('Poisoned', 'the call has already finished or trapped; use intoPrepare() or intoPrototype()');
@@ -174,9 +212,9 @@ export class VirtualMachine extends MemoryAccess {
             ...typeOf(value),
           });
         }
-        return live.driver.call(this.fn, this.args);
+        return live.driver.call(this.fn, this.args, settle!);
       case 'interrupted':
-        return live.driver.resume(this.#checkResumeValue(value));
+        return live.driver.resume(this.#checkResumeValue(value), settle!);
     }
   }
 

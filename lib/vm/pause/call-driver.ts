@@ -12,9 +12,12 @@
  *   settles. No transform; but a resume can only happen in a promise job, so every step is
  *   asynchronous.
  *
- * One interface covers both: `call` and `resume` return the step, either directly
- * (`synchronous: true`) or as a promise. The state machine does the same bookkeeping around
- * either, which is what keeps every behaviour identical across backends.
+ * One interface covers both: `call` and `resume` either return the step (`synchronous: true`)
+ * or hand it later to the `settle` callback they are given (from the import the guest called,
+ * or from the promise job in which the call ended). The state machine does the same bookkeeping
+ * around either, which is what keeps every behaviour identical across backends. (A callback
+ * rather than a promise of the step: the state machine settles the host's own promise in it, so
+ * a round trip costs one promise job, as little as a hand-written JSPI loop.)
  *
  * Values cross this seam in the engine's representation (numbers and bigints as the JS API of
  * WebAssembly produces and accepts them); typing and checking them is the state machine's job.
@@ -36,11 +39,21 @@ export type ThrowContext = 'running' | 'pausing' | 'resuming';
 /** An exported function of the instance, as the engine's JS API gives it. */
 export type ExportedFunction = (...args: unknown[]) => unknown;
 
+/**
+ * Receives the step of an asynchronous driver, once per `call` or `resume`. It may throw (for
+ * lack of stack, when called on the guest's stack) unless `lastChance` is set; the driver then
+ * calls it again from a fresh promise job with `lastChance` set, where it must not throw.
+ */
+export type Settle = (step: Step, lastChance: boolean) => void;
+
 /** Runs one call of an exported function at a time, pausing it at every pausing import. */
 export interface CallDriver {
   /** The mechanism. */
   readonly backend: Backend;
-  /** `true` if `call` and `resume` return a {@link Step}; `false` if they return a promise of one. */
+  /**
+   * `true` if `call` and `resume` return their {@link Step}; `false` if they return `undefined`
+   * and hand the step to `settle` later, exactly once.
+   */
   readonly synchronous: boolean;
   /**
    * The value to import for the pausing import at `index` (in the function index space).
@@ -51,9 +64,9 @@ export interface CallDriver {
   /** Connects the driver to its instance, once the instance exists. */
   attach(exports: WebAssembly.Exports): void;
   /** Calls `fn(...args)` and runs it until it returns, throws or pauses at an import. */
-  call(fn: ExportedFunction, args: readonly unknown[]): Step | Promise<Step>;
+  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): Step | undefined;
   /** Continues the paused call, handing `value` to the guest as the import's result. */
-  resume(value: unknown): Step | Promise<Step>;
+  resume(value: unknown, settle: Settle): Step | undefined;
   /**
    * Gives up the paused call for good (the instance is being discarded): releases whatever the
    * paused stack holds. The driver is not used afterwards.

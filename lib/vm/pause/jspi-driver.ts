@@ -5,8 +5,8 @@
  * How a pause works. Every pausing import is a `WebAssembly.Suspending` wrapper around a small
  * JavaScript function made here, and every export is called through `WebAssembly.promising`,
  * which runs it on a stack of its own and returns a promise of its result. When the guest calls
- * a pausing import, the function records which import was called and with what, settles the
- * pending step as `paused`, and returns a promise that only the resume will settle. The engine
+ * a pausing import, the function records which import was called and with what, hands the step
+ * `paused` to the state machine, and returns a promise that only the resume will settle. The engine
  * sees the promise and suspends the whole guest stack, from the import up to the export, and the
  * export's own call returns to JavaScript. Nothing is copied: the stack stays where it is.
  *
@@ -33,12 +33,14 @@
  *   the other backend. The instance stays usable.
  *
  * The import function allocates one promise per pause and the driver keeps its state in fields:
- * this is the hot path of every host call.
+ * this is the hot path of every host call. The step is handed over by a callback, in which the
+ * state machine settles the host's `runAsync` promise directly: with the pause promise, that is
+ * all a round trip allocates and waits for.
  *
  * @module
  */
 
-import type { CallDriver, ExportedFunction, Step, ThrowContext } from './call-driver.js';
+import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from './call-driver.js';
 
 /** The rejection an abandoned pause receives: it unwinds the suspended stack. Never seen by a host. */
 export class CallAbandoned extends Error {
@@ -64,8 +66,8 @@ export class JspiDriver implements CallDriver {
   readonly #api = WebAssembly as unknown as JspiApi;
   /** `promising` wrappers of the exports called so far (one per function: they are reusable). */
   readonly #promising = new Map<ExportedFunction, (...args: unknown[]) => Promise<unknown>>();
-  /** Settles the step in progress. */
-  #settleStep: ((step: Step) => void) | null = null;
+  /** Receives the step in progress. */
+  #settleStep: Settle | null = null;
   /** Resumes the paused import with a value, or unwinds it with an error. */
   #resumePause: ((value: unknown) => void) | null = null;
   #abandonPause: ((reason: unknown) => void) | null = null;
@@ -80,14 +82,14 @@ export class JspiDriver implements CallDriver {
     // The driver needs nothing from the instance: it is handed each export it calls.
   }
 
-  call(fn: ExportedFunction, args: readonly unknown[]): Promise<Step> {
+  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): undefined {
     let wrapped = this.#promising.get(fn);
     if (wrapped === undefined) {
       wrapped = this.#api.promising(fn);
       this.#promising.set(fn, wrapped);
     }
     const generation = ++this.#generation;
-    const step = this.#nextStep();
+    this.#settleStep = settle;
     let running: Promise<unknown>;
     try {
       // Runs the guest synchronously until it returns, throws or first suspends.
@@ -95,23 +97,23 @@ export class JspiDriver implements CallDriver {
     } catch (e) {
       // The engine refused to start the call (e.g. no stack could be allocated for it).
       this.#settle(generation, 'threw', e);
-      return step;
+      return undefined;
     }
     running.then(
       (result) => this.#settle(generation, 'returned', result),
       (error: unknown) => this.#settle(generation, 'threw', error),
     );
-    return step;
+    return undefined;
   }
 
-  resume(value: unknown): Promise<Step> {
+  resume(value: unknown, settle: Settle): undefined {
     const resumePause = this.#resumePause!;
     this.#resumePause = null;
     this.#abandonPause = null;
-    const step = this.#nextStep();
-    // The engine continues the suspended stack in a promise job: the step settles from there.
+    this.#settleStep = settle;
+    // The engine continues the suspended stack in a promise job: the step is settled from there.
     resumePause(value);
-    return step;
+    return undefined;
   }
 
   abandon(): void {
@@ -123,12 +125,6 @@ export class JspiDriver implements CallDriver {
     abandonPause?.(new CallAbandoned('the paused call was abandoned'));
   }
 
-  #nextStep(): Promise<Step> {
-    return new Promise<Step>((resolve) => {
-      this.#settleStep = resolve;
-    });
-  }
-
   #onImport(index: number, args: unknown[]): Promise<unknown> {
     this.pausedImport = index;
     this.pausedArgs = args;
@@ -136,8 +132,9 @@ export class JspiDriver implements CallDriver {
       this.#resumePause = resolve;
       this.#abandonPause = reject;
     });
-    this.#settleStep!('paused');
+    const settle = this.#settleStep!;
     this.#settleStep = null;
+    deliver(settle, 'paused');
     return pause;
   }
 
@@ -146,7 +143,23 @@ export class JspiDriver implements CallDriver {
     if (generation !== this.#generation || this.#settleStep === null) return;
     if (step === 'returned') this.result = value;
     else this.error = value;
-    this.#settleStep(step);
+    const settle = this.#settleStep;
     this.#settleStep = null;
+    deliver(settle, step);
+  }
+}
+
+/**
+ * Hands `step` to the state machine. The hand-over runs where the step happened: for a pause,
+ * inside the guest's import call, on the guest's own stack, which deep recursion may have
+ * nearly used up. Should it overflow there, it must not throw into the guest (the exception
+ * would unwind the paused call); it is retried from a fresh job, where the stack is the event
+ * loop's. The state machine's hand-over is written to be repeatable.
+ */
+function deliver(settle: Settle, step: Step): void {
+  try {
+    settle(step, false);
+  } catch {
+    queueMicrotask(() => settle(step, true));
   }
 }
