@@ -1,8 +1,13 @@
 /**
  * `maxMemoryPages`: a cap on the guest's memory that holds for the guest's own `memory.grow`
  * as well as for the host's `growMemory`, whether the module defines or imports its memory.
+ *
+ * On both backends, driven through runAsync. On JSPI a cap that lowers a defined memory's
+ * maximum rewrites the memory section, so such a module is renamed (see `needsRenaming` in
+ * lib/load/load-module.ts); an imported memory is capped by the memory the VM allocates.
  */
-import { ArtifactError, NewError, OutOfBoundsError, VirtualMachinePrototype, WasmValue } from '../lib/index.js';
+import { ArtifactError, NewError, OutOfBoundsError, UsageError, VirtualMachinePrototype, WasmValue } from '../lib/index.js';
+import { BACKENDS, createOn } from './support/backends.js';
 import { wat } from './support/wat.js';
 
 const grower = (memory: string): string => `(module
@@ -10,57 +15,80 @@ const grower = (memory: string): string => `(module
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
   (func (export "size") (result i32) (memory.size)))`;
 
-async function create(memory: string, maxMemoryPages?: number): Promise<VirtualMachinePrototype> {
-  return VirtualMachinePrototype.create({
-    moduleBytes: await wat(grower(memory)),
-    symbols: () => 0,
-    ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
-  });
-}
+describe.each(BACKENDS)('%s', (backend) => {
+  async function create(memory: string, maxMemoryPages?: number, requireMemory = true): Promise<VirtualMachinePrototype> {
+    return createOn(backend, {
+      moduleBytes: await wat(grower(memory)),
+      symbols: () => 0,
+      requireMemory,
+      ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
+    });
+  }
 
-function call(proto: VirtualMachinePrototype, fn: string, params: WasmValue[] = []): number {
-  const outcome = proto.clone().prepare().start(fn, params).run(null);
-  if (outcome.type !== 'finished') throw new Error(outcome.type);
-  return outcome.value!.value as number;
-}
+  async function call(proto: VirtualMachinePrototype, fn: string, params: WasmValue[] = []): Promise<number> {
+    const outcome = await proto.clone().prepare().start(fn, params).runAsync(null);
+    if (outcome.type !== 'finished') throw new Error(outcome.type);
+    return outcome.value!.value as number;
+  }
 
-describe.each([
-  ['a defined memory', '(memory (export "memory") 2)'],
-  ['an imported memory', '(import "env" "memory" (memory 2))'],
-])('%s', (_name, memory) => {
-  test('is capped for the guest and for the host', async () => {
-    const proto = await create(memory, 5);
-    expect(proto.memoryMaxPages()).toBe(5);
-    // The guest's own memory.grow stops at the cap (it returns -1 past it).
-    expect(call(proto, 'grow', [WasmValue.i32(4)])).toBe(-1);
-    const vm = proto.prepare().start('grow', [WasmValue.i32(3)]);
-    expect(vm.run(null)).toEqual({ type: 'finished', value: { type: 'i32', value: 2 } });
-    expect(vm.memorySize()).toBe(5);
-    expect(() => vm.growMemory(1)).toThrow(OutOfBoundsError);
-  });
+  describe.each([
+    ['a defined memory', '(memory (export "memory") 2)', true, true],
+    ['an imported memory', '(import "env" "memory" (memory 2))', true, false],
+    ['a defined memory not exported (requireMemory: false)', '(memory 2)', false, true],
+  ] as const)('%s', (_name, memory, requireMemory, defined) => {
+    test('is capped for the guest and for the host', async () => {
+      const proto = await create(memory, 5, requireMemory);
+      expect(proto.memoryMaxPages()).toBe(5);
+      // The guest's own memory.grow stops at the cap (it returns -1 past it).
+      expect(await call(proto, 'grow', [WasmValue.i32(4)])).toBe(-1);
+      const vm = proto.prepare().start('grow', [WasmValue.i32(3)]);
+      expect(await vm.runAsync(null)).toEqual({ type: 'finished', value: { type: 'i32', value: 2 } });
+      expect(vm.memorySize()).toBe(5);
+      expect(() => vm.growMemory(1)).toThrow(OutOfBoundsError);
+    });
 
-  test('without a cap, the module limits apply', async () => {
-    const proto = await create(memory);
-    expect(proto.memoryMaxPages()).toBeNull();
-    expect(call(proto, 'grow', [WasmValue.i32(100)])).toBe(2);
-  });
+    test('without a cap, the module limits apply', async () => {
+      const proto = await create(memory, undefined, requireMemory);
+      expect(proto.memoryMaxPages()).toBeNull();
+      expect(await call(proto, 'grow', [WasmValue.i32(100)])).toBe(2);
+    });
 
-  test('a module that starts larger than the cap is refused', async () => {
-    await expect(create(memory, 1)).rejects.toMatchObject({
-      kind: 'CouldntAllocateMemory',
-      message: /starts with 2 pages, more than maxMemoryPages \(1\)/,
+    // Library bug on JSPI, for a defined memory: the loader writes the cap into the memory
+    // section (maximum 1 below the initial 2) before the module rules run, so the engine's
+    // compilation refuses the rewritten bytes first and create() rejects with InvalidWasm
+    // ("maximum memory size (1 pages) is less than initial (2 pages)") instead of
+    // CouldntAllocateMemory. `loadUninstrumented` should apply the cap check (effectiveMemory)
+    // before compiling, or not rewrite a maximum below the initial size.
+    (backend === 'jspi' && defined ? test.failing : test)('a module that starts larger than the cap is refused', async () => {
+      await expect(create(memory, 1, requireMemory)).rejects.toMatchObject({
+        kind: 'CouldntAllocateMemory',
+        message: /starts with 2 pages, more than maxMemoryPages \(1\)/,
+      });
     });
   });
+
+  test('the lower of the module maximum and the cap wins', async () => {
+    expect((await create('(memory (export "memory") 1 3)', 10)).memoryMaxPages()).toBe(3);
+    expect((await create('(memory (export "memory") 1 30)', 10)).memoryMaxPages()).toBe(10);
+  });
+
+  test('the lower of the module maximum and the cap wins for the guest too', async () => {
+    // 3 is the module's own maximum (JSPI keeps the module as it is), 10 the cap (JSPI rewrites it).
+    expect(await call(await create('(memory (export "memory") 1 3)', 10), 'grow', [WasmValue.i32(3)])).toBe(-1);
+    expect(await call(await create('(memory (export "memory") 1 30)', 10), 'grow', [WasmValue.i32(10)])).toBe(-1);
+    expect(await call(await create('(memory (export "memory") 1 30)', 10), 'grow', [WasmValue.i32(9)])).toBe(1);
+  });
+
+  test('a malformed cap is a usage error', async () => {
+    await expect(create('(memory (export "memory") 1)', -1)).rejects.toMatchObject({ kind: 'InvalidArgument', message: /maxMemoryPages/ });
+    await expect(create('(memory (export "memory") 1)', 1.5)).rejects.not.toBeInstanceOf(NewError);
+  });
 });
 
-test('the lower of the module maximum and the cap wins', async () => {
-  expect((await create('(memory (export "memory") 1 3)', 10)).memoryMaxPages()).toBe(3);
-  expect((await create('(memory (export "memory") 1 30)', 10)).memoryMaxPages()).toBe(10);
-});
-
-test('the cap is part of an artifact', async () => {
-  const artifact = (await create('(memory (export "memory") 1)', 4)).toArtifact();
+// Artifacts hold the Asyncify-instrumented module: they exist on Asyncify only.
+test('on asyncify, the cap is part of an artifact', async () => {
   const moduleBytes = await wat(grower('(memory (export "memory") 1)'));
+  const artifact = (await createOn('asyncify', { moduleBytes, symbols: () => 0, maxMemoryPages: 4 })).toArtifact();
   const rebuilt = await VirtualMachinePrototype.fromArtifact(artifact, { moduleBytes, symbols: () => 0, maxMemoryPages: 4 });
   expect(rebuilt.memoryMaxPages()).toBe(4);
   const other = VirtualMachinePrototype.fromArtifact(artifact, { moduleBytes, symbols: () => 0, maxMemoryPages: 5 });
@@ -68,7 +96,8 @@ test('the cap is part of an artifact', async () => {
   await expect(other).rejects.toMatchObject({ kind: 'OptionsMismatch', message: /maxMemoryPages 4 \(now 5\)/ });
 });
 
-test('a malformed cap is a usage error', async () => {
-  await expect(create('(memory (export "memory") 1)', -1)).rejects.toMatchObject({ kind: 'InvalidArgument', message: /maxMemoryPages/ });
-  await expect(create('(memory (export "memory") 1)', 1.5)).rejects.not.toBeInstanceOf(NewError);
+test('on jspi, a capped prototype has no artifact', async () => {
+  const proto = await createOn('jspi', { moduleBytes: await wat(grower('(memory (export "memory") 1)')), symbols: () => 0, maxMemoryPages: 4 });
+  expect(() => proto.toArtifact()).toThrow(UsageError);
+  expect(() => proto.toArtifact()).toThrow(expect.objectContaining({ kind: 'UnsupportedOnBackend' }));
 });

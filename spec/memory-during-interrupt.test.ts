@@ -9,8 +9,12 @@
  * and `memory.size` must be identical, and so must the final result and memory. If the unwind
  * data lived in the guest's memory (Asyncify's default), or the machinery grew it, the
  * snapshots would differ.
+ *
+ * On both backends, driven through runAsync; also with the memory not exported, which the JSPI
+ * backend reaches by renaming the module (the plain run always uses the exported one).
  */
-import { OutOfBoundsError, VirtualMachinePrototype, WasmValue } from '../lib/index.js';
+import { OutOfBoundsError, WasmValue } from '../lib/index.js';
+import { BACKENDS, createOn } from './support/backends.js';
 import { wat } from './support/wat.js';
 
 const PAGE = 65536;
@@ -100,45 +104,53 @@ async function runPlain(bytes: Uint8Array): Promise<{ result: number; log: Obser
   return { result, log, final: hostMemory.read(0, hostMemory.size() * PAGE) };
 }
 
-test('at every interrupt the host sees exactly the memory of an uninstrumented run', async () => {
-  const bytes = await wat(GUEST);
-  const plain = await runPlain(bytes);
-  expect(plain.log.map((o) => o.phase)).toEqual([1, 2, 3]);
+const MEMORY = '(memory (export "memory") 1 4)';
 
-  const proto = await VirtualMachinePrototype.create({ moduleBytes: bytes, symbols: () => 0 });
-  const vm = proto.prepare().start('main', []);
-  const log: Observation[] = [];
-  const vmMemory: HostMemory = {
-    size: () => vm.memorySize(),
-    read: (offset, size) => vm.readMemory(offset, size),
-    write: (offset, data) => vm.writeMemory(offset, data),
-    grow: (pages) => vm.growMemory(pages),
-  };
-  let outcome = vm.run(null);
-  while (outcome.type === 'interrupted') {
-    const [phase, size] = outcome.params.map((p) => p.value as number);
-    if (phase === 3) {
-      // Growth past the maximum is refused during an interrupt and changes nothing.
-      expect(() => vm.growMemory(2)).toThrow(OutOfBoundsError);
-      expect(vm.memorySize()).toBe(3);
+describe.each(BACKENDS)('%s', (backend) => {
+  test.each([
+    ['exported', MEMORY, true],
+    ['not exported (requireMemory: false)', '(memory 1 4)', false],
+  ] as const)('at every interrupt the host sees exactly the memory of an uninstrumented run (memory %s)', async (_how, memory, requireMemory) => {
+    const bytes = await wat(GUEST);
+    const plain = await runPlain(bytes);
+    expect(plain.log.map((o) => o.phase)).toEqual([1, 2, 3]);
+
+    expect(GUEST).toContain(MEMORY);
+    const proto = await createOn(backend, { moduleBytes: await wat(GUEST.replace(MEMORY, memory)), symbols: () => 0, requireMemory });
+    const vm = proto.prepare().start('main', []);
+    const log: Observation[] = [];
+    const vmMemory: HostMemory = {
+      size: () => vm.memorySize(),
+      read: (offset, size) => vm.readMemory(offset, size),
+      write: (offset, data) => vm.writeMemory(offset, data),
+      grow: (pages) => vm.growMemory(pages),
+    };
+    let outcome = await vm.runAsync(null);
+    while (outcome.type === 'interrupted') {
+      const [phase, size] = outcome.params.map((p) => p.value as number);
+      if (phase === 3) {
+        // Growth past the maximum is refused during an interrupt and changes nothing.
+        expect(() => vm.growMemory(2)).toThrow(OutOfBoundsError);
+        expect(vm.memorySize()).toBe(3);
+      }
+      outcome = await vm.runAsync(WasmValue.i32(host(vmMemory, phase!, size!, log)));
     }
-    outcome = vm.run(WasmValue.i32(host(vmMemory, phase!, size!, log)));
-  }
 
-  expect(log).toHaveLength(plain.log.length);
-  for (let i = 0; i < log.length; i++) {
-    const vmSeen = log[i]!;
-    const plainSeen = plain.log[i]!;
-    expect(vmSeen.phase).toBe(plainSeen.phase);
-    expect(vmSeen.sizeSeenByGuest).toBe(plainSeen.sizeSeenByGuest);
-    expect(vmSeen.sizeSeenByHost).toBe(plainSeen.sizeSeenByHost);
-    expect(vmSeen.sizeSeenByHost).toBe(vmSeen.sizeSeenByGuest);
-    // Every byte; toEqual on a 196,608-byte array would print unreadably on failure.
-    expect(vmSeen.memory.length).toBe(plainSeen.memory.length);
-    expect(Buffer.compare(Buffer.from(vmSeen.memory), Buffer.from(plainSeen.memory))).toBe(0);
-  }
-  // The sizes the guest saw: 1 page, then 2 after its own grow, then 3 after the host's.
-  expect(log.map((o) => o.sizeSeenByGuest)).toEqual([1, 2, 3]);
-  expect(outcome).toEqual({ type: 'finished', value: { type: 'i32', value: plain.result } });
-  expect(Buffer.compare(Buffer.from(vm.readMemory(0, vm.memorySize() * PAGE)), Buffer.from(plain.final))).toBe(0);
+    expect(log).toHaveLength(plain.log.length);
+    for (let i = 0; i < log.length; i++) {
+      const vmSeen = log[i]!;
+      const plainSeen = plain.log[i]!;
+      expect(vmSeen.phase).toBe(plainSeen.phase);
+      expect(vmSeen.sizeSeenByGuest).toBe(plainSeen.sizeSeenByGuest);
+      expect(vmSeen.sizeSeenByHost).toBe(plainSeen.sizeSeenByHost);
+      expect(vmSeen.sizeSeenByHost).toBe(vmSeen.sizeSeenByGuest);
+      // Every byte; toEqual on a 196,608-byte array would print unreadably on failure.
+      expect(vmSeen.memory.length).toBe(plainSeen.memory.length);
+      expect(Buffer.compare(Buffer.from(vmSeen.memory), Buffer.from(plainSeen.memory))).toBe(0);
+    }
+    // The sizes the guest saw: 1 page, then 2 after its own grow, then 3 after the host's.
+    expect(log.map((o) => o.sizeSeenByGuest)).toEqual([1, 2, 3]);
+    expect(outcome).toEqual({ type: 'finished', value: { type: 'i32', value: plain.result } });
+    expect(Buffer.compare(Buffer.from(vm.readMemory(0, vm.memorySize() * PAGE)), Buffer.from(plain.final))).toBe(0);
+  });
 });
