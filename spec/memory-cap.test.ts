@@ -35,7 +35,7 @@ describe.each(BACKENDS)('%s', (backend) => {
     ['a defined memory', '(memory (export "memory") 2)', true, true],
     ['an imported memory', '(import "env" "memory" (memory 2))', true, false],
     ['a defined memory not exported (requireMemory: false)', '(memory 2)', false, true],
-  ] as const)('%s', (_name, memory, requireMemory, defined) => {
+  ] as const)('%s', (_name, memory, requireMemory, _defined) => {
     test('is capped for the guest and for the host', async () => {
       const proto = await create(memory, 5, requireMemory);
       expect(proto.memoryMaxPages()).toBe(5);
@@ -53,13 +53,10 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(await call(proto, 'grow', [WasmValue.i32(100)])).toBe(2);
     });
 
-    // Library bug on JSPI, for a defined memory: the loader writes the cap into the memory
-    // section (maximum 1 below the initial 2) before the module rules run, so the engine's
-    // compilation refuses the rewritten bytes first and create() rejects with InvalidWasm
-    // ("maximum memory size (1 pages) is less than initial (2 pages)") instead of
-    // CouldntAllocateMemory. `loadUninstrumented` should apply the cap check (effectiveMemory)
-    // before compiling, or not rewrite a maximum below the initial size.
-    (backend === 'jspi' && defined ? test.failing : test)('a module that starts larger than the cap is refused', async () => {
+    // A regression test for JSPI: the loader once wrote the cap into the memory section
+    // (maximum 1 below the initial 2) before the module rules ran, so the engine refused the
+    // rewritten bytes and create() rejected with InvalidWasm instead of CouldntAllocateMemory.
+    test('a module that starts larger than the cap is refused', async () => {
       await expect(create(memory, 1, requireMemory)).rejects.toMatchObject({
         kind: 'CouldntAllocateMemory',
         message: /starts with 2 pages, more than maxMemoryPages \(1\)/,

@@ -334,10 +334,16 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
   };
 }
 
-/** The maximum the module's memory will have under `maxMemoryPages` (as {@link effectiveMemory}, without refusing). */
+/**
+ * The maximum the module's memory will have under `maxMemoryPages` (as {@link effectiveMemory},
+ * without refusing). A memory that starts larger than the cap keeps its own maximum here: it is
+ * refused after the module rules, with `CouldntAllocateMemory` as on Asyncify, and a maximum
+ * below the minimum would make the engine refuse to compile it first.
+ */
 function cappedMemoryMaximum(facts: ModuleFacts, maxMemoryPages: number | null): number | null {
-  const declared = facts.memories[0]?.limits.maximum ?? null;
-  if (maxMemoryPages === null) return declared;
+  const limits = facts.memories[0]?.limits;
+  const declared = limits?.maximum ?? null;
+  if (maxMemoryPages === null || limits === undefined || limits.initial > maxMemoryPages) return declared;
   return Math.min(declared ?? maxMemoryPages, maxMemoryPages);
 }
 

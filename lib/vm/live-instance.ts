@@ -113,7 +113,10 @@ function wire(components: BaseComponents): Wiring {
   // Inline host functions get the memory object now; an exported memory is filled in once the
   // instance exists.
   const memory = new GuestMemory(null, declared?.limits.maximum ?? null);
-  const imports: WebAssembly.Imports = {};
+  // Objects without a prototype: with the guest's own names, a module or field named
+  // "__proto__" or "constructor" must be an ordinary property, never the realm's built-ins.
+  const imports: WebAssembly.Imports = Object.create(null);
+  const moduleObject = (module: string): WebAssembly.ModuleImports => (imports[module] ??= Object.create(null));
   components.imports.forEach((imported, index) => {
     const value =
       imported.inline === null
@@ -122,7 +125,7 @@ function wire(components: BaseComponents): Wiring {
             JSON.stringify(imported.module) + '.' + JSON.stringify(imported.name),
           );
     const [module, name] = components.renamed ? [FUNCTION_IMPORT_MODULE, functionImportName(index)] : [imported.module, imported.name];
-    (imports[module] ??= {})[name] = value as WebAssembly.ImportValue;
+    moduleObject(module)[name] = value as WebAssembly.ImportValue;
   });
 
   let importedMemory: WebAssembly.Memory | null = null;
@@ -142,7 +145,7 @@ function wire(components: BaseComponents): Wiring {
     }
     // The module rules allow a memory import only as "env"."memory".
     const [module, name] = components.renamed ? [MEMORY_IMPORT_MODULE, MEMORY_IMPORT_NAME] : ['env', 'memory'];
-    (imports[module] ??= {})[name] = importedMemory;
+    moduleObject(module)[name] = importedMemory;
   }
   return { imports, driver, memory, importedMemory };
 }

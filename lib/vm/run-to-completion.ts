@@ -16,6 +16,7 @@
  * @module
  */
 
+import { UsageError } from '../base/errors.js';
 import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
 import type { Signature, WasmValue } from '../base/values.js';
 import type { ExecOutcome, VirtualMachine } from './virtual-machine.js';
@@ -36,7 +37,8 @@ export interface Interrupt {
 
 /**
  * Answers one interrupt: the import's result (`null` for an import without result), or a
- * promise of it. `memory` is the paused guest's memory, valid until the answer is given.
+ * promise of it. `memory` is the paused guest's memory, valid until the answer is given (after
+ * that it throws `UsageError('Consumed')`).
  */
 export type InterruptHandler = (interrupt: Interrupt, memory: GuestMemoryAccess) => WasmValue | null | Promise<WasmValue | null>;
 
@@ -51,19 +53,40 @@ export type CompletedOutcome = Exclude<ExecOutcome, { readonly type: 'interrupte
  * answer it yourself with `runAsync`).
  */
 export async function runToCompletion(vm: VirtualMachine, host: InterruptHandler): Promise<CompletedOutcome> {
-  // The memory only: the host must not be able to run or discard the call it is answering.
-  const memory: GuestMemoryAccess = {
-    memorySize: () => vm.memorySize(),
-    readMemory: (offset, size) => vm.readMemory(offset, size),
-    writeMemory: (offset, data) => vm.writeMemory(offset, data),
-    growMemory: (pages) => vm.growMemory(pages),
-  };
   // A machine already paused (its owner ran some steps itself) continues from that interrupt.
   let outcome: ExecOutcome = vm._currentInterrupt() ?? (await vm.runAsync(null));
   while (outcome.type === 'interrupted') {
     const imported = vm._pausedImport()!;
-    const answer = await host({ id: outcome.id, module: imported.module, name: imported.name, signature: imported.signature, params: outcome.params }, memory);
+    const interrupt = { id: outcome.id, module: imported.module, name: imported.name, signature: imported.signature, params: outcome.params };
+    const view = memoryView(vm);
+    let answer: WasmValue | null;
+    try {
+      answer = await host(interrupt, view.memory);
+    } finally {
+      view.revoke();
+    }
     outcome = await vm.runAsync(answer);
   }
   return outcome;
+}
+
+/**
+ * The memory the host is handed with one interrupt: the machine's memory only (the host must not
+ * be able to run or discard the call it is answering), valid until the interrupt is answered.
+ */
+function memoryView(vm: VirtualMachine): { memory: GuestMemoryAccess; revoke: () => void } {
+  let valid = true;
+  const check = (): VirtualMachine => {
+    if (!valid) throw new UsageError('Consumed', 'this memory was handed over with an interrupt that has been answered since');
+    return vm;
+  };
+  return {
+    memory: {
+      memorySize: () => check().memorySize(),
+      readMemory: (offset, size) => check().readMemory(offset, size),
+      writeMemory: (offset, data) => check().writeMemory(offset, data),
+      growMemory: (pages) => check().growMemory(pages),
+    },
+    revoke: () => (valid = false),
+  };
 }

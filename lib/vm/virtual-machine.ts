@@ -158,7 +158,11 @@ export class VirtualMachine extends MemoryAccess {
       // Called by the driver where the step happened (see `pause/jspi-driver.ts`); it runs again
       // if it failed for lack of stack, so it only sets what it computes.
       const settle = (step: Step, lastChance: boolean): void => {
-        this.#stepping = false;
+        // The step is over, but it stays "in progress" until the host can see its outcome: the
+        // flag is cleared by a job queued before the promise is settled, so it runs before any
+        // reaction to the promise and after any code that runs in between (a start that pauses
+        // at once settles inside runAsync() itself, before the caller even awaits).
+        queueMicrotask(() => (this.#stepping = false));
         this.#undelivered = step;
         let outcome: ExecOutcome;
         try {
@@ -221,6 +225,7 @@ export class VirtualMachine extends MemoryAccess {
   /** @internal The `interrupted` outcome the call is paused at, or `null` (see `run-to-completion.ts`). */
   _currentInterrupt(): ExecOutcome | null {
     this.owner.live;
+    this.#refuseIfStepping('runToCompletion');
     return this.#state === 'interrupted' ? this.#interrupt : null;
   }
 
