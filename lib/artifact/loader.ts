@@ -56,6 +56,7 @@ export function artifactOf(components: BaseComponents): Uint8Array {
     })),
     exports: [...components.exports],
     memory: components.memory,
+    mutableGlobals: components.mutableGlobals,
   };
   return encodeArtifact(header, provenance.instrumented);
 }
@@ -89,6 +90,9 @@ export async function componentsFromArtifact(
     if (differing.length > 0) {
       const what = differing.map((k) => `${k} ${JSON.stringify(header.options[k])} (now ${JSON.stringify(expected[k])})`);
       throw new ArtifactError('OptionsMismatch', `the artifact was made with other options: ${what.join(', ')}`);
+    }
+    if (!Array.isArray(header.mutableGlobals) || !header.mutableGlobals.every((name) => typeof name === 'string')) {
+      throw new ArtifactError('Corrupted', 'the artifact header is malformed: mutableGlobals is not a list of names');
     }
     imports = resolveImports(header.imports, config);
     header.imports.forEach((recorded, index) => {
@@ -124,6 +128,7 @@ export async function componentsFromArtifact(
     imports,
     exports: new Map(header.exports),
     memory: header.memory,
+    mutableGlobals: header.mutableGlobals,
     floats: config.floats,
     provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
   };
@@ -142,6 +147,7 @@ function checkShape(module: WebAssembly.Module, header: ArtifactHeader): void {
   const expectedExports = header.exports.map(([, info]) => `${exportName(info.position)}:${kinds[info.kind]}`);
   expectedExports.push(`${UNWIND_MEMORY_EXPORT}:memory`);
   if (header.memory !== null && !header.memory.imported) expectedExports.push(`${MEMORY_EXPORT}:memory`);
+  for (const name of header.mutableGlobals) expectedExports.push(`${name}:global`);
   for (const name of ASYNCIFY_EXPORTS) {
     expectedExports.push(`${name}:function`);
   }

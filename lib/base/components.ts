@@ -107,6 +107,12 @@ export interface BaseComponents {
   readonly exports: ReadonlyMap<string, ExportInfo>;
   /** The guest's memory, if it has one. */
   readonly memory: DeclaredMemory | null;
+  /**
+   * The names under which the compiled module exports each of its mutable globals (all of
+   * them: the transform exports the ones the guest does not), so that a used instance can be
+   * put back exactly in its fresh state (`vm/live-instance.ts`).
+   */
+  readonly mutableGlobals: readonly string[];
   /** Whether f32/f64 may cross the boundary. */
   readonly floats: boolean;
 }

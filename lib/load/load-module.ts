@@ -38,7 +38,7 @@ import { compileInstrumented } from './compile.js';
 import { type ModuleFacts, readModuleFacts } from './module-facts.js';
 import { applyModuleRules } from './module-rules.js';
 import { resolveImports } from './resolve-imports.js';
-import { FUNCTION_IMPORT_MODULE, functionImportName } from '../transform/abi.js';
+import { FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../transform/abi.js';
 import { renameImportsAndExports } from '../transform/rename.js';
 import { describeThrown } from '../base/values.js';
 
@@ -226,9 +226,11 @@ export async function loadModule(
   const digest = sha256Hex(config.moduleBytes);
   const checksumLoaded = loadChecksum();
   const definesMemory = memory !== null && !memory.imported;
+  const globals = mutableGlobalIndices(facts);
   const renamed = renameImportsAndExports(config.moduleBytes, {
     exportDefinedMemory: definesMemory,
     definedMemoryMaximum: definesMemory && config.maxMemoryPages !== null ? memory.limits.maximum : null,
+    exportGlobals: globals,
   });
   let instrumented: Uint8Array;
   try {
@@ -252,6 +254,7 @@ export async function loadModule(
     imports,
     exports: exportTable(facts),
     memory,
+    mutableGlobals: globals.map(globalExportName),
     floats: config.floats,
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
@@ -294,11 +297,13 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     ? renameImportsAndExports(bytes, {
         exportDefinedMemory: facts!.memories[0]?.imported === false,
         definedMemoryMaximum: facts!.memories[0]?.imported === false && config.maxMemoryPages !== null ? cappedMaximum : null,
+        exportGlobals: mutableGlobalIndices(facts!),
+        keepCustomSections: true,
       })
     : bytes;
-  // Renaming can hide what makes a module invalid (two exports of one name become e0 and e1; a
-  // custom section with a malformed name is dropped): the engine judges the guest's own bytes.
-  if (renamed && !WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
+  // Renaming would hide two exports of one name (they become e0 and e1), which makes a module
+  // invalid: such a module is judged by the engine on the guest's own bytes.
+  if (renamed && hasDuplicateExport(facts!)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
   const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
     (module) => ({ module, error: null }),
     (error: unknown) => ({ module: null, error }),
@@ -329,6 +334,9 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     imports,
     exports: exportTable(facts),
     memory,
+    mutableGlobals: renamed
+      ? mutableGlobalIndices(facts).map(globalExportName)
+      : mutableGlobalIndices(facts).map((index) => facts.exports.find((e) => e.kind === 'global' && e.index === index)!.name),
     floats: config.floats,
     provenance: null,
   };
@@ -347,14 +355,30 @@ function cappedMemoryMaximum(facts: ModuleFacts, maxMemoryPages: number | null):
   return Math.min(declared ?? maxMemoryPages, maxMemoryPages);
 }
 
+/** The indices of the module's mutable globals (the module rules leave no imported ones). */
+function mutableGlobalIndices(facts: ModuleFacts): number[] {
+  const indices: number[] = [];
+  facts.globals.forEach((global, index) => {
+    if (global.mutable) indices.push(index);
+  });
+  return indices;
+}
+
+function hasDuplicateExport(facts: ModuleFacts): boolean {
+  return new Set(facts.exports.map((e) => e.name)).size !== facts.exports.length;
+}
+
 /**
  * Whether a module for the JSPI backend must get the synthetic names of `transform/abi.ts`
  * rather than keep its own: when it imports the same name twice (an import object holds one
- * value per name, and the two imports may be resolved differently), or when it defines a memory
+ * value per name, and the two imports may be resolved differently), when it has a mutable
+ * global it does not export (a reset must be able to restore it), or when it defines a memory
  * the host could not reach by its own name (not exported as `memory`) or whose maximum
  * `maxMemoryPages` lowers (the memory section is rewritten).
  */
 function needsRenaming(facts: ModuleFacts, cappedMaximum: number | null): boolean {
+  const exportedGlobals = new Set(facts.exports.filter((e) => e.kind === 'global').map((e) => e.index));
+  if (mutableGlobalIndices(facts).some((index) => !exportedGlobals.has(index))) return true;
   const seen = new Set<string>();
   for (const imported of facts.imports) {
     const key = JSON.stringify([imported.module, imported.name]);

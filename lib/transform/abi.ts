@@ -13,6 +13,7 @@
  *          m.m        the guest's memory, when the guest imports it
  * exports  e<n>       the export at position n of the original export section
  *          m          the guest's memory, when the guest defines it (added if not exported)
+ *          g<n>       the n-th global, when it is mutable (added: a reset restores it)
  *          u          Asyncify only: the secondary memory holding the unwind buffer
  *          asyncify_* Asyncify only: the pass's control functions ({@link ASYNCIFY_EXPORTS})
  * ```
@@ -42,6 +43,11 @@ export const ASYNCIFY_MEMORY = 'asyncify_memory';
 /** The synthetic name of the export at position `index` of the export section. */
 export function exportName(index: number): string {
   return `e${index}`;
+}
+
+/** The synthetic name under which the global at `index` (of the global index space) is exported. */
+export function globalExportName(index: number): string {
+  return `g${index}`;
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   TABLE_IMPORT_MODULE,
   exportName,
   functionImportName,
+  globalExportName,
 } from './abi.js';
 
 /** What {@link renameImportsAndExports} does besides renaming. */
@@ -39,17 +40,29 @@ export interface RenameOptions {
   readonly exportDefinedMemory: boolean;
   /** Give the defined memory this maximum, in pages (`VmConfig.maxMemoryPages`); `null`: keep its own. */
   readonly definedMemoryMaximum: number | null;
+  /**
+   * Globals (by index in the global index space) to export as {@link globalExportName}: the
+   * mutable ones, so that an instance can be put back in its fresh state without being made
+   * again (`vm/live-instance.ts`).
+   */
+  readonly exportGlobals: readonly number[];
+  /**
+   * Keep custom sections (the JSPI backend: no Binaryen to spare them from, and names and debug
+   * information stay available). Default: dropped.
+   */
+  readonly keepCustomSections: boolean;
 }
+
+const NO_OPTIONS: RenameOptions = { exportDefinedMemory: false, definedMemoryMaximum: null, exportGlobals: [], keepCustomSections: false };
 
 /**
  * Returns a copy of `bytes` with imports and exports renamed as described above, custom
- * sections removed, and the defined memory exported and capped as `options` say.
+ * sections removed (unless kept), and the defined memory and the globals exported, and the
+ * memory capped, as `options` say.
  */
-export function renameImportsAndExports(
-  bytes: Uint8Array,
-  options: RenameOptions = { exportDefinedMemory: false, definedMemoryMaximum: null },
-): Uint8Array {
-  const { exportDefinedMemory, definedMemoryMaximum } = options;
+export function renameImportsAndExports(bytes: Uint8Array, options: Partial<RenameOptions> = {}): Uint8Array {
+  const { exportDefinedMemory, definedMemoryMaximum, exportGlobals, keepCustomSections } = { ...NO_OPTIONS, ...options };
+  const added = (exportDefinedMemory ? 1 : 0) + exportGlobals.length;
   const chunks: Uint8Array[] = [MODULE_HEADER];
   let exportsWritten = false;
 
@@ -62,7 +75,7 @@ export function renameImportsAndExports(
   const writeExports = (original: BinaryReader | null): void => {
     const payload: number[] = [];
     const count = original === null ? 0 : original.u32();
-    writeU32(payload, count + (exportDefinedMemory ? 1 : 0));
+    writeU32(payload, count + added);
     for (let i = 0; i < count; i++) {
       const r = original!;
       r.name();
@@ -77,13 +90,19 @@ export function renameImportsAndExports(
       payload.push(0x02);
       writeU32(payload, 0);
     }
+    for (const index of exportGlobals) {
+      writeName(payload, globalExportName(index));
+      payload.push(0x03);
+      writeU32(payload, index);
+    }
     writeSection(7, payload);
     exportsWritten = true;
   };
 
   for (const section of splitSections(bytes)) {
-    if (section.id === 0) continue;
-    if (section.id > 7 && !exportsWritten && exportDefinedMemory) writeExports(null);
+    if (section.id === 0 && !keepCustomSections) continue;
+    // Custom sections may sit anywhere: only a known section past the exports' place decides.
+    if (section.id > 7 && section.id !== 0 && !exportsWritten && added > 0) writeExports(null);
     const r = new BinaryReader(bytes, section.payloadStart, section.end);
     if (section.id === 2) {
       const payload: number[] = [];
@@ -127,7 +146,7 @@ export function renameImportsAndExports(
       chunks.push(bytes.subarray(section.start, section.end));
     }
   }
-  if (!exportsWritten && exportDefinedMemory) writeExports(null);
+  if (!exportsWritten && added > 0) writeExports(null);
 
   const total = chunks.reduce((sum, c) => sum + c.length, 0);
   const out = new Uint8Array(total);

@@ -15,6 +15,26 @@
  * and exports are bound by the synthetic names of `transform/abi.ts` when the module was
  * renamed, and by the guest's own names otherwise.
  *
+ * ## Reset: a used instance made fresh again
+ *
+ * Making an instance is the expensive part of starting over (about 1.8 ms for westend, most of
+ * it the engine's own work), and a light client starts over for every runtime call. So
+ * `intoPrototype()` first tries {@link LiveInstance.reset}: put back exactly what a fresh
+ * instance holds, in the same instance. What a fresh instance holds is recorded once per
+ * module, from the first instance, before any guest code runs (there is no start function):
+ *
+ * - its memory: the whole initial memory (data segments and zeros), copied back over the
+ *   memory; only while the memory has its initial size, since a memory cannot shrink (a grown
+ *   memory means a new instance) and only up to {@link RESET_IMAGE_LIMIT} bytes;
+ * - its mutable globals, every one of them (the transform exports those the guest does not);
+ * - the pause mechanism's state (Asyncify's is put back before the next call; a JSPI instance
+ *   whose paused call was abandoned is not reused, as its stack may still be unwinding).
+ *
+ * Immutable globals cannot change, and tables cannot either without the (refused) bulk-memory
+ * and reference-types instructions. So the guest cannot tell a reset instance from a new one:
+ * `spec/reset.test.ts` compares every byte of memory, `memory.size` and every global with a
+ * fresh instance's, on real runtimes, and the differential fuzzer does after every module.
+ *
  * @module
  */
 
@@ -49,14 +69,75 @@ interface Wiring {
   readonly importedMemory: WebAssembly.Memory | null;
 }
 
+/**
+ * The largest initial memory a reset copies back, in bytes. Beyond it, copying would cost about
+ * as much as a new instance (memory copies at 20-50 MB/ms; a new westend instance takes 1.8 ms).
+ */
+export const RESET_IMAGE_LIMIT = 16 * 1024 * 1024;
+
+/** What every fresh instance of a module holds; see the module documentation. */
+interface FreshState {
+  /** The initial memory's bytes, or `null` for a module without memory. */
+  readonly memory: Uint8Array | null;
+  /** The value of each of `BaseComponents.mutableGlobals`. */
+  readonly globals: readonly unknown[];
+}
+
+/** Per module: its fresh state, or `null` if it cannot be reset (too large an initial memory). */
+const freshStates = new WeakMap<BaseComponents, FreshState | null>();
+
 /** One instantiation of the base components, with its memory and its pause driver. */
 export class LiveInstance {
+  readonly #globals: readonly WebAssembly.Global[];
+
   private constructor(
     readonly components: BaseComponents,
     readonly memory: GuestMemory,
     readonly driver: CallDriver,
     private readonly exportsObject: WebAssembly.Exports,
-  ) {}
+  ) {
+    this.#globals = components.mutableGlobals.map((name) => exportsObject[name] as WebAssembly.Global);
+    if (!freshStates.has(components)) freshStates.set(components, this.#capture());
+  }
+
+  /**
+   * Puts the instance back in the state of a fresh one (see the module documentation), or
+   * returns `false`, changing nothing, where it cannot: the caller then makes a new instance.
+   */
+  reset(): boolean {
+    const fresh = freshStates.get(this.components);
+    if (fresh === undefined || fresh === null || !this.driver.reusable) return false;
+    const memory = this.memory.memory;
+    if (memory !== null) {
+      if (fresh.memory === null || memory.buffer.byteLength !== fresh.memory.length) return false;
+      new Uint8Array(memory.buffer).set(fresh.memory);
+    }
+    for (let i = 0; i < this.#globals.length; i++) this.#globals[i]!.value = fresh.globals[i];
+    return true;
+  }
+
+  /**
+   * What the guest can observe of this instance between calls: every byte of its memory, its
+   * size in pages, and every mutable global (the immutable ones cannot change). For tests that
+   * compare a reset instance with a new one.
+   */
+  observableState(): { readonly pages: number; readonly memory: Uint8Array; readonly globals: readonly unknown[] } {
+    return {
+      pages: this.memory.memorySize(),
+      memory: this.memory.memory === null ? new Uint8Array(0) : new Uint8Array(this.memory.memory.buffer).slice(),
+      globals: this.#globals.map((global) => global.value as unknown),
+    };
+  }
+
+  /** The fresh state, read from this instance before any guest code ran on it. */
+  #capture(): FreshState | null {
+    const memory = this.memory.memory;
+    if (memory !== null && memory.buffer.byteLength > RESET_IMAGE_LIMIT) return null;
+    return {
+      memory: memory === null ? null : new Uint8Array(memory.buffer).slice(),
+      globals: this.#globals.map((global) => global.value as unknown),
+    };
+  }
 
   /** The instance's value for the original export `name` (a function, a `WebAssembly.Global`, ...). */
   exportValue(name: string, info: ExportInfo): unknown {

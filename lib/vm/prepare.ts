@@ -91,8 +91,12 @@ export class Prepare extends MemoryAccess {
     return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature);
   }
 
-  /** Discards this instance and returns a prototype with a fresh one (memory zeroed, globals reset). Consumes this `Prepare`. */
+  /**
+   * Returns a prototype whose instance is fresh (memory and globals as after instantiation):
+   * this instance put back in that state where it can be, else a new one (see
+   * `LiveInstance.reset`; the guest cannot tell the difference). Consumes this `Prepare`.
+   */
   intoPrototype(): VirtualMachinePrototype {
-    return VirtualMachinePrototype._fresh(this.owner.take('intoPrototype').components);
+    return VirtualMachinePrototype._renewed(this.owner.take('intoPrototype'));
   }
 }

@@ -151,6 +151,11 @@ export class VirtualMachinePrototype {
     return progress.phase('instantiate', async () => new VirtualMachinePrototype(await LiveInstance.instantiate(components)));
   }
 
+  /** @internal The live instance, for white-box tests of resets (`spec/reset.test.ts`). */
+  _live(): LiveInstance {
+    return this.#owner.live;
+  }
+
   /** @internal A prototype around an existing instance (for `StartError`). */
   static _fromInstance(live: LiveInstance): VirtualMachinePrototype {
     return new VirtualMachinePrototype(live);
@@ -159,6 +164,14 @@ export class VirtualMachinePrototype {
   /** @internal A prototype with a fresh instance of `components`. */
   static _fresh(components: BaseComponents): VirtualMachinePrototype {
     return new VirtualMachinePrototype(LiveInstance.create(components));
+  }
+
+  /**
+   * @internal A prototype with `live` put back in its fresh state, or with a new instance where
+   * it cannot be (see `LiveInstance.reset`): the guest cannot tell which.
+   */
+  static _renewed(live: LiveInstance): VirtualMachinePrototype {
+    return live.reset() ? new VirtualMachinePrototype(live) : VirtualMachinePrototype._fresh(live.components);
   }
 
   /**

@@ -327,14 +327,16 @@ export class VirtualMachine extends MemoryAccess {
   }
 
   /**
-   * Abandons the call (in any state but a step in progress) and returns a prototype with a
-   * fresh instance. Consumes this machine.
+   * Abandons the call (in any state but a step in progress) and returns a prototype whose
+   * instance is fresh (memory and globals as after instantiation): this instance put back in
+   * that state where it can be, else a new one (see `LiveInstance.reset`; the guest cannot tell
+   * the difference). Consumes this machine.
    */
   intoPrototype(): VirtualMachinePrototype {
     this.#refuseIfStepping('intoPrototype');
     const live = this.#take('intoPrototype');
     if (this.#state === 'interrupted') live.driver.abandon();
-    return VirtualMachinePrototype._fresh(live.components);
+    return VirtualMachinePrototype._renewed(live);
   }
 
   /** Hands the instance over to a transition; the finalizer has nothing left to abandon. */

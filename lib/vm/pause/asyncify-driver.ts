@@ -81,8 +81,22 @@ export class AsyncifyDriver implements CallDriver {
     return this.#bufferEnd;
   }
 
-  /** Nothing to release: the paused stack is data in the buffer, overwritten by the next call. */
-  abandon(): void {}
+  /**
+   * Nothing to release (the paused stack is data in the buffer, overwritten by the next call),
+   * but Asyncify stays in its unwinding state while a call is paused: the next call puts it
+   * back first.
+   */
+  abandon(): void {
+    this.#unwinding = false;
+    this.#rewinding = false;
+    this.#resumeValue = undefined;
+    this.#needsReset = true;
+  }
+
+  /** Always: Asyncify's state is put back at the start of the next call if it needs to be. */
+  get reusable(): boolean {
+    return true;
+  }
 
   call(fn: ExportedFunction, args: readonly unknown[]): Step {
     if (this.#needsReset) this.#reset();

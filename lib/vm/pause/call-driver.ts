@@ -68,10 +68,15 @@ export interface CallDriver {
   /** Continues the paused call, handing `value` to the guest as the import's result. */
   resume(value: unknown, settle: Settle): Step | undefined;
   /**
-   * Gives up the paused call for good (the instance is being discarded): releases whatever the
-   * paused stack holds. The driver is not used afterwards.
+   * Gives up the paused call for good: releases whatever the paused stack holds. The instance is
+   * then either discarded or reset (if {@link reusable}).
    */
   abandon(): void;
+  /**
+   * Whether the instance may be reset and used again: no call of it is paused, running, or
+   * (JSPI) still unwinding from an abandonment.
+   */
+  readonly reusable: boolean;
   /** After `returned`: the function's result in the engine's representation. */
   readonly result: unknown;
   /** After `threw`: what was thrown. */

@@ -73,6 +73,8 @@ export class JspiDriver implements CallDriver {
   #abandonPause: ((reason: unknown) => void) | null = null;
   /** Incremented by every call; a settlement of an older call is ignored. */
   #generation = 0;
+  /** A paused call was abandoned: its stack may still be unwinding. */
+  #abandoned = false;
 
   pausingImport(index: number): unknown {
     return new this.#api.Suspending((...args: unknown[]) => this.#onImport(index, args));
@@ -116,8 +118,14 @@ export class JspiDriver implements CallDriver {
     return undefined;
   }
 
+  /** Until a paused call is abandoned: its stack then unwinds in a later job, on this instance. */
+  get reusable(): boolean {
+    return !this.#abandoned;
+  }
+
   abandon(): void {
     const abandonPause = this.#abandonPause;
+    if (abandonPause !== null) this.#abandoned = true;
     this.#generation++;
     this.#settleStep = null;
     this.#resumePause = null;

@@ -1,0 +1,169 @@
+/**
+ * `intoPrototype()` puts a used instance back in its fresh state instead of making a new one
+ * (`LiveInstance.reset`, lib/vm/live-instance.ts). The guarantee: the next call cannot observe
+ * the previous one. Checked here by comparing what a guest can observe (every byte of memory,
+ * `memory.size`, every mutable global, exported or not) after a reset with a new instance of the
+ * same module, from every state a call can end in, on both backends, and on real runtimes.
+ */
+import { type Backend, VirtualMachinePrototype, type VmConfig, WasmValue } from '../lib/index.js';
+import { BACKENDS, createOn } from './support/backends.js';
+import { sharedPath } from './support/shared.js';
+import { wat } from './support/wat.js';
+import { readFileSync } from 'node:fs';
+import { decodeRuntimeCode } from '../lib/substrate/index.js';
+
+/** A guest with data segments, a non-exported mutable global (a stack pointer), an exported one, and a pause. */
+const GUEST = `(module
+  (import "env" "ask" (func $ask (param i32) (result i32)))
+  (memory (export "memory") 2 4)
+  (global $sp (mut i32) (i32.const 65536))
+  (global $count (export "count") (mut i64) (i64.const 7))
+  (global $k (export "k") i32 (i32.const 3))
+  (data (i32.const 16) "fresh data")
+  (data (i32.const 70000) "second page")
+  (func $scribble (param $x i32)
+    (global.set $sp (i32.sub (global.get $sp) (i32.const 64)))
+    (global.set $count (i64.add (global.get $count) (i64.const 1)))
+    (i32.store (i32.const 16) (local.get $x))
+    (i32.store (i32.const 131000) (local.get $x)))
+  (func (export "work") (param $x i32) (result i32)
+    (call $scribble (local.get $x))
+    (call $ask (local.get $x)))
+  (func (export "crash") (param $x i32)
+    (call $scribble (local.get $x))
+    unreachable)
+  (func (export "grow") (result i32) (memory.grow (i32.const 1))))`;
+
+async function guest(backend: Backend, extra: Partial<VmConfig> = {}): Promise<VirtualMachinePrototype> {
+  return createOn(backend, { moduleBytes: await wat(GUEST), symbols: () => 1, ...extra });
+}
+
+/** Everything a guest can observe of a prototype's instance. */
+function observe(proto: VirtualMachinePrototype) {
+  return proto._live().observableState();
+}
+
+describe.each(BACKENDS)('on %s', (backend) => {
+  let base: VirtualMachinePrototype;
+  let fresh: ReturnType<typeof observe>;
+  beforeAll(async () => {
+    base = await guest(backend);
+    fresh = observe(base.clone());
+    // The guest's state really changes: otherwise a "reset" that did nothing would pass.
+    expect(fresh.globals).toEqual([65536, 7n]);
+  });
+
+  const ends: [string, (proto: VirtualMachinePrototype) => Promise<VirtualMachinePrototype>][] = [
+    ['a finished call', async (p) => {
+      const vm = p.prepare().start('work', [WasmValue.i32(99)]);
+      expect(await vm.runAsync(null)).toMatchObject({ type: 'interrupted' });
+      expect(await vm.runAsync(WasmValue.i32(1))).toMatchObject({ type: 'finished' });
+      return vm.intoPrototype();
+    }],
+    ['a trapped call', async (p) => {
+      const vm = p.prepare().start('crash', [WasmValue.i32(5)]);
+      expect(await vm.runAsync(null)).toMatchObject({ type: 'trapped', trap: { kind: 'Unreachable' } });
+      return vm.intoPrototype();
+    }],
+    ['a call abandoned while paused', async (p) => {
+      const vm = p.prepare().start('work', [WasmValue.i32(42)]);
+      expect(await vm.runAsync(null)).toMatchObject({ type: 'interrupted' });
+      return vm.intoPrototype();
+    }],
+    ['a Prepare whose memory the host wrote', async (p) => {
+      const prepare = p.prepare();
+      prepare.writeMemory(0, new Uint8Array(4096).fill(0xab));
+      return prepare.intoPrototype();
+    }],
+    ['two calls on one instance (intoPrepare), then intoPrototype', async (p) => {
+      let vm = p.prepare().start('crash', [WasmValue.i32(1)]);
+      await vm.runAsync(null);
+      vm = vm.intoPrepare().start('work', [WasmValue.i32(2)]);
+      await vm.runAsync(null);
+      await vm.runAsync(WasmValue.i32(3));
+      return vm.intoPrototype();
+    }],
+  ];
+
+  test.each(ends)('after %s, the instance observes exactly as a new one', async (_what, end) => {
+    const proto = base.clone();
+    const renewed = await end(proto);
+    expect(observe(renewed)).toEqual(fresh);
+    // And it runs like a new one.
+    const vm = renewed.prepare().start('work', [WasmValue.i32(10)]);
+    expect(await vm.runAsync(null)).toEqual({ type: 'interrupted', id: 1, params: [WasmValue.i32(10)] });
+  });
+
+  test('the instance is reused where it can be, and a new one is made where it cannot', async () => {
+    // Reused after a finished call.
+    let proto = base.clone();
+    let live = proto._live();
+    let vm = proto.prepare().start('work', [WasmValue.i32(1)]);
+    await vm.runAsync(null);
+    await vm.runAsync(WasmValue.i32(1));
+    proto = vm.intoPrototype();
+    expect(proto._live()).toBe(live);
+
+    // Not after the memory grew: a memory cannot shrink.
+    live = proto._live();
+    vm = proto.prepare().start('grow', []);
+    expect(await vm.runAsync(null)).toEqual({ type: 'finished', value: WasmValue.i32(2) });
+    proto = vm.intoPrototype();
+    expect(proto._live()).not.toBe(live);
+    expect(observe(proto)).toEqual(fresh);
+
+    // After an abandoned pause: on Asyncify the instance is reused; on JSPI the abandoned
+    // stack unwinds later, on that instance, so a new one is made.
+    live = proto._live();
+    vm = proto.prepare().start('work', [WasmValue.i32(1)]);
+    await vm.runAsync(null);
+    proto = vm.intoPrototype();
+    if (backend === 'asyncify') expect(proto._live()).toBe(live);
+    else expect(proto._live()).not.toBe(live);
+    expect(observe(proto)).toEqual(fresh);
+  });
+});
+
+// Real runtimes: a call that allocates, logs and returns, then the reset instance against a new
+// one. Core_version runs within the initial memory of these runtimes, so the instance is reused.
+const RUNTIMES = ['runtimes/westend-runtime-v9300.wasm', 'runtimes/rococo-genesis.wasm'];
+describe.each(BACKENDS)('real runtimes on %s', (backend) => {
+  test.each(RUNTIMES)('%s', async (relative) => {
+    const path = sharedPath(relative);
+    if (path === null) {
+      console.warn(`reset.test.ts: ${relative} skipped (../shared is not present)`);
+      return;
+    }
+    const { wasm } = decodeRuntimeCode(new Uint8Array(readFileSync(path)));
+    const proto = await createOn(backend, {
+      moduleBytes: wasm,
+      symbols: () => 0,
+      // A bump allocator that never frees, answered inline: enough for Core_version.
+      inlineImports: (_module, name) => {
+        if (name === 'ext_allocator_malloc_version_1') {
+          return (memory, [size]) => {
+            const at = bump;
+            bump += ((size as number) + 7) & ~7;
+            if (bump > memory.memorySize() * 65536) memory.growMemory(Math.ceil((bump - memory.memorySize() * 65536) / 65536));
+            return at;
+          };
+        }
+        if (name === 'ext_allocator_free_version_1' || name.startsWith('ext_logging_')) return () => (name.includes('max_level') ? 0 : undefined);
+        return null;
+      },
+    });
+    let bump = proto.globalValue('__heap_base') + 1024;
+    const fresh = observe(proto.clone());
+    const live = proto._live();
+    const vm = proto.prepare().start('Core_version', [WasmValue.i32(0), WasmValue.i32(0)]);
+    const outcome = await vm.runAsync(null);
+    expect(outcome).toMatchObject({ type: 'finished', value: { type: 'i64' } });
+    const renewed = vm.intoPrototype();
+    expect(renewed._live()).toBe(live);
+    const after = observe(renewed);
+    expect(after.pages).toBe(fresh.pages);
+    expect(after.globals).toEqual(fresh.globals);
+    // Compared as a whole (a byte-by-byte toEqual of megabytes would be slow to report).
+    expect(Buffer.compare(Buffer.from(after.memory), Buffer.from(fresh.memory))).toBe(0);
+  });
+});
