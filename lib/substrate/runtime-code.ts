@@ -9,9 +9,11 @@
  *
  * The code comes from the network, so it is bounded: raw code larger than the limit is refused,
  * and compressed code is decompressed by {@link decompressBounded}, which stops a
- * decompression bomb at the limit instead of exhausting memory. The default limit is 50 MiB, the
- * bound Substrate itself applies to runtime code (`CODE_BLOB_BOMB_LIMIT`); real runtimes are
- * 2 to 10 MB.
+ * decompression bomb at the limit instead of exhausting memory. Only the output is bounded, as in
+ * smoldot and Substrate: the window a zstd frame declares is not (Paseo's relay runtime declares
+ * 128 MiB for 12.4 MB of wasm), and is never allocated. The default limit is 50 MiB, the bound
+ * Substrate itself applies to runtime code (`CODE_BLOB_BOMB_LIMIT`); real runtimes are 2 to
+ * 13 MB.
  *
  * ```ts
  * const { wasm, compressed } = decodeRuntimeCode(codeFromStorage);

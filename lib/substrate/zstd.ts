@@ -2,30 +2,54 @@
  * Zstandard decompression with a hard limit on the output, for code that comes from the network.
  *
  * A runtime's code is fetched from the chain's storage, so it is untrusted input, and zstd can
- * expand a few kilobytes into gigabytes (a *decompression bomb*). `fzstd` on its own offers no
- * limit, and two of its behaviours would let a bomb through before any limit on the result could
- * be checked:
+ * expand a few kilobytes into gigabytes (a *decompression bomb*). What must be bounded is the
+ * *output*: that is what smoldot and Substrate bound, and a frame's header says little about it.
+ * The *window* a header declares, in particular, is no measure of the cost: today's relay chain
+ * runtime (Paseo, rustc 1.91) declares a 128 MiB window for 12.4 MB of content, and a decoder
+ * that writes into a buffer holding the whole output needs no separate window at all (the output
+ * so far *is* the window, and the output is capped at the limit).
  *
- * - its one-shot `decompress()` allocates the whole output up front when the frame header
+ * `fzstd` on its own offers no limit, and three of its behaviours stand in the way:
+ *
+ * - its one-shot `decompress(data)` allocates the whole output up front when the frame header
  *   declares a content size, whatever size the header claims;
- * - every frame gets a window buffer as large as the header's window size (up to 2 GiB).
+ * - its streaming `Decompress` allocates a window buffer as large as the header's window size
+ *   (up to 2 GiB), and moves the whole window after every block (at most 128 KiB of output):
+ *   with Paseo's 128 MiB window that is 2.3 s and 186 MB;
+ * - `decompress(data, buffer)`, which decodes into a caller's buffer and uses it as the window,
+ *   cannot stop at a limit, does not say how much it wrote, and drops writes past the buffer's
+ *   end without a word.
  *
  * So this module never trusts a header. It first walks the stream itself (frame headers and
- * block headers, which are cheap to read), refusing any frame whose declared window or content
- * size is past the limit, and any block larger than the format allows. Only then does it
- * decompress, frame by frame, with fzstd's *streaming* decoder, which hands the output over one
- * block at a time (at most 128 KiB): the running total is checked at every block, and the
- * decoder is stopped as soon as it passes the limit. Memory use is therefore bounded by the
- * limit plus one window, whatever the input.
+ * block headers, which are cheap to read), refusing any frame whose declared content size is
+ * past the limit, and any block larger than the format allows. Then it decompresses frame by
+ * frame, in one of two ways depending on the window the frame declares:
  *
- * The walk also catches truncated streams and frames whose output does not match their declared
- * size. Content checksums are not verified (fzstd skips them); a corrupted runtime that still
- * decompresses is refused later, when the engine validates the WebAssembly.
+ * - **A window of at most {@link STREAMING_WINDOW_LIMIT} (8 MiB; every runtime compressed with
+ *   zstd's usual levels): one streaming pass.** fzstd's streaming decoder hands the output over
+ *   one block at a time: the running total is checked at every block, and the decoder is
+ *   stopped as soon as it passes the limit. Memory: the output twice (the blocks, then their
+ *   concatenation), plus the window.
+ * - **A larger window: measure, then decode into the output.** A first streaming pass runs with
+ *   the window replaced by 128 KiB (the header is rewritten in a copy: see
+ *   {@link withSmallWindow}). The size of a block's output depends only on the compressed
+ *   stream, never on the window's contents, so this pass measures the exact output size even
+ *   though a back-reference past 128 KiB reads the wrong bytes, and it stops at the limit as the
+ *   other does, keeping nothing. Only with the size known and within the limit is the output
+ *   allocated, and fzstd decodes the frame straight into it, using it as the window. Memory:
+ *   the output, plus a copy of the compressed frame; time: about twice one pass (the window
+ *   moves of the streaming decoder would cost far more with such a window).
+ *
+ * Either way a bomb is stopped after at most the limit (plus one block) of output, and nothing
+ * ever allocates what a header declares. The walk also catches truncated streams, and frames
+ * whose output does not match their declared size. Content checksums are not verified (fzstd
+ * skips them); a corrupted runtime that still decompresses is refused later, when the engine
+ * validates the WebAssembly.
  *
  * @module
  */
 
-import { Decompress } from 'fzstd';
+import { Decompress, decompress } from 'fzstd';
 import { RuntimeCodeError } from './errors.js';
 
 /** The magic number that opens a zstd frame (little-endian 0xFD2FB528). */
@@ -37,12 +61,39 @@ const SKIPPABLE_MAGIC = 0x184d2a50;
 /** The largest block the format allows, before the window size lowers it further. */
 const MAX_BLOCK_SIZE = 128 * 1024;
 
+/** The window descriptor byte of a 128 KiB window (exponent 7, so 2^(10+7); mantissa 0). */
+const MAX_BLOCK_WINDOW_DESCRIPTOR = 7 << 3;
+
+/**
+ * The largest declared window decoded in one streaming pass; frames with a larger one are
+ * measured first, then decoded into their output. fzstd's streaming decoder moves its whole
+ * window after every block, so its cost grows with the window: up to 8 MiB (zstd's levels 1 to
+ * 19 use at most 8 MiB) that costs less than the second pass would; at Paseo's 128 MiB it is
+ * 2.3 s against about 0.5 s for both passes.
+ */
+export const STREAMING_WINDOW_LIMIT = 8 * 1024 * 1024;
+
 /** One zstd frame found by the walk. */
 interface FrameSpan {
   readonly start: number;
+  /** Where the first block header starts (the end of the frame header). */
+  readonly blocksStart: number;
   readonly end: number;
+  /** The window the header declares (its content size for a single-segment frame). */
+  readonly windowSize: number;
+  /** Whether the header announces a 4-byte checksum after the last block. */
+  readonly hasChecksum: boolean;
   /** The content size the header declares, or `null` if it does not. */
   readonly contentSize: number | null;
+}
+
+/**
+ * The work one {@link decompressBounded} call did, for tests and benchmarks that bound it by
+ * work rather than by time.
+ */
+export interface DecompressionWork {
+  /** Bytes of output the decoder produced, over every pass (kept or not). */
+  outputBytes: number;
 }
 
 /** Thrown from inside the streaming decoder's callback to stop it at the limit. */
@@ -50,43 +101,149 @@ class LimitReached extends Error {}
 
 /**
  * Decompresses `data` (one or more zstd frames, skippable frames allowed) and returns the
- * concatenated output. Throws {@link RuntimeCodeError}: `TooLarge` as soon as the output, a
- * declared content size or a window size is found to exceed `limit` bytes; `InvalidZstd` for
- * anything malformed.
+ * concatenated output. Throws {@link RuntimeCodeError}: `TooLarge` as soon as the output or a
+ * declared content size is found to exceed `limit` bytes; `InvalidZstd` for anything malformed.
+ * The window a frame declares is not limited: it is never allocated beyond
+ * {@link STREAMING_WINDOW_LIMIT}. If `work` is given, the work done is added to it.
  */
-export function decompressBounded(data: Uint8Array, limit: number): Uint8Array {
+export function decompressBounded(data: Uint8Array, limit: number, work?: DecompressionWork): Uint8Array {
   const frames = walkFrames(data, limit);
-  const chunks: Uint8Array[] = [];
+  const outputs: Uint8Array[] = [];
   let total = 0;
   for (const frame of frames) {
-    let frameTotal = 0;
-    const decoder = new Decompress((chunk) => {
-      frameTotal += chunk.length;
-      total += chunk.length;
-      if (total > limit) throw new LimitReached();
-      if (chunk.length > 0) chunks.push(chunk);
-    });
-    try {
-      decoder.push(data.subarray(frame.start, frame.end), true);
-    } catch (e) {
-      if (e instanceof LimitReached) {
-        throw new RuntimeCodeError('TooLarge', `the code decompresses to more than the limit of ${limit} bytes`);
-      }
-      throw new RuntimeCodeError('InvalidZstd', `the zstd data is corrupted: ${(e as Error)?.message ?? String(e)}`, e);
-    }
-    if (frame.contentSize !== null && frameTotal !== frame.contentSize) {
-      throw new RuntimeCodeError(
-        'InvalidZstd',
-        `a zstd frame declares ${frame.contentSize} bytes of content but decompresses to ${frameTotal}`,
-      );
-    }
+    const bounds = { remaining: limit - total, limit, work };
+    const output =
+      frame.windowSize <= STREAMING_WINDOW_LIMIT
+        ? streamFrame(data.subarray(frame.start, frame.end), frame, bounds)
+        : measureThenDecodeFrame(withSmallWindow(data, frame), frame, bounds);
+    total += output.length;
+    outputs.push(output);
   }
-  if (chunks.length === 1) return chunks[0]!;
+  return concat(outputs, total);
+}
+
+/** How much output a frame may still produce, and what to report. */
+interface Bounds {
+  /** The limit, less what earlier frames produced. */
+  readonly remaining: number;
+  /** The limit itself, for the message. */
+  readonly limit: number;
+  readonly work: DecompressionWork | undefined;
+}
+
+/**
+ * One frame in one streaming pass (its window is small enough to allocate): the output is kept
+ * block by block, and the decoder is stopped as soon as it passes `bounds.remaining`.
+ */
+function streamFrame(bytes: Uint8Array, frame: FrameSpan, bounds: Bounds): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const size = runStreaming(bytes, bounds, (chunk) => chunks.push(chunk));
+  checkDeclaredSize(frame, size);
+  return concat(chunks, size);
+}
+
+/**
+ * One frame whose window is too large to allocate: measured first with a 128 KiB window
+ * (`bytes` comes from {@link withSmallWindow}), then decoded straight into an output of the
+ * measured size.
+ */
+function measureThenDecodeFrame(bytes: Uint8Array, frame: FrameSpan, bounds: Bounds): Uint8Array {
+  const size = runStreaming(bytes, bounds, () => undefined);
+  checkDeclaredSize(frame, size);
+  const output = new Uint8Array(size);
+  if (size > 0) decodeFrameInto(bytes, output);
+  if (bounds.work) bounds.work.outputBytes += size;
+  return output;
+}
+
+/**
+ * Runs fzstd's streaming decoder over one frame, handing each non-empty block's output to
+ * `keep`, and returns the frame's output size. Throws `TooLarge` as soon as the output passes
+ * `bounds.remaining`, `InvalidZstd` for whatever fzstd refuses.
+ */
+function runStreaming(bytes: Uint8Array, bounds: Bounds, keep: (chunk: Uint8Array) => void): number {
+  let size = 0;
+  const decoder = new Decompress((chunk) => {
+    size += chunk.length;
+    if (bounds.work) bounds.work.outputBytes += chunk.length;
+    if (size > bounds.remaining) throw new LimitReached();
+    if (chunk.length > 0) keep(chunk);
+  });
+  try {
+    decoder.push(bytes, true);
+  } catch (e) {
+    if (e instanceof LimitReached) {
+      throw new RuntimeCodeError('TooLarge', `the code decompresses to more than the limit of ${bounds.limit} bytes`);
+    }
+    throw corrupted(e);
+  }
+  return size;
+}
+
+/**
+ * Decodes one frame into `output`, which is exactly as long as the frame's content (measured
+ * before). fzstd then uses `output` itself as the window: nothing else is allocated, whatever
+ * the header declares.
+ */
+function decodeFrameInto(bytes: Uint8Array, output: Uint8Array): void {
+  // fzstd 0.1.1's decompress(data, buf) tests `buf == 1` (twice per frame), which turns the
+  // whole buffer into a string of its digits: for a 12 MB runtime, about 150 ms and 25 MB of
+  // garbage. Giving fzstd a view whose conversion to a primitive answers at once avoids that
+  // (the view is a separate object, so the array returned to the caller stays a plain one).
+  const target = new Uint8Array(output.buffer, output.byteOffset, output.length);
+  Object.defineProperty(target, Symbol.toPrimitive, { value: () => Number.NaN });
+  try {
+    decompress(bytes, target);
+  } catch (e) {
+    throw corrupted(e);
+  }
+}
+
+/**
+ * The frame's bytes with a window of 128 KiB: a copy whose header is rewritten to declare a
+ * 128 KiB window, no content size and no single segment (the blocks and the checksum are kept
+ * as they are). Only for frames whose declared window is larger.
+ *
+ * fzstd's streaming decoder would allocate the declared window, and its one-shot decoder
+ * refuses any above 2 GiB, but neither of the two passes needs it: the measure pass needs only
+ * the size of each block's output, which does not depend on the window's contents, and the
+ * decode pass uses the output as its window. What the window still sets is the largest block,
+ * min(window, 128 KiB), and that is the same for the rewritten header. The declared content
+ * size is checked against the measured one instead.
+ */
+function withSmallWindow(data: Uint8Array, frame: FrameSpan): Uint8Array {
+  const blocks = data.subarray(frame.blocksStart, frame.end);
+  const copy = new Uint8Array(6 + blocks.length);
+  copy.set(data.subarray(frame.start, frame.start + 4)); // the magic number
+  copy[4] = frame.hasChecksum ? 0x04 : 0x00; // no content size, not single segment, no dictionary
+  copy[5] = MAX_BLOCK_WINDOW_DESCRIPTOR;
+  copy.set(blocks, 6);
+  return copy;
+}
+
+/** Throws `InvalidZstd` if the frame declares a content size other than `size`. */
+function checkDeclaredSize(frame: FrameSpan, size: number): void {
+  if (frame.contentSize !== null && size !== frame.contentSize) {
+    throw new RuntimeCodeError(
+      'InvalidZstd',
+      `a zstd frame declares ${frame.contentSize} bytes of content but decompresses to ${size}`,
+    );
+  }
+}
+
+/** The error for whatever fzstd throws while decoding a frame. */
+function corrupted(e: unknown): RuntimeCodeError {
+  return new RuntimeCodeError('InvalidZstd', `the zstd data is corrupted: ${(e as Error)?.message ?? String(e)}`, e);
+}
+
+/** `parts` end to end (`total` bytes); a single part is returned as it is. */
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
   const output = new Uint8Array(total);
   let offset = 0;
-  for (const chunk of chunks) {
-    output.set(chunk, offset);
-    offset += chunk.length;
+  for (const part of parts) {
+    output.set(part, offset);
+    offset += part.length;
   }
   return output;
 }
@@ -150,12 +307,8 @@ function walkFrames(data: Uint8Array, limit: number): FrameSpan[] {
     pos += contentSizeBytes;
     if (singleSegment) windowSize = contentSize!;
 
-    if (windowSize > limit) {
-      throw new RuntimeCodeError(
-        'TooLarge',
-        `a zstd frame asks for a window of ${windowSize} bytes, more than the limit of ${limit} bytes`,
-      );
-    }
+    // The declared window is not checked against the limit: a large one is never allocated
+    // (see withSmallWindow), and today's runtimes declare windows far larger than their content.
     if (contentSize !== null) {
       declaredTotal += contentSize;
       if (declaredTotal > limit) {
@@ -166,6 +319,7 @@ function walkFrames(data: Uint8Array, limit: number): FrameSpan[] {
       }
     }
 
+    const blocksStart = pos;
     const maxBlock = Math.min(windowSize, MAX_BLOCK_SIZE);
     for (let last = false; !last; ) {
       need(pos, 3, 'a block header');
@@ -184,7 +338,7 @@ function walkFrames(data: Uint8Array, limit: number): FrameSpan[] {
       need(pos, 4, 'a frame checksum');
       pos += 4;
     }
-    frames.push({ start, end: pos, contentSize });
+    frames.push({ start, blocksStart, end: pos, windowSize, hasChecksum, contentSize });
   }
   if (frames.length === 0) throw invalid('it holds no zstd frame');
   return frames;

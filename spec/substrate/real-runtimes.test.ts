@@ -4,7 +4,10 @@
  * reads storage and so pauses.
  *
  * Creating each runtime runs the Asyncify transform (10 to 40 s on a loaded 2-core machine), so
- * each runtime is created once per suite, in `beforeAll`.
+ * each runtime is created once per suite, in `beforeAll`. Today's runtimes from the chain specs
+ * in ../shared/runtimes (7 to 12 MB, 30 to 70 s each to instrument) are only decoded here and
+ * their versions read from the custom sections; their runtime calls are
+ * `describeChainSpecRuntimeCalls` in support/chain-spec-runtime-calls.ts.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -13,8 +16,11 @@ import {
   SubstrateRuntime,
   coreVersion,
   decodeOpaqueMetadata,
+  decodeRuntimeCode,
+  readEmbeddedRuntimeVersion,
   runtimeCall,
 } from '../../lib/substrate/index.js';
+import { SHARED_CHAIN_SPECS, loadChainSpec } from '../support/chain-spec.js';
 import { describeWithShared } from '../support/shared.js';
 
 const CREATE_TIMEOUT = 5 * 60 * 1000;
@@ -135,3 +141,18 @@ describe('Rococo Asset Hub genesis runtime (from @substrate/connect-known-chains
     CALL_TIMEOUT,
   );
 });
+
+for (const spec of SHARED_CHAIN_SPECS) {
+  describeWithShared(spec.file, `${spec.specName} ${spec.specVersion}, from its chain spec`, (path) => {
+    test('its code decodes, and its version is in the custom sections', () => {
+      const genesis = loadChainSpec(path);
+      expect(genesis.storage.size).toBe(spec.storageKeys);
+      const decoded = decodeRuntimeCode(genesis.code);
+      expect(decoded).toMatchObject({ compressed: true, codeSize: spec.codeSize });
+      expect(decoded.wasm.length).toBe(spec.wasmSize);
+      const version = readEmbeddedRuntimeVersion(decoded.wasm);
+      expect(version).toMatchObject({ specName: spec.specName, specVersion: spec.specVersion });
+      expect(version!.apis.map((a) => a.name)).toEqual(expect.arrayContaining(['Core', 'Metadata']));
+    });
+  });
+}

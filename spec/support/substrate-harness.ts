@@ -1,17 +1,34 @@
 /**
  * Test and benchmark harness: runs a Substrate runtime entry point in plain `WebAssembly` with
  * synchronous imports (the reference) and through the VM (every import an interrupt, or the
- * host answered inline), with the same minimal host on every side: a bump allocator that never
- * reuses memory, and logging that only counts. Entry points take `(ptr, len)` of SCALE input and
+ * host answered inline), with the same minimal host on every side: Substrate's heap allocator,
+ * logging that only counts, and storage reads answered from a map (empty unless a run is given
+ * one, such as a chain spec's genesis storage). Entry points take `(ptr, len)` of SCALE input and
  * return an `i64` packing `len << 32 | ptr`.
  *
  * This is deliberately not the library's Substrate host layer: it is the smallest host that
  * lets a runtime compute metadata, so that a difference between the runs can only come from the
- * VM.
+ * VM. Its allocator, though, must be Substrate's, the library's `FreeingBumpAllocator`
+ * (power-of-two blocks behind 8-byte headers, freed blocks reused): runtimes built with rustc
+ * 1.91 and later write just past some of their allocations, which Substrate's rounding absorbs,
+ * and an exact-fit allocator handing out back-to-back blocks lets those writes land in the next
+ * block (Paseo's `Metadata_metadata` then traps on `unreachable`, a Rust panic). The allocator
+ * is not what these runs check, and every side shares it.
+ *
+ * Code is decompressed by libzstd (`node:zlib`), independently of the library's decoder.
  */
-import { decompress } from 'fzstd';
-import { type GuestMemoryAccess, type InlineImport, VirtualMachinePrototype, type VmConfig, WasmValue } from '../../lib/index.js';
+import { zstdDecompressSync } from 'node:zlib';
+import { compact } from 'scale-ts';
+import {
+  type GuestMemoryAccess,
+  type InlineImport,
+  OutOfBoundsError,
+  VirtualMachinePrototype,
+  type VmConfig,
+  WasmValue,
+} from '../../lib/index.js';
 import { readModuleFacts } from '../../lib/load/module-facts.js';
+import { FreeingBumpAllocator } from '../../lib/substrate/allocator.js';
 
 const PAGE = 65536;
 const ZSTD_PREFIX = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e, 0x05];
@@ -19,7 +36,9 @@ const ZSTD_PREFIX = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e, 0x05];
 /** Raw wasm from runtime code that may carry Substrate's zstd prefix. */
 export function runtimeWasm(code: Uint8Array): Uint8Array {
   const prefixed = ZSTD_PREFIX.every((b, i) => code[i] === b);
-  return prefixed ? decompress(code.subarray(8)) : code;
+  if (!prefixed) return code;
+  const wasm = zstdDecompressSync(code.subarray(8));
+  return new Uint8Array(wasm.buffer, wasm.byteOffset, wasm.length);
 }
 
 /** The Rococo Asset Hub genesis runtime from `@substrate/connect-known-chains` (raw wasm). */
@@ -45,39 +64,73 @@ const HANDLED = new Set([
   'ext_allocator_free_version_1',
   'ext_logging_log_version_1',
   'ext_logging_max_level_version_1',
+  'ext_storage_get_version_1',
 ]);
 
-/** A bump allocator that never reuses memory, growing the memory as needed. */
-class BumpAllocator {
-  #next: number;
-  constructor(heapBase: number) {
-    this.#next = Math.ceil(heapBase / 8) * 8;
-  }
-  malloc(memory: GuestMemoryAccess, size: number): number {
-    const ptr = this.#next;
-    this.#next = Math.ceil((ptr + size) / 8) * 8;
-    const needed = Math.ceil(this.#next / PAGE) - memory.memorySize();
-    if (needed > 0) memory.growMemory(needed);
-    return ptr;
-  }
+/**
+ * The storage a run reads: values by key in `0x`-prefixed lowercase hex, as
+ * `loadChainSpec(...).storage` gives them. A key that is absent reads as a missing value.
+ */
+export type HarnessStorage = ReadonlyMap<string, Uint8Array>;
+
+/** Options of one run of an entry point. */
+export interface RunOptions {
+  /** What `ext_storage_get_version_1` reads. Default: nothing (every key is missing). */
+  readonly storage?: HarnessStorage;
+}
+
+const NO_STORAGE: HarnessStorage = new Map();
+
+function hexKey(key: Uint8Array): string {
+  return `0x${Buffer.from(key.buffer, key.byteOffset, key.length).toString('hex')}`;
+}
+
+/** SCALE `Option<Vec<u8>>`, what `ext_storage_get_version_1` returns: `00`, or `01`, a compact length and the bytes. */
+function optionBytes(value: Uint8Array | undefined): Uint8Array {
+  if (value === undefined) return Uint8Array.of(0);
+  const length = compact.enc(value.length);
+  const encoded = new Uint8Array(1 + length.length + value.length);
+  encoded[0] = 1;
+  encoded.set(length, 1);
+  encoded.set(value, 1 + length.length);
+  return encoded;
 }
 
 /** The state of one run of the minimal host. */
 class MinimalHost {
   readonly calls = new Map<string, number>();
-  constructor(readonly allocator: BumpAllocator) {}
+  /** A fresh heap for each run, starting at the runtime's `__heap_base`. */
+  readonly allocator: FreeingBumpAllocator;
+  constructor(
+    heapBase: number,
+    readonly storage: HarnessStorage,
+  ) {
+    this.allocator = new FreeingBumpAllocator(heapBase);
+  }
 
-  /** The host's answer to one import call: a value, or `undefined` for none. */
-  answer(name: string, memory: GuestMemoryAccess, args: readonly (number | bigint)[]): number | undefined {
+  /** The host's answer to one import call: a value (a bigint for an `i64`), or `undefined` for none. */
+  answer(name: string, memory: GuestMemoryAccess, args: readonly (number | bigint)[]): number | bigint | undefined {
     if (!HANDLED.has(name)) throw new Error(`unexpected host call ${name}`);
     this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
     switch (name) {
       case 'ext_allocator_malloc_version_1':
         return this.allocator.malloc(memory, args[0] as number);
+      case 'ext_allocator_free_version_1':
+        this.allocator.free(memory, args[0] as number);
+        return undefined;
       case 'ext_logging_max_level_version_1':
         return 0; // LogLevelFilter::Off: the runtime then logs nothing.
+      case 'ext_storage_get_version_1': {
+        // The key is a pointer-size; the answer, SCALE Option<Vec<u8>> in a block of the heap.
+        const key = BigInt.asUintN(64, BigInt(args[0]!));
+        const value = this.storage.get(hexKey(memory.readMemory(Number(key & 0xffff_ffffn), Number(key >> 32n))));
+        const encoded = optionBytes(value);
+        const pointer = this.allocator.malloc(memory, encoded.length);
+        memory.writeMemory(pointer, encoded);
+        return (BigInt(encoded.length) << 32n) | BigInt(pointer);
+      }
       default:
-        return undefined; // free and log: nothing to do for this host.
+        return undefined; // log: nothing to do for this host.
     }
   }
 
@@ -90,21 +143,33 @@ class MinimalHost {
   }
 }
 
-/** `GuestMemoryAccess` over a plain `WebAssembly.Memory`. */
+/**
+ * `GuestMemoryAccess` over a plain `WebAssembly.Memory`. As the interface asks (and the
+ * allocator relies on), growing past the maximum throws `OutOfBoundsError`, growing nothing.
+ */
 function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess {
   return {
     memorySize: () => memory().buffer.byteLength / PAGE,
-    growMemory: (pages) => void memory().grow(pages),
+    growMemory: (pages) => {
+      try {
+        memory().grow(pages);
+      } catch (e) {
+        if (e instanceof RangeError) throw new OutOfBoundsError(`cannot grow the memory by ${pages} pages: ${e.message}`);
+        throw e;
+      }
+    },
     writeMemory: (offset, data) => new Uint8Array(memory().buffer).set(data, offset),
     readMemory: (offset, size) => new Uint8Array(memory().buffer, offset, size).slice(),
   };
 }
 
 /** Runs entry points of `wasm` in plain WebAssembly: compiled once, a fresh instance per run. */
-export async function plainRunner(wasm: Uint8Array): Promise<(entry: string, input: Uint8Array) => EntryPointRun> {
+export async function plainRunner(
+  wasm: Uint8Array,
+): Promise<(entry: string, input: Uint8Array, options?: RunOptions) => EntryPointRun> {
   const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
   const declared = readModuleFacts(wasm).memories[0];
-  return (entry, input) => {
+  return (entry, input, options = {}) => {
     let memory: WebAssembly.Memory | null = null;
     const access = plainMemory(() => memory!);
     let host: MinimalHost | null = null;
@@ -120,7 +185,7 @@ export async function plainRunner(wasm: Uint8Array): Promise<(entry: string, inp
     }
     const instance = new WebAssembly.Instance(module, { env } as WebAssembly.Imports);
     memory ??= instance.exports['memory'] as WebAssembly.Memory;
-    host = new MinimalHost(new BumpAllocator((instance.exports['__heap_base'] as WebAssembly.Global).value as number));
+    host = new MinimalHost((instance.exports['__heap_base'] as WebAssembly.Global).value as number, options.storage ?? NO_STORAGE);
     const inputPtr = host.allocator.malloc(access, input.length);
     access.writeMemory(inputPtr, input);
     const packed = (instance.exports[entry] as (p: number, l: number) => bigint)(inputPtr, input.length);
@@ -129,8 +194,8 @@ export async function plainRunner(wasm: Uint8Array): Promise<(entry: string, inp
 }
 
 /** Runs `entry(input)` in plain WebAssembly with synchronous imports. */
-export async function runPlain(wasm: Uint8Array, entry: string, input: Uint8Array): Promise<EntryPointRun> {
-  return (await plainRunner(wasm))(entry, input);
+export async function runPlain(wasm: Uint8Array, entry: string, input: Uint8Array, options: RunOptions = {}): Promise<EntryPointRun> {
+  return (await plainRunner(wasm))(entry, input, options);
 }
 
 /** A prototype of a runtime for {@link runVm}, and the import names its ids index. */
@@ -173,8 +238,13 @@ export async function createRuntimePrototype(
  * interrupts, or inline if the prototype was created so). Returns the run and a fresh prototype
  * for the next run.
  */
-export function runVm(runtime: RuntimePrototype, entry: string, input: Uint8Array): { run: EntryPointRun; runtime: RuntimePrototype } {
-  const host = new MinimalHost(new BumpAllocator(runtime.proto.globalValue('__heap_base')));
+export function runVm(
+  runtime: RuntimePrototype,
+  entry: string,
+  input: Uint8Array,
+  options: RunOptions = {},
+): { run: EntryPointRun; runtime: RuntimePrototype } {
+  const host = new MinimalHost(runtime.proto.globalValue('__heap_base'), options.storage ?? NO_STORAGE);
   if (runtime.inlineHost !== null) runtime.inlineHost.current = host;
   const prepare = runtime.proto.prepare();
   const inputPtr = host.allocator.malloc(prepare, input.length);
@@ -187,7 +257,7 @@ export function runVm(runtime: RuntimePrototype, entry: string, input: Uint8Arra
       vm,
       outcome.params.map((p) => p.value),
     );
-    outcome = vm.run(result === undefined ? null : WasmValue.i32(result));
+    outcome = vm.run(result === undefined ? null : typeof result === 'bigint' ? WasmValue.i64(result) : WasmValue.i32(result));
   }
   if (outcome.type === 'trapped') throw outcome.trap;
   const run = host.result(vm, outcome.value!.value as bigint);
