@@ -5,7 +5,8 @@
  *
  * 1. decode the code (raw or zstd-compressed, bounded: see `runtime-code.ts`);
  * 2. route every import (inline, storage or handler: see `host-functions.ts`) and build the VM
- *    prototype, which runs the Asyncify transform (seconds; an artifact cache skips it);
+ *    prototype, which runs the Asyncify transform (seconds; an artifact cache or an explicit
+ *    artifact skips it);
  * 3. read `__heap_base` and work out the heap's size (below);
  * 4. learn the runtime version, from the custom sections or by calling `Core_version`.
  *
@@ -40,6 +41,7 @@ import {
   UsageError,
   type VirtualMachine,
   VirtualMachinePrototype,
+  type VmConfig,
   WasmValue,
 } from '../index.js';
 import { AllocatorError } from './allocator-error.js';
@@ -79,6 +81,14 @@ export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
   readonly heapPages?: number;
   /** An artifact cache for the core: a runtime seen before is rebuilt without the transform. */
   readonly cache?: ArtifactCache;
+  /**
+   * An artifact of this runtime made with the same `heapPages` (by `resumable-wasm prepare`, or
+   * by a `cache`): the runtime is rebuilt from it without the transform. Unlike a cache entry,
+   * an artifact given explicitly must match: one of another runtime or made with other options
+   * is refused with `ArtifactError` rather than silently replaced by a transform of seconds.
+   * Not together with `cache`.
+   */
+  readonly artifact?: Uint8Array;
   /** Called as creation moves through its phases, for a progress display. Exceptions are ignored. */
   readonly onProgress?: (event: RuntimeProgressEvent) => void;
 }
@@ -124,12 +134,16 @@ export class SubstrateRuntime {
    * Decodes, checks, instruments and compiles a runtime and reads its version. Rejects with
    * `RuntimeCodeError` (code), `NewError` (a module the VM refuses, including a built-in host
    * function imported with the wrong signature), {@link SubstrateRuntimeError} (no
-   * `__heap_base`, memory too small), `RuntimeVersionError`, or `UsageError` (bad options).
+   * `__heap_base`, memory too small), `RuntimeVersionError`, `ArtifactError` (an `artifact`
+   * that does not belong to this code and these options), or `UsageError` (bad options).
    */
   static async create(options: SubstrateRuntimeOptions): Promise<SubstrateRuntime> {
     const heapPages = options.heapPages ?? DEFAULT_HEAP_PAGES;
     if (!Number.isSafeInteger(heapPages) || heapPages < 0 || heapPages > MAX_WASM_PAGES) {
       throw new UsageError('InvalidArgument', `heapPages must be an integer from 0 to ${MAX_WASM_PAGES}, got ${String(heapPages)}`);
+    }
+    if (options.artifact !== undefined && options.cache !== undefined) {
+      throw new UsageError('InvalidArgument', 'give an artifact or a cache, not both');
     }
     const progress = new ProgressReporter<CreatePhase | SubstratePhase>(options.onProgress ?? null);
     const decoded = await progress.phase('decode-code', () => decodeRuntimeCode(options.code, options));
@@ -149,7 +163,7 @@ export class SubstrateRuntime {
     const maxMemoryPages =
       declaredHeapBase === null ? undefined : Math.min(Math.ceil(declaredHeapBase / WASM_PAGE_SIZE) + heapPages, MAX_WASM_PAGES);
     const active = new ActiveCall();
-    const template = await VirtualMachinePrototype.create({
+    const config: VmConfig = {
       moduleBytes: decoded.wasm,
       inlineImports: (module, name, signature) => {
         const slot = slotOf(module, name, signature);
@@ -159,7 +173,11 @@ export class SubstrateRuntime {
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
       onProgress: (event) => progress.relay(event),
-    });
+    };
+    const template =
+      options.artifact === undefined
+        ? await VirtualMachinePrototype.create(config)
+        : await VirtualMachinePrototype.fromArtifact(options.artifact, config);
 
     let heapBase: number;
     try {
