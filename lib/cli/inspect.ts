@@ -13,7 +13,7 @@
 
 import { resolveConfig } from '../base/config.js';
 import { customSections } from '../base/header-walks.js';
-import { VmError } from '../base/errors.js';
+import { NewError, VmError } from '../base/errors.js';
 import { checkModule } from '../load/load-module.js';
 import { type ModuleFacts, readModuleFacts } from '../load/module-facts.js';
 import { type RuntimeVersion, decodeRuntimeCode, readEmbeddedRuntimeVersion } from '../substrate/index.js';
@@ -32,7 +32,16 @@ export interface InspectReport {
   readonly accepted: boolean;
   /** Why not, as `create()` would say it. */
   readonly refusal: { readonly error: string; readonly kind: string; readonly message: string } | null;
-  readonly memory: { readonly imported: boolean; readonly initialPages: number; readonly maximumPages: number | null } | null;
+  /** The module's first memory (the VM accepts one at most; the refusal says if there are more). */
+  readonly memory: {
+    readonly imported: boolean;
+    /** The names it is imported under, for an imported memory. */
+    readonly import: { readonly module: string; readonly name: string } | null;
+    /** The names it is exported under. */
+    readonly exports: readonly string[];
+    readonly initialPages: number;
+    readonly maximumPages: number | null;
+  } | null;
   readonly imports: readonly {
     readonly module: string;
     readonly name: string;
@@ -51,7 +60,12 @@ export interface InspectReport {
   } | null;
 }
 
-/** Builds the report for the module in `input`. Throws `RuntimeCodeError` if the code cannot be decoded. */
+/**
+ * Builds the report for the module in `input`. Throws `RuntimeCodeError` if the code cannot be
+ * decoded, and `NewError(InvalidWasm)` for bytes that this engine does not accept as WebAssembly
+ * at all (text, a truncated module): there is no module to report on, so that is a failure of
+ * the command rather than a refusal in the report.
+ */
 export function inspectModule(file: string, input: InputFile): InspectReport {
   const decoded = decodeRuntimeCode(input.code);
   const wasm = decoded.wasm;
@@ -61,6 +75,9 @@ export function inspectModule(file: string, input: InputFile): InspectReport {
     checkModule(resolveConfig({ moduleBytes: wasm, symbols: () => 0 }));
   } catch (e) {
     if (!(e instanceof VmError)) throw e;
+    // The engine's own verdict tells "not a module" from "a module outside the VM's rules"
+    // (a feature outside the feature set is also InvalidWasm, but the engine validates it).
+    if (e instanceof NewError && e.kind === 'InvalidWasm' && !WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) throw e;
     refusal = { error: e.name, kind: e.kind, message: e.message };
   }
 
@@ -128,6 +145,9 @@ export function inspectModule(file: string, input: InputFile): InspectReport {
   }
 
   const memory = facts?.memories[0];
+  // Imported memories come first in the memory index space, so memory 0 is the first import.
+  const memoryImport = memory?.imported === true ? (facts!.imports.find((i) => i.kind === 'memory') ?? null) : null;
+  const memoryExports = (facts?.exports ?? []).filter((e) => e.kind === 'memory' && e.index === 0).map((e) => e.name);
   return {
     file,
     format: input.format,
@@ -136,7 +156,16 @@ export function inspectModule(file: string, input: InputFile): InspectReport {
     wasmSize: wasm.length,
     accepted: refusal === null,
     refusal,
-    memory: memory === undefined ? null : { imported: memory.imported, initialPages: memory.limits.initial, maximumPages: memory.limits.maximum },
+    memory:
+      memory === undefined
+        ? null
+        : {
+            imported: memory.imported,
+            import: memoryImport === null ? null : { module: memoryImport.module, name: memoryImport.name },
+            exports: memoryExports,
+            initialPages: memory.limits.initial,
+            maximumPages: memory.limits.maximum,
+          },
     imports,
     exports,
     customSections: sections,
@@ -157,8 +186,10 @@ export function printInspectReport(report: InspectReport, write: (line: string) 
   );
   if (report.memory !== null) {
     const m = report.memory;
+    const imported = m.import === null ? 'defined' : `imported as ${m.import.module}.${m.import.name}`;
+    const exported = m.exports.length === 0 ? (m.import === null ? ', not exported' : '') : `, exported as ${m.exports.join(', ')}`;
     write(
-      `memory: ${m.imported ? 'imported as env.memory' : 'defined'}, ${m.initialPages} pages initially, ` +
+      `memory: ${imported}${exported}, ${m.initialPages} pages initially, ` +
         (m.maximumPages === null ? 'no maximum' : `at most ${m.maximumPages} pages`),
     );
   } else {

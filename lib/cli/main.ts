@@ -6,105 +6,104 @@
  * resumable-wasm inspect <module-file> [--json]
  * resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]
  * resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages n] [--plain]
+ * resumable-wasm [<command>] --help | --version
  * ```
  *
- * Exit status: 0 on success, 1 when the module or the call failed (the error is printed with
- * its class and kind), 2 for a command line that could not be understood.
+ * Whatever the input, a failure ends with one line on stderr saying what is wrong and an exit
+ * status per kind of failure (`exit-status.ts`; `--help` lists them); never a stack trace. An
+ * argument error adds the command's one-line synopsis, not the whole help.
  *
  * **Layer `cli/`**: the top of the library; it may import any layer.
  *
  * @module
  */
 
-import { VmError } from '../base/errors.js';
-import { type OptionSpec, UsageProblem, parseArgs } from './args.js';
+import { type OptionSpec, parseCommandLine } from './args.js';
+import { ExitStatus, type ExitStatusCode, failureOf } from './exit-status.js';
 import { inspectModule, printInspectReport } from './inspect.js';
 import { readInputFile } from './input-file.js';
-import { prepareCommand } from './prepare.js';
-import { runCommand } from './run.js';
+import { PREPARE_OPTIONS, prepareCommand } from './prepare.js';
+import { type CommandName, UsageProblem } from './problems.js';
+import { RUN_OPTIONS, runCommand } from './run.js';
+import { COMMANDS, commandHelp, generalHelp, shortUsage, versionLine } from './usage.js';
 
-const USAGE = `usage:
-  resumable-wasm inspect <module-file> [--json]
-      Imports (with signatures and, for a Substrate runtime, how each is served), exports,
-      memory, custom sections, the runtime version, and whether VirtualMachinePrototype.create
-      accepts the module (and why not).
+const INSPECT_OPTIONS: OptionSpec = { values: [], flags: ['json'] };
+const OPTIONS: Readonly<Record<CommandName, OptionSpec>> = { inspect: INSPECT_OPTIONS, run: RUN_OPTIONS, prepare: PREPARE_OPTIONS };
 
-  resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]
-      Calls an entry point of a Substrate runtime and prints its output, the host calls by
-      import and the time spent. The transform takes seconds; progress goes to stderr.
-      --storage <file>     storage for the call: a chain spec (genesis.raw.top) or a JSON
-                           object of 0x keys to 0x values (default: the runtime file's genesis
-                           storage if it is a chain spec, else empty)
-      --heap-pages <n>     heap pages (default 2048)
-      --cache <dir>        keep transformed modules in <dir> (the next run skips the transform)
-      --artifact <file>    load the transformed module from an artifact made by \`prepare\`
-      --log <level>        the runtime's log level: off, error, warn, info, debug, trace
-      --out <file>         also write the raw output bytes to <file>
-      --json               print the result as JSON
-      --quiet              no progress lines
+type Writer = (line: string) => void;
 
-  resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages <n>] [--plain]
-      Runs the transform once and writes an artifact that \`run --artifact\` (or
-      VirtualMachinePrototype.fromArtifact) loads without it. A Substrate runtime is prepared as
-      \`run\` will load it (same --heap-pages); --plain prepares any module for a host where
-      every import pauses.
-
-  Files may hold raw wasm, zstd-compressed runtime code (Substrate's prefix), the same as 0x hex,
-  or a chain spec (the code is its :code).`;
-
-const SPECS: Record<string, OptionSpec> = {
-  inspect: { values: [], flags: ['json'] },
-  run: { values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'], flags: ['json', 'quiet'] },
-  prepare: { values: ['o', 'output', 'heap-pages'], flags: ['plain', 'quiet'] },
-};
-
-async function main(argv: readonly string[]): Promise<number> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  const err = (line: string) => process.stderr.write(`${line}\n`);
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    out(USAGE);
-    return command === undefined ? 2 : 0;
-  }
+async function main(argv: readonly string[], out: Writer, err: Writer): Promise<ExitStatusCode> {
+  const [first, ...rest] = argv;
+  let command: CommandName | undefined;
   try {
-    const spec = SPECS[command];
-    if (spec === undefined) throw new UsageProblem(`unknown command ${JSON.stringify(command)}`);
-    const args = parseArgs(rest, spec);
+    if (first === undefined) throw new UsageProblem('no command given');
+    if (first === '--help' || first === '-h') return done(out, generalHelp());
+    if (first === '--version' || first === '-V') return done(out, versionLine());
+    if (first === 'help') {
+      const topic = rest[0];
+      if (topic === undefined) return done(out, generalHelp());
+      if (!isCommand(topic)) throw new UsageProblem(`no command is named ${JSON.stringify(topic)}`);
+      return done(out, commandHelp(topic));
+    }
+    if (!isCommand(first)) {
+      throw new UsageProblem(first.startsWith('-') ? `unknown option ${first} (options follow the command)` : `unknown command ${JSON.stringify(first)}`);
+    }
+    command = first;
+    const args = parseCommandLine(rest, OPTIONS[command], command);
+    if (args.flags.has('help')) return done(out, commandHelp(command));
+
     if (command === 'inspect') {
       const [file, ...extra] = args.positional;
-      if (file === undefined || extra.length > 0) throw new UsageProblem('inspect needs exactly one <module-file>');
+      if (file === undefined || extra.length > 0) throw new UsageProblem('inspect needs exactly one <module-file>', 'inspect');
       const report = inspectModule(file, await readInputFile(file));
       if (args.flags.has('json')) out(JSON.stringify(report, null, 2));
       else printInspectReport(report, out);
-      // A refused module is a finding, not a failure of the command: exit 0 either way.
-      return 0;
+      // A refused module is a finding, not a failure of the command.
+      return ExitStatus.Ok;
     }
     if (command === 'prepare') await prepareCommand(args, out, err);
     else await runCommand(args, out, err);
-    return 0;
+    return ExitStatus.Ok;
   } catch (e) {
-    if (e instanceof UsageProblem) {
-      err(`error: ${e.message}\n\n${USAGE}`);
-      return 2;
+    const failure = failureOf(e);
+    err(failure.line);
+    if (failure.showUsage) err(shortUsage(e instanceof UsageProblem ? (e.command ?? command) : command));
+    if (failure.status === ExitStatus.Internal && process.env['RESUMABLE_WASM_DEBUG'] && e instanceof Error && e.stack !== undefined) {
+      err(e.stack);
     }
-    if (e instanceof VmError) {
-      err(`error: ${e.name}(${e.kind}): ${e.message}`);
-      let cause = (e as Error).cause;
-      while (cause instanceof Error) {
-        err(`  caused by ${cause.name}${cause instanceof VmError ? `(${cause.kind})` : ''}: ${cause.message}`);
-        cause = cause.cause;
-      }
-      return 1;
-    }
-    throw e;
+    return failure.status;
   }
 }
 
-// `resumable-wasm inspect x.wasm | head`: a reader that goes away is not an error.
+function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function done(out: Writer, text: string): ExitStatusCode {
+  out(text);
+  return ExitStatus.Ok;
+}
+
+// `resumable-wasm inspect x.wasm | head`: a reader that goes away is not an error. Any other
+// failure to write the output ends the command with one line, as every failure does.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
+  if (error.code === 'EPIPE') process.exit(ExitStatus.Ok);
+  process.stderr.write(`error: cannot write the output: ${error.message}\n`);
+  process.exit(ExitStatus.File);
 });
 
+// A failure outside the command's own promise (an event handler's exception) is still one line.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    const failure = failureOf(error);
+    process.stderr.write(`${failure.line}\n`);
+    process.exit(failure.status);
+  });
+}
+
 // Set the exit code rather than calling process.exit(), so that buffered output is not cut off.
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(
+  process.argv.slice(2),
+  (line) => process.stdout.write(`${line}\n`),
+  (line) => process.stderr.write(`${line}\n`),
+);

@@ -15,12 +15,16 @@
 import { writeFile } from 'node:fs/promises';
 import type { ArtifactCache } from '../base/config.js';
 import { NewError } from '../base/errors.js';
-import { exportedI32Constant } from '../base/header-walks.js';
 import { VirtualMachinePrototype } from '../vm/prototype.js';
 import { SubstrateRuntime, decodeRuntimeCode } from '../substrate/index.js';
-import { type ParsedArgs, UsageProblem, integerOption } from './args.js';
+import { type ParsedArgs, integerOption } from './args.js';
 import { bytes, duration, progressPrinter } from './format.js';
 import { readInputFile } from './input-file.js';
+import { checkBeforeTransform } from './module-checks.js';
+import { FileProblem, UsageProblem } from './problems.js';
+
+/** What `prepare` accepts (see its help in `usage.ts`). */
+export const PREPARE_OPTIONS = { values: ['output', 'heap-pages'], flags: ['plain', 'quiet'], short: { o: 'output' } } as const;
 
 /** A cache that never has anything and keeps the one artifact it is given. */
 class CapturingCache implements ArtifactCache {
@@ -33,13 +37,16 @@ class CapturingCache implements ArtifactCache {
   }
 }
 
-/** Runs the command; `out` receives stdout lines, `err` stderr lines. */
+/**
+ * Runs the command; `out` receives stdout lines, `err` stderr lines. As `run` does, it checks
+ * the command line, the file and the module before the transform.
+ */
 export async function prepareCommand(args: ParsedArgs, out: (line: string) => void, err: (line: string) => void): Promise<void> {
   const [file, ...extra] = args.positional;
-  const output = args.values.get('o') ?? args.values.get('output');
-  if (file === undefined || extra.length > 0) throw new UsageProblem('prepare needs exactly one <module-file>');
-  if (output === undefined) throw new UsageProblem('prepare needs -o <artifact-file>');
-  const heapPages = integerOption(args, 'heap-pages');
+  const output = args.values.get('output');
+  if (file === undefined || extra.length > 0) throw new UsageProblem('prepare needs exactly one <module-file>', 'prepare');
+  if (output === undefined) throw new UsageProblem('prepare needs -o <artifact-file>', 'prepare');
+  const heapPages = integerOption(args, 'heap-pages', 'prepare');
   const quiet = args.flags.has('quiet');
   const progress = (line: string): void => {
     if (!quiet) err(line);
@@ -47,7 +54,9 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
 
   const input = await readInputFile(file);
   const wasm = decodeRuntimeCode(input.code).wasm;
-  const substrate = !args.flags.has('plain') && exportedI32Constant(wasm, '__heap_base') !== null;
+  const { heapBase } = checkBeforeTransform(wasm);
+  const substrate = !args.flags.has('plain') && heapBase !== null;
+  if (!substrate && heapPages !== undefined) throw new UsageProblem('--heap-pages only applies to Substrate runtimes', 'prepare');
   progress(`preparing ${file} for ${substrate ? 'the Substrate host layer' : 'a host where every import pauses'}`);
   const { listener } = progressPrinter(progress);
   const cache = new CapturingCache();
@@ -56,10 +65,13 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
     // Artifacts are Asyncify's: preparing one is running the Asyncify transform.
     await SubstrateRuntime.create({ code: wasm, ...(heapPages === undefined ? {} : { heapPages }), cache, backend: 'asyncify', onProgress: listener });
   } else {
-    if (heapPages !== undefined) throw new UsageProblem('--heap-pages only applies to Substrate runtimes');
     await VirtualMachinePrototype.create({ moduleBytes: wasm, symbols: () => 0, cache, backend: 'asyncify', onProgress: listener });
   }
   if (cache.artifact === null) throw new NewError('InvalidWasm', 'the transform produced no artifact');
-  await writeFile(output, cache.artifact);
+  try {
+    await writeFile(output, cache.artifact);
+  } catch (e) {
+    throw new FileProblem(`cannot write ${output}: ${(e as Error).message}`);
+  }
   out(`${output}: ${bytes(cache.artifact.length)} artifact, prepared in ${duration(performance.now() - started)}`);
 }

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { readFile, writeFile } from 'node:fs/promises';
-import type { ArtifactCache } from '../base/config.js';
+import { writeFile } from 'node:fs/promises';
+import { ArtifactError } from '../base/errors.js';
 import { FileArtifactCache } from '../node/index.js';
 import {
   type LogEntry,
@@ -20,61 +20,76 @@ import {
   type RuntimeCallResult,
   SubstrateRuntime,
   decodeOpaqueMetadata,
+  decodeRuntimeCode,
   fromHex,
   runtimeCall,
   toHex,
 } from '../substrate/index.js';
-import { type ParsedArgs, UsageProblem, integerOption } from './args.js';
+import { type ParsedArgs, integerOption } from './args.js';
 import { bytes, columns, count, duration, hexPreview, progressPrinter } from './format.js';
 import { describeVersion } from './inspect.js';
-import { readInputFile, readStorageFile } from './input-file.js';
+import { readBinaryFile, readInputFile, readStorageFile } from './input-file.js';
+import { checkRuntimeBeforeTransform } from './module-checks.js';
+import { type DecodedOutput, decodeOutput } from './output-summary.js';
+import { FileProblem, UsageProblem } from './problems.js';
 
 const LOG_LEVELS: readonly LogLevelFilter[] = ['off', 'error', 'warn', 'info', 'debug', 'trace'];
 
-/** Runs the command; `out` receives stdout lines, `err` stderr lines. */
+/** What `run` accepts (see its help in `usage.ts`). */
+export const RUN_OPTIONS = {
+  values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'],
+  flags: ['json', 'quiet', 'hex'],
+} as const;
+
+/**
+ * Runs the command; `out` receives stdout lines, `err` stderr lines. Everything that can be
+ * checked in milliseconds (the command line, the files, the module: valid, accepted by the VM,
+ * a Substrate runtime) is checked before the first progress line and the transform.
+ */
 export async function runCommand(args: ParsedArgs, out: (line: string) => void, err: (line: string) => void): Promise<void> {
   const [file, entryPoint, hexInput, ...extra] = args.positional;
-  if (file === undefined || entryPoint === undefined) throw new UsageProblem('run needs <runtime-file> and <entry-point>');
-  if (extra.length > 0) throw new UsageProblem(`unexpected arguments: ${extra.join(' ')}`);
+  if (file === undefined || entryPoint === undefined) throw new UsageProblem('run needs <runtime-file> and <entry-point>', 'run');
+  if (extra.length > 0) throw new UsageProblem(`unexpected arguments: ${extra.join(' ')}`, 'run');
   const input = hexInput === undefined ? new Uint8Array() : parseHexInput(hexInput);
-  const heapPages = integerOption(args, 'heap-pages');
+  const heapPages = integerOption(args, 'heap-pages', 'run');
   const logLevel = (args.values.get('log') ?? 'off') as LogLevelFilter;
-  if (!LOG_LEVELS.includes(logLevel)) throw new UsageProblem(`--log must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageProblem(`--log must be one of ${LOG_LEVELS.join(', ')}`, 'run');
   const json = args.flags.has('json');
   const quiet = args.flags.has('quiet');
+  const hex = args.flags.has('hex');
   const progress = (line: string) => {
     if (!quiet) err(line);
   };
+  const cacheDir = args.values.get('cache');
+  const artifactFile = args.values.get('artifact');
+  if (cacheDir !== undefined && artifactFile !== undefined) throw new UsageProblem('use --cache or --artifact, not both', 'run');
 
   const runtimeFile = await readInputFile(file);
   const storageFile = args.values.get('storage');
   const storageEntries = storageFile !== undefined ? await readStorageFile(storageFile) : runtimeFile.genesisStorage;
   const storage = new MapStorage(storageEntries ?? []);
-  const cacheDir = args.values.get('cache');
-  const artifactFile = args.values.get('artifact');
-  if (cacheDir !== undefined && artifactFile !== undefined) throw new UsageProblem('use --cache or --artifact, not both');
-  const cache =
-    cacheDir !== undefined
-      ? new FileArtifactCache(cacheDir)
-      : artifactFile !== undefined
-        ? await oneArtifact(artifactFile)
-        : undefined;
+  checkRuntimeBeforeTransform(decodeRuntimeCode(runtimeFile.code).wasm);
+  const artifact = artifactFile === undefined ? undefined : await readBinaryFile(artifactFile);
 
-  progress(`creating the runtime from ${file}`);
+  progress(`creating the runtime from ${file}${artifactFile === undefined ? '' : ` and the artifact ${artifactFile}`}`);
   const { listener, durations } = progressPrinter(progress);
   const createStarted = performance.now();
-  const runtime = await SubstrateRuntime.create({
-    code: runtimeFile.code,
-    ...(heapPages === undefined ? {} : { heapPages }),
-    ...(cache === undefined ? {} : { cache }),
-    // Artifacts and the cache hold Asyncify-instrumented modules: asking for them asks for
-    // Asyncify. Otherwise JSPI where the engine has it (no transform at all).
-    backend: cache === undefined ? 'auto' : 'asyncify',
-    onProgress: listener,
-  });
-  if (artifactFile !== undefined && durations.has('transform')) {
-    // The core treats an artifact that does not match as a cache miss and transforms instead.
-    progress(`  note: ${artifactFile} is not an artifact of this runtime with these options; it was transformed instead`);
+  let runtime: SubstrateRuntime;
+  try {
+    runtime = await SubstrateRuntime.create({
+      code: runtimeFile.code,
+      ...(heapPages === undefined ? {} : { heapPages }),
+      ...(cacheDir === undefined ? {} : { cache: new FileArtifactCache(cacheDir) }),
+      ...(artifact === undefined ? {} : { artifact }),
+      // Artifacts and the cache hold Asyncify-instrumented modules: asking for them asks for
+      // Asyncify. Otherwise JSPI where the engine has it (no transform at all).
+      backend: cacheDir === undefined && artifact === undefined ? 'auto' : 'asyncify',
+      onProgress: listener,
+    });
+  } catch (e) {
+    // Name the files: the library's message speaks of "the artifact" and "these moduleBytes".
+    if (!(e instanceof ArtifactError)) throw e;
+    throw new ArtifactError(e.kind, `${artifactFile} cannot be used for ${file}${heapPages === undefined ? '' : ` with --heap-pages ${heapPages}`}: ${e.message}`, e);
   }
   const createMs = performance.now() - createStarted;
 
@@ -91,13 +106,20 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   progress(`  done in ${duration(result.durationMs)}`);
 
   const outFile = args.values.get('out');
-  if (outFile !== undefined) await writeFile(outFile, result.output);
+  if (outFile !== undefined) {
+    try {
+      await writeFile(outFile, result.output);
+    } catch (e) {
+      throw new FileProblem(`cannot write ${outFile}: ${(e as Error).message}`);
+    }
+  }
   let metadataVersion: number | null = null;
   try {
     metadataVersion = decodeOpaqueMetadata(result.output).version;
   } catch {
     // Not metadata: nothing to say about it.
   }
+  const decoded = decodeOutput(entryPoint, result.output);
 
   if (json) {
     out(
@@ -115,6 +137,7 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
           output: toHex(result.output),
           outputSize: result.output.length,
           metadataVersion,
+          decoded: decoded.kind === 'runtime-version' ? { runtimeVersion: decoded.version } : decoded.kind === 'metadata' ? { metadata: decoded.metadata } : null,
           hostCalls: Object.fromEntries(result.hostCalls),
           totalHostCalls: result.totalHostCalls,
           pauses: result.pauses,
@@ -128,20 +151,19 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
     );
     return;
   }
-  printRunResult(runtime, entryPoint, result, { createMs, durations, metadataVersion, outFile }, out);
+  printRunResult(runtime, entryPoint, result, { createMs, durations, decoded, hex, outFile }, out);
 }
 
 function printRunResult(
   runtime: SubstrateRuntime,
   entryPoint: string,
   result: RuntimeCallResult,
-  extra: { createMs: number; durations: Map<string, number>; metadataVersion: number | null; outFile: string | undefined },
+  extra: { createMs: number; durations: Map<string, number>; decoded: DecodedOutput; hex: boolean; outFile: string | undefined },
   out: (line: string) => void,
 ): void {
   out(`runtime: ${describeVersion(runtime.version)}, version from ${runtime.versionSource}`);
   out(`${entryPoint}: ${bytes(result.output.length)} of output${extra.outFile === undefined ? '' : ` (written to ${extra.outFile})`}`);
-  out(`  ${hexPreview(result.output)}`);
-  if (extra.metadataVersion !== null) out(`  valid metadata, version ${extra.metadataVersion}`);
+  printOutput(result.output, extra.decoded, extra.hex, out);
   out(`host calls: ${count(result.totalHostCalls)}, of which ${count(result.pauses)} paused the call`);
   const sorted = [...result.hostCalls].sort((a, b) => b[1] - a[1]);
   for (const line of columns(sorted.map(([name, n]) => [name, count(n)]))) out(line);
@@ -156,21 +178,36 @@ function printRunResult(
   out(`time: creating the runtime ${duration(extra.createMs)}${phases === '' ? '' : ` (${phases})`}, the call ${duration(result.durationMs)}`);
 }
 
-/** A read-only cache holding one artifact file, offered for whatever key is asked. */
-async function oneArtifact(path: string): Promise<ArtifactCache> {
-  let artifact: Uint8Array;
-  try {
-    artifact = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new UsageProblem(`cannot read ${path}: ${(e as Error).message}`);
+/**
+ * The output: decoded when the layer knows its entry point, else as hex (all of it with
+ * `--hex`, which also replaces the decoding).
+ */
+function printOutput(output: Uint8Array, decoded: DecodedOutput, hex: boolean, out: (line: string) => void): void {
+  if (hex) {
+    out(`  ${toHex(output)}`);
+    return;
   }
-  return { get: () => artifact, set: () => undefined };
+  switch (decoded.kind) {
+    case 'runtime-version':
+      for (const line of JSON.stringify(decoded.version, null, 2).split('\n')) out(`  ${line}`);
+      return;
+    case 'metadata': {
+      const { version, size, pallets } = decoded.metadata;
+      out(`  metadata version ${version}, ${bytes(size)}${pallets === null ? '' : `, ${count(pallets)} pallet${pallets === 1 ? '' : 's'}`} (--hex for the bytes)`);
+      return;
+    }
+    case 'bytes': {
+      const cut = output.length > 32 ? ` (--hex for all ${bytes(output.length)})` : '';
+      out(`  ${hexPreview(output)}${cut}${decoded.note === null ? '' : `; ${decoded.note}`}`);
+      return;
+    }
+  }
 }
 
 function parseHexInput(hex: string): Uint8Array {
   try {
     return fromHex(hex);
   } catch {
-    throw new UsageProblem(`the input must be hexadecimal bytes (e.g. 0x0102), got ${JSON.stringify(hex)}`);
+    throw new UsageProblem(`the input must be hexadecimal bytes (e.g. 0x0102), got ${JSON.stringify(hex)}`, 'run');
   }
 }

@@ -5,7 +5,8 @@
  *
  * 1. decode the code (raw or zstd-compressed, bounded: see `runtime-code.ts`);
  * 2. route every import (inline, storage or handler: see `host-functions.ts`) and build the VM
- *    prototype, which runs the Asyncify transform (seconds; an artifact cache skips it);
+ *    prototype, which runs the Asyncify transform (seconds; an artifact cache or an explicit
+ *    artifact skips it);
  * 3. read `__heap_base` and work out the heap's size (below);
  * 4. learn the runtime version, from the custom sections or by calling `Core_version`.
  *
@@ -41,6 +42,7 @@ import {
   UsageError,
   type VirtualMachine,
   VirtualMachinePrototype,
+  type VmConfig,
   WasmValue,
 } from '../index.js';
 import { AllocatorError } from './allocator-error.js';
@@ -88,6 +90,14 @@ export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
    * without the transform. Not used on JSPI, which has no transform to skip.
    */
   readonly cache?: ArtifactCache;
+  /**
+   * An artifact of this runtime made with the same `heapPages` (by `resumable-wasm prepare`, or
+   * by a `cache`): the runtime is rebuilt from it without the transform. Unlike a cache entry,
+   * an artifact given explicitly must match: one of another runtime or made with other options
+   * is refused with `ArtifactError` rather than silently replaced by a transform of seconds.
+   * Not together with `cache`.
+   */
+  readonly artifact?: Uint8Array;
   /** Called as creation moves through its phases, for a progress display. Exceptions are ignored. */
   readonly onProgress?: (event: RuntimeProgressEvent) => void;
 }
@@ -133,12 +143,16 @@ export class SubstrateRuntime {
    * Decodes, checks, instruments and compiles a runtime and reads its version. Rejects with
    * `RuntimeCodeError` (code), `NewError` (a module the VM refuses, including a built-in host
    * function imported with the wrong signature), {@link SubstrateRuntimeError} (no
-   * `__heap_base`, memory too small), `RuntimeVersionError`, or `UsageError` (bad options).
+   * `__heap_base`, memory too small), `RuntimeVersionError`, `ArtifactError` (an `artifact`
+   * that does not belong to this code and these options), or `UsageError` (bad options).
    */
   static async create(options: SubstrateRuntimeOptions): Promise<SubstrateRuntime> {
     const heapPages = options.heapPages ?? DEFAULT_HEAP_PAGES;
     if (!Number.isSafeInteger(heapPages) || heapPages < 0 || heapPages > MAX_WASM_PAGES) {
       throw new UsageError('InvalidArgument', `heapPages must be an integer from 0 to ${MAX_WASM_PAGES}, got ${String(heapPages)}`);
+    }
+    if (options.artifact !== undefined && options.cache !== undefined) {
+      throw new UsageError('InvalidArgument', 'give an artifact or a cache, not both');
     }
     const progress = new ProgressReporter<CreatePhase | SubstratePhase>(options.onProgress ?? null);
     const decoded = await progress.phase('decode-code', () => decodeRuntimeCode(options.code, options));
@@ -154,11 +168,19 @@ export class SubstrateRuntime {
     };
     // The heap's bound is also the memory's cap (for the runtime's own memory.grow too), and it
     // depends on __heap_base: read it from the module's headers before creating the VM.
-    const declaredHeapBase = exportedI32Constant(decoded.wasm, '__heap_base');
+    const declaredHeapBase = declaredI32Constant(decoded.wasm, '__heap_base');
+    // Cheap checks before the (possibly long) creation: a valid module that declares no
+    // __heap_base is not a runtime. (An invalid one is left to the core, which says why.)
+    if (declaredHeapBase === null && WebAssembly.validate(decoded.wasm as Uint8Array<ArrayBuffer>)) {
+      throw new SubstrateRuntimeError(
+        'HeapBaseNotFound',
+        'the module is not a Substrate runtime: it must export an i32 global named __heap_base, initialised with a constant',
+      );
+    }
     const maxMemoryPages =
       declaredHeapBase === null ? undefined : Math.min(Math.ceil(declaredHeapBase / WASM_PAGE_SIZE) + heapPages, MAX_WASM_PAGES);
     const active = new ActiveCall();
-    const template = await VirtualMachinePrototype.create({
+    const config: VmConfig = {
       moduleBytes: decoded.wasm,
       inlineImports: (module, name, signature) => {
         const slot = slotOf(module, name, signature);
@@ -169,7 +191,11 @@ export class SubstrateRuntime {
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
       onProgress: (event) => progress.relay(event),
-    });
+    };
+    const template =
+      options.artifact === undefined
+        ? await VirtualMachinePrototype.create(config)
+        : await VirtualMachinePrototype.fromArtifact(options.artifact, config);
 
     let heapBase: number;
     try {
@@ -363,4 +389,13 @@ function describeFailure(error: unknown): string {
   if (error instanceof AllocatorError) return `the heap allocator refused (${error.kind})`;
   if (error instanceof RangeError) return 'an argument is out of range';
   return 'the host function threw';
+}
+
+/** `exportedI32Constant`, with malformed headers read as "no such constant" (the core refuses them). */
+function declaredI32Constant(wasm: Uint8Array, name: string): number | null {
+  try {
+    return exportedI32Constant(wasm, name);
+  } catch {
+    return null;
+  }
 }

@@ -1,18 +1,36 @@
 /**
- * The `resumable-wasm` CLI's commands, called as functions on small modules written to a
- * temporary folder: `inspect` reports what `create()` would say, `run` calls a runtime.
+ * The `resumable-wasm` CLI. The commands are called as functions on small modules written to a
+ * temporary folder (`inspect` reports what `create()` would say, `run` calls a runtime,
+ * `prepare` writes artifacts), and the built command (`dist/cli/main.js`, which `npm test`
+ * builds first) is spawned to check what a user sees: one line and a documented exit status for
+ * every failure, never a stack trace; a short usage under an argument error; `--help` and
+ * `--version`.
+ *
+ * The tests are bounded by their work (a few tiny modules, each transformed at most once), not
+ * by the clock: nothing here expects a duration, and the timeout only catches a hang.
+ * That the cheap checks come before the transform is shown by what the command printed, not by
+ * how long it took.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageProblem, parseArgs } from '../../lib/cli/args.js';
+import { type ParsedArgs, parseCommandLine } from '../../lib/cli/args.js';
+import { EXIT_STATUS_TABLE, ExitStatus, failureOf } from '../../lib/cli/exit-status.js';
 import { readInputFile } from '../../lib/cli/input-file.js';
 import { inspectModule, printInspectReport } from '../../lib/cli/inspect.js';
-import { prepareCommand } from '../../lib/cli/prepare.js';
-import { runCommand } from '../../lib/cli/run.js';
+import { PREPARE_OPTIONS, prepareCommand } from '../../lib/cli/prepare.js';
+import { UsageProblem } from '../../lib/cli/problems.js';
+import { RUN_OPTIONS, runCommand } from '../../lib/cli/run.js';
+import { NewError } from '../../lib/base/errors.js';
 import { toHex } from '../../lib/substrate/index.js';
+import { guardAgainstHangsOnly } from '../support/hang-guard.js';
+import { REPO_ROOT } from '../support/shared.js';
+import { opaqueMetadata, syntheticMetadata } from '../support/synthetic-metadata.js';
 import { wat } from '../support/wat.js';
-import { guest, zstdStored } from '../support/substrate-guest.js';
+import { GUEST_VERSION, encodeVersion, guest, zstdStored } from '../support/substrate-guest.js';
+
+guardAgainstHangsOnly();
 
 const dir = mkdtempSync(join(tmpdir(), 'resumable-wasm-cli-'));
 const write = (name: string, data: Uint8Array | string) => {
@@ -21,20 +39,54 @@ const write = (name: string, data: Uint8Array | string) => {
   return path;
 };
 
+/** `bytes` as a WAT string literal. */
+const watBytes = (bytes: Uint8Array): string => [...bytes].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
+
+const VERSION_BYTES = encodeVersion(GUEST_VERSION);
+/** Above the guests' heap base (4096) and clear of the few bytes a call allocates there. */
+const METADATA_OFFSET = 32768;
+const METADATA_PROPER = syntheticMetadata(14, ['System', 'Balances']);
+const METADATA = opaqueMetadata(METADATA_PROPER);
+
 const RUNTIME = guest(
   `(import "env" "ext_hashing_twox_64_version_1" (func $twox (param i64) (result i32)))
    (import "env" "ext_storage_get_version_1" (func $get (param i64) (result i64)))
    (import "env" "ext_crypto_verify_version_1" (func $verify (param i64) (result i32)))`,
   `(func (export "hash") (param $p i32) (param $l i32) (result i64)
      (call $ps (call $twox (call $ps (local.get $p) (local.get $l))) (i32.const 8)))
-   (func (export "get") (param $p i32) (param $l i32) (result i64) (call $get (call $ps (local.get $p) (local.get $l))))`,
+   (func (export "get") (param $p i32) (param $l i32) (result i64) (call $get (call $ps (local.get $p) (local.get $l))))
+   (func (export "Core_version") (param i32 i32) (result i64) (call $ps (i32.const 1024) (i32.const ${VERSION_BYTES.length})))
+   (func (export "Metadata_metadata") (param i32 i32) (result i64) (call $ps (i32.const ${METADATA_OFFSET}) (i32.const ${METADATA.length})))
+   (data (i32.const 1024) "${watBytes(VERSION_BYTES)}")
+   (data (i32.const ${METADATA_OFFSET}) "${watBytes(METADATA)}")`,
 );
 
+/** Another runtime: same shape, different bytes. */
+const OTHER_RUNTIME = guest('', '(func (export "nothing") (param i32 i32) (result i64) (i64.const 0))');
+
+/** Calls `command` in this process; returns what it wrote to stdout and stderr. */
+async function call(
+  command: (args: ParsedArgs, out: (l: string) => void, err: (l: string) => void) => Promise<void>,
+  args: ParsedArgs,
+): Promise<{ out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  await command(args, (l) => out.push(l), (l) => err.push(l));
+  return { out: out.join('\n'), err: err.join('\n') };
+}
+const run = (argv: string[]) => call(runCommand, parseCommandLine(argv, RUN_OPTIONS, 'run'));
+const prepare = (argv: string[]) => call(prepareCommand, parseCommandLine(argv, PREPARE_OPTIONS, 'prepare'));
+
 describe('inspect', () => {
-  test('a Substrate runtime: routes, version, accepted', async () => {
+  test('a Substrate runtime: routes, version, memory, accepted', async () => {
     const path = write('runtime.wasm', zstdStored(await RUNTIME));
     const report = inspectModule(path, await readInputFile(path));
-    expect(report).toMatchObject({ compressed: true, accepted: true, refusal: null, memory: { imported: true, initialPages: 1, maximumPages: null } });
+    expect(report).toMatchObject({
+      compressed: true,
+      accepted: true,
+      refusal: null,
+      memory: { imported: true, import: { module: 'env', name: 'memory' }, exports: [], initialPages: 1, maximumPages: null },
+    });
     expect(report.imports.filter((i) => i.kind === 'function').map((i) => [i.name, i.signature, i.route])).toEqual([
       ['ext_hashing_twox_64_version_1', '(i64) -> i32', 'inline'],
       ['ext_storage_get_version_1', '(i64) -> i64', 'storage'],
@@ -47,18 +99,41 @@ describe('inspect', () => {
     const lines: string[] = [];
     printInspectReport(report, (line) => lines.push(line));
     expect(lines[1]).toBe('VirtualMachinePrototype.create: accepted');
+    expect(lines).toContain('memory: imported as env.memory, 1 pages initially, no maximum');
     expect(lines.join('\n')).toMatch(/ext_storage_get_version_1\s+\(i64\) -> i64\s+\[storage\]/);
+  });
+
+  test.each([
+    ['an imported memory under other names', '(module (import "host" "heap" (memory 2 5)))', 'memory: imported as host.heap, 2 pages initially, at most 5 pages'],
+    ['a defined memory exported under another name', '(module (memory (export "mem") 1))', 'memory: defined, exported as mem, 1 pages initially, no maximum'],
+    ['a defined memory not exported', '(module (memory 3))', 'memory: defined, not exported, 3 pages initially, no maximum'],
+    ['an exported memory', '(module (memory (export "memory") 1 2))', 'memory: defined, exported as memory, 1 pages initially, at most 2 pages'],
+  ])('%s: the memory line names it as the module does', async (_what, source, line) => {
+    const path = write('memory.wasm', await wat(source));
+    const lines: string[] = [];
+    printInspectReport(inspectModule(path, await readInputFile(path)), (l) => lines.push(l));
+    expect(lines).toContain(line);
   });
 
   test.each([
     ['a start function', '(module (memory (export "memory") 1) (func $s) (start $s))', 'StartFunctionNotSupported'],
     ['a float import', '(module (import "env" "f" (func (param f64))) (memory (export "memory") 1))', 'UnresolvedFunctionImport'],
     ['no memory', '(module)', 'NoMemory'],
+    ['a feature outside the feature set', '(module (memory (export "memory") 1) (func (drop (i32x4.splat (i32.const 0)))))', 'InvalidWasm'],
   ])('%s is refused with the error create() gives', async (_what, source, kind) => {
     const path = write(`${kind}.wasm`, await wat(source));
     const report = inspectModule(path, await readInputFile(path));
     expect(report.accepted).toBe(false);
     expect(report.refusal).toMatchObject({ error: 'NewError', kind });
+  });
+
+  test('bytes that are not a module are an error, not a report', async () => {
+    const text = write('notes.txt', 'these are notes, not a module\n');
+    expect(() => inspectModule(text, { code: readFileSync(text), genesisStorage: null, format: 'binary' })).toThrow(NewError);
+    const truncated = write('truncated.wasm', (await RUNTIME).subarray(0, 200));
+    expect(() => inspectModule(truncated, { code: readFileSync(truncated), genesisStorage: null, format: 'binary' })).toThrow(
+      /not a valid WebAssembly module/,
+    );
   });
 
   test('hex files are read as code', async () => {
@@ -68,14 +143,6 @@ describe('inspect', () => {
 });
 
 describe('run', () => {
-  const spec = { values: ['storage', 'heap-pages', 'cache', 'log', 'out'], flags: ['json', 'quiet'] };
-  const run = async (argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    await runCommand(parseArgs(argv, spec), (l) => out.push(l), (l) => err.push(l));
-    return { out: out.join('\n'), err: err.join('\n') };
-  };
-
   test('calls an entry point and reports host calls and timings; progress goes to stderr', async () => {
     const path = write('run.wasm', await RUNTIME);
     const { out, err } = await run([path, 'hash', '0x68656c6c6f20776f726c64']);
@@ -90,17 +157,63 @@ describe('run', () => {
     const storage = write('storage.json', JSON.stringify({ '0x01': '0xabcd' }));
     const { out, err } = await run([path, 'get', '0x01', '--storage', storage, '--json', '--quiet']);
     expect(err).toBe('');
-    const result = JSON.parse(out) as { output: string; pauses: number; hostCalls: Record<string, number> };
+    const result = JSON.parse(out) as { output: string; pauses: number; hostCalls: Record<string, number>; decoded: unknown };
     expect(result.output).toBe('0x0108abcd');
     expect(result.pauses).toBe(1);
     expect(result.hostCalls).toEqual({ ext_storage_get_version_1: 1 });
+    expect(result.decoded).toBeNull();
   });
 
-  test('bad command lines are usage problems', async () => {
-    await expect(run([])).rejects.toThrow(UsageProblem);
+  test('Core_version is printed as the decoded version, --hex prints the bytes', async () => {
+    const path = write('version.wasm', await RUNTIME);
+    const { out } = await run([path, 'Core_version', '--quiet']);
+    const lines = out.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('Core_version: '));
+    const end = lines.findIndex((l, i) => i > start && l.startsWith('host calls'));
+    const version = JSON.parse(lines.slice(start + 1, end).join('\n'));
+    expect(version).toMatchObject({ specName: 'guest', implName: 'test-guest', specVersion: 7, transactionVersion: 3, stateVersion: 1 });
+    expect(version.apis).toEqual([{ id: '0xdf6acb689907609b', name: 'Core', version: 4 }]);
+
+    const hex = await run([path, 'Core_version', '--quiet', '--hex']);
+    expect(hex.out).toContain(`  ${toHex(VERSION_BYTES)}\n`);
+    expect(hex.out).not.toContain('"specName"');
+
+    const json = JSON.parse((await run([path, 'Core_version', '--quiet', '--json'])).out);
+    expect(json.decoded.runtimeVersion).toMatchObject({ specName: 'guest', specVersion: 7 });
+  });
+
+  test('Metadata_metadata is summarised: version, size, pallets', async () => {
+    const path = write('metadata.wasm', await RUNTIME);
+    const { out } = await run([path, 'Metadata_metadata', '--quiet']);
+    const size = METADATA_PROPER.length; // the output less its compact length prefix
+    expect(out).toContain(`  metadata version 14, ${size.toLocaleString('en-US')} bytes, 2 pallets (--hex for the bytes)`);
+    expect((await run([path, 'Metadata_metadata', '--quiet', '--hex'])).out).toContain(`  ${toHex(METADATA)}\n`);
+    const json = JSON.parse((await run([path, 'Metadata_metadata', '--quiet', '--json'])).out);
+    expect(json.decoded).toEqual({ metadata: { version: 14, size, pallets: 2 } });
+    expect(json.metadataVersion).toBe(14);
+  });
+
+  test('bad command lines are usage problems, naming the command', async () => {
+    await expect(run([])).rejects.toMatchObject({ name: 'UsageProblem', command: 'run' });
     await expect(run(['x.wasm', 'f', 'zz'])).rejects.toThrow(/hexadecimal/);
-    expect(() => parseArgs(['--bogus'], spec)).toThrow(/unknown option --bogus/);
-    expect(() => parseArgs(['--storage'], spec)).toThrow(/needs a value/);
+    await expect(run(['x.wasm', 'f', '--heap-pages', '1e3'])).rejects.toThrow(/--heap-pages must be a non-negative integer/);
+    expect(() => parseCommandLine(['--bogus'], RUN_OPTIONS, 'run')).toThrow(/^unknown option --bogus$/);
+    expect(() => parseCommandLine(['--storage'], RUN_OPTIONS, 'run')).toThrow(/^--storage needs a value$/);
+    expect(() => parseCommandLine(['--storage', '--json'], RUN_OPTIONS, 'run')).toThrow(/^--storage needs a value/);
+    expect(() => parseCommandLine(['--json=yes'], RUN_OPTIONS, 'run')).toThrow(/^--json takes no value$/);
+  });
+});
+
+describe('parseCommandLine', () => {
+  test('values, flags, aliases, --name=value and --', () => {
+    const args = parseCommandLine(['a', '-o', 'out.rwasm', '--heap-pages=16', '--plain', '--', '--not-an-option'], PREPARE_OPTIONS, 'prepare');
+    expect(args.positional).toEqual(['a', '--not-an-option']);
+    expect([...args.values]).toEqual([
+      ['output', 'out.rwasm'],
+      ['heap-pages', '16'],
+    ]);
+    expect([...args.flags]).toEqual(['plain']);
+    expect(parseCommandLine(['-h'], PREPARE_OPTIONS).flags.has('help')).toBe(true);
   });
 });
 
@@ -108,34 +221,168 @@ describe('prepare', () => {
   test('writes an artifact that run --artifact loads without the transform', async () => {
     const runtime = write('prepared.wasm', await RUNTIME);
     const artifact = join(dir, 'prepared.rwasm');
-    const out: string[] = [];
-    const err: string[] = [];
-    await prepareCommand(parseArgs([runtime, '-o', artifact], { values: ['o', 'output', 'heap-pages'], flags: ['plain', 'quiet'] }), (l) => out.push(l), (l) => err.push(l));
-    expect(out.join('\n')).toMatch(/prepared\.rwasm: [\d,]+ bytes artifact/);
-    expect(err.join('\n')).toMatch(/for the Substrate host layer/);
-    expect(err.join('\n')).toMatch(/transforming/);
+    const made = await prepare([runtime, '-o', artifact]);
+    expect(made.out).toMatch(/prepared\.rwasm: [\d,]+ bytes artifact/);
+    expect(made.err).toMatch(/for the Substrate host layer/);
+    expect(made.err).toMatch(/transforming/);
 
-    const runOut: string[] = [];
-    const runErr: string[] = [];
-    const spec = { values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'], flags: ['json', 'quiet'] };
-    await runCommand(parseArgs([runtime, 'hash', '0x00', '--artifact', artifact, '--json'], spec), (l) => runOut.push(l), (l) => runErr.push(l));
-    const result = JSON.parse(runOut.join('\n'));
+    const { out, err } = await run([runtime, 'hash', '0x00', '--artifact', artifact, '--json']);
+    const result = JSON.parse(out);
     expect(result.outputSize).toBe(8);
     expect(result.timings.phasesMs).not.toHaveProperty('transform');
     expect(result.timings.phasesMs).toHaveProperty('load-artifact');
+    expect(err).not.toMatch(/transforming/);
   });
 
-  test('an artifact made with other options is not used, and the run says so', async () => {
+  test('an artifact of another runtime, or made with other options, is an error, and nothing is transformed', async () => {
     const runtime = write('prepared2.wasm', await RUNTIME);
     const artifact = join(dir, 'prepared2.rwasm');
-    await prepareCommand(parseArgs([runtime, '-o', artifact, '--heap-pages', '16'], { values: ['o', 'output', 'heap-pages'], flags: ['plain', 'quiet'] }), () => undefined, () => undefined);
-    const runErr: string[] = [];
-    const spec = { values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'], flags: ['json', 'quiet'] };
-    await runCommand(parseArgs([runtime, 'hash', '0x00', '--artifact', artifact], spec), () => undefined, (l) => runErr.push(l));
-    expect(runErr.join('\n')).toMatch(/is not an artifact of this runtime with these options; it was transformed instead/);
+    await prepare([runtime, '-o', artifact, '--heap-pages', '16', '--quiet']);
+
+    const otherOptions = await run([runtime, 'hash', '0x00', '--artifact', artifact]).catch((e: unknown) => e);
+    expect(otherOptions).toMatchObject({ name: 'ArtifactError', kind: 'OptionsMismatch' });
+    expect(failureOf(otherOptions).status).toBe(ExitStatus.Artifact);
+
+    const other = write('other.wasm', await OTHER_RUNTIME);
+    const err: string[] = [];
+    const otherRuntime = await runCommand(parseCommandLine([other, 'nothing', '--artifact', artifact, '--heap-pages', '16'], RUN_OPTIONS), () => undefined, (l) =>
+      err.push(l),
+    ).catch((e: unknown) => e);
+    expect(otherRuntime).toMatchObject({ name: 'ArtifactError', kind: 'ModuleMismatch' });
+    expect((otherRuntime as Error).message).toContain(`${artifact} cannot be used for ${other} with --heap-pages 16: `);
+    expect(err.join('\n')).not.toMatch(/transforming|validating/);
   });
 
-  test('-o is required', async () => {
-    await expect(prepareCommand(parseArgs(['x.wasm'], { values: ['o'], flags: [] }), () => undefined, () => undefined)).rejects.toBeInstanceOf(UsageProblem);
+  test('-o is required; --heap-pages is for runtimes only', async () => {
+    await expect(prepare(['x.wasm'])).rejects.toBeInstanceOf(UsageProblem);
+    const plain = write('plain.wasm', await wat('(module (memory (export "memory") 1))'));
+    await expect(prepare([plain, '-o', join(dir, 'plain.rwasm'), '--heap-pages', '4'])).rejects.toThrow(/only applies to Substrate runtimes/);
+  });
+});
+
+describe('exit statuses', () => {
+  test('every documented status is in the README, with the same meaning', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const [status, meaning] of EXIT_STATUS_TABLE) expect(readme).toContain(`| ${status} | ${meaning} |`);
+  });
+
+  test('an error the CLI does not know is an internal error, in one line', () => {
+    const failure = failureOf(new TypeError('x is not a function\n    at somewhere'));
+    expect(failure.status).toBe(ExitStatus.Internal);
+    expect(failure.line).not.toContain('\n');
+  });
+});
+
+const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+const describeBuilt = existsSync(CLI) ? describe : describe.skip;
+if (!existsSync(CLI)) console.warn(`the command's tests are skipped: ${CLI} is not built (run \`npm run build\`; \`npm test\` does)`);
+
+/** Runs the built command with the Node running the tests. */
+function command(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Asserts a failure as the CLI promises it: `status`, nothing on stdout, one line on stderr, no stack trace. */
+function expectOneLineFailure(result: ReturnType<typeof command>, status: number, message: RegExp): void {
+  expect({ status: result.status, stdout: result.stdout }).toEqual({ status, stdout: '' });
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  expect(result.stderr.endsWith('\n')).toBe(true);
+  expect(result.stderr.slice(0, -1).split('\n')).toEqual([expect.stringMatching(message)]);
+}
+
+describeBuilt('the command', () => {
+  test('a text file: run and inspect fail with one line and status 4', () => {
+    const text = write('readme.txt', 'This is a text file, not WebAssembly.\n');
+    expectOneLineFailure(command('run', text, 'Core_version'), ExitStatus.Input, /^error: NewError\(InvalidWasm\): not a valid WebAssembly module: /);
+    expectOneLineFailure(command('inspect', text), ExitStatus.Input, /^error: NewError\(InvalidWasm\): not a valid WebAssembly module: /);
+    const source = write('module.wat', '(module (memory (export "memory") 1))\n');
+    expectOneLineFailure(command('inspect', source), ExitStatus.Input, /WebAssembly text format/);
+  });
+
+  test('a truncated module: run and inspect fail with one line and status 4', async () => {
+    const truncated = write('cut.wasm', (await RUNTIME).subarray(0, 150));
+    expectOneLineFailure(command('run', truncated, 'Core_version'), ExitStatus.Input, /^error: NewError\(InvalidWasm\): not a valid WebAssembly module/);
+    expectOneLineFailure(command('inspect', truncated), ExitStatus.Input, /^error: NewError\(InvalidWasm\): not a valid WebAssembly module/);
+    const compressed = write('cut.zst', zstdStored(await RUNTIME).subarray(0, 150));
+    expectOneLineFailure(command('run', compressed, 'Core_version'), ExitStatus.Input, /^error: RuntimeCodeError\(InvalidZstd\): /);
+  });
+
+  test('a module that is not a runtime is reported before anything is transformed', async () => {
+    const module = write('not-runtime.wasm', await wat('(module (memory (export "memory") 1) (func (export "f") (param i32 i32) (result i64) (i64.const 0)))'));
+    // Without --quiet: the single line shows that no progress (so no transform) came before it.
+    expectOneLineFailure(command('run', module, 'f'), ExitStatus.Input, /^error: SubstrateRuntimeError\(HeapBaseNotFound\): .*__heap_base/);
+  });
+
+  test('files that cannot be read or used', () => {
+    expectOneLineFailure(command('run', join(dir, 'missing.wasm'), 'f'), ExitStatus.File, /^error: cannot read .*missing\.wasm: ENOENT/);
+    expectOneLineFailure(command('inspect', dir), ExitStatus.File, /^error: cannot read /);
+    const spec = write('spec.json', JSON.stringify({ genesis: { raw: { top: { '0x01': '0x02' } } } }));
+    expectOneLineFailure(command('run', spec, 'f'), ExitStatus.Input, /chain spec without :code/);
+    const badHex = write('bad.hex', '0x0g');
+    expectOneLineFailure(command('inspect', badHex), ExitStatus.Input, /not hexadecimal bytes/);
+  });
+
+  test('a failed call: status 1, one line', async () => {
+    const runtime = write('call.wasm', await RUNTIME);
+    expectOneLineFailure(command('run', runtime, 'no_such_entry', '--quiet'), ExitStatus.CallFailed, /^error: RuntimeCallError\(EntryPointNotFound\): /);
+  });
+
+  test('an artifact that does not match: status 5, one line, no transform', async () => {
+    const runtime = write('cmd-prepared.wasm', await RUNTIME);
+    const artifact = join(dir, 'cmd-prepared.rwasm');
+    expect(command('prepare', runtime, '-o', artifact, '--quiet').status).toBe(ExitStatus.Ok);
+    const other = write('cmd-other.wasm', await OTHER_RUNTIME);
+    expectOneLineFailure(command('run', other, 'nothing', '--artifact', artifact, '--quiet'), ExitStatus.Artifact, /^error: ArtifactError\(ModuleMismatch\): /);
+    const shown = command('run', other, 'nothing', '--artifact', artifact);
+    expect(shown.status).toBe(ExitStatus.Artifact);
+    expect(shown.stderr).not.toMatch(/transforming/);
+    expectOneLineFailure(command('run', runtime, 'hash', '--artifact', write('junk.rwasm', 'junk'), '--quiet'), ExitStatus.Artifact, /^error: ArtifactError\(Corrupted\): /);
+  });
+
+  test('an argument error shows the command\'s synopsis, not the whole help', () => {
+    for (const [args, message] of [
+      [['run', 'x.wasm', 'f', '--bogus'], 'error: unknown option --bogus'],
+      [['run', 'x.wasm'], 'error: run needs <runtime-file> and <entry-point>'],
+      [['run', 'x.wasm', 'f', '--heap-pages', 'many'], 'error: --heap-pages must be a non-negative integer, got "many"'],
+    ] as const) {
+      const result = command(...args);
+      expect(result.status).toBe(ExitStatus.Usage);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.split('\n')).toEqual([
+        message,
+        'usage: resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]',
+        '(resumable-wasm run --help for more)',
+        '',
+      ]);
+    }
+    const unknown = command('frobnicate');
+    expect(unknown.status).toBe(ExitStatus.Usage);
+    expect(unknown.stderr.split('\n')[0]).toBe('error: unknown command "frobnicate"');
+    expect(unknown.stderr.split('\n').length).toBeLessThan(7);
+    expect(command().status).toBe(ExitStatus.Usage);
+  });
+
+  test('--help for the command and for each command; help <command>', () => {
+    const general = command('--help');
+    expect(general.status).toBe(ExitStatus.Ok);
+    for (const name of ['inspect', 'run', 'prepare']) expect(general.stdout).toContain(`resumable-wasm ${name} `);
+    for (const [status] of EXIT_STATUS_TABLE) expect(general.stdout).toMatch(new RegExp(`^ +${status}  `, 'm'));
+
+    for (const args of [['run', '--help'], ['run', '-h'], ['help', 'run'], ['run', 'x.wasm', 'f', '--help']]) {
+      const help = command(...args);
+      expect(help).toMatchObject({ status: ExitStatus.Ok, stderr: '' });
+      expect(help.stdout).toMatch(/^usage: resumable-wasm run /);
+      expect(help.stdout).toContain('--artifact <file>');
+      expect(help.stdout).toContain('exit status:');
+      expect(help.stdout).toMatch(/^ +5  run --artifact/m);
+    }
+    expect(command('prepare', '--help').stdout).toContain('-o, --output <file>');
+    expect(command('inspect', '--help').stdout).not.toMatch(/^ +5 /m);
+  });
+
+  test('--version prints the package version', () => {
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(command('--version')).toEqual({ status: ExitStatus.Ok, stdout: `resumable-wasm ${manifest.version}\n`, stderr: '' });
   });
 });
