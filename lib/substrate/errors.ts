@@ -94,7 +94,9 @@ export type RuntimeCallErrorKind =
   /** The length the entry point returned is above the call's `maxOutputSize`. */
   | 'OutputTooLarge'
   /** The call's `signal` was aborted while the call was paused. */
-  | 'Aborted';
+  | 'Aborted'
+  /** The entry point returned with storage transactions still open (`ext_storage_start_transaction` without its commit or rollback). */
+  | 'UnclosedTransaction';
 
 /**
  * Thrown (as a rejected promise) by `runtimeCall`. The runtime that was called is unharmed: the
