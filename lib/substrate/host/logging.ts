@@ -39,8 +39,8 @@ export const LOGGING_HOST_FUNCTIONS: HostFunctionTable = {
   ext_logging_max_level_version_1: inline(sig([], i32), (context) => context.maxLogLevel),
   ext_logging_log_version_1: inline(sig([i32, ps, ps], null), (context, memory, [level, target, message]) => {
     const levelName = levelFromNumber(level as number);
-    // A level the host did not ask for, or an unknown one, is dropped unread.
-    if (context.onLog === null || levelName === null || (level as number) > context.maxLogLevel) return undefined;
+    // A level the host did not ask for, or an unknown one, is dropped unread (entry levels count from 0, the filter from 1).
+    if (context.onLog === null || levelName === null || (level as number) + 1 > context.maxLogLevel) return undefined;
     emit(context, {
       level: levelName,
       target: logText(argBuffer(memory, target, 'target')),
