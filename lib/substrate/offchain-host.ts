@@ -18,7 +18,7 @@
 import type { MaybePromise } from './storage.js';
 
 /**
- * Which local storage a runtime addresses (`kind` 1 and 2 in the host interface):
+ * Which local storage a runtime addresses (`kind` 0 and 1 in the host interface):
  * `persistent` (kept across forks; the kind Substrate's offchain workers use) or `local`
  * (fork-aware; Substrate's node has never implemented it).
  */

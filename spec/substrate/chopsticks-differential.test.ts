@@ -27,17 +27,20 @@
  */
 import { calculate_state_root } from '@acala-network/chopsticks-executor';
 import { AccountId } from '@polkadot-api/substrate-bindings';
-import { type SubstrateRuntime, toHex, fromHex, trieRoot } from '../../lib/substrate/index.js';
+import { RuntimeCallError, type SubstrateRuntime, fromHex, runtimeCall, toHex, trieRoot } from '../../lib/substrate/index.js';
 import {
   type BothResults,
   type FlatState,
   type MetadataTools,
   applyDiff,
   blake2_256,
+  chopsticksCall,
+  compact as compactLength,
   concat,
   encodeCall,
   encodeHeader,
   encodeInherentData,
+  flatStorage,
   fundedAccount,
   magicSignedExtrinsic,
   metadataTools,
@@ -181,6 +184,57 @@ describeWithShared('runtimes/people-paseo-local.json', 'People (Paseo) genesis, 
   const context: ChainContext = { chain: null, tools: null };
   setUp(path, context);
   commonTests(context);
+
+  // A parachain block needs the `set_validation_data` inherent (inherent data `sysi1337`):
+  // the relay chain's validation data with a Merkle proof of the relay chain's state (its
+  // host configuration, the para's message queues and channels, the relay slot, ...), as
+  // chopsticks's inherent providers build it. This test does not build that proof, so it runs
+  // the block up to `finalize_block`, which both implementations must refuse the same way.
+  test('block 1 without the relay chain’s validation data: Aura digest, timestamp, a signed transfer; finalize fails alike', async () => {
+    const chain = context.chain!;
+    const tools = context.tools!;
+    const version = chain.runtime.version.stateVersion === 1 ? 1 : 0;
+    let state: FlatState = new Map(Object.entries(chain.genesis.top));
+    const step = async (entryPoint: string, input: Uint8Array, options: { mockSignatures?: boolean } = {}) => {
+      const both = await compare(chain, entryPoint, input, state, options);
+      state = applyDiff(state, both.ourDiff);
+      return both;
+    };
+    const genesisHash = blake2_256(
+      encodeHeader({ parentHash: new Uint8Array(32), number: 0, stateRoot: fromHex(ourRoot(state, version)), extrinsicsRoot: trieRoot([], version), digest: [] }),
+    );
+    const slotDuration = new DataView((await step('AuraApi_slot_duration', new Uint8Array())).ours.output.buffer).getBigUint64(0, true);
+    const slot = 900_000_000n;
+    await step(
+      'Core_initialize_block',
+      encodeHeader({ parentHash: genesisHash, number: 1, stateRoot: new Uint8Array(32), extrinsicsRoot: new Uint8Array(32), digest: [preRuntimeDigest('aura', Uint8Array.from(u64le(slot)))] }),
+    );
+    const setTimestamp = encodeCall(tools, 'Timestamp', 'set', { now: slot * slotDuration });
+    const bare = concat([0x04], setTimestamp);
+    expect(toHex((await step('BlockBuilder_apply_extrinsic', concat(compactLength(bare.length), bare))).ours.output)).toBe('0x0000');
+    const transfer = magicSignedExtrinsic(
+      tools,
+      fundedAccount(state),
+      encodeCall(tools, 'Balances', 'transfer_keep_alive', { dest: { type: 'Id', value: AccountId(42).dec(new Uint8Array(32).fill(0x44)) }, value: 10n ** 11n }),
+    );
+    expect(toHex((await step('BlockBuilder_apply_extrinsic', transfer, { mockSignatures: true })).ours.output)).toBe('0x0000');
+
+    // Current runtimes log the panic message, then trap: collect the log to see the message.
+    const logs: string[] = [];
+    const ours = await runtimeCall(chain.runtime, 'BlockBuilder_finalize_block', new Uint8Array(), {
+      storage: flatStorage(state),
+      storageProofSize: 0,
+      onLog: (entry) => logs.push(entry.message),
+      maxLogLevel: 'error',
+    }).catch((e: unknown) => e);
+    expect(ours).toBeInstanceOf(RuntimeCallError);
+    expect((ours as RuntimeCallError).kind).toBe('Trap');
+    expect(logs.join('\n')).toMatch(/Missing required set_validation_data inherent/);
+    const theirs = await chopsticksCall(chain.wasmHex, 'BlockBuilder_finalize_block', new Uint8Array(), state, false).catch((e: unknown) => e);
+    expect(String(theirs)).toMatch(/unreachable/i);
+    expect((ours as RuntimeCallError).message).toMatch(/unreachable/i);
+    tally.calls += 1;
+  }, 4 * CALL_TIMEOUT);
 });
 
 describeWithShared('runtimes/paseo-substitute.json', 'Paseo relay genesis, against chopsticks-executor', (path) => {

@@ -248,11 +248,11 @@ describe('offchain', () => {
       [
         ['timestamp'],
         ['randomSeed'],
+        ['localGet', 0, text('k')],
         ['localGet', 1, text('k')],
-        ['localGet', 2, text('k')],
-        ['localCas', 1, text('k'), Uint8Array.of(1, 4, 1), Uint8Array.of(2)], // Some([1]) -> [2]
-        ['localCas', 1, text('k'), Uint8Array.of(0), Uint8Array.of(3)], // None: no longer true
-        ['localGet', 1, text('k')],
+        ['localCas', 0, text('k'), Uint8Array.of(1, 4, 1), Uint8Array.of(2)], // Some([1]) -> [2]
+        ['localCas', 0, text('k'), Uint8Array.of(0), Uint8Array.of(3)], // None: no longer true
+        ['localGet', 0, text('k')],
         ['submit', Uint8Array.of(7, 7)],
       ],
       { offchain },
@@ -265,7 +265,7 @@ describe('offchain', () => {
       kind: 'HostFunctionFailed',
       message: expect.stringMatching(/expected 32 bytes/),
     });
-    await expect(run([['localGet', 0, text('k')]], { offchain })).rejects.toMatchObject({ kind: 'HostFunctionFailed', message: expect.stringMatching(/storage kind/) });
+    await expect(run([['localGet', 2, text('k')]], { offchain })).rejects.toMatchObject({ kind: 'HostFunctionFailed', message: expect.stringMatching(/storage kind/) });
   });
 });
 

@@ -23,8 +23,10 @@
  * | `local_storage_set(kind, key, value)`, `local_storage_clear(kind, key)` | |
  * | `local_storage_compare_and_set(kind, key, old: ps, new: ps) -> i32` | `old` is a SCALE `Option<Vec<u8>>`; 1 if it matched and `new` was written |
  *
- * `kind` is 1 (persistent) or 2 (local), as in Substrate and the Polkadot host specification
- * (smoldot reads 0 and 1); any other value fails the call.
+ * `kind` is the variant index of Substrate's `StorageKind`: 0 (persistent) or 1 (local), as
+ * smoldot reads it (runtimes pass enums by index: log levels arrive the same way, error as 0);
+ * any other value fails the call. (The Polkadot host specification writes 1 and 2, the enum's
+ * discriminants.)
  *
  * Not served (they go to the `onHostCall` handler, as in smoldot): `ext_offchain_http_*`.
  *
@@ -64,9 +66,9 @@ function method<K extends keyof OffchainHost>(context: CallContext, name: K): No
 }
 
 function kindArg(name: string, value: RawValue | undefined): OffchainStorageKind {
-  if (value === 1) return 'persistent';
-  if (value === 2) return 'local';
-  throw hostFunctionFailed(name, `the storage kind must be 1 (persistent) or 2 (local), got ${String(value)}`);
+  if (value === 0) return 'persistent';
+  if (value === 1) return 'local';
+  throw hostFunctionFailed(name, `the storage kind must be 0 (persistent) or 1 (local), got ${String(value)}`);
 }
 
 function expect<T>(value: unknown, test: (v: unknown) => boolean, what: string, expected: string): T {
