@@ -116,7 +116,7 @@ export interface RuntimeCallResult {
   readonly heap: AllocationStats;
   /** Wall-clock time of the whole call, in milliseconds. */
   readonly durationMs: number;
-  /** Of which waiting for asynchronous answers (promises from the storage provider or the handler). */
+  /** Of which waiting for asynchronous answers (promises from the storage provider, the offchain host or the handler). */
   readonly waitingMs: number;
 }
 

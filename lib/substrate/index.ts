@@ -27,7 +27,7 @@
  * - **Code** (`decodeRuntimeCode`): raw wasm or zstd with Substrate's 8-byte prefix,
  *   decompressed with a hard size limit so that a decompression bomb is an error, not an
  *   out-of-memory crash.
- * - **Runtime** (`SubstrateRuntime.create`): routes every import (inline, storage, or the
+ * - **Runtime** (`SubstrateRuntime.create`): routes every import (inline, pausing, or the
  *   caller's handler), runs the Asyncify transform once (an artifact cache skips it next time),
  *   sizes the heap from `__heap_base` and the heap pages, reads the version.
  * - **Version** (`RuntimeVersion`): from the `runtime_version`/`runtime_apis` custom sections,

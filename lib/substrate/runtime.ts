@@ -4,7 +4,7 @@
  * Creating one does, once, everything that does not depend on a particular call:
  *
  * 1. decode the code (raw or zstd-compressed, bounded: see `runtime-code.ts`);
- * 2. route every import (inline, storage or handler: see `host-functions.ts`) and build the VM
+ * 2. route every import (inline, pausing or handler: see `host-functions.ts`) and build the VM
  *    prototype, which runs the Asyncify transform (seconds; an artifact cache skips it);
  * 3. read `__heap_base` and work out the heap's size (below);
  * 4. learn the runtime version, from the custom sections or by calling `Core_version`.
