@@ -27,8 +27,21 @@ export interface ChopsticksCall {
 }
 
 /** Runs `entryPoint(input)` in chopsticks-executor on `state`; rejects with chopsticks's error text. */
-export async function chopsticksCall(wasmHex: string, entryPoint: string, input: Uint8Array, state: FlatState, mockSignatures: boolean): Promise<ChopsticksCall> {
+export async function chopsticksCall(
+  wasmHex: string,
+  entryPoint: string,
+  input: Uint8Array,
+  state: FlatState,
+  mockSignatures: boolean,
+  children: readonly Uint8Array[] = [],
+): Promise<ChopsticksCall> {
   const keys = [...state.keys()].sort();
+  const childPrefixes = children.map((child) => toHex(new TextEncoder().encode(':child_storage:default:')) + toHex(child).slice(2));
+  // smoldot wants a child trie's next key without the child trie's prefix (chopsticks strips it too)
+  const strip = (key: string) => {
+    const prefix = childPrefixes.find((p) => key.startsWith(p) && key.length > p.length);
+    return prefix === undefined ? key : '0x' + key.slice(prefix.length);
+  };
   const task = {
     id: 1,
     wasm: wasmHex,
@@ -41,7 +54,10 @@ export async function chopsticksCall(wasmHex: string, entryPoint: string, input:
   const callbacks = {
     getStorage: async (key: string) => state.get(key),
     // smoldot asks for the key after `key` that starts with `prefix` (empty: any)
-    getNextKey: async (prefix: string, key: string) => keys.find((k) => k > key && k.startsWith(prefix)),
+    getNextKey: async (prefix: string, key: string) => {
+      const next = keys.find((k) => k > key && k.startsWith(prefix));
+      return next === undefined ? undefined : strip(next);
+    },
     offchainGetStorage: async () => undefined,
     offchainTimestamp: async () => 0,
     offchainRandomSeed: async () => '0x' + '00'.repeat(32),
@@ -74,9 +90,21 @@ export function applyDiff(state: FlatState, diff: readonly [string, string | nul
   return next;
 }
 
-/** The flat state as a provider for this layer (main trie only: these chains have no child tries at genesis). */
-export function flatStorage(state: FlatState): MapStorage {
-  return new MapStorage([...state]);
+/**
+ * The flat state as a provider for this layer. The entries of the child tries named in
+ * `children` (keys `:child_storage:default:` + child + key) go to those child tries; the child
+ * tries' roots (the key without a suffix) stay in the main trie.
+ */
+export function flatStorage(state: FlatState, children: readonly Uint8Array[] = []): MapStorage {
+  const prefixes = children.map((child) => [toHex(child), toHex(new TextEncoder().encode(':child_storage:default:')) + toHex(child).slice(2)] as const);
+  const top: [string, string][] = [];
+  const childEntries = new Map<string, [string, string][]>(prefixes.map(([child]) => [child, []]));
+  for (const [key, value] of state) {
+    const owner = prefixes.find(([, prefix]) => key.startsWith(prefix) && key.length > prefix.length);
+    if (owner === undefined) top.push([key, value]);
+    else childEntries.get(owner[0])!.push(['0x' + key.slice(owner[1].length), value]);
+  }
+  return new MapStorage(top, [...childEntries]);
 }
 
 /** One call run by both, with what each answered. */
@@ -94,14 +122,14 @@ export async function runBoth(
   entryPoint: string,
   input: Uint8Array,
   state: FlatState,
-  options: { readonly mockSignatures?: boolean } = {},
+  options: { readonly mockSignatures?: boolean; readonly children?: readonly Uint8Array[] } = {},
 ): Promise<BothResults> {
   const ours = await runtimeCall(runtime, entryPoint, input, {
-    storage: flatStorage(state),
+    storage: flatStorage(state, options.children),
     storageProofSize: 0,
     ...(options.mockSignatures === true ? { mockSignatures: 'magic' as const } : {}),
   });
-  const theirs = await chopsticksCall(wasmHex, entryPoint, input, state, options.mockSignatures === true);
+  const theirs = await chopsticksCall(wasmHex, entryPoint, input, state, options.mockSignatures === true, options.children);
   return { ours, theirs, ourDiff: flatDiff(ours.storageDiff) };
 }
 
