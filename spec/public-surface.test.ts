@@ -26,16 +26,20 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
     'RunErrorKind Signature StartError StartErrorKind Trap TrapKind UsageError UsageErrorKind ValueType ' +
     'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',
   'resumable-wasm/substrate':
-    'AllocationStats AllocatorError AllocatorErrorKind AllocatorMemory AllocatorOptions BUILTIN_HOST_FUNCTIONS ' +
-    'DEFAULT_HEAP_PAGES DEFAULT_MAX_CODE_SIZE DEFAULT_MAX_OUTPUT_SIZE DecodedRuntimeCode FreeingBumpAllocator ' +
-    'HEADER_SIZE HashFunctionName HostCall HostCallEvent HostFunctionHandler HostFunctionRoute LogEntry LogLevel ' +
-    'LogLevelFilter MAX_POSSIBLE_ALLOCATION MIN_ALLOCATION MapStorage MaybePromise MetadataError OpaqueMetadata ' +
-    'PointerSize RuntimeApi RuntimeCallError RuntimeCallErrorKind RuntimeCallOptions RuntimeCallResult ' +
-    'RuntimeCodeError RuntimeCodeErrorKind RuntimeCodeOptions RuntimeImport RuntimeProgressEvent RuntimeVersion ' +
-    'RuntimeVersionError RuntimeVersionErrorKind RuntimeVersionSource StorageProvider SubstratePhase ' +
-    'SubstrateRuntime SubstrateRuntimeError SubstrateRuntimeErrorKind SubstrateRuntimeOptions ZSTD_PREFIX ' +
-    'coreVersion decodeOpaqueMetadata decodeRuntimeApis decodeRuntimeCode decodeRuntimeVersion encodeOptionBytes ' +
-    'fromHex isCompressedRuntimeCode packPointerSize readEmbeddedRuntimeVersion runtimeApiId runtimeCall toHex ' +
+    'AllocationStats AllocatorError AllocatorErrorKind AllocatorMemory AllocatorOptions ' +
+    'BUILTIN_HOST_FUNCTIONS DEFAULT_CHILD_STORAGE_PREFIX DEFAULT_HEAP_PAGES DEFAULT_MAX_CODE_SIZE ' +
+    'DEFAULT_MAX_OUTPUT_SIZE DecodedRuntimeCode FreeingBumpAllocator HEADER_SIZE HashFunctionName ' +
+    'HostCall HostCallEvent HostFunctionHandler HostFunctionRoute LayeredStorage LogEntry LogLevel ' +
+    'LogLevelFilter MAX_POSSIBLE_ALLOCATION MIN_ALLOCATION MapStorage MaybePromise MetadataError ' +
+    'OffchainHost OffchainStorageKind OpaqueMetadata PointerSize RuntimeApi RuntimeCallError ' +
+    'RuntimeCallErrorKind RuntimeCallOptions RuntimeCallResult RuntimeCodeError RuntimeCodeErrorKind ' +
+    'RuntimeCodeOptions RuntimeImport RuntimeProgressEvent RuntimeVersion RuntimeVersionError ' +
+    'RuntimeVersionErrorKind RuntimeVersionSource SignatureMock StateVersion StorageDiff StorageProvider ' +
+    'SubstratePhase SubstrateRuntime SubstrateRuntimeError SubstrateRuntimeErrorKind ' +
+    'SubstrateRuntimeOptions TransactionIndexOperation TrieChanges TrieEntry TrieHash ZSTD_PREFIX ' +
+    'coreVersion decodeOpaqueMetadata decodeRuntimeApis decodeRuntimeCode decodeRuntimeVersion ' +
+    'emptyTrieRoot encodeOptionBytes encodeRuntimeVersion fromHex isCompressedRuntimeCode ' +
+    'orderedTrieRoot packPointerSize readEmbeddedRuntimeVersion runtimeApiId runtimeCall toHex trieRoot ' +
     'unpackPointerSize',
   'resumable-wasm/node': 'FileArtifactCache',
 };

@@ -2,41 +2,111 @@
  * The state of one runtime call that the host functions work on, and the slot that says which
  * call is running.
  *
+ * A call's state is its heap allocator, its storage overlay (every write, with its open
+ * transactions), its signature batch, its records of indexed transactions, its counters, and
+ * what the caller gave it: the storage provider, the offchain host, the `onHostCall` handler,
+ * the logging and signature options. Host functions read and change it through the
+ * {@link CallContext}; nothing of it outlives the call except what the call returns.
+ *
  * Inline host functions are bound once, when the runtime is created, and are shared by every
- * instance and every call; yet each call has its own heap allocator, counters and log settings.
- * The runtime therefore owns an {@link ActiveCall} slot, filled for exactly the duration of each
- * step of a call's virtual machine, and an inline function can only be entered from inside a
- * step. On Asyncify a step is synchronous, so JavaScript runs one at a time by itself. On JSPI a
- * step spans promise jobs, and another call's step could start in between and take the slot:
- * so the steps of one runtime's calls are queued, one at a time. Nothing is lost by it (a step
- * is guest code running on the one JavaScript thread), and calls still overlap where it matters:
- * while paused, waiting for their storage.
+ * instance and every call; yet each call has its own context. The runtime therefore owns an
+ * {@link ActiveCall} slot, filled for exactly the duration of each step of a call's virtual
+ * machine, and an inline function can only be entered from inside a step. On Asyncify a step is
+ * synchronous, so JavaScript runs one at a time by itself. On JSPI a step spans promise jobs,
+ * and another call's step could start in between and take the slot: so the steps of one
+ * runtime's calls are queued, one at a time. Nothing is lost by it (a step is guest code running
+ * on the one JavaScript thread), and calls still overlap where it matters: while paused,
+ * waiting for their storage.
  *
  * @module
  */
 
 import type { ExecOutcome, VirtualMachine, WasmValue } from '../index.js';
 import type { FreeingBumpAllocator } from './allocator.js';
-import type { HostCallEvent } from './host-call.js';
+import type { Hashers } from './hashing.js';
+import type { HostCallEvent, HostFunctionHandler } from './host-call.js';
 import type { LogEntry } from './logging.js';
+import type { OffchainHost } from './offchain-host.js';
+import { StorageOverlay } from './overlay.js';
+import type { MaybePromise, StorageProvider } from './storage.js';
+import type { StateVersion } from './trie-root.js';
 
-/** The per-call state seen by host functions. */
+/**
+ * How signatures are checked: really (`null`), or mocked like chopsticks's `mockSignatureHost`:
+ * `'all'` answers every verification "valid"; `'magic'` accepts a signature made of the bytes
+ * `de ad be ef` followed by `cd` bytes only, and checks any other for real.
+ */
+export type SignatureMock = 'all' | 'magic' | null;
+
+/** One `ext_transaction_index_*` call: what the runtime asked the node to index or renew. */
+export type TransactionIndexOperation =
+  | { readonly type: 'index'; readonly extrinsic: number; readonly size: number; readonly contentHash: Uint8Array }
+  | { readonly type: 'renew'; readonly extrinsic: number; readonly contentHash: Uint8Array };
+
+/** What a {@link CallContext} is made from. */
+export interface CallContextInit {
+  /** The call's heap. */
+  readonly allocator: FreeingBumpAllocator;
+  /** How many function imports the runtime has (the counters' size). */
+  readonly importCount: number;
+  readonly onLog: ((entry: LogEntry) => void) | null;
+  /** The answer to `ext_logging_max_level_version_1` (0 = off .. 5 = trace). */
+  readonly maxLogLevel: number;
+  readonly trace: ((event: HostCallEvent) => void) | null;
+  readonly hashers: Hashers;
+  /** The runtime's state version (from its `RuntimeVersion`; 0 when absent). */
+  readonly stateVersion: StateVersion;
+  readonly storage: StorageProvider | null;
+  readonly onHostCall: HostFunctionHandler | null;
+  readonly offchain: OffchainHost | null;
+  readonly mockSignatures: SignatureMock;
+  /** The answer to `ext_storage_proof_size_storage_proof_size_version_1`, or `null` to refuse it. */
+  readonly storageProofSize: bigint | null;
+  /** The SCALE-encoded runtime version of other runtime code, or `null` (`ext_misc_runtime_version`). */
+  readonly runtimeVersionOf: (code: Uint8Array) => MaybePromise<Uint8Array | null>;
+}
+
+/** The per-call state seen by host functions; see the module documentation. */
 export class CallContext {
   /** Host calls so far, by import slot (the import's position among the runtime's function imports). */
   readonly counts: Uint32Array;
+  /** The call's heap: the input, everything the runtime mallocs, everything the host hands back. */
+  readonly allocator: FreeingBumpAllocator;
+  /** Where log entries go, or `null` to drop them. */
+  readonly onLog: ((entry: LogEntry) => void) | null;
+  /** The answer to `ext_logging_max_level_version_1` (0 = off .. 5 = trace). */
+  readonly maxLogLevel: number;
+  /** Called for every host call, or `null`. */
+  readonly trace: ((event: HostCallEvent) => void) | null;
+  readonly hashers: Hashers;
+  readonly stateVersion: StateVersion;
+  readonly storage: StorageProvider | null;
+  readonly onHostCall: HostFunctionHandler | null;
+  readonly offchain: OffchainHost | null;
+  readonly mockSignatures: SignatureMock;
+  readonly storageProofSize: bigint | null;
+  readonly runtimeVersionOf: (code: Uint8Array) => MaybePromise<Uint8Array | null>;
+  /** The call's writes and its open storage transactions. */
+  readonly overlay = new StorageOverlay();
+  /** Between `ext_crypto_start_batch_verify` and `finish`: whether every signature so far was valid; else `null`. */
+  batchVerification: boolean | null = null;
+  /** The `ext_transaction_index_*` calls, in order. */
+  readonly transactionIndex: TransactionIndexOperation[] = [];
 
-  constructor(
-    /** The call's heap: the input, everything the runtime mallocs, everything the host hands back. */
-    readonly allocator: FreeingBumpAllocator,
-    importCount: number,
-    /** Where log entries go, or `null` to drop them. */
-    readonly onLog: ((entry: LogEntry) => void) | null,
-    /** The answer to `ext_logging_max_level_version_1` (0 = off .. 5 = trace). */
-    readonly maxLogLevel: number,
-    /** Called for every host call, or `null`. */
-    readonly trace: ((event: HostCallEvent) => void) | null,
-  ) {
-    this.counts = new Uint32Array(importCount);
+  constructor(init: CallContextInit) {
+    this.counts = new Uint32Array(init.importCount);
+    this.allocator = init.allocator;
+    this.onLog = init.onLog;
+    this.maxLogLevel = init.maxLogLevel;
+    this.trace = init.trace;
+    this.hashers = init.hashers;
+    this.stateVersion = init.stateVersion;
+    this.storage = init.storage;
+    this.onHostCall = init.onHostCall;
+    this.offchain = init.offchain;
+    this.mockSignatures = init.mockSignatures;
+    this.storageProofSize = init.storageProofSize;
+    this.runtimeVersionOf = init.runtimeVersionOf;
   }
 
   /** Counts a host call of the import in `slot` and reports it to the tracer, if there is one. */

@@ -6,17 +6,17 @@
  * the place of its SCALE-encoded input in the runtime's memory, and returns an `i64`
  * pointer-size (`len << 32 | ptr`) designating its SCALE-encoded output. The loop:
  *
- * 1. runs the machine. Allocator, hashing and logging calls are answered inline, without
- *    stopping. Each storage read, and each call to a function the caller's `onHostCall` handler
- *    serves, **pauses** the call: the loop asks the provider or the handler, awaits the answer if
- *    it is a promise (the JavaScript thread is free meanwhile), writes it into the runtime's
- *    memory and resumes;
- * 2. when the entry point returns, checks that the pointer-size it returned is inside the memory
- *    and below `maxOutputSize`, and copies the output out.
+ * 1. runs the machine. Inline host functions are answered without stopping. Each call to a
+ *    pausing one **pauses** the call: the loop runs that function's task (whatever the
+ *    catalogue, `host-functions.ts`, gave for the import), awaiting each promise it waits for
+ *    (the JavaScript thread is free meanwhile), and resumes the machine with the result;
+ * 2. when the entry point returns, runs the call's end-of-call task (closing the storage
+ *    overlay: see `host/state.ts`), checks that the pointer-size it returned is inside the
+ *    memory and below `maxOutputSize`, and copies the output out.
  *
- * It knows nothing of instances or pools: what it is given is the machine, the runtime's
- * imports, the call's context and the function that runs one step with that context active.
- * A trap, a panic, a failing host function or a hostile return value is a
+ * It knows nothing of instances, pools or host functions: what it is given is the machine, the
+ * host function of each import, the call's context and the function that runs one step with
+ * that context active. A trap, a panic, a failing host function or a hostile return value is a
  * {@link RuntimeCallError} for this call only.
  *
  * ## Bounds
@@ -30,28 +30,55 @@
  * What is not bounded is time: a runtime that loops forever never returns to the host. A caller
  * that needs a deadline runs calls in a worker it can terminate.
  *
- * @module
+ @module
  */
 
 import type { ExecOutcome, VirtualMachine, WasmValue } from '../index.js';
 import type { AllocationStats } from './allocator.js';
-import type { CallContext } from './call-context.js';
+import type { CallContext, TransactionIndexOperation } from './call-context.js';
 import { RuntimeCallError, hostFunctionFailed } from './errors.js';
-import type { HostCall, HostCallEvent, HostFunctionHandler } from './host-call.js';
+import { type HostTask, type PausingHostFunction, type RawValue, type Wait, resultValue, toRuntimeCallError } from './host/definition.js';
+import type { HostCallEvent, HostFunctionHandler } from './host-call.js';
 import type { RuntimeImport } from './host-functions.js';
 import type { LogEntry, LogLevelFilter } from './logging.js';
-import { describeOutOfRange, packPointerSize, readPointerSize, unpackPointerSize } from './pointer-size.js';
-import { type StorageProvider, STORAGE_FUNCTIONS, readStorageRequest, writeStorageAnswer } from './storage.js';
+import type { OffchainHost } from './offchain-host.js';
+import type { StorageDiff } from './overlay.js';
+import { describeOutOfRange, unpackPointerSize } from './pointer-size.js';
+import type { MaybePromise, StorageProvider } from './storage.js';
 
 /** The default {@link RuntimeCallOptions.maxOutputSize}: 32 MiB, the largest block the heap allocator hands out. */
 export const DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024;
 
 /** Options of {@link runtimeCall}. */
 export interface RuntimeCallOptions {
-  /** Answers storage reads. Without it, a runtime that reads storage fails with `UnsupportedHostFunction`. */
+  /**
+   * The state the call starts from (see `storage.ts`). Without it, a runtime that reads a key
+   * it has not written fails with `UnsupportedHostFunction`. Its writes never reach it: they
+   * are returned as {@link RuntimeCallResult.storageDiff}.
+   */
   readonly storage?: StorageProvider;
-  /** Answers every import that is neither built in nor a storage read (see `host-call.ts`). */
+  /** Answers every import this layer does not serve (see `host-call.ts`). */
   readonly onHostCall?: HostFunctionHandler;
+  /** Answers the offchain worker's host functions (see `offchain-host.ts`). */
+  readonly offchain?: OffchainHost;
+  /**
+   * Answer signature verifications without checking them (for dry runs and tests), like
+   * chopsticks's `mockSignatureHost`: `'all'` says every signature is valid, `'magic'` accepts
+   * the signature `de ad be ef cd cd ...` and checks the others. Default: check them all.
+   */
+  readonly mockSignatures?: 'all' | 'magic';
+  /**
+   * The answer to `ext_storage_proof_size_storage_proof_size_version_1` (parachain runtimes ask
+   * how large the storage proof of the block being built is). Without it, a runtime that asks
+   * fails with `UnsupportedHostFunction`.
+   */
+  readonly storageProofSize?: bigint | number;
+  /**
+   * Reads the SCALE-encoded `RuntimeVersion` of other runtime code, for
+   * `ext_misc_runtime_version_version_1`; `null` if it cannot be read. Default: the code's
+   * version custom sections, else a `Core_version` call into a new `SubstrateRuntime`.
+   */
+  readonly runtimeVersion?: (code: Uint8Array) => MaybePromise<Uint8Array | null>;
   /** Receives the runtime's log entries up to `maxLogLevel`. */
   readonly onLog?: (entry: LogEntry) => void;
   /** The most verbose level the runtime is asked to log. Default `'info'` with `onLog`, `'off'` without. */
@@ -71,17 +98,25 @@ export interface RuntimeCallOptions {
 export interface RuntimeCallResult {
   /** The entry point's SCALE-encoded output, copied out of the runtime's memory. */
   readonly output: Uint8Array;
+  /**
+   * What the call wrote: its storage changes (main trie and child tries, child tries' new
+   * roots included) and its offchain index writes. Apply it to the state with
+   * `LayeredStorage` to run the next call on top of it.
+   */
+  readonly storageDiff: StorageDiff;
+  /** The call's `ext_transaction_index_*` requests, in order. */
+  readonly transactionIndex: readonly TransactionIndexOperation[];
   /** Host calls by import name (only imports that were called). */
   readonly hostCalls: ReadonlyMap<string, number>;
   /** All host calls, inline or not. */
   readonly totalHostCalls: number;
-  /** How many times the call paused (storage reads and handler calls). */
+  /** How many times the call paused (pausing host functions and handler calls). */
   readonly pauses: number;
   /** The heap allocator's counters at the end of the call. */
   readonly heap: AllocationStats;
   /** Wall-clock time of the whole call, in milliseconds. */
   readonly durationMs: number;
-  /** Of which waiting for asynchronous answers (promises from the storage provider or the handler). */
+  /** Of which waiting for asynchronous answers (promises from the storage provider, the offchain host or the handler). */
   readonly waitingMs: number;
 }
 
@@ -93,6 +128,10 @@ export interface StartedCall {
   readonly vm: VirtualMachine;
   /** The runtime's function imports; a pause's id is an index into them. */
   readonly imports: readonly RuntimeImport[];
+  /** The host function serving each import (same indexes); a pause's id is always a pausing one. */
+  readonly functions: readonly PausingHostFunction[];
+  /** The work to do once the entry point has returned (closing the call's storage changes). */
+  readonly finish: () => HostTask;
   /** The call's context (allocator, counters, log and trace settings). */
   readonly context: CallContext;
   /**
@@ -111,43 +150,27 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
   const { entryPoint, vm, imports, context } = call;
   const signal = options.signal;
   const maxOutputSize = options.maxOutputSize ?? DEFAULT_MAX_OUTPUT_SIZE;
+  const clock = { waitingMs: 0 };
   let pauses = 0;
-  let waitingMs = 0;
   // On Asyncify a step returns its outcome directly: awaiting it would cost a promise job per pause.
   const first = call.step(null);
   let outcome = first instanceof Promise ? await first : first;
   while (outcome.type === 'interrupted') {
     throwIfAborted(signal, entryPoint);
-    const imported = imports[outcome.id]!;
-    const params = outcome.params;
+    const slot = outcome.id;
+    const imported = imports[slot]!;
+    const params = outcome.params.map((p) => p.value);
     pauses += 1;
-    context.record(outcome.id, () => ({ name: imported.name, route: imported.route, params: params.map((p) => p.value) }));
-    const pending =
-      imported.route === 'storage'
-        ? askStorage(imported, vm, params, options.storage, context)
-        : askHandler(imported, vm, params, options.onHostCall, context);
-    let answer: WasmValue | null;
-    if (pending.waitFor === undefined) {
-      answer = pending.complete(undefined);
-    } else {
-      const waitStarted = performance.now();
-      let settled: unknown;
-      try {
-        settled = await abortable(pending.waitFor, signal, entryPoint);
-      } catch (e) {
-        if (e instanceof RuntimeCallError && e.kind === 'Aborted') throw e;
-        throw hostFunctionFailed(imported.name, `${pending.who} rejected`, e);
-      } finally {
-        waitingMs += performance.now() - waitStarted;
-      }
-      answer = pending.complete(settled);
-    }
+    context.record(slot, () => ({ name: imported.name, route: imported.route, params }));
+    const raw = await runTask(imported.name, () => call.functions[slot]!.run(context, vm, params), signal, entryPoint, clock);
+    let value: WasmValue | null;
     try {
-      const next = call.step(answer);
+      value = resultValue(imported.signature.result, raw);
+      const next = call.step(value);
       outcome = next instanceof Promise ? await next : next;
     } catch (e) {
-      // Only a value of the wrong type gets here (RunError): the handler's fault.
-      throw hostFunctionFailed(imported.name, `${pending.who} answered with an unusable value`, e);
+      // A result of the wrong type (from the onHostCall handler) is refused before the runtime sees it.
+      throw hostFunctionFailed(imported.name, 'the host answered with an unusable value', e);
     }
   }
 
@@ -156,7 +179,9 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
     if (trap.kind === 'HostFunction' && trap.cause instanceof RuntimeCallError) throw trap.cause;
     throw new RuntimeCallError('Trap', `${entryPoint} trapped: ${trap.message}`, { cause: trap });
   }
-  const output = readOutput(vm, entryPoint, outcome.value, maxOutputSize);
+  const finished = outcome;
+  await runTask(`the end of ${entryPoint}`, call.finish, signal, entryPoint, clock);
+  const output = readOutput(vm, entryPoint, finished.value, maxOutputSize);
   const hostCalls = new Map<string, number>();
   let totalHostCalls = 0;
   context.counts.forEach((count, slot) => {
@@ -167,13 +192,55 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
   });
   return {
     output,
+    storageDiff: context.overlay.diff(),
+    transactionIndex: [...context.transactionIndex],
     hostCalls,
     totalHostCalls,
     pauses,
     heap: context.allocator.stats(),
     durationMs: performance.now() - started,
-    waitingMs,
+    waitingMs: clock.waitingMs,
   };
+}
+
+/**
+ * Runs a host function's task to its end: each {@link Wait} it yields is awaited (abortably)
+ * and its value sent back in. Whatever goes wrong becomes a {@link RuntimeCallError} naming `name`.
+ */
+async function runTask(
+  name: string,
+  start: () => HostTask,
+  signal: AbortSignal | undefined,
+  entryPoint: string,
+  clock: { waitingMs: number },
+): Promise<RawValue | undefined> {
+  let task: HostTask;
+  let step: IteratorResult<Wait, RawValue | undefined>;
+  try {
+    task = start();
+    step = task.next();
+  } catch (e) {
+    throw toRuntimeCallError(name, e);
+  }
+  while (!step.done) {
+    const wait = step.value;
+    const waitStarted = performance.now();
+    let settled: unknown;
+    try {
+      settled = await abortable(wait.promise, signal, entryPoint);
+    } catch (e) {
+      if (e instanceof RuntimeCallError && e.kind === 'Aborted') throw e;
+      throw hostFunctionFailed(name, `${wait.who} rejected`, e);
+    } finally {
+      clock.waitingMs += performance.now() - waitStarted;
+    }
+    try {
+      step = task.next(settled);
+    } catch (e) {
+      throw toRuntimeCallError(name, e);
+    }
+  }
+  return step.value;
 }
 
 /** Step 2: the output the finished call designates, after checking it. */
@@ -196,126 +263,7 @@ function readOutput(vm: VirtualMachine, entryPoint: string, value: WasmValue | n
   return vm.readMemory(range.pointer, range.length);
 }
 
-/**
- * A paused call's question, asked: either answered already (`waitFor` undefined) or waiting for
- * a promise. `complete` turns what was answered into the value to resume with, writing into the
- * runtime's memory if needed; it runs only while the call is still paused, never after an abort.
- */
-interface Pending {
-  readonly waitFor: PromiseLike<unknown> | undefined;
-  readonly complete: (answer: unknown) => WasmValue | null;
-  /** Who answers, for error messages. */
-  readonly who: string;
-}
-
-function askStorage(
-  imported: RuntimeImport,
-  vm: VirtualMachine,
-  params: readonly WasmValue[],
-  storage: StorageProvider | undefined,
-  context: CallContext,
-): Pending {
-  const name = imported.name;
-  let request;
-  try {
-    request = readStorageRequest(name, vm, params);
-  } catch (e) {
-    throw hostFunctionFailed(name, 'bad arguments', e);
-  }
-  const question = STORAGE_FUNCTIONS.get(name)!.question;
-  if (storage === undefined) {
-    throw new RuntimeCallError('UnsupportedHostFunction', `the runtime reads storage (${name}) but the call has no storage provider`, {
-      function: name,
-    });
-  }
-  if (question === 'nextKey' && typeof storage.nextKey !== 'function') {
-    throw new RuntimeCallError('UnsupportedHostFunction', `the runtime calls ${name} but the storage provider has no nextKey method`, {
-      function: name,
-    });
-  }
-  const who = 'the storage provider';
-  let answer: unknown;
-  try {
-    answer = question === 'nextKey' ? storage.nextKey!(request.key, request.childTrie) : storage.get(request.key, request.childTrie);
-  } catch (e) {
-    throw hostFunctionFailed(name, `${who} threw`, e);
-  }
-  const complete = (value: unknown): WasmValue => {
-    if (value !== null && value !== undefined && !(value instanceof Uint8Array)) {
-      throw hostFunctionFailed(name, `${who} answered ${describe(value)}; expected a Uint8Array, null or undefined`);
-    }
-    try {
-      return writeStorageAnswer(request, value ?? null, vm, context.allocator);
-    } catch (e) {
-      throw hostFunctionFailed(name, 'the answer could not be handed to the runtime', e);
-    }
-  };
-  return isThenable(answer) ? { waitFor: answer, complete, who } : { waitFor: undefined, complete: () => complete(answer), who };
-}
-
-function askHandler(
-  imported: RuntimeImport,
-  vm: VirtualMachine,
-  params: readonly WasmValue[],
-  handler: HostFunctionHandler | undefined,
-  context: CallContext,
-): Pending {
-  const name = imported.name;
-  const unsupported = (): RuntimeCallError =>
-    new RuntimeCallError(
-      'UnsupportedHostFunction',
-      `the runtime called "${imported.module}"."${name}", which this host does not serve` +
-        (handler === undefined ? ' (no onHostCall handler was given)' : ' (the onHostCall handler declined it)'),
-      { function: name },
-    );
-  if (handler === undefined) throw unsupported();
-  const call: HostCall = {
-    module: imported.module,
-    name,
-    signature: imported.signature,
-    params,
-    // The memory only: the handler must not be able to run or discard the paused call.
-    memory: {
-      memorySize: () => vm.memorySize(),
-      readMemory: (offset, size) => vm.readMemory(offset, size),
-      writeMemory: (offset, data) => vm.writeMemory(offset, data),
-      growMemory: (pages) => vm.growMemory(pages),
-    },
-    readBuffer: (index) => {
-      const param = params[index];
-      if (param?.type !== 'i64') throw new RangeError(`argument ${index} of ${name} is not a pointer-size`);
-      return readPointerSize(vm, param.value, `argument ${index} of ${name}`);
-    },
-    allocate: (data) => {
-      const pointer = context.allocator.malloc(vm, data.length);
-      vm.writeMemory(pointer, data);
-      return pointer;
-    },
-    allocatePointerSize: (data) => packPointerSize(call.allocate(data), data.length),
-  };
-  const who = 'the onHostCall handler';
-  let answer: unknown;
-  try {
-    answer = handler(call);
-  } catch (e) {
-    if (e instanceof RuntimeCallError) throw e;
-    throw hostFunctionFailed(name, `${who} threw`, e);
-  }
-  const complete = (value: unknown): WasmValue | null => {
-    if (value === undefined) throw unsupported();
-    return value as WasmValue | null;
-  };
-  return isThenable(answer) ? { waitFor: answer, complete, who } : { waitFor: undefined, complete: () => complete(answer), who };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
-
-function describe(value: unknown): string {
-  return value === null ? 'null' : typeof value === 'object' ? Object.prototype.toString.call(value) : typeof value;
-}
-
+/** Throws `Aborted` if `signal` has been aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, entryPoint: string): void {
   if (signal?.aborted === true) {
     throw new RuntimeCallError('Aborted', `the call to ${entryPoint} was aborted`, { cause: signal.reason });

@@ -80,13 +80,17 @@ export type RuntimeCallErrorKind =
   | 'Panic'
   /**
    * A host function could not be served: its arguments point outside the memory, the allocator
-   * refused (`cause` is the `AllocatorError`), or the storage provider or the `onHostCall`
+   * refused (`cause` is the `AllocatorError`), an argument is malformed (a bad SCALE encoding,
+   * a state version other than 0 or 1, a commit without a transaction), or a provider (storage,
+   * offchain host, runtime version reader) or the `onHostCall`
    * handler threw, rejected or answered with a value of the wrong shape. `function` names it.
    */
   | 'HostFunctionFailed'
   /**
    * The runtime called an import that nothing serves: not one of the built-in host functions and
-   * no `onHostCall` handler (or no `storage` provider for a storage function). `function` names it.
+   * no `onHostCall` handler, or a built-in one that needs what the call was not given (a
+   * `storage` provider, or its `nextKey`; an `offchain` host, or the method asked;
+   * `storageProofSize`). `function` names it.
    */
   | 'UnsupportedHostFunction'
   /** The pointer and length the entry point returned do not lie inside the memory. */
@@ -94,7 +98,9 @@ export type RuntimeCallErrorKind =
   /** The length the entry point returned is above the call's `maxOutputSize`. */
   | 'OutputTooLarge'
   /** The call's `signal` was aborted while the call was paused. */
-  | 'Aborted';
+  | 'Aborted'
+  /** The entry point returned with storage transactions still open (`ext_storage_start_transaction` without its commit or rollback). */
+  | 'UnclosedTransaction';
 
 /**
  * Thrown (as a rejected promise) by `runtimeCall`. The runtime that was called is unharmed: the

@@ -7,10 +7,12 @@
 
 import { UsageError } from '../base/errors.js';
 
+const DIGIT_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 /** `bytes` as `0x`-prefixed lowercase hexadecimal. */
 export function toHex(bytes: Uint8Array): string {
   let hex = '0x';
-  for (let i = 0; i < bytes.length; i++) hex += bytes[i]!.toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes.length; i++) hex += DIGIT_PAIRS[bytes[i]!]!;
   return hex;
 }
 

@@ -3,16 +3,17 @@
  * {@link HostFunctionHandler} that answers them, and the {@link HostCallEvent}s that trace every
  * host call.
  *
- * A runtime imports many functions that a light client rarely needs for the calls it makes
- * (signature checks, trie roots, storage writes when executing a block, offchain functions).
- * Rather than guessing, the layer hands them to the caller: the call pauses, the handler gets the
+ * This layer serves the Substrate host interface (see `host-functions.ts`), but not the
+ * functions that need the node's own resources (its keystore, HTTP for offchain workers, proof
+ * verification) nor a chain's own extensions. Rather than guessing, the layer hands them to the
+ * caller: the call pauses, the handler gets the
  * function's name, its arguments and the paused runtime's memory, and returns the result (or a
  * promise of it). Helpers on {@link HostCall} do the usual chores with the same bounds checks
  * and the same allocator as the built-in functions.
  *
  * ```ts
  * onHostCall: (call) => {
- *   if (call.name === 'ext_crypto_ed25519_verify_version_1') return WasmValue.i32(verify(call));
+ *   if (call.name === 'ext_crypto_sr25519_sign_version_1') return call.allocatePointerSize(sign(call));
  *   return undefined; // not served: the call fails with UnsupportedHostFunction
  * }
  * ```
@@ -58,7 +59,7 @@ export interface HostCallEvent {
   /** The import's name. */
   readonly name: string;
   /** How it is served: `inline` calls run in place; the others paused the call. */
-  readonly route: 'inline' | 'storage' | 'handler';
+  readonly route: 'inline' | 'pausing' | 'handler';
   /** The arguments, in the engine's representation (`i32` as a number, `i64` as a bigint). */
   readonly params: readonly (number | bigint)[];
 }

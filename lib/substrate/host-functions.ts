@@ -1,31 +1,57 @@
 /**
- * The catalogue of host functions this layer serves itself, and how each import of a runtime
- * is routed.
+ * The catalogue: every host function this layer serves, and how each import of a runtime is
+ * routed.
  *
  * A runtime imports a few dozen functions from the module `env`, each named
- * `ext_<area>_<name>_version_<n>`. Every import takes one of three routes:
+ * `ext_<area>_<name>_version_<n>`. The functions are grouped by area, one file each in
+ * `host/`:
+ *
+ * | area | file | serves |
+ * |---|---|---|
+ * | allocator | `allocator.ts` | `malloc`, `free` |
+ * | hashing | `hashing.ts` | twox, blake2, keccak, sha2 |
+ * | logging | `logging.ts` | `logging_*`, `misc_print_*`, `panic_handler_*` |
+ * | storage | `storage.ts` (on `state.ts` and `overlay.ts`) | `ext_storage_*`: reads, writes, transactions, roots |
+ * | child tries | `child-storage.ts` | `ext_default_child_storage_*` |
+ * | cryptography | `crypto.ts` | signature checks, key recovery, batches |
+ * | tries | `trie.ts` | `ext_trie_*_root` |
+ * | offchain | `offchain.ts` | `ext_offchain_*` (index writes, the offchain host's questions) |
+ * | misc | `misc.ts` | `ext_misc_runtime_version`, `ext_transaction_index_*` |
+ *
+ * Every import takes one of three routes, decided here when the runtime is created:
  *
  * - **inline**: answered synchronously, in place, without pausing the call (the core's
- *   `inlineImports`). These are the functions whose answer needs nothing from outside and that a
- *   runtime calls thousands of times: the heap allocator, hashing, logging, panics.
- * - **storage**: the call pauses and the call's `StorageProvider` answers, possibly
- *   asynchronously (see `storage.ts`).
- * - **handler**: everything else (signatures, trie roots, storage writes, offchain functions,
- *   ...). The call pauses and the call's `onHostCall` handler answers; without one, the call
- *   fails with an error naming the function, *when the runtime calls it*: a runtime imports far
- *   more than any single entry point uses, so an unserved import is not refused up front.
+ *   `inlineImports`): everything that needs nothing from outside the host.
+ * - **pausing**: the call pauses and the function's task runs, asking the call's providers
+ *   (storage, offchain host, runtime version reader) and waiting for them if they answer with
+ *   promises.
+ * - **handler**: anything not in the catalogue (keystore functions, HTTP, proof verification,
+ *   a chain's own extensions): the call pauses and the call's `onHostCall` handler answers
+ *   (see `host/handler.ts`).
  *
  * A built-in function imported with a different signature than the Substrate host interface
  * gives it is refused when the runtime is created: answering it would misread the arguments.
+ * The call loop (`call-loop.ts`) knows none of this: it runs whatever task the catalogue gives
+ * for the import that paused.
  *
  * @module
  */
 
 import { type Signature, formatSignature } from '../base/values.js';
-import { STORAGE_FUNCTIONS } from './storage.js';
+import { ALLOCATOR_HOST_FUNCTIONS } from './host/allocator.js';
+import { CHILD_STORAGE_HOST_FUNCTIONS } from './host/child-storage.js';
+import { CRYPTO_HOST_FUNCTIONS } from './host/crypto.js';
+import type { HostFunction, HostFunctionTable } from './host/definition.js';
+import { handlerFunction } from './host/handler.js';
+import { HASHING_HOST_FUNCTIONS } from './host/hashing.js';
+import { LOGGING_HOST_FUNCTIONS } from './host/logging.js';
+import { MISC_HOST_FUNCTIONS } from './host/misc.js';
+import { OFFCHAIN_HOST_FUNCTIONS } from './host/offchain.js';
+import { STORAGE_HOST_FUNCTIONS } from './host/storage.js';
+import { TRIE_HOST_FUNCTIONS } from './host/trie.js';
 
 /** How an import of a runtime is served. */
-export type HostFunctionRoute = 'inline' | 'storage' | 'handler';
+export type HostFunctionRoute = 'inline' | 'pausing' | 'handler';
 
 /** One function import of a runtime and how it is served. */
 export interface RuntimeImport {
@@ -35,58 +61,52 @@ export interface RuntimeImport {
   readonly route: HostFunctionRoute;
 }
 
-const ps = 'i64' as const;
-const i32 = 'i32' as const;
-const sig = (params: Signature['params'], result: Signature['result']): Signature => ({ params, result });
+const AREAS: readonly HostFunctionTable[] = [
+  ALLOCATOR_HOST_FUNCTIONS,
+  HASHING_HOST_FUNCTIONS,
+  LOGGING_HOST_FUNCTIONS,
+  STORAGE_HOST_FUNCTIONS,
+  CHILD_STORAGE_HOST_FUNCTIONS,
+  CRYPTO_HOST_FUNCTIONS,
+  TRIE_HOST_FUNCTIONS,
+  OFFCHAIN_HOST_FUNCTIONS,
+  MISC_HOST_FUNCTIONS,
+];
 
-/** The signature of every built-in host function, and its route. */
-export const BUILTIN_HOST_FUNCTIONS: ReadonlyMap<string, { readonly signature: Signature; readonly route: 'inline' | 'storage' }> =
-  new Map([
-    ['ext_allocator_malloc_version_1', { signature: sig([i32], i32), route: 'inline' }],
-    ['ext_allocator_free_version_1', { signature: sig([i32], null), route: 'inline' }],
-    ['ext_logging_log_version_1', { signature: sig([i32, ps, ps], null), route: 'inline' }],
-    ['ext_logging_max_level_version_1', { signature: sig([], i32), route: 'inline' }],
-    ['ext_misc_print_utf8_version_1', { signature: sig([ps], null), route: 'inline' }],
-    ['ext_misc_print_hex_version_1', { signature: sig([ps], null), route: 'inline' }],
-    ['ext_misc_print_num_version_1', { signature: sig(['i64'], null), route: 'inline' }],
-    ['ext_panic_handler_abort_on_panic_version_1', { signature: sig([ps], null), route: 'inline' }],
-    ['ext_hashing_twox_64_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_hashing_twox_128_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_hashing_twox_256_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_hashing_blake2_128_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_hashing_blake2_256_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_hashing_keccak_256_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_hashing_keccak_512_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_hashing_sha2_256_version_1', { signature: sig([ps], i32), route: 'inline' }],
-    ['ext_storage_get_version_1', { signature: sig([ps], ps), route: 'storage' }],
-    ['ext_storage_read_version_1', { signature: sig([ps, ps, i32], ps), route: 'storage' }],
-    ['ext_storage_exists_version_1', { signature: sig([ps], i32), route: 'storage' }],
-    ['ext_storage_next_key_version_1', { signature: sig([ps], ps), route: 'storage' }],
-    ['ext_default_child_storage_get_version_1', { signature: sig([ps, ps], ps), route: 'storage' }],
-    ['ext_default_child_storage_read_version_1', { signature: sig([ps, ps, ps, i32], ps), route: 'storage' }],
-    ['ext_default_child_storage_exists_version_1', { signature: sig([ps, ps], i32), route: 'storage' }],
-    ['ext_default_child_storage_next_key_version_1', { signature: sig([ps, ps], ps), route: 'storage' }],
-  ]);
-
-// Every storage function must be in both tables.
-for (const name of STORAGE_FUNCTIONS.keys()) {
-  if (BUILTIN_HOST_FUNCTIONS.get(name)?.route !== 'storage') throw new Error(`${name} is missing from the catalogue`);
+const CATALOGUE = new Map<string, HostFunction>();
+for (const area of AREAS) {
+  for (const [name, fn] of Object.entries(area)) {
+    if (CATALOGUE.has(name)) throw new Error(`${name} is served by two areas`);
+    CATALOGUE.set(name, fn);
+  }
 }
 
+/** The signature and route of every built-in host function, by name. */
+export const BUILTIN_HOST_FUNCTIONS: ReadonlyMap<string, { readonly signature: Signature; readonly route: 'inline' | 'pausing' }> = new Map(
+  [...CATALOGUE].map(([name, fn]) => [name, { signature: fn.signature, route: fn.route }]),
+);
+
 /**
- * The route of the import `module`.`name` with `signature`. Throws an `Error` (which the core
- * reports as `NewError('UnresolvedFunctionImport')`) for a built-in function imported with the
- * wrong signature.
+ * How the import `module`.`name` with `signature` is served: the built-in function, or the
+ * handler route. Throws an `Error` (which the core reports as
+ * `NewError('UnresolvedFunctionImport')`) for a built-in function imported with the wrong
+ * signature.
  */
-export function routeImport(module: string, name: string, signature: Signature): HostFunctionRoute {
-  const builtin = module === 'env' ? BUILTIN_HOST_FUNCTIONS.get(name) : undefined;
-  if (builtin === undefined) return 'handler';
+export function resolveImport(module: string, name: string, signature: Signature): HostFunction {
+  const builtin = module === 'env' ? CATALOGUE.get(name) : undefined;
+  if (builtin === undefined) return handlerFunction(module, name, signature);
   if (!sameSignature(builtin.signature, signature)) {
     throw new Error(
       `the runtime imports ${name} as ${formatSignature(signature)}, but the Substrate host interface defines it as ${formatSignature(builtin.signature)}`,
     );
   }
-  return builtin.route;
+  return builtin;
+}
+
+/** The route of the import `module`.`name` with `signature` (see {@link resolveImport}, which throws the same way). */
+export function routeImport(module: string, name: string, signature: Signature): HostFunctionRoute {
+  const builtin = module === 'env' ? CATALOGUE.get(name) : undefined;
+  return builtin === undefined ? 'handler' : resolveImport(module, name, signature).route;
 }
 
 function sameSignature(a: Signature, b: Signature): boolean {

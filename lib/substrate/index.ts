@@ -27,7 +27,7 @@
  * - **Code** (`decodeRuntimeCode`): raw wasm or zstd with Substrate's 8-byte prefix,
  *   decompressed with a hard size limit so that a decompression bomb is an error, not an
  *   out-of-memory crash.
- * - **Runtime** (`SubstrateRuntime.create`): routes every import (inline, storage, or the
+ * - **Runtime** (`SubstrateRuntime.create`): routes every import (inline, pausing, or the
  *   caller's handler), runs the Asyncify transform once (an artifact cache skips it next time),
  *   sizes the heap from `__heap_base` and the heap pages, reads the version.
  * - **Version** (`RuntimeVersion`): from the `runtime_version`/`runtime_apis` custom sections,
@@ -36,6 +36,11 @@
  *   started with `(ptr, len)`, pauses driven until it returns its `len << 32 | ptr` output, which
  *   is checked against the memory before it is read. A hostile runtime gets a
  *   {@link RuntimeCallError}; the host and the runtime stay usable.
+ * - **Host functions** (`host/`, one file per area, reached through `host-functions.ts`): the
+ *   storage overlay and transactions (`overlay.ts`), the state seen through it and the storage
+ *   root (`host/state.ts`, `trie-root.ts`), cryptography, tries, offchain, misc.
+ * - **State** (`MapStorage`, `LayeredStorage`): providers for the state a call starts from;
+ *   `LayeredStorage` stacks calls' storage diffs, to run the calls of a block one after another.
  * - **Heap** (`FreeingBumpAllocator`): Substrate's allocator, byte-for-byte, with a host-side
  *   ledger that catches a runtime scribbling over its bookkeeping.
  *
@@ -102,7 +107,19 @@ export {
   type RuntimeVersionSource,
   decodeRuntimeApis,
   decodeRuntimeVersion,
+  encodeRuntimeVersion,
   readEmbeddedRuntimeVersion,
   runtimeApiId,
 } from './runtime-version.js';
-export { MapStorage, type MaybePromise, type StorageProvider, encodeOptionBytes } from './storage.js';
+export { LayeredStorage, MapStorage, type MaybePromise, type StorageProvider, encodeOptionBytes } from './storage.js';
+export type { SignatureMock, TransactionIndexOperation } from './call-context.js';
+export type { OffchainHost, OffchainStorageKind } from './offchain-host.js';
+export { DEFAULT_CHILD_STORAGE_PREFIX, type StorageDiff, type TrieChanges } from './overlay.js';
+export {
+  type StateVersion,
+  type TrieEntry,
+  type TrieHash,
+  emptyTrieRoot,
+  orderedTrieRoot,
+  trieRoot,
+} from './trie-root.js';

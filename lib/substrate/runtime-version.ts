@@ -32,7 +32,7 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { Bytes, Struct, Tuple, Vector, str, u32, u8 } from 'scale-ts';
 import { customSections } from '../base/header-walks.js';
 import { RuntimeVersionError } from './errors.js';
-import { toHex } from './hex.js';
+import { fromHex, toHex } from './hex.js';
 
 /** One runtime API a runtime implements. */
 export interface RuntimeApi {
@@ -126,6 +126,26 @@ export function decodeRuntimeVersion(bytes: Uint8Array): RuntimeVersion {
     'InvalidEncoding',
     `${bytes.length} bytes that are not a SCALE-encoded runtime version (spec name, impl name, three u32, the API list, then optionally transaction_version and state_version)`,
   );
+}
+
+/**
+ * The SCALE encoding of a runtime version, with the trailing fields it has (a
+ * `transactionVersion` of `null` drops both trailing fields, as older runtimes encode it): what
+ * `Core_version` returns, and what `ext_misc_runtime_version` hands a runtime.
+ */
+export function encodeRuntimeVersion(version: RuntimeVersion): Uint8Array {
+  const value = {
+    specName: version.specName,
+    implName: version.implName,
+    authoringVersion: version.authoringVersion,
+    specVersion: version.specVersion,
+    implVersion: version.implVersion,
+    apis: version.apis.map((api) => [fromHex(api.id), api.version] as [Uint8Array, number]),
+    transactionVersion: version.transactionVersion ?? 0,
+    stateVersion: version.stateVersion ?? 0,
+  };
+  const encoding = version.transactionVersion === null ? ENCODINGS[2] : version.stateVersion === null ? ENCODINGS[1] : ENCODINGS[0];
+  return (encoding.enc as (value: unknown) => Uint8Array)(value);
 }
 
 /**

@@ -4,9 +4,9 @@
  * Creating one does, once, everything that does not depend on a particular call:
  *
  * 1. decode the code (raw or zstd-compressed, bounded: see `runtime-code.ts`);
- * 2. route every import (inline, storage or handler: see `host-functions.ts`) and build the VM
- *    prototype, which runs the Asyncify transform (seconds; an artifact cache or an explicit
- *    artifact skips it);
+ * 2. route every import (inline, pausing or handler: see `host-functions.ts`) and build the VM
+ *    prototype: on JSPI (the default where the engine has it) without a transform; on Asyncify
+ *    the transform takes seconds, and an artifact cache or an explicit artifact skips it;
  * 3. read `__heap_base` and work out the heap's size (below);
  * 4. learn the runtime version, from the custom sections or by calling `Core_version`.
  *
@@ -50,13 +50,20 @@ import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';
 import { FreeingBumpAllocator } from './allocator.js';
 import { ActiveCall, CallContext } from './call-context.js';
 import { type RuntimeCallOptions, type RuntimeCallResult, driveCall, throwIfAborted } from './call-loop.js';
-import { RuntimeCallError, RuntimeVersionError, SubstrateRuntimeError, hostFunctionFailed } from './errors.js';
+import { RuntimeCallError, RuntimeVersionError, SubstrateRuntimeError } from './errors.js';
 import { type Hashers, loadHashers } from './hashing.js';
-import { type RuntimeImport, routeImport } from './host-functions.js';
-import { inlineHostFunction } from './inline-host-functions.js';
+import { type HostFunction, type InlineHostFunction, type PausingHostFunction, toRuntimeCallError } from './host/definition.js';
+import { finishCall } from './host/state.js';
+import { type RuntimeImport, resolveImport, routeImport } from './host-functions.js';
 import { levelFilterNumber } from './logging.js';
 import { type RuntimeCodeOptions, decodeRuntimeCode } from './runtime-code.js';
-import { type RuntimeVersion, type RuntimeVersionSource, decodeRuntimeVersion, readEmbeddedRuntimeVersion } from './runtime-version.js';
+import {
+  type RuntimeVersion,
+  type RuntimeVersionSource,
+  decodeRuntimeVersion,
+  encodeRuntimeVersion,
+  readEmbeddedRuntimeVersion,
+} from './runtime-version.js';
 
 /** The default number of heap pages (2048 pages of 64 KiB: 128 MiB), Substrate's and smoldot's default. */
 export const DEFAULT_HEAP_PAGES = 2048;
@@ -121,6 +128,9 @@ export class SubstrateRuntime {
   #idle: VirtualMachinePrototype | null = null;
   /** Which call's context the inline host functions see; see `call-context.ts`. */
   readonly #active: ActiveCall;
+  /** The host function serving each import (the pausing ones are run by the call loop). */
+  readonly #functions: readonly PausingHostFunction[];
+  readonly #hashers: Hashers;
   /** Set once by `create`, before the runtime is handed out. */
   #version: RuntimeVersion | null = null;
   #versionSource: RuntimeVersionSource = 'custom-sections';
@@ -128,10 +138,14 @@ export class SubstrateRuntime {
   private constructor(
     template: VirtualMachinePrototype,
     active: ActiveCall,
+    functions: readonly PausingHostFunction[],
+    hashers: Hashers,
     init: Pick<SubstrateRuntime, 'heapBase' | 'heapPages' | 'memoryTotalPages' | 'imports' | 'code'>,
   ) {
     this.#template = template;
     this.#active = active;
+    this.#functions = functions;
+    this.#hashers = hashers;
     this.heapBase = init.heapBase;
     this.heapPages = init.heapPages;
     this.memoryTotalPages = init.memoryTotalPages;
@@ -161,9 +175,12 @@ export class SubstrateRuntime {
     // Routing happens inside the core's callbacks, once per import, in declaration order: the
     // slot of an import is its position in `imports`, and pausing imports use it as their id.
     const imports: RuntimeImport[] = [];
+    const functions: HostFunction[] = [];
     const slotOf = (module: string, name: string, signature: Signature): number => {
       const existing = imports.findIndex((i) => i.module === module && i.name === name);
       if (existing !== -1) return existing;
+      const fn = resolveImport(module, name, signature);
+      functions.push(fn);
       return imports.push({ module, name, signature, route: routeImport(module, name, signature) }) - 1;
     };
     // The heap's bound is also the memory's cap (for the runtime's own memory.grow too), and it
@@ -184,7 +201,8 @@ export class SubstrateRuntime {
       moduleBytes: decoded.wasm,
       inlineImports: (module, name, signature) => {
         const slot = slotOf(module, name, signature);
-        return imports[slot]!.route === 'inline' ? boundInlineFunction(active, slot, name, hashers) : null;
+        const fn = functions[slot]!;
+        return fn.route === 'inline' ? boundInlineFunction(active, slot, name, fn) : null;
       },
       symbols: (module, name, signature) => slotOf(module, name, signature),
       backend: options.backend ?? 'auto',
@@ -217,7 +235,7 @@ export class SubstrateRuntime {
           `(ceil(__heap_base / 64 KiB) + ${heapPages} heap pages)`,
       );
     }
-    const runtime = new SubstrateRuntime(template, active, {
+    const runtime = new SubstrateRuntime(template, active, functions as PausingHostFunction[], hashers, {
       heapBase,
       heapPages,
       memoryTotalPages,
@@ -266,18 +284,31 @@ export class SubstrateRuntime {
     }
     throwIfAborted(options.signal, entryPoint);
     const started = performance.now();
-    const context = new CallContext(
-      new FreeingBumpAllocator(this.heapBase, { maxMemoryPages: this.memoryTotalPages }),
-      this.imports.length,
-      options.onLog ?? null,
-      levelFilterNumber(options.maxLogLevel ?? (options.onLog === undefined ? 'off' : 'info')),
-      options.trace ?? null,
-    );
+    const storageProofSize = options.storageProofSize;
+    if (storageProofSize !== undefined && !(typeof storageProofSize === 'bigint' || (Number.isSafeInteger(storageProofSize) && storageProofSize >= 0))) {
+      throw new UsageError('InvalidArgument', `runtimeCall: storageProofSize must be a non-negative integer, got ${String(storageProofSize)}`);
+    }
+    const context = new CallContext({
+      allocator: new FreeingBumpAllocator(this.heapBase, { maxMemoryPages: this.memoryTotalPages }),
+      importCount: this.imports.length,
+      onLog: options.onLog ?? null,
+      maxLogLevel: levelFilterNumber(options.maxLogLevel ?? (options.onLog === undefined ? 'off' : 'info')),
+      trace: options.trace ?? null,
+      hashers: this.#hashers,
+      stateVersion: this.#version?.stateVersion === 1 ? 1 : 0,
+      storage: options.storage ?? null,
+      onHostCall: options.onHostCall ?? null,
+      offchain: options.offchain ?? null,
+      mockSignatures: options.mockSignatures ?? null,
+      storageProofSize: storageProofSize === undefined ? null : BigInt(storageProofSize),
+      runtimeVersionOf: options.runtimeVersion ?? ((code) => readRuntimeVersion(code, this.heapPages)),
+    });
     const vm = this.#start(context.allocator, entryPoint, input);
     try {
       const synchronous = this.backend === 'asyncify';
       const step = (value: WasmValue | null) => this.#active.step(vm, value, context, synchronous);
-      return await driveCall({ entryPoint, vm, imports: this.imports, context, step }, options, started);
+      const finish = () => finishCall(context, entryPoint);
+      return await driveCall({ entryPoint, vm, imports: this.imports, functions: this.#functions, context, step, finish }, options, started);
     } finally {
       // A fresh instance for the next call, whatever state this one ended in. If even that fails
       // (the engine cannot allocate a memory), the next call clones one itself; the error that
@@ -370,25 +401,35 @@ export async function coreVersion(runtime: SubstrateRuntime, options: RuntimeCal
  * The function the guest imports for the inline host function `name` in `slot`: it counts and
  * traces the call in the active call's context and names the function in any error.
  */
-function boundInlineFunction(active: ActiveCall, slot: number, name: string, hashers: Hashers) {
-  const implementation = inlineHostFunction(name, hashers)!;
-  return (memory: Parameters<typeof implementation>[1], params: readonly (number | bigint)[]) => {
+function boundInlineFunction(active: ActiveCall, slot: number, name: string, fn: InlineHostFunction) {
+  const run = fn.run;
+  return (memory: Parameters<typeof run>[1], params: readonly (number | bigint)[]) => {
     const context = active.current;
     context.record(slot, () => ({ name, route: 'inline', params }));
     try {
-      return implementation(context, memory, params);
+      return run(context, memory, params);
     } catch (e) {
       // Name the function in the error: the call fails with it (a Panic passes as it is).
-      throw e instanceof RuntimeCallError ? e : hostFunctionFailed(name, describeFailure(e), e);
+      throw toRuntimeCallError(name, e);
     }
   };
 }
 
-/** The first words of a failed inline host function's error message. */
-function describeFailure(error: unknown): string {
-  if (error instanceof AllocatorError) return `the heap allocator refused (${error.kind})`;
-  if (error instanceof RangeError) return 'an argument is out of range';
-  return 'the host function threw';
+/**
+ * The default reader for `ext_misc_runtime_version_version_1`: the SCALE-encoded version of
+ * `code` (raw or zstd), from its custom sections, else from `Core_version` in a new runtime;
+ * `null` if the code cannot be read or has no version.
+ */
+async function readRuntimeVersion(code: Uint8Array, heapPages: number): Promise<Uint8Array | null> {
+  try {
+    const decoded = decodeRuntimeCode(code);
+    const embedded = readEmbeddedRuntimeVersion(decoded.wasm);
+    if (embedded !== null) return encodeRuntimeVersion(embedded);
+    const nested = await SubstrateRuntime.create({ code: decoded.wasm, heapPages });
+    return (await nested.call('Core_version')).output;
+  } catch {
+    return null;
+  }
 }
 
 /** `exportedI32Constant`, with malformed headers read as "no such constant" (the core refuses them). */

@@ -1,39 +1,33 @@
 /**
- * Storage reads: the host functions that make a runtime call *pause*.
+ * Where a runtime call's reads of the chain's state go: the {@link StorageProvider}, and two
+ * providers built on it.
  *
  * A runtime reads the chain's state through `ext_storage_*` (the main trie) and
  * `ext_default_child_storage_*` (child tries). A full node has the state on disk; a light
  * client does not: it asks a peer for each value, with a Merkle proof, and waits. That wait is
- * what this library's interrupt model is for. When the runtime calls one of these functions,
- * the call pauses, the host's {@link StorageProvider} answers (synchronously, or with a promise
- * that resolves once the value has arrived), and the call resumes with the answer written into
- * the runtime's memory. Nothing else runs in the runtime meanwhile, and the JavaScript thread
- * is free.
+ * what this library's interrupt model is for. When the runtime reads a key its call has not
+ * written (see `overlay.ts`), the call pauses, the provider answers (synchronously, or with a
+ * promise that resolves once the value has arrived), and the call resumes with the answer
+ * written into the runtime's memory. Nothing else runs in the runtime meanwhile, and the
+ * JavaScript thread is free.
  *
- * The functions, with their SCALE conventions (`ps` is a pointer-size, see `pointer-size.ts`):
+ * A provider answers two questions about the state *before* the call: the value under a key,
+ * and the key that follows a key. Everything else (the call's own writes, deletions, clearing
+ * a prefix, the storage root) is worked out by the host functions from these two answers and
+ * the call's overlay (see `host/state.ts`).
  *
- * | function | answer |
- * |---|---|
- * | `ext_storage_get_version_1(key: ps) -> ps` | an `Option<Vec<u8>>` allocated in the runtime's heap: `00` if absent, `01`, compact length, bytes if present |
- * | `ext_storage_read_version_1(key: ps, out: ps, offset: u32) -> ps` | copies `value[offset..]` into `out` (as much as fits) and returns an allocated `Option<u32>`: the number of bytes of the value past `offset` |
- * | `ext_storage_exists_version_1(key: ps) -> i32` | 1 if the key has a value, else 0 |
- * | `ext_storage_next_key_version_1(key: ps) -> ps` | an allocated `Option<Vec<u8>>`: the first key strictly after `key` |
- *
- * The `ext_default_child_storage_*_version_1` variants take the child trie's key first (the key
- * *without* the `:child_storage:default:` prefix) and answer the same way.
- *
- * Writes (`ext_storage_set`, `clear`, `append`, transactions, roots) are not served here: a
- * light client only reads. A caller that executes blocks handles them with `onHostCall`.
+ * - {@link MapStorage} holds entries in memory: a chain spec's genesis storage, a fixture, a
+ *   cache a light client filled from proofs.
+ * - {@link LayeredStorage} puts storage diffs (what calls return) over another provider: the
+ *   state after `Core_initialize_block`, after each extrinsic, after `finalize_block`.
  *
  * @module
  */
 
-import { compact } from 'scale-ts';
-import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
-import { WasmValue } from '../base/values.js';
-import type { FreeingBumpAllocator } from './allocator.js';
 import { fromHex, toHex } from './hex.js';
-import { type PointerSize, describeOutOfRange, packPointerSize, unpackPointerSize } from './pointer-size.js';
+import type { StorageDiff, TrieChanges } from './overlay.js';
+
+export { encodeOptionBytes } from './scale.js';
 
 /** A value or a promise of one: providers may answer at once or later. */
 export type MaybePromise<T> = T | PromiseLike<T>;
@@ -53,104 +47,6 @@ export interface StorageProvider {
    * without it fails with `UnsupportedHostFunction`.
    */
   nextKey?(key: Uint8Array, childTrie: Uint8Array | null): MaybePromise<Uint8Array | null | undefined>;
-}
-
-/** Which storage question a host function asks. */
-export type StorageQuestion = 'get' | 'read' | 'exists' | 'nextKey';
-
-/** The storage host functions, with what each asks and whether it names a child trie first. */
-export const STORAGE_FUNCTIONS: ReadonlyMap<string, { readonly question: StorageQuestion; readonly child: boolean }> = new Map([
-  ['ext_storage_get_version_1', { question: 'get', child: false }],
-  ['ext_storage_read_version_1', { question: 'read', child: false }],
-  ['ext_storage_exists_version_1', { question: 'exists', child: false }],
-  ['ext_storage_next_key_version_1', { question: 'nextKey', child: false }],
-  ['ext_default_child_storage_get_version_1', { question: 'get', child: true }],
-  ['ext_default_child_storage_read_version_1', { question: 'read', child: true }],
-  ['ext_default_child_storage_exists_version_1', { question: 'exists', child: true }],
-  ['ext_default_child_storage_next_key_version_1', { question: 'nextKey', child: true }],
-]);
-
-/** One storage request, read from a paused call's arguments. */
-export interface StorageRequest {
-  readonly question: StorageQuestion;
-  readonly key: Uint8Array;
-  readonly childTrie: Uint8Array | null;
-  /** For `read`: where the value goes, and from which offset of the value. */
-  readonly out?: PointerSize;
-  readonly offset?: number;
-}
-
-/**
- * Reads the request of the storage function `name` from its arguments. Every pointer-size is
- * checked against the memory first, the output buffer of `read` included, so that a bad argument
- * fails before the provider is asked anything. Throws a `RangeError` naming the argument.
- */
-export function readStorageRequest(name: string, memory: GuestMemoryAccess, params: readonly WasmValue[]): StorageRequest {
-  const entry = STORAGE_FUNCTIONS.get(name)!;
-  let index = 0;
-  const nextBuffer = (what: string): Uint8Array => {
-    const range = unpackPointerSize(params[index++]!.value as bigint);
-    const problem = describeOutOfRange(memory, range);
-    if (problem !== null) throw new RangeError(`the ${what} argument: ${problem}`);
-    return memory.readMemory(range.pointer, range.length);
-  };
-  const childTrie = entry.child ? nextBuffer('child trie') : null;
-  const key = nextBuffer('key');
-  if (entry.question !== 'read') return { question: entry.question, key, childTrie };
-  const out = unpackPointerSize(params[index++]!.value as bigint);
-  const problem = describeOutOfRange(memory, out);
-  if (problem !== null) throw new RangeError(`the value_out argument: ${problem}`);
-  const offset = (params[index]!.value as number) >>> 0;
-  return { question: 'read', key, childTrie, out, offset };
-}
-
-/**
- * Writes the answer to `request` into the guest's memory (allocating through `allocator` where
- * the function returns allocated data) and returns the value to resume the call with.
- * `answer` is what the provider returned: the value (for `get`, `read`, `exists`) or the next
- * key (for `nextKey`), `null` for none.
- */
-export function writeStorageAnswer(
-  request: StorageRequest,
-  answer: Uint8Array | null,
-  memory: GuestMemoryAccess,
-  allocator: FreeingBumpAllocator,
-): WasmValue {
-  switch (request.question) {
-    case 'exists':
-      return WasmValue.i32(answer === null ? 0 : 1);
-    case 'get':
-    case 'nextKey':
-      return allocateAndWrite(memory, allocator, encodeOptionBytes(answer));
-    case 'read': {
-      if (answer === null) return allocateAndWrite(memory, allocator, Uint8Array.of(0));
-      const rest = answer.subarray(Math.min(request.offset!, answer.length));
-      const written = Math.min(rest.length, request.out!.length);
-      memory.writeMemory(request.out!.pointer, rest.subarray(0, written));
-      const encoded = new Uint8Array(5);
-      encoded[0] = 1;
-      new DataView(encoded.buffer).setUint32(1, rest.length, true);
-      return allocateAndWrite(memory, allocator, encoded);
-    }
-  }
-}
-
-/** SCALE `Option<Vec<u8>>`: `00`, or `01` followed by the compact length and the bytes. */
-export function encodeOptionBytes(value: Uint8Array | null): Uint8Array {
-  if (value === null) return Uint8Array.of(0);
-  const length = compact.enc(value.length);
-  const encoded = new Uint8Array(1 + length.length + value.length);
-  encoded[0] = 1;
-  encoded.set(length, 1);
-  encoded.set(value, 1 + length.length);
-  return encoded;
-}
-
-/** Allocates `data.length` bytes in the runtime's heap, writes `data` there and returns the pointer-size. */
-function allocateAndWrite(memory: GuestMemoryAccess, allocator: FreeingBumpAllocator, data: Uint8Array): WasmValue {
-  const pointer = allocator.malloc(memory, data.length);
-  memory.writeMemory(pointer, data);
-  return packPointerSize(pointer, data.length);
 }
 
 /**
@@ -226,4 +122,124 @@ function toMap(entries: Iterable<readonly [Uint8Array | string, Uint8Array | str
   const map = new Map<string, Uint8Array>();
   for (const [key, value] of entries) map.set(normalise(key), typeof value === 'string' ? fromHex(value) : value);
   return map;
+}
+
+/**
+ * A {@link StorageProvider} that shows another provider with storage diffs applied on top: the
+ * state after one or more calls, for the next call to read. Building a block is a chain of
+ * calls (`Core_initialize_block`, one `BlockBuilder_apply_extrinsic` per extrinsic,
+ * `BlockBuilder_finalize_block`), each reading what the previous ones wrote:
+ *
+ * ```ts
+ * const state = new LayeredStorage(genesis);
+ * for (const [entryPoint, input] of calls) {
+ *   const { storageDiff } = await runtimeCall(runtime, entryPoint, input, { storage: state });
+ *   state.apply(storageDiff);
+ * }
+ * ```
+ *
+ * A later diff replaces what an earlier one said about the same key. Deleted keys hide the
+ * base's values and are skipped by `nextKey`. The offchain index part of a diff is not state,
+ * and is ignored.
+ */
+export class LayeredStorage implements StorageProvider {
+  readonly #base: StorageProvider;
+  /** The changes so far, by trie (`''` for the main trie, else the child trie's hex key). */
+  readonly #tries = new Map<string, { values: Map<string, Uint8Array | null>; sorted: string[] | null }>();
+
+  constructor(base: StorageProvider, ...diffs: readonly StorageDiff[]) {
+    this.#base = base;
+    for (const diff of diffs) this.apply(diff);
+  }
+
+  /** Applies a call's storage diff on top of what is there. */
+  apply(diff: StorageDiff): void {
+    this.#merge('', diff.main);
+    for (const [child, changes] of diff.children) this.#merge(child, changes);
+  }
+
+  /** Every change applied so far to a trie (`null`: the main trie), sorted by key. */
+  changes(childTrie: Uint8Array | null = null): TrieChanges {
+    const trie = this.#tries.get(childTrie === null ? '' : toHex(childTrie));
+    if (trie === undefined) return new Map();
+    return new Map(this.#sorted(trie).map((key) => [key, trie.values.get(key)!] as const));
+  }
+
+  /** The value under `key`: the latest diff's, or the base's if no diff mentions the key. */
+  get(key: Uint8Array, childTrie: Uint8Array | null): MaybePromise<Uint8Array | null | undefined> {
+    const trie = this.#tries.get(childTrie === null ? '' : toHex(childTrie));
+    const changed = trie?.values.get(toHex(key));
+    if (changed !== undefined) return changed;
+    return this.#base.get(key, childTrie);
+  }
+
+  /** The first key after `key` that has a value, in the base or the diffs. Needs the base's `nextKey`. */
+  nextKey(key: Uint8Array, childTrie: Uint8Array | null): MaybePromise<Uint8Array | null | undefined> {
+    const base = this.#base;
+    if (typeof base.nextKey !== 'function') throw new Error('LayeredStorage.nextKey: the base provider has no nextKey method');
+    const trie = this.#tries.get(childTrie === null ? '' : toHex(childTrie));
+    // The first key after `key` that the diffs give a value to.
+    let fromDiffs: string | null = null;
+    if (trie !== undefined) {
+      const sorted = this.#sorted(trie);
+      for (let i = upperBound(sorted, toHex(key)); i < sorted.length; i++) {
+        if (trie.values.get(sorted[i]!) !== null) {
+          fromDiffs = sorted[i]!;
+          break;
+        }
+      }
+    }
+    // Walk the base's keys, skipping those the diffs deleted, until one beats `fromDiffs`.
+    const settle = (found: Uint8Array | null | undefined): Uint8Array | null | 'continue' => {
+      if (found === null || found === undefined) return fromDiffs === null ? null : fromHex(fromDiffs);
+      const hex = toHex(found);
+      if (fromDiffs !== null && fromDiffs <= hex) return fromHex(fromDiffs);
+      return trie?.values.get(hex) === null ? 'continue' : found;
+    };
+    const walk = (cursor: Uint8Array): MaybePromise<Uint8Array | null> => {
+      for (;;) {
+        const answer = base.nextKey!(cursor, childTrie);
+        if (typeof (answer as PromiseLike<unknown> | null)?.then === 'function') {
+          return Promise.resolve(answer).then((found) => {
+            const settled = settle(found);
+            return settled === 'continue' ? walk(found!) : settled;
+          });
+        }
+        const found = answer as Uint8Array | null | undefined;
+        const settled = settle(found);
+        if (settled !== 'continue') return settled;
+        cursor = found!;
+      }
+    };
+    return walk(key);
+  }
+
+  #merge(trieName: string, changes: TrieChanges): void {
+    let trie = this.#tries.get(trieName);
+    if (trie === undefined) {
+      trie = { values: new Map(), sorted: null };
+      this.#tries.set(trieName, trie);
+    }
+    for (const [key, value] of changes) {
+      if (!trie.values.has(key)) trie.sorted = null;
+      trie.values.set(key, value);
+    }
+  }
+
+  #sorted(trie: { values: Map<string, Uint8Array | null>; sorted: string[] | null }): string[] {
+    trie.sorted ??= [...trie.values.keys()].sort();
+    return trie.sorted;
+  }
+}
+
+/** The index of the first element of `sorted` strictly above `key`. */
+function upperBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! <= key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

@@ -89,7 +89,7 @@ describe('inspect', () => {
     });
     expect(report.imports.filter((i) => i.kind === 'function').map((i) => [i.name, i.signature, i.route])).toEqual([
       ['ext_hashing_twox_64_version_1', '(i64) -> i32', 'inline'],
-      ['ext_storage_get_version_1', '(i64) -> i64', 'storage'],
+      ['ext_storage_get_version_1', '(i64) -> i64', 'pausing'],
       ['ext_crypto_verify_version_1', '(i64) -> i32', 'handler'],
     ]);
     expect(report.exports).toContainEqual({ name: 'hash', kind: 'function', type: '(i32, i32) -> i64' });
@@ -100,7 +100,7 @@ describe('inspect', () => {
     printInspectReport(report, (line) => lines.push(line));
     expect(lines[1]).toBe('VirtualMachinePrototype.create: accepted');
     expect(lines).toContain('memory: imported as env.memory, 1 pages initially, no maximum');
-    expect(lines.join('\n')).toMatch(/ext_storage_get_version_1\s+\(i64\) -> i64\s+\[storage\]/);
+    expect(lines.join('\n')).toMatch(/ext_storage_get_version_1\s+\(i64\) -> i64\s+\[pausing\]/);
   });
 
   test.each([

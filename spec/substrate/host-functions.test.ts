@@ -92,12 +92,12 @@ const LOGGING_GUEST = guest(
    (import "env" "ext_misc_print_num_version_1" (func $num (param i64)))
    (import "env" "ext_panic_handler_abort_on_panic_version_1" (func $abort (param i64)))`,
   `(data (i32.const 800) "testhello\\ffbad")
-   ;; Logs "hello" with target "test" at every level 1..5, prints, and returns the max level.
+   ;; Logs "hello" with target "test" at every level 0..4 (error..trace), prints, and returns the max level.
    (func (export "log") (param i32 i32) (result i64) (local $i i32) (local $max i32)
      (local.set $max (call $max))
-     (local.set $i (i32.const 1))
+     (local.set $i (i32.const 0))
      (block $done (loop $next
-       (br_if $done (i32.gt_u (local.get $i) (i32.const 5)))
+       (br_if $done (i32.gt_u (local.get $i) (i32.const 4)))
        (call $log (local.get $i) (call $ps (i32.const 800) (i32.const 4)) (call $ps (i32.const 804) (i32.const 5)))
        (local.set $i (i32.add (local.get $i) (i32.const 1)))
        (br $next)))

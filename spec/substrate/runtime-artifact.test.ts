@@ -21,7 +21,8 @@ async function artifactOf(code: Uint8Array, heapPages?: number): Promise<Uint8Ar
       stored = value;
     },
   };
-  await SubstrateRuntime.create({ code, cache: capture, ...(heapPages === undefined ? {} : { heapPages }) });
+  // Artifacts are Asyncify's: making one is running the Asyncify transform.
+  await SubstrateRuntime.create({ code, cache: capture, backend: 'asyncify', ...(heapPages === undefined ? {} : { heapPages }) });
   return stored!;
 }
 

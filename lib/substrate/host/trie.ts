@@ -1,0 +1,62 @@
+/**
+ * The trie host functions: the Merkle root of a list the runtime hands over, answered inline
+ * (see `trie-root.ts` for the trie and its codec).
+ *
+ * | function | input | keys |
+ * |---|---|---|
+ * | `ext_trie_{blake2,keccak}_256_root` (v1: state version 0; v2: `(input, version)`) | SCALE `Vec<(Vec<u8>, Vec<u8>)>` | as given (a later duplicate wins) |
+ * | `ext_trie_{blake2,keccak}_256_ordered_root` (v1, v2) | SCALE `Vec<Vec<u8>>` | the compact-encoded indexes: how a block's extrinsics root is computed |
+ *
+ * Each answers a pointer to the 32-byte root in the heap. The input is decoded with every
+ * length checked against the bytes there, so a hostile length cannot make the host allocate.
+ *
+ * Not served (they go to the `onHostCall` handler, as in smoldot): `ext_trie_*_verify_proof`.
+ *
+ * @module
+ */
+
+import { ScaleReader } from '../scale.js';
+import { type StateVersion, type TrieHash, orderedTrieRoot, trieRoot } from '../trie-root.js';
+import { type HostFunctionTable, type InlineHostFunction, argBuffer, i32, inline, ps, returnPointer, sig } from './definition.js';
+import { stateVersionArg } from './storage.js';
+
+/** Decodes a whole `Vec<(Vec<u8>, Vec<u8>)>`. */
+export function decodeKeyValues(input: Uint8Array): { key: Uint8Array; value: Uint8Array }[] {
+  const reader = new ScaleReader(input);
+  const count = reader.vecLength(2);
+  const entries = [];
+  for (let i = 0; i < count; i++) entries.push({ key: reader.bytesVec(), value: reader.bytesVec() });
+  reader.end();
+  return entries;
+}
+
+/** Decodes a whole `Vec<Vec<u8>>`. */
+export function decodeValues(input: Uint8Array): Uint8Array[] {
+  const reader = new ScaleReader(input);
+  const count = reader.vecLength(1);
+  const values = [];
+  for (let i = 0; i < count; i++) values.push(reader.bytesVec());
+  reader.end();
+  return values;
+}
+
+function rootFunction(name: string, hash: TrieHash, ordered: boolean, versioned: boolean): InlineHostFunction {
+  return inline(sig(versioned ? [ps, i32] : [ps], i32), (context, memory, [input, version]) => {
+    const bytes = argBuffer(memory, input, 'input');
+    const stateVersion: StateVersion = versioned ? stateVersionArg(name, version) : 0;
+    const root = ordered ? orderedTrieRoot(decodeValues(bytes), stateVersion, hash) : trieRoot(decodeKeyValues(bytes), stateVersion, hash);
+    return returnPointer(context, memory, root);
+  });
+}
+
+/** The trie host functions, by import name. */
+export const TRIE_HOST_FUNCTIONS: HostFunctionTable = Object.fromEntries(
+  (['blake2', 'keccak'] as const).flatMap((family) =>
+    (['root', 'ordered_root'] as const).flatMap((kind) =>
+      [1, 2].map((version) => {
+        const name = `ext_trie_${family}_256_${kind}_version_${version}`;
+        return [name, rootFunction(name, family === 'blake2' ? 'blake2-256' : 'keccak-256', kind === 'ordered_root', version === 2)];
+      }),
+    ),
+  ),
+);
