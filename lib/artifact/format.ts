@@ -80,9 +80,13 @@ export function encodeArtifact(header: ArtifactHeader, instrumented: Uint8Array)
 /**
  * Parses and checks an artifact's framing, checksum and versions. Throws {@link ArtifactError}
  * (`Corrupted` or `VersionMismatch`). The instrumented module is returned as a copy, so the
- * caller's array may be reused.
+ * caller's array may be reused, unless `copy` is off (an artifact the library read itself, from
+ * a cache: a copy of tens of megabytes costs as much as reading them).
  */
-export async function decodeArtifact(bytes: Uint8Array): Promise<{ header: ArtifactHeader; instrumented: Uint8Array<ArrayBuffer> }> {
+export async function decodeArtifact(
+  bytes: Uint8Array,
+  options: { readonly copy: boolean } = { copy: true },
+): Promise<{ header: ArtifactHeader; instrumented: Uint8Array<ArrayBuffer> }> {
   if (!(bytes instanceof Uint8Array)) throw new ArtifactError('Corrupted', 'an artifact must be a Uint8Array');
   if (bytes.length < PREFIX + TRAILER || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new ArtifactError('Corrupted', 'not an artifact of this library (bad magic number or too short)');
@@ -113,7 +117,8 @@ export async function decodeArtifact(bytes: Uint8Array): Promise<{ header: Artif
       `the artifact was made by resumable-wasm ${typeof header.library === 'string' ? header.library : describeValue(header.library)}; this is version ${LIBRARY_VERSION}`,
     );
   }
-  return { header, instrumented: bytes.slice(PREFIX + headerLength, bytes.length - TRAILER) };
+  const module = bytes.subarray(PREFIX + headerLength, bytes.length - TRAILER) as Uint8Array<ArrayBuffer>;
+  return { header, instrumented: options.copy ? module.slice() : module };
 }
 
 /** The names of the options in which `actual` differs from `expected`. */

@@ -65,7 +65,8 @@ export function artifactOf(components: BaseComponents): Uint8Array {
  * Base components from `artifact`, for a module and options given by `config`. Throws
  * {@link ArtifactError} when the artifact does not belong to them, and {@link NewError}
  * (`UnresolvedFunctionImport`) when `config` refuses one of its imports. `moduleSha256` is the
- * digest of `config.moduleBytes` if the caller already has it.
+ * digest of `config.moduleBytes` if the caller already has it, which is the case of a cache
+ * hit; the artifact is then the cache's own, and is not copied.
  */
 export async function componentsFromArtifact(
   artifact: Uint8Array,
@@ -74,7 +75,7 @@ export async function componentsFromArtifact(
   moduleSha256?: string,
 ): Promise<BaseComponents> {
   await progress.start('load-artifact');
-  const { header, instrumented } = await decodeArtifact(artifact);
+  const { header, instrumented } = await decodeArtifact(artifact, { copy: moduleSha256 === undefined });
   const digest = moduleSha256 ?? (await sha256Hex(config.moduleBytes));
   let imports;
   try {

@@ -20,8 +20,20 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import xxhash from 'xxhash-wasm';
 
+/**
+ * Node.js's own hashing, where the engine is Node.js (reached without an import, so that
+ * bundles for browsers never see `node:crypto`): it hashes with the CPU's SHA instructions, 8 ms
+ * for a 12 MB runtime where Web Crypto's `digest` took 62-68 ms on the same machine.
+ */
+const nodeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }
+).process?.getBuiltinModule?.('node:crypto') as
+  | { createHash(algorithm: string): { update(data: Uint8Array): { digest(encoding: 'hex'): string } } }
+  | undefined;
+
 /** The lowercase hexadecimal SHA-256 of `bytes`. */
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  if (nodeCrypto !== undefined) return nodeCrypto.createHash('sha256').update(bytes).digest('hex');
   const subtle = globalThis.crypto?.subtle;
   const digest = subtle === undefined ? nobleSha256(bytes) : new Uint8Array(await subtle.digest('SHA-256', bytes));
   return toHex(digest);
