@@ -24,13 +24,11 @@ import { UsageProblem } from '../../lib/cli/problems.js';
 import { RUN_OPTIONS, runCommand } from '../../lib/cli/run.js';
 import { NewError } from '../../lib/base/errors.js';
 import { toHex } from '../../lib/substrate/index.js';
-import { guardAgainstHangsOnly } from '../support/hang-guard.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { opaqueMetadata, syntheticMetadata } from '../support/synthetic-metadata.js';
 import { wat } from '../support/wat.js';
 import { GUEST_VERSION, encodeVersion, guest, zstdStored } from '../support/substrate-guest.js';
 
-guardAgainstHangsOnly();
 
 const dir = mkdtempSync(join(tmpdir(), 'resumable-wasm-cli-'));
 const write = (name: string, data: Uint8Array | string) => {
