@@ -10,7 +10,7 @@
  * VM.
  */
 import { decompress } from 'fzstd';
-import { type GuestMemoryAccess, type InlineImport, VirtualMachinePrototype, type VmConfig, WasmValue } from '../../lib/index.js';
+import { type Backend, type GuestMemoryAccess, type InlineImport, VirtualMachinePrototype, type VmConfig, WasmValue } from '../../lib/index.js';
 import { readModuleFacts } from '../../lib/load/module-facts.js';
 
 const PAGE = 65536;
@@ -143,11 +143,11 @@ export interface RuntimePrototype {
 
 /**
  * Creates a prototype whose import ids are indexes into `names`. With `inline`, the minimal
- * host answers every import inline (nothing pauses).
+ * host answers every import inline (nothing pauses). `backend` defaults to the library's default.
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
-  options: { inline?: boolean; postPasses?: readonly string[] } = {},
+  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend } = {},
 ): Promise<RuntimePrototype> {
   const names: string[] = [];
   const inlineHost = options.inline === true ? { current: null as MinimalHost | null } : null;
@@ -158,6 +158,7 @@ export async function createRuntimePrototype(
   const proto = await create({
     moduleBytes: wasm,
     symbols: (_module, name) => names.push(name) - 1,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
     ...(inlineHost === null
       ? {}
       : {
@@ -188,6 +189,32 @@ export function runVm(runtime: RuntimePrototype, entry: string, input: Uint8Arra
       outcome.params.map((p) => p.value),
     );
     outcome = vm.run(result === undefined ? null : WasmValue.i32(result));
+  }
+  if (outcome.type === 'trapped') throw outcome.trap;
+  const run = host.result(vm, outcome.value!.value as bigint);
+  return { run, runtime: { ...runtime, proto: vm.intoPrototype() } };
+}
+
+/** {@link runVm} driven through `runAsync`, on either backend. */
+export async function runVmAsync(
+  runtime: RuntimePrototype,
+  entry: string,
+  input: Uint8Array,
+): Promise<{ run: EntryPointRun; runtime: RuntimePrototype }> {
+  const host = new MinimalHost(new BumpAllocator(runtime.proto.globalValue('__heap_base')));
+  if (runtime.inlineHost !== null) runtime.inlineHost.current = host;
+  const prepare = runtime.proto.prepare();
+  const inputPtr = host.allocator.malloc(prepare, input.length);
+  prepare.writeMemory(inputPtr, input);
+  const vm = prepare.start(entry, [WasmValue.i32(inputPtr), WasmValue.i32(input.length)]);
+  let outcome = await vm.runAsync(null);
+  while (outcome.type === 'interrupted') {
+    const result = host.answer(
+      runtime.names[outcome.id]!,
+      vm,
+      outcome.params.map((p) => p.value),
+    );
+    outcome = await vm.runAsync(result === undefined ? null : WasmValue.i32(result));
   }
   if (outcome.type === 'trapped') throw outcome.trap;
   const run = host.result(vm, outcome.value!.value as bigint);
