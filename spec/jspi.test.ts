@@ -779,3 +779,51 @@ describe.each(PAIRS)('(e) machine A on %s, machine B on %s', (backendA, backendB
     }
   });
 });
+
+describe.each(BACKENDS)("(e) machine A on %s, driven from inside its own inline import", (backend) => {
+  let proto: VirtualMachinePrototype;
+  beforeAll(async () => {
+    proto = await guest(backend);
+  });
+  afterEach(() => {
+    inlineHook.current = () => {
+      throw new Error('no inline hook set');
+    };
+  });
+
+  const REFUSED: readonly (readonly [string, string, (a: VirtualMachine) => unknown])[] = [
+    ['intoPrototype()', 'StepInProgress', (a) => a.intoPrototype()],
+    ['intoPrepare()', 'StepInProgress', (a) => a.intoPrepare()],
+    ['run()', backend === 'jspi' ? 'SynchronousRunUnsupported' : 'StepInProgress', (a) => a.run(WasmValue.i32(1))],
+  ];
+
+  test.each(REFUSED)('%s is refused with %s: the guest traps (HostFunction, with that cause) and A is usable after', async (_what, kind, action) => {
+    const a = proto.clone().prepare().start('combo', [WasmValue.i32(1)]);
+    inlineHook.current = (x) => {
+      action(a);
+      return x;
+    };
+    expect(await a.runAsync(null)).toMatchObject({ type: 'interrupted' });
+    const outcome = await a.runAsync(WasmValue.i32(2));
+    expect(outcome).toMatchObject({ type: 'trapped', trap: { kind: 'HostFunction', cause: { kind } } });
+    inlineHook.current = (x) => x;
+    const next = a.intoPrepare().start('combo', [WasmValue.i32(1)]);
+    expect(await runToCompletion(next, () => WasmValue.i32(2))).toEqual({ type: 'finished', value: { type: 'i32', value: 3002 } });
+  });
+
+  test('runAsync() is refused by a rejection (StepInProgress), the memory is readable, and A goes on', async () => {
+    const a = proto.clone().prepare().start('combo', [WasmValue.i32(1)]);
+    let refused: Promise<unknown> | null = null;
+    inlineHook.current = (x) => {
+      refused = a.runAsync(WasmValue.i32(1)).then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+      return x + a.readMemory(0, 4).length;
+    };
+    expect(await a.runAsync(null)).toMatchObject({ type: 'interrupted' });
+    expect(await a.runAsync(WasmValue.i32(2))).toEqual({ type: 'interrupted', id: 0, params: [{ type: 'i32', value: 7 }] });
+    expect(await refused).toMatchObject({ kind: 'StepInProgress' });
+    expect(await a.runAsync(WasmValue.i32(3))).toEqual({ type: 'finished', value: { type: 'i32', value: 7003 } });
+  });
+});
