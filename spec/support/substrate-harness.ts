@@ -211,7 +211,7 @@ export interface RuntimePrototype {
 
 /**
  * Creates a prototype whose import ids are indexes into `names`. With `inline`, the minimal
- * host answers every import inline (nothing pauses).
+ * host answers every import inline (nothing pauses). `backend` defaults to the library's default.
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
