@@ -8,7 +8,8 @@
  *   `ActiveCall` slot. On Asyncify a step is synchronous, so the slot cannot change under it; on
  *   JSPI a step spans promise jobs, and the steps of one runtime are queued so that no other
  *   call's step takes the slot meanwhile (see `call-context.ts`). Either way, every call's log
- *   entries, host calls, heap and output must be its own.
+ *   entries, host calls, heap and output must be its own; also for a call started from inside
+ *   another's inline host function (on Asyncify its first step runs nested in the other's).
  * - A storage provider may answer synchronously or with a promise: the same answers, the same
  *   pauses (a storage read pauses the call either way); only a promise makes the call wait.
  * - The artifact `cache` holds Asyncify artifacts: on Asyncify a miss transforms and stores, a
@@ -113,13 +114,16 @@ interface Walk {
   settled: boolean;
 }
 
-function walk(runtime: SubstrateRuntime, keys: string, storage: (asked: string[]) => StorageProvider): Walk {
+function walk(runtime: SubstrateRuntime, keys: string, storage: (asked: string[]) => StorageProvider, onLog?: (entry: LogEntry) => void): Walk {
   const logs: LogEntry[] = [];
   const trace: string[] = [];
   const asked: string[] = [];
   const result = runtimeCall(runtime, 'walk', text(keys), {
     storage: storage(asked),
-    onLog: (entry) => logs.push(entry),
+    onLog: (entry) => {
+      logs.push(entry);
+      onLog?.(entry);
+    },
     trace: (event: HostCallEvent) => trace.push(event.name),
   });
   const call: Walk = { keys, logs, trace, asked, result, settled: false };
@@ -247,6 +251,19 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(overlapped).toBe(true);
     expect(round).toBe(Math.max(...names.map((name) => calls[name]!.length)));
     for (const name of names) await expectWalk(walks.get(name)!);
+  });
+
+  test("a call started from inside another call's inline host function (its onLog): each keeps to itself", async () => {
+    // On Asyncify the inner call's first step runs right there, nested in the outer call's step;
+    // on JSPI it waits for the outer step to end. Either way, the outer call's next inline host
+    // call (the hash after the log) must find the outer call's context again.
+    const inner: Walk[] = [];
+    const outer = walk(runtime, 'outer', synchronous, () => {
+      if (inner.length === 0) inner.push(walk(runtime, 'inner', synchronous));
+    });
+    await expectWalk(outer);
+    expect(inner.length).toBe(1);
+    await expectWalk(inner[0]!);
   });
 
   test('a failing call among overlapping ones fails alone', async () => {
