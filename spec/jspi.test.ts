@@ -552,16 +552,19 @@ describe('(d) an engine error while suspending or resuming becomes a trap, never
    * White-box: the public API offers no way to put a JavaScript frame between the guest and its
    * pausing import (inline imports cannot reach the paused machine's own exports), so the
    * engine's error is injected where the driver would receive it: the driver's `call` or
-   * `resume` settles its step as `threw` with a real SuspendError, as when the engine rejects
-   * the `promising` call.
+   * `resume` hands the step `threw` with a real SuspendError to the machine, as when the engine
+   * rejects the `promising` call.
    */
   function injectOnce(method: 'call' | 'resume', error: Error): () => void {
-    const methods = JspiDriver.prototype as unknown as Record<'call' | 'resume', (this: JspiDriver, ...args: unknown[]) => Promise<unknown>>;
+    const methods = JspiDriver.prototype as unknown as Record<'call' | 'resume', (this: JspiDriver, ...args: unknown[]) => undefined>;
     const original = methods[method];
-    methods[method] = function (this: JspiDriver): Promise<'threw'> {
+    methods[method] = function (this: JspiDriver, ...args: unknown[]): undefined {
       methods[method] = original;
       this.error = error;
-      return Promise.resolve('threw');
+      // The driver hands its step to the callback it was given last, from a later job.
+      const settle = args[args.length - 1] as (step: 'threw', lastChance: boolean) => void;
+      queueMicrotask(() => settle('threw', true));
+      return undefined;
     };
     return () => {
       methods[method] = original;
