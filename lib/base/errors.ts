@@ -154,7 +154,15 @@ export type UsageErrorKind =
    */
   | 'StepInProgress'
   /** The operation does not exist on this prototype's backend (`toArtifact()` on JSPI). */
-  | 'UnsupportedOnBackend';
+  | 'UnsupportedOnBackend'
+  /**
+   * A synchronous transition that needs a new instance (`clone()`, or `intoPrototype()` when the
+   * used instance cannot be reset) was refused by the engine's limit on synchronous
+   * instantiation: Chromium allows `new WebAssembly.Instance` on a page's main thread only for
+   * modules of at most 8 MB. Nothing was consumed: use the asynchronous form (`cloneAsync()`,
+   * `intoPrototypeAsync()`), which every engine allows on every thread, or run in a Worker.
+   */
+  | 'SynchronousInstantiationRefused';
 
 /** Thrown when an object is used in a way its current state does not allow. */
 export class UsageError extends VmError<UsageErrorKind> {
