@@ -56,7 +56,14 @@ export type NewErrorKind =
    * (`WebAssembly.Suspending`/`promising`), or any backend on an engine that lacks what it needs
    * (Asyncify: multi-memory). Reported before any other work; the message names what is missing.
    */
-  | 'BackendUnsupported';
+  | 'BackendUnsupported'
+  /**
+   * The Asyncify transform could not run: its thread (a Worker) could not start or died before
+   * it finished (out of memory; in a browser, a Content-Security-Policy without
+   * `worker-src blob:`), or the engine has no threads at all. Says nothing about the module;
+   * the next `create()` tries a new thread. JSPI and artifacts need no transform.
+   */
+  | 'TransformUnavailable';
 
 /** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. */
 export class NewError extends VmError<NewErrorKind> {

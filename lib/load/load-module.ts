@@ -31,7 +31,8 @@ import { NewError } from '../base/errors.js';
 import { featureSet } from '../base/feature-set.js';
 import { type ScanStatistics, findUnsupportedFeature } from './features.js';
 import { loadChecksum, sha256Hex } from '../base/digest.js';
-import { POST_PASSES, instrument, transformId } from '../transform/instrument.js';
+import { POST_PASSES, transformId } from '../transform/transform-options.js';
+import { transformOnThread } from '../transform/transform-thread.js';
 import { ProgressReporter } from '../base/progress.js';
 import type { ArtifactOptions, BaseComponents, DeclaredMemory, ExportInfo, ResolvedImport } from '../base/components.js';
 import { compileInstrumented } from './compile.js';
@@ -253,13 +254,19 @@ export async function loadModule(
   });
   let instrumented: Uint8Array;
   try {
-    instrumented = await instrument(renamed, {
-      features: featureSet(config.features),
-      unwindBufferPages: config.unwindBufferPages,
-      pausingImports: pausingImportPatterns(imports),
-      postPasses,
-    });
+    // On a thread of its own (`transform/transform-thread.ts`): this one stays responsive.
+    instrumented = await transformOnThread(
+      renamed,
+      {
+        features: featureSet(config.features),
+        unwindBufferPages: config.unwindBufferPages,
+        pausingImports: pausingImportPatterns(imports),
+        postPasses,
+      },
+      (step) => progress.step('transform', step),
+    );
   } catch (e) {
+    if (e instanceof NewError) throw e;
     throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
   }
   progress.end('transform');
