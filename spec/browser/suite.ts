@@ -37,6 +37,7 @@ export async function substrateCall(request: {
   entryPoints: string[];
 }): Promise<{
   where: ReturnType<typeof where>;
+  codeBytes: number;
   backend: Backend;
   specName: string;
   specVersion: number;
@@ -44,8 +45,10 @@ export async function substrateCall(request: {
   outputs: { entryPoint: string; base64: string; pauses: number; ms: number }[];
   createMs: number;
 }> {
-  const code = (await (await fetch(request.codeUrl)).text()).trim();
+  // Hex text (as chain specs hold it), or raw wasm.
+  const code = request.codeUrl.endsWith('.wasm') ? await fetchBytes(request.codeUrl) : (await (await fetch(request.codeUrl)).text()).trim();
   const artifact = request.artifactUrl === undefined ? undefined : await fetchBytes(request.artifactUrl);
+  const codeBytes = typeof code === 'string' ? (code.length - 2) / 2 : code.length;
   const phases: string[] = [];
   const started = performance.now();
   const runtime = await SubstrateRuntime.create({
@@ -65,6 +68,7 @@ export async function substrateCall(request: {
   }
   return {
     where: where(),
+    codeBytes,
     backend: runtime.backend,
     specName: runtime.version.specName,
     specVersion: runtime.version.specVersion,
