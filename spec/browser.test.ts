@@ -18,13 +18,14 @@
  * If Chromium cannot start, the suite is skipped with a message saying why.
  */
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { type ArtifactCache, VirtualMachinePrototype, WasmValue } from '../lib/index.js';
 import { FileArtifactCache } from '../lib/node/index.js';
 import { SubstrateRuntime, runtimeCall } from '../lib/substrate/index.js';
 import { assetHubGenesis } from '../examples/known-chain.js';
+import { buildSite } from '../examples/browser/build-site.js';
 import type { SUITE } from './browser/suite.js';
 import { REPO_ROOT, consumerFolder } from './support/bundle.js';
 import { busyGuest } from './support/busy-guest.js';
@@ -259,6 +260,26 @@ describeInBrowser(`in ${version}`, () => {
     expect(second.result).toBe(busyResult);
     expect(downloadedBinaryen(since)).toBe(false);
     console.log(`second visit: create ${second.createMs.toFixed(0)} ms from IndexedDB`);
+  });
+
+  test.each(['worker', 'main'])('the example page (examples/browser) runs Asset Hub in %s', async (thread) => {
+    const site = join(folder, 'example');
+    const files = await buildSite(site);
+    for (const file of files) server.route(`/example/${file.file}`, { file: join(site, file.file) });
+    server.route('/example/', { body: readFileSync(join(site, 'index.html')), type: 'text/html; charset=utf-8' });
+    const example = await browser.newPage();
+    try {
+      await example.goto(`${server.origin}/example/?backend=jspi&thread=${thread}`);
+      await example.waitForFunction(() => document.body.dataset['state'] === 'done' || document.body.dataset['state'] === 'error', { timeout: 60_000 });
+      const text = await example.evaluate(() => document.body.innerText);
+      expect(text).toContain(`${nodeVersion.specName} ${nodeVersion.specVersion}`);
+      expect(text).toContain(`runs in\t${thread === 'main' ? 'main thread' : 'Worker'}`);
+      expect(text).toMatch(/Metadata_metadata\tmetadata version 14, [\d,]+ bytes/);
+      expect(text).toMatch(/AuraApi_authorities\t4 authorities/);
+      expect(text).toMatch(/done in [\d.]+ (ms|s)/);
+    } finally {
+      await example.close();
+    }
   });
 
   test('an Asyncify transform started in a Worker runs on a Worker of its own', async () => {
