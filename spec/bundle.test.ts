@@ -67,6 +67,21 @@ describe.each(PAGES)('$name', (page) => {
   });
 });
 
+test("resumable-wasm/node resolves to a stand-in in a browser bundle, so code for both environments bundles", async () => {
+  const source = `import { FileArtifactCache } from 'resumable-wasm/node';
+import { IndexedDbArtifactCache } from 'resumable-wasm/browser';
+export const cacheFor = (node) => (node ? new FileArtifactCache('.cache') : new IndexedDbArtifactCache());`;
+  const bundle = await bundleForBrowser(folder, source, 'both');
+  const inputs = Object.keys(bundle.metafile.inputs);
+  expect(inputs.some((path) => path.endsWith('dist/node/browser-stand-in.js'))).toBe(true);
+  expect(inputs.some((path) => path.endsWith('dist/node/file-artifact-cache.js'))).toBe(false);
+  expect(inputs.filter((path) => path.startsWith('node:'))).toEqual([]);
+  // Constructed in a browser, the stand-in says what to use instead.
+  const { FileArtifactCache } = await import('../lib/node/browser-stand-in.js');
+  expect(() => new FileArtifactCache('.cache')).toThrow(expect.objectContaining({ name: 'UsageError', kind: 'UnsupportedEnvironment' }));
+  expect(() => new FileArtifactCache('.cache')).toThrow(/IndexedDbArtifactCache from resumable-wasm\/browser/);
+});
+
 test('the Substrate layer is what adds the crypto libraries', () => {
   const core = bundles.get('core')!.chunks.flatMap((c) => c.inputs);
   const substrate = bundles.get('core+substrate')!.chunks.flatMap((c) => c.inputs);

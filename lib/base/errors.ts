@@ -169,7 +169,13 @@ export type UsageErrorKind =
    * modules of at most 8 MB. Nothing was consumed: use the asynchronous form (`cloneAsync()`,
    * `intoPrototypeAsync()`), which every engine allows on every thread, or run in a Worker.
    */
-  | 'SynchronousInstantiationRefused';
+  | 'SynchronousInstantiationRefused'
+  /**
+   * The API needs what this JavaScript environment does not have: `FileArtifactCache` (a file
+   * system) in a browser bundle, where `resumable-wasm/node` resolves to a stand-in so that code
+   * meant for both still bundles.
+   */
+  | 'UnsupportedEnvironment';
 
 /** Thrown when an object is used in a way its current state does not allow. */
 export class UsageError extends VmError<UsageErrorKind> {

@@ -190,7 +190,10 @@ function startNodeThread(
   onFailure: (error: unknown) => void,
 ): ThreadHandle {
   const file = nodeWorkerFile();
-  const worker = new threads.Worker(new URL(file, import.meta.url), { name: 'resumable-wasm transform', execArgv: workerExecArgv() });
+  // Not `new URL(file, import.meta.url)` written out: webpack takes that form for a file to
+  // bundle, and warns about a request it cannot resolve.
+  const here = import.meta.url;
+  const worker = new threads.Worker(new URL(file, here), { name: 'resumable-wasm transform', execArgv: workerExecArgv() });
   worker.on('message', onReply);
   worker.on('error', onFailure);
   let terminating = false;
