@@ -1,13 +1,13 @@
 /**
  * Per-call cost of `Metadata_metadata` of a real runtime, side by side in one process:
- * plain WebAssembly with synchronous imports (the limit), this VM with every import an
- * interrupt, this VM with the host answered inline, and chopsticks-executor's `run_task`
+ * plain WebAssembly with synchronous imports (the limit), this VM on each backend with every
+ * import an interrupt and with the host answered inline, and chopsticks-executor's `run_task`
  * (smoldot's executor with the wasmi interpreter, compiled to wasm: what light clients in
  * JavaScript run today). Every side runs on a fresh instance per call (the VM through
  * `intoPrototype()`), and every side's output is checked against the plain one.
  */
 import { run_task } from '@acala-network/chopsticks-executor';
-import { createRuntimePrototype, plainRunner, runVm, type RuntimePrototype } from '../spec/support/substrate-harness.js';
+import { createRuntimePrototype, plainRunner, runVm, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { type Row, timeMedian } from './support/stats.js';
 
 /** One measurement: milliseconds per call. */
@@ -76,6 +76,27 @@ export async function benchMetadata(
     0,
   );
 
+  // The same two on JSPI: no transform; each pause suspends the engine's stack.
+  const checkAsync = async (runtime: RuntimePrototype): Promise<RuntimePrototype> => {
+    const { run, runtime: next } = await runVmAsync(runtime, 'Metadata_metadata', input);
+    if (!sameBytes(run.output, reference.output) || run.totalCalls !== reference.totalCalls) {
+      throw new Error(`${runtimeName}: the VM's output on JSPI differs from plain V8's`);
+    }
+    return next;
+  };
+  let jspi = await checkAsync(await createRuntimePrototype(wasm, { backend: 'jspi' }));
+  add(
+    'this VM on JSPI, every import an interrupt',
+    await timeMedian(async () => (jspi = (await runVmAsync(jspi, 'Metadata_metadata', input)).runtime), options.runs, options.warmup),
+    reference.totalCalls,
+  );
+  let jspiInline = await checkAsync(await createRuntimePrototype(wasm, { backend: 'jspi', inline: true }));
+  add(
+    'this VM on JSPI, allocator and logging inline',
+    await timeMedian(async () => (jspiInline = (await runVmAsync(jspiInline, 'Metadata_metadata', input)).runtime), options.runs, options.warmup),
+    0,
+  );
+
   const wasmHex = `0x${Buffer.from(code).toString('hex')}`;
   let taskId = 0;
   const chopsticks = async (): Promise<Uint8Array> => {
@@ -98,7 +119,7 @@ export async function benchMetadata(
   add("chopsticks-executor run_task (smoldot + wasmi)", await timeMedian(chopsticks, Math.max(3, options.runs >> 2), 1), reference.totalCalls);
 
   const floor = results[0]!.msPerCall;
-  const vm = results[1]!.msPerCall;
-  const rows: Row[] = results.map((r) => [`${runtimeName}: ${r.how}`, r.msPerCall, r.msPerCall / floor, r.msPerCall / vm]);
+  const chopsticksMs = results.find((r) => r.how.startsWith('chopsticks'))!.msPerCall;
+  const rows: Row[] = results.map((r) => [`${runtimeName}: ${r.how}`, r.msPerCall, r.msPerCall / floor, chopsticksMs / r.msPerCall]);
   return { results, rows, createMs };
 }

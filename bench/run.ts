@@ -10,6 +10,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, sharedPath } from '../spec/support/shared.js';
 import { assetHubRuntime, runtimeWasm } from '../spec/support/substrate-harness.js';
+import { loadChainSpec } from '../spec/support/chain-spec.js';
+import { benchReset } from './reset.js';
 import { benchCreate } from './create.js';
 import { benchInterrupts } from './interrupts.js';
 import { benchMetadata } from './metadata.js';
@@ -43,6 +45,13 @@ if (westendPath === null) {
   runtimes.push({ name: 'westend', code: async () => readFileSync(westendPath), wasm: async (code) => runtimeWasm(code) });
 }
 runtimes.push({ name: 'asset-hub', code: assetHubRuntime, wasm: async (code) => code });
+const peoplePath = sharedPath('runtimes/people-paseo-local.json');
+if (peoplePath === null) {
+  console.log('\n(People 2026 skipped: ../shared/runtimes is not present)');
+} else {
+  const people = loadChainSpec(peoplePath);
+  runtimes.push({ name: 'people-2026', code: async () => people.code, wasm: async (code) => runtimeWasm(code) });
+}
 
 if (wanted('metadata')) {
   const all = [];
@@ -59,7 +68,7 @@ if (wanted('metadata')) {
     rows.push(...r);
   }
   report['metadata'] = all;
-  print('Metadata_metadata, per call (milliseconds)', table(['runtime: how', 'ms/call', 'x plain', 'x this VM'], rows));
+  print('Metadata_metadata, per call (milliseconds)', table(['runtime: how', 'ms/call', 'x plain', 'x faster than chopsticks'], rows));
 }
 
 if (wanted('create')) {
@@ -74,6 +83,21 @@ if (wanted('create')) {
   print(
     'Prototype creation, each the first in a fresh process (x bare: against validate + compile + instantiate by the engine alone)',
     table(['runtime: mode', 'ms', 'x bare', 'peak RSS MB', 'phases (ms)'], rows),
+  );
+}
+
+if (wanted('reset')) {
+  const all = [];
+  const rows = [];
+  for (const runtime of runtimes) {
+    const { results, rows: r } = await benchReset(runtime.name, await runtime.code(), { runs: quick ? 20 : 200 });
+    all.push(...results);
+    rows.push(...r);
+  }
+  report['reset'] = all;
+  print(
+    'A small call on a runtime seen before: runtimeCall(Core_version), and what a fresh instance costs (milliseconds)',
+    table(['runtime: what', 'ms', 'x fresh instantiation'], rows),
   );
 }
 

@@ -2,8 +2,15 @@
  * API misuse is a typed error that changes nothing: every public method with arguments of the
  * wrong type or range, in every state, is refused with the documented error class and kind, and
  * leaves the machine as it was.
+ *
+ * Every table runs on Asyncify driven by `run()`, on Asyncify driven by `runAsync()` and on
+ * JSPI driven by `runAsync()` (see `support/stepping.ts`): a refused `run()` throws, a refused
+ * `runAsync()` rejects, with the same class and kind. Then the misuse only `runAsync()` makes
+ * possible (a second step, or a transition, while a step is pending: `StepInProgress`, memory
+ * access allowed) on both backends, and JSPI's own (`run()`: `SynchronousRunUnsupported`).
  */
 import {
+  type ExecOutcome,
   GlobalValueError,
   OutOfBoundsError,
   type Prepare,
@@ -16,7 +23,9 @@ import {
   WasmValue,
 } from '../lib/index.js';
 import { createHash } from 'node:crypto';
+import { BACKENDS } from './support/backends.js';
 import { faultGuest } from './support/fault-guest.js';
+import { DRIVES, type Stepper, refusal, stepper } from './support/stepping.js';
 import { wat } from './support/wat.js';
 
 const MISUSE_GUEST = `(module
@@ -87,6 +96,11 @@ function expectThrows(action: () => unknown, expected: Expected): Error {
   } catch (e) {
     error = e;
   }
+  return expectError(error, expected);
+}
+
+/** Checks that `error` is what `expected` describes, with a message. */
+function expectError(error: unknown, expected: Expected): Error {
   expect(error).toBeInstanceOf(expected.cls);
   expect((error as { kind?: string }).kind).toBe(expected.kind);
   expect((error as Error).message).not.toBe('');
@@ -99,57 +113,74 @@ function snapshot(access: Prepare | VirtualMachine): { size: number; digest: str
   return { size: access.memorySize(), digest: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** The states in which memory can be accessed, each with a way to check it still works after. */
-const STATES: readonly (readonly [string, (proto: VirtualMachinePrototype) => { access: Prepare | VirtualMachine; stillWorks: () => void }])[] = [
-  [
-    'Prepare',
-    (proto) => {
-      const prepare = proto.prepare();
-      return {
-        access: prepare,
-        stillWorks: () => expect(prepare.start('add', [WasmValue.i32(2), WasmValue.i64(3n)]).run(null)).toEqual({ type: 'finished', value: { type: 'i64', value: 5n } }),
-      };
-    },
-  ],
-  [
-    'VirtualMachine before run',
-    (proto) => {
-      const vm = proto.prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
-      return { access: vm, stillWorks: () => expect(vm.run(null)).toEqual({ type: 'finished', value: { type: 'i64', value: 5n } }) };
-    },
-  ],
-  [
-    'VirtualMachine interrupted',
-    (proto) => {
-      const vm = proto.prepare().start('flow', []);
-      vm.run(null);
-      vm.run(null);
-      return {
-        access: vm,
-        stillWorks: () => {
-          expect(vm.run(WasmValue.i32(-1))).toEqual({ type: 'interrupted', id: 1, params: [] });
-          expect(vm.run(WasmValue.i64(5n))).toEqual({ type: 'finished', value: { type: 'i64', value: 4n } });
-        },
-      };
-    },
-  ],
-  [
-    'VirtualMachine finished',
-    (proto) => {
-      const vm = proto.prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
-      vm.run(null);
-      return {
-        access: vm,
-        stillWorks: () => expect(vm.intoPrepare().start('add', [WasmValue.i32(1), WasmValue.i64(1n)]).run(null)).toMatchObject({ type: 'finished' }),
-      };
-    },
-  ],
-];
+/** A state in which memory can be accessed, and a way to check it still works after. */
+interface State {
+  readonly access: Prepare | VirtualMachine;
+  readonly stillWorks: () => Promise<void>;
+}
 
-describe('API misuse is a typed error that changes nothing', () => {
+/** The states in which memory can be accessed, each driven by `step`. */
+function statesFor(step: Stepper): readonly (readonly [string, (proto: VirtualMachinePrototype) => Promise<State>])[] {
+  return [
+    [
+      'Prepare',
+      async (proto) => {
+        const prepare = proto.prepare();
+        return {
+          access: prepare,
+          stillWorks: async () =>
+            expect(await step(prepare.start('add', [WasmValue.i32(2), WasmValue.i64(3n)]), null)).toEqual({ type: 'finished', value: { type: 'i64', value: 5n } }),
+        };
+      },
+    ],
+    [
+      'VirtualMachine before run',
+      async (proto) => {
+        const vm = proto.prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
+        return { access: vm, stillWorks: async () => expect(await step(vm, null)).toEqual({ type: 'finished', value: { type: 'i64', value: 5n } }) };
+      },
+    ],
+    [
+      'VirtualMachine interrupted',
+      async (proto) => {
+        const vm = proto.prepare().start('flow', []);
+        await step(vm, null);
+        await step(vm, null);
+        return {
+          access: vm,
+          stillWorks: async () => {
+            expect(await step(vm, WasmValue.i32(-1))).toEqual({ type: 'interrupted', id: 1, params: [] });
+            expect(await step(vm, WasmValue.i64(5n))).toEqual({ type: 'finished', value: { type: 'i64', value: 4n } });
+          },
+        };
+      },
+    ],
+    [
+      'VirtualMachine finished',
+      async (proto) => {
+        const vm = proto.prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
+        await step(vm, null);
+        return {
+          access: vm,
+          stillWorks: async () =>
+            expect(await step(vm.intoPrepare().start('add', [WasmValue.i32(1), WasmValue.i64(1n)]), null)).toMatchObject({ type: 'finished' }),
+        };
+      },
+    ],
+  ];
+}
+
+describe.each(DRIVES)('API misuse is a typed error that changes nothing (%s, driven by %s)', (backend, method) => {
+  const step = stepper(method);
+  const STATES = statesFor(step);
+  /** Checks that `vm.run(value)` or `vm.runAsync(value)`, as this suite drives, is refused as `expected`. */
+  const expectRefused = async (vm: VirtualMachine, value: unknown, expected: Expected): Promise<void> => {
+    expectError(await refusal(method, () => (method === 'run' ? vm.run(value as WasmValue) : vm.runAsync(value as WasmValue))), expected);
+  };
   let base: VirtualMachinePrototype;
   beforeAll(async () => {
-    base = await misuseGuest();
+    base = await misuseGuest({ backend });
+    expect(base.backend).toBe(backend);
   });
 
   const OOB: Expected = { cls: OutOfBoundsError, kind: 'OutOfBounds' };
@@ -166,12 +197,12 @@ describe('API misuse is a typed error that changes nothing', () => {
     memoryCalls.flatMap(([call, invoke]) => BAD_COUNTS.map(([name, bad]) => [state, call, name, make, invoke, bad] as const)),
   );
 
-  test.each(memoryTable)('%s.%s with %s: OutOfBoundsError, nothing changed', (_state, _call, _name, make, invoke, bad) => {
-    const { access, stillWorks } = make(base.clone());
+  test.each(memoryTable)('%s.%s with %s: OutOfBoundsError, nothing changed', async (_state, _call, _name, make, invoke, bad) => {
+    const { access, stillWorks } = await make(base.clone());
     const before = snapshot(access);
     expectThrows(() => invoke(access, bad), OOB);
     expect(snapshot(access)).toEqual(before);
-    stillWorks();
+    await stillWorks();
   });
 
   // BUG: an offset, size or page count that cannot be converted to a string (an object without
@@ -179,8 +210,8 @@ describe('API misuse is a typed error that changes nothing', () => {
   // primitive value") from the error message formatting, instead of an OutOfBoundsError.
   test.each(STATES.map(([state, make]) => [state, make] as const))(
     '%s.readMemory with an object without a prototype: OutOfBoundsError',
-    (_state, make) => {
-      const { access } = make(base.clone());
+    async (_state, make) => {
+      const { access } = await make(base.clone());
       expectThrows(() => access.readMemory(Object.create(null) as number, 1), OOB);
     },
   );
@@ -191,16 +222,16 @@ describe('API misuse is a typed error that changes nothing', () => {
     [state, 'an offset past the end with size 0', make, (a: Prepare | VirtualMachine) => a.readMemory(65537, 0)],
     [state, 'growth past the maximum', make, (a: Prepare | VirtualMachine) => a.growMemory(3)],
     [state, 'growth past 65536 pages', make, (a: Prepare | VirtualMachine) => a.growMemory(65536)],
-  ] as const))('%s: %s is an OutOfBoundsError, nothing changed', (_state, _what, make, action) => {
-    const { access, stillWorks } = make(base.clone());
+  ] as const))('%s: %s is an OutOfBoundsError, nothing changed', async (_state, _what, make, action) => {
+    const { access, stillWorks } = await make(base.clone());
     const before = snapshot(access);
     expectThrows(() => action(access), OOB);
     expect(snapshot(access)).toEqual(before);
-    stillWorks();
+    await stillWorks();
   });
 
-  test.each(STATES.map(([state, make]) => [state, make] as const))('%s: growth exactly to the maximum works, one more page does not', (_state, make) => {
-    const { access } = make(base.clone());
+  test.each(STATES.map(([state, make]) => [state, make] as const))('%s: growth exactly to the maximum works, one more page does not', async (_state, make) => {
+    const { access } = await make(base.clone());
     access.growMemory(2);
     expect(access.memorySize()).toBe(3);
     expectThrows(() => access.growMemory(1), OOB);
@@ -214,20 +245,20 @@ describe('API misuse is a typed error that changes nothing', () => {
   // Nothing is written, which the test below checks separately.
   test.each(STATES.flatMap(([state, make]) => BAD_DATA.map(([name, bad]) => [state, name, make, bad] as const)))(
     '%s.writeMemory(0, %s): UsageError(InvalidArgument)',
-    (_state, _name, make, bad) => {
-      const { access } = make(base.clone());
+    async (_state, _name, make, bad) => {
+      const { access } = await make(base.clone());
       expectThrows(() => access.writeMemory(0, bad as Uint8Array), INVALID);
     },
   );
 
   test.each(STATES.flatMap(([state, make]) => BAD_DATA.map(([name, bad]) => [state, name, make, bad] as const)))(
     '%s.writeMemory(0, %s) throws and writes nothing',
-    (_state, _name, make, bad) => {
-      const { access, stillWorks } = make(base.clone());
+    async (_state, _name, make, bad) => {
+      const { access, stillWorks } = await make(base.clone());
       const before = snapshot(access);
       expect(() => access.writeMemory(0, bad as Uint8Array)).toThrow();
       expect(snapshot(access)).toEqual(before);
-      stillWorks();
+      await stillWorks();
     },
   );
 
@@ -249,12 +280,12 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['a bigint', 1n],
       ['a String object', new String('add')],
     ];
-    test.each(BAD_NAMES)('a name that is %s: UsageError(InvalidArgument), the Prepare is not consumed', (_name, bad) => {
+    test.each(BAD_NAMES)('a name that is %s: UsageError(InvalidArgument), the Prepare is not consumed', async (_name, bad) => {
       const prepare = base.clone().prepare();
       prepare.writeMemory(0, Uint8Array.of(1));
       expectThrows(() => prepare.start(bad as string, []), INVALID);
       expect(prepare.readMemory(0, 1)).toEqual(Uint8Array.of(1));
-      expect(prepare.start('add', [WasmValue.i32(1), WasmValue.i64(2n)]).run(null)).toMatchObject({ type: 'finished' });
+      expect(await step(prepare.start('add', [WasmValue.i32(1), WasmValue.i64(2n)]), null)).toMatchObject({ type: 'finished' });
     });
 
     const BAD_PARAM_LISTS: readonly (readonly [string, unknown])[] = [
@@ -266,10 +297,10 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['an array-like object', { length: 2, 0: WasmValue.i32(1), 1: WasmValue.i64(2n) }],
       ['a Set', new Set([WasmValue.i32(1), WasmValue.i64(2n)])],
     ];
-    test.each(BAD_PARAM_LISTS)('params that are %s: UsageError(InvalidArgument), the Prepare is not consumed', (_name, bad) => {
+    test.each(BAD_PARAM_LISTS)('params that are %s: UsageError(InvalidArgument), the Prepare is not consumed', async (_name, bad) => {
       const prepare = base.clone().prepare();
       expectThrows(() => prepare.start('add', bad as WasmValue[]), INVALID);
-      expect(prepare.start('add', [WasmValue.i32(1), WasmValue.i64(2n)]).run(null)).toMatchObject({ type: 'finished' });
+      expect(await step(prepare.start('add', [WasmValue.i32(1), WasmValue.i64(2n)]), null)).toMatchObject({ type: 'finished' });
     });
 
     const BAD_PARAMS: readonly (readonly [string, unknown[]])[] = [
@@ -289,14 +320,14 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['an f64 for an i64', [WasmValue.i32(1), WasmValue.f64(1)]],
       ['null', [null, WasmValue.i64(1n)]],
     ];
-    test.each(BAD_PARAMS)('a parameter that is %s: StartError(InvalidParameters) with a working prototype', (_name, params) => {
+    test.each(BAD_PARAMS)('a parameter that is %s: StartError(InvalidParameters) with a working prototype', async (_name, params) => {
       const prepare = base.clone().prepare();
       prepare.writeMemory(0, Uint8Array.of(5));
       const error = expectThrows(() => prepare.start('add', params as WasmValue[]), { cls: StartError, kind: 'InvalidParameters' }) as StartError;
       expectThrows(() => prepare.memorySize(), { cls: UsageError, kind: 'Consumed' });
       const again = error.prototype.prepare();
       expect(again.readMemory(0, 1)).toEqual(Uint8Array.of(5));
-      expect(again.start('add', [WasmValue.i32(-1), WasmValue.i64(2n)]).run(null)).toEqual({ type: 'finished', value: { type: 'i64', value: 1n } });
+      expect(await step(again.start('add', [WasmValue.i32(-1), WasmValue.i64(2n)]), null)).toEqual({ type: 'finished', value: { type: 'i64', value: 1n } });
     });
   });
 
@@ -324,15 +355,15 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['an i32 as a string', 'InvalidValue', { type: 'i32', value: '1' }],
       ['an i32 as a bigint', 'InvalidValue', { type: 'i32', value: 1n }],
     ];
-    test.each(EXPECTING_I32)('resuming an i32 import with %s: RunError(%s), the call continues', (_name, kind, bad) => {
+    test.each(EXPECTING_I32)('resuming an i32 import with %s: RunError(%s), the call continues', async (_name, kind, bad) => {
       const vm = base.clone().prepare().start('flow', []);
-      vm.run(null);
-      expect(vm.run(null)).toEqual({ type: 'interrupted', id: 0, params: [] });
+      await step(vm, null);
+      expect(await step(vm, null)).toEqual({ type: 'interrupted', id: 0, params: [] });
       const before = snapshot(vm);
-      expectThrows(() => vm.run(bad as WasmValue), { cls: RunError, kind });
+      await expectRefused(vm, bad as WasmValue, { cls: RunError, kind });
       expect(snapshot(vm)).toEqual(before);
-      expect(vm.run(WasmValue.i32(7))).toEqual({ type: 'interrupted', id: 1, params: [] });
-      expect(vm.run(WasmValue.i64(1n))).toEqual({ type: 'finished', value: { type: 'i64', value: 8n } });
+      expect(await step(vm, WasmValue.i32(7))).toEqual({ type: 'interrupted', id: 1, params: [] });
+      expect(await step(vm, WasmValue.i64(1n))).toEqual({ type: 'finished', value: { type: 'i64', value: 8n } });
     });
 
     const EXPECTING_I64: readonly (readonly [string, 'BadValueType' | 'InvalidValue', unknown])[] = [
@@ -343,24 +374,24 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['an i64 below -2^63', 'InvalidValue', { type: 'i64', value: -(2n ** 63n) - 1n }],
       ['an i64 as a string', 'InvalidValue', { type: 'i64', value: '1' }],
     ];
-    test.each(EXPECTING_I64)('resuming an i64 import with %s: RunError(%s), the call continues', (_name, kind, bad) => {
+    test.each(EXPECTING_I64)('resuming an i64 import with %s: RunError(%s), the call continues', async (_name, kind, bad) => {
       const vm = base.clone().prepare().start('flow', []);
-      vm.run(null);
-      vm.run(null);
-      expect(vm.run(WasmValue.i32(2))).toEqual({ type: 'interrupted', id: 1, params: [] });
-      expectThrows(() => vm.run(bad as WasmValue), { cls: RunError, kind });
-      expect(vm.run(WasmValue.i64(-1n))).toEqual({ type: 'finished', value: { type: 'i64', value: 1n } });
+      await step(vm, null);
+      await step(vm, null);
+      expect(await step(vm, WasmValue.i32(2))).toEqual({ type: 'interrupted', id: 1, params: [] });
+      await expectRefused(vm, bad as WasmValue, { cls: RunError, kind });
+      expect(await step(vm, WasmValue.i64(-1n))).toEqual({ type: 'finished', value: { type: 'i64', value: 1n } });
     });
 
     test.each([
       ['an i32', WasmValue.i32(0)],
       ['an i64', WasmValue.i64(0n)],
       ['an f64', WasmValue.f64(0)],
-    ])('resuming an import without result with %s: RunError(BadValueType)', (_name, bad) => {
+    ])('resuming an import without result with %s: RunError(BadValueType)', async (_name, bad) => {
       const vm = base.clone().prepare().start('flow', []);
-      expect(vm.run(null)).toEqual({ type: 'interrupted', id: 2, params: [{ type: 'i32', value: 1 }] });
-      expectThrows(() => vm.run(bad), { cls: RunError, kind: 'BadValueType' });
-      expect(vm.run(null)).toEqual({ type: 'interrupted', id: 0, params: [] });
+      expect(await step(vm, null)).toEqual({ type: 'interrupted', id: 2, params: [{ type: 'i32', value: 1 }] });
+      await expectRefused(vm, bad, { cls: RunError, kind: 'BadValueType' });
+      expect(await step(vm, null)).toEqual({ type: 'interrupted', id: 0, params: [] });
     });
 
     // BUG: for an import without result, any value whose `type` property is missing is taken
@@ -371,31 +402,31 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['a string', 'x'],
       ['an empty object', {}],
       ['true', true],
-    ])('resuming an import without result with %s: RunError(BadValueType)', (_name, bad) => {
+    ])('resuming an import without result with %s: RunError(BadValueType)', async (_name, bad) => {
       const vm = base.clone().prepare().start('flow', []);
-      vm.run(null);
-      expectThrows(() => vm.run(bad as WasmValue), { cls: RunError, kind: 'BadValueType' });
+      await step(vm, null);
+      await expectRefused(vm, bad as WasmValue, { cls: RunError, kind: 'BadValueType' });
     });
 
     test.each([
       ['an i32', WasmValue.i32(0)],
       ['a bare number', 0],
       ['an object', {}],
-    ])('the first run with %s: RunError(BadValueType), the call can still start', (_name, bad) => {
+    ])('the first run with %s: RunError(BadValueType), the call can still start', async (_name, bad) => {
       const vm = base.clone().prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
-      expectThrows(() => vm.run(bad as WasmValue), { cls: RunError, kind: 'BadValueType' });
-      expect(vm.run(null)).toEqual({ type: 'finished', value: { type: 'i64', value: 5n } });
+      await expectRefused(vm, bad as WasmValue, { cls: RunError, kind: 'BadValueType' });
+      expect(await step(vm, null)).toEqual({ type: 'finished', value: { type: 'i64', value: 5n } });
     });
 
     test.each([
       ['finished', 'add', [WasmValue.i32(1), WasmValue.i64(1n)]],
       ['trapped', 'add', [WasmValue.i32(1), WasmValue.i64(1n)]],
-    ] as const)('after the call %s, every run() is RunError(Poisoned) and memory stays usable', async (how, fn, params) => {
-      const proto = how === 'trapped' ? await faultGuest() : base.clone();
+    ] as const)('after the call %s, every run/runAsync is RunError(Poisoned) and memory stays usable', async (how, fn, params) => {
+      const proto = how === 'trapped' ? await faultGuest({ backend }) : base.clone();
       const vm = how === 'trapped' ? proto.prepare().start('now', [WasmValue.i32(0), WasmValue.i32(0)]) : proto.prepare().start(fn, params);
-      vm.run(null);
+      await step(vm, null);
       for (const value of [null, WasmValue.i32(0), WasmValue.i64(0n), 5, {}, undefined]) {
-        expectThrows(() => vm.run(value as WasmValue), { cls: RunError, kind: 'Poisoned' });
+        await expectRefused(vm, value as WasmValue, { cls: RunError, kind: 'Poisoned' });
       }
       vm.writeMemory(0, Uint8Array.of(3));
       expect(vm.readMemory(0, 1)).toEqual(Uint8Array.of(3));
@@ -458,8 +489,10 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['cache without methods', { moduleBytes: source, symbols: () => 0, cache: {} }],
     ];
     test.each(MALFORMED)('%s: UsageError(InvalidArgument)', async (_name, config) => {
-      await expect(VirtualMachinePrototype.create(config as VmConfig)).rejects.toMatchObject({ kind: 'InvalidArgument' });
-      await expect(VirtualMachinePrototype.create(config as VmConfig)).rejects.toBeInstanceOf(UsageError);
+      // An object config asks for this suite's backend; anything else is malformed on its own.
+      const onBackend = (typeof config === 'object' && config !== null ? { ...config, backend } : config) as VmConfig;
+      await expect(VirtualMachinePrototype.create(onBackend)).rejects.toMatchObject({ kind: 'InvalidArgument' });
+      await expect(VirtualMachinePrototype.create(onBackend)).rejects.toBeInstanceOf(UsageError);
     });
 
     // BUG: an option that is an object without a prototype (or any value String() cannot
@@ -470,7 +503,7 @@ describe('API misuse is a typed error that changes nothing', () => {
       ['unwindBufferPages', { unwindBufferPages: Object.create(null) }],
       ['maxMemoryPages', { maxMemoryPages: Object.create(null) }],
     ])('%s as an object without a prototype: UsageError(InvalidArgument)', async (_name, extra) => {
-      const config = { moduleBytes: source, symbols: () => 0, ...extra };
+      const config = { moduleBytes: source, symbols: () => 0, backend, ...extra };
       await expect(VirtualMachinePrototype.create(config as unknown as VmConfig)).rejects.toBeInstanceOf(UsageError);
     });
 
@@ -481,13 +514,13 @@ describe('API misuse is a typed error that changes nothing', () => {
       ["requireMemory: 'false'", { requireMemory: 'false' }],
       ['floats: 1', { floats: 1 }],
     ])('%s: UsageError(InvalidArgument)', async (_name, extra) => {
-      const config = { moduleBytes: await wat('(module (memory (export "memory") 1))'), symbols: () => 0, ...extra };
+      const config = { moduleBytes: await wat('(module (memory (export "memory") 1))'), symbols: () => 0, backend, ...extra };
       await expect(VirtualMachinePrototype.create(config as unknown as VmConfig)).rejects.toBeInstanceOf(UsageError);
     });
   });
 
   describe('consumed objects', () => {
-    test('every method of every consumed state object is UsageError(Consumed)', () => {
+    test('every method of every consumed state object is UsageError(Consumed)', async () => {
       const CONSUMED: Expected = { cls: UsageError, kind: 'Consumed' };
       const proto = base.clone();
       const prepare = proto.prepare();
@@ -512,11 +545,11 @@ describe('API misuse is a typed error that changes nothing', () => {
         expectThrows(action, CONSUMED);
       }
       const vm = startError!.prototype.prepare().start('flow', []);
-      vm.run(null);
+      await step(vm, null);
       const fresh = vm.intoPrototype();
+      await expectRefused(vm, null, CONSUMED);
+      await expectRefused(vm, WasmValue.i32(0), CONSUMED);
       for (const action of [
-        () => vm.run(null),
-        () => vm.run(WasmValue.i32(0)),
         () => vm.readMemory(0, 1),
         () => vm.writeMemory(0, Uint8Array.of(1)),
         () => vm.growMemory(0),
@@ -526,7 +559,7 @@ describe('API misuse is a typed error that changes nothing', () => {
       ]) {
         expectThrows(action, CONSUMED);
       }
-      expectSumLike(fresh);
+      await expectSumLike(step, fresh);
     });
   });
 
@@ -545,7 +578,254 @@ describe('API misuse is a typed error that changes nothing', () => {
   });
 });
 
+/** A step left pending, what it must settle to, and the rest of its call. */
+interface PendingStep {
+  readonly vm: VirtualMachine;
+  /** Starts the step (called synchronously right before the misuse, so that it is still pending). */
+  readonly begin: () => Promise<ExecOutcome>;
+  readonly expected: ExecOutcome;
+  /** Drives the call from `expected` to its end and checks the result. */
+  readonly finish: () => Promise<void>;
+}
+
+/** `flow` driven through `runAsync` up to `interrupts` interrupts, before a step is left pending. */
+async function flowAt(proto: VirtualMachinePrototype, interrupts: number): Promise<VirtualMachine> {
+  const vm = proto.prepare().start('flow', []);
+  const answers = [null, null, WasmValue.i32(-3)];
+  for (let i = 0; i < interrupts; i++) await vm.runAsync(i === 0 ? null : answers[i]!);
+  return vm;
+}
+
+/** Steps that can be pending, each with the call around it. */
+const PENDING_STEPS: readonly (readonly [string, (proto: VirtualMachinePrototype) => Promise<PendingStep>])[] = [
+  [
+    'the start of a call that pauses',
+    async (proto) => {
+      const vm = await flowAt(proto, 0);
+      return {
+        vm,
+        begin: () => vm.runAsync(null),
+        expected: { type: 'interrupted', id: 2, params: [{ type: 'i32', value: 1 }] },
+        finish: async () => {
+          expect(await vm.runAsync(null)).toEqual({ type: 'interrupted', id: 0, params: [] });
+          expect(await vm.runAsync(WasmValue.i32(1))).toEqual({ type: 'interrupted', id: 1, params: [] });
+          expect(await vm.runAsync(WasmValue.i64(2n))).toEqual({ type: 'finished', value: { type: 'i64', value: 3n } });
+        },
+      };
+    },
+  ],
+  [
+    'a resume that pauses again',
+    async (proto) => {
+      const vm = await flowAt(proto, 1);
+      return {
+        vm,
+        begin: () => vm.runAsync(null),
+        expected: { type: 'interrupted', id: 0, params: [] },
+        finish: async () => {
+          expect(await vm.runAsync(WasmValue.i32(-3))).toEqual({ type: 'interrupted', id: 1, params: [] });
+          expect(await vm.runAsync(WasmValue.i64(10n))).toEqual({ type: 'finished', value: { type: 'i64', value: 7n } });
+        },
+      };
+    },
+  ],
+  [
+    'a resume to the end of the call',
+    async (proto) => {
+      const vm = await flowAt(proto, 3);
+      return {
+        vm,
+        begin: () => vm.runAsync(WasmValue.i64(10n)),
+        expected: { type: 'finished', value: { type: 'i64', value: 7n } },
+        finish: async () => {
+          await expect(vm.runAsync(null)).rejects.toMatchObject({ kind: 'Poisoned' });
+          expect(await vm.intoPrepare().start('add', [WasmValue.i32(1), WasmValue.i64(1n)]).runAsync(null)).toMatchObject({ type: 'finished' });
+        },
+      };
+    },
+  ],
+  [
+    'the start of a call that finishes without a pause',
+    async (proto) => {
+      const vm = proto.prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
+      return {
+        vm,
+        begin: () => vm.runAsync(null),
+        expected: { type: 'finished', value: { type: 'i64', value: 5n } },
+        finish: async () => {
+          await expect(vm.runAsync(null)).rejects.toMatchObject({ kind: 'Poisoned' });
+        },
+      };
+    },
+  ],
+];
+
+describe.each(BACKENDS)('a step in progress (%s): every other step and every transition is UsageError(StepInProgress), memory access is allowed', (backend) => {
+  const STEP_IN_PROGRESS: Expected = { cls: UsageError, kind: 'StepInProgress' };
+  /** What run() throws while a step is pending: on JSPI, run() is refused before anything else. */
+  const RUN_REFUSED: Expected = backend === 'jspi' ? { cls: UsageError, kind: 'SynchronousRunUnsupported' } : STEP_IN_PROGRESS;
+  let base: VirtualMachinePrototype;
+  beforeAll(async () => {
+    base = await misuseGuest({ backend });
+  });
+
+  test.each(PENDING_STEPS)('while %s is pending: refused, and the step settles as if nothing had been tried', async (_name, make) => {
+    const { vm, begin, expected, finish } = await make(base.clone());
+    const memorySize = vm.memorySize();
+    const pending = begin();
+    // Everything below is tried synchronously, before the pending step can settle: every other
+    // step, through either method, with any value (each attempt is made when refusal() is
+    // called; its rejection is awaited afterwards)...
+    const refusals: Promise<unknown>[] = [];
+    for (const value of [null, WasmValue.i32(1), WasmValue.i64(1n), { type: 'i33' }, 5]) {
+      refusals.push(refusal('runAsync', () => vm.runAsync(value as WasmValue)).then((e) => expectError(e, STEP_IN_PROGRESS)));
+      refusals.push(refusal('run', () => vm.run(value as WasmValue)).then((e) => expectError(e, RUN_REFUSED)));
+    }
+    // ...every transition...
+    expectThrows(() => vm.intoPrepare(), STEP_IN_PROGRESS);
+    expectThrows(() => vm.intoPrototype(), STEP_IN_PROGRESS);
+    // ...and the memory, which stays accessible in full.
+    vm.writeMemory(4096, Uint8Array.of(1, 2, 3));
+    expect(vm.readMemory(4096, 3)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(vm.readMemory(8, 5)).toEqual(new TextEncoder().encode('state'));
+    vm.growMemory(1);
+    expect(vm.memorySize()).toBe(memorySize + 1);
+    expectThrows(() => vm.readMemory(-1, 1), { cls: OutOfBoundsError, kind: 'OutOfBounds' });
+
+    await Promise.all(refusals);
+    expect(await pending).toEqual(expected);
+    expect(vm.readMemory(4096, 3)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(vm.memorySize()).toBe(memorySize + 1);
+    await finish();
+  });
+
+  test('a pending step refuses the transitions even when its call traps; after it settles they work', async () => {
+    const vm = (await faultGuest({ backend })).prepare().start('now', [WasmValue.i32(0), WasmValue.i32(0)]);
+    const pending = vm.runAsync(null);
+    expectThrows(() => vm.intoPrepare(), STEP_IN_PROGRESS);
+    expectThrows(() => vm.intoPrototype(), STEP_IN_PROGRESS);
+    const refused = refusal('runAsync', () => vm.runAsync(null));
+    expectError(await refused, STEP_IN_PROGRESS);
+    expect(await pending).toMatchObject({ type: 'trapped', trap: { kind: 'Unreachable' } });
+    await expect(vm.runAsync(null)).rejects.toMatchObject({ kind: 'Poisoned' });
+    await expect(vm.intoPrepare().start('calls_value', []).runAsync(null)).resolves.toEqual({ type: 'finished', value: { type: 'i32', value: 1 } });
+  });
+
+  test('a runAsync refused with a RunError leaves no step in progress once it has rejected', async () => {
+    const vm = await flowAt(base.clone(), 2);
+    await expect(vm.runAsync(WasmValue.i64(1n))).rejects.toMatchObject({ kind: 'BadValueType' });
+    expect(await vm.runAsync(WasmValue.i32(4))).toEqual({ type: 'interrupted', id: 1, params: [] });
+    expect(await vm.runAsync(WasmValue.i64(4n))).toEqual({ type: 'finished', value: { type: 'i64', value: 8n } });
+    expect(vm.intoPrototype().backend).toBe(backend);
+  });
+});
+
+describe('JSPI: run() is UsageError(SynchronousRunUnsupported) in every state and changes nothing', () => {
+  const UNSUPPORTED: Expected = { cls: UsageError, kind: 'SynchronousRunUnsupported' };
+  let base: VirtualMachinePrototype;
+  let faults: VirtualMachinePrototype;
+  beforeAll(async () => {
+    base = await misuseGuest({ backend: 'jspi' });
+    faults = await faultGuest({ backend: 'jspi' });
+  });
+
+  /** Every run() a host might try, refused synchronously, with a message that points to runAsync(). */
+  function expectRunRefused(vm: VirtualMachine): void {
+    for (const value of [null, WasmValue.i32(-3), WasmValue.i64(1n), undefined, {}, 5]) {
+      const error = expectThrows(() => vm.run(value as WasmValue), UNSUPPORTED);
+      expect(error.message).toMatch(/runAsync\(\)/);
+    }
+  }
+
+  const STATES_JSPI: readonly (readonly [string, () => Promise<{ vm: VirtualMachine; begin?: () => void; rest: () => Promise<void> }>])[] = [
+    [
+      'before the first step',
+      async () => {
+        const vm = base.clone().prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
+        return { vm, rest: async () => expect(await vm.runAsync(null)).toEqual({ type: 'finished', value: { type: 'i64', value: 5n } }) };
+      },
+    ],
+    [
+      'interrupted',
+      async () => {
+        const vm = await flowAt(base.clone(), 2);
+        return {
+          vm,
+          rest: async () => {
+            expect(await vm.runAsync(WasmValue.i32(-3))).toEqual({ type: 'interrupted', id: 1, params: [] });
+            expect(await vm.runAsync(WasmValue.i64(10n))).toEqual({ type: 'finished', value: { type: 'i64', value: 7n } });
+          },
+        };
+      },
+    ],
+    [
+      'finished',
+      async () => {
+        const vm = base.clone().prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
+        await vm.runAsync(null);
+        return {
+          vm,
+          rest: async () => {
+            await expect(vm.runAsync(null)).rejects.toMatchObject({ kind: 'Poisoned' });
+            expect(await vm.intoPrepare().start('add', [WasmValue.i32(1), WasmValue.i64(1n)]).runAsync(null)).toMatchObject({ type: 'finished' });
+          },
+        };
+      },
+    ],
+    [
+      'trapped',
+      async () => {
+        const vm = faults.clone().prepare().start('now', [WasmValue.i32(3), WasmValue.i32(0)]);
+        expect(await vm.runAsync(null)).toMatchObject({ type: 'trapped', trap: { kind: 'DivisionByZero' } });
+        return {
+          vm,
+          rest: async () => {
+            await expect(vm.runAsync(null)).rejects.toMatchObject({ kind: 'Poisoned' });
+            expect(await vm.intoPrepare().start('calls_value', []).runAsync(null)).toEqual({ type: 'finished', value: { type: 'i32', value: 1 } });
+          },
+        };
+      },
+    ],
+    [
+      'a step in progress',
+      async () => {
+        const vm = await flowAt(base.clone(), 1);
+        let pending: Promise<ExecOutcome> | null = null;
+        return {
+          vm,
+          // Started synchronously right before run() is tried, so that it is still pending.
+          begin: () => {
+            pending = vm.runAsync(null);
+          },
+          rest: async () => {
+            expect(await pending).toEqual({ type: 'interrupted', id: 0, params: [] });
+            expect(await vm.runAsync(WasmValue.i32(-3))).toEqual({ type: 'interrupted', id: 1, params: [] });
+            expect(await vm.runAsync(WasmValue.i64(10n))).toEqual({ type: 'finished', value: { type: 'i64', value: 7n } });
+          },
+        };
+      },
+    ],
+  ];
+
+  test.each(STATES_JSPI)('%s: refused, memory unchanged, and runAsync() continues as if run() had not been called', async (_state, make) => {
+    const { vm, begin, rest } = await make();
+    const before = snapshot(vm);
+    begin?.();
+    expectRunRefused(vm);
+    expect(snapshot(vm)).toEqual(before);
+    await rest();
+  });
+
+  test('a consumed JSPI machine: run() and runAsync() are UsageError(Consumed)', async () => {
+    const vm = base.clone().prepare().start('add', [WasmValue.i32(2), WasmValue.i64(3n)]);
+    const fresh = vm.intoPrototype();
+    expectThrows(() => vm.run(null), { cls: UsageError, kind: 'Consumed' });
+    expectError(await refusal('runAsync', () => vm.runAsync(null)), { cls: UsageError, kind: 'Consumed' });
+    await expectSumLike((m, v) => m.runAsync(v), fresh);
+  });
+});
+
 /** The misuse guest's `add` works on a fresh instance of `proto`. */
-function expectSumLike(proto: VirtualMachinePrototype): void {
-  expect(proto.prepare().start('add', [WasmValue.i32(-5), WasmValue.i64(2n)]).run(null)).toEqual({ type: 'finished', value: { type: 'i64', value: -3n } });
+async function expectSumLike(step: Stepper, proto: VirtualMachinePrototype): Promise<void> {
+  expect(await step(proto.prepare().start('add', [WasmValue.i32(-5), WasmValue.i64(2n)]), null)).toEqual({ type: 'finished', value: { type: 'i64', value: -3n } });
 }

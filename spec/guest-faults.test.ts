@@ -4,6 +4,12 @@
  * any depth and while rewinding; an unwind buffer too small for the stack. Each is a `trapped`
  * outcome, and the instance (through `intoPrepare()`) and a fresh one (through
  * `intoPrototype()`) work after it.
+ *
+ * Every behaviour runs on Asyncify driven by `run()`, on Asyncify driven by `runAsync()` and on
+ * JSPI driven by `runAsync()` (see `support/stepping.ts`). What only Asyncify has (an unwind
+ * buffer, a synchronous `run()` under a nearly exhausted host stack) stays on Asyncify, next to
+ * its JSPI counterpart (a fixed-size engine stack per call, `runAsync()` under a nearly
+ * exhausted host stack).
  */
 import {
   type ExecOutcome,
@@ -14,6 +20,7 @@ import {
   WasmValue,
 } from '../lib/index.js';
 import { GET, TICK, faultGuest } from './support/fault-guest.js';
+import { DRIVES, type Stepper, stepper } from './support/stepping.js';
 
 /** The faults of `fault(kind, 0)`, by kind number. */
 const FAULTS: readonly (readonly [number, string, TrapKind])[] = [
@@ -37,170 +44,246 @@ const FAULTS: readonly (readonly [number, string, TrapKind])[] = [
 ];
 
 /** Where the fault happens. Each starts its call on `prepare` and drives it to the fault. */
-type Position = (prepare: Prepare, kind: number) => { vm: VirtualMachine; outcome: ExecOutcome };
+type Position = (step: Stepper, prepare: Prepare, kind: number) => Promise<{ vm: VirtualMachine; outcome: ExecOutcome }>;
 const POSITIONS: readonly (readonly [string, Position])[] = [
-  ['before any pause', (prepare, kind) => driveZero(prepare.start('now', [WasmValue.i32(kind), WasmValue.i32(0)]))],
-  ['right after a resume', (prepare, kind) => driveZero(prepare.start('deep', [WasmValue.i32(0), WasmValue.i32(kind)]))],
-  ['right after a resume 500 frames deep', (prepare, kind) => driveZero(prepare.start('deep', [WasmValue.i32(500), WasmValue.i32(kind)]))],
-  ['after 1000 interrupts', (prepare, kind) => driveZero(prepare.start('many', [WasmValue.i32(1000), WasmValue.i32(kind)]))],
+  ['before any pause', (step, prepare, kind) => driveZero(step, prepare.start('now', [WasmValue.i32(kind), WasmValue.i32(0)]))],
+  ['right after a resume', (step, prepare, kind) => driveZero(step, prepare.start('deep', [WasmValue.i32(0), WasmValue.i32(kind)]))],
+  [
+    'right after a resume 500 frames deep',
+    (step, prepare, kind) => driveZero(step, prepare.start('deep', [WasmValue.i32(500), WasmValue.i32(kind)])),
+  ],
+  ['after 1000 interrupts', (step, prepare, kind) => driveZero(step, prepare.start('many', [WasmValue.i32(1000), WasmValue.i32(kind)]))],
 ];
 
 /** Answers every interrupt with zero (or nothing) until the call ends. */
-function driveZero(vm: VirtualMachine): { vm: VirtualMachine; outcome: ExecOutcome } {
-  let outcome = vm.run(null);
-  while (outcome.type === 'interrupted') outcome = vm.run(outcome.id === GET ? WasmValue.i32(0) : null);
+async function driveZero(step: Stepper, vm: VirtualMachine): Promise<{ vm: VirtualMachine; outcome: ExecOutcome }> {
+  let outcome = await step(vm, null);
+  while (outcome.type === 'interrupted') outcome = await step(vm, outcome.id === GET ? WasmValue.i32(0) : null);
   return { vm, outcome };
 }
 
 /** `sum(n)` paused at the bottom and resumed with `answer`: `n(n+1)/2 + answer`. */
-function expectSum(prepare: Prepare, n: number, answer: number): VirtualMachine {
+async function expectSum(step: Stepper, prepare: Prepare, n: number, answer: number): Promise<VirtualMachine> {
   const vm = prepare.start('sum', [WasmValue.i32(n)]);
-  expect(vm.run(null)).toEqual({ type: 'interrupted', id: GET, params: [] });
-  expect(vm.run(WasmValue.i32(answer))).toEqual({ type: 'finished', value: { type: 'i32', value: (n * (n + 1)) / 2 + answer } });
+  expect(await step(vm, null)).toEqual({ type: 'interrupted', id: GET, params: [] });
+  expect(await step(vm, WasmValue.i32(answer))).toEqual({ type: 'finished', value: { type: 'i32', value: (n * (n + 1)) / 2 + answer } });
   return vm;
 }
 
-function expectTrapped(outcome: ExecOutcome, kind: TrapKind, vm?: VirtualMachine): void {
+async function expectTrapped(step: Stepper, outcome: ExecOutcome, kind: TrapKind, vm?: VirtualMachine): Promise<void> {
   expect(outcome.type).toBe('trapped');
   if (outcome.type !== 'trapped') return;
   expect(outcome.trap.kind).toBe(kind);
   expect(outcome.trap.message).not.toBe('');
-  if (vm !== undefined) expect(() => vm.run(null)).toThrow(expect.objectContaining({ kind: 'Poisoned' }));
+  if (vm !== undefined) await expect(step(vm, null)).rejects.toMatchObject({ kind: 'Poisoned' });
 }
 
-describe('guest faults are outcomes, never exceptions', () => {
+describe.each(DRIVES)('guest faults are outcomes, never exceptions (%s, driven by %s)', (backend, method) => {
+  const step = stepper(method);
   let base: VirtualMachinePrototype;
   beforeAll(async () => {
-    base = await faultGuest();
+    base = await faultGuest({ backend });
+    expect(base.backend).toBe(backend);
   });
 
   const table = FAULTS.flatMap(([kind, what, trap]) => POSITIONS.map(([where, run]) => [what, where, kind, trap, run] as const));
 
-  test.each(table)('%s, %s: trapped, then intoPrototype() gives a fresh instance that runs correctly', (_what, _where, kind, trap, run) => {
+  test.each(table)('%s, %s: trapped, then intoPrototype() gives a fresh instance that runs correctly', async (_what, _where, kind, trap, run) => {
     const prepare = base.clone().prepare();
     prepare.writeMemory(100, Uint8Array.of(7));
-    const { vm, outcome } = run(prepare, kind);
-    expectTrapped(outcome, trap, vm);
+    const { vm, outcome } = await run(step, prepare, kind);
+    await expectTrapped(step, outcome, trap, vm);
     expect(vm.readMemory(100, 1)).toEqual(Uint8Array.of(7));
     const fresh = vm.intoPrototype();
     expect(fresh.globalValue('calls')).toBe(0);
     const again = fresh.prepare();
     expect(again.readMemory(100, 1)).toEqual(Uint8Array.of(0));
-    expectSum(again, 10, 5);
+    await expectSum(step, again, 10, 5);
   });
 
-  test('every fault × position on ONE instance through intoPrepare(), with a good call after each: state kept, results right', () => {
+  test('every fault × position on ONE instance through intoPrepare(), with a good call after each: state kept, results right', async () => {
     let prepare = base.clone().prepare();
     let calls = 0;
     for (const [kind, , trap] of FAULTS) {
       for (const [, run] of POSITIONS) {
         prepare.writeMemory(200 + calls, Uint8Array.of(calls & 0xff));
-        const { vm, outcome } = run(prepare, kind);
+        const { vm, outcome } = await run(step, prepare, kind);
         calls++;
-        expectTrapped(outcome, trap, vm);
-        prepare = expectSum(vm.intoPrepare(), 20, calls).intoPrepare();
+        await expectTrapped(step, outcome, trap, vm);
+        prepare = (await expectSum(step, vm.intoPrepare(), 20, calls)).intoPrepare();
         calls++;
       }
     }
     // The memory written before every fault is still there, and the guest's counter saw every call.
     const memory = prepare.readMemory(200, calls);
     for (let i = 0; i < calls; i += 2) expect(memory[i]).toBe(i & 0xff);
-    expect(prepare.start('calls_value', []).run(null)).toEqual({ type: 'finished', value: { type: 'i32', value: calls } });
+    expect(await step(prepare.start('calls_value', []), null)).toEqual({ type: 'finished', value: { type: 'i32', value: calls } });
   });
 
-  test('a trap in the middle of many interrupts, then the same call again on the same instance', () => {
+  test('a trap in the middle of many interrupts, then the same call again on the same instance', async () => {
     let prepare = base.clone().prepare();
     for (let round = 0; round < 5; round++) {
       const vm = prepare.start('many', [WasmValue.i32(300), WasmValue.i32(3)]);
-      let outcome = vm.run(null);
+      let outcome = await step(vm, null);
       let ticks = 0;
       while (outcome.type === 'interrupted' && outcome.id === TICK) {
         expect(outcome.params).toEqual([{ type: 'i32', value: ticks }]);
         ticks++;
-        outcome = vm.run(null);
+        outcome = await step(vm, null);
       }
       expect(ticks).toBe(300);
       expect(outcome).toEqual({ type: 'interrupted', id: GET, params: [] });
       // Non-zero: no fault. Zero: division by zero right after the resume.
-      const last = vm.run(WasmValue.i32(round % 2 === 0 ? 0 : 4));
-      if (round % 2 === 0) expectTrapped(last, 'DivisionByZero', vm);
+      const last = await step(vm, WasmValue.i32(round % 2 === 0 ? 0 : 4));
+      if (round % 2 === 0) await expectTrapped(step, last, 'DivisionByZero', vm);
       else expect(last).toEqual({ type: 'finished', value: { type: 'i32', value: 0 } });
       prepare = vm.intoPrepare();
     }
-    expectSum(prepare, 3, 1);
+    await expectSum(step, prepare, 3, 1);
   });
 
   describe('stack exhaustion', () => {
-    test.each([0, 1, 10, 100, 1000, 3000])('unbounded recursion after a resume %i frames deep: trapped, instance usable', (depth) => {
+    test.each([0, 1, 10, 100, 1000, 3000])('unbounded recursion after a resume %i frames deep: trapped, instance usable', async (depth) => {
       const vm = base.clone().prepare().start('deep', [WasmValue.i32(depth), WasmValue.i32(16)]);
-      expect(vm.run(null)).toMatchObject({ type: 'interrupted', id: GET });
+      expect(await step(vm, null)).toMatchObject({ type: 'interrupted', id: GET });
       // The pause and the rewind went through `depth` frames; the recursion then overflows.
-      expectTrapped(vm.run(WasmValue.i32(0)), 'StackExhausted', vm);
-      expectSum(vm.intoPrepare(), depth, 2);
+      await expectTrapped(step, await step(vm, WasmValue.i32(0)), 'StackExhausted', vm);
+      await expectSum(step, vm.intoPrepare(), depth, 2);
     });
 
-    // Regression (found by this suite): with little JavaScript stack left when the host called
-    // run(), an exception escaped after the call was marked as ended (the trap was lost), or the
-    // pause driver was left half reset. Now: an outcome, or a RangeError after which the retry
-    // reports what happened.
-    test('run() under every JS stack depth near the limit, starting and resuming: an outcome, or a RangeError after which the retry reports it', () => {
-      const anomalies = [...sweepStarting(base), ...sweepResuming(base)];
-      expect(anomalies).toEqual([]);
-    });
+    if (method === 'run') {
+      // Asyncify only: run() is synchronous there, so the guest runs on the host's own stack,
+      // and a host that calls run() with almost no stack left can make the step (or the
+      // reporting of its outcome) overflow. (JSPI has no synchronous run(); the runAsync()
+      // counterpart is below.)
+      //
+      // Regression (found by this suite): with little JavaScript stack left when the host called
+      // run(), an exception escaped after the call was marked as ended (the trap was lost), or the
+      // pause driver was left half reset. Now: an outcome, or a RangeError after which the retry
+      // reports what happened.
+      test('run() under every JS stack depth near the limit, starting and resuming: an outcome, or a RangeError after which the retry reports it', () => {
+        const anomalies = [...sweepStarting(base), ...sweepResuming(base)];
+        expect(anomalies).toEqual([]);
+      });
+    } else {
+      // The counterpart for runAsync() on either backend: the host's stack can only run out in
+      // the synchronous part of runAsync() (on JSPI that includes entering the guest's own
+      // stack and settling the pause), never in the guest, which runs in a promise job
+      // (Asyncify) or on a stack of its own (JSPI).
+      test('runAsync() under every JS stack depth near the limit, starting, starting a trapping call, and resuming: an outcome, or a RangeError after which the retry reports it', async () => {
+        const anomalies = [...(await sweepStartingAsync(base, 'sum')), ...(await sweepStartingAsync(base, 'now')), ...(await sweepResumingAsync(base))];
+        expect(anomalies).toEqual([]);
+      });
+    }
   });
 
-  describe('an unwind buffer of one page', () => {
-    let small: VirtualMachinePrototype;
-    let fits = 0;
-    beforeAll(async () => {
-      small = await faultGuest({ unwindBufferPages: 1 });
-      // The deepest pause of `sum` that fits in 64 KiB.
-      let lo = 1;
-      let hi = 100_000;
-      while (lo < hi) {
-        const mid = Math.floor((lo + hi + 1) / 2);
-        const vm = small.clone().prepare().start('sum', [WasmValue.i32(mid)]);
-        if (vm.run(null).type === 'interrupted') lo = mid;
-        else hi = mid - 1;
-      }
-      fits = lo;
-    });
+  if (backend === 'asyncify') {
+    // Asyncify only: the paused stack is copied into an unwind buffer of a fixed size, which a
+    // deep enough pause overflows. JSPI keeps the paused stack where it is (see the next block).
+    describe('an unwind buffer of one page', () => {
+      let small: VirtualMachinePrototype;
+      let fits = 0;
+      beforeAll(async () => {
+        small = await faultGuest({ unwindBufferPages: 1, backend });
+        // The deepest pause of `sum` that fits in 64 KiB.
+        let lo = 1;
+        let hi = 100_000;
+        while (lo < hi) {
+          const mid = Math.floor((lo + hi + 1) / 2);
+          const vm = small.clone().prepare().start('sum', [WasmValue.i32(mid)]);
+          if ((await step(vm, null)).type === 'interrupted') lo = mid;
+          else hi = mid - 1;
+        }
+        fits = lo;
+      });
 
-    test('overflowing pauses and good pauses alternate on one instance', () => {
-      expect(fits).toBeGreaterThan(50);
-      let prepare = small.clone().prepare();
-      for (let round = 0; round < 20; round++) {
-        prepare.writeMemory(round, Uint8Array.of(round + 1));
-        const vm = prepare.start('sum', [WasmValue.i32(fits + 1 + round * 97)]);
-        const outcome = vm.run(null);
-        expectTrapped(outcome, 'StackExhausted', vm);
-        if (outcome.type === 'trapped') expect(outcome.trap.message).toMatch(/64 KiB unwind buffer/);
-        prepare = expectSum(vm.intoPrepare(), round % 2 === 0 ? fits : 3, round).intoPrepare();
-      }
-      expect(prepare.readMemory(0, 20)).toEqual(Uint8Array.from({ length: 20 }, (_, i) => i + 1));
-    });
+      test('overflowing pauses and good pauses alternate on one instance', async () => {
+        expect(fits).toBeGreaterThan(50);
+        let prepare = small.clone().prepare();
+        for (let round = 0; round < 20; round++) {
+          prepare.writeMemory(round, Uint8Array.of(round + 1));
+          const vm = prepare.start('sum', [WasmValue.i32(fits + 1 + round * 97)]);
+          const outcome = await step(vm, null);
+          await expectTrapped(step, outcome, 'StackExhausted', vm);
+          if (outcome.type === 'trapped') expect(outcome.trap.message).toMatch(/64 KiB unwind buffer/);
+          prepare = (await expectSum(step, vm.intoPrepare(), round % 2 === 0 ? fits : 3, round)).intoPrepare();
+        }
+        expect(prepare.readMemory(0, 20)).toEqual(Uint8Array.from({ length: 20 }, (_, i) => i + 1));
+      });
 
-    test('a call that pauses at ever deeper frames overflows mid-call, after many good pauses and resumes', () => {
-      const vm = small.clone().prepare().start('climb', [WasmValue.i32(fits * 2)]);
-      let outcome = vm.run(null);
-      let pauses = 0;
-      while (outcome.type === 'interrupted') {
-        pauses++;
-        outcome = vm.run(outcome.id === GET ? WasmValue.i32(0) : null);
-      }
-      expect(pauses).toBeGreaterThan(50);
-      expectTrapped(outcome, 'StackExhausted', vm);
-      expectSum(vm.intoPrototype().prepare(), fits, 9);
-    });
+      test('a call that pauses at ever deeper frames overflows mid-call, after many good pauses and resumes', async () => {
+        const vm = small.clone().prepare().start('climb', [WasmValue.i32(fits * 2)]);
+        let outcome = await step(vm, null);
+        let pauses = 0;
+        while (outcome.type === 'interrupted') {
+          pauses++;
+          outcome = await step(vm, outcome.id === GET ? WasmValue.i32(0) : null);
+        }
+        expect(pauses).toBeGreaterThan(50);
+        await expectTrapped(step, outcome, 'StackExhausted', vm);
+        await expectSum(step, vm.intoPrototype().prepare(), fits, 9);
+      });
 
-    test('an overflow after 1000 shallow interrupts', () => {
-      const vm = small.clone().prepare().start('many', [WasmValue.i32(1000), WasmValue.i32(17)]);
-      expect(driveZero(vm).outcome).toEqual({ type: 'finished', value: { type: 'i32', value: 0 } });
-      const deep = vm.intoPrepare().start('sum', [WasmValue.i32(fits * 3)]);
-      expectTrapped(deep.run(null), 'StackExhausted', deep);
-      expectSum(deep.intoPrepare(), fits, 4);
+      test('an overflow after 1000 shallow interrupts', async () => {
+        const vm = small.clone().prepare().start('many', [WasmValue.i32(1000), WasmValue.i32(17)]);
+        expect((await driveZero(step, vm)).outcome).toEqual({ type: 'finished', value: { type: 'i32', value: 0 } });
+        const deep = vm.intoPrepare().start('sum', [WasmValue.i32(fits * 3)]);
+        await expectTrapped(step, await step(deep, null), 'StackExhausted', deep);
+        await expectSum(step, deep.intoPrepare(), fits, 4);
+      });
     });
-  });
+  } else {
+    // The JSPI counterpart of the unwind buffer: nothing is copied, the paused stack stays on
+    // the stack of a fixed size the engine gives each call (about 1 MB in V8), and it is that
+    // stack which a deep enough recursion overflows: while running, between pauses, never while
+    // pausing.
+    describe("the engine's fixed-size stack of a call", () => {
+      let fits = 0;
+      beforeAll(async () => {
+        // The deepest pause of `sum` that fits, on a prototype of its own (the search leaves it
+        // fresh).
+        let proto = await faultGuest({ backend });
+        let lo = 1;
+        let hi = 1 << 20;
+        while (lo < hi) {
+          const mid = Math.floor((lo + hi + 1) / 2);
+          const vm = proto.prepare().start('sum', [WasmValue.i32(mid)]);
+          if ((await step(vm, null)).type === 'interrupted') lo = mid;
+          else hi = mid - 1;
+          proto = vm.intoPrototype();
+        }
+        fits = lo;
+      });
+
+      test('overflowing calls and good deep pauses alternate on one instance', async () => {
+        expect(fits).toBeGreaterThan(1000);
+        let prepare = base.clone().prepare();
+        for (let round = 0; round < 20; round++) {
+          prepare.writeMemory(round, Uint8Array.of(round + 1));
+          // Ten times the depth that fits: past whatever the engine's tiers make of the frames.
+          const vm = prepare.start('sum', [WasmValue.i32(fits * 10 + round * 97)]);
+          const outcome = await step(vm, null);
+          await expectTrapped(step, outcome, 'StackExhausted', vm);
+          if (outcome.type === 'trapped') expect(outcome.trap.message).toMatch(/deeper than the stack the engine gives each call allows/);
+          prepare = (await expectSum(step, vm.intoPrepare(), round % 2 === 0 ? Math.floor(fits / 2) : 3, round)).intoPrepare();
+        }
+        expect(prepare.readMemory(0, 20)).toEqual(Uint8Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+
+      test('a call that pauses at ever deeper frames overflows mid-call, after many good pauses and resumes', async () => {
+        const vm = base.clone().prepare().start('climb', [WasmValue.i32(fits * 10)]);
+        let outcome = await step(vm, null);
+        let pauses = 0;
+        while (outcome.type === 'interrupted') {
+          pauses++;
+          outcome = await step(vm, outcome.id === GET ? WasmValue.i32(0) : null);
+        }
+        expect(pauses).toBeGreaterThan(1000);
+        await expectTrapped(step, outcome, 'StackExhausted', vm);
+        await expectSum(step, vm.intoPrototype().prepare(), Math.floor(fits / 2), 9);
+      });
+    });
+  }
 });
 
 /** Runs `action` with about `frames` JavaScript frames below it. */
@@ -324,6 +407,111 @@ function sweepResuming(base: VirtualMachinePrototype): string[] {
     }
     proto = vm.intoPrototype();
     return threw;
+  });
+  return anomalies;
+}
+
+/**
+ * {@link sweepStackLimit} for an asynchronous `attempt` (which resolves to `true` when the
+ * host's own call overflowed).
+ */
+async function sweepStackLimitAsync(attempt: (padding: number) => Promise<boolean>): Promise<void> {
+  jsStackLimit();
+  const limit = jsStackLimit();
+  let lo = Math.floor(limit / 2);
+  let hi = limit * 2;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await attempt(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  for (let padding = Math.max(lo - 200, 0); padding < lo + 200; padding++) await attempt(padding);
+}
+
+/**
+ * `vm.runAsync(value)` called under `padding` JS frames: its outcome, or the RangeError the
+ * call threw or rejected with (`null` outcome). Anything else thrown or rejected is an anomaly.
+ */
+async function runAsyncUnder(
+  padding: number,
+  vm: VirtualMachine,
+  value: WasmValue | null,
+  anomalies: string[],
+): Promise<ExecOutcome | null> {
+  let pending: Promise<ExecOutcome>;
+  try {
+    pending = withJsStack(padding, () => vm.runAsync(value));
+  } catch (e) {
+    // The host's own frames (or the call of the async function itself) ran out of stack.
+    if (!(e instanceof RangeError)) anomalies.push(`padding ${padding}: runAsync threw ${String(e).slice(0, 120)}`);
+    return null;
+  }
+  try {
+    return await pending;
+  } catch (e) {
+    if (!(e instanceof RangeError)) anomalies.push(`padding ${padding}: runAsync rejected with ${String(e).slice(0, 120)}`);
+    return null;
+  }
+}
+
+/**
+ * Starts `fn` under every JS stack depth around the limit, through `runAsync`: `sum(10)`, which
+ * pauses, or `now(0, 0)`, which traps before any pause (`Unreachable`). Each start must give
+ * what the call does, or a `StackExhausted` trap, or a RangeError after which the same call,
+ * retried with plenty of stack, gives what the call does (or that trap); a paused `sum` must
+ * then resume correctly. Returns what went wrong.
+ */
+async function sweepStartingAsync(base: VirtualMachinePrototype, fn: 'sum' | 'now'): Promise<string[]> {
+  const anomalies: string[] = [];
+  let proto = base.clone();
+  await sweepStackLimitAsync(async (padding) => {
+    const vm = proto.prepare().start(fn, fn === 'sum' ? [WasmValue.i32(10)] : [WasmValue.i32(0), WasmValue.i32(0)]);
+    const outcome = await runAsyncUnder(padding, vm, null, anomalies);
+    try {
+      const first = outcome ?? (await vm.runAsync(null));
+      if (first.type === 'trapped') {
+        const expected = fn === 'now' ? ['Unreachable', 'StackExhausted'] : ['StackExhausted'];
+        if (!expected.includes(first.trap.kind)) anomalies.push(`padding ${padding}: ${fn} trapped ${first.trap.kind}: ${first.trap.message}`);
+      } else if (fn === 'now') {
+        anomalies.push(`padding ${padding}: now ${first.type} instead of trapped`);
+      } else if (first.type !== 'interrupted') {
+        anomalies.push(`padding ${padding}: ${first.type} instead of interrupted`);
+      } else {
+        const end = await vm.runAsync(WasmValue.i32(1));
+        if (end.type !== 'finished' || end.value?.value !== 56) anomalies.push(`padding ${padding}: resumed to ${JSON.stringify(end)}`);
+      }
+    } catch (e) {
+      anomalies.push(`padding ${padding}: the retry failed: ${String(e).slice(0, 120)}`);
+    }
+    proto = vm.intoPrototype();
+    return outcome === null;
+  });
+  return anomalies;
+}
+
+/**
+ * Pauses `sum(10)`, then resumes it through `runAsync` under every JS stack depth around the
+ * limit. Each resume must give the right result or a `StackExhausted` trap; after a RangeError,
+ * the retry with plenty of stack must give one of those. Returns what went wrong.
+ */
+async function sweepResumingAsync(base: VirtualMachinePrototype): Promise<string[]> {
+  const anomalies: string[] = [];
+  let proto = base.clone();
+  await sweepStackLimitAsync(async (padding) => {
+    const vm = proto.prepare().start('sum', [WasmValue.i32(10)]);
+    const paused = await vm.runAsync(null);
+    if (paused.type !== 'interrupted') anomalies.push(`padding ${padding}: sum(10) did not pause: ${paused.type}`);
+    const outcome = await runAsyncUnder(padding, vm, WasmValue.i32(1), anomalies);
+    const good = (o: ExecOutcome): boolean =>
+      (o.type === 'finished' && o.value?.value === 56) || (o.type === 'trapped' && o.trap.kind === 'StackExhausted');
+    try {
+      const reported = outcome ?? (await vm.runAsync(WasmValue.i32(1)));
+      if (!good(reported)) anomalies.push(`padding ${padding}: ${outcome === null ? 'the retry gave ' : ''}${JSON.stringify(reported).slice(0, 160)}`);
+    } catch (e) {
+      anomalies.push(`padding ${padding}: the retry failed: ${String(e).slice(0, 120)}`);
+    }
+    proto = vm.intoPrototype();
+    return outcome === null;
   });
   return anomalies;
 }

@@ -8,7 +8,7 @@
  */
 import { type Backend, type GuestMemoryAccess, type InlineImport, VirtualMachinePrototype, type VmConfig, WasmValue } from '../lib/index.js';
 import { BACKENDS, createOn } from './support/backends.js';
-import { settledDepthAsync } from './support/drive.js';
+import { settledDepthAsync } from './support/recursion.js';
 import { RECURSIVE_GUEST, expectedRec, plainRecursion, settledDepth } from './support/recursion.js';
 import { wat } from './support/wat.js';
 

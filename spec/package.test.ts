@@ -11,11 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LIBRARY_VERSION } from '../lib/base/version.js';
-import { guardAgainstHangsOnly } from './support/hang-guard.js';
 import { REPO_ROOT } from './support/shared.js';
 import { wat } from './support/wat.js';
 
-guardAgainstHangsOnly();
 
 interface Manifest {
   version: string;

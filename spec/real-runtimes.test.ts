@@ -1,24 +1,32 @@
 /**
  * Real code: `Metadata_metadata` of real Substrate runtimes through the VM, every host call an
  * interrupt, must produce exactly the output bytes and the same host calls as the same module
- * run uninstrumented in plain WebAssembly with synchronous imports.
+ * run uninstrumented in plain WebAssembly with synchronous imports — on both backends, driven
+ * through `runAsync()` (and on Asyncify through `run()` too).
  *
- * Today's runtimes (the chain specs in ../shared/runtimes, rustc 1.91 and later) are checked
- * here only in plain WebAssembly, against chopsticks-executor (smoldot's executor): that is what
- * shows the harness host behaves like Substrate's. Instrumenting them takes 30 to 70 s each; the
- * VM side is `describeChainSpecRuntimeCalls` in support/chain-spec-runtime-calls.ts.
+ * One prototype per backend and runtime: the Asyncify transform of a multi-megabyte runtime
+ * takes tens of seconds (JSPI creation takes milliseconds), and each further call runs on a
+ * fresh instance of it.
+ *
+ * Today's runtimes (the chain specs in ../shared/runtimes, rustc 1.91 and later) are checked in
+ * plain WebAssembly against chopsticks-executor (smoldot's executor): that is what shows the
+ * harness host behaves like Substrate's. Through the VM they are checked by the Substrate layer's
+ * suites (spec/substrate/real-runtimes.test.ts, chopsticks-differential.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { run_task } from '@acala-network/chopsticks-executor';
-import { VirtualMachinePrototype } from '../lib/index.js';
+import { type Backend, VirtualMachinePrototype } from '../lib/index.js';
+import { BACKENDS } from './support/backends.js';
 import { SHARED_CHAIN_SPECS, loadChainSpec } from './support/chain-spec.js';
 import {
   type EntryPointRun,
+  type RuntimePrototype,
   assetHubRuntime,
   createRuntimePrototype,
   plainRunner,
   runPlain,
   runVm,
+  runVmAsync,
   runtimeWasm,
 } from './support/substrate-harness.js';
 import { describeWithShared } from './support/shared.js';
@@ -26,22 +34,41 @@ import { describeWithShared } from './support/shared.js';
 // Instrumenting a multi-megabyte runtime takes tens of seconds on a loaded 2-core machine.
 const TIMEOUT = 10 * 60 * 1000;
 
-async function compare(wasm: Uint8Array): Promise<{ plain: EntryPointRun; vm: EntryPointRun }> {
-  const plain = await runPlain(wasm, 'Metadata_metadata', new Uint8Array());
-  const runtime = await createRuntimePrototype(wasm);
-  const artifact = runtime.proto.toArtifact();
-  const first = runVm(runtime, 'Metadata_metadata', new Uint8Array());
+function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected))).toBe(0);
+}
+
+/**
+ * Runs `Metadata_metadata` three times on `backend`: through `runAsync()`; again on a fresh
+ * instance from the same prototype (through `run()` on Asyncify, `runAsync()` on JSPI); and on a
+ * third prototype that did not run the transform again (on Asyncify rebuilt from the artifact;
+ * on JSPI, which has no artifacts, a `clone()` taken before the first call). All three must agree;
+ * returns the first.
+ */
+async function runThrice(wasm: Uint8Array, backend: Backend): Promise<EntryPointRun> {
+  const runtime = await createRuntimePrototype(wasm, { backend });
+  expect(runtime.proto.backend).toBe(backend);
+  let third: RuntimePrototype;
+  if (backend === 'asyncify') {
+    const artifact = runtime.proto.toArtifact();
+    const rebuilt = await VirtualMachinePrototype.fromArtifact(artifact, {
+      moduleBytes: wasm,
+      symbols: (_module, name) => runtime.names.indexOf(name),
+    });
+    third = { ...runtime, proto: rebuilt };
+  } else {
+    third = { ...runtime, proto: runtime.proto.clone() };
+  }
+  const first = await runVmAsync(runtime, 'Metadata_metadata', new Uint8Array());
   // A second call on a fresh instance from the same prototype gives the same again...
-  const second = runVm(first.runtime, 'Metadata_metadata', new Uint8Array());
-  expect(Buffer.compare(Buffer.from(second.run.output), Buffer.from(first.run.output))).toBe(0);
-  // ...and so does a prototype rebuilt from the artifact, without the transform.
-  const rebuilt = await VirtualMachinePrototype.fromArtifact(artifact, {
-    moduleBytes: wasm,
-    symbols: (_module, name) => runtime.names.indexOf(name),
-  });
-  const third = runVm({ ...runtime, proto: rebuilt }, 'Metadata_metadata', new Uint8Array());
-  expect(Buffer.compare(Buffer.from(third.run.output), Buffer.from(first.run.output))).toBe(0);
-  return { plain, vm: first.run };
+  const second = backend === 'asyncify' ? runVm(first.runtime, 'Metadata_metadata', new Uint8Array()) : await runVmAsync(first.runtime, 'Metadata_metadata', new Uint8Array());
+  expectSameBytes(second.run.output, first.run.output);
+  expect(second.run.totalCalls).toBe(first.run.totalCalls);
+  // ...and so does a prototype that did not run the transform again.
+  const rebuiltRun = await runVmAsync(third, 'Metadata_metadata', new Uint8Array());
+  expectSameBytes(rebuiltRun.run.output, first.run.output);
+  expect(rebuiltRun.run.totalCalls).toBe(first.run.totalCalls);
+  return first.run;
 }
 
 /** The metadata magic number "meta" after the SCALE compact length of the output's Vec<u8>. */
@@ -84,17 +111,24 @@ function expectSame(plain: EntryPointRun, vm: EntryPointRun): void {
   expect(vm.totalCalls).toBe(plain.totalCalls);
   expect([...vm.calls].sort()).toEqual([...plain.calls].sort());
   expect(vm.output.length).toBe(plain.output.length);
-  expect(Buffer.compare(Buffer.from(vm.output), Buffer.from(plain.output))).toBe(0);
+  expectSameBytes(vm.output, plain.output);
   // The output is a SCALE Vec<u8> (a compact length, then the bytes) holding metadata, which
   // starts with the magic number "meta".
   expectMetadataBytes(vm.output);
 }
 
 describeWithShared('runtimes/westend-runtime-v9300.wasm', 'westend v9300 Metadata_metadata', (path) => {
-  test(
-    'same output and host calls as plain V8',
-    async () => {
-      const { plain, vm } = await compare(runtimeWasm(readFileSync(path)));
+  let wasm: Uint8Array;
+  let plain: EntryPointRun;
+  beforeAll(async () => {
+    wasm = runtimeWasm(readFileSync(path));
+    plain = await runPlain(wasm, 'Metadata_metadata', new Uint8Array());
+  }, TIMEOUT);
+
+  test.each(BACKENDS)(
+    '%s: same output and host calls as plain V8',
+    async (backend) => {
+      const vm = await runThrice(wasm, backend);
       expectSame(plain, vm);
       // The numbers the shared runtimes' README records for this runtime and call.
       expect(vm.totalCalls).toBe(18_774);
@@ -105,10 +139,17 @@ describeWithShared('runtimes/westend-runtime-v9300.wasm', 'westend v9300 Metadat
 });
 
 describe('Rococo Asset Hub genesis runtime (from @substrate/connect-known-chains) Metadata_metadata', () => {
-  test(
-    'same output and host calls as plain V8',
-    async () => {
-      const { plain, vm } = await compare(await assetHubRuntime());
+  let wasm: Uint8Array;
+  let plain: EntryPointRun;
+  beforeAll(async () => {
+    wasm = await assetHubRuntime();
+    plain = await runPlain(wasm, 'Metadata_metadata', new Uint8Array());
+  }, TIMEOUT);
+
+  test.each(BACKENDS)(
+    '%s: same output and host calls as plain V8',
+    async (backend) => {
+      const vm = await runThrice(wasm, backend);
       expectSame(plain, vm);
       expect(vm.totalCalls).toBeGreaterThan(1000);
     },

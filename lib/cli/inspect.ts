@@ -11,6 +11,7 @@
  * @module
  */
 
+import { type EngineReport, engineReport } from './engine-check.js';
 import { resolveConfig } from '../base/config.js';
 import { customSections } from '../base/header-walks.js';
 import { NewError, VmError } from '../base/errors.js';
@@ -52,6 +53,8 @@ export interface InspectReport {
   }[];
   readonly exports: readonly { readonly name: string; readonly kind: string; readonly type?: string }[];
   readonly customSections: readonly { readonly name: string; readonly size: number }[];
+  /** What this engine can run, and so on which backend the module would run here. */
+  readonly engine: EngineReport;
   /** Present when the module exports `__heap_base`, the mark of a Substrate runtime. */
   readonly substrate: {
     readonly version: RuntimeVersion | null;
@@ -169,6 +172,7 @@ export function inspectModule(file: string, input: InputFile): InspectReport {
     imports,
     exports,
     customSections: sections,
+    engine: engineReport(),
     substrate,
   };
 }
@@ -183,6 +187,13 @@ export function printInspectReport(report: InspectReport, write: (line: string) 
     report.accepted
       ? 'VirtualMachinePrototype.create: accepted'
       : `VirtualMachinePrototype.create: refused with ${report.refusal!.error}(${report.refusal!.kind}): ${report.refusal!.message}`,
+  );
+  const { engine } = report;
+  write(
+    engine.backend === null
+      ? 'this engine: cannot run it (no JSPI, no multi-memory: use Node.js 22 or later, or a current browser)'
+      : `this engine: ${report.accepted ? 'runs it' : 'would run it'} on ${engine.backend}` +
+          (engine.backend === 'jspi' ? (engine.multiMemory ? ' (asyncify available too)' : ' (asyncify unavailable: no multi-memory)') : ' (no JSPI)'),
   );
   if (report.memory !== null) {
     const m = report.memory;

@@ -19,6 +19,7 @@
  */
 
 import { type OptionSpec, parseCommandLine } from './args.js';
+import { requireEngine } from './engine-check.js';
 import { ExitStatus, type ExitStatusCode, failureOf } from './exit-status.js';
 import { inspectModule, printInspectReport } from './inspect.js';
 import { readInputFile } from './input-file.js';
@@ -61,8 +62,14 @@ async function main(argv: readonly string[], out: Writer, err: Writer): Promise<
       // A refused module is a finding, not a failure of the command.
       return ExitStatus.Ok;
     }
-    if (command === 'prepare') await prepareCommand(args, out, err);
-    else await runCommand(args, out, err);
+    // The engine first: a command it cannot serve fails before reading anything.
+    if (command === 'prepare') {
+      requireEngine('asyncify');
+      await prepareCommand(args, out, err);
+    } else {
+      requireEngine(args.values.has('cache') || args.values.has('artifact') ? 'asyncify' : 'any');
+      await runCommand(args, out, err);
+    }
     return ExitStatus.Ok;
   } catch (e) {
     const failure = failureOf(e);

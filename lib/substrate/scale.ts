@@ -22,6 +22,8 @@
  * @module
  */
 
+import { concatBytes as concatAll } from '../base/bytes.js';
+
 /** Thrown by {@link ScaleReader} for bytes that are not the expected encoding. */
 export class ScaleError extends RangeError {
   override readonly name = 'ScaleError';
@@ -129,17 +131,9 @@ export function encodeCompact(value: number): Uint8Array {
   return Uint8Array.of(3, value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24);
 }
 
-/** Concatenates byte arrays. */
+/** Concatenates byte arrays (`concatBytes` of the leaf layer, spread). */
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatAll(parts);
 }
 
 /** SCALE `Option<Vec<u8>>`: `00`, or `01` followed by the compact length and the bytes. */

@@ -60,6 +60,7 @@
 import { blake2b } from '@noble/hashes/blake2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { toHex } from './hex.js';
+import { concatBytes } from '../base/bytes.js';
 import { encodeCompact } from './scale.js';
 
 /** A trie's hash function. */
@@ -236,16 +237,7 @@ export function encodeNode(
     else parts.push(encodeCompact(value.length), value);
   }
   for (const child of children) if (child !== null) parts.push(encodeCompact(child.length), child);
-
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const encoded = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    encoded.set(part, offset);
-    offset += part.length;
-  }
-  return encoded;
+  return concatBytes(parts);
 }
 
 /** Nibble `index` of `key` (the high half of each byte first). */

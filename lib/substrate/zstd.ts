@@ -50,6 +50,7 @@
  */
 
 import { Decompress, decompress } from 'fzstd';
+import { concatBytes } from '../base/bytes.js';
 import { RuntimeCodeError } from './errors.js';
 
 /** The magic number that opens a zstd frame (little-endian 0xFD2FB528). */
@@ -119,7 +120,7 @@ export function decompressBounded(data: Uint8Array, limit: number, work?: Decomp
     total += output.length;
     outputs.push(output);
   }
-  return concat(outputs, total);
+  return concatBytes(outputs);
 }
 
 /** How much output a frame may still produce, and what to report. */
@@ -139,7 +140,7 @@ function streamFrame(bytes: Uint8Array, frame: FrameSpan, bounds: Bounds): Uint8
   const chunks: Uint8Array[] = [];
   const size = runStreaming(bytes, bounds, (chunk) => chunks.push(chunk));
   checkDeclaredSize(frame, size);
-  return concat(chunks, size);
+  return concatBytes(chunks);
 }
 
 /**
@@ -234,18 +235,6 @@ function checkDeclaredSize(frame: FrameSpan, size: number): void {
 /** The error for whatever fzstd throws while decoding a frame. */
 function corrupted(e: unknown): RuntimeCodeError {
   return new RuntimeCodeError('InvalidZstd', `the zstd data is corrupted: ${(e as Error)?.message ?? String(e)}`, e);
-}
-
-/** `parts` end to end (`total` bytes); a single part is returned as it is. */
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const output = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    output.set(part, offset);
-    offset += part.length;
-  }
-  return output;
 }
 
 /**

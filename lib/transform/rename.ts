@@ -22,6 +22,7 @@
  */
 
 import { BinaryFormatError, BinaryReader, MODULE_HEADER, splitSections, writeName, writeU32 } from '../base/binary-reader.js';
+import { concatBytes } from '../base/bytes.js';
 import {
   FUNCTION_IMPORT_MODULE,
   GLOBAL_IMPORT_MODULE,
@@ -148,12 +149,5 @@ export function renameImportsAndExports(bytes: Uint8Array, options: Partial<Rena
   }
   if (!exportsWritten && added > 0) writeExports(null);
 
-  const total = chunks.reduce((sum, c) => sum + c.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -91,7 +91,7 @@ test('storage writes, transactions, child tries and both roots, then reads of th
     state,
     [kids],
   );
-}, 120_000);
+});
 
 test('signature checks, recovery, batches and trie roots', async () => {
   const edSecret = ed25519.utils.randomSecretKey(bytes(32));
@@ -138,7 +138,7 @@ test('signature checks, recovery, batches and trie roots', async () => {
   expect(toHex(ours!)).toBe(await calculate_state_root([['0x01', '0x02'], ['0x0303', '0x0909'], ['0x07', '0x08']], 0));
   const theirs = answers(fromHex((await chopsticksCall(wasmHex, 'run', script(['trieRoot', pairs, 0]), new Map(), false)).output));
   expect(toHex(theirs[0]!)).not.toBe(toHex(ours!));
-}, 120_000);
+});
 
 test('chopsticks-executor refuses what it should (a guard on the comparison itself)', async () => {
   await expect(chopsticksCall(wasmHex, 'run', script(['commit']), new Map(), false)).rejects.toThrow();

@@ -24,13 +24,11 @@ import { UsageProblem } from '../../lib/cli/problems.js';
 import { RUN_OPTIONS, runCommand } from '../../lib/cli/run.js';
 import { NewError } from '../../lib/base/errors.js';
 import { toHex } from '../../lib/substrate/index.js';
-import { guardAgainstHangsOnly } from '../support/hang-guard.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { opaqueMetadata, syntheticMetadata } from '../support/synthetic-metadata.js';
 import { wat } from '../support/wat.js';
 import { GUEST_VERSION, encodeVersion, guest, zstdStored } from '../support/substrate-guest.js';
 
-guardAgainstHangsOnly();
 
 const dir = mkdtempSync(join(tmpdir(), 'resumable-wasm-cli-'));
 const write = (name: string, data: Uint8Array | string) => {
@@ -384,5 +382,41 @@ describeBuilt('the command', () => {
   test('--version prints the package version', () => {
     const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(command('--version')).toEqual({ status: ExitStatus.Ok, stdout: `resumable-wasm ${manifest.version}\n`, stderr: '' });
+  });
+});
+
+describeBuilt('the engine is checked before any work', () => {
+  // An engine with neither JSPI nor multi-memory (Node.js 20), simulated in the child process:
+  // the JSPI constructors removed, and the multi-memory probe answered "invalid".
+  const OLD_ENGINE = `data:text/javascript,${encodeURIComponent(`
+    delete WebAssembly.Suspending; delete WebAssembly.promising;
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = (bytes) => (bytes.length === 15 && bytes[8] === 5 && bytes[10] === 2 ? false : validate(bytes));
+  `)}`;
+  const onOldEngine = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', OLD_ENGINE, CLI, ...args], { encoding: 'utf8', cwd: dir });
+
+  test('run on an engine that can run no backend fails at once with status 6, before reading the file', () => {
+    const result = onOldEngine('run', 'no-such-file.wasm', 'Core_version');
+    expectOneLineFailure({ status: result.status, stdout: result.stdout, stderr: result.stderr }, 6, /JSPI|multi-memory/);
+  });
+
+  test('prepare needs multi-memory (artifacts are Asyncify\'s), even where JSPI exists', () => {
+    const noMultiMemory = `data:text/javascript,${encodeURIComponent(`
+      const validate = WebAssembly.validate;
+      WebAssembly.validate = (bytes) => (bytes.length === 15 && bytes[8] === 5 && bytes[10] === 2 ? false : validate(bytes));
+    `)}`;
+    const result = spawnSync(process.execPath, ['--import', noMultiMemory, CLI, 'prepare', 'no-such-file.wasm', '-o', 'x.rwasm'], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
+    expectOneLineFailure({ status: result.status, stdout: result.stdout, stderr: result.stderr }, 6, /multi-memory/);
+  });
+
+  test('inspect says on which backend this engine would run the module', async () => {
+    const path = join(dir, 'engine-guest.wasm');
+    writeFileSync(path, await wat('(module (memory (export "memory") 1))'));
+    expect(command('inspect', path).stdout).toMatch(/this engine: runs it on jspi \(asyncify available too\)/);
+    expect(onOldEngine('inspect', path).stdout).toMatch(/this engine: cannot run it/);
   });
 });

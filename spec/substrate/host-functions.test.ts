@@ -16,6 +16,7 @@ import {
   toHex,
 } from '../../lib/substrate/index.js';
 import { WasmValue } from '../../lib/index.js';
+import { BACKENDS } from '../support/backends.js';
 import { guest } from '../support/substrate-guest.js';
 
 const HASHES = [
@@ -40,10 +41,11 @@ const HASHING_GUEST = guest(
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-describe('hashing', () => {
+describe.each(BACKENDS)('hashing (%s)', (backend) => {
   let runtime: SubstrateRuntime;
   beforeAll(async () => {
-    runtime = await SubstrateRuntime.create({ code: await HASHING_GUEST });
+    runtime = await SubstrateRuntime.create({ code: await HASHING_GUEST, backend });
+    expect(runtime.backend).toBe(backend);
   });
 
   const hash = async (name: string, data: Uint8Array) => toHex((await runtimeCall(runtime, name, data)).output);
@@ -110,10 +112,11 @@ const LOGGING_GUEST = guest(
      (unreachable))`,
 );
 
-describe('logging and panics', () => {
+describe.each(BACKENDS)('logging and panics (%s)', (backend) => {
   let runtime: SubstrateRuntime;
   beforeAll(async () => {
-    runtime = await SubstrateRuntime.create({ code: await LOGGING_GUEST });
+    runtime = await SubstrateRuntime.create({ code: await LOGGING_GUEST, backend });
+    expect(runtime.backend).toBe(backend);
   });
 
   test('without onLog the runtime is told logging is off, and nothing is read', async () => {
@@ -206,10 +209,11 @@ const storage = new MapStorage(
 const le32 = (n: number) => Uint8Array.of(n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24);
 const concat = (a: Uint8Array, b: Uint8Array) => Uint8Array.from([...a, ...b]);
 
-describe('storage reads', () => {
+describe.each(BACKENDS)('storage reads (%s)', (backend) => {
   let runtime: SubstrateRuntime;
   beforeAll(async () => {
-    runtime = await SubstrateRuntime.create({ code: await STORAGE_GUEST });
+    runtime = await SubstrateRuntime.create({ code: await STORAGE_GUEST, backend });
+    expect(runtime.backend).toBe(backend);
   });
   const call = async (entry: string, input: string | Uint8Array, provider: StorageProvider = storage) =>
     toHex((await runtimeCall(runtime, entry, typeof input === 'string' ? fromHex(input) : input, { storage: provider })).output);
@@ -341,10 +345,11 @@ const HANDLER_GUEST = guest(
    (func (export "unknown") (param i32 i32) (result i64) (drop (call $unknown)) (i64.const 0))`,
 );
 
-describe('other host functions go to the onHostCall handler', () => {
+describe.each(BACKENDS)('other host functions go to the onHostCall handler (%s)', (backend) => {
   let runtime: SubstrateRuntime;
   beforeAll(async () => {
-    runtime = await SubstrateRuntime.create({ code: await HANDLER_GUEST });
+    runtime = await SubstrateRuntime.create({ code: await HANDLER_GUEST, backend });
+    expect(runtime.backend).toBe(backend);
   });
 
   test('every import is routed, and unserved ones are not refused up front', () => {
@@ -391,10 +396,10 @@ describe('other host functions go to the onHostCall handler', () => {
   });
 });
 
-describe('built-in host functions imported with the wrong signature', () => {
+describe.each(BACKENDS)('built-in host functions imported with the wrong signature (%s)', (backend) => {
   test('are refused when the runtime is created, naming the function and both signatures', async () => {
     const code = await guest('(import "env" "ext_hashing_twox_64_version_1" (func $h (param i32) (result i32)))', '');
-    await expect(SubstrateRuntime.create({ code })).rejects.toMatchObject({
+    await expect(SubstrateRuntime.create({ code, backend })).rejects.toMatchObject({
       name: 'NewError',
       kind: 'UnresolvedFunctionImport',
       functionName: 'ext_hashing_twox_64_version_1',

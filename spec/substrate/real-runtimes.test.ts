@@ -21,6 +21,7 @@ import {
   runtimeCall,
 } from '../../lib/substrate/index.js';
 import { SHARED_CHAIN_SPECS, loadChainSpec } from '../support/chain-spec.js';
+import { describeChainSpecRuntimeCalls } from '../support/chain-spec-runtime-calls.js';
 import { describeWithShared } from '../support/shared.js';
 
 const CREATE_TIMEOUT = 5 * 60 * 1000;
@@ -155,4 +156,10 @@ for (const spec of SHARED_CHAIN_SPECS) {
       expect(version!.apis.map((a) => a.name)).toEqual(expect.arrayContaining(['Core', 'Metadata']));
     });
   });
+}
+
+// Today's runtimes (2025 Paseo relay, 2026 People) through the Substrate layer, on JSPI (see
+// spec/support/chain-spec-runtime-calls.ts for why not on Asyncify in every run).
+for (const spec of SHARED_CHAIN_SPECS) {
+  describeChainSpecRuntimeCalls(spec, { create: (code) => SubstrateRuntime.create({ code, backend: 'jspi' }) });
 }

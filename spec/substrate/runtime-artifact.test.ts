@@ -5,10 +5,8 @@
  */
 import { MemoryArtifactCache } from '../../lib/index.js';
 import { type RuntimeProgressEvent, SubstrateRuntime, runtimeCall } from '../../lib/substrate/index.js';
-import { guardAgainstHangsOnly } from '../support/hang-guard.js';
 import { guest } from '../support/substrate-guest.js';
 
-guardAgainstHangsOnly();
 
 const CODE = guest('', '(func (export "echo") (param $p i32) (param $l i32) (result i64) (call $ps (local.get $p) (local.get $l)))');
 

@@ -18,6 +18,7 @@ import {
   toHex,
 } from '../../lib/substrate/index.js';
 import { type DecompressionWork, STREAMING_WINDOW_LIMIT, decompressBounded } from '../../lib/substrate/zstd.js';
+import { BACKENDS } from '../support/backends.js';
 import { SHARED_CHAIN_SPECS, loadChainSpec } from '../support/chain-spec.js';
 import { describeWithShared } from '../support/shared.js';
 import { EMPTY_LAST_BLOCK, PREFIX, guest, zstdBomb, zstdHeader, zstdStored } from '../support/substrate-guest.js';
@@ -120,8 +121,9 @@ describe('raw and compressed code', () => {
     }
   });
 
-  test('SubstrateRuntime.create takes compressed code', async () => {
-    const runtime = await SubstrateRuntime.create({ code: zstdStored(await MODULE) });
+  test.each(BACKENDS)('SubstrateRuntime.create takes compressed code (%s)', async (backend) => {
+    const runtime = await SubstrateRuntime.create({ code: zstdStored(await MODULE), backend });
+    expect(runtime.backend).toBe(backend);
     expect(runtime.code).toEqual({ compressed: true, codeSize: zstdStored(await MODULE).length, wasmSize: (await MODULE).length });
   });
 });
@@ -338,7 +340,7 @@ describe('decompression bombs stop at the limit', () => {
     expectCodeError(() => decodeRuntimeCode(wasm, { maxCodeSize: wasm.length - 1 }), 'TooLarge', /more than the limit/);
   });
 
-  test('SubstrateRuntime.create rejects a bomb with the same error', async () => {
-    await expect(SubstrateRuntime.create({ code: zstdBomb(480) })).rejects.toMatchObject({ name: 'RuntimeCodeError', kind: 'TooLarge' });
+  test.each(BACKENDS)('SubstrateRuntime.create rejects a bomb with the same error (%s)', async (backend) => {
+    await expect(SubstrateRuntime.create({ code: zstdBomb(480), backend })).rejects.toMatchObject({ name: 'RuntimeCodeError', kind: 'TooLarge' });
   });
 });

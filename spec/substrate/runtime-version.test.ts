@@ -11,6 +11,7 @@ import {
   readEmbeddedRuntimeVersion,
   runtimeApiId,
 } from '../../lib/substrate/index.js';
+import { BACKENDS } from '../support/backends.js';
 import { GUEST_VERSION, type TestVersion, encodeVersion, guest, versionSections, withCustomSections } from '../support/substrate-guest.js';
 
 const CORE = { id: '0xdf6acb689907609b', name: 'Core', version: 4 };
@@ -71,17 +72,18 @@ describe('decoding', () => {
   });
 });
 
-describe('where the version comes from', () => {
+describe.each(BACKENDS)('where the version comes from (%s)', (backend) => {
   test('the custom sections when both are present (the API list from runtime_apis)', async () => {
     const wasm = await guest('', '');
     expect(readEmbeddedRuntimeVersion(wasm)).toEqual(EXPECTED);
-    const runtime = await SubstrateRuntime.create({ code: wasm });
+    const runtime = await SubstrateRuntime.create({ code: wasm, backend });
     expect(runtime.versionSource).toBe('custom-sections');
     expect(runtime.version).toEqual(EXPECTED);
   });
 
   test('Core_version when there are no sections', async () => {
-    const runtime = await SubstrateRuntime.create({ code: await coreVersionGuest({ ...GUEST_VERSION, specVersion: 8 }) });
+    const runtime = await SubstrateRuntime.create({ code: await coreVersionGuest({ ...GUEST_VERSION, specVersion: 8 }), backend });
+    expect(runtime.backend).toBe(backend); // the call to Core_version ran on it
     expect(runtime.versionSource).toBe('Core_version');
     expect(runtime.version).toEqual({ ...EXPECTED, specVersion: 8 });
   });
@@ -90,19 +92,19 @@ describe('where the version comes from', () => {
     const apisOnly = versionSections({ ...GUEST_VERSION, specVersion: 99 }).filter((s) => s.name === 'runtime_apis');
     const wasm = await coreVersionGuest(GUEST_VERSION, apisOnly);
     expect(readEmbeddedRuntimeVersion(wasm)).toBeNull();
-    const runtime = await SubstrateRuntime.create({ code: wasm });
+    const runtime = await SubstrateRuntime.create({ code: wasm, backend });
     expect(runtime.versionSource).toBe('Core_version');
     expect(runtime.version.specVersion).toBe(7);
   });
 
   test('the sections and Core_version can be compared', async () => {
-    const runtime = await SubstrateRuntime.create({ code: await coreVersionGuest(GUEST_VERSION, versionSections(GUEST_VERSION)) });
+    const runtime = await SubstrateRuntime.create({ code: await coreVersionGuest(GUEST_VERSION, versionSections(GUEST_VERSION)), backend });
     expect(runtime.versionSource).toBe('custom-sections');
     expect(await coreVersion(runtime)).toEqual(runtime.version);
   });
 
   test('a runtime without any version is refused', async () => {
-    await expect(SubstrateRuntime.create({ code: await guest('', '', '', false) })).rejects.toMatchObject({
+    await expect(SubstrateRuntime.create({ code: await guest('', '', '', false), backend })).rejects.toMatchObject({
       name: 'RuntimeVersionError',
       kind: 'CoreVersionFailed',
       message: expect.stringMatching(/no entry point named "Core_version"/),
@@ -114,6 +116,6 @@ describe('where the version comes from', () => {
       { name: 'runtime_version', data: Uint8Array.of(1, 2, 3) },
       { name: 'runtime_apis', data: new Uint8Array() },
     ]);
-    await expect(SubstrateRuntime.create({ code: wasm })).rejects.toMatchObject({ name: 'RuntimeVersionError', kind: 'InvalidEncoding' });
+    await expect(SubstrateRuntime.create({ code: wasm, backend })).rejects.toMatchObject({ name: 'RuntimeVersionError', kind: 'InvalidEncoding' });
   });
 });

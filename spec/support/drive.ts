@@ -86,33 +86,3 @@ export async function runThrough(
   while (outcome.type === 'interrupted') outcome = await vm.runAsync(answer(outcome));
   return outcome;
 }
-
-/** The largest `n` in `[1, limit]` for which `ok(n)` holds, assuming `ok` is monotonic. */
-export async function deepestAsync(ok: (n: number) => Promise<boolean>, limit = 1 << 20): Promise<number> {
-  if (!(await ok(1))) return 0;
-  let lo = 1;
-  let hi = limit;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi + 1) / 2);
-    if (await ok(mid)) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-/**
- * {@link deepestAsync}, repeated until two searches in a row agree (at most 9 searches), as
- * `settledDepth` in `recursion.ts` does for synchronous checks: the engine's optimising
- * compiler shrinks frames as the code warms up.
- */
-export async function settledDepthAsync(ok: (n: number) => Promise<boolean>, limit?: number): Promise<number> {
-  let previous = await deepestAsync(ok, limit);
-  for (let round = 0; round < 8; round++) {
-    // Give background compilation a chance to finish.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const current = await deepestAsync(ok, limit);
-    if (current === previous) return current;
-    previous = current;
-  }
-  return previous;
-}

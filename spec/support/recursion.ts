@@ -6,7 +6,7 @@
  * `n(n+1)/2 + leaf()`, so a correct result after a resume proves every frame's locals were
  * restored.
  */
-import { VirtualMachinePrototype, WasmValue } from '../../lib/index.js';
+import { type Backend, VirtualMachinePrototype, WasmValue } from '../../lib/index.js';
 import { wat } from './wat.js';
 
 /** The recursive guest's source. */
@@ -109,6 +109,67 @@ export async function vmRecursion(unwindBufferPages?: number, nonce = 0, postPas
       let good = false;
       if (outcome.type === 'interrupted') {
         outcome = vm.run(WasmValue.i32(7));
+        good = outcome.type === 'finished' && outcome.value?.value === (expectedRec(n, 7) | 0);
+      }
+      proto = vm.intoPrototype();
+      return good;
+    },
+    prototype: () => proto,
+  };
+}
+
+/** {@link deepest} for an asynchronous `ok`. */
+export async function deepestAsync(ok: (n: number) => Promise<boolean>, limit = 1 << 20): Promise<number> {
+  if (!(await ok(1))) return 0;
+  let lo = 1;
+  let hi = limit;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi + 1) / 2);
+    if (await ok(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** {@link settledDepth} for an asynchronous `ok`. */
+export async function settledDepthAsync(ok: (n: number) => Promise<boolean>, limit?: number): Promise<number> {
+  let previous = await deepestAsync(ok, limit);
+  for (let round = 0; round < 8; round++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const current = await deepestAsync(ok, limit);
+    if (current === previous) return current;
+    previous = current;
+  }
+  return previous;
+}
+
+/** {@link VmRecursion} driven through `runAsync`, on either backend. */
+export interface VmRecursionAsync {
+  /** Runs `rec(n)`, pausing at `leaf`, and checks the result after resuming. */
+  pauseAndResume(n: number): Promise<boolean>;
+  /** The prototype, for further calls (the search leaves it fresh). */
+  prototype(): VirtualMachinePrototype;
+}
+
+/**
+ * {@link vmRecursion} on `backend`, driven through `runAsync` (the unwind buffer size only
+ * matters on Asyncify).
+ */
+export async function vmRecursionOn(backend: Backend, unwindBufferPages?: number, nonce = 0): Promise<VmRecursionAsync> {
+  let proto = await VirtualMachinePrototype.create({
+    moduleBytes: await wat(recursiveGuest(nonce)),
+    symbols: () => 0,
+    requireMemory: false,
+    backend,
+    ...(unwindBufferPages === undefined ? {} : { unwindBufferPages }),
+  });
+  return {
+    async pauseAndResume(n) {
+      const vm = proto.prepare().start('rec', [WasmValue.i32(n)]);
+      let outcome = await vm.runAsync(null);
+      let good = false;
+      if (outcome.type === 'interrupted') {
+        outcome = await vm.runAsync(WasmValue.i32(7));
         good = outcome.type === 'finished' && outcome.value?.value === (expectedRec(n, 7) | 0);
       }
       proto = vm.intoPrototype();

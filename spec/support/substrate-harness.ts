@@ -20,9 +20,12 @@
 import { zstdDecompressSync } from 'node:zlib';
 import { compact } from 'scale-ts';
 import {
+  type Backend,
+  type ExecOutcome,
   type GuestMemoryAccess,
   type InlineImport,
   OutOfBoundsError,
+  type VirtualMachine,
   VirtualMachinePrototype,
   type VmConfig,
   WasmValue,
@@ -208,11 +211,11 @@ export interface RuntimePrototype {
 
 /**
  * Creates a prototype whose import ids are indexes into `names`. With `inline`, the minimal
- * host answers every import inline (nothing pauses).
+ * host answers every import inline (nothing pauses). `backend` defaults to the library's default.
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
-  options: { inline?: boolean; postPasses?: readonly string[] } = {},
+  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend } = {},
 ): Promise<RuntimePrototype> {
   const names: string[] = [];
   const inlineHost = options.inline === true ? { current: null as MinimalHost | null } : null;
@@ -222,6 +225,7 @@ export async function createRuntimePrototype(
       : VirtualMachinePrototype._createTuned(config, { postPasses: options.postPasses });
   const proto = await create({
     moduleBytes: wasm,
+    backend: options.backend ?? 'asyncify',
     symbols: (_module, name) => names.push(name) - 1,
     ...(inlineHost === null
       ? {}
@@ -244,22 +248,46 @@ export function runVm(
   input: Uint8Array,
   options: RunOptions = {},
 ): { run: EntryPointRun; runtime: RuntimePrototype } {
+  const { host, vm } = startOn(runtime, entry, input, options);
+  let outcome = vm.run(null);
+  while (outcome.type === 'interrupted') outcome = vm.run(answerOf(host, runtime, vm, outcome));
+  return finish(host, runtime, vm, outcome);
+}
+
+/** {@link runVm} through `runAsync`: for either backend (JSPI has no synchronous `run`). */
+export async function runVmAsync(
+  runtime: RuntimePrototype,
+  entry: string,
+  input: Uint8Array,
+  options: RunOptions = {},
+): Promise<{ run: EntryPointRun; runtime: RuntimePrototype }> {
+  const { host, vm } = startOn(runtime, entry, input, options);
+  let outcome = await vm.runAsync(null);
+  while (outcome.type === 'interrupted') outcome = await vm.runAsync(answerOf(host, runtime, vm, outcome));
+  return finish(host, runtime, vm, outcome);
+}
+
+function startOn(runtime: RuntimePrototype, entry: string, input: Uint8Array, options: RunOptions): { host: MinimalHost; vm: VirtualMachine } {
   const host = new MinimalHost(runtime.proto.globalValue('__heap_base'), options.storage ?? NO_STORAGE);
   if (runtime.inlineHost !== null) runtime.inlineHost.current = host;
   const prepare = runtime.proto.prepare();
   const inputPtr = host.allocator.malloc(prepare, input.length);
   prepare.writeMemory(inputPtr, input);
-  const vm = prepare.start(entry, [WasmValue.i32(inputPtr), WasmValue.i32(input.length)]);
-  let outcome = vm.run(null);
-  while (outcome.type === 'interrupted') {
-    const result = host.answer(
-      runtime.names[outcome.id]!,
-      vm,
-      outcome.params.map((p) => p.value),
-    );
-    outcome = vm.run(result === undefined ? null : typeof result === 'bigint' ? WasmValue.i64(result) : WasmValue.i32(result));
-  }
+  return { host, vm: prepare.start(entry, [WasmValue.i32(inputPtr), WasmValue.i32(input.length)]) };
+}
+
+function answerOf(host: MinimalHost, runtime: RuntimePrototype, vm: VirtualMachine, outcome: Extract<ExecOutcome, { type: 'interrupted' }>): WasmValue | null {
+  const result = host.answer(
+    runtime.names[outcome.id]!,
+    vm,
+    outcome.params.map((p) => p.value),
+  );
+  return result === undefined ? null : typeof result === 'bigint' ? WasmValue.i64(result) : WasmValue.i32(result);
+}
+
+function finish(host: MinimalHost, runtime: RuntimePrototype, vm: VirtualMachine, outcome: ExecOutcome): { run: EntryPointRun; runtime: RuntimePrototype } {
   if (outcome.type === 'trapped') throw outcome.trap;
+  if (outcome.type !== 'finished') throw new Error('the call did not end');
   const run = host.result(vm, outcome.value!.value as bigint);
   return { run, runtime: { ...runtime, proto: vm.intoPrototype() } };
 }
