@@ -34,7 +34,7 @@ beforeAll(async () => {
     );
   });
   console.log(lines.join('\n'));
-}, 300_000);
+});
 
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type ProgressEvent, VirtualMachinePrototype, WasmValue } from '../lib/index.js';
 import { busyGuest } from './support/busy-guest.js';
 import { featureSet } from '../lib/base/feature-set.js';
-import { TransformRefused, transformOnThread } from '../lib/transform/transform-thread.js';
+import { IDLE_MS, TransformRefused, transformOnThread } from '../lib/transform/transform-thread.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -71,8 +71,6 @@ test('the calling thread keeps making message round trips while Binaryen runs it
       `${ticks} ticks of a 10 ms timer (${Math.floor(elapsed / 10)} at most)`,
   );
   expect(duringPass).toBeGreaterThanOrEqual(20);
-  // The timer too keeps ticking: a loose bound, this machine may be loaded.
-  expect(ticks).toBeGreaterThanOrEqual(Math.floor((elapsed / 10) * 0.25));
 
   // And the module works.
   const vm = proto.prepare().start('main', [WasmValue.i32(1)]);
@@ -95,7 +93,7 @@ test("Binaryen's refusal comes back from the thread as an error, and the thread 
 
 test('the transform thread does not keep a Node.js process alive', () => {
   // Built code (npm test builds dist/ first): a process that made a prototype exits at once,
-  // not after the thread's idle time (20 s).
+  // not after the thread's idle time.
   const script = `
     import { VirtualMachinePrototype } from './dist/index.js';
     const moduleBytes = new Uint8Array(${JSON.stringify([
@@ -112,6 +110,7 @@ test('the transform thread does not keep a Node.js process alive', () => {
   expect(run.stderr).toBe('');
   expect(run.stdout).toMatch(/^created \d+/);
   const created = Number(/created (\d+)/.exec(run.stdout)![1]);
-  // What is left after create() is process start-up and exit, far less than the idle time.
-  expect(total - created).toBeLessThan(10_000);
+  // What is left after create() is the process's start-up and exit; a thread holding the
+  // process would add its whole idle time.
+  expect(total - created).toBeLessThan(IDLE_MS);
 });

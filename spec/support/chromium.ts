@@ -23,7 +23,9 @@ export async function startChromium(): Promise<ChromiumStart> {
       executablePath,
       headless: true,
       args: [...chromium.args, '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-      timeout: 60_000,
+      timeout: 5 * 60_000,
+      // Tests are bounded by their work; Jest's own timeout is the hang guard.
+      protocolTimeout: 30 * 60_000,
     });
     return { browser, version: await browser.version() };
   } catch (e) {
