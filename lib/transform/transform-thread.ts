@@ -152,6 +152,13 @@ function nodeWorkerThreads(): WorkerThreads | undefined {
 async function startThread(onReply: (reply: TransformReply) => void, onFailure: (error: unknown) => void): Promise<ThreadHandle> {
   const threads = nodeWorkerThreads();
   if (threads !== undefined) return startNodeThread(threads, onReply, onFailure);
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+  if (node !== undefined && typeof Worker !== 'function') {
+    throw new NewError(
+      'TransformUnavailable',
+      `Node.js ${node} has no process.getBuiltinModule, through which the Asyncify transform reaches worker_threads: use Node.js 22.3 or later`,
+    );
+  }
   if (typeof Worker === 'function') return startBrowserThread(onReply, onFailure);
   throw new NewError(
     'TransformUnavailable',
