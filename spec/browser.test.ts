@@ -282,6 +282,17 @@ describeInBrowser(`in ${version}`, () => {
     }
   });
 
+  test("the IndexedDB cache's rules: keys, exact bytes, foreign values, a damaged artifact rebuilt and replaced", async () => {
+    const result = await onPage('cacheRules', { moduleUrl: '/small.wasm' });
+    expect(result.badKeys).toEqual([': TypeError', '../escape: TypeError', `${'A'.repeat(64)}: TypeError`, `${'0'.repeat(63)}: TypeError`]);
+    expect(result.storedBytes).toEqual([10, 11, 12, 13]);
+    expect(result.foreign).toBe('undefined');
+    // The damaged entry is found, refused by the artifact's checksum, transformed again and replaced.
+    expect(result.damaged.events).toEqual(expect.arrayContaining(['cache-lookup:hit', 'transform', 'cache-store']));
+    expect(result.damaged.events).not.toContain('load-artifact');
+    expect(result.damaged.replaced).toBe(true);
+  });
+
   test('an Asyncify transform started in a Worker runs on a Worker of its own', async () => {
     const result = await inWorker('asyncifyCreate', { moduleUrl: '/small.wasm', cache: false });
     expect(result.where.thread).toBe('worker');

@@ -7,6 +7,7 @@
  */
 import { type Backend, type ProgressEvent, UsageError, VirtualMachinePrototype, WasmValue } from 'resumable-wasm';
 import { IndexedDbArtifactCache } from 'resumable-wasm/browser';
+import { createStore, keys, set } from 'idb-keyval';
 import { type RuntimeProgressEvent, SubstrateRuntime, runtimeCall } from 'resumable-wasm/substrate';
 
 /** Where a suite function ran. */
@@ -201,6 +202,56 @@ export async function asyncifyCreate(request: { moduleUrl: string; cache: boolea
   };
 }
 
+/**
+ * The IndexedDB cache's rules, in a database of its own: keys are artifact cache keys or a
+ * `TypeError`; exactly the artifact's bytes are stored (not its buffer); a foreign value is a
+ * miss; a damaged artifact is caught by the core, which transforms again and replaces it.
+ */
+export async function cacheRules(request: { moduleUrl: string }): Promise<{
+  badKeys: string[];
+  storedBytes: number[];
+  foreign: string;
+  damaged: { events: string[]; replaced: boolean };
+}> {
+  const database = 'resumable-wasm-rules';
+  const cache = new IndexedDbArtifactCache(database);
+  await cache.clear();
+  const badKeys: string[] = [];
+  for (const key of ['', '../escape', 'A'.repeat(64), '0'.repeat(63)]) {
+    await cache.get(key).then(
+      () => badKeys.push(`${key}: accepted`),
+      (e: unknown) => badKeys.push(`${key}: ${(e as Error).name}`),
+    );
+  }
+  const key = 'a'.repeat(64);
+  await cache.set(key, Uint8Array.from({ length: 100 }, (_, i) => i).subarray(10, 14));
+  const storedBytes = [...((await cache.get(key)) ?? [])];
+  const store = createStore(database, 'artifacts');
+  await set(key, 'not an artifact', store);
+  const foreign = String(await cache.get(key));
+  await cache.clear();
+
+  const moduleBytes = await fetchBytes(request.moduleUrl);
+  await VirtualMachinePrototype.create({ moduleBytes, symbols: () => 0, backend: 'asyncify', cache });
+  const [stored] = await keys(store);
+  const good = (await cache.get(String(stored)))!;
+  const damaged = good.slice();
+  damaged[damaged.length >> 1]! ^= 0xff;
+  await cache.set(String(stored), damaged);
+  const events: string[] = [];
+  await VirtualMachinePrototype.create({
+    moduleBytes,
+    symbols: () => 0,
+    backend: 'asyncify',
+    cache,
+    onProgress: (e) => {
+      if (e.status === 'end') events.push(`${e.phase}${e.cacheHit === undefined ? '' : `:${e.cacheHit ? 'hit' : 'miss'}`}`);
+    },
+  });
+  const after = (await cache.get(String(stored)))!;
+  return { badKeys, storedBytes, foreign, damaged: { events, replaced: after.length === good.length && after.every((b, i) => b === good[i]) } };
+}
+
 /** The suite's functions by name, for the page and the Worker to dispatch to. */
-export const SUITE = { where, substrateCall, instantiationLimit, asyncifyCreate } as const;
+export const SUITE = { where, substrateCall, instantiationLimit, asyncifyCreate, cacheRules } as const;
 export type SuiteName = keyof typeof SUITE;
