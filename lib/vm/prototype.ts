@@ -233,7 +233,7 @@ export class VirtualMachinePrototype {
    * instantiation). The transform is not run again and the compiled code is shared.
    *
    * The instance is made synchronously (`new WebAssembly.Instance`). Chromium refuses that on a
-   * page's main thread for a module over 8 MB (an instrumented runtime usually is): it then
+   * page's main thread for a module over 8 MB (many runtimes are): it then
    * throws {@link UsageError} `SynchronousInstantiationRefused`; use {@link cloneAsync} there.
    */
   clone(): VirtualMachinePrototype {
