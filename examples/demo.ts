@@ -83,6 +83,11 @@ async function main(): Promise<void> {
   const durations = new Map<string, number>();
   const onProgress = (event: RuntimeProgressEvent) => {
     const label = PHASES[event.phase] ?? event.phase;
+    // The transform's steps, as its thread begins them (this one stays free meanwhile).
+    if (event.status === 'progress') {
+      console.log(`    ${event.step}...`);
+      return;
+    }
     if (event.status === 'start') {
       if (event.phase === 'transform') console.log(`  ${label}...`);
       return;

@@ -49,7 +49,7 @@ export type {
 export type { GuestMemoryAccess } from './base/guest-memory-access.js';
 export { MemoryAccess } from './vm/memory-access.js';
 export { Prepare, StartError } from './vm/prepare.js';
-export type { CreatePhase, ProgressEvent, ProgressListener } from './base/progress.js';
+export type { CreatePhase, ProgressEvent, ProgressListener, TransformStep } from './base/progress.js';
 export { VirtualMachinePrototype } from './vm/prototype.js';
 export { type Signature, type ValueType, WasmValue } from './base/values.js';
 export { type ExecOutcome, VirtualMachine } from './vm/virtual-machine.js';

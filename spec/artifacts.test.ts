@@ -304,7 +304,18 @@ test('progress events come in order, each phase started then ended', async () =>
   const events: ProgressEvent[] = [];
   await VirtualMachinePrototype.create(config({ onProgress: (e) => events.push(e) }));
   const phases = ['validate', 'inspect', 'transform', 'compile', 'instantiate'];
-  expect(events.map((e) => `${e.phase}:${e.status}`)).toEqual(phases.flatMap((p) => [`${p}:start`, `${p}:end`]));
+  const bounds = events.filter((e) => e.status !== 'progress');
+  expect(bounds.map((e) => `${e.phase}:${e.status}`)).toEqual(phases.flatMap((p) => [`${p}:start`, `${p}:end`]));
+  // The transform's steps, between its start and its end ('load-binaryen' only if its thread started now).
+  const transform = events.filter((e) => e.phase === 'transform');
+  expect(transform.map((e) => e.step ?? e.status).filter((s) => s !== 'load-binaryen')).toEqual([
+    'start',
+    'read',
+    'asyncify',
+    'post-passes',
+    'emit',
+    'end',
+  ]);
   for (let i = 1; i < events.length; i++) expect(events[i]!.elapsedMs).toBeGreaterThanOrEqual(events[i - 1]!.elapsedMs);
   for (const e of events.filter((e) => e.status === 'end')) expect(e.durationMs).toBeGreaterThanOrEqual(0);
   // A listener that throws does not fail the creation.

@@ -21,6 +21,7 @@ const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ['vm/', 5], // the state machine, live instances, guest memory, traps
   ['index.ts', 6], // the public API of the core
   ['node/', 7], // Node.js-only additions to the public API
+  ['browser/', 7], // browser-only additions to the public API
   ['substrate/', 8], // the Substrate host layer, built on the public API
   ['cli/', 9], // the command line
 ];
@@ -36,6 +37,7 @@ function layerOf(file: string): readonly [string, number] {
 const NARROW: Record<string, readonly string[]> = {
   'substrate/': ['index.ts', 'base/', 'substrate/'],
   'node/': ['index.ts', 'node/'],
+  'browser/': ['index.ts', 'browser/'],
 };
 
 const graph = importGraph(LIB);
@@ -58,7 +60,7 @@ describe('lib/ layout', () => {
     expect(upward).toEqual([]);
   });
 
-  test('the Substrate layer and the Node.js entry use only the public API and the leaf layer', () => {
+  test('the Substrate layer and the Node.js and browser entries use only the public API and the leaf layer', () => {
     const outside: string[] = [];
     for (const [file, targets] of graph) {
       const allowed = Object.entries(NARROW).find(([prefix]) => file.startsWith(prefix))?.[1];

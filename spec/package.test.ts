@@ -138,7 +138,7 @@ test('the published files: the built code, the declarations, the license; no ins
   }
 });
 
-/** A file using the three entry points' values and types, and a tsconfig as a user would write it. */
+/** A file using the four entry points' values and types, and a tsconfig as a user would write it. */
 function typeScriptConsumer(skipLibCheck: boolean): string {
   const folder = consumerFolder();
   // The Node.js types, as a user of `resumable-wasm/node` has them.
@@ -149,8 +149,9 @@ function typeScriptConsumer(skipLibCheck: boolean): string {
     `import { VirtualMachinePrototype, WasmValue, type VmConfig } from 'resumable-wasm';
 import { SubstrateRuntime, type RuntimeVersion } from 'resumable-wasm/substrate';
 import { FileArtifactCache } from 'resumable-wasm/node';
+import { IndexedDbArtifactCache } from 'resumable-wasm/browser';
 const value: WasmValue = WasmValue.i32(1);
-export const used = [VirtualMachinePrototype.create, SubstrateRuntime.create, FileArtifactCache, value] as const;
+export const used = [VirtualMachinePrototype.create, SubstrateRuntime.create, FileArtifactCache, IndexedDbArtifactCache, value] as const;
 export type Used = [VmConfig['moduleBytes'], RuntimeVersion['specName']];
 `,
   );

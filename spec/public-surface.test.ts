@@ -16,6 +16,7 @@ const ENTRIES = {
   'resumable-wasm': 'index.d.ts',
   'resumable-wasm/substrate': 'substrate/index.d.ts',
   'resumable-wasm/node': 'node/index.d.ts',
+  'resumable-wasm/browser': 'browser/index.d.ts',
 } as const;
 
 const EXPECTED: Record<keyof typeof ENTRIES, string> = {
@@ -23,7 +24,7 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
     'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureSetName ' +
     'GlobalValueError GlobalValueErrorKind GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
     'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener RunError ' +
-    'RunErrorKind Signature StartError StartErrorKind Trap TrapKind UsageError UsageErrorKind ValueType ' +
+    'RunErrorKind Signature StartError StartErrorKind TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
     'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',
   'resumable-wasm/substrate':
     'AllocationStats AllocatorError AllocatorErrorKind AllocatorMemory AllocatorOptions ' +
@@ -42,6 +43,7 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
     'orderedTrieRoot packPointerSize readEmbeddedRuntimeVersion runtimeApiId runtimeCall toHex trieRoot ' +
     'unpackPointerSize',
   'resumable-wasm/node': 'FileArtifactCache',
+  'resumable-wasm/browser': 'IndexedDbArtifactCache',
 };
 
 const built = existsSync(resolve(DIST, 'index.d.ts'));

@@ -49,7 +49,7 @@ export interface ArtifactOptions {
   readonly requireMemory: boolean;
   readonly unwindBufferPages: number;
   readonly maxMemoryPages: number | null;
-  /** The transform itself (see `transformId` in `transform/instrument.ts`). */
+  /** The transform itself (see `transformId` in `transform/transform-options.ts`). */
   readonly transform: string;
 }
 

@@ -56,7 +56,14 @@ export type NewErrorKind =
    * (`WebAssembly.Suspending`/`promising`), or any backend on an engine that lacks what it needs
    * (Asyncify: multi-memory). Reported before any other work; the message names what is missing.
    */
-  | 'BackendUnsupported';
+  | 'BackendUnsupported'
+  /**
+   * The Asyncify transform could not run: its thread (a Worker) could not start or died before
+   * it finished (out of memory; in a browser, a Content-Security-Policy without
+   * `worker-src blob:`), or the engine has no threads at all. Says nothing about the module;
+   * the next `create()` tries a new thread. JSPI and artifacts need no transform.
+   */
+  | 'TransformUnavailable';
 
 /** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. */
 export class NewError extends VmError<NewErrorKind> {
@@ -154,7 +161,21 @@ export type UsageErrorKind =
    */
   | 'StepInProgress'
   /** The operation does not exist on this prototype's backend (`toArtifact()` on JSPI). */
-  | 'UnsupportedOnBackend';
+  | 'UnsupportedOnBackend'
+  /**
+   * A synchronous transition that needs a new instance (`clone()`, or `intoPrototype()` when the
+   * used instance cannot be reset) was refused by the engine's limit on synchronous
+   * instantiation: Chromium allows `new WebAssembly.Instance` on a page's main thread only for
+   * modules of at most 8 MB. Nothing was consumed: use the asynchronous form (`cloneAsync()`,
+   * `intoPrototypeAsync()`), which every engine allows on every thread, or run in a Worker.
+   */
+  | 'SynchronousInstantiationRefused'
+  /**
+   * The API needs what this JavaScript environment does not have: `FileArtifactCache` (a file
+   * system) in a browser bundle, where `resumable-wasm/node` resolves to a stand-in so that code
+   * meant for both still bundles.
+   */
+  | 'UnsupportedEnvironment';
 
 /** Thrown when an object is used in a way its current state does not allow. */
 export class UsageError extends VmError<UsageErrorKind> {

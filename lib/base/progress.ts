@@ -2,9 +2,10 @@
  * Progress of {@link VirtualMachinePrototype.create} and `fromArtifact`, for a CLI or a page to
  * show where the seconds go.
  *
- * Most phases are synchronous work on the calling thread (the transform is Binaryen running to
- * completion), so after announcing a phase the reporter yields to the event loop once: a
- * listener that updates a display gets a chance to render before the thread is busy again.
+ * Some phases are synchronous work on the calling thread (validation, the feature scan), so
+ * after announcing a phase the reporter yields to the event loop once: a listener that updates
+ * a display gets a chance to render before the thread is busy again. The transform itself runs
+ * on another thread and reports its steps as it goes.
  *
  * @module
  */
@@ -28,11 +29,32 @@ export type CreatePhase =
   /** Storing the new artifact in the cache (only with `cache`). */
   | 'cache-store';
 
+/**
+ * The steps of the `transform` phase, reported as they begin (`status: 'progress'`). The
+ * transform runs on another thread (a Worker), so the calling thread is free to show them.
+ */
+export type TransformStep =
+  /** Loading Binaryen (about a second, once per transform thread). */
+  | 'load-binaryen'
+  /** Binaryen reads the module. */
+  | 'read'
+  /** The Asyncify pass: the long one, most of the transform's time. */
+  | 'asyncify'
+  /** The passes that win back run speed after Asyncify. */
+  | 'post-passes'
+  /** Binaryen writes the instrumented module. */
+  | 'emit';
+
 /** One progress report. */
 export interface ProgressEvent {
   readonly phase: CreatePhase;
-  /** `start` when the phase begins, `end` when it is over. */
-  readonly status: 'start' | 'end';
+  /**
+   * `start` when the phase begins, `end` when it is over; `progress` within a phase, for a step
+   * of it (only the `transform`'s steps, see {@link TransformStep}).
+   */
+  readonly status: 'start' | 'end' | 'progress';
+  /** For `progress`: the step that begins. */
+  readonly step?: TransformStep;
   /** Milliseconds since the creation began. */
   readonly elapsedMs: number;
   /** For `end`: how long the phase took, in milliseconds. */
@@ -80,6 +102,12 @@ export class ProgressReporter<P extends string = CreatePhase> {
     if (this.listener === null) return;
     const now = performance.now();
     this.#emit({ phase, status: 'end', elapsedMs: now - this.#started, durationMs: now - this.#phaseStarted, ...extra });
+  }
+
+  /** Reports that `step` of `phase` begins. */
+  step(phase: P, step: TransformStep): void {
+    if (this.listener === null) return;
+    this.#emit({ phase, status: 'progress', step, elapsedMs: performance.now() - this.#started });
   }
 
   /** Runs `work` as `phase`. */

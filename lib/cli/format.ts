@@ -67,6 +67,8 @@ export function progressPrinter(write: (line: string) => void): {
   const durations = new Map<string, number>();
   const listener = (event: RuntimeProgressEvent): void => {
     const label = PHASE_LABELS[event.phase] ?? event.phase;
+    // The transform's steps: one line for the phase is enough on a terminal.
+    if (event.status === 'progress') return;
     if (event.status === 'start') {
       if (event.phase === 'transform' || event.phase === 'runtime-version') write(`  ${label}...`);
       return;

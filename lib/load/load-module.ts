@@ -31,7 +31,8 @@ import { NewError } from '../base/errors.js';
 import { featureSet } from '../base/feature-set.js';
 import { type ScanStatistics, findUnsupportedFeature } from './features.js';
 import { loadChecksum, sha256Hex } from '../base/digest.js';
-import { POST_PASSES, instrument, transformId } from '../transform/instrument.js';
+import { POST_PASSES, transformId } from '../transform/transform-options.js';
+import { transformOnThread } from '../transform/transform-thread.js';
 import { ProgressReporter } from '../base/progress.js';
 import type { ArtifactOptions, BaseComponents, DeclaredMemory, ExportInfo, ResolvedImport } from '../base/components.js';
 import { compileInstrumented } from './compile.js';
@@ -56,10 +57,21 @@ export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; impor
   return inspectModule(config);
 }
 
-/** Steps 1 and 2: the engine's validation and the feature scan. */
+/** Steps 1 and 2: the engine's validation and the feature scan (synchronous: for the CLI). */
 export function validateModule(config: ResolvedConfig): void {
   const bytes = config.moduleBytes;
   if (!WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
+  checkFeatures(config, true);
+}
+
+/**
+ * {@link validateModule}, asking the engine why it refuses the bytes with an asynchronous
+ * compilation: Chromium refuses a synchronous one of more than 8 MB on a page's main thread,
+ * and would answer that instead of the reason.
+ */
+async function validateModuleAsync(config: ResolvedConfig): Promise<void> {
+  const bytes = config.moduleBytes;
+  if (!WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
   checkFeatures(config, true);
 }
 
@@ -133,6 +145,14 @@ function engineExplanation(bytes: Uint8Array<ArrayBuffer>): string {
     return describeThrown(e);
   }
   return 'the engine refused it';
+}
+
+/** {@link engineExplanation} through `WebAssembly.compile`, allowed on every thread for any size. */
+function engineExplanationAsync(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return WebAssembly.compile(bytes).then(
+    () => 'the engine refused it',
+    (e: unknown) => describeThrown(e),
+  );
 }
 
 function looksLikeText(bytes: Uint8Array): boolean {
@@ -216,7 +236,7 @@ export async function loadModule(
   tuning: LoadTuning = {},
   moduleSha256?: string,
 ): Promise<BaseComponents> {
-  await progress.phase('validate', () => validateModule(config));
+  await progress.phase('validate', () => validateModuleAsync(config));
   const { facts, imports } = await progress.phase('inspect', () => inspectModule(config));
   const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   const postPasses = tuning.postPasses ?? POST_PASSES;
@@ -234,13 +254,19 @@ export async function loadModule(
   });
   let instrumented: Uint8Array;
   try {
-    instrumented = await instrument(renamed, {
-      features: featureSet(config.features),
-      unwindBufferPages: config.unwindBufferPages,
-      pausingImports: pausingImportPatterns(imports),
-      postPasses,
-    });
+    // On a thread of its own (`transform/transform-thread.ts`): this one stays responsive.
+    instrumented = await transformOnThread(
+      renamed,
+      {
+        features: featureSet(config.features),
+        unwindBufferPages: config.unwindBufferPages,
+        pausingImports: pausingImportPatterns(imports),
+        postPasses,
+      },
+      (step) => progress.step('transform', step),
+    );
   } catch (e) {
+    if (e instanceof NewError) throw e;
     throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
   }
   progress.end('transform');
@@ -303,7 +329,8 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     : bytes;
   // Renaming would hide two exports of one name (they become e0 and e1), which makes a module
   // invalid: such a module is judged by the engine on the guest's own bytes.
-  if (renamed && hasDuplicateExport(facts!)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
+  // (The engine copies the bytes when the compilation starts, before the first await.)
+  if (renamed && hasDuplicateExport(facts!)) refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
   const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
     (module) => ({ module, error: null }),
     (error: unknown) => ({ module: null, error }),

@@ -23,7 +23,8 @@
  *
  * Each call runs on a fresh instance (memory as after instantiation), as Substrate requires:
  * nothing a call leaves in memory may influence the next. Instances come from the prototype
- * without re-running the transform (`clone()` shares the compiled code). Calls may overlap (two
+ * without re-running the transform (`cloneAsync()` shares the compiled code), and only through
+ * the asynchronous transitions, which every engine allows on every thread (see `#takeInstance`). Calls may overlap (two
  * calls paused, each waiting for its storage): each gets its own instance.
  *
  * @module
@@ -303,7 +304,7 @@ export class SubstrateRuntime {
       storageProofSize: storageProofSize === undefined ? null : BigInt(storageProofSize),
       runtimeVersionOf: options.runtimeVersion ?? ((code) => readRuntimeVersion(code, this.heapPages)),
     });
-    const vm = this.#start(context.allocator, entryPoint, input);
+    const vm = await this.#start(context.allocator, entryPoint, input);
     try {
       const synchronous = this.backend === 'asyncify';
       const step = (value: WasmValue | null) => this.#active.step(vm, value, context, synchronous);
@@ -314,18 +315,23 @@ export class SubstrateRuntime {
       // (the engine cannot allocate a memory), the next call clones one itself; the error that
       // ended this call is the one to report.
       try {
-        this.#returnInstance(vm.intoPrototype());
+        this.#returnInstance(await vm.intoPrototypeAsync());
       } catch {
         // See above.
       }
     }
   }
 
-  /** A fresh instance for a call: the idle one, or a new one from the template. */
-  #takeInstance(): VirtualMachinePrototype {
+  /**
+   * A fresh instance for a call: the idle one, or a new one from the template. Instances are
+   * only ever made with the asynchronous forms (`cloneAsync()`, `intoPrototypeAsync()`):
+   * Chromium refuses synchronous instantiation of a module over 8 MB on a page's main thread,
+   * and many runtimes are larger (Paseo's relay runtime: 12.4 MB, 23 MB instrumented).
+   */
+  async #takeInstance(): Promise<VirtualMachinePrototype> {
     const idle = this.#idle;
     this.#idle = null;
-    return idle ?? this.#template.clone();
+    return idle ?? (await this.#template.cloneAsync());
   }
 
   /** Keeps a fresh instance for the next call (one is enough: calls rarely overlap). */
@@ -334,14 +340,14 @@ export class SubstrateRuntime {
   }
 
   /** Places the input in a fresh instance's heap and starts the entry point (not yet run). */
-  #start(allocator: FreeingBumpAllocator, entryPoint: string, input: Uint8Array): VirtualMachine {
-    const prepare = this.#takeInstance().prepare();
+  async #start(allocator: FreeingBumpAllocator, entryPoint: string, input: Uint8Array): Promise<VirtualMachine> {
+    const prepare = (await this.#takeInstance()).prepare();
     let pointer: number;
     try {
       pointer = allocator.malloc(prepare, input.length);
       prepare.writeMemory(pointer, input);
     } catch (e) {
-      this.#returnInstance(prepare.intoPrototype());
+      this.#returnInstance(await prepare.intoPrototypeAsync());
       if (!(e instanceof AllocatorError)) throw e;
       throw new RuntimeCallError('InputTooLarge', `the ${input.length}-byte input does not fit in the runtime's heap: ${e.message}`, {
         cause: e,

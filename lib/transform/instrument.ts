@@ -13,43 +13,24 @@
  * under {@link UNWIND_MEMORY_EXPORT} so the VM can set up the buffer's header.
  *
  * Binaryen is loaded lazily, the first time a module is instrumented: it is by far the largest
- * dependency, and a prototype rebuilt from an artifact never needs it.
+ * dependency, and a prototype rebuilt from an artifact never needs it. This file runs on the
+ * transform's own thread (`transform-thread.ts` starts it; `worker-serve.ts` calls it there), so
+ * the caller's thread neither loads Binaryen nor waits on it.
  *
  * **Layer `transform/`** (this is its main file): rewriting a module for the VM. It owns the
  * instrumented module's ABI names (`abi.ts`), the renaming both backends use (`rename.ts`) and
- * Binaryen's Asyncify pass (here). It imports only `base/`.
+ * Binaryen's Asyncify pass (here), and the thread it runs on (`transform-thread.ts`, with the
+ * worker side in `worker-serve.ts`, `node-worker.ts`, `browser-worker.ts`). It imports only
+ * `base/`.
  *
  * @module
  */
 
-import type { FeatureSet } from '../base/feature-set.js';
+import type { TransformStep } from '../base/progress.js';
 import { ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT } from './abi.js';
+import type { InstrumentOptions } from './transform-options.js';
 
-/** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
-export const POST_PASSES: readonly string[] = ['simplify-locals-notee-nostructure', 'vacuum', 'reorder-locals'];
-
-/**
- * Names everything about the transform that shapes its output besides the module and the
- * options: artifacts made by a different transform are refused.
- */
-export function transformId(postPasses: readonly string[]): string {
-  return `binaryen-132/asyncify-O0-secondary-memory/post:${postPasses.join(',')}`;
-}
-
-/** Options of {@link instrument}. */
-export interface InstrumentOptions {
-  /** Features the guest may use; Binaryen is told the same set so it never adds others. */
-  readonly features: FeatureSet;
-  /** Size of the unwind buffer's memory, in pages. */
-  readonly unwindBufferPages: number;
-  /**
-   * `module.field` patterns (`*` as a suffix wildcard) of the imports that may pause. Functions
-   * that cannot reach one of them are left uninstrumented. `null`: every import may pause.
-   */
-  readonly pausingImports: readonly string[] | null;
-  /** Binaryen passes run after `asyncify` to win back run speed. */
-  readonly postPasses: readonly string[];
-}
+export type { InstrumentOptions } from './transform-options.js';
 
 type Binaryen = typeof import('binaryen').default;
 let binaryenPromise: Promise<Binaryen> | null = null;
@@ -72,7 +53,12 @@ const PASS_ARGUMENTS = [
  * Returns the instrumented binary. Throws if Binaryen rejects the module, which the caller
  * reports as invalid wasm.
  */
-export async function instrument(bytes: Uint8Array, options: InstrumentOptions): Promise<Uint8Array> {
+export async function instrument(
+  bytes: Uint8Array,
+  options: InstrumentOptions,
+  onStep: (step: TransformStep) => void = () => {},
+): Promise<Uint8Array> {
+  if (binaryenPromise === null) onStep('load-binaryen');
   const binaryen = await loadBinaryen();
   const F = binaryen.Features;
   let features = F.MVP | F.MultiMemory;
@@ -87,6 +73,7 @@ export async function instrument(bytes: Uint8Array, options: InstrumentOptions):
     shrink: binaryen.getShrinkLevel(),
     debugInfo: binaryen.getDebugInfo(),
   };
+  onStep('read');
   const module = binaryen.readBinary(bytes);
   try {
     module.setFeatures(features);
@@ -105,8 +92,12 @@ export async function instrument(bytes: Uint8Array, options: InstrumentOptions):
         binaryen.setPassArgument('asyncify-imports', options.pausingImports.join(','));
       }
     }
+    onStep('asyncify');
     module.runPasses(['asyncify']);
-    if (options.postPasses.length > 0) module.runPasses([...options.postPasses]);
+    if (options.postPasses.length > 0) {
+      onStep('post-passes');
+      module.runPasses([...options.postPasses]);
+    }
     // The guarantee that the guest's memory is never used for the unwind buffer rests on the
     // secondary memory existing: check it rather than trust the pass arguments.
     let unwindMemory: { initial: number; max?: number } | null = null;
@@ -119,6 +110,7 @@ export async function instrument(bytes: Uint8Array, options: InstrumentOptions):
       throw new Error('the Asyncify pass did not create its secondary memory as configured');
     }
     module.addMemoryExport(ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT);
+    onStep('emit');
     return module.emitBinary();
   } finally {
     module.dispose();

@@ -39,7 +39,7 @@
  */
 
 import type { BaseComponents, ExportInfo } from '../base/components.js';
-import { NewError } from '../base/errors.js';
+import { NewError, UsageError } from '../base/errors.js';
 import type { Signature } from '../base/values.js';
 import {
   FUNCTION_IMPORT_MODULE,
@@ -105,15 +105,26 @@ export class LiveInstance {
    * returns `false`, changing nothing, where it cannot: the caller then makes a new instance.
    */
   reset(): boolean {
-    const fresh = freshStates.get(this.components);
-    if (fresh === undefined || fresh === null || !this.driver.reusable) return false;
+    if (!this.resettable(false)) return false;
+    const fresh = freshStates.get(this.components)!;
     const memory = this.memory.memory;
-    if (memory !== null) {
-      if (fresh.memory === null || memory.buffer.byteLength !== fresh.memory.length) return false;
-      new Uint8Array(memory.buffer).set(fresh.memory);
-    }
+    if (memory !== null) new Uint8Array(memory.buffer).set(fresh.memory!);
     for (let i = 0; i < this.#globals.length; i++) this.#globals[i]!.value = fresh.globals[i];
     return true;
+  }
+
+  /**
+   * Whether {@link reset} would succeed, after abandoning the paused call first if `abandoning`.
+   * Changes nothing: a synchronous `intoPrototype()` asks before it consumes anything, so that
+   * when it needs a new instance and the engine refuses to make one synchronously, the machine
+   * is left as it was.
+   */
+  resettable(abandoning: boolean): boolean {
+    const fresh = freshStates.get(this.components);
+    if (fresh === undefined || fresh === null || !this.driver.reusable) return false;
+    if (abandoning && !this.driver.reusableAfterAbandon) return false;
+    const memory = this.memory.memory;
+    return memory === null || (fresh.memory !== null && memory.buffer.byteLength === fresh.memory.length);
   }
 
   /**
@@ -146,7 +157,9 @@ export class LiveInstance {
 
   /**
    * Instantiates the module synchronously (`clone()`, `intoPrototype()`). Throws
-   * {@link NewError} `CouldntAllocateMemory` or `Instantiation`.
+   * {@link NewError} `CouldntAllocateMemory` or `Instantiation`, or {@link UsageError}
+   * `SynchronousInstantiationRefused` where the engine allows only the asynchronous form for
+   * this module on this thread (Chromium's main thread, modules over 8 MB).
    */
   static create(components: BaseComponents): LiveInstance {
     const wiring = wire(components);
@@ -154,6 +167,14 @@ export class LiveInstance {
     try {
       instance = new WebAssembly.Instance(components.module, wiring.imports);
     } catch (e) {
+      if (isSynchronousInstantiationRefusal(e)) {
+        throw new UsageError(
+          'SynchronousInstantiationRefused',
+          `the engine refuses to instantiate this module synchronously on this thread (${e.message}); ` +
+            'use the asynchronous form (cloneAsync(), intoPrototypeAsync()), or run the VM in a Worker. Nothing was consumed',
+          e,
+        );
+      }
       throw instantiationError(e);
     }
     return LiveInstance.#connect(components, wiring, instance);
@@ -229,6 +250,16 @@ function wire(components: BaseComponents): Wiring {
     moduleObject(module)[name] = importedMemory;
   }
   return { imports, driver, memory, importedMemory };
+}
+
+/**
+ * Whether `e` is the engine's refusal of a synchronous instantiation on this thread. Chromium
+ * throws a `RangeError` "WebAssembly.Instance is disallowed on the main thread, if the buffer
+ * size is larger than 8MB. Use WebAssembly.instantiate." (the limit is on the module's size, not
+ * its memory); engines name it only in the message, so the message is what is read.
+ */
+function isSynchronousInstantiationRefusal(e: unknown): e is RangeError {
+  return e instanceof RangeError && /disallowed on the main thread|WebAssembly\.instantiate\b/.test(e.message);
 }
 
 function instantiationError(e: unknown): NewError {

@@ -95,8 +95,21 @@ export class Prepare extends MemoryAccess {
    * Returns a prototype whose instance is fresh (memory and globals as after instantiation):
    * this instance put back in that state where it can be, else a new one (see
    * `LiveInstance.reset`; the guest cannot tell the difference). Consumes this `Prepare`.
+   *
+   * A new instance is made synchronously; where the engine refuses that (Chromium's main
+   * thread, modules over 8 MB) this throws {@link UsageError} `SynchronousInstantiationRefused`
+   * and consumes nothing: use {@link intoPrototypeAsync} there.
    */
   intoPrototype(): VirtualMachinePrototype {
-    return VirtualMachinePrototype._renewed(this.owner.take('intoPrototype'));
+    return VirtualMachinePrototype._renew(this.owner.live, false, () => this.owner.take('intoPrototype'));
+  }
+
+  /**
+   * {@link intoPrototype}, making a new instance (when the used one cannot be reset) with
+   * `WebAssembly.instantiate`, which every engine allows on every thread. Consumes this
+   * `Prepare` at once; the promise settles with the prototype.
+   */
+  async intoPrototypeAsync(): Promise<VirtualMachinePrototype> {
+    return VirtualMachinePrototype._renewAsync(this.owner.take('intoPrototypeAsync'));
   }
 }

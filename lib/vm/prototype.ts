@@ -161,17 +161,31 @@ export class VirtualMachinePrototype {
     return new VirtualMachinePrototype(live);
   }
 
-  /** @internal A prototype with a fresh instance of `components`. */
-  static _fresh(components: BaseComponents): VirtualMachinePrototype {
-    return new VirtualMachinePrototype(LiveInstance.create(components));
+  /**
+   * @internal The synchronous renewal of `intoPrototype()`: a prototype whose instance is fresh,
+   * `live` put back in its fresh state where it can be (see `LiveInstance.reset`), else a new
+   * instance; the guest cannot tell which. `abandoning`: the paused call is abandoned first.
+   * `take` consumes the calling state; it runs only once the new instance (if one is needed)
+   * exists, so an engine that refuses a synchronous instantiation
+   * (`UsageError('SynchronousInstantiationRefused')`) leaves the caller as it was.
+   */
+  static _renew(live: LiveInstance, abandoning: boolean, take: () => void): VirtualMachinePrototype {
+    const replacement = live.resettable(abandoning) ? null : LiveInstance.create(live.components);
+    take();
+    if (abandoning) live.driver.abandon();
+    if (replacement !== null) return new VirtualMachinePrototype(replacement);
+    if (!live.reset()) throw new Error('internal error: an instance found resettable could not be reset');
+    return new VirtualMachinePrototype(live);
   }
 
   /**
-   * @internal A prototype with `live` put back in its fresh state, or with a new instance where
-   * it cannot be (see `LiveInstance.reset`): the guest cannot tell which.
+   * @internal The asynchronous renewal of `intoPrototypeAsync()`, for an instance already taken
+   * (and its paused call already abandoned): reset where it can be, else instantiated with
+   * `WebAssembly.instantiate`, which every engine allows on every thread.
    */
-  static _renewed(live: LiveInstance): VirtualMachinePrototype {
-    return live.reset() ? new VirtualMachinePrototype(live) : VirtualMachinePrototype._fresh(live.components);
+  static async _renewAsync(live: LiveInstance): Promise<VirtualMachinePrototype> {
+    if (live.reset()) return new VirtualMachinePrototype(live);
+    return new VirtualMachinePrototype(await LiveInstance.instantiate(live.components));
   }
 
   /**
@@ -217,8 +231,22 @@ export class VirtualMachinePrototype {
   /**
    * A new prototype with a fresh instance of the same module (memory and globals as after
    * instantiation). The transform is not run again and the compiled code is shared.
+   *
+   * The instance is made synchronously (`new WebAssembly.Instance`). Chromium refuses that on a
+   * page's main thread for a module over 8 MB (many runtimes are): it then
+   * throws {@link UsageError} `SynchronousInstantiationRefused`; use {@link cloneAsync} there.
    */
   clone(): VirtualMachinePrototype {
-    return VirtualMachinePrototype._fresh(this.#owner.live.components);
+    return new VirtualMachinePrototype(LiveInstance.create(this.#owner.live.components));
+  }
+
+  /**
+   * {@link clone}, with the instance made by `WebAssembly.instantiate`: allowed by every engine
+   * on every thread for any module size, so this is the form for code that may run on a
+   * browser's main thread. Rejects as `clone()` throws (never with
+   * `SynchronousInstantiationRefused`).
+   */
+  async cloneAsync(): Promise<VirtualMachinePrototype> {
+    return new VirtualMachinePrototype(await LiveInstance.instantiate(this.#owner.live.components));
   }
 }

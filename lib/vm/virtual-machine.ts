@@ -334,9 +334,20 @@ export class VirtualMachine extends MemoryAccess {
    */
   intoPrototype(): VirtualMachinePrototype {
     this.#refuseIfStepping('intoPrototype');
-    const live = this.#take('intoPrototype');
+    return VirtualMachinePrototype._renew(this.owner.live, this.#state === 'interrupted', () => this.#take('intoPrototype'));
+  }
+
+  /**
+   * {@link intoPrototype}, making a new instance (when the used one cannot be reset) with
+   * `WebAssembly.instantiate`, which every engine allows on every thread: the form for code
+   * that may run on a browser's main thread. Consumes this machine at once (a paused call is
+   * abandoned then); the promise settles with the prototype.
+   */
+  async intoPrototypeAsync(): Promise<VirtualMachinePrototype> {
+    this.#refuseIfStepping('intoPrototypeAsync');
+    const live = this.#take('intoPrototypeAsync');
     if (this.#state === 'interrupted') live.driver.abandon();
-    return VirtualMachinePrototype._renewed(live);
+    return VirtualMachinePrototype._renewAsync(live);
   }
 
   /** Hands the instance over to a transition; the finalizer has nothing left to abandon. */

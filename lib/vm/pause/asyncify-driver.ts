@@ -98,6 +98,9 @@ export class AsyncifyDriver implements CallDriver {
     return true;
   }
 
+  /** Always: the paused stack is data in the buffer. */
+  readonly reusableAfterAbandon = true;
+
   call(fn: ExportedFunction, args: readonly unknown[]): Step {
     if (this.#needsReset) this.#reset();
     this.#fn = fn;

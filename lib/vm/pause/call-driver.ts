@@ -77,6 +77,13 @@ export interface CallDriver {
    * (JSPI) still unwinding from an abandonment.
    */
   readonly reusable: boolean;
+  /**
+   * Whether {@link reusable} survives abandoning a paused call: true where the paused stack is
+   * plain data (Asyncify), false where the engine must still unwind it (JSPI). Lets a
+   * synchronous `intoPrototype()` know whether it will need a new instance before it changes
+   * anything.
+   */
+  readonly reusableAfterAbandon: boolean;
   /** After `returned`: the function's result in the engine's representation. */
   readonly result: unknown;
   /** After `threw`: what was thrown. */

@@ -123,6 +123,9 @@ export class JspiDriver implements CallDriver {
     return !this.#abandoned;
   }
 
+  /** Never: an abandoned stack unwinds in a later job, on this instance. */
+  readonly reusableAfterAbandon = false;
+
   abandon(): void {
     const abandonPause = this.#abandonPause;
     if (abandonPause !== null) this.#abandoned = true;

@@ -1,0 +1,90 @@
+/**
+ * Browser bundles, as a page's bundler makes them from the published package: esbuild, for the
+ * browser, with code splitting and minification and no other setting (no plugin, no external,
+ * no alias). Each entry point must bundle without a Node.js built-in, Binaryen must only be in a
+ * chunk loaded when a transform runs, and what a page downloads before it runs must stay within
+ * the budget: the core API 30 KB gzip, the core and the Substrate layer 80 KB gzip.
+ */
+import { rmSync } from 'node:fs';
+import { type Bundle, bundleForBrowser, consumerFolder } from './support/bundle.js';
+
+const KB = 1024;
+
+/** What each page imports, and its budget for the initial download (gzip). */
+const PAGES = [
+  { name: 'core', source: "export * from 'resumable-wasm';", budget: 30 * KB },
+  { name: 'core+substrate', source: "export * from 'resumable-wasm';\nexport * from 'resumable-wasm/substrate';", budget: 80 * KB },
+  { name: 'browser', source: "export * from 'resumable-wasm';\nexport * from 'resumable-wasm/browser';", budget: 31 * KB },
+] as const;
+
+let folder: string;
+const bundles = new Map<string, Bundle>();
+
+beforeAll(async () => {
+  folder = consumerFolder();
+  for (const page of PAGES) bundles.set(page.name, await bundleForBrowser(folder, page.source, page.name.replace('+', '-')));
+  const lines = PAGES.map((page) => {
+    const bundle = bundles.get(page.name)!;
+    const initial = bundle.chunks.filter((c) => c.initial);
+    const lazy = bundle.chunks.filter((c) => !c.initial);
+    return (
+      `${page.name}: initial ${(bundle.initialGzipBytes / KB).toFixed(1)} KB gzip ` +
+      `(${(initial.reduce((s, c) => s + c.bytes, 0) / KB).toFixed(1)} KB minified; budget ${page.budget / KB} KB); ` +
+      `lazy: ${lazy.map((c) => `${(c.bytes / 1e6).toFixed(1)} MB (${(c.gzipBytes / 1e6).toFixed(2)} MB gzip)`).join(', ')}`
+    );
+  });
+  console.log(lines.join('\n'));
+});
+
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+describe.each(PAGES)('$name', (page) => {
+  test('bundles with no Node.js built-in', () => {
+    // The build itself would have failed on one; and none is left external.
+    const inputs = Object.keys(bundles.get(page.name)!.metafile.inputs);
+    expect(inputs.filter((path) => path.startsWith('node:'))).toEqual([]);
+    for (const output of Object.values(bundles.get(page.name)!.metafile.outputs)) {
+      expect(output.imports.filter((i) => i.external)).toEqual([]);
+    }
+  });
+
+  test(`what a page downloads first is within ${page.budget / KB} KB gzip`, () => {
+    expect(bundles.get(page.name)!.initialGzipBytes).toBeLessThanOrEqual(page.budget);
+  });
+
+  test('Binaryen is only in the lazy chunk of the transform Worker', () => {
+    const chunks = bundles.get(page.name)!.chunks;
+    for (const chunk of chunks.filter((c) => c.initial)) {
+      expect(chunk.inputs).not.toContain('binaryen');
+      expect(chunk.inputs).not.toContain('resumable-wasm/dist/transform/browser-worker-source.js');
+    }
+    const lazy = chunks.filter((c) => !c.initial);
+    // One lazy chunk: the worker's source (Binaryen bundled into a string); nothing imports
+    // binaryen itself.
+    expect(lazy).toHaveLength(1);
+    expect(lazy[0]!.bytes).toBeGreaterThan(10_000_000);
+    expect(chunks.flatMap((c) => c.inputs)).not.toContain('binaryen');
+  });
+});
+
+test("resumable-wasm/node resolves to a stand-in in a browser bundle, so code for both environments bundles", async () => {
+  const source = `import { FileArtifactCache } from 'resumable-wasm/node';
+import { IndexedDbArtifactCache } from 'resumable-wasm/browser';
+export const cacheFor = (node) => (node ? new FileArtifactCache('.cache') : new IndexedDbArtifactCache());`;
+  const bundle = await bundleForBrowser(folder, source, 'both');
+  const inputs = Object.keys(bundle.metafile.inputs);
+  expect(inputs.some((path) => path.endsWith('dist/node/browser-stand-in.js'))).toBe(true);
+  expect(inputs.some((path) => path.endsWith('dist/node/file-artifact-cache.js'))).toBe(false);
+  expect(inputs.filter((path) => path.startsWith('node:'))).toEqual([]);
+  // Constructed in a browser, the stand-in says what to use instead.
+  const { FileArtifactCache } = await import('../lib/node/browser-stand-in.js');
+  expect(() => new FileArtifactCache('.cache')).toThrow(expect.objectContaining({ name: 'UsageError', kind: 'UnsupportedEnvironment' }));
+  expect(() => new FileArtifactCache('.cache')).toThrow(/IndexedDbArtifactCache from resumable-wasm\/browser/);
+});
+
+test('the Substrate layer is what adds the crypto libraries', () => {
+  const core = bundles.get('core')!.chunks.flatMap((c) => c.inputs);
+  const substrate = bundles.get('core+substrate')!.chunks.flatMap((c) => c.inputs);
+  expect(core).not.toContain('@noble/curves');
+  expect(substrate).toEqual(expect.arrayContaining(['@noble/curves', '@scure/sr25519', 'fzstd']));
+});
