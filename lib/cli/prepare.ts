@@ -58,14 +58,18 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
   const substrate = !args.flags.has('plain') && heapBase !== null;
   if (!substrate && heapPages !== undefined) throw new UsageProblem('--heap-pages only applies to Substrate runtimes', 'prepare');
   progress(`preparing ${file} for ${substrate ? 'the Substrate host layer' : 'a host where every import pauses'}`);
-  const { listener } = progressPrinter(progress);
+  const { listener, stop } = progressPrinter(progress, { wasmSize: wasm.length });
   const cache = new CapturingCache();
   const started = performance.now();
-  if (substrate) {
-    // Artifacts are Asyncify's: preparing one is running the Asyncify transform.
-    await SubstrateRuntime.create({ code: wasm, ...(heapPages === undefined ? {} : { heapPages }), cache, backend: 'asyncify', onProgress: listener });
-  } else {
-    await VirtualMachinePrototype.create({ moduleBytes: wasm, symbols: () => 0, cache, backend: 'asyncify', onProgress: listener });
+  try {
+    if (substrate) {
+      // Artifacts are Asyncify's: preparing one is running the Asyncify transform.
+      await SubstrateRuntime.create({ code: wasm, ...(heapPages === undefined ? {} : { heapPages }), cache, backend: 'asyncify', onProgress: listener });
+    } else {
+      await VirtualMachinePrototype.create({ moduleBytes: wasm, symbols: () => 0, cache, backend: 'asyncify', onProgress: listener });
+    }
+  } finally {
+    stop();
   }
   if (cache.artifact === null) throw new NewError('InvalidWasm', 'the transform produced no artifact');
   try {

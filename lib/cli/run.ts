@@ -68,11 +68,12 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   const storageFile = args.values.get('storage');
   const storageEntries = storageFile !== undefined ? await readStorageFile(storageFile) : runtimeFile.genesisStorage;
   const storage = new MapStorage(storageEntries ?? []);
-  checkRuntimeBeforeTransform(decodeRuntimeCode(runtimeFile.code).wasm);
+  const { wasm } = decodeRuntimeCode(runtimeFile.code);
+  checkRuntimeBeforeTransform(wasm);
   const artifact = artifactFile === undefined ? undefined : await readBinaryFile(artifactFile);
 
   progress(`creating the runtime from ${file}${artifactFile === undefined ? '' : ` and the artifact ${artifactFile}`}`);
-  const { listener, durations } = progressPrinter(progress);
+  const { listener, durations, stop } = progressPrinter(progress, { wasmSize: wasm.length });
   const createStarted = performance.now();
   let runtime: SubstrateRuntime;
   try {
@@ -90,6 +91,8 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
     // Name the files: the library's message speaks of "the artifact" and "these moduleBytes".
     if (!(e instanceof ArtifactError)) throw e;
     throw new ArtifactError(e.kind, `${artifactFile} cannot be used for ${file}${heapPages === undefined ? '' : ` with --heap-pages ${heapPages}`}: ${e.message}`, e);
+  } finally {
+    stop();
   }
   const createMs = performance.now() - createStarted;
 

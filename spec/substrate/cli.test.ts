@@ -223,6 +223,13 @@ describe('prepare', () => {
     expect(made.out).toMatch(/prepared\.rwasm: [\d,]+ bytes artifact/);
     expect(made.err).toMatch(/for the Substrate host layer/);
     expect(made.err).toMatch(/transforming/);
+    // The long step is visible: its estimate from the module's size, then each step as it begins.
+    expect(made.err).toMatch(/it runs on a thread of its own; about [\d.]+ (ms|s) in all for 0\.0 MB of wasm \(an estimate\)/);
+    // (Loading Binaryen is a step only the first time the transform thread runs.)
+    const steps = ['reading the module', 'the Asyncify pass', 'the post passes', 'writing the instrumented module'];
+    const positions = steps.map((step) => made.err.indexOf(`    ${step}`));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
 
     const { out, err } = await run([runtime, 'hash', '0x00', '--artifact', artifact, '--json']);
     const result = JSON.parse(out);
