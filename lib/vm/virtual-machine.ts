@@ -81,6 +81,11 @@ export class VirtualMachine extends MemoryAccess {
   #stepping = false;
   /** While interrupted: the outcome that reported it. */
   #interrupt: ExecOutcome | null = null;
+  /** The promise of the `runAsync` step in progress (JSPI): settled by {@link #settle}. */
+  #resolveStep: ((outcome: ExecOutcome) => void) | null = null;
+  #rejectStep: ((error: unknown) => void) | null = null;
+  /** Inside `runAsync`, while it hands the step to the driver. */
+  #insideRunAsync = false;
 
   private constructor(
     live: LiveInstance,
@@ -154,37 +159,52 @@ export class VirtualMachine extends MemoryAccess {
     }
     if (live.driver.synchronous) return this.#runAsyncSynchronousDriver(live, value);
     if (this.#undelivered !== null) return Promise.resolve(this.#report(live, this.#undelivered));
-    return new Promise<ExecOutcome>((resolve, reject) => {
-      // Called by the driver where the step happened (see `pause/jspi-driver.ts`); it runs again
-      // if it failed for lack of stack, so it only sets what it computes.
-      const settle = (step: Step, lastChance: boolean): void => {
-        // The step is over, but it stays "in progress" until the host can see its outcome: the
-        // flag is cleared by a job queued before the promise is settled, so it runs before any
-        // reaction to the promise and after any code that runs in between (a start that pauses
-        // at once settles inside runAsync() itself, before the caller even awaits).
-        queueMicrotask(() => (this.#stepping = false));
-        this.#undelivered = step;
-        let outcome: ExecOutcome;
-        try {
-          outcome = this.#report(live, step);
-        } catch (e) {
-          // Out of stack on the guest's stack: the driver calls again from a fresh job.
-          if (!lastChance) throw e;
-          reject(e);
-          return;
-        }
-        resolve(outcome);
-      };
-      this.#stepping = true;
-      try {
-        this.#step(live, value, settle);
-      } catch (e) {
-        // Refused before the driver was asked (RunError): nothing changed.
-        this.#stepping = false;
-        reject(e);
-      }
+    const promise = new Promise<ExecOutcome>((resolve, reject) => {
+      this.#resolveStep = resolve;
+      this.#rejectStep = reject;
     });
+    this.#stepping = true;
+    this.#insideRunAsync = true;
+    try {
+      this.#step(live, value, this.#settle);
+    } catch (e) {
+      // Refused before the driver was asked (RunError): nothing changed.
+      this.#stepping = false;
+      this.#rejectStep!(e);
+    } finally {
+      this.#insideRunAsync = false;
+    }
+    return promise;
   }
+
+  /**
+   * Receives the step of an asynchronous driver (see `pause/jspi-driver.ts`) and settles the
+   * promise `runAsync` returned. Made once per machine: it is on the path of every pause. It runs
+   * again if it failed for lack of stack (it is called on the guest's stack), so it only sets
+   * what it computes.
+   */
+  readonly #settle: Settle = (step, lastChance) => {
+    if (this.#insideRunAsync) {
+      // A start that pauses at once settles inside runAsync() itself, before its caller can
+      // even await: the step stays in progress until a job queued now, which runs before any
+      // reaction to the promise, as on Asyncify (whose runAsync steps in a promise job).
+      queueMicrotask(() => (this.#stepping = false));
+    } else {
+      this.#stepping = false;
+    }
+    this.#undelivered = step;
+    const live = this.owner.live;
+    let outcome: ExecOutcome;
+    try {
+      outcome = this.#report(live, step);
+    } catch (e) {
+      // Out of stack on the guest's stack: the driver calls again from a fresh job.
+      if (!lastChance) throw e;
+      this.#rejectStep!(e);
+      return;
+    }
+    this.#resolveStep!(outcome);
+  };
 
   /**
    * `runAsync` on Asyncify: the step is synchronous, but it runs in a promise job anyway, so that
