@@ -20,7 +20,8 @@ const ENTRIES = {
 
 const EXPECTED: Record<keyof typeof ENTRIES, string> = {
   'resumable-wasm':
-    'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureSetName ' +
+    'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureName FeatureSetName ' +
+    'FeaturesOption ' +
     'GlobalValueError GlobalValueErrorKind GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
     'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener RunError ' +
     'RunErrorKind Signature StartError StartErrorKind Trap TrapKind UsageError UsageErrorKind ValueType ' +

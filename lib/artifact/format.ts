@@ -35,7 +35,7 @@ import { describeValue } from '../base/values.js';
 import { LIBRARY_VERSION } from '../base/version.js';
 
 /** The artifact format version this library reads and writes. */
-export const ARTIFACT_FORMAT = 2;
+export const ARTIFACT_FORMAT = 3;
 
 const MAGIC = new TextEncoder().encode('RWASMART');
 const PREFIX = 16;
@@ -60,6 +60,8 @@ export interface ArtifactHeader {
   readonly memory: DeclaredMemory | null;
   /** The export names of the module's mutable globals (see `BaseComponents.mutableGlobals`). */
   readonly mutableGlobals: readonly string[];
+  /** See `BaseComponents.resetBlocker`. */
+  readonly resetBlocker: string | null;
 }
 
 /** Serialises a header and an instrumented module. {@link loadChecksum} must have completed. */

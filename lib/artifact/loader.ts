@@ -57,6 +57,7 @@ export function artifactOf(components: BaseComponents): Uint8Array {
     exports: [...components.exports],
     memory: components.memory,
     mutableGlobals: components.mutableGlobals,
+    resetBlocker: components.resetBlocker,
   };
   return encodeArtifact(header, provenance.instrumented);
 }
@@ -94,6 +95,9 @@ export async function componentsFromArtifact(
     if (!Array.isArray(header.mutableGlobals) || !header.mutableGlobals.every((name) => typeof name === 'string')) {
       throw new ArtifactError('Corrupted', 'the artifact header is malformed: mutableGlobals is not a list of names');
     }
+    if (header.resetBlocker !== null && typeof header.resetBlocker !== 'string') {
+      throw new ArtifactError('Corrupted', 'the artifact header is malformed: resetBlocker is neither null nor a string');
+    }
     imports = resolveImports(header.imports, config);
     header.imports.forEach((recorded, index) => {
       const inline = imports![index]!.inline !== null;
@@ -129,6 +133,7 @@ export async function componentsFromArtifact(
     exports: new Map(header.exports),
     memory: header.memory,
     mutableGlobals: header.mutableGlobals,
+    resetBlocker: header.resetBlocker,
     floats: config.floats,
     provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
   };

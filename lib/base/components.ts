@@ -18,7 +18,6 @@
 
 import type { InlineImport } from './config.js';
 import type { Backend } from './engine.js';
-import type { FeatureSetName } from './feature-set.js';
 import type { RawSignature, Signature } from './values.js';
 
 /** What an import or export refers to. */
@@ -44,7 +43,8 @@ export interface GlobalFact {
 
 /** The options that shape the instrumented module; an artifact is only valid for the same ones. */
 export interface ArtifactOptions {
-  readonly features: FeatureSetName;
+  /** The allowed features' canonical name (`FeatureSet.name`). */
+  readonly features: string;
   readonly floats: boolean;
   readonly requireMemory: boolean;
   readonly unwindBufferPages: number;
@@ -113,6 +113,12 @@ export interface BaseComponents {
    * put back exactly in its fresh state (`vm/live-instance.ts`).
    */
   readonly mutableGlobals: readonly string[];
+  /**
+   * Why a used instance cannot be put back in its fresh state, or `null` if it can: the first
+   * instruction by which the guest can change a table or drop a segment (bulk memory,
+   * reference types), which no reset can undo (e.g. `table.set in function 3`).
+   */
+  readonly resetBlocker: string | null;
   /** Whether f32/f64 may cross the boundary. */
   readonly floats: boolean;
 }

@@ -6,7 +6,7 @@
 
 import { UsageError } from './errors.js';
 import { type Backend, autoBackend } from './engine.js';
-import type { FeatureSetName } from './feature-set.js';
+import { type FeatureSet, type FeaturesOption, featureSet, isFeatureName, isFeatureSetName } from './feature-set.js';
 import { type GuestMemoryAccess, MAX_PAGES } from './guest-memory-access.js';
 import type { ProgressListener } from './progress.js';
 import { type Signature, describeValue } from './values.js';
@@ -49,12 +49,24 @@ export interface VmConfig {
   inlineImports?(moduleName: string, name: string, signature: Signature): InlineImport | null | undefined;
 
   /**
-   * The WebAssembly features the guest may use. `'default'`: the MVP plus sign-extension
-   * operators, non-trapping float-to-int conversions and exported mutable globals (what Rust's
-   * wasm32 target emitted until 2024 and what smoldot accepts). `'mvp'`: the 2017 MVP only.
-   * Anything else (SIMD, bulk memory, reference types, multi-value, ...) is refused.
+   * The WebAssembly features the guest may use: a preset, or a list of presets and features
+   * whose union is allowed (`['default', 'bulk-memory']`).
+   *
+   * - `'default'`: the MVP plus sign-extension operators, non-trapping float-to-int
+   *   conversions and exported mutable globals (what Rust's wasm32 target emitted until 2024,
+   *   what Substrate runtimes use and what smoldot accepts);
+   * - `'mvp'`: the 2017 MVP only;
+   * - `'modern'`: `'default'` plus bulk memory, multi-value and reference types, what today's
+   *   toolchains emit by default (Rust >= 1.87, AssemblyScript, Emscripten).
+   *
+   * The features: `'sign-extension'`, `'non-trapping-float-to-int'`, `'mutable-globals'`,
+   * `'bulk-memory'`, `'multi-value'`, `'reference-types'`. Anything else (SIMD, threads, tail
+   * calls, exceptions, GC, memory64, multi-memory, ...) is always refused. Functions with
+   * several results, or with reference-typed parameters or results, run inside the guest but
+   * cannot be called by the host or imported from it (`SignatureNotSupported`,
+   * `UnresolvedFunctionImport`). See `docs/features.md`.
    */
-  readonly features?: FeatureSetName;
+  readonly features?: FeaturesOption;
 
   /**
    * Allow `f32`/`f64` in the signatures of imports and of the functions `start()` calls.
@@ -138,7 +150,9 @@ export const CONFIG_DEFAULTS = {
  * that awaits before it is done reading the bytes takes a private copy first
  * ({@link withPrivateBytes}), so that the caller may reuse its array meanwhile.
  */
-export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend'>> & {
+export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend' | 'features'>> & {
+  /** The allowed features. */
+  readonly features: FeatureSet;
   /** The backend, `'auto'` resolved for this engine. */
   readonly backend: Backend;
   readonly maxMemoryPages: number | null;
@@ -174,7 +188,13 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad(`\`backend\` must be 'asyncify', 'jspi' or 'auto', got ${describeValue(backend)}`);
   }
   const features = config.features ?? CONFIG_DEFAULTS.features;
-  if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${describeValue(features)}`);
+  const wellFormed = isFeatureSetName(features) || (Array.isArray(features) && features.every((f) => isFeatureSetName(f) || isFeatureName(f)));
+  if (!wellFormed) {
+    bad(
+      `\`features\` must be 'default', 'mvp', 'modern' or a list of those and feature names ` +
+        `('sign-extension', 'non-trapping-float-to-int', 'mutable-globals', 'bulk-memory', 'multi-value', 'reference-types'), got ${describeValue(features)}`,
+    );
+  }
   const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
   if (!Number.isInteger(unwindBufferPages) || unwindBufferPages < 1 || unwindBufferPages > 32768) {
     bad(`\`unwindBufferPages\` must be an integer in 1 .. 32768, got ${describeValue(unwindBufferPages)}`);
@@ -191,7 +211,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     inlineImports: config.inlineImports?.bind(config) ?? null,
     cache,
     onProgress: config.onProgress ?? null,
-    features,
+    features: featureSet(features as FeaturesOption),
     floats: config.floats ?? CONFIG_DEFAULTS.floats,
     requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,
     unwindBufferPages,

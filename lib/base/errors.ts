@@ -184,7 +184,10 @@ export class ArtifactError extends VmError<ArtifactErrorKind> {
 export type TrapKind =
   /** The guest executed `unreachable`. */
   | 'Unreachable'
-  /** A load or store outside the guest's memory. */
+  /**
+   * A load, a store or a bulk memory operation (`memory.copy`, `memory.fill`, `memory.init`)
+   * outside the guest's memory, or `memory.init` past the end of its data segment.
+   */
   | 'MemoryOutOfBounds'
   /** Integer division or remainder by zero. */
   | 'DivisionByZero'
@@ -192,7 +195,10 @@ export type TrapKind =
   | 'IntegerOverflow'
   /** A float-to-integer conversion of NaN or of a value outside the integer's range. */
   | 'InvalidConversion'
-  /** `call_indirect` with an index past the end of the table. */
+  /**
+   * An index past the end of a table: `call_indirect`, and with bulk memory and reference types
+   * `table.get`/`set`/`fill`/`copy`/`init` (also `table.init` past the end of its element segment).
+   */
   | 'UndefinedElement'
   /**
    * `call_indirect` through an empty table slot, or to a function of another type. Engines

@@ -28,8 +28,8 @@
 import { BinaryFormatError } from '../base/binary-reader.js';
 import type { ResolvedConfig } from '../base/config.js';
 import { NewError } from '../base/errors.js';
-import { featureSet } from '../base/feature-set.js';
-import { type ScanStatistics, findUnsupportedFeature } from './features.js';
+import { type FeatureSet, howToAllow } from '../base/feature-set.js';
+import { type FeatureViolation, type ScanStatistics, scanFeatures } from './features.js';
 import { loadChecksum, sha256Hex } from '../base/digest.js';
 import { POST_PASSES, instrument, transformId } from '../transform/instrument.js';
 import { ProgressReporter } from '../base/progress.js';
@@ -56,36 +56,31 @@ export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; impor
   return inspectModule(config);
 }
 
-/** Steps 1 and 2: the engine's validation and the feature scan. */
-export function validateModule(config: ResolvedConfig): void {
+/** Steps 1 and 2: the engine's validation and the feature scan, which returns what it measured. */
+export function validateModule(config: ResolvedConfig): ScanStatistics {
   const bytes = config.moduleBytes;
   if (!WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
-  checkFeatures(config, true);
+  return checkFeatures(config, true);
 }
 
 /**
  * Step 2, the feature scan, and with `limitNesting` the nesting bound the Asyncify transform
  * needs (the JSPI backend has no transform and no such bound).
  */
-function checkFeatures(config: ResolvedConfig, limitNesting: boolean): void {
+function checkFeatures(config: ResolvedConfig, limitNesting: boolean): ScanStatistics {
   const bytes = config.moduleBytes;
-  let violation;
-  const stats: ScanStatistics = { maxNesting: 0 };
+  let violations: FeatureViolation[];
+  const stats: ScanStatistics = { maxNesting: 0, resetBlocker: null };
   try {
-    violation = findUnsupportedFeature(bytes, featureSet(config.features), stats);
+    violations = scanFeatures(bytes, config.features, stats);
   } catch (e) {
     if (!(e instanceof BinaryFormatError)) throw e;
-    throw new NewError('InvalidWasm', `the module is malformed for the '${config.features}' feature set: ${e.message}`, {
+    throw new NewError('InvalidWasm', `the module is malformed for the '${config.features.name}' feature set: ${e.message}`, {
       cause: e,
     });
   }
-  if (violation !== null) {
-    throw new NewError(
-      'InvalidWasm',
-      `the module uses ${violation.feature} in ${violation.where}, which is outside the ` +
-        `'${config.features}' feature set`,
-    );
-  }
+  const first = violations[0];
+  if (first !== undefined) throw new NewError('InvalidWasm', featureViolationMessage(first, config.features));
   if (limitNesting && stats.maxNesting > MAX_NESTING) {
     throw new NewError(
       'InvalidWasm',
@@ -93,6 +88,19 @@ function checkFeatures(config: ResolvedConfig, limitNesting: boolean): void {
         "the Asyncify transform's time grows with the square of the nesting, and this module would take minutes",
     );
   }
+  return stats;
+}
+
+/**
+ * The message of a refused feature: `the module uses bulk memory in function 25 (exported as
+ * "f"): memory.copy (11 uses in 4 functions), which is outside the 'default' feature set
+ * (allow it with ...)`.
+ */
+export function featureViolationMessage(v: FeatureViolation, allowed: FeatureSet): string {
+  const count =
+    v.uses === 1 ? '' : v.functions > 1 ? ` (${v.uses} uses in ${v.functions} functions)` : ` (${v.uses} uses)`;
+  const allow = v.allowable === null ? '' : ` (allow it with ${howToAllow(v.allowable, allowed)})`;
+  return `the module uses ${v.feature} in ${v.where}: ${v.what}${count}, which is outside the '${allowed.name}' feature set${allow}`;
 }
 
 /** Steps 3 and 4: the headers, the module rules and the import resolution. */
@@ -197,7 +205,7 @@ export function effectiveMemory(
 /** The options an artifact of a module created with `config` records. */
 export function artifactOptions(config: ResolvedConfig, postPasses: readonly string[] = POST_PASSES): ArtifactOptions {
   return {
-    features: config.features,
+    features: config.features.name,
     floats: config.floats,
     requireMemory: config.requireMemory,
     unwindBufferPages: config.unwindBufferPages,
@@ -216,7 +224,7 @@ export async function loadModule(
   tuning: LoadTuning = {},
   moduleSha256?: string,
 ): Promise<BaseComponents> {
-  await progress.phase('validate', () => validateModule(config));
+  const scan = await progress.phase('validate', () => validateModule(config));
   const { facts, imports } = await progress.phase('inspect', () => inspectModule(config));
   const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   const postPasses = tuning.postPasses ?? POST_PASSES;
@@ -231,11 +239,12 @@ export async function loadModule(
     exportDefinedMemory: definesMemory,
     definedMemoryMaximum: definesMemory && config.maxMemoryPages !== null ? memory.limits.maximum : null,
     exportGlobals: globals,
+    declarativeSegmentsLast: config.features.referenceTypes,
   });
   let instrumented: Uint8Array;
   try {
     instrumented = await instrument(renamed, {
-      features: featureSet(config.features),
+      features: config.features,
       unwindBufferPages: config.unwindBufferPages,
       pausingImports: pausingImportPatterns(imports),
       postPasses,
@@ -255,6 +264,7 @@ export async function loadModule(
     exports: exportTable(facts),
     memory,
     mutableGlobals: globals.map(globalExportName),
+    resetBlocker: scan.resetBlocker,
     floats: config.floats,
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
@@ -309,8 +319,9 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     (error: unknown) => ({ module: null, error }),
   );
   let scanFailure: unknown = null;
+  let scan: ScanStatistics | null = null;
   try {
-    checkFeatures(config, false);
+    scan = checkFeatures(config, false);
   } catch (e) {
     scanFailure = e;
   }
@@ -337,6 +348,7 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     mutableGlobals: renamed
       ? mutableGlobalIndices(facts).map(globalExportName)
       : mutableGlobalIndices(facts).map((index) => facts.exports.find((e) => e.kind === 'global' && e.index === index)!.name),
+    resetBlocker: scan!.resetBlocker,
     floats: config.floats,
     provenance: null,
   };

@@ -79,6 +79,11 @@ export async function instrument(bytes: Uint8Array, options: InstrumentOptions):
   if (options.features.signExtension) features |= F.SignExt;
   if (options.features.saturatingFloatToInt) features |= F.NontrappingFPToInt;
   if (options.features.mutableGlobals) features |= F.MutableGlobals;
+  // Binaryen splits bulk memory in two: memory.copy/fill alone, and the whole proposal.
+  if (options.features.bulkMemory) features |= F.BulkMemory | F.BulkMemoryOpt;
+  if (options.features.multiValue) features |= F.Multivalue;
+  // With reference types, call_indirect's table index may be an overlong LEB (as LLVM writes it).
+  if (options.features.referenceTypes) features |= F.ReferenceTypes | F.CallIndirectOverlong;
 
   // Binaryen's settings are process-wide: set ours for this run and put the previous ones back,
   // so that another user of Binaryen in the same process is not affected.
@@ -87,7 +92,10 @@ export async function instrument(bytes: Uint8Array, options: InstrumentOptions):
     shrink: binaryen.getShrinkLevel(),
     debugInfo: binaryen.getDebugInfo(),
   };
-  const module = binaryen.readBinary(bytes);
+  // Read with the guest's features (binaryen.js takes them as a second argument, which its type
+  // declarations leave out; `readBinaryWithFeatures` is declared but does not exist).
+  const readBinary = binaryen.readBinary as (data: Uint8Array, features?: number) => ReturnType<Binaryen['readBinary']>;
+  const module = readBinary(bytes, features);
   try {
     module.setFeatures(features);
     // Level 0: Binaryen's default (2) makes the pass run its full optimisation pipeline on every

@@ -30,8 +30,14 @@
  * - the pause mechanism's state (Asyncify's is put back before the next call; a JSPI instance
  *   whose paused call was abandoned is not reused, as its stack may still be unwinding).
  *
- * Immutable globals cannot change, and tables cannot either without the (refused) bulk-memory
- * and reference-types instructions. So the guest cannot tell a reset instance from a new one:
+ * Immutable globals cannot change. Tables and segments can only change through instructions of
+ * bulk memory and reference types (`table.set`, `table.grow`, `table.fill`, `table.copy`,
+ * `table.init`, `elem.drop`, `data.drop`), and a reset cannot undo those (a dropped segment
+ * cannot be restored, a table cannot shrink): a module containing any of them (the feature scan
+ * records the first, `BaseComponents.resetBlocker`) always gets a new instance. What toolchains
+ * emit by default uses none of them (`memory.copy`/`memory.fill` only change memory, which the
+ * image restores; `memory.init` reads a segment without changing it). So the guest cannot tell
+ * a reset instance from a new one:
  * `spec/reset.test.ts` compares every byte of memory, `memory.size` and every global with a
  * fresh instance's, on real runtimes, and the differential fuzzer does after every module.
  *
@@ -106,7 +112,7 @@ export class LiveInstance {
    */
   reset(): boolean {
     const fresh = freshStates.get(this.components);
-    if (fresh === undefined || fresh === null || !this.driver.reusable) return false;
+    if (fresh === undefined || fresh === null || !this.driver.reusable || this.components.resetBlocker !== null) return false;
     const memory = this.memory.memory;
     if (memory !== null) {
       if (fresh.memory === null || memory.buffer.byteLength !== fresh.memory.length) return false;

@@ -27,12 +27,43 @@ export interface InstanceOptions {
   readonly features: NonNullable<VmConfig['features']>;
   /** The backend every module of the run is created on. */
   readonly backend: Backend;
+  /**
+   * Link function imports to the exports of registered modules, each call crossing as a pause
+   * of the caller answered by running the callee to its end (see `script-runner.ts`). Off for
+   * the MVP suite, whose skip counts predate it.
+   */
+  readonly linkFunctions?: boolean;
 }
+
+/** The host every instance of a script shares: how imports resolve and how interrupts are answered. */
+export interface SpecHost {
+  readonly symbols: VmConfig['symbols'];
+  /**
+   * What to resume the paused guest with after it called the import `id` with `params`: a
+   * value (or `null`), or a trap that ends the whole call (a linked callee trapped).
+   */
+  answer(id: number, params: readonly WasmValue[]): Promise<{ readonly value: WasmValue | null } | { readonly trap: Trap }>;
+}
+
+/** The host of a script without linking: the spectest prints. */
+export const SPECTEST_HOST: SpecHost = {
+  symbols: spectestSymbols,
+  answer: async (id, params) => ({ value: answerInterrupt(id, params) }),
+};
 
 /** The end of an invocation. */
 export type InvokeOutcome =
   | { readonly type: 'finished'; readonly value: WasmValue | null; readonly interrupts: number }
-  | { readonly type: 'trapped'; readonly trap: Trap; readonly interrupts: number };
+  | {
+      readonly type: 'trapped';
+      readonly trap: Trap;
+      readonly interrupts: number;
+      /**
+       * The trap came from a linked callee: the caller's paused call could only be abandoned,
+       * so its instance was made fresh and no longer holds what earlier commands did to it.
+       */
+      readonly reset: boolean;
+    };
 
 /**
  * A guard against a guest that keeps calling imports forever; the suite's scripts make a handful
@@ -41,10 +72,10 @@ export type InvokeOutcome =
 const MAX_INTERRUPTS = 1_000_000;
 
 /** The config a module of the suite is created with: the spec host's imports, floats allowed, memory optional. */
-export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions): VmConfig {
+export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): VmConfig {
   return {
     moduleBytes,
-    symbols: spectestSymbols,
+    symbols: host.symbols,
     // The suite's functions take and return floats everywhere.
     floats: true,
     // Most of the suite's modules have no memory, or one not exported as "memory".
@@ -61,17 +92,20 @@ export function newErrorKind(error: unknown): NewErrorKind | null {
 
 /** A live instance of a module; see the module documentation. */
 export class SpecInstance {
-  private constructor(private prepare: Prepare) {}
+  private constructor(
+    private prepare: Prepare,
+    private readonly host: SpecHost,
+  ) {}
 
   /** Creates the VM for `moduleBytes`; rejects with whatever `VirtualMachinePrototype.create` rejects with. */
-  static async create(moduleBytes: Uint8Array, options: InstanceOptions): Promise<SpecInstance> {
-    const prototype = await VirtualMachinePrototype.create(vmConfig(moduleBytes, options));
-    return new SpecInstance(prototype.prepare());
+  static async create(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): Promise<SpecInstance> {
+    const prototype = await VirtualMachinePrototype.create(vmConfig(moduleBytes, options, host));
+    return new SpecInstance(prototype.prepare(), host);
   }
 
   /**
-   * Calls the export `field` with `args` and runs it to its end, answering every interrupt (a
-   * `spectest` print) with `null`. Throws (a harness-level failure) if `start` refuses the call
+   * Calls the export `field` with `args` and runs it to its end, answering every interrupt
+   * through the host (a `spectest` print, or a linked function). Throws (a harness-level failure) if `start` refuses the call
    * or the VM misbehaves; the instance stays usable either way.
    */
   async invoke(field: string, args: readonly WasmValue[]): Promise<InvokeOutcome> {
@@ -88,12 +122,18 @@ export class SpecInstance {
       let interrupts = 0;
       while (outcome.type === 'interrupted') {
         if (++interrupts > MAX_INTERRUPTS) throw new Error(`more than ${MAX_INTERRUPTS} interrupts in one call`);
-        outcome = await vm.runAsync(answerInterrupt(outcome.id, outcome.params));
+        const answer = await this.host.answer(outcome.id, outcome.params);
+        if ('trap' in answer) {
+          // A paused call cannot be made to trap: it is abandoned, which costs its state.
+          this.prepare = vm.intoPrototype().prepare();
+          return { type: 'trapped', trap: answer.trap, interrupts, reset: true };
+        }
+        outcome = await vm.runAsync(answer.value);
       }
       this.prepare = vm.intoPrepare();
       return outcome.type === 'finished'
         ? { type: 'finished', value: outcome.value, interrupts }
-        : { type: 'trapped', trap: outcome.trap, interrupts };
+        : { type: 'trapped', trap: outcome.trap, interrupts, reset: false };
     } catch (e) {
       // The call cannot be finished: abandoning it costs the instance's state (a fresh instance
       // replaces it), which later commands on this module would notice; the failure is reported.
