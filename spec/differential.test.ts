@@ -28,6 +28,15 @@ import { wat } from './support/wat.js';
 const SEEDS = [1, 2, 5, 6, 9, 12, 15, 17, 21, 22, 23, 25, 29, 31, 32, 34, 35, 39, 43, 44, 46, 47, 49, 52, 60];
 
 /**
+ * Seeds of the `'modern'` profile (`--features modern`): bulk memory and multi-value on every
+ * one; reference types on 6 (both backends), 7 and 10 (JSPI only: references in frames that may
+ * pause, which Binaryen's Asyncify cannot save); one module refused for a start function (22)
+ * and one for an instruction of typed function references that Binaryen's generator emitted
+ * outside the features it was given (1).
+ */
+const MODERN_SEEDS = [1, 6, 7, 10, 11, 22, 26, 27];
+
+/**
  * Reports that are not a plain match, as readable lines; for generated modules (`generated`)
  * with the command that replays the seed.
  */
@@ -68,6 +77,29 @@ describe('differential fuzzing against plain V8', () => {
     expect(compared.length).toBeGreaterThanOrEqual(SEEDS.length * 0.75);
     expect(compared.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(1000);
     expect(compared.reduce((sum, r) => sum + r.callsCompared, 0)).toBeGreaterThan(300);
+  });
+
+  test(`${MODERN_SEEDS.length} generated modules with bulk memory, multi-value and reference types behave identically`, async () => {
+    const generator = new Generator('modern');
+    const reports: ModuleReport[] = [];
+    try {
+      for (const seed of MODERN_SEEDS) {
+        const module = await generator.generate(seed);
+        reports.push(await checkModule(module.bytes, seed, { features: 'modern' }));
+      }
+    } finally {
+      generator.dispose();
+    }
+    expect(problems(reports, true)).toEqual([]);
+    const compared = reports.filter((r) => r.status === 'compared');
+    // Not vacuous: both backends compared on most, JSPI alone where Asyncify cannot save references.
+    expect(compared.filter((r) => r.backends === 'both').map((r) => r.seed)).toEqual([6, 11, 26, 27]);
+    expect(compared.filter((r) => r.backends === 'jspi').map((r) => r.seed)).toEqual([7, 10]);
+    expect(compared.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(300);
+    expect(reports.filter((r) => r.status === 'refused').map((r) => r.status === 'refused' && r.kind).sort()).toEqual([
+      'InvalidWasm (feature)',
+      'StartFunctionNotSupported',
+    ]);
   });
 
   describe('hand-written modules for what -ttf does not generate', () => {

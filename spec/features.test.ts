@@ -186,6 +186,27 @@ describe.each(BACKENDS)('%s', (backend) => {
     });
   });
 
+  test('a reference held across a pause: JSPI keeps it; Asyncify refuses the module, saying why and what to do', async () => {
+    const source = `(module (import "env" "ask" (func $ask (result i32))) ${MEMORY}
+      (table $t 1 externref)
+      (func (export "f") (result i32) (local $r externref)
+        (local.set $r (table.get $t (i32.const 0)))
+        (drop (call $ask))
+        (table.set $t (i32.const 0) (local.get $r))
+        (ref.is_null (table.get $t (i32.const 0)))))`;
+    if (backend === 'asyncify') {
+      const error = await refusal(backend, source, { features: 'modern' });
+      expect(error.kind).toBe('InvalidWasm');
+      expect(error.message).toMatch(/cannot save a reference in the frame of a function that may pause \(binaryen#3739\)/);
+      expect(error.message).toContain("Use backend 'jspi'");
+      return;
+    }
+    const proto = await create(backend, source, { features: 'modern' });
+    const vm = proto.prepare().start('f', []);
+    expect(await vm.runAsync(null)).toMatchObject({ type: 'interrupted' });
+    expect(await vm.runAsync(WasmValue.i32(0))).toEqual({ type: 'finished', value: WasmValue.i32(1) });
+  });
+
   test('table.init of a segment that follows a declarative one targets that segment (Binaryen renumbers them)', async () => {
     // Binaryen 132 leaves declarative segments out of its numbering: without the rewrite in
     // transform/rename.ts, table.init $second would copy from $third on Asyncify.

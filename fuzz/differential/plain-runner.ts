@@ -12,7 +12,7 @@
 import type { ValueType } from '../../lib/index.js';
 import type { PlannedCall } from './call-plan.js';
 import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, findHostImport } from './host.js';
-import type { ImportEntry, ModuleShape } from './module-shape.js';
+import { type ImportEntry, type ModuleShape, callableSignature } from './module-shape.js';
 import {
   type CallRecord,
   type ImportEvent,
@@ -81,8 +81,9 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
   for (const entry of shape.imports) {
     const moduleImports = (imports[entry.module] ??= {});
     if (entry.kind === 'function') {
-      const index = findHostImport(entry.module, entry.name, { params: entry.type.params, result: entry.type.results[0] ?? null });
-      if (index === null || entry.type.results.length > 1) {
+      const type = callableSignature(entry.type);
+      const index = type === null ? null : findHostImport(entry.module, entry.name, { params: type.params, result: type.results[0] ?? null });
+      if (index === null) {
         return { type: 'failed', message: `the host does not implement ${entry.module}.${entry.name}` };
       }
       // A JavaScript import object has one function per name, but a module may import the same

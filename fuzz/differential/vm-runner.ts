@@ -94,7 +94,7 @@ export async function runVm(
   shape: ModuleShape,
   plan: readonly PlannedCall[],
   hostOptions: HostOptions,
-  config: { readonly unwindBufferPages?: number; readonly backend?: Backend } = {},
+  config: { readonly unwindBufferPages?: number; readonly backend?: Backend; readonly features?: 'default' | 'modern' } = {},
 ): Promise<VmRun> {
   const violations: string[] = [];
   const symbolCalls: string[] = [];
@@ -109,6 +109,7 @@ export async function runVm(
       },
       floats: true,
       requireMemory: false,
+      features: config.features ?? 'default',
       backend: config.backend ?? 'asyncify',
       ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
     });

@@ -39,6 +39,12 @@ export interface ScanStatistics {
    * `table.set in function 3`), which a reset cannot undo; `null` if it has none.
    */
   resetBlocker: string | null;
+  /**
+   * The first function that holds a reference value (`funcref`/`externref`) in a local or makes
+   * one (`ref.null`, `ref.func`, `table.get`, a typed `select`), which Binaryen's Asyncify cannot
+   * save if the function may pause; `null` if there is none.
+   */
+  referenceFunction: number | null;
 }
 
 /** A use of a feature outside the allowed set, grouped by what is used. */
@@ -200,7 +206,7 @@ class Findings {
 export function scanFeatures(
   bytes: Uint8Array,
   allowed: FeatureSet,
-  stats: ScanStatistics = { maxNesting: 0, resetBlocker: null },
+  stats: ScanStatistics = { maxNesting: 0, resetBlocker: null, referenceFunction: null },
 ): FeatureViolation[] {
   const findings = new Findings(bytes, allowed);
   scanModule(bytes, findings, stats);
@@ -480,7 +486,10 @@ const NEVER: ReadonlyMap<number, readonly [string, string]> = new Map([
 ]);
 
 function scanFunctionBody(r: BinaryReader, functionIndex: number, findings: Findings, stats: ScanStatistics): void {
-  const use = (feature: string, what: string): void => findings.use(feature, what, functionIndex);
+  const use = (feature: string, what: string): void => {
+    if (feature === REFERENCE_TYPES && holdsReference(what)) stats.referenceFunction ??= functionIndex;
+    findings.use(feature, what, functionIndex);
+  };
   const never = (feature: string, what: string): never => {
     use(feature, what);
     throw new SkipFunction();
@@ -661,6 +670,18 @@ function scanFunctionBody(r: BinaryReader, functionIndex: number, findings: Find
       }
     }
   }
+}
+
+/** Whether the construct `what` (of reference types) holds or makes a reference value. */
+function holdsReference(what: string): boolean {
+  return (
+    what.startsWith('a local of type') ||
+    what.startsWith('ref.') ||
+    what === 'table.get' ||
+    what === 'select with a type' ||
+    what.endsWith(' of funcref') ||
+    what.endsWith(' of externref')
+  );
 }
 
 /** Block types: empty, one value type, or (multi-value) a type index. */

@@ -70,7 +70,7 @@ export function validateModule(config: ResolvedConfig): ScanStatistics {
 function checkFeatures(config: ResolvedConfig, limitNesting: boolean): ScanStatistics {
   const bytes = config.moduleBytes;
   let violations: FeatureViolation[];
-  const stats: ScanStatistics = { maxNesting: 0, resetBlocker: null };
+  const stats: ScanStatistics = { maxNesting: 0, resetBlocker: null, referenceFunction: null };
   try {
     violations = scanFeatures(bytes, config.features, stats);
   } catch (e) {
@@ -250,6 +250,17 @@ export async function loadModule(
       postPasses,
     });
   } catch (e) {
+    if (scan.referenceFunction !== null) {
+      // Binaryen's Asyncify stops with a fatal error on a reference in an instrumented frame.
+      throw new NewError(
+        'InvalidWasm',
+        `the Asyncify transform failed: the module holds reference values (funcref/externref; first in function ` +
+          `${scan.referenceFunction}), and Binaryen's Asyncify cannot save a reference in the frame of a function ` +
+          'that may pause (binaryen#3739). Use backend \'jspi\', which has no such limit, or answer inline the ' +
+          'imports that such functions reach',
+        { cause: e },
+      );
+    }
     throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
   }
   progress.end('transform');
