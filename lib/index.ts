@@ -41,6 +41,7 @@ export type {
   ArtifactErrorKind,
   GlobalValueErrorKind,
   NewErrorKind,
+  Refusal,
   RunErrorKind,
   StartErrorKind,
   TrapKind,

@@ -58,18 +58,81 @@ export type NewErrorKind =
    */
   | 'BackendUnsupported';
 
-/** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. */
+/**
+ * One reason {@link VirtualMachinePrototype.create} refused a module: a module that breaks
+ * several rules is refused with all of them at once ({@link NewError.refusals}).
+ */
+export interface Refusal {
+  /** Which rule is broken. */
+  readonly kind: NewErrorKind;
+  /** What is wrong, where, and how to allow it if an option does: a sentence for humans. */
+  readonly message: string;
+  /**
+   * Where in the module, e.g. `function 25 (exported as "f")`, `the import "env"."mem"`, `the
+   * start section`; `null` when it is about the module as a whole.
+   */
+  readonly where: string | null;
+  /**
+   * The `VmConfig` option that allows what is refused, e.g. `features: 'modern'` or
+   * `startFunction: true`; `null` if no option does.
+   */
+  readonly allowedBy: string | null;
+  /** For `UnresolvedFunctionImport`: the module name of the refused import. */
+  readonly moduleName?: string;
+  /** For `UnresolvedFunctionImport`: the field name of the refused import. */
+  readonly functionName?: string;
+}
+
+/**
+ * Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. `refusals` lists
+ * every rule the module breaks (the checks that can run on a refused module all run); `kind`,
+ * `moduleName` and `functionName` are the first refusal's, and `message` is that refusal's
+ * message when there is one, else a list of all of them.
+ */
 export class NewError extends VmError<NewErrorKind> {
   override readonly name = 'NewError';
   /** For `UnresolvedFunctionImport`: the module name of the refused import. */
   declare readonly moduleName?: string;
   /** For `UnresolvedFunctionImport`: the field name of the refused import. */
   declare readonly functionName?: string;
+  /** Every reason the module was refused, in the order of the checks; at least one. */
+  readonly refusals: readonly Refusal[];
 
-  constructor(kind: NewErrorKind, message: string, details?: { moduleName?: string; functionName?: string; cause?: unknown }) {
+  constructor(
+    kind: NewErrorKind,
+    message: string,
+    details?: {
+      readonly moduleName?: string;
+      readonly functionName?: string;
+      readonly where?: string | null;
+      readonly allowedBy?: string | null;
+      readonly cause?: unknown;
+    },
+  ) {
     super(kind, message, details?.cause);
     if (details?.moduleName !== undefined) this.moduleName = details.moduleName;
     if (details?.functionName !== undefined) this.functionName = details.functionName;
+    const refusal: Refusal = { kind, message, where: details?.where ?? null, allowedBy: details?.allowedBy ?? null };
+    if (details?.moduleName !== undefined) Object.assign(refusal, { moduleName: details.moduleName });
+    if (details?.functionName !== undefined) Object.assign(refusal, { functionName: details.functionName });
+    this.refusals = [Object.freeze(refusal)];
+  }
+
+  /** The error for `refusals` (at least one), see the class documentation. */
+  static of(refusals: readonly Refusal[], cause?: unknown): NewError {
+    const first = refusals[0];
+    if (first === undefined) throw new TypeError('NewError.of needs at least one refusal');
+    const message =
+      refusals.length === 1
+        ? first.message
+        : `the module is refused for ${refusals.length} reasons:\n${refusals.map((r) => `  - ${r.kind}: ${r.message}`).join('\n')}`;
+    const error = new NewError(first.kind, message, {
+      ...(first.moduleName === undefined ? {} : { moduleName: first.moduleName }),
+      ...(first.functionName === undefined ? {} : { functionName: first.functionName }),
+      cause,
+    });
+    (error as { refusals: readonly Refusal[] }).refusals = Object.freeze(refusals.map((r) => Object.freeze({ ...r })));
+    return error;
   }
 }
 

@@ -27,7 +27,7 @@
 
 import { BinaryFormatError } from '../base/binary-reader.js';
 import type { ResolvedConfig } from '../base/config.js';
-import { NewError } from '../base/errors.js';
+import { NewError, type Refusal } from '../base/errors.js';
 import { type FeatureSet, howToAllow } from '../base/feature-set.js';
 import { type FeatureViolation, type ScanStatistics, scanFeatures } from './features.js';
 import { loadChecksum, sha256Hex } from '../base/digest.js';
@@ -36,8 +36,8 @@ import { ProgressReporter } from '../base/progress.js';
 import type { ArtifactOptions, BaseComponents, DeclaredMemory, ExportInfo, ResolvedImport } from '../base/components.js';
 import { compileInstrumented } from './compile.js';
 import { type ModuleFacts, readModuleFacts } from './module-facts.js';
-import { applyModuleRules } from './module-rules.js';
-import { resolveImports } from './resolve-imports.js';
+import { moduleRuleRefusals } from './module-rules.js';
+import { resolveImports, signatureRefusals } from './resolve-imports.js';
 import { FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../transform/abi.js';
 import { renameImportsAndExports } from '../transform/rename.js';
 import { describeThrown } from '../base/values.js';
@@ -52,12 +52,22 @@ export const MAX_NESTING = 1000;
 
 /** Runs steps 1 to 4 of the module documentation, as the Asyncify backend does. */
 export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
-  validateModule(config);
-  return inspectModule(config);
+  const scan = validateModule(config);
+  return inspectModule(config, scan.refusals);
 }
 
-/** Steps 1 and 2: the engine's validation and the feature scan, which returns what it measured. */
-export function validateModule(config: ResolvedConfig): ScanStatistics {
+/** What the validation found: the feature scan's measurements, and its refusals (reported with the module rules'). */
+export interface Validation {
+  readonly stats: ScanStatistics;
+  readonly refusals: readonly Refusal[];
+}
+
+/**
+ * Steps 1 and 2: the engine's validation (a module it refuses is refused at once, alone: nothing
+ * else can be read of it) and the feature scan, whose refusals are returned, to be reported with
+ * those of the module rules.
+ */
+export function validateModule(config: ResolvedConfig): Validation {
   const bytes = config.moduleBytes;
   if (!WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
   return checkFeatures(config, true);
@@ -65,9 +75,10 @@ export function validateModule(config: ResolvedConfig): ScanStatistics {
 
 /**
  * Step 2, the feature scan, and with `limitNesting` the nesting bound the Asyncify transform
- * needs (the JSPI backend has no transform and no such bound).
+ * needs (the JSPI backend has no transform and no such bound). An encoding the feature set does
+ * not allow is refused at once (the scan cannot go on).
  */
-function checkFeatures(config: ResolvedConfig, limitNesting: boolean): ScanStatistics {
+function checkFeatures(config: ResolvedConfig, limitNesting: boolean): Validation {
   const bytes = config.moduleBytes;
   let violations: FeatureViolation[];
   const stats: ScanStatistics = { maxNesting: 0, resetBlocker: null, referenceFunction: null };
@@ -79,16 +90,23 @@ function checkFeatures(config: ResolvedConfig, limitNesting: boolean): ScanStati
       cause: e,
     });
   }
-  const first = violations[0];
-  if (first !== undefined) throw new NewError('InvalidWasm', featureViolationMessage(first, config.features));
+  const refusals: Refusal[] = violations.map((v) => ({
+    kind: 'InvalidWasm',
+    message: featureViolationMessage(v, config.features),
+    where: v.where,
+    allowedBy: v.allowable === null ? null : howToAllow(v.allowable, config.features),
+  }));
   if (limitNesting && stats.maxNesting > MAX_NESTING) {
-    throw new NewError(
-      'InvalidWasm',
-      `the module nests blocks ${stats.maxNesting} levels deep, more than the ${MAX_NESTING} the VM accepts: ` +
+    refusals.push({
+      kind: 'InvalidWasm',
+      message:
+        `the module nests blocks ${stats.maxNesting} levels deep, more than the ${MAX_NESTING} the VM accepts: ` +
         "the Asyncify transform's time grows with the square of the nesting, and this module would take minutes",
-    );
+      where: null,
+      allowedBy: null,
+    });
   }
-  return stats;
+  return { stats, refusals };
 }
 
 /**
@@ -103,9 +121,13 @@ export function featureViolationMessage(v: FeatureViolation, allowed: FeatureSet
   return `the module uses ${v.feature} in ${v.where}: ${v.what}${count}, which is outside the '${allowed.name}' feature set${allow}`;
 }
 
-/** Steps 3 and 4: the headers, the module rules and the import resolution. */
-export function inspectModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
-  return applyRulesAndResolve(readFacts(config.moduleBytes), config);
+/**
+ * Steps 3 and 4: the headers, the module rules and the import resolution. `earlier` are the
+ * refusals of the feature scan: with those of the module rules and of the import signatures,
+ * they are thrown together, before any callback is asked about the imports.
+ */
+export function inspectModule(config: ResolvedConfig, earlier: readonly Refusal[] = []): { facts: ModuleFacts; imports: ResolvedImport[] } {
+  return applyRulesAndResolve(readFacts(config.moduleBytes), config, earlier);
 }
 
 function readFacts(bytes: Uint8Array): ModuleFacts {
@@ -116,9 +138,18 @@ function readFacts(bytes: Uint8Array): ModuleFacts {
   }
 }
 
-function applyRulesAndResolve(facts: ModuleFacts, config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
-  applyModuleRules(facts, config.requireMemory);
+function applyRulesAndResolve(
+  facts: ModuleFacts,
+  config: ResolvedConfig,
+  earlier: readonly Refusal[],
+): { facts: ModuleFacts; imports: ResolvedImport[] } {
   const functionImports = facts.imports.flatMap((i) => (i.kind === 'function' ? [{ ...i, signature: i.signature! }] : []));
+  const refusals = [
+    ...earlier,
+    ...moduleRuleRefusals(facts, { requireMemory: config.requireMemory }),
+    ...signatureRefusals(functionImports, config.floats),
+  ];
+  if (refusals.length > 0) throw NewError.of(refusals);
   return { facts, imports: resolveImports(functionImports, config) };
 }
 
@@ -224,8 +255,9 @@ export async function loadModule(
   tuning: LoadTuning = {},
   moduleSha256?: string,
 ): Promise<BaseComponents> {
-  const scan = await progress.phase('validate', () => validateModule(config));
-  const { facts, imports } = await progress.phase('inspect', () => inspectModule(config));
+  const validation = await progress.phase('validate', () => validateModule(config));
+  const scan = validation.stats;
+  const { facts, imports } = await progress.phase('inspect', () => inspectModule(config, validation.refusals));
   const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   const postPasses = tuning.postPasses ?? POST_PASSES;
 
@@ -330,7 +362,7 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     (error: unknown) => ({ module: null, error }),
   );
   let scanFailure: unknown = null;
-  let scan: ScanStatistics | null = null;
+  let scan: Validation | null = null;
   try {
     scan = checkFeatures(config, false);
   } catch (e) {
@@ -347,7 +379,7 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
   // The engine accepted the bytes, so their headers are readable (the engine's copy of them:
   // the caller's array may have changed since).
   if (facts === null) throw new NewError('InvalidWasm', "could not read the module's headers");
-  const { imports } = await progress.phase('inspect', () => applyRulesAndResolve(facts, config));
+  const { imports } = await progress.phase('inspect', () => applyRulesAndResolve(facts, config, scan!.refusals));
   const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   return {
     backend: 'jspi',
@@ -359,7 +391,7 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     mutableGlobals: renamed
       ? mutableGlobalIndices(facts).map(globalExportName)
       : mutableGlobalIndices(facts).map((index) => facts.exports.find((e) => e.kind === 'global' && e.index === index)!.name),
-    resetBlocker: scan!.resetBlocker,
+    resetBlocker: scan!.stats.resetBlocker,
     floats: config.floats,
     provenance: null,
   };
