@@ -59,7 +59,7 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(copy!.message).toContain('bulk memory in function 2 (exported as "copy"): memory.copy (3 uses in 2 functions)');
     expect(simd).toMatchObject({ where: 'function 4', allowedBy: null });
     expect(simd!.message).toContain('SIMD in function 4');
-    expect(start).toMatchObject({ where: 'the start section (function 1)' });
+    expect(start).toMatchObject({ where: 'the start section (function 1)', allowedBy: 'startFunction: true' });
     expect(memory).toMatchObject({ where: 'the import "a"."a"' });
     expect(table).toMatchObject({ where: 'the import "a"."t"', allowedBy: null });
     expect(floats).toMatchObject({ where: 'the import "a"."b"', allowedBy: 'floats: true', moduleName: 'a', functionName: 'b' });
@@ -71,13 +71,8 @@ describe.each(BACKENDS)('%s', (backend) => {
   });
 
   test('with the options that allow them, only the rules no option allows remain', async () => {
-    const error = await refusal(backend, MANY, { features: 'modern', floats: true });
-    expect(error.refusals.map((r) => r.kind)).toEqual([
-      'InvalidWasm',
-      'StartFunctionNotSupported',
-      'MemoryNotNamedMemory',
-      'ImportTypeNotSupported',
-    ]);
+    const error = await refusal(backend, MANY, { features: 'modern', floats: true, startFunction: true });
+    expect(error.refusals.map((r) => r.kind)).toEqual(['InvalidWasm', 'MemoryNotNamedMemory', 'ImportTypeNotSupported']);
     expect(error.message).toContain("SIMD in function 4: a SIMD instruction (0xfd 12), which is outside the 'modern' feature set");
   });
 

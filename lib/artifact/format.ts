@@ -62,6 +62,8 @@ export interface ArtifactHeader {
   readonly mutableGlobals: readonly string[];
   /** See `BaseComponents.resetBlocker`. */
   readonly resetBlocker: string | null;
+  /** See `BaseComponents.startFunction`. */
+  readonly startFunction: boolean;
 }
 
 /** Serialises a header and an instrumented module. {@link loadChecksum} must have completed. */

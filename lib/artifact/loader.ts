@@ -25,6 +25,7 @@ import {
   MEMORY_EXPORT,
   MEMORY_IMPORT_MODULE,
   MEMORY_IMPORT_NAME,
+  START_EXPORT,
   UNWIND_MEMORY_EXPORT,
   exportName,
   functionImportName,
@@ -58,6 +59,7 @@ export function artifactOf(components: BaseComponents): Uint8Array {
     memory: components.memory,
     mutableGlobals: components.mutableGlobals,
     resetBlocker: components.resetBlocker,
+    startFunction: components.startFunction,
   };
   return encodeArtifact(header, provenance.instrumented);
 }
@@ -94,6 +96,9 @@ export async function componentsFromArtifact(
     }
     if (!Array.isArray(header.mutableGlobals) || !header.mutableGlobals.every((name) => typeof name === 'string')) {
       throw new ArtifactError('Corrupted', 'the artifact header is malformed: mutableGlobals is not a list of names');
+    }
+    if (typeof header.startFunction !== 'boolean') {
+      throw new ArtifactError('Corrupted', 'the artifact header is malformed: startFunction is not a boolean');
     }
     if (header.resetBlocker !== null && typeof header.resetBlocker !== 'string') {
       throw new ArtifactError('Corrupted', 'the artifact header is malformed: resetBlocker is neither null nor a string');
@@ -134,6 +139,7 @@ export async function componentsFromArtifact(
     memory: header.memory,
     mutableGlobals: header.mutableGlobals,
     resetBlocker: header.resetBlocker,
+    startFunction: header.startFunction,
     floats: config.floats,
     provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
   };
@@ -153,6 +159,7 @@ function checkShape(module: WebAssembly.Module, header: ArtifactHeader): void {
   expectedExports.push(`${UNWIND_MEMORY_EXPORT}:memory`);
   if (header.memory !== null && !header.memory.imported) expectedExports.push(`${MEMORY_EXPORT}:memory`);
   for (const name of header.mutableGlobals) expectedExports.push(`${name}:global`);
+  if (header.startFunction) expectedExports.push(`${START_EXPORT}:function`);
   for (const name of ASYNCIFY_EXPORTS) {
     expectedExports.push(`${name}:function`);
   }

@@ -47,6 +47,7 @@ export interface ArtifactOptions {
   readonly features: string;
   readonly floats: boolean;
   readonly requireMemory: boolean;
+  readonly startFunction: boolean;
   readonly unwindBufferPages: number;
   readonly maxMemoryPages: number | null;
   /** The transform itself (see `transformId` in `transform/instrument.ts`). */
@@ -119,6 +120,12 @@ export interface BaseComponents {
    * reference types), which no reset can undo (e.g. `table.set in function 3`).
    */
   readonly resetBlocker: string | null;
+  /**
+   * Whether the module has a start function, which the compiled module exports as
+   * `START_EXPORT` (`transform/abi.ts`) instead of running it at instantiation: every fresh
+   * instance runs it as its first call (`Prepare.callStartFunction`).
+   */
+  readonly startFunction: boolean;
   /** Whether f32/f64 may cross the boundary. */
   readonly floats: boolean;
 }

@@ -82,6 +82,17 @@ export interface VmConfig {
   readonly requireMemory?: boolean;
 
   /**
+   * Accept a module with a start function (default `false`, as in smoldot). The start function
+   * never runs hidden inside instantiation: it is removed from the module and run through the
+   * state machine as the first call of every fresh instance, pausing at its imports like any
+   * call. A `Prepare` whose start function has not finished reports it
+   * (`Prepare.startFunctionPending`); `Prepare.callStartFunction()` starts that call, and
+   * `Prepare.start()` refuses to call an export before it finished
+   * (`StartError('StartFunctionPending')`). See `docs/features.md`.
+   */
+  readonly startFunction?: boolean;
+
+  /**
    * Size of the buffer that holds the stack of a paused call, in 64 KiB pages (default 64, i.e.
    * 4 MiB). A call paused with a deeper stack traps with kind `StackExhausted`. The buffer is
    * separate from the guest's memory, and engines commit its pages only as they are touched.
@@ -141,6 +152,7 @@ export const CONFIG_DEFAULTS = {
   features: 'default',
   floats: false,
   requireMemory: true,
+  startFunction: false,
   unwindBufferPages: 64,
   backend: 'asyncify',
 } as const satisfies Partial<VmConfig>;
@@ -174,7 +186,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`inlineImports` must be a function');
   }
   if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
-  for (const option of ['floats', 'requireMemory'] as const) {
+  for (const option of ['floats', 'requireMemory', 'startFunction'] as const) {
     if (config[option] !== undefined && typeof config[option] !== 'boolean') {
       bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
     }
@@ -214,6 +226,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     features: featureSet(features as FeaturesOption),
     floats: config.floats ?? CONFIG_DEFAULTS.floats,
     requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,
+    startFunction: config.startFunction ?? CONFIG_DEFAULTS.startFunction,
     unwindBufferPages,
     backend: backend === 'auto' ? autoBackend() : backend,
   };

@@ -145,7 +145,15 @@ export type StartErrorKind =
   /** The function's signature uses a type that cannot cross the boundary (f32/f64 without `floats`). */
   | 'SignatureNotSupported'
   /** The parameters do not match the function's signature in number, type or range. */
-  | 'InvalidParameters';
+  | 'InvalidParameters'
+  /**
+   * The module's start function has not finished on this instance (`VmConfig.startFunction`):
+   * run it first with `Prepare.callStartFunction()`; after it trapped, the instance can only be
+   * replaced (`intoPrototype()`).
+   */
+  | 'StartFunctionPending'
+  /** `Prepare.callStartFunction()` with no start function left to run: none, or it already ran. */
+  | 'NoStartFunctionPending';
 
 /** Why {@link VirtualMachine.run} refused to run. The machine stays usable after each of them. */
 export type RunErrorKind =

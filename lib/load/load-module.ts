@@ -146,7 +146,7 @@ function applyRulesAndResolve(
   const functionImports = facts.imports.flatMap((i) => (i.kind === 'function' ? [{ ...i, signature: i.signature! }] : []));
   const refusals = [
     ...earlier,
-    ...moduleRuleRefusals(facts, { requireMemory: config.requireMemory }),
+    ...moduleRuleRefusals(facts, { requireMemory: config.requireMemory, startFunction: config.startFunction }),
     ...signatureRefusals(functionImports, config.floats),
   ];
   if (refusals.length > 0) throw NewError.of(refusals);
@@ -239,6 +239,7 @@ export function artifactOptions(config: ResolvedConfig, postPasses: readonly str
     features: config.features.name,
     floats: config.floats,
     requireMemory: config.requireMemory,
+    startFunction: config.startFunction,
     unwindBufferPages: config.unwindBufferPages,
     maxMemoryPages: config.maxMemoryPages,
     transform: transformId(postPasses),
@@ -272,6 +273,7 @@ export async function loadModule(
     definedMemoryMaximum: definesMemory && config.maxMemoryPages !== null ? memory.limits.maximum : null,
     exportGlobals: globals,
     declarativeSegmentsLast: config.features.referenceTypes,
+    exportStartFunction: facts.hasStart,
   });
   let instrumented: Uint8Array;
   try {
@@ -308,6 +310,7 @@ export async function loadModule(
     memory,
     mutableGlobals: globals.map(globalExportName),
     resetBlocker: scan.resetBlocker,
+    startFunction: facts.hasStart,
     floats: config.floats,
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
@@ -352,11 +355,15 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
         definedMemoryMaximum: facts!.memories[0]?.imported === false && config.maxMemoryPages !== null ? cappedMaximum : null,
         exportGlobals: mutableGlobalIndices(facts!),
         keepCustomSections: true,
+        exportStartFunction: facts!.hasStart,
       })
     : bytes;
   // Renaming would hide two exports of one name (they become e0 and e1), which makes a module
-  // invalid: such a module is judged by the engine on the guest's own bytes.
-  if (renamed && hasDuplicateExport(facts!)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
+  // invalid, and taking the start section out would hide a malformed or mistyped start
+  // function: such modules are judged by the engine on the guest's own bytes.
+  if (renamed && (hasDuplicateExport(facts!) || (facts!.hasStart && !WebAssembly.validate(bytes)))) {
+    refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
+  }
   const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
     (module) => ({ module, error: null }),
     (error: unknown) => ({ module: null, error }),
@@ -392,6 +399,7 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
       ? mutableGlobalIndices(facts).map(globalExportName)
       : mutableGlobalIndices(facts).map((index) => facts.exports.find((e) => e.kind === 'global' && e.index === index)!.name),
     resetBlocker: scan!.stats.resetBlocker,
+    startFunction: facts.hasStart,
     floats: config.floats,
     provenance: null,
   };
@@ -425,13 +433,16 @@ function hasDuplicateExport(facts: ModuleFacts): boolean {
 
 /**
  * Whether a module for the JSPI backend must get the synthetic names of `transform/abi.ts`
- * rather than keep its own: when it imports the same name twice (an import object holds one
+ * rather than keep its own: when it has a start function (run as a call, see
+ * `VmConfig.startFunction`), when it imports the same name twice (an import object holds one
  * value per name, and the two imports may be resolved differently), when it has a mutable
  * global it does not export (a reset must be able to restore it), or when it defines a memory
  * the host could not reach by its own name (not exported as `memory`) or whose maximum
  * `maxMemoryPages` lowers (the memory section is rewritten).
  */
 function needsRenaming(facts: ModuleFacts, cappedMaximum: number | null): boolean {
+  // The start section is taken out, its function exported under a name of the ABI.
+  if (facts.hasStart) return true;
   const exportedGlobals = new Set(facts.exports.filter((e) => e.kind === 'global').map((e) => e.index));
   if (mutableGlobalIndices(facts).some((index) => !exportedGlobals.has(index))) return true;
   const seen = new Set<string>();

@@ -13,10 +13,11 @@ import type { ModuleFacts } from './module-facts.js';
 /** What the rules depend on in the config. */
 export interface RuleOptions {
   readonly requireMemory: boolean;
+  readonly startFunction: boolean;
 }
 
 /**
- * The rules the module breaks, in this order: no start function; only function imports and
+ * The rules the module breaks, in this order: no start function (unless `startFunction`); only function imports and
  * one memory import, named `env`.`memory`; an export named `memory` must be a memory; at most
  * one memory, imported or exported as `memory`, not both; and, with `requireMemory`, a memory
  * the host can reach. Empty if it breaks none.
@@ -26,11 +27,13 @@ export function moduleRuleRefusals(facts: ModuleFacts, options: RuleOptions): Re
   const refuse = (kind: Refusal['kind'], message: string, where: string | null, allowedBy: string | null = null): void => {
     refusals.push({ kind, message, where, allowedBy });
   };
-  if (facts.hasStart) {
+  if (facts.hasStart && !options.startFunction) {
     refuse(
       'StartFunctionNotSupported',
-      'the module has a start function, which would run guest code during instantiation',
+      'the module has a start function, which would run guest code during instantiation ' +
+        '(allow it with startFunction: true: it then runs as the first call of each instance, pausing like any call)',
       facts.startFunction === null ? 'the start section' : `the start section (function ${facts.startFunction})`,
+      'startFunction: true',
     );
   }
   for (const imp of facts.imports) {

@@ -28,6 +28,7 @@ import {
   MEMORY_EXPORT,
   MEMORY_IMPORT_MODULE,
   MEMORY_IMPORT_NAME,
+  START_EXPORT,
   TABLE_IMPORT_MODULE,
   exportName,
   functionImportName,
@@ -57,6 +58,11 @@ export interface RenameOptions {
    * Binaryen, which does not count declarative segments when it numbers element segments.
    */
   readonly declarativeSegmentsLast: boolean;
+  /**
+   * Remove the start section and export its function as {@link START_EXPORT} instead, so that
+   * instantiating runs no guest code (the VM runs it as a call).
+   */
+  readonly exportStartFunction: boolean;
 }
 
 const NO_OPTIONS: RenameOptions = {
@@ -65,6 +71,7 @@ const NO_OPTIONS: RenameOptions = {
   exportGlobals: [],
   keepCustomSections: false,
   declarativeSegmentsLast: false,
+  exportStartFunction: false,
 };
 
 /**
@@ -73,11 +80,12 @@ const NO_OPTIONS: RenameOptions = {
  * memory capped, as `options` say.
  */
 export function renameImportsAndExports(bytes: Uint8Array, options: Partial<RenameOptions> = {}): Uint8Array {
-  const { exportDefinedMemory, definedMemoryMaximum, exportGlobals, keepCustomSections, declarativeSegmentsLast } = {
+  const { exportDefinedMemory, definedMemoryMaximum, exportGlobals, keepCustomSections, declarativeSegmentsLast, exportStartFunction } = {
     ...NO_OPTIONS,
     ...options,
   };
-  const added = (exportDefinedMemory ? 1 : 0) + exportGlobals.length;
+  const startFunction = exportStartFunction ? startFunctionIndex(bytes) : null;
+  const added = (exportDefinedMemory ? 1 : 0) + exportGlobals.length + (startFunction === null ? 0 : 1);
   const chunks: Uint8Array[] = [MODULE_HEADER];
   let exportsWritten = false;
 
@@ -110,12 +118,18 @@ export function renameImportsAndExports(bytes: Uint8Array, options: Partial<Rena
       payload.push(0x03);
       writeU32(payload, index);
     }
+    if (startFunction !== null) {
+      writeName(payload, START_EXPORT);
+      payload.push(0x00);
+      writeU32(payload, startFunction);
+    }
     writeSection(7, payload);
     exportsWritten = true;
   };
 
   for (const section of splitSections(bytes)) {
     if (section.id === 0 && !keepCustomSections) continue;
+    if (section.id === 8 && startFunction !== null) continue;
     // Custom sections may sit anywhere: only a known section past the exports' place decides.
     if (section.id > 7 && section.id !== 0 && !exportsWritten && added > 0) writeExports(null);
     const r = new BinaryReader(bytes, section.payloadStart, section.end);
@@ -247,4 +261,12 @@ function constantExpressionFunction(r: BinaryReader): number | null {
     else if (op === 0xd2) func = r.u32();
     // Anything else in a valid constant expression has no immediates (extended constants).
   }
+}
+
+/** The index of the start function of `bytes`, or `null` if it has none. */
+function startFunctionIndex(bytes: Uint8Array): number | null {
+  for (const section of splitSections(bytes)) {
+    if (section.id === 8) return new BinaryReader(bytes, section.payloadStart, section.end).u32();
+  }
+  return null;
 }

@@ -87,6 +87,8 @@ export class VirtualMachine extends MemoryAccess {
     private readonly fn: (...args: unknown[]) => unknown,
     private readonly args: readonly unknown[],
     private readonly signature: Signature,
+    /** This call is the module's start function (see `VmConfig.startFunction`). */
+    private readonly isStartFunction: boolean,
   ) {
     super(new Ownership(live, 'VirtualMachine'));
     if (!live.driver.synchronous) droppedWhilePaused.register(this, live.driver, this);
@@ -98,8 +100,9 @@ export class VirtualMachine extends MemoryAccess {
     fn: (...args: unknown[]) => unknown,
     args: readonly unknown[],
     signature: Signature,
+    isStartFunction = false,
   ): VirtualMachine {
-    return new VirtualMachine(live, fn, args, signature);
+    return new VirtualMachine(live, fn, args, signature, isStartFunction);
   }
 
   /**
@@ -262,6 +265,7 @@ export class VirtualMachine extends MemoryAccess {
     } else {
       this.#state = 'ended';
       this.#interrupt = null;
+      if (this.isStartFunction) live.startFunction = step === 'returned' ? 'finished' : 'trapped';
       if (step === 'returned') {
         const type = this.signature.result;
         outcome = { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };

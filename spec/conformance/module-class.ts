@@ -32,7 +32,7 @@ export interface ModuleClass {
  * than `spectest` is not in the linking class. Its `refusals` are those of every class it is in, since which rule the VM
  * applies first is the VM's business (today the start function is checked first).
  */
-export function classifyModule(header: ModuleHeader | null, linkFunctions = false): ModuleClass | null {
+export function classifyModule(header: ModuleHeader | null, linkFunctions = false, startFunctions = false): ModuleClass | null {
   if (header === null) return null;
   const linked = header.imports.filter((i) => i.module !== SPECTEST);
   // Function imports from registered modules can be linked (see `InstanceOptions.linkFunctions`).
@@ -41,7 +41,7 @@ export function classifyModule(header: ModuleHeader | null, linkFunctions = fals
   const spectestNonFunction = header.imports.some((i) => i.module === SPECTEST && i.kind !== 'function');
   let reason: SkipReason | null = null;
   const refusals = new Set<NewErrorKind>();
-  if (header.hasStart) {
+  if (header.hasStart && !startFunctions) {
     reason = 'start-function';
     refusals.add('StartFunctionNotSupported');
   }

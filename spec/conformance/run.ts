@@ -30,7 +30,7 @@ import { runSuite } from './run-suite.js';
 import { PROPOSAL_SUITES, SUITE_DIR, listScripts, proposalDir, suitePresent } from './suite.js';
 
 const USAGE =
-  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--link-functions] [--list-skips] [script-name ...]';
+  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--link-functions] [--start-functions] [--list-skips] [script-name ...]';
 
 function usageError(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -45,6 +45,8 @@ interface Arguments {
   suite: string;
   /** Link function imports between modules in the MVP suite too (the proposal suites always do). */
   linkFunctions: boolean;
+  /** Run start functions in the MVP suite too (the proposal suites always do). */
+  startFunctions: boolean;
   /** The backends to run the suite on, in turn (default: both). */
   backends: Backend[];
   listSkips: boolean;
@@ -57,6 +59,7 @@ function parseArguments(argv: readonly string[]): Arguments {
   let features: FeaturesOption | null = null;
   let suite = 'mvp';
   let linkFunctions = false;
+  let startFunctions = false;
   let backends: Backend[] = ['asyncify', 'jspi'];
   const scripts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -78,6 +81,8 @@ function parseArguments(argv: readonly string[]): Arguments {
       }
     } else if (arg === '--link-functions') {
       linkFunctions = true;
+    } else if (arg === '--start-functions') {
+      startFunctions = true;
     } else if (arg === '--list-skips') {
       listSkips = true;
     } else if (arg === '--help' || arg === '-h') {
@@ -89,7 +94,7 @@ function parseArguments(argv: readonly string[]): Arguments {
       scripts.push(arg.replace(/\.(json|wast)$/, ''));
     }
   }
-  return { json, features, suite, linkFunctions, backends, listSkips, scripts };
+  return { json, features, suite, linkFunctions, startFunctions, backends, listSkips, scripts };
 }
 
 /** A suite to run: its folder and its feature set. */
@@ -98,17 +103,27 @@ interface SuiteRun {
   readonly dir: string;
   readonly features: FeaturesOption;
   readonly linkFunctions: boolean;
+  readonly startFunctions: boolean;
 }
 
 function suitesToRun(args: Arguments): SuiteRun[] {
   if (args.suite === 'mvp') {
-    return [{ name: 'mvp', dir: SUITE_DIR, features: args.features ?? SUITE_FEATURES, linkFunctions: args.linkFunctions }];
+    return [
+      {
+        name: 'mvp',
+        dir: SUITE_DIR,
+        features: args.features ?? SUITE_FEATURES,
+        linkFunctions: args.linkFunctions,
+        startFunctions: args.startFunctions,
+      },
+    ];
   }
   return PROPOSAL_SUITES.filter((p) => args.suite === 'proposals' || p.name === args.suite).map((p) => ({
     name: p.name,
     dir: proposalDir(p.name),
     features: args.features ?? p.features,
     linkFunctions: true,
+    startFunctions: true,
   }));
 }
 
@@ -138,6 +153,7 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
     const results = await runSuite(names, {
       features: suite.features,
       linkFunctions: suite.linkFunctions,
+      startFunctions: suite.startFunctions,
       backend,
       dir: suite.dir,
       onScript: (r) => {

@@ -20,7 +20,7 @@ import { expectedRefusalKinds } from './refusal-kinds.js';
 import { type CommandResult, type Failure, type ScriptResult, type Skip, count, emptyTally } from './results.js';
 import type { Action, AssertRefusalCommand, Command, ModuleCommand, Script } from './script.js';
 import { isObsolete, type SkipReason } from './skip-reasons.js';
-import { type InstanceOptions, type SpecHost, SpecInstance, newErrorKind, vmConfig } from './spec-instance.js';
+import { type InstanceOptions, type SpecHost, SpecInstance, StartFunctionTrapped, newErrorKind, vmConfig } from './spec-instance.js';
 import { SPECTEST, answerInterrupt, spectestSymbols } from './spectest-host.js';
 import { expectedTrapKinds } from './trap-kinds.js';
 import { formatScriptValue, formatWasmValue, isSignallingNan, matchValue, toWasmValue } from './wasm-values.js';
@@ -228,7 +228,7 @@ class ScriptRun {
     const line = command.line;
     const bytes = this.readModule(file);
     const header = readModuleHeader(bytes);
-    const moduleClass = classifyModule(header, this.options.linkFunctions);
+    const moduleClass = classifyModule(header, this.options.linkFunctions, this.options.startFunctions);
     if (moduleClass !== null) {
       this.taint(moduleClass.linkedTo);
       this.setCurrent(command, { state: 'skipped', file, line, reason: moduleClass.reason });
@@ -245,6 +245,7 @@ class ScriptRun {
     try {
       const linksBefore = this.links.length;
       const instance = await SpecInstance.create(bytes, this.options, this.host);
+      this.interrupts += instance.startInterrupts;
       const linked = [...new Set(this.links.slice(linksBefore).map((l) => l.slot))];
       this.setCurrent(command, { state: 'live', file, line, instance, header, mutating: mutatingExports(bytes), linked, taint: null });
       return passed;
@@ -341,12 +342,19 @@ class ScriptRun {
     if (command.module_type === 'text') return skip('text-module');
     if (isObsolete(this.script.path, command.line)) return skip('obsolete');
     const bytes = this.readModule(command.filename);
-    const moduleClass = classifyModule(readModuleHeader(bytes), this.options.linkFunctions);
+    const moduleClass = classifyModule(readModuleHeader(bytes), this.options.linkFunctions, this.options.startFunctions);
     if (moduleClass !== null) this.taint(moduleClass.linkedTo);
     const expected = expectedRefusalKinds(command.type, command.text);
     try {
-      await VirtualMachinePrototype.create(vmConfig(bytes, this.options, this.host));
+      // With start functions, instantiating includes running it: a trap is the spec's uninstantiable module.
+      if (this.options.startFunctions === true && moduleClass === null) await SpecInstance.create(bytes, this.options, this.host);
+      else await VirtualMachinePrototype.create(vmConfig(bytes, this.options, this.host));
     } catch (e) {
+      if (e instanceof StartFunctionTrapped) {
+        return command.type === 'assert_uninstantiable'
+          ? passed
+          : fail(`expected a refusal of kind ${expected.join(' | ')} ("${command.text}"), got ${e.message}`);
+      }
       const kind = newErrorKind(e);
       if (kind !== null && expected.includes(kind)) return passed;
       // Refused for a reason of its skip class before the spec's reason could be reached: only

@@ -15,6 +15,7 @@ import {
   type Prepare,
   StartError,
   type Trap,
+  type VirtualMachine,
   VirtualMachinePrototype,
   type VmConfig,
   type WasmValue,
@@ -33,6 +34,20 @@ export interface InstanceOptions {
    * the MVP suite, whose skip counts predate it.
    */
   readonly linkFunctions?: boolean;
+  /**
+   * Accept start functions (`VmConfig.startFunction`): every module's start function is run
+   * through the state machine before its first command, as the spec runs it at instantiation.
+   * Off for the MVP suite, whose skip counts predate it.
+   */
+  readonly startFunctions?: boolean;
+}
+
+/** Thrown by {@link SpecInstance.create} when the module's start function trapped: the spec's uninstantiable module. */
+export class StartFunctionTrapped extends Error {
+  override readonly name = 'StartFunctionTrapped';
+  constructor(readonly trap: Trap) {
+    super(`the start function trapped: ${trap.kind}: ${trap.message}`);
+  }
 }
 
 /** The host every instance of a script shares: how imports resolve and how interrupts are answered. */
@@ -82,6 +97,7 @@ export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host
     requireMemory: false,
     features: options.features,
     backend: options.backend,
+    startFunction: options.startFunctions === true,
   };
 }
 
@@ -92,15 +108,27 @@ export function newErrorKind(error: unknown): NewErrorKind | null {
 
 /** A live instance of a module; see the module documentation. */
 export class SpecInstance {
+  /** Interrupts answered while the start function ran. */
+  startInterrupts = 0;
+
   private constructor(
     private prepare: Prepare,
     private readonly host: SpecHost,
   ) {}
 
-  /** Creates the VM for `moduleBytes`; rejects with whatever `VirtualMachinePrototype.create` rejects with. */
+  /**
+   * Creates the VM for `moduleBytes` and runs its start function, if it has one; rejects with
+   * whatever `VirtualMachinePrototype.create` rejects with, or {@link StartFunctionTrapped}.
+   */
   static async create(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): Promise<SpecInstance> {
     const prototype = await VirtualMachinePrototype.create(vmConfig(moduleBytes, options, host));
-    return new SpecInstance(prototype.prepare(), host);
+    const instance = new SpecInstance(prototype.prepare(), host);
+    if (instance.prepare.startFunctionPending) {
+      const outcome = await instance.run(instance.prepare.callStartFunction());
+      instance.startInterrupts = outcome.interrupts;
+      if (outcome.type === 'trapped') throw new StartFunctionTrapped(outcome.trap);
+    }
+    return instance;
   }
 
   /**
@@ -117,6 +145,11 @@ export class SpecInstance {
       if (e instanceof StartError) this.prepare = e.prototype.prepare();
       throw e;
     }
+    return this.run(vm);
+  }
+
+  /** Runs the call `vm` of this instance to its end; see {@link invoke}. */
+  private async run(vm: VirtualMachine): Promise<InvokeOutcome> {
     try {
       let outcome = await vm.runAsync(null);
       let interrupts = 0;
