@@ -48,6 +48,7 @@ export interface ArtifactOptions {
   readonly floats: boolean;
   readonly requireMemory: boolean;
   readonly startFunction: boolean;
+  readonly anyMemoryImport: boolean;
   readonly unwindBufferPages: number;
   readonly maxMemoryPages: number | null;
   /** The transform itself (see `transformId` in `transform/instrument.ts`). */

@@ -93,6 +93,14 @@ export interface VmConfig {
   readonly startFunction?: boolean;
 
   /**
+   * Accept a memory imported under any module and field name (default `false`: only
+   * `env`.`memory`, as in smoldot). Emscripten, for one, imports it as `a`.`a`. Whatever its
+   * name, the VM allocates the imported memory itself, with the limits the module declares
+   * (capped by `maxMemoryPages`).
+   */
+  readonly anyMemoryImport?: boolean;
+
+  /**
    * Size of the buffer that holds the stack of a paused call, in 64 KiB pages (default 64, i.e.
    * 4 MiB). A call paused with a deeper stack traps with kind `StackExhausted`. The buffer is
    * separate from the guest's memory, and engines commit its pages only as they are touched.
@@ -153,6 +161,7 @@ export const CONFIG_DEFAULTS = {
   floats: false,
   requireMemory: true,
   startFunction: false,
+  anyMemoryImport: false,
   unwindBufferPages: 64,
   backend: 'asyncify',
 } as const satisfies Partial<VmConfig>;
@@ -186,7 +195,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`inlineImports` must be a function');
   }
   if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
-  for (const option of ['floats', 'requireMemory', 'startFunction'] as const) {
+  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport'] as const) {
     if (config[option] !== undefined && typeof config[option] !== 'boolean') {
       bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
     }
@@ -227,6 +236,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     floats: config.floats ?? CONFIG_DEFAULTS.floats,
     requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,
     startFunction: config.startFunction ?? CONFIG_DEFAULTS.startFunction,
+    anyMemoryImport: config.anyMemoryImport ?? CONFIG_DEFAULTS.anyMemoryImport,
     unwindBufferPages,
     backend: backend === 'auto' ? autoBackend() : backend,
   };

@@ -146,7 +146,11 @@ function applyRulesAndResolve(
   const functionImports = facts.imports.flatMap((i) => (i.kind === 'function' ? [{ ...i, signature: i.signature! }] : []));
   const refusals = [
     ...earlier,
-    ...moduleRuleRefusals(facts, { requireMemory: config.requireMemory, startFunction: config.startFunction }),
+    ...moduleRuleRefusals(facts, {
+      requireMemory: config.requireMemory,
+      startFunction: config.startFunction,
+      anyMemoryImport: config.anyMemoryImport,
+    }),
     ...signatureRefusals(functionImports, config.floats),
   ];
   if (refusals.length > 0) throw NewError.of(refusals);
@@ -240,6 +244,7 @@ export function artifactOptions(config: ResolvedConfig, postPasses: readonly str
     floats: config.floats,
     requireMemory: config.requireMemory,
     startFunction: config.startFunction,
+    anyMemoryImport: config.anyMemoryImport,
     unwindBufferPages: config.unwindBufferPages,
     maxMemoryPages: config.maxMemoryPages,
     transform: transformId(postPasses),
@@ -443,6 +448,8 @@ function hasDuplicateExport(facts: ModuleFacts): boolean {
 function needsRenaming(facts: ModuleFacts, cappedMaximum: number | null): boolean {
   // The start section is taken out, its function exported under a name of the ABI.
   if (facts.hasStart) return true;
+  // A memory imported under another name than env.memory (`anyMemoryImport`) gets the ABI's.
+  if (facts.imports.some((i) => i.kind === 'memory' && (i.module !== 'env' || i.name !== 'memory'))) return true;
   const exportedGlobals = new Set(facts.exports.filter((e) => e.kind === 'global').map((e) => e.index));
   if (mutableGlobalIndices(facts).some((index) => !exportedGlobals.has(index))) return true;
   const seen = new Set<string>();

@@ -14,11 +14,12 @@ import type { ModuleFacts } from './module-facts.js';
 export interface RuleOptions {
   readonly requireMemory: boolean;
   readonly startFunction: boolean;
+  readonly anyMemoryImport: boolean;
 }
 
 /**
  * The rules the module breaks, in this order: no start function (unless `startFunction`); only function imports and
- * one memory import, named `env`.`memory`; an export named `memory` must be a memory; at most
+ * one memory import, named `env`.`memory` (unless `anyMemoryImport`); an export named `memory` must be a memory; at most
  * one memory, imported or exported as `memory`, not both; and, with `requireMemory`, a memory
  * the host can reach. Empty if it breaks none.
  */
@@ -45,8 +46,13 @@ export function moduleRuleRefusals(facts: ModuleFacts, options: RuleOptions): Re
         `the import ${what}`,
       );
     }
-    if (imp.kind === 'memory' && (imp.module !== 'env' || imp.name !== 'memory')) {
-      refuse('MemoryNotNamedMemory', `the module imports its memory as ${what}; it must be "env"."memory"`, `the import ${what}`);
+    if (imp.kind === 'memory' && (imp.module !== 'env' || imp.name !== 'memory') && !options.anyMemoryImport) {
+      refuse(
+        'MemoryNotNamedMemory',
+        `the module imports its memory as ${what}; it must be "env"."memory" (allow any name with anyMemoryImport: true)`,
+        `the import ${what}`,
+        'anyMemoryImport: true',
+      );
     }
   }
   const memoryExport = facts.exports.find((e) => e.name === 'memory');

@@ -248,7 +248,8 @@ function wire(components: BaseComponents): Wiring {
         { cause: e },
       );
     }
-    // The module rules allow a memory import only as "env"."memory".
+    // Unless renamed (always for another name, see `needsRenaming` in load-module.ts), the
+    // memory import is "env"."memory".
     const [module, name] = components.renamed ? [MEMORY_IMPORT_MODULE, MEMORY_IMPORT_NAME] : ['env', 'memory'];
     moduleObject(module)[name] = importedMemory;
   }
