@@ -39,6 +39,7 @@ export {
 } from './base/errors.js';
 export type {
   ArtifactErrorKind,
+  GuestFrame,
   GlobalValueErrorKind,
   NewErrorKind,
   Refusal,

@@ -22,7 +22,7 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
   'resumable-wasm':
     'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureName FeatureSetName ' +
     'FeaturesOption ' +
-    'GlobalValueError GlobalValueErrorKind GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
+    'GlobalValueError GlobalValueErrorKind GuestFrame GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
     'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener Refusal RunError ' +
     'RunErrorKind Signature StartError StartErrorKind Trap TrapKind UsageError UsageErrorKind ValueType ' +
     'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',

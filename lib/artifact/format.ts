@@ -64,6 +64,12 @@ export interface ArtifactHeader {
   readonly resetBlocker: string | null;
   /** See `BaseComponents.startFunction`. */
   readonly startFunction: boolean;
+  /**
+   * What backtraces need of the transform (`BaseComponents.backtrace`; the debugging sections
+   * are read again from the module given to `fromArtifact`): the function count, and the offset
+   * map as base64 of `[engine offsets..., guest offsets...]` (32-bit little-endian), or `null`.
+   */
+  readonly backtrace: { readonly functionCount: number; readonly offsetMap: string | null };
 }
 
 /** Serialises a header and an instrumented module. {@link loadChecksum} must have completed. */

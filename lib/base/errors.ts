@@ -287,9 +287,63 @@ export type TrapKind =
   | 'Other';
 
 /**
+ * One guest frame of a trap's backtrace ({@link Trap.frames}), innermost first: the function
+ * and, where the module says, the source position.
+ */
+export interface GuestFrame {
+  /** The function's index in the guest's own module (imports first), whatever the backend ran. */
+  readonly functionIndex: number;
+  /** Its name from the module's `name` section (Rust symbols demangled), or `null`. */
+  readonly functionName: string | null;
+  /**
+   * The byte offset, in the guest's own module, of the instruction: the one that trapped in the
+   * innermost frame, the call in the others. `null` where it is not known (on Asyncify, for a
+   * module without DWARF line tables: see `docs/features.md`).
+   */
+  readonly offset: number | null;
+  /** The source file, from the module's DWARF line tables (`.debug_line`), or `null`. */
+  readonly file: string | null;
+  /** The 1-based source line, from the DWARF line tables, or `null`. */
+  readonly line: number | null;
+  /** The 1-based source column, or `null`. */
+  readonly column: number | null;
+}
+
+/** How a trap's frames are worked out, once, when first asked for. */
+const frameResolvers = new WeakMap<Trap, () => readonly GuestFrame[]>();
+
+/**
  * A guest fault: the `trap` of a `{ type: 'trapped' }` outcome. Never thrown by this library.
  * `cause` holds the engine's original error.
  */
 export class Trap extends VmError<TrapKind> {
   override readonly name = 'Trap';
+  #frames: readonly GuestFrame[] | null = null;
+
+  /**
+   * The guest's frames when it trapped, innermost first: the function (its index in the guest's
+   * own module and its name), and, where the module has DWARF line tables, the file and line.
+   * Worked out from the engine's stack trace when first read, so it holds as many frames as the
+   * engine records (`Error.stackTraceLimit` in V8, 10 by default: raise it to see deeper). Empty
+   * for a trap with no guest frame (e.g. the engine failed to switch stacks).
+   */
+  get frames(): readonly GuestFrame[] {
+    if (this.#frames === null) {
+      const resolve = frameResolvers.get(this);
+      let frames: readonly GuestFrame[] = [];
+      try {
+        frames = resolve === undefined ? [] : resolve();
+      } catch {
+        // A backtrace is a diagnostic: an unreadable stack or debug section gives none.
+      }
+      this.#frames = Object.freeze(frames.map((f) => Object.freeze({ ...f })));
+    }
+    return this.#frames;
+  }
+}
+
+/** @internal Sets how `trap.frames` is worked out (the VM does, for every trap it reports). */
+export function attachFrames(trap: Trap, resolve: () => readonly GuestFrame[]): Trap {
+  frameResolvers.set(trap, resolve);
+  return trap;
 }

@@ -5,6 +5,7 @@
  * ```text
  * resumable-wasm inspect <module-file> [--json]
  * resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]
+ * resumable-wasm call <module-file> <export> [args...] [options]
  * resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages n] [--plain]
  * ```
  *
@@ -16,7 +17,9 @@
  * @module
  */
 
-import { VmError } from '../base/errors.js';
+import { Trap, VmError } from '../base/errors.js';
+import { callCommand } from './call.js';
+import { backtraceLines } from './format.js';
 import { type OptionSpec, UsageProblem, parseArgs } from './args.js';
 import { inspectModule, printInspectReport } from './inspect.js';
 import { readInputFile } from './input-file.js';
@@ -43,6 +46,18 @@ const USAGE = `usage:
       --json               print the result as JSON
       --quiet              no progress lines
 
+  resumable-wasm call <module-file> <export> [args...] [options]
+      Calls an export of any module, answering every import with --answer (default 0) and
+      printing each interrupt, then the result, or the trap with its backtrace (file and line
+      for a module with DWARF, e.g. clang -g). Arguments: 5 (an i32), i64:5, f32:1.5, f64:2.
+      --features <f>        mvp, default, modern, or a comma-separated list of presets and
+                            features (bulk-memory, multi-value, reference-types, ...)
+      --start-function      accept a start function (it runs first, through the pauses)
+      --any-memory-import   accept a memory imported under any name
+      --floats              allow f32/f64 in signatures
+      --no-memory           accept a module without a memory the host can reach
+      --backend <b>         asyncify, jspi or auto (default)
+
   resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages <n>] [--plain]
       Runs the transform once and writes an artifact that \`run --artifact\` (or
       VirtualMachinePrototype.fromArtifact) loads without it. A Substrate runtime is prepared as
@@ -56,6 +71,7 @@ const SPECS: Record<string, OptionSpec> = {
   inspect: { values: [], flags: ['json'] },
   run: { values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'], flags: ['json', 'quiet'] },
   prepare: { values: ['o', 'output', 'heap-pages'], flags: ['plain', 'quiet'] },
+  call: { values: ['features', 'backend', 'answer'], flags: ['start-function', 'any-memory-import', 'floats', 'no-memory'] },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -79,6 +95,7 @@ async function main(argv: readonly string[]): Promise<number> {
       // A refused module is a finding, not a failure of the command: exit 0 either way.
       return 0;
     }
+    if (command === 'call') return await callCommand(args, out, err);
     if (command === 'prepare') await prepareCommand(args, out, err);
     else await runCommand(args, out, err);
     return 0;
@@ -89,10 +106,11 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (e instanceof VmError) {
       err(`error: ${e.name}(${e.kind}): ${e.message}`);
-      let cause = (e as Error).cause;
-      while (cause instanceof Error) {
-        err(`  caused by ${cause.name}${cause instanceof VmError ? `(${cause.kind})` : ''}: ${cause.message}`);
-        cause = cause.cause;
+      let cause: unknown = e;
+      for (let first = true; cause instanceof Error; first = false, cause = cause.cause) {
+        if (!first) err(`  caused by ${cause.name}${cause instanceof VmError ? `(${cause.kind})` : ''}: ${cause.message}`);
+        // A trapped call (a runtime's, through the Substrate layer): where the guest was.
+        if (cause instanceof Trap) for (const line of backtraceLines(cause.frames)) err(`  ${line}`);
       }
       return 1;
     }

@@ -31,7 +31,8 @@ import { NewError, type Refusal } from '../base/errors.js';
 import { type FeatureSet, howToAllow } from '../base/feature-set.js';
 import { type FeatureViolation, type ScanStatistics, scanFeatures } from './features.js';
 import { loadChecksum, sha256Hex } from '../base/digest.js';
-import { POST_PASSES, instrument, transformId } from '../transform/instrument.js';
+import { type Instrumented, POST_PASSES, instrument, transformId } from '../transform/instrument.js';
+import { codeSectionStart, extractDebugSections, functionBodyStarts } from './debug-info.js';
 import { ProgressReporter } from '../base/progress.js';
 import type { ArtifactOptions, BaseComponents, DeclaredMemory, ExportInfo, ResolvedImport } from '../base/components.js';
 import { compileInstrumented } from './compile.js';
@@ -280,13 +281,19 @@ export async function loadModule(
     declarativeSegmentsLast: config.features.referenceTypes,
     exportStartFunction: facts.hasStart,
   });
-  let instrumented: Uint8Array;
+  // Offsets are mapped back to the guest's only for a module with DWARF line tables (see
+  // transform/offset-map.ts): elsewhere a backtrace names functions only, and the transform
+  // saves the time.
+  const sections = extractDebugSections(config.moduleBytes);
+  const guestOffsetDelta = sections.debugLine === null ? null : (sections.codeStart ?? 0) - (codeSectionStart(renamed) ?? 0);
+  let transformed: Instrumented;
   try {
-    instrumented = await instrument(renamed, {
+    transformed = await instrument(renamed, {
       features: config.features,
       unwindBufferPages: config.unwindBufferPages,
       pausingImports: pausingImportPatterns(imports),
       postPasses,
+      guestOffsetDelta,
     });
   } catch (e) {
     if (scan.referenceFunction !== null) {
@@ -303,6 +310,7 @@ export async function loadModule(
     throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
   }
   progress.end('transform');
+  const instrumented = transformed.binary;
 
   const module = await progress.phase('compile', () => compileInstrumented(instrumented));
   await checksumLoaded;
@@ -317,6 +325,13 @@ export async function loadModule(
     resetBlocker: scan.resetBlocker,
     startFunction: facts.hasStart,
     floats: config.floats,
+    backtrace: {
+      sections,
+      engineFunctions: functionBodyStarts(instrumented),
+      functionCount: transformed.functionOrderPreserved ? facts.functions.length : 0,
+      offsetDelta: null,
+      offsetMap: transformed.offsetMap,
+    },
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
       moduleLength: config.moduleBytes.length,
@@ -383,6 +398,10 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
   // Whether the bytes look like the text format is only needed for a refused module; the
   // answer is taken now, while the bytes are certainly the caller's.
   const text = looksLikeText(bytes);
+  // What backtraces need of the guest's own bytes and of the engine's copy, read now too.
+  const sections = facts === null ? null : extractDebugSections(bytes);
+  const engineCodeStart = facts === null ? null : codeSectionStart(engineBytes);
+  const engineFunctions = facts === null ? null : functionBodyStarts(engineBytes);
   const compiled = await compiling;
   if (compiled.module === null) refuseInvalid(text, describeThrown(compiled.error));
   if (scanFailure !== null) throw scanFailure;
@@ -406,6 +425,14 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     resetBlocker: scan!.stats.resetBlocker,
     startFunction: facts.hasStart,
     floats: config.floats,
+    backtrace: {
+      sections: sections!,
+      engineFunctions: engineFunctions!,
+      functionCount: facts.functions.length,
+      // Renaming rewrites the sections before the code, never the code itself.
+      offsetDelta: (sections!.codeStart ?? 0) - (engineCodeStart ?? 0),
+      offsetMap: null,
+    },
     provenance: null,
   };
 }

@@ -22,7 +22,9 @@
  * @module
  */
 
+import type { OffsetMap } from '../base/components.js';
 import type { FeatureSet } from '../base/feature-set.js';
+import { annotateGuestOffsets, offsetMapFromSourceMap, withoutSourceMapUrl } from './offset-map.js';
 import { ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT } from './abi.js';
 
 /** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
@@ -49,6 +51,11 @@ export interface InstrumentOptions {
   readonly pausingImports: readonly string[] | null;
   /** Binaryen passes run after `asyncify` to win back run speed. */
   readonly postPasses: readonly string[];
+  /**
+   * Make an offset map (`offset-map.ts`): `null` not to, else the difference between the
+   * guest's own module's code section start and that of the bytes given (renaming moves it).
+   */
+  readonly guestOffsetDelta: number | null;
 }
 
 type Binaryen = typeof import('binaryen').default;
@@ -67,12 +74,25 @@ const PASS_ARGUMENTS = [
   'asyncify-ignore-imports',
 ] as const;
 
+/** What {@link instrument} produces. */
+export interface Instrumented {
+  readonly binary: Uint8Array;
+  /**
+   * Whether the instrumented module numbers the guest's functions as the guest does (the
+   * transform's own functions come after them): checked, not assumed, since backtraces rely on
+   * it (`BaseComponents.backtrace`).
+   */
+  readonly functionOrderPreserved: boolean;
+  /** The offset map, if asked for and any instruction could be tracked; else `null`. */
+  readonly offsetMap: OffsetMap | null;
+}
+
 /**
  * Instruments a module whose imports and exports have already been renamed (see `rename.ts`).
  * Returns the instrumented binary. Throws if Binaryen rejects the module, which the caller
  * reports as invalid wasm.
  */
-export async function instrument(bytes: Uint8Array, options: InstrumentOptions): Promise<Uint8Array> {
+export async function instrument(bytes: Uint8Array, options: InstrumentOptions): Promise<Instrumented> {
   const binaryen = await loadBinaryen();
   const F = binaryen.Features;
   let features = F.MVP | F.MultiMemory;
@@ -98,6 +118,15 @@ export async function instrument(bytes: Uint8Array, options: InstrumentOptions):
   const module = readBinary(bytes, features);
   try {
     module.setFeatures(features);
+    // Binaryen refers to functions by name: the order of the guest's, before and after, tells
+    // whether the compiled module numbers them as the guest does.
+    const functionNames = (): string[] => {
+      const names: string[] = [];
+      for (let i = 0; i < module.getNumFunctions(); i++) names.push(binaryen.getFunctionInfo(module.getFunctionByIndex(i)).name);
+      return names;
+    };
+    const before = functionNames();
+    const annotated = options.guestOffsetDelta === null ? 0 : annotateGuestOffsets(binaryen, module, bytes, options.guestOffsetDelta);
     // Level 0: Binaryen's default (2) makes the pass run its full optimisation pipeline on every
     // instrumented function, which takes minutes on a real runtime. The post passes below buy
     // back most of that run speed for a fraction of the time.
@@ -127,7 +156,15 @@ export async function instrument(bytes: Uint8Array, options: InstrumentOptions):
       throw new Error('the Asyncify pass did not create its secondary memory as configured');
     }
     module.addMemoryExport(ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT);
-    return module.emitBinary();
+    const after = functionNames();
+    const functionOrderPreserved = before.every((name, i) => after[i] === name);
+    if (annotated === 0) return { binary: module.emitBinary(), functionOrderPreserved, offsetMap: null };
+    const { binary, sourceMap } = module.emitBinary('guest.map');
+    return {
+      binary: withoutSourceMapUrl(binary),
+      functionOrderPreserved,
+      offsetMap: sourceMap === null ? null : offsetMapFromSourceMap(sourceMap),
+    };
   } finally {
     module.dispose();
     for (const key of PASS_ARGUMENTS) binaryen.setPassArgument(key, null);

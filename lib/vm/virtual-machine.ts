@@ -37,7 +37,8 @@
  * @module
  */
 
-import { RunError, Trap, UsageError } from '../base/errors.js';
+import { RunError, Trap, UsageError, attachFrames } from '../base/errors.js';
+import { guestFrames } from './backtrace.js';
 import type { ResolvedImport } from '../base/components.js';
 import type { LiveInstance } from './live-instance.js';
 import { MemoryAccess } from './memory-access.js';
@@ -281,6 +282,8 @@ export class VirtualMachine extends MemoryAccess {
           }
           trap = engineFailure(driver.error);
         }
+        const error = driver.error;
+        attachFrames(trap, () => guestFrames(error, live.components));
         outcome = { type: 'trapped', trap };
       }
     }
