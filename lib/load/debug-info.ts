@@ -60,8 +60,8 @@ export function functionBodyStarts(bytes: Uint8Array): { imported: number; bodyS
     const r = new BinaryReader(bytes, section.payloadStart, section.end);
     if (section.id === 2) {
       for (let i = 0, n = r.u32(); i < n; i++) {
-        r.name();
-        r.name();
+        r.skip(r.u32()); // module and field names: only their lengths matter here
+        r.skip(r.u32());
         const kind = r.u8();
         try {
           r.skipImportDescriptor(kind);

@@ -32,7 +32,7 @@ import { type FeatureSet, howToAllow } from '../base/feature-set.js';
 import { type FeatureViolation, type ScanStatistics, scanFeatures } from './features.js';
 import { loadChecksum, sha256Hex } from '../base/digest.js';
 import { type Instrumented, POST_PASSES, instrument, transformId } from '../transform/instrument.js';
-import { codeSectionStart, extractDebugSections, functionBodyStarts } from './debug-info.js';
+import { type DebugSections, codeSectionStart, extractDebugSections, functionBodyStarts } from './debug-info.js';
 import { ProgressReporter } from '../base/progress.js';
 import type { ArtifactOptions, BaseComponents, DeclaredMemory, ExportInfo, ResolvedImport } from '../base/components.js';
 import { compileInstrumented } from './compile.js';
@@ -398,10 +398,18 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
   // Whether the bytes look like the text format is only needed for a refused module; the
   // answer is taken now, while the bytes are certainly the caller's.
   const text = looksLikeText(bytes);
-  // What backtraces need of the guest's own bytes and of the engine's copy, read now too.
-  const sections = facts === null ? null : extractDebugSections(bytes);
-  const engineCodeStart = facts === null ? null : codeSectionStart(engineBytes);
-  const engineFunctions = facts === null ? null : functionBodyStarts(engineBytes);
+  // What backtraces need of the guest's own bytes and of the engine's copy, read now too (the
+  // engine may still refuse them: a malformed code section is reported after the compilation).
+  let sections: DebugSections | null = null;
+  let engineCodeStart: number | null = null;
+  let engineFunctions: ReturnType<typeof functionBodyStarts> | null = null;
+  try {
+    sections = extractDebugSections(bytes);
+    engineCodeStart = codeSectionStart(engineBytes);
+    engineFunctions = functionBodyStarts(engineBytes);
+  } catch {
+    // See above: whatever is malformed here, the compilation reports.
+  }
   const compiled = await compiling;
   if (compiled.module === null) refuseInvalid(text, describeThrown(compiled.error));
   if (scanFailure !== null) throw scanFailure;
