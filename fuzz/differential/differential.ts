@@ -43,6 +43,11 @@ export interface CheckOptions {
   readonly unwindBufferPages?: number;
   /** The VM feature preset the module is created with (`generator.ts`'s profiles). Default `'default'`. */
   readonly features?: Profile;
+  /**
+   * Create the VM with `startFunction: true` and run a module's start function as the plain
+   * side's instantiation does (default: such modules are refused, as the module rules say).
+   */
+  readonly startFunctions?: boolean;
 }
 
 /** The report on one module. */
@@ -75,6 +80,8 @@ export type ModuleReport =
        * the module because a function that may pause holds references (its documented limit).
        */
       readonly backends: 'both' | 'jspi';
+      /** How the module's start function ended on the VM side (`null`: none, or not run). */
+      readonly startFunction: string | null;
       readonly verdict: Verdict;
     };
 
@@ -92,9 +99,9 @@ function isFeatureRefusal(run: VmRun): boolean {
  * The refusals the VM's rules (smoldot's, see `DESIGN.md`) call for: empty if the module must be
  * accepted. A module that breaks several rules may be refused for any of them.
  */
-export function expectedRefusals(shape: ModuleShape): Set<string> {
+export function expectedRefusals(shape: ModuleShape, startFunctions = false): Set<string> {
   const kinds = new Set<string>();
-  if (shape.hasStart) kinds.add('StartFunctionNotSupported');
+  if (shape.hasStart && !startFunctions) kinds.add('StartFunctionNotSupported');
   for (const i of shape.imports) {
     if (i.kind === 'table' || i.kind === 'global') kinds.add('ImportTypeNotSupported');
     if (i.kind === 'memory' && (i.module !== 'env' || i.name !== 'memory')) kinds.add('MemoryNotNamedMemory');
@@ -120,12 +127,13 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   }
   const plan = planCalls(shape, seed);
   const hostOptions: HostOptions = { seed, actions: options.hostActions ?? true, exportCount: shape.exports.length };
-  const expected = expectedRefusals(shape);
+  const startFunctions = options.startFunctions === true;
+  const expected = expectedRefusals(shape, startFunctions);
 
   const unwindBufferPages = options.unwindBufferPages ?? (new Prng(seed, 3).oneIn(4) ? 1 : undefined);
   const features = options.features ?? 'default';
-  const asyncify = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify', features });
-  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features });
+  const asyncify = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify', features, startFunctions });
+  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions });
   // A module the Asyncify backend documents it cannot instrument is compared on JSPI alone.
   const jspiOnly = isReferenceLimit(asyncify) && jspi.type === 'ran';
   const vm = jspiOnly ? jspi : asyncify;
@@ -138,6 +146,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     outcomes: {},
     unwindBufferPages: unwindBufferPages ?? null,
     backends: 'both',
+    startFunction: null,
     verdict: { type: 'divergence', callIndex: -1, exportName: '(create)', what, plain, vm: vmText },
   });
 
@@ -195,6 +204,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     outcomes,
     unwindBufferPages: unwindBufferPages ?? null,
     backends: jspiOnly ? 'jspi' : 'both',
+    startFunction: vm.record.start === null ? null : vm.record.start.outcome.type === 'trapped' ? `trapped ${vm.record.start.outcome.kind}` : vm.record.start.outcome.type,
     verdict,
   };
 }
@@ -228,7 +238,10 @@ export function saveFailure(seed: number, bytes: Uint8Array): string {
 
 /** The command that replays the check of `seed` (from the repository root). */
 export function reproductionCommand(seed: number, options: CheckOptions = {}): string {
-  const extra = (options.hostActions === false ? ' --passive-host' : '') + (options.features === 'modern' ? ' --features modern' : '');
+  const extra =
+    (options.hostActions === false ? ' --passive-host' : '') +
+    (options.features === 'modern' ? ' --features modern' : '') +
+    (options.startFunctions === true ? ' --start-functions' : '');
   return `npm run fuzz -- --seed ${seed} --count 1 --verbose${extra}`;
 }
 

@@ -2,7 +2,7 @@
  * Differential fuzzing of the VM against plain V8, from the command line:
  *
  * ```text
- * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--wasm FILE]
+ * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]
  * ```
  *
  * - `--count N`: number of modules (seeds `S .. S+N-1`), default 100.
@@ -12,6 +12,9 @@
  * - `--passive-host`: the host never writes to or grows the memory at interrupts.
  * - `--features modern`: generate modules with bulk memory, multi-value and reference types,
  *   and create the VM with `features: 'modern'` (default: the VM's default feature set).
+ * - `--start-functions`: create the VM with `startFunction: true` and run the start function
+ *   `-ttf` gives about one module in ten, as the plain side's instantiation does (default:
+ *   such modules are refused).
  * - `--wasm FILE`: instead of generating, check FILE (e.g. a saved `fuzz/failures/<seed>.wasm`,
  *   possibly reduced by hand) with the call plan and host of `--seed`.
  *
@@ -38,7 +41,7 @@ import { type GeneratedModule, Generator } from './generator.js';
 import { Summary } from './summary.js';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--wasm FILE]`);
+  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]`);
   process.exit(2);
 }
 
@@ -63,6 +66,7 @@ function describeReport(report: ModuleReport): string {
     case 'compared':
       return (
         `${report.callsCompared}/${report.callsPlanned} calls, ${report.interrupts} interrupts${report.backends === 'jspi' ? ', JSPI only' : ''}` +
+        `${report.startFunction === null ? '' : `, start function ${report.startFunction}`}` +
         `${report.unwindBufferPages === null ? '' : `, unwind buffer ${report.unwindBufferPages} page(s)`}: ${describeVerdict(report.verdict)}`
       );
   }
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
       verbose: { type: 'boolean', default: false },
       'passive-host': { type: 'boolean', default: false },
       features: { type: 'string', default: 'default' },
+      'start-functions': { type: 'boolean', default: false },
       wasm: { type: 'string' },
     },
     strict: true,
@@ -84,7 +89,7 @@ async function main(): Promise<void> {
   const firstSeed = parseInteger(values.seed, 'seed', Date.now() % 1_000_000_000);
   const features = values.features;
   if (features !== 'default' && features !== 'modern') usage(`--features must be default or modern, got ${features}`);
-  const options: CheckOptions = { hostActions: !values['passive-host'], features };
+  const options: CheckOptions = { hostActions: !values['passive-host'], features, startFunctions: values['start-functions'] };
   const verbose = values.verbose;
   const started = performance.now();
   const summary = new Summary();
