@@ -26,7 +26,7 @@
 
 export { MemoryArtifactCache } from './artifact/cache.js';
 export type { ArtifactCache, InlineImport, VmConfig } from './base/config.js';
-export type { FeatureSetName } from './base/feature-set.js';
+export type { FeatureName, FeatureSetName, FeaturesOption } from './base/feature-set.js';
 export {
   ArtifactError,
   GlobalValueError,
@@ -39,8 +39,10 @@ export {
 } from './base/errors.js';
 export type {
   ArtifactErrorKind,
+  GuestFrame,
   GlobalValueErrorKind,
   NewErrorKind,
+  Refusal,
   RunErrorKind,
   StartErrorKind,
   TrapKind,

@@ -28,6 +28,16 @@ import { wat } from './support/wat.js';
 const SEEDS = [1, 2, 5, 6, 9, 12, 15, 17, 21, 22, 23, 25, 29, 31, 32, 34, 35, 39, 43, 44, 46, 47, 49, 52, 60];
 
 /**
+ * Seeds of the `'modern'` profile (`--features modern --start-functions`): bulk memory and
+ * multi-value on every one; reference types on 6 (both backends), 7 and 10 (JSPI only:
+ * references in frames that may pause, which Binaryen's Asyncify cannot save); a start function
+ * (22, run through the state machine as plain V8 runs it at instantiation); and one module
+ * refused for an instruction of typed function references that Binaryen's generator emitted
+ * outside the features it was given (1).
+ */
+const MODERN_SEEDS = [1, 6, 7, 10, 11, 22, 26, 27];
+
+/**
  * Reports that are not a plain match, as readable lines; for generated modules (`generated`)
  * with the command that replays the seed.
  */
@@ -43,6 +53,19 @@ function problems(reports: readonly ModuleReport[], generated = false): string[]
 }
 
 describe('differential fuzzing against plain V8', () => {
+  test('start functions (-ttf gives about one module in ten) run and pause as plain V8 runs them at instantiation', async () => {
+    const generator = new Generator();
+    const reports: ModuleReport[] = [];
+    try {
+      // 21: a start function that returns; 58: one that traps (the instance is then unusable on both sides).
+      for (const seed of [21, 58]) reports.push(await checkModule((await generator.generate(seed)).bytes, seed, { startFunctions: true }));
+    } finally {
+      generator.dispose();
+    }
+    expect(problems(reports, true)).toEqual([]);
+    expect(reports.map((r) => r.status === 'compared' && r.startFunction)).toEqual(['returned', 'trapped Unreachable']);
+  });
+
   test(`${SEEDS.length} generated modules behave identically`, async () => {
     const generator = new Generator();
     const reports: ModuleReport[] = [];
@@ -68,6 +91,27 @@ describe('differential fuzzing against plain V8', () => {
     expect(compared.length).toBeGreaterThanOrEqual(SEEDS.length * 0.75);
     expect(compared.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(1000);
     expect(compared.reduce((sum, r) => sum + r.callsCompared, 0)).toBeGreaterThan(300);
+  });
+
+  test(`${MODERN_SEEDS.length} generated modules with bulk memory, multi-value and reference types behave identically`, async () => {
+    const generator = new Generator('modern');
+    const reports: ModuleReport[] = [];
+    try {
+      for (const seed of MODERN_SEEDS) {
+        const module = await generator.generate(seed);
+        reports.push(await checkModule(module.bytes, seed, { features: 'modern', startFunctions: true }));
+      }
+    } finally {
+      generator.dispose();
+    }
+    expect(problems(reports, true)).toEqual([]);
+    const compared = reports.filter((r) => r.status === 'compared');
+    // Not vacuous: both backends compared on most, JSPI alone where Asyncify cannot save references.
+    expect(compared.filter((r) => r.backends === 'both').map((r) => r.seed)).toEqual([6, 11, 22, 26, 27]);
+    expect(compared.filter((r) => r.backends === 'jspi').map((r) => r.seed)).toEqual([7, 10]);
+    expect(compared.filter((r) => r.startFunction !== null).map((r) => [r.seed, r.startFunction])).toEqual([[22, 'returned']]);
+    expect(compared.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(300);
+    expect(reports.filter((r) => r.status === 'refused').map((r) => r.status === 'refused' && r.kind)).toEqual(['InvalidWasm (feature)']);
   });
 
   describe('hand-written modules for what -ttf does not generate', () => {

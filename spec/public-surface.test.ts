@@ -21,9 +21,10 @@ const ENTRIES = {
 
 const EXPECTED: Record<keyof typeof ENTRIES, string> = {
   'resumable-wasm':
-    'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureSetName ' +
-    'GlobalValueError GlobalValueErrorKind GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
-    'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener RunError ' +
+    'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureName FeatureSetName ' +
+    'FeaturesOption ' +
+    'GlobalValueError GlobalValueErrorKind GuestFrame GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
+    'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener Refusal RunError ' +
     'RunErrorKind Signature StartError StartErrorKind TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
     'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',
   'resumable-wasm/substrate':

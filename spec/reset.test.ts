@@ -124,6 +124,106 @@ describe.each(BACKENDS)('on %s', (backend) => {
   });
 });
 
+/**
+ * Bulk memory and reference types: instructions that change what a reset cannot put back (a
+ * table, a dropped segment) make every intoPrototype() a new instance; the others (memory.copy,
+ * memory.fill, memory.init, which only change memory) keep the fast reset. Each guest shows the
+ * difference through its own calls: a reset that missed the change would answer differently.
+ */
+const TABLES_AND_SEGMENTS = `(module
+  (import "env" "ask" (func $ask (result i32)))
+  (memory (export "memory") 1)
+  (table $t 2 funcref)
+  (elem (i32.const 0) $one)
+  (elem $later func $two)
+  (data $bytes "*+")
+  (func $one (result i32) (i32.const 1))
+  (func $two (result i32) (i32.const 2))
+  ;; What a fresh instance answers: 1, 0 (slot 1 is empty), table size 2, the passive segment
+  ;; still there (memory.init of 2 bytes works).
+  (func (export "observe") (result i32)
+    (i32.add
+      (i32.add (call_indirect (result i32) (i32.const 0))
+               (i32.mul (i32.const 10) (ref.is_null (table.get $t (i32.const 1)))))
+      (i32.mul (i32.const 100) (table.size $t))))
+  (func (export "segment") (result i32)
+    (memory.init $bytes (i32.const 0) (i32.const 0) (i32.const 2))
+    (i32.load16_u (i32.const 0)))
+  ;; Changes the table and drops the segment, pausing half-way.
+  (func (export "change") (result i32)
+    (table.set $t (i32.const 0) (ref.func $two))
+    (table.init $t $later (i32.const 1) (i32.const 0) (i32.const 1))
+    (drop (table.grow $t (ref.null func) (i32.const 3)))
+    (data.drop $bytes)
+    (call $ask)))`;
+
+const MEMORY_ONLY = `(module
+  (import "env" "ask" (func $ask (result i32)))
+  (memory (export "memory") 1)
+  (data $bytes "*+")
+  (func (export "work") (result i32)
+    (memory.fill (i32.const 100) (i32.const 7) (i32.const 50))
+    (memory.copy (i32.const 200) (i32.const 100) (i32.const 50))
+    (memory.init $bytes (i32.const 300) (i32.const 0) (i32.const 2))
+    (call $ask)))`;
+
+describe.each(BACKENDS)('bulk memory and reference types on %s', (backend) => {
+  const modern = async (source: string) => createOn(backend, { moduleBytes: await wat(source), symbols: () => 1, features: 'modern' });
+  const call = async (proto: VirtualMachinePrototype, name: string) => {
+    const vm = proto.prepare().start(name, []);
+    let outcome = await vm.runAsync(null);
+    while (outcome.type === 'interrupted') outcome = await vm.runAsync(WasmValue.i32(0));
+    return { outcome, proto: vm.intoPrototype() };
+  };
+
+  test('a guest that changes its table and drops a segment gets a new instance, which answers as fresh', async () => {
+    let proto = await modern(TABLES_AND_SEGMENTS);
+    const fresh = { observe: WasmValue.i32(211), segment: WasmValue.i32(0x2b2a) };
+    let result = await call(proto, 'observe');
+    expect(result.outcome).toEqual({ type: 'finished', value: fresh.observe });
+    proto = result.proto;
+
+    // The change is visible on the same instance...
+    const live = proto._live();
+    let vm = proto.prepare().start('change', []);
+    expect(await vm.runAsync(null)).toMatchObject({ type: 'interrupted' });
+    expect(await vm.runAsync(WasmValue.i32(0))).toMatchObject({ type: 'finished' });
+    let prepare = vm.intoPrepare();
+    vm = prepare.start('observe', []);
+    expect(await vm.runAsync(null)).toEqual({ type: 'finished', value: WasmValue.i32(502) });
+    vm = vm.intoPrepare().start('segment', []);
+    expect(await vm.runAsync(null)).toMatchObject({ type: 'trapped', trap: { kind: 'MemoryOutOfBounds' } });
+
+    // ...and gone after intoPrototype(), which made a new instance.
+    proto = vm.intoPrototype();
+    const renewed = proto._live();
+    result = await call(proto, 'observe');
+    expect(result.outcome).toEqual({ type: 'finished', value: fresh.observe });
+    result = await call(result.proto, 'segment');
+    expect(result.outcome).toEqual({ type: 'finished', value: fresh.segment });
+    expect(renewed).not.toBe(live);
+
+    // Also when the call is abandoned while paused, after it changed everything.
+    vm = result.proto.prepare().start('change', []);
+    expect(await vm.runAsync(null)).toMatchObject({ type: 'interrupted' });
+    proto = vm.intoPrototype();
+    result = await call(proto, 'observe');
+    expect(result.outcome).toEqual({ type: 'finished', value: fresh.observe });
+    prepare = result.proto.prepare();
+    expect(prepare.readMemory(0, 2)).toEqual(new Uint8Array(2));
+  });
+
+  test('memory.fill, memory.copy and memory.init keep the fast reset, and it restores the memory', async () => {
+    const proto = await modern(MEMORY_ONLY);
+    const fresh = observe(proto.clone());
+    const live = proto._live();
+    const { outcome, proto: renewed } = await call(proto, 'work');
+    expect(outcome).toMatchObject({ type: 'finished' });
+    expect(renewed._live()).toBe(live);
+    expect(observe(renewed)).toEqual(fresh);
+  });
+});
+
 // Real runtimes: a call that allocates, logs and returns, then the reset instance against a new
 // one. Core_version runs within the initial memory of these runtimes, so the instance is reused.
 const RUNTIMES = ['runtimes/westend-runtime-v9300.wasm', 'runtimes/rococo-genesis.wasm'];

@@ -80,14 +80,14 @@ test('the calling thread keeps making message round trips while Binaryen runs it
 });
 
 test("Binaryen's refusal comes back from the thread as an error, and the thread serves the next transform", async () => {
-  const options = { features: featureSet('default'), unwindBufferPages: 1, pausingImports: null, postPasses: [] };
+  const options = { features: featureSet('default'), unwindBufferPages: 1, pausingImports: null, postPasses: [], guestOffsetDelta: null };
   await expect(transformOnThread(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 99), options, () => {})).rejects.toBeInstanceOf(
     TransformRefused,
   );
   const steps: string[] = [];
   const empty = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0);
   const instrumented = await transformOnThread(empty, options, (step) => steps.push(step));
-  expect(WebAssembly.validate(instrumented as Uint8Array<ArrayBuffer>)).toBe(true);
+  expect(WebAssembly.validate(instrumented.binary as Uint8Array<ArrayBuffer>)).toBe(true);
   expect(steps.filter((s) => s !== 'load-binaryen')).toEqual(['read', 'asyncify', 'emit']);
 });
 

@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { CallRecord, ImportEvent, ModuleRecord, Outcome, Snapshot } from './observation.js';
+import type { CallRecord, ImportEvent, ModuleRecord, Outcome, Snapshot, StartRecord } from './observation.js';
 
 /** A difference between the sides. */
 export interface Difference {
@@ -117,6 +117,21 @@ function ranOutOfStack(record: CallRecord): boolean {
   return record.outcome.type === 'trapped' && record.outcome.kind === 'StackExhausted';
 }
 
+/** The first difference between two runs of the start function, as `[what, plain, vm]`. */
+function startDifference(plain: StartRecord | null, vm: StartRecord | null): [string, string, string] | null {
+  if (plain === null || vm === null) {
+    return plain === vm ? null : ['start function', plain === null ? 'none' : 'ran', vm === null ? 'none' : 'ran'];
+  }
+  const count = Math.max(plain.events.length, vm.events.length);
+  for (let i = 0; i < count; i++) {
+    const p = plain.events[i];
+    const v = vm.events[i];
+    if (p === undefined || v === undefined || !sameEvent(p, v)) return [`start function's import call ${i}`, describeEvent(p), describeEvent(v)];
+  }
+  if (!sameOutcome(plain.outcome, vm.outcome)) return ["start function's outcome", describeOutcome(plain.outcome), describeOutcome(vm.outcome)];
+  return null;
+}
+
 /** Names of the fresh instances of {@link ModuleRecord.fresh}, by position. */
 const FRESH_INSTANCES = ['the clone() taken before the calls', 'the intoPrototype() after the calls'];
 
@@ -134,6 +149,8 @@ export function compareRecords(plain: ModuleRecord, vm: ModuleRecord): Compariso
     callsCompared,
   });
 
+  const start = startDifference(plain.start, vm.start);
+  if (start !== null) return found('divergence', -1, '(start function)', start, 0);
   const initial = snapshotDifference(plain.initial, vm.initial, 'after instantiation');
   if (initial !== null) return found('divergence', -1, '(instantiation)', initial, 0);
 
@@ -157,6 +174,8 @@ export function compareRecords(plain: ModuleRecord, vm: ModuleRecord): Compariso
     const p = plain.fresh[i];
     const v = vm.fresh[i];
     const name = FRESH_INSTANCES[i] ?? `fresh instance ${i}`;
+    const freshStart = startDifference(plain.freshStarts[i] ?? null, vm.freshStarts[i] ?? null);
+    if (freshStart !== null) return found('divergence', count, '(fresh instance)', [`${freshStart[0]} of ${name}`, freshStart[1], freshStart[2]], count);
     const difference: [string, string, string] | null =
       p === undefined || v === undefined
         ? [name, p === undefined ? 'missing' : 'present', v === undefined ? 'missing' : 'present']

@@ -20,9 +20,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planCalls } from './call-plan.js';
 import { compareRecords, type Verdict } from './compare.js';
-import { type GeneratedModule, type Generator, REPO_ROOT } from './generator.js';
+import { type GeneratedModule, type Generator, type Profile, REPO_ROOT } from './generator.js';
 import { type HostOptions, findHostImport } from './host.js';
-import { type ModuleShape, readModuleShape } from './module-shape.js';
+import { type ModuleShape, callableSignature, readModuleShape } from './module-shape.js';
 import { describeError } from './observation.js';
 import { runPlain } from './plain-runner.js';
 import { Prng } from './prng.js';
@@ -41,13 +41,23 @@ export interface CheckOptions {
    * configuration shows. (Paused `-ttf` stacks are shallow: the hang limit caps recursion.)
    */
   readonly unwindBufferPages?: number;
+  /** The VM feature preset the module is created with (`generator.ts`'s profiles). Default `'default'`. */
+  readonly features?: Profile;
+  /**
+   * Create the VM with `startFunction: true` and run a module's start function as the plain
+   * side's instantiation does (default: such modules are refused, as the module rules say).
+   */
+  readonly startFunctions?: boolean;
 }
 
 /** The report on one module. */
 export type ModuleReport =
   /** The module could not be read (should not happen for generated modules). */
   | { readonly status: 'unusable'; readonly seed: number; readonly reason: string }
-  /** The VM refused the module, as its rules require (`kind` is the `NewError` kind). */
+  /**
+   * The VM refused the module, as its rules require (`kind` is the `NewError` kind; for a
+   * feature outside the profile that the generator used anyway, `InvalidWasm (feature)`).
+   */
   | { readonly status: 'refused'; readonly seed: number; readonly kind: string; readonly message: string }
   /** Both sides ran it. */
   | {
@@ -65,16 +75,33 @@ export type ModuleReport =
       readonly outcomes: Readonly<Record<string, number>>;
       /** The VM's `unwindBufferPages` (`null`: its default). */
       readonly unwindBufferPages: number | null;
+      /**
+       * The backends compared with plain V8: both, or JSPI only when the Asyncify backend refused
+       * the module because a function that may pause holds references (its documented limit).
+       */
+      readonly backends: 'both' | 'jspi';
+      /** How the module's start function ended on the VM side (`null`: none, or not run). */
+      readonly startFunction: string | null;
       readonly verdict: Verdict;
     };
+
+/** Whether `run` is the Asyncify backend's documented refusal of references in pausing frames. */
+function isReferenceLimit(run: VmRun): boolean {
+  return run.type === 'refused' && run.kind === 'InvalidWasm' && run.message.includes('binaryen#3739');
+}
+
+/** Whether `run` is a refusal of a feature outside the VM's feature set. */
+function isFeatureRefusal(run: VmRun): boolean {
+  return run.type === 'refused' && run.kind === 'InvalidWasm' && /which is outside the '[^']*' feature set/.test(run.message);
+}
 
 /**
  * The refusals the VM's rules (smoldot's, see `DESIGN.md`) call for: empty if the module must be
  * accepted. A module that breaks several rules may be refused for any of them.
  */
-export function expectedRefusals(shape: ModuleShape): Set<string> {
+export function expectedRefusals(shape: ModuleShape, startFunctions = false): Set<string> {
   const kinds = new Set<string>();
-  if (shape.hasStart) kinds.add('StartFunctionNotSupported');
+  if (shape.hasStart && !startFunctions) kinds.add('StartFunctionNotSupported');
   for (const i of shape.imports) {
     if (i.kind === 'table' || i.kind === 'global') kinds.add('ImportTypeNotSupported');
     if (i.kind === 'memory' && (i.module !== 'env' || i.name !== 'memory')) kinds.add('MemoryNotNamedMemory');
@@ -83,8 +110,9 @@ export function expectedRefusals(shape: ModuleShape): Set<string> {
   if (memoryExport !== undefined && memoryExport.kind !== 'memory') kinds.add('MemoryIsntMemory');
   if (shape.memoryCount > 1 || (shape.memory?.imported === true && memoryExport !== undefined)) kinds.add('TwoMemories');
   for (const i of shape.functionImports) {
-    const signature = { params: i.type.params, result: i.type.results[0] ?? null };
-    if (i.type.results.length > 1 || findHostImport(i.module, i.name, signature) === null) kinds.add('UnresolvedFunctionImport');
+    const type = callableSignature(i.type);
+    const signature = type === null ? null : { params: type.params, result: type.results[0] ?? null };
+    if (signature === null || findHostImport(i.module, i.name, signature) === null) kinds.add('UnresolvedFunctionImport');
   }
   return kinds;
 }
@@ -99,11 +127,16 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   }
   const plan = planCalls(shape, seed);
   const hostOptions: HostOptions = { seed, actions: options.hostActions ?? true, exportCount: shape.exports.length };
-  const expected = expectedRefusals(shape);
+  const startFunctions = options.startFunctions === true;
+  const expected = expectedRefusals(shape, startFunctions);
 
   const unwindBufferPages = options.unwindBufferPages ?? (new Prng(seed, 3).oneIn(4) ? 1 : undefined);
-  const vm = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify' });
-  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi' });
+  const features = options.features ?? 'default';
+  const asyncify = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify', features, startFunctions });
+  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions });
+  // A module the Asyncify backend documents it cannot instrument is compared on JSPI alone.
+  const jspiOnly = isReferenceLimit(asyncify) && jspi.type === 'ran';
+  const vm = jspiOnly ? jspi : asyncify;
   const divergence = (what: string, plain: string, vmText: string): ModuleReport => ({
     status: 'compared',
     seed,
@@ -112,17 +145,23 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     interrupts: 0,
     outcomes: {},
     unwindBufferPages: unwindBufferPages ?? null,
+    backends: 'both',
+    startFunction: null,
     verdict: { type: 'divergence', callIndex: -1, exportName: '(create)', what, plain, vm: vmText },
   });
 
   const expectedText = `refusal ${[...expected].join(' or ')}`;
   // Module rules and NewError kinds are the same on both backends.
   const acceptance = (run: typeof vm): string => (run.type === 'refused' ? `refused ${run.kind}` : 'accepted');
-  if (acceptance(vm) !== acceptance(jspi)) {
+  if (!jspiOnly && acceptance(vm) !== acceptance(jspi)) {
     return divergence('acceptance on Asyncify and JSPI', `asyncify ${acceptance(vm)}`, `jspi ${acceptance(jspi)}`);
   }
   if (vm.type === 'refused') {
     if (expected.has(vm.kind)) return { status: 'refused', seed, kind: vm.kind, message: vm.message };
+    // Binaryen's generator sometimes emits an instruction of a feature it was not given (e.g.
+    // ref.as_non_null of typed function references with reference types only): the engine
+    // accepts it, the VM's feature scan must not.
+    if (isFeatureRefusal(vm)) return { status: 'refused', seed, kind: 'InvalidWasm (feature)', message: vm.message };
     // The engine itself may refuse to instantiate (a data segment out of bounds, say); the VM
     // then reports `Instantiation` and that is a legitimate refusal too.
     const plain = expected.size === 0 ? runPlain(bytes, shape, [], hostOptions) : null;
@@ -151,7 +190,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   }
   const comparison = compareRecords(plain.record, vm.record);
   let verdict = withContract(comparison.verdict, vm);
-  if (verdict.type === 'match' && jspi.type === 'ran') {
+  if (verdict.type === 'match' && jspi.type === 'ran' && !jspiOnly) {
     // The JSPI run against the same plain record: a divergence names its backend.
     const jspiVerdict = withContract(compareRecords(plain.record, jspi.record).verdict, jspi);
     if (jspiVerdict.type !== 'match') verdict = { ...jspiVerdict, what: `${jspiVerdict.what} (on JSPI)` };
@@ -164,6 +203,8 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     interrupts,
     outcomes,
     unwindBufferPages: unwindBufferPages ?? null,
+    backends: jspiOnly ? 'jspi' : 'both',
+    startFunction: vm.record.start === null ? null : vm.record.start.outcome.type === 'trapped' ? `trapped ${vm.record.start.outcome.kind}` : vm.record.start.outcome.type,
     verdict,
   };
 }
@@ -197,7 +238,10 @@ export function saveFailure(seed: number, bytes: Uint8Array): string {
 
 /** The command that replays the check of `seed` (from the repository root). */
 export function reproductionCommand(seed: number, options: CheckOptions = {}): string {
-  const extra = options.hostActions === false ? ' --passive-host' : '';
+  const extra =
+    (options.hostActions === false ? ' --passive-host' : '') +
+    (options.features === 'modern' ? ' --features modern' : '') +
+    (options.startFunctions === true ? ' --start-functions' : '');
   return `npm run fuzz -- --seed ${seed} --count 1 --verbose${extra}`;
 }
 

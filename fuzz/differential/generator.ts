@@ -4,10 +4,14 @@
  *
  * ## Options
  *
- * `wasm-opt` is told the VM's default feature set exactly: `--mvp-features` and then
- * `--enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals`. With fewer
- * features the VM's feature scan would never see sign-extension or saturating conversions; with
- * more, it would refuse most modules (the generator uses every feature it is allowed to).
+ * `wasm-opt` is told the VM's feature set exactly, for the profile asked for: `'default'`
+ * (`--mvp-features` and then `--enable-sign-ext --enable-nontrapping-float-to-int
+ * --enable-mutable-globals`) or `'modern'` (those, plus bulk memory, multi-value and reference
+ * types: the VM is then created with `features: 'modern'`). With fewer features the VM's
+ * feature scan would never see the others; with more, it would refuse most modules (the
+ * generator uses every feature it is allowed to). With reference types, the imports the VM
+ * cannot provide (an `externref` global, functions taking references) are turned into
+ * definitions (`reference-imports.ts`).
  *
  * The seed also picks:
  * - the input size (1 to 48 KiB, log-uniform): `-ttf` consumes the bytes as it decides, and
@@ -33,12 +37,16 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../spec/support/shared.js';
 import { type InitialContent, initialContentBytes } from './initial-content.js';
 import { Prng } from './prng.js';
+import { defineUnsupportedImports } from './reference-imports.js';
 import { importMemory } from './rewrite.js';
 
 export { REPO_ROOT };
 
 /** Binaryen's `wasm-opt`, a Node.js script in the `binaryen` package. */
 const WASM_OPT = join(REPO_ROOT, 'node_modules', 'binaryen', 'bin', 'wasm-opt');
+
+/** The VM feature presets the generator can target. */
+export type Profile = 'default' | 'modern';
 
 /** The feature flags that match the VM's default feature set. */
 export const FEATURE_FLAGS: readonly string[] = [
@@ -48,12 +56,35 @@ export const FEATURE_FLAGS: readonly string[] = [
   '--enable-mutable-globals',
 ];
 
+/** The flags of reference types, which a `'modern'` seed may leave out. */
+const REFERENCE_FLAGS: readonly string[] = ['--enable-reference-types', '--enable-call-indirect-overlong'];
+
+/** The feature flags of each profile. */
+export const PROFILE_FLAGS: Readonly<Record<Profile, readonly string[]>> = {
+  default: FEATURE_FLAGS,
+  modern: [
+    ...FEATURE_FLAGS,
+    '--enable-bulk-memory',
+    '--enable-bulk-memory-opt',
+    '--enable-multivalue',
+    '--enable-reference-types',
+    '--enable-call-indirect-overlong',
+  ],
+};
+
 /** Everything the seed decides about a module. */
 export interface GenerationChoice {
   readonly inputSize: number;
   readonly initialContent: InitialContent;
   readonly fuzzPasses: boolean;
   readonly importMemory: boolean;
+  /**
+   * Profile `'modern'` only: whether reference types are enabled too (one seed in two). Without
+   * them the modules have bulk memory and multi-value only, which the Asyncify backend runs in
+   * full; with them most modules hold references in functions that may pause, which Binaryen's
+   * Asyncify cannot instrument, so they run on JSPI only (see `differential.ts`).
+   */
+  readonly referenceTypes: boolean;
 }
 
 /** A generated module and how it was made. */
@@ -80,6 +111,8 @@ export function chooseGeneration(seed: number): { choice: GenerationChoice; inpu
     initialContent: prng.pick<InitialContent>(['none', 'none', 'memory-ops', 'memory-ops-exported']),
     fuzzPasses: prng.oneIn(2),
     importMemory: prng.oneIn(4),
+    // A stream of its own, so that the choices above stay what they were for every seed.
+    referenceTypes: new Prng(seed, 4).oneIn(2),
   };
   return { choice, input: prng.bytes(inputSize) };
 }
@@ -102,6 +135,9 @@ export class Generator {
   readonly #dir = mkdtempSync(join(tmpdir(), 'resumable-wasm-differential-'));
   #counter = 0;
 
+  /** `profile`: the VM feature preset the modules target. */
+  constructor(readonly profile: Profile = 'default') {}
+
   /** The module for `seed`. Several calls may run at once (each uses its own files). */
   async generate(seed: number): Promise<GeneratedModule> {
     const { choice, input } = chooseGeneration(seed);
@@ -110,7 +146,8 @@ export class Generator {
     const initialFile = join(this.#dir, `${id}.initial.wasm`);
     const outputFile = join(this.#dir, `${id}.wasm`);
     writeFileSync(inputFile, input);
-    const args = ['INPUT', '-ttf', ...FEATURE_FLAGS];
+    const flags = PROFILE_FLAGS[this.profile];
+    const args = ['INPUT', '-ttf', ...(this.profile === 'modern' && !choice.referenceTypes ? flags.filter((f) => !REFERENCE_FLAGS.includes(f)) : flags)];
     const initial = await initialContentBytes(choice.initialContent);
     if (initial !== null) {
       writeFileSync(initialFile, initial);
@@ -123,7 +160,8 @@ export class Generator {
     );
     try {
       await runWasmOpt(realArgs);
-      const generated = new Uint8Array(readFileSync(outputFile));
+      let generated: Uint8Array = new Uint8Array(readFileSync(outputFile));
+      if (this.profile === 'modern') generated = (await defineUnsupportedImports(generated)) ?? generated;
       const rewritten = choice.importMemory ? importMemory(generated) : null;
       return { seed, choice, args, bytes: rewritten ?? generated, memoryImported: rewritten !== null };
     } finally {

@@ -111,6 +111,16 @@ export interface MemoryPort {
   grow(pages: number): boolean;
 }
 
+/** The memory the host sees while a start function runs: none (see `StartRecord`). */
+export const NULL_MEMORY: MemoryPort = {
+  pages: () => 0,
+  readAll: () => new Uint8Array(0),
+  write: () => {
+    throw new Error('the host wrote to a memory of 0 pages');
+  },
+  grow: (pages) => pages === 0,
+};
+
 /** Options of a {@link Host}. */
 export interface HostOptions {
   /** The seed that drives the host's choices. */

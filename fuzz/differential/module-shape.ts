@@ -4,8 +4,9 @@
  *
  * The engine's `WebAssembly.Module.imports/exports` do not give types (so the harness could not
  * make arguments for an export) and do not show a memory that is not exported, hence this small
- * reader. It only understands what the VM's default feature set allows (MVP value types, one
- * memory); anything else throws, and the caller treats the module as unusable.
+ * reader. It understands what the VM's `'modern'` feature set allows (number and reference
+ * value types, bulk memory's segments); anything else throws, and the caller treats the module
+ * as unusable.
  *
  * @module
  */
@@ -13,10 +14,20 @@
 import type { ValueType } from '../../lib/index.js';
 import { ByteReader, SectionId, splitSections } from './wasm-binary.js';
 
-/** A function type with MVP value types (more than one result is possible in the binary, so it is kept as a list). */
+/** A value type: a number type, or a reference (which never crosses the VM's API). */
+export type ShapeType = ValueType | 'funcref' | 'externref';
+
+/** A function type (multi-value: several results are possible). */
 export interface FunctionType {
-  readonly params: readonly ValueType[];
-  readonly results: readonly ValueType[];
+  readonly params: readonly ShapeType[];
+  readonly results: readonly ShapeType[];
+}
+
+/** The number-typed signature of a function the host can call or provide (at most one result), or `null`. */
+export function callableSignature(type: FunctionType): { params: ValueType[]; results: ValueType[] } | null {
+  const isNumber = (t: ShapeType): t is ValueType => t === 'i32' || t === 'i64' || t === 'f32' || t === 'f64';
+  if (type.results.length > 1 || !type.params.every(isNumber) || !type.results.every(isNumber)) return null;
+  return { params: type.params as ValueType[], results: type.results as ValueType[] };
 }
 
 /** Limits of a memory, in 64 KiB pages. */
@@ -40,7 +51,7 @@ export interface ExportEntry {
 
 /** A global of the module (imported or defined). */
 export interface GlobalEntry {
-  readonly type: ValueType;
+  readonly type: ShapeType;
   readonly mutable: boolean;
 }
 
@@ -60,13 +71,13 @@ export interface ModuleShape {
   readonly hasStart: boolean;
 }
 
-const VALUE_TYPES: Record<number, ValueType> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' };
+const VALUE_TYPES: Record<number, ShapeType> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x70: 'funcref', 0x6f: 'externref' };
 const EXPORT_KINDS = ['function', 'table', 'memory', 'global'] as const;
 
-function valueType(reader: ByteReader): ValueType {
+function valueType(reader: ByteReader): ShapeType {
   const byte = reader.u8();
   const type = VALUE_TYPES[byte];
-  if (type === undefined) throw new Error(`value type 0x${byte.toString(16)} is not an MVP number type`);
+  if (type === undefined) throw new Error(`value type 0x${byte.toString(16)} is not a number or reference type`);
   return type;
 }
 
@@ -94,8 +105,12 @@ function skipConstExpr(reader: ByteReader): void {
       case 0x44:
         reader.skip(8);
         break;
-      case 0x23:
+      case 0x23: // global.get
+      case 0xd2: // ref.func
         reader.u32();
+        break;
+      case 0xd0: // ref.null t
+        reader.u8();
         break;
       default:
         throw new Error(`opcode 0x${op.toString(16)} in a constant expression is not MVP`);
@@ -121,9 +136,9 @@ export function readModuleShape(bytes: Uint8Array): ModuleShape {
         for (let n = r.u32(); n > 0; n--) {
           const form = r.u8();
           if (form !== 0x60) throw new Error(`type form 0x${form.toString(16)} is not a function type`);
-          const params: ValueType[] = [];
+          const params: ShapeType[] = [];
           for (let p = r.u32(); p > 0; p--) params.push(valueType(r));
-          const results: ValueType[] = [];
+          const results: ShapeType[] = [];
           for (let p = r.u32(); p > 0; p--) results.push(valueType(r));
           types.push({ params, results });
         }

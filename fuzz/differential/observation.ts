@@ -79,8 +79,26 @@ export interface CallRecord {
   readonly after: Snapshot;
 }
 
+/**
+ * A run of the module's start function: its import calls and how it ended. The host sees no
+ * memory meanwhile (a memory of 0 pages, {@link NULL_MEMORY}): on the plain side the start
+ * function runs inside `new WebAssembly.Instance`, before the instance and its exports exist.
+ */
+export interface StartRecord {
+  readonly events: readonly ImportEvent[];
+  readonly outcome: Outcome;
+}
+
+/** The snapshot of an instance whose start function trapped: there is no instance to look at. */
+export const NO_INSTANCE: Snapshot = { pages: 0, digest: '(no instance: the start function trapped)', globals: {} };
+
 /** A whole module run by one side: the state after instantiation, every call, then fresh instances. */
 export interface ModuleRecord {
+  /**
+   * The start function's run, before anything else (`null`: the module has none). If it did not
+   * return, `initial` is {@link NO_INSTANCE} and there are no calls and no fresh instances.
+   */
+  readonly start: StartRecord | null;
   readonly initial: Snapshot;
   readonly calls: readonly CallRecord[];
   /**
@@ -90,6 +108,8 @@ export interface ModuleRecord {
    * whatever the calls did to the instance they ran on.
    */
   readonly fresh: readonly Snapshot[];
+  /** The start function's run on each fresh instance (before its snapshot; `null`: none). */
+  readonly freshStarts: readonly (StartRecord | null)[];
 }
 
 const f32View = new Float32Array(1);

@@ -11,8 +11,8 @@
 
 import type { ValueType } from '../../lib/index.js';
 import type { PlannedCall } from './call-plan.js';
-import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, findHostImport } from './host.js';
-import type { ImportEntry, ModuleShape } from './module-shape.js';
+import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, NULL_MEMORY, findHostImport } from './host.js';
+import { type ImportEntry, type ModuleShape, callableSignature } from './module-shape.js';
 import {
   type CallRecord,
   type ImportEvent,
@@ -22,6 +22,8 @@ import {
   describeError,
   digestBytes,
   formatValue,
+  NO_INSTANCE,
+  type StartRecord,
   outcomeOfPlainError,
 } from './observation.js';
 import { exposeMemory } from './rewrite.js';
@@ -81,8 +83,9 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
   for (const entry of shape.imports) {
     const moduleImports = (imports[entry.module] ??= {});
     if (entry.kind === 'function') {
-      const index = findHostImport(entry.module, entry.name, { params: entry.type.params, result: entry.type.results[0] ?? null });
-      if (index === null || entry.type.results.length > 1) {
+      const type = callableSignature(entry.type);
+      const index = type === null ? null : findHostImport(entry.module, entry.name, { params: type.params, result: type.results[0] ?? null });
+      if (index === null) {
         return { type: 'failed', message: `the host does not implement ${entry.module}.${entry.name}` };
       }
       // A JavaScript import object has one function per name, but a module may import the same
@@ -112,17 +115,32 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
     return { type: 'failed', message: describeError(e) };
   }
 
-  /** A new instance and its memory port. Throws what the engine throws. */
-  const instantiate = (): { exports: WebAssembly.Exports; port: MemoryPort } => {
+  /**
+   * A new instance and its memory port, and the run of its start function. Throws what the
+   * engine throws, except a trap of the start function, which is recorded (`exports: null`).
+   */
+  const instantiate = (): { exports: WebAssembly.Exports | null; port: MemoryPort; start: StartRecord | null } => {
     let importedMemory: WebAssembly.Memory | null = null;
     if (memoryImport !== null) {
       const { initial, maximum } = memoryImport.limits;
       importedMemory = new WebAssembly.Memory(maximum === null ? { initial } : { initial, maximum });
       imports[memoryImport.module]![memoryImport.name] = importedMemory;
     }
-    const exports = new WebAssembly.Instance(module, imports).exports;
+    // The start function runs inside the constructor: its import calls see no memory.
+    port = NULL_MEMORY;
+    const startEvents: ImportEvent[] = [];
+    events = startEvents;
+    let exports: WebAssembly.Exports;
+    try {
+      exports = new WebAssembly.Instance(module, imports).exports;
+    } catch (e) {
+      // Segments out of bounds fail the instantiation itself, before any start function.
+      if (!shape.hasStart || /segment/i.test(describeError(e))) throw e;
+      return { exports: null, port: NULL_MEMORY, start: { events: startEvents, outcome: outcomeOfPlainError(e) } };
+    }
     const memory = importedMemory ?? (memoryExport === null ? null : (exports[memoryExport] as WebAssembly.Memory));
-    return { exports, port: plainPort(memory) };
+    const start: StartRecord | null = shape.hasStart ? { events: startEvents, outcome: { type: 'returned', value: null } } : null;
+    return { exports, port: plainPort(memory), start };
   };
 
   /** The state of an instance: its memory and its exported globals. */
@@ -136,20 +154,23 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
     return { pages: of.pages(), digest: digestBytes(of.readAll()), globals };
   };
 
-  let exports: WebAssembly.Exports;
+  let exports: WebAssembly.Exports | null;
+  let start: StartRecord | null;
   try {
-    ({ exports, port } = instantiate());
+    ({ exports, port, start } = instantiate());
   } catch (e) {
     return { type: 'failed', message: describeError(e) };
   }
-  const snapshot = (): Snapshot => snapshotOf(exports, port);
+  if (exports === null) return { type: 'ran', record: { start, initial: NO_INSTANCE, calls: [], fresh: [], freshStarts: [] } };
+  const live: WebAssembly.Exports = exports;
+  const snapshot = (): Snapshot => snapshotOf(live, port);
 
   const initial = snapshot();
   const calls: CallRecord[] = [];
   for (const call of plan) {
     const before = host.beginCall(port);
     events = [];
-    const fn = exports[call.exportName] as (...args: unknown[]) => unknown;
+    const fn = live[call.exportName] as (...args: unknown[]) => unknown;
     let outcome: Outcome;
     try {
       const result = fn(...call.args.map((a) => a.value));
@@ -162,9 +183,11 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
   // Two fresh instances after all the calls: what the VM's clone() (taken before the calls)
   // and intoPrototype() (after them) must look like.
   const fresh: Snapshot[] = [];
+  const freshStarts: (StartRecord | null)[] = [];
   for (let i = 0; i < 2; i++) {
     const other = instantiate();
-    fresh.push(snapshotOf(other.exports, other.port));
+    freshStarts.push(other.start);
+    fresh.push(other.exports === null ? NO_INSTANCE : snapshotOf(other.exports, other.port));
   }
-  return { type: 'ran', record: { initial, calls, fresh } };
+  return { type: 'ran', record: { start, initial, calls, fresh, freshStarts } };
 }

@@ -2,7 +2,7 @@
  * Differential fuzzing of the VM against plain V8, from the command line:
  *
  * ```text
- * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--wasm FILE]
+ * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]
  * ```
  *
  * - `--count N`: number of modules (seeds `S .. S+N-1`), default 100.
@@ -10,6 +10,11 @@
  *   repeated.
  * - `--verbose`: one line per module (its generation choices and its verdict).
  * - `--passive-host`: the host never writes to or grows the memory at interrupts.
+ * - `--features modern`: generate modules with bulk memory, multi-value and reference types,
+ *   and create the VM with `features: 'modern'` (default: the VM's default feature set).
+ * - `--start-functions`: create the VM with `startFunction: true` and run the start function
+ *   `-ttf` gives about one module in ten, as the plain side's instantiation does (default:
+ *   such modules are refused).
  * - `--wasm FILE`: instead of generating, check FILE (e.g. a saved `fuzz/failures/<seed>.wasm`,
  *   possibly reduced by hand) with the call plan and host of `--seed`.
  *
@@ -36,7 +41,7 @@ import { type GeneratedModule, Generator } from './generator.js';
 import { Summary } from './summary.js';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--wasm FILE]`);
+  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]`);
   process.exit(2);
 }
 
@@ -49,7 +54,7 @@ function parseInteger(text: string | undefined, name: string, fallback: number):
 
 function describeChoice(module: GeneratedModule): string {
   const c = module.choice;
-  return `input ${c.inputSize} B, initial ${c.initialContent}${c.fuzzPasses ? ', fuzz-passes' : ''}${module.memoryImported ? ', memory imported' : ''}, ${module.bytes.length} B`;
+  return `input ${c.inputSize} B, initial ${c.initialContent}${c.fuzzPasses ? ', fuzz-passes' : ''}${module.memoryImported ? ', memory imported' : ''}${c.referenceTypes ? ', reference types if modern' : ''}, ${module.bytes.length} B`;
 }
 
 function describeReport(report: ModuleReport): string {
@@ -60,7 +65,8 @@ function describeReport(report: ModuleReport): string {
       return `refused ${report.kind}`;
     case 'compared':
       return (
-        `${report.callsCompared}/${report.callsPlanned} calls, ${report.interrupts} interrupts` +
+        `${report.callsCompared}/${report.callsPlanned} calls, ${report.interrupts} interrupts${report.backends === 'jspi' ? ', JSPI only' : ''}` +
+        `${report.startFunction === null ? '' : `, start function ${report.startFunction}`}` +
         `${report.unwindBufferPages === null ? '' : `, unwind buffer ${report.unwindBufferPages} page(s)`}: ${describeVerdict(report.verdict)}`
       );
   }
@@ -73,13 +79,17 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       'passive-host': { type: 'boolean', default: false },
+      features: { type: 'string', default: 'default' },
+      'start-functions': { type: 'boolean', default: false },
       wasm: { type: 'string' },
     },
     strict: true,
   });
   const count = parseInteger(values.count, 'count', 100);
   const firstSeed = parseInteger(values.seed, 'seed', Date.now() % 1_000_000_000);
-  const options: CheckOptions = { hostActions: !values['passive-host'] };
+  const features = values.features;
+  if (features !== 'default' && features !== 'modern') usage(`--features must be default or modern, got ${features}`);
+  const options: CheckOptions = { hostActions: !values['passive-host'], features, startFunctions: values['start-functions'] };
   const verbose = values.verbose;
   const started = performance.now();
   const summary = new Summary();
@@ -94,8 +104,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  console.log(`differential fuzzing: ${count} modules from seed ${firstSeed}`);
-  const generator = new Generator();
+  console.log(`differential fuzzing: ${count} modules from seed ${firstSeed}, features '${features}'`);
+  const generator = new Generator(features);
   // An interrupted run must not leave the generator's temporary folder behind.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

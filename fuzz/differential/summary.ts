@@ -18,6 +18,10 @@ export interface Finding extends Difference {
 export class Summary {
   generated = 0;
   accepted = 0;
+  /** Accepted and compared on JSPI only (see `ModuleReport`). */
+  jspiOnly = 0;
+  /** Accepted modules whose start function ran (`--start-functions`). */
+  withStart = 0;
   unusable = 0;
   readonly refusedByKind = new Map<string, number>();
   callsCompared = 0;
@@ -41,6 +45,8 @@ export class Summary {
         return;
       case 'compared': {
         this.accepted++;
+        if (report.backends === 'jspi') this.jspiOnly++;
+        if (report.startFunction !== null) this.withStart++;
         this.callsCompared += report.callsCompared;
         this.callsPlanned += report.callsPlanned;
         this.interrupts += report.interrupts;
@@ -59,8 +65,9 @@ export class Summary {
     const lines = [
       `seeds ${firstSeed} .. ${firstSeed + this.generated - 1}`,
       `modules generated:        ${this.generated}`,
-      `accepted and compared:    ${this.accepted}`,
+      `accepted and compared:    ${this.accepted}${this.jspiOnly > 0 ? ` (${this.jspiOnly} on JSPI only: references in pausing frames, which Asyncify cannot save)` : ''}`,
       `refused:                  ${refusedTotal}${refused.length > 0 ? ` (${refused.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`,
+      `start functions run:      ${this.withStart}`,
       `unusable:                 ${this.unusable}`,
       `export calls compared:    ${this.callsCompared} (of ${this.callsPlanned} planned)`,
       `interrupts answered (vm): ${this.interrupts}`,

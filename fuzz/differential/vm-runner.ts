@@ -34,14 +34,16 @@ import {
   type WasmValue,
 } from '../../lib/index.js';
 import type { PlannedCall } from './call-plan.js';
-import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, findHostImport } from './host.js';
+import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, NULL_MEMORY, findHostImport } from './host.js';
 import type { ModuleShape } from './module-shape.js';
 import {
   type CallRecord,
   type ImportEvent,
   type ModuleRecord,
+  NO_INSTANCE,
   type Outcome,
   type Snapshot,
+  type StartRecord,
   describeError,
   digestBytes,
   formatValue,
@@ -94,7 +96,12 @@ export async function runVm(
   shape: ModuleShape,
   plan: readonly PlannedCall[],
   hostOptions: HostOptions,
-  config: { readonly unwindBufferPages?: number; readonly backend?: Backend } = {},
+  config: {
+    readonly unwindBufferPages?: number;
+    readonly backend?: Backend;
+    readonly features?: 'default' | 'modern';
+    readonly startFunctions?: boolean;
+  } = {},
 ): Promise<VmRun> {
   const violations: string[] = [];
   const symbolCalls: string[] = [];
@@ -109,6 +116,8 @@ export async function runVm(
       },
       floats: true,
       requireMemory: false,
+      features: config.features ?? 'default',
+      startFunction: config.startFunctions === true,
       backend: config.backend ?? 'asyncify',
       ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
     });
@@ -169,13 +178,32 @@ export async function runVm(
   };
 
   const host = new Host(hostOptions);
+  /**
+   * Runs the start function of `pending`'s instance, if it has one, as the plain side's
+   * instantiation does (the host sees no memory meanwhile). Returns its record and the
+   * `Prepare` to continue with (`null` if it did not return: the instance is unusable).
+   */
+  const runStart = async (pending: Prepare): Promise<[StartRecord | null, Prepare | null]> => {
+    if (!pending.startFunctionPending) return [null, pending];
+    const events: ImportEvent[] = [];
+    const vm = pending.callStartFunction();
+    const outcome = await drive(vm, START_CALL, host, events, violations, NULL_MEMORY);
+    const after = vm.intoPrepare();
+    return [{ events, outcome }, outcome.type === 'returned' ? after : null];
+  };
   // A clone taken now must be untouched by everything the calls below do to the original.
   const clone = prototype.clone();
   let prepare: Prepare;
   let initial: Snapshot;
+  let start: StartRecord | null;
   {
-    const globals = readGlobals(prototype);
-    [initial, prepare] = snapshot(prototype.prepare(), globals);
+    const [record, started] = await runStart(prototype.prepare());
+    start = record;
+    if (started === null) {
+      return { type: 'ran', record: { start, initial: NO_INSTANCE, calls: [], fresh: [], freshStarts: [] }, contractViolations: violations };
+    }
+    // Globals are read on a prototype: a StartError hands the same instance back as one.
+    [initial, prepare] = snapshot(started, null);
   }
 
   const calls: CallRecord[] = [];
@@ -206,16 +234,28 @@ export async function runVm(
     calls.push({ exportName: call.exportName, before, events, outcome: outcome!, after });
   }
   const fresh: Snapshot[] = [];
+  const freshStarts: (StartRecord | null)[] = [];
   for (const proto of [clone, prepare.intoPrototype()]) {
-    const globals = readGlobals(proto);
-    fresh.push(snapshot(proto.prepare(), globals)[0]);
+    const [record, started] = await runStart(proto.prepare());
+    freshStarts.push(record);
+    fresh.push(started === null ? NO_INSTANCE : snapshot(started, null)[0]);
   }
-  return { type: 'ran', record: { initial, calls, fresh }, contractViolations: violations };
+  return { type: 'ran', record: { start, initial, calls, fresh, freshStarts }, contractViolations: violations };
 }
 
-/** Runs one started call to its end, answering every interrupt through `host`. */
-async function drive(vm: VirtualMachine, call: PlannedCall, host: Host, events: ImportEvent[], violations: string[]): Promise<Outcome> {
-  const port = vmPort(vm);
+/** The start function, as a call of {@link drive}. */
+const START_CALL: PlannedCall = { exportName: '(start function)', args: [], results: [] };
+
+/** Runs one started call to its end, answering every interrupt through `host` (which sees `memory`, default the guest's). */
+async function drive(
+  vm: VirtualMachine,
+  call: PlannedCall,
+  host: Host,
+  events: ImportEvent[],
+  violations: string[],
+  memory: MemoryPort | null = null,
+): Promise<Outcome> {
+  const port = memory ?? vmPort(vm);
   let value: WasmValue | null = null;
   for (;;) {
     let step;

@@ -20,7 +20,10 @@ export interface PlannedCall {
   readonly name: string;
   readonly params: readonly TypeName[];
   readonly result: TypeName | null;
-  /** `SignatureNotSupported` when the signature uses floats and the config does not allow them. */
+  /**
+   * `SignatureNotSupported` when the signature uses floats and the config does not allow them,
+   * or several results or references (which never cross).
+   */
   readonly expect: 'start' | 'SignatureNotSupported';
 }
 
@@ -62,12 +65,15 @@ export function makeCallPlan(prng: Prng, facts: PlanFacts, plan: ConfigPlan, max
   }
   const calls = functions.slice(0, maxCalls).map((e): PlannedCall => {
     const signature = facts.functions[e.index]!;
-    const usesFloats = [...signature.params, ...signature.results].some((t) => t === 'f32' || t === 'f64');
+    const types = [...signature.params, ...signature.results];
+    const usesFloats = types.some((t) => t === 'f32' || t === 'f64');
+    // Several results (multi-value) or references (reference types) never cross the API.
+    const crosses = signature.results.length <= 1 && types.every((t) => ['i32', 'i64', 'f32', 'f64'].includes(t));
     return {
       name: e.name,
       params: signature.params,
       result: signature.results[0] ?? null,
-      expect: usesFloats && plan.floats !== true ? 'SignatureNotSupported' : 'start',
+      expect: !crosses || (usesFloats && plan.floats !== true) ? 'SignatureNotSupported' : 'start',
     };
   });
   let inlineCalls = 0;

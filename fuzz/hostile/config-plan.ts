@@ -63,8 +63,10 @@ export type BytesForm = 'plain' | 'buffer' | 'offset-view';
 
 /** A serialisable description of a config; see the module documentation. */
 export interface ConfigPlan {
-  readonly features?: 'default' | 'mvp';
+  readonly features?: 'default' | 'mvp' | 'modern';
   readonly floats?: boolean;
+  readonly startFunction?: boolean;
+  readonly anyMemoryImport?: boolean;
   readonly requireMemory?: boolean;
   readonly unwindBufferPages?: number;
   readonly maxMemoryPages?: number;
@@ -107,7 +109,7 @@ export function smallConfigPlan(prng: Prng, malformedRate: number): ConfigPlan {
       ? { policy: 'odd-zero' }
       : { policy: 'odd-throw' };
   return {
-    ...(prng.chance(0.2) ? { features: prng.pick(['default', 'mvp'] as const) } : {}),
+    ...(prng.chance(0.2) ? { features: prng.pick(['default', 'mvp', 'modern'] as const) } : {}),
     ...(prng.chance(0.4) ? { floats: prng.chance(0.5) } : {}),
     ...(prng.chance(0.4) ? { requireMemory: prng.chance(0.5) } : {}),
     ...(prng.chance(0.3) ? { unwindBufferPages: prng.pick([1, 2, 4, 16, 64]) } : {}),
@@ -116,6 +118,8 @@ export function smallConfigPlan(prng: Prng, malformedRate: number): ConfigPlan {
     inline,
     bytesForm: prng.weighted({ plain: 8, buffer: 1, 'offset-view': 1 }),
     ...(prng.chance(malformedRate) ? { malformed: prng.pick(MALFORMED_KINDS) } : {}),
+    ...(prng.chance(0.15) ? { startFunction: true } : {}),
+    ...(prng.chance(0.15) ? { anyMemoryImport: true } : {}),
   };
 }
 
@@ -174,6 +178,8 @@ export function buildConfig(plan: ConfigPlan, bytes: Uint8Array, ledger: ImportL
     ...(inlineImports === undefined ? {} : { inlineImports }),
     ...(plan.features === undefined ? {} : { features: plan.features }),
     ...(plan.floats === undefined ? {} : { floats: plan.floats }),
+    ...(plan.startFunction === undefined ? {} : { startFunction: plan.startFunction }),
+    ...(plan.anyMemoryImport === undefined ? {} : { anyMemoryImport: plan.anyMemoryImport }),
     ...(plan.requireMemory === undefined ? {} : { requireMemory: plan.requireMemory }),
     ...(plan.unwindBufferPages === undefined ? {} : { unwindBufferPages: plan.unwindBufferPages }),
     ...(plan.maxMemoryPages === undefined ? {} : { maxMemoryPages: plan.maxMemoryPages }),
@@ -248,6 +254,8 @@ export function describePlan(plan: ConfigPlan): string {
   if (plan.malformed !== undefined) parts.push(`MALFORMED:${plan.malformed}`);
   if (plan.features !== undefined) parts.push(`features=${plan.features}`);
   if (plan.floats !== undefined) parts.push(`floats=${plan.floats}`);
+  if (plan.startFunction !== undefined) parts.push(`startFunction=${plan.startFunction}`);
+  if (plan.anyMemoryImport !== undefined) parts.push(`anyMemoryImport=${plan.anyMemoryImport}`);
   if (plan.requireMemory !== undefined) parts.push(`requireMemory=${plan.requireMemory}`);
   if (plan.unwindBufferPages !== undefined) parts.push(`unwind=${plan.unwindBufferPages}`);
   if (plan.maxMemoryPages !== undefined) parts.push(`maxMemoryPages=${plan.maxMemoryPages}`);

@@ -165,6 +165,22 @@ export function exercise(
   let prepare = guarded('prepare', () => proto.prepare());
   checkMemory(prepare, facts, 'prepare');
 
+  // A start function (`startFunction: true`) runs first, as a host must run it; if it does not
+  // finish, the instance cannot be used (as a failed instantiation) and the plan ends there.
+  if (prepare.startFunctionPending) {
+    const startCall: PlannedCall = { name: '(start function)', params: [], result: null, expect: 'start' };
+    const vm = guarded('callStartFunction', () => prepare.callStartFunction());
+    const label = drive(vm, startCall, plan, ledger, report);
+    report.calls.push(`start function:${label}`);
+    if (label !== 'finished') {
+      const fresh = guarded('intoPrototype().prepare', () => vm.intoPrototype().prepare());
+      if (!fresh.startFunctionPending) violate('bad-result', 'intoPrototype', 'the fresh instance has no start function pending');
+      guarded('intoPrototype', () => fresh.intoPrototype());
+      return report;
+    }
+    prepare = guarded('intoPrepare', () => vm.intoPrepare());
+  }
+
   plan.calls.forEach((call, index) => {
     onCall(index, call);
     const where = `start ${JSON.stringify(call.name)}`;

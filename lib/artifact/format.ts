@@ -35,7 +35,7 @@ import { describeValue } from '../base/values.js';
 import { LIBRARY_VERSION } from '../base/version.js';
 
 /** The artifact format version this library reads and writes. */
-export const ARTIFACT_FORMAT = 2;
+export const ARTIFACT_FORMAT = 3;
 
 const MAGIC = new TextEncoder().encode('RWASMART');
 const PREFIX = 16;
@@ -60,6 +60,16 @@ export interface ArtifactHeader {
   readonly memory: DeclaredMemory | null;
   /** The export names of the module's mutable globals (see `BaseComponents.mutableGlobals`). */
   readonly mutableGlobals: readonly string[];
+  /** See `BaseComponents.resetBlocker`. */
+  readonly resetBlocker: string | null;
+  /** See `BaseComponents.startFunction`. */
+  readonly startFunction: boolean;
+  /**
+   * What backtraces need of the transform (`BaseComponents.backtrace`; the debugging sections
+   * are read again from the module given to `fromArtifact`): the function count, and the offset
+   * map as base64 of `[engine offsets..., guest offsets...]` (32-bit little-endian), or `null`.
+   */
+  readonly backtrace: { readonly functionCount: number; readonly offsetMap: string | null };
 }
 
 /** Serialises a header and an instrumented module. {@link loadChecksum} must have completed. */

@@ -14,7 +14,8 @@ import { type ArtifactHeader, decodeArtifact, differingOptions, encodeArtifact }
 import type { ResolvedConfig } from '../base/config.js';
 import { sha256Hex } from '../base/digest.js';
 import { ArtifactError, NewError, UsageError } from '../base/errors.js';
-import type { BaseComponents } from '../base/components.js';
+import type { BaseComponents, OffsetMap } from '../base/components.js';
+import { extractDebugSections, functionBodyStarts } from '../load/debug-info.js';
 import { compileInstrumented } from '../load/compile.js';
 import { artifactOptions } from '../load/load-module.js';
 import { resolveImports } from '../load/resolve-imports.js';
@@ -25,6 +26,7 @@ import {
   MEMORY_EXPORT,
   MEMORY_IMPORT_MODULE,
   MEMORY_IMPORT_NAME,
+  START_EXPORT,
   UNWIND_MEMORY_EXPORT,
   exportName,
   functionImportName,
@@ -57,6 +59,12 @@ export function artifactOf(components: BaseComponents): Uint8Array {
     exports: [...components.exports],
     memory: components.memory,
     mutableGlobals: components.mutableGlobals,
+    resetBlocker: components.resetBlocker,
+    startFunction: components.startFunction,
+    backtrace: {
+      functionCount: components.backtrace.functionCount,
+      offsetMap: encodeOffsetMap(components.backtrace.offsetMap),
+    },
   };
   return encodeArtifact(header, provenance.instrumented);
 }
@@ -95,6 +103,15 @@ export async function componentsFromArtifact(
     if (!Array.isArray(header.mutableGlobals) || !header.mutableGlobals.every((name) => typeof name === 'string')) {
       throw new ArtifactError('Corrupted', 'the artifact header is malformed: mutableGlobals is not a list of names');
     }
+    if (typeof header.backtrace?.functionCount !== 'number' || (header.backtrace.offsetMap !== null && typeof header.backtrace.offsetMap !== 'string')) {
+      throw new ArtifactError('Corrupted', 'the artifact header is malformed: backtrace is not { functionCount, offsetMap }');
+    }
+    if (typeof header.startFunction !== 'boolean') {
+      throw new ArtifactError('Corrupted', 'the artifact header is malformed: startFunction is not a boolean');
+    }
+    if (header.resetBlocker !== null && typeof header.resetBlocker !== 'string') {
+      throw new ArtifactError('Corrupted', 'the artifact header is malformed: resetBlocker is neither null nor a string');
+    }
     imports = resolveImports(header.imports, config);
     header.imports.forEach((recorded, index) => {
       const inline = imports![index]!.inline !== null;
@@ -130,6 +147,15 @@ export async function componentsFromArtifact(
     exports: new Map(header.exports),
     memory: header.memory,
     mutableGlobals: header.mutableGlobals,
+    resetBlocker: header.resetBlocker,
+    startFunction: header.startFunction,
+    backtrace: {
+      sections: extractDebugSections(config.moduleBytes),
+      engineFunctions: functionBodyStarts(instrumented),
+      functionCount: header.backtrace.functionCount,
+      offsetDelta: null,
+      offsetMap: decodeOffsetMap(header.backtrace.offsetMap),
+    },
     floats: config.floats,
     provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
   };
@@ -149,6 +175,7 @@ function checkShape(module: WebAssembly.Module, header: ArtifactHeader): void {
   expectedExports.push(`${UNWIND_MEMORY_EXPORT}:memory`);
   if (header.memory !== null && !header.memory.imported) expectedExports.push(`${MEMORY_EXPORT}:memory`);
   for (const name of header.mutableGlobals) expectedExports.push(`${name}:global`);
+  if (header.startFunction) expectedExports.push(`${START_EXPORT}:function`);
   for (const name of ASYNCIFY_EXPORTS) {
     expectedExports.push(`${name}:function`);
   }
@@ -158,4 +185,31 @@ function checkShape(module: WebAssembly.Module, header: ArtifactHeader): void {
   if (!same(expectedImports, actualImports) || !same(expectedExports, actualExports)) {
     throw new ArtifactError('Corrupted', "the artifact's module does not have the imports and exports its header announces");
   }
+}
+
+/** An offset map as the artifact header stores it: base64 of the engine offsets then the guest's, 32-bit little-endian. */
+function encodeOffsetMap(map: OffsetMap | null): string | null {
+  if (map === null) return null;
+  const words = new Uint32Array(map.engine.length * 2);
+  words.set(map.engine, 0);
+  words.set(new Uint32Array(map.guest.buffer, map.guest.byteOffset, map.guest.length), map.engine.length);
+  const bytes = new Uint8Array(words.buffer);
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** The inverse of {@link encodeOffsetMap}; throws `Corrupted` for text that is not one. */
+function decodeOffsetMap(text: string | null): OffsetMap | null {
+  if (text === null) return null;
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch (e) {
+    throw new ArtifactError('Corrupted', 'the artifact header is malformed: backtrace.offsetMap is not base64', e);
+  }
+  if (bytes.length % 8 !== 0) throw new ArtifactError('Corrupted', 'the artifact header is malformed: backtrace.offsetMap has a bad length');
+  const words = new Uint32Array(bytes.buffer);
+  const half = words.length / 2;
+  return { engine: words.slice(0, half), guest: new Int32Array(words.slice(half).buffer) };
 }

@@ -18,7 +18,6 @@
 
 import type { InlineImport } from './config.js';
 import type { Backend } from './engine.js';
-import type { FeatureSetName } from './feature-set.js';
 import type { RawSignature, Signature } from './values.js';
 
 /** What an import or export refers to. */
@@ -44,9 +43,12 @@ export interface GlobalFact {
 
 /** The options that shape the instrumented module; an artifact is only valid for the same ones. */
 export interface ArtifactOptions {
-  readonly features: FeatureSetName;
+  /** The allowed features' canonical name (`FeatureSet.name`). */
+  readonly features: string;
   readonly floats: boolean;
   readonly requireMemory: boolean;
+  readonly startFunction: boolean;
+  readonly anyMemoryImport: boolean;
   readonly unwindBufferPages: number;
   readonly maxMemoryPages: number | null;
   /** The transform itself (see `transformId` in `transform/transform-options.ts`). */
@@ -85,6 +87,48 @@ export interface Provenance {
   readonly instrumented: Uint8Array;
 }
 
+/** The raw debugging sections of the guest's own module, and where its code section's contents start. */
+export interface DebugSections {
+  /** Offset in the module of the first byte of the code section's contents (`null`: no code). */
+  readonly codeStart: number | null;
+  readonly name: Uint8Array | null;
+  readonly debugLine: Uint8Array | null;
+  readonly debugLineStr: Uint8Array | null;
+  readonly debugStr: Uint8Array | null;
+}
+
+/**
+ * Offsets in the compiled module's code and the guest's own offsets they come from, for the
+ * Asyncify backend (whose code is rewritten): `engine` sorted ascending, `guest[i]` the guest's
+ * offset for `engine[i]` (`-1`: an instruction the transform added).
+ */
+export interface OffsetMap {
+  readonly engine: Uint32Array;
+  readonly guest: Int32Array;
+}
+
+/** What a trap's backtrace needs to name the guest's frames (`vm/backtrace.ts`). */
+export interface BacktraceFacts {
+  readonly sections: DebugSections;
+  /**
+   * The number of functions of the guest's own module (imports included). The compiled module
+   * numbers the guest's functions as the guest does (checked when the transform runs; `0` if it
+   * did not, and then no frame is named); higher indices are the transform's own functions.
+   */
+  readonly functionCount: number;
+  /**
+   * Where each function body of the compiled module starts (its size's offset), in function
+   * index order, after the imported functions: a stack trace that gives only an offset (V8's
+   * `wasm://wasm/<hash>:1:<offset + 1>` when a `prepareStackTrace` formats it) names the
+   * function this way.
+   */
+  readonly engineFunctions: { readonly imported: number; readonly bodyStarts: Uint32Array };
+  /** JSPI: the guest's offset of an instruction is the compiled module's plus this (`null` on Asyncify). */
+  readonly offsetDelta: number | null;
+  /** Asyncify: the compiled module's offsets mapped to the guest's, where the transform kept track (`null`: not). */
+  readonly offsetMap: OffsetMap | null;
+}
+
 /** Everything needed to make a fresh instance; see the module documentation. */
 export interface BaseComponents {
   /** How calls are paused: an instrumented module (Asyncify) or the engine's stack switching (JSPI). */
@@ -113,7 +157,21 @@ export interface BaseComponents {
    * put back exactly in its fresh state (`vm/live-instance.ts`).
    */
   readonly mutableGlobals: readonly string[];
+  /**
+   * Why a used instance cannot be put back in its fresh state, or `null` if it can: the first
+   * instruction by which the guest can change a table or drop a segment (bulk memory,
+   * reference types), which no reset can undo (e.g. `table.set in function 3`).
+   */
+  readonly resetBlocker: string | null;
+  /**
+   * Whether the module has a start function, which the compiled module exports as
+   * `START_EXPORT` (`transform/abi.ts`) instead of running it at instantiation: every fresh
+   * instance runs it as its first call (`Prepare.callStartFunction`).
+   */
+  readonly startFunction: boolean;
   /** Whether f32/f64 may cross the boundary. */
   readonly floats: boolean;
+  /** What a trap's backtrace needs. */
+  readonly backtrace: BacktraceFacts;
 }
 

@@ -6,7 +6,7 @@
 
 import { UsageError } from './errors.js';
 import { type Backend, autoBackend } from './engine.js';
-import type { FeatureSetName } from './feature-set.js';
+import { type FeatureSet, type FeaturesOption, featureSet, isFeatureName, isFeatureSetName } from './feature-set.js';
 import { type GuestMemoryAccess, MAX_PAGES } from './guest-memory-access.js';
 import type { ProgressListener } from './progress.js';
 import { type Signature, describeValue } from './values.js';
@@ -49,12 +49,24 @@ export interface VmConfig {
   inlineImports?(moduleName: string, name: string, signature: Signature): InlineImport | null | undefined;
 
   /**
-   * The WebAssembly features the guest may use. `'default'`: the MVP plus sign-extension
-   * operators, non-trapping float-to-int conversions and exported mutable globals (what Rust's
-   * wasm32 target emitted until 2024 and what smoldot accepts). `'mvp'`: the 2017 MVP only.
-   * Anything else (SIMD, bulk memory, reference types, multi-value, ...) is refused.
+   * The WebAssembly features the guest may use: a preset, or a list of presets and features
+   * whose union is allowed (`['default', 'bulk-memory']`).
+   *
+   * - `'default'`: the MVP plus sign-extension operators, non-trapping float-to-int
+   *   conversions and exported mutable globals (what Rust's wasm32 target emitted until 2024,
+   *   what Substrate runtimes use and what smoldot accepts);
+   * - `'mvp'`: the 2017 MVP only;
+   * - `'modern'`: `'default'` plus bulk memory, multi-value and reference types, what today's
+   *   toolchains emit by default (Rust >= 1.87, AssemblyScript, Emscripten).
+   *
+   * The features: `'sign-extension'`, `'non-trapping-float-to-int'`, `'mutable-globals'`,
+   * `'bulk-memory'`, `'multi-value'`, `'reference-types'`. Anything else (SIMD, threads, tail
+   * calls, exceptions, GC, memory64, multi-memory, ...) is always refused. Functions with
+   * several results, or with reference-typed parameters or results, run inside the guest but
+   * cannot be called by the host or imported from it (`SignatureNotSupported`,
+   * `UnresolvedFunctionImport`). See `docs/features.md`.
    */
-  readonly features?: FeatureSetName;
+  readonly features?: FeaturesOption;
 
   /**
    * Allow `f32`/`f64` in the signatures of imports and of the functions `start()` calls.
@@ -68,6 +80,25 @@ export interface VmConfig {
    * see a memory of size 0), or a memory under any export name or none.
    */
   readonly requireMemory?: boolean;
+
+  /**
+   * Accept a module with a start function (default `false`, as in smoldot). The start function
+   * never runs hidden inside instantiation: it is removed from the module and run through the
+   * state machine as the first call of every fresh instance, pausing at its imports like any
+   * call. A `Prepare` whose start function has not finished reports it
+   * (`Prepare.startFunctionPending`); `Prepare.callStartFunction()` starts that call, and
+   * `Prepare.start()` refuses to call an export before it finished
+   * (`StartError('StartFunctionPending')`). See `docs/features.md`.
+   */
+  readonly startFunction?: boolean;
+
+  /**
+   * Accept a memory imported under any module and field name (default `false`: only
+   * `env`.`memory`, as in smoldot). Emscripten, for one, imports it as `a`.`a`. Whatever its
+   * name, the VM allocates the imported memory itself, with the limits the module declares
+   * (capped by `maxMemoryPages`).
+   */
+  readonly anyMemoryImport?: boolean;
 
   /**
    * Size of the buffer that holds the stack of a paused call, in 64 KiB pages (default 64, i.e.
@@ -129,6 +160,8 @@ export const CONFIG_DEFAULTS = {
   features: 'default',
   floats: false,
   requireMemory: true,
+  startFunction: false,
+  anyMemoryImport: false,
   unwindBufferPages: 64,
   backend: 'asyncify',
 } as const satisfies Partial<VmConfig>;
@@ -138,7 +171,9 @@ export const CONFIG_DEFAULTS = {
  * that awaits before it is done reading the bytes takes a private copy first
  * ({@link withPrivateBytes}), so that the caller may reuse its array meanwhile.
  */
-export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend'>> & {
+export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend' | 'features'>> & {
+  /** The allowed features. */
+  readonly features: FeatureSet;
   /** The backend, `'auto'` resolved for this engine. */
   readonly backend: Backend;
   readonly maxMemoryPages: number | null;
@@ -160,7 +195,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`inlineImports` must be a function');
   }
   if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
-  for (const option of ['floats', 'requireMemory'] as const) {
+  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport'] as const) {
     if (config[option] !== undefined && typeof config[option] !== 'boolean') {
       bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
     }
@@ -174,7 +209,13 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad(`\`backend\` must be 'asyncify', 'jspi' or 'auto', got ${describeValue(backend)}`);
   }
   const features = config.features ?? CONFIG_DEFAULTS.features;
-  if (features !== 'default' && features !== 'mvp') bad(`\`features\` must be 'default' or 'mvp', got ${describeValue(features)}`);
+  const wellFormed = isFeatureSetName(features) || (Array.isArray(features) && features.every((f) => isFeatureSetName(f) || isFeatureName(f)));
+  if (!wellFormed) {
+    bad(
+      `\`features\` must be 'default', 'mvp', 'modern' or a list of those and feature names ` +
+        `('sign-extension', 'non-trapping-float-to-int', 'mutable-globals', 'bulk-memory', 'multi-value', 'reference-types'), got ${describeValue(features)}`,
+    );
+  }
   const unwindBufferPages = config.unwindBufferPages ?? CONFIG_DEFAULTS.unwindBufferPages;
   if (!Number.isInteger(unwindBufferPages) || unwindBufferPages < 1 || unwindBufferPages > 32768) {
     bad(`\`unwindBufferPages\` must be an integer in 1 .. 32768, got ${describeValue(unwindBufferPages)}`);
@@ -191,9 +232,11 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     inlineImports: config.inlineImports?.bind(config) ?? null,
     cache,
     onProgress: config.onProgress ?? null,
-    features,
+    features: featureSet(features as FeaturesOption),
     floats: config.floats ?? CONFIG_DEFAULTS.floats,
     requireMemory: config.requireMemory ?? CONFIG_DEFAULTS.requireMemory,
+    startFunction: config.startFunction ?? CONFIG_DEFAULTS.startFunction,
+    anyMemoryImport: config.anyMemoryImport ?? CONFIG_DEFAULTS.anyMemoryImport,
     unwindBufferPages,
     backend: backend === 'auto' ? autoBackend() : backend,
   };

@@ -65,18 +65,81 @@ export type NewErrorKind =
    */
   | 'TransformUnavailable';
 
-/** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. */
+/**
+ * One reason {@link VirtualMachinePrototype.create} refused a module: a module that breaks
+ * several rules is refused with all of them at once ({@link NewError.refusals}).
+ */
+export interface Refusal {
+  /** Which rule is broken. */
+  readonly kind: NewErrorKind;
+  /** What is wrong, where, and how to allow it if an option does: a sentence for humans. */
+  readonly message: string;
+  /**
+   * Where in the module, e.g. `function 25 (exported as "f")`, `the import "env"."mem"`, `the
+   * start section`; `null` when it is about the module as a whole.
+   */
+  readonly where: string | null;
+  /**
+   * The `VmConfig` option that allows what is refused, e.g. `features: 'modern'` or
+   * `startFunction: true`; `null` if no option does.
+   */
+  readonly allowedBy: string | null;
+  /** For `UnresolvedFunctionImport`: the module name of the refused import. */
+  readonly moduleName?: string;
+  /** For `UnresolvedFunctionImport`: the field name of the refused import. */
+  readonly functionName?: string;
+}
+
+/**
+ * Thrown (as a rejected promise) by {@link VirtualMachinePrototype.create}. `refusals` lists
+ * every rule the module breaks (the checks that can run on a refused module all run); `kind`,
+ * `moduleName` and `functionName` are the first refusal's, and `message` is that refusal's
+ * message when there is one, else a list of all of them.
+ */
 export class NewError extends VmError<NewErrorKind> {
   override readonly name = 'NewError';
   /** For `UnresolvedFunctionImport`: the module name of the refused import. */
   declare readonly moduleName?: string;
   /** For `UnresolvedFunctionImport`: the field name of the refused import. */
   declare readonly functionName?: string;
+  /** Every reason the module was refused, in the order of the checks; at least one. */
+  readonly refusals: readonly Refusal[];
 
-  constructor(kind: NewErrorKind, message: string, details?: { moduleName?: string; functionName?: string; cause?: unknown }) {
+  constructor(
+    kind: NewErrorKind,
+    message: string,
+    details?: {
+      readonly moduleName?: string;
+      readonly functionName?: string;
+      readonly where?: string | null;
+      readonly allowedBy?: string | null;
+      readonly cause?: unknown;
+    },
+  ) {
     super(kind, message, details?.cause);
     if (details?.moduleName !== undefined) this.moduleName = details.moduleName;
     if (details?.functionName !== undefined) this.functionName = details.functionName;
+    const refusal: Refusal = { kind, message, where: details?.where ?? null, allowedBy: details?.allowedBy ?? null };
+    if (details?.moduleName !== undefined) Object.assign(refusal, { moduleName: details.moduleName });
+    if (details?.functionName !== undefined) Object.assign(refusal, { functionName: details.functionName });
+    this.refusals = [Object.freeze(refusal)];
+  }
+
+  /** The error for `refusals` (at least one), see the class documentation. */
+  static of(refusals: readonly Refusal[], cause?: unknown): NewError {
+    const first = refusals[0];
+    if (first === undefined) throw new TypeError('NewError.of needs at least one refusal');
+    const message =
+      refusals.length === 1
+        ? first.message
+        : `the module is refused for ${refusals.length} reasons:\n${refusals.map((r) => `  - ${r.kind}: ${r.message}`).join('\n')}`;
+    const error = new NewError(first.kind, message, {
+      ...(first.moduleName === undefined ? {} : { moduleName: first.moduleName }),
+      ...(first.functionName === undefined ? {} : { functionName: first.functionName }),
+      cause,
+    });
+    (error as { refusals: readonly Refusal[] }).refusals = Object.freeze(refusals.map((r) => Object.freeze({ ...r })));
+    return error;
   }
 }
 
@@ -89,7 +152,15 @@ export type StartErrorKind =
   /** The function's signature uses a type that cannot cross the boundary (f32/f64 without `floats`). */
   | 'SignatureNotSupported'
   /** The parameters do not match the function's signature in number, type or range. */
-  | 'InvalidParameters';
+  | 'InvalidParameters'
+  /**
+   * The module's start function has not finished on this instance (`VmConfig.startFunction`):
+   * run it first with `Prepare.callStartFunction()`; after it trapped, the instance can only be
+   * replaced (`intoPrototype()`).
+   */
+  | 'StartFunctionPending'
+  /** `Prepare.callStartFunction()` with no start function left to run: none, or it already ran. */
+  | 'NoStartFunctionPending';
 
 /** Why {@link VirtualMachine.run} refused to run. The machine stays usable after each of them. */
 export type RunErrorKind =
@@ -205,7 +276,10 @@ export class ArtifactError extends VmError<ArtifactErrorKind> {
 export type TrapKind =
   /** The guest executed `unreachable`. */
   | 'Unreachable'
-  /** A load or store outside the guest's memory. */
+  /**
+   * A load, a store or a bulk memory operation (`memory.copy`, `memory.fill`, `memory.init`)
+   * outside the guest's memory, or `memory.init` past the end of its data segment.
+   */
   | 'MemoryOutOfBounds'
   /** Integer division or remainder by zero. */
   | 'DivisionByZero'
@@ -213,7 +287,10 @@ export type TrapKind =
   | 'IntegerOverflow'
   /** A float-to-integer conversion of NaN or of a value outside the integer's range. */
   | 'InvalidConversion'
-  /** `call_indirect` with an index past the end of the table. */
+  /**
+   * An index past the end of a table: `call_indirect`, and with bulk memory and reference types
+   * `table.get`/`set`/`fill`/`copy`/`init` (also `table.init` past the end of its element segment).
+   */
   | 'UndefinedElement'
   /**
    * `call_indirect` through an empty table slot, or to a function of another type. Engines
@@ -231,9 +308,63 @@ export type TrapKind =
   | 'Other';
 
 /**
+ * One guest frame of a trap's backtrace ({@link Trap.frames}), innermost first: the function
+ * and, where the module says, the source position.
+ */
+export interface GuestFrame {
+  /** The function's index in the guest's own module (imports first), whatever the backend ran. */
+  readonly functionIndex: number;
+  /** Its name from the module's `name` section (Rust symbols demangled), or `null`. */
+  readonly functionName: string | null;
+  /**
+   * The byte offset, in the guest's own module, of the instruction: the one that trapped in the
+   * innermost frame, the call in the others. `null` where it is not known (on Asyncify, for a
+   * module without DWARF line tables: see `docs/features.md`).
+   */
+  readonly offset: number | null;
+  /** The source file, from the module's DWARF line tables (`.debug_line`), or `null`. */
+  readonly file: string | null;
+  /** The 1-based source line, from the DWARF line tables, or `null`. */
+  readonly line: number | null;
+  /** The 1-based source column, or `null`. */
+  readonly column: number | null;
+}
+
+/** How a trap's frames are worked out, once, when first asked for. */
+const frameResolvers = new WeakMap<Trap, () => readonly GuestFrame[]>();
+
+/**
  * A guest fault: the `trap` of a `{ type: 'trapped' }` outcome. Never thrown by this library.
  * `cause` holds the engine's original error.
  */
 export class Trap extends VmError<TrapKind> {
   override readonly name = 'Trap';
+  #frames: readonly GuestFrame[] | null = null;
+
+  /**
+   * The guest's frames when it trapped, innermost first: the function (its index in the guest's
+   * own module and its name), and, where the module has DWARF line tables, the file and line.
+   * Worked out from the engine's stack trace when first read, so it holds as many frames as the
+   * engine records (`Error.stackTraceLimit` in V8, 10 by default: raise it to see deeper). Empty
+   * for a trap with no guest frame (e.g. the engine failed to switch stacks).
+   */
+  get frames(): readonly GuestFrame[] {
+    if (this.#frames === null) {
+      const resolve = frameResolvers.get(this);
+      let frames: readonly GuestFrame[] = [];
+      try {
+        frames = resolve === undefined ? [] : resolve();
+      } catch {
+        // A backtrace is a diagnostic: an unreadable stack or debug section gives none.
+      }
+      this.#frames = Object.freeze(frames.map((f) => Object.freeze({ ...f })));
+    }
+    return this.#frames;
+  }
+}
+
+/** @internal Sets how `trap.frames` is worked out (the VM does, for every trap it reports). */
+export function attachFrames(trap: Trap, resolve: () => readonly GuestFrame[]): Trap {
+  frameResolvers.set(trap, resolve);
+  return trap;
 }

@@ -170,6 +170,9 @@ export function fromEngine(type: ValueType, raw: unknown): WasmValue {
  * Results beyond one cannot occur here: the feature scan refuses multi-value first.
  */
 export function toSignature(raw: RawSignature, floats: boolean): Signature | string {
+  if (raw.results.length > 1) {
+    return `it has ${raw.results.length} results (${raw.results.join(', ')}); a function the host calls or provides has at most one`;
+  }
   const types = [...raw.params, ...raw.results];
   for (const type of types) {
     if (!isValueType(type)) return `it uses the type ${type}`;

@@ -6,6 +6,7 @@
  */
 
 import type { TransformStep } from '../base/progress.js';
+import type { GuestFrame } from '../index.js';
 import type { RuntimeProgressEvent } from '../substrate/index.js';
 
 /** `1234567` as `1,234,567`. */
@@ -126,4 +127,20 @@ export function progressPrinter(
     write(`  ${label}: ${duration(event.durationMs ?? 0)}${hit} [${duration(event.elapsedMs)} elapsed]`);
   };
   return { listener, durations, stop: stopTicker };
+}
+
+/**
+ * A trap's backtrace, one line per guest frame, innermost first:
+ * `  #0 depth_three (function 2) at guest.c:5:16`.
+ */
+export function backtraceLines(frames: readonly GuestFrame[]): string[] {
+  if (frames.length === 0) return ['backtrace: no guest frame (the engine recorded none)'];
+  return [
+    'backtrace (innermost first):',
+    ...frames.map((f, i) => {
+      const name = f.functionName ?? '<unnamed>';
+      const where = f.file === null ? (f.offset === null ? '' : ` at offset 0x${f.offset.toString(16)}`) : ` at ${f.file}:${f.line}${f.column === null ? '' : `:${f.column}`}`;
+      return `  #${i} ${name} (function ${f.functionIndex})${where}`;
+    }),
+  ];
 }

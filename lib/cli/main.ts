@@ -19,6 +19,9 @@
  */
 
 import { type OptionSpec, parseCommandLine } from './args.js';
+import { CALL_OPTIONS, callCommand } from './call.js';
+import { Trap } from '../base/errors.js';
+import { backtraceLines } from './format.js';
 import { requireEngine } from './engine-check.js';
 import { ExitStatus, type ExitStatusCode, failureOf } from './exit-status.js';
 import { inspectModule, printInspectReport } from './inspect.js';
@@ -29,7 +32,12 @@ import { RUN_OPTIONS, runCommand } from './run.js';
 import { COMMANDS, commandHelp, generalHelp, shortUsage, versionLine } from './usage.js';
 
 const INSPECT_OPTIONS: OptionSpec = { values: [], flags: ['json'] };
-const OPTIONS: Readonly<Record<CommandName, OptionSpec>> = { inspect: INSPECT_OPTIONS, run: RUN_OPTIONS, prepare: PREPARE_OPTIONS };
+const OPTIONS: Readonly<Record<CommandName, OptionSpec>> = {
+  inspect: INSPECT_OPTIONS,
+  run: RUN_OPTIONS,
+  call: CALL_OPTIONS,
+  prepare: PREPARE_OPTIONS,
+};
 
 type Writer = (line: string) => void;
 
@@ -63,6 +71,10 @@ async function main(argv: readonly string[], out: Writer, err: Writer): Promise<
       return ExitStatus.Ok;
     }
     // The engine first: a command it cannot serve fails before reading anything.
+    if (command === 'call') {
+      requireEngine(args.values.get('backend') === 'asyncify' ? 'asyncify' : 'any');
+      return await callCommand(args, out, err);
+    }
     if (command === 'prepare') {
       requireEngine('asyncify');
       await prepareCommand(args, out, err);
@@ -74,6 +86,10 @@ async function main(argv: readonly string[], out: Writer, err: Writer): Promise<
   } catch (e) {
     const failure = failureOf(e);
     err(failure.line);
+    // A trapped call (a runtime's, through the Substrate layer): where the guest was.
+    for (let cause: unknown = e; cause instanceof Error; cause = cause.cause) {
+      if (cause instanceof Trap) for (const line of backtraceLines(cause.frames)) err(`  ${line}`);
+    }
     if (failure.showUsage) err(shortUsage(e instanceof UsageProblem ? (e.command ?? command) : command));
     if (failure.status === ExitStatus.Internal && process.env['RESUMABLE_WASM_DEBUG'] && e instanceof Error && e.stack !== undefined) {
       err(e.stack);

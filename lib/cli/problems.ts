@@ -11,7 +11,7 @@
  */
 
 /** The commands, for errors that point at one command's usage. */
-export type CommandName = 'inspect' | 'run' | 'prepare';
+export type CommandName = 'inspect' | 'run' | 'call' | 'prepare';
 
 /**
  * A command line that cannot be understood: an unknown command or option, a missing or

@@ -54,6 +54,22 @@ __heap_base); then the transform takes seconds, with progress on stderr.
   --quiet              no progress lines`,
     statuses: [0, 1, 2, 3, 4, 5, 6],
   },
+  call: {
+    synopsis: 'resumable-wasm call <module-file> <export> [args...] [options]',
+    summary: 'calls an export of any module, printing each interrupt, the result, or the trap with its backtrace',
+    details: `Calls an export of any module, answering every import with --answer (default 0) and
+printing each interrupt, then the result, or the trap with its backtrace (file and line for a
+module with DWARF, e.g. clang -g). Arguments: 5 (an i32), i64:5, f32:1.5, f64:2.
+  --features <f>        mvp, default, modern, or a comma-separated list of presets and
+                        features (bulk-memory, multi-value, reference-types, ...)
+  --start-function      accept a start function (it runs first, through the pauses)
+  --any-memory-import   accept a memory imported under any name
+  --floats              allow f32/f64 in signatures
+  --no-memory           accept a module without a memory the host can reach
+  --backend <b>         asyncify, jspi or auto (default)
+  --answer <n>          what every import returns (default 0)`,
+    statuses: [0, 1, 2, 3, 4, 6],
+  },
   prepare: {
     synopsis: 'resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages <n>] [--plain]',
     summary: 'runs the transform once and writes an artifact that later runs load in milliseconds',

@@ -27,18 +27,19 @@
 
 import { BinaryFormatError } from '../base/binary-reader.js';
 import type { ResolvedConfig } from '../base/config.js';
-import { NewError } from '../base/errors.js';
-import { featureSet } from '../base/feature-set.js';
-import { type ScanStatistics, findUnsupportedFeature } from './features.js';
+import { NewError, type Refusal } from '../base/errors.js';
+import { type FeatureSet, howToAllow } from '../base/feature-set.js';
+import { type FeatureViolation, type ScanStatistics, scanFeatures } from './features.js';
 import { loadChecksum, sha256Hex } from '../base/digest.js';
-import { POST_PASSES, transformId } from '../transform/transform-options.js';
+import { POST_PASSES, type Instrumented, transformId } from '../transform/transform-options.js';
 import { transformOnThread } from '../transform/transform-thread.js';
+import { type DebugSections, codeSectionStart, extractDebugSections, functionBodyStarts } from './debug-info.js';
 import { ProgressReporter } from '../base/progress.js';
 import type { ArtifactOptions, BaseComponents, DeclaredMemory, ExportInfo, ResolvedImport } from '../base/components.js';
 import { compileInstrumented } from './compile.js';
 import { type ModuleFacts, readModuleFacts } from './module-facts.js';
-import { applyModuleRules } from './module-rules.js';
-import { resolveImports } from './resolve-imports.js';
+import { moduleRuleRefusals } from './module-rules.js';
+import { resolveImports, signatureRefusals } from './resolve-imports.js';
 import { FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../transform/abi.js';
 import { renameImportsAndExports } from '../transform/rename.js';
 import { describeThrown } from '../base/values.js';
@@ -53,15 +54,25 @@ export const MAX_NESTING = 1000;
 
 /** Runs steps 1 to 4 of the module documentation, as the Asyncify backend does. */
 export function checkModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
-  validateModule(config);
-  return inspectModule(config);
+  const scan = validateModule(config);
+  return inspectModule(config, scan.refusals);
 }
 
-/** Steps 1 and 2: the engine's validation and the feature scan (synchronous: for the CLI). */
-export function validateModule(config: ResolvedConfig): void {
+/** What the validation found: the feature scan's measurements, and its refusals (reported with the module rules'). */
+export interface Validation {
+  readonly stats: ScanStatistics;
+  readonly refusals: readonly Refusal[];
+}
+
+/**
+ * Steps 1 and 2: the engine's validation (a module it refuses is refused at once, alone: nothing
+ * else can be read of it) and the feature scan, whose refusals are returned, to be reported with
+ * those of the module rules.
+ */
+export function validateModule(config: ResolvedConfig): Validation {
   const bytes = config.moduleBytes;
   if (!WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), engineExplanation(bytes));
-  checkFeatures(config, true);
+  return checkFeatures(config, true);
 }
 
 /**
@@ -69,47 +80,67 @@ export function validateModule(config: ResolvedConfig): void {
  * compilation: Chromium refuses a synchronous one of more than 8 MB on a page's main thread,
  * and would answer that instead of the reason.
  */
-async function validateModuleAsync(config: ResolvedConfig): Promise<void> {
+async function validateModuleAsync(config: ResolvedConfig): Promise<Validation> {
   const bytes = config.moduleBytes;
   if (!WebAssembly.validate(bytes)) refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
-  checkFeatures(config, true);
+  return checkFeatures(config, true);
 }
 
 /**
  * Step 2, the feature scan, and with `limitNesting` the nesting bound the Asyncify transform
- * needs (the JSPI backend has no transform and no such bound).
+ * needs (the JSPI backend has no transform and no such bound). An encoding the feature set does
+ * not allow is refused at once (the scan cannot go on).
  */
-function checkFeatures(config: ResolvedConfig, limitNesting: boolean): void {
+function checkFeatures(config: ResolvedConfig, limitNesting: boolean): Validation {
   const bytes = config.moduleBytes;
-  let violation;
-  const stats: ScanStatistics = { maxNesting: 0 };
+  let violations: FeatureViolation[];
+  const stats: ScanStatistics = { maxNesting: 0, resetBlocker: null, referenceFunction: null };
   try {
-    violation = findUnsupportedFeature(bytes, featureSet(config.features), stats);
+    violations = scanFeatures(bytes, config.features, stats);
   } catch (e) {
     if (!(e instanceof BinaryFormatError)) throw e;
-    throw new NewError('InvalidWasm', `the module is malformed for the '${config.features}' feature set: ${e.message}`, {
+    throw new NewError('InvalidWasm', `the module is malformed for the '${config.features.name}' feature set: ${e.message}`, {
       cause: e,
     });
   }
-  if (violation !== null) {
-    throw new NewError(
-      'InvalidWasm',
-      `the module uses ${violation.feature} in ${violation.where}, which is outside the ` +
-        `'${config.features}' feature set`,
-    );
-  }
+  const refusals: Refusal[] = violations.map((v) => ({
+    kind: 'InvalidWasm',
+    message: featureViolationMessage(v, config.features),
+    where: v.where,
+    allowedBy: v.allowable === null ? null : howToAllow(v.allowable, config.features),
+  }));
   if (limitNesting && stats.maxNesting > MAX_NESTING) {
-    throw new NewError(
-      'InvalidWasm',
-      `the module nests blocks ${stats.maxNesting} levels deep, more than the ${MAX_NESTING} the VM accepts: ` +
+    refusals.push({
+      kind: 'InvalidWasm',
+      message:
+        `the module nests blocks ${stats.maxNesting} levels deep, more than the ${MAX_NESTING} the VM accepts: ` +
         "the Asyncify transform's time grows with the square of the nesting, and this module would take minutes",
-    );
+      where: null,
+      allowedBy: null,
+    });
   }
+  return { stats, refusals };
 }
 
-/** Steps 3 and 4: the headers, the module rules and the import resolution. */
-export function inspectModule(config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
-  return applyRulesAndResolve(readFacts(config.moduleBytes), config);
+/**
+ * The message of a refused feature: `the module uses bulk memory in function 25 (exported as
+ * "f"): memory.copy (11 uses in 4 functions), which is outside the 'default' feature set
+ * (allow it with ...)`.
+ */
+export function featureViolationMessage(v: FeatureViolation, allowed: FeatureSet): string {
+  const count =
+    v.uses === 1 ? '' : v.functions > 1 ? ` (${v.uses} uses in ${v.functions} functions)` : ` (${v.uses} uses)`;
+  const allow = v.allowable === null ? '' : ` (allow it with ${howToAllow(v.allowable, allowed)})`;
+  return `the module uses ${v.feature} in ${v.where}: ${v.what}${count}, which is outside the '${allowed.name}' feature set${allow}`;
+}
+
+/**
+ * Steps 3 and 4: the headers, the module rules and the import resolution. `earlier` are the
+ * refusals of the feature scan: with those of the module rules and of the import signatures,
+ * they are thrown together, before any callback is asked about the imports.
+ */
+export function inspectModule(config: ResolvedConfig, earlier: readonly Refusal[] = []): { facts: ModuleFacts; imports: ResolvedImport[] } {
+  return applyRulesAndResolve(readFacts(config.moduleBytes), config, earlier);
 }
 
 function readFacts(bytes: Uint8Array): ModuleFacts {
@@ -120,9 +151,22 @@ function readFacts(bytes: Uint8Array): ModuleFacts {
   }
 }
 
-function applyRulesAndResolve(facts: ModuleFacts, config: ResolvedConfig): { facts: ModuleFacts; imports: ResolvedImport[] } {
-  applyModuleRules(facts, config.requireMemory);
+function applyRulesAndResolve(
+  facts: ModuleFacts,
+  config: ResolvedConfig,
+  earlier: readonly Refusal[],
+): { facts: ModuleFacts; imports: ResolvedImport[] } {
   const functionImports = facts.imports.flatMap((i) => (i.kind === 'function' ? [{ ...i, signature: i.signature! }] : []));
+  const refusals = [
+    ...earlier,
+    ...moduleRuleRefusals(facts, {
+      requireMemory: config.requireMemory,
+      startFunction: config.startFunction,
+      anyMemoryImport: config.anyMemoryImport,
+    }),
+    ...signatureRefusals(functionImports, config.floats),
+  ];
+  if (refusals.length > 0) throw NewError.of(refusals);
   return { facts, imports: resolveImports(functionImports, config) };
 }
 
@@ -217,9 +261,11 @@ export function effectiveMemory(
 /** The options an artifact of a module created with `config` records. */
 export function artifactOptions(config: ResolvedConfig, postPasses: readonly string[] = POST_PASSES): ArtifactOptions {
   return {
-    features: config.features,
+    features: config.features.name,
     floats: config.floats,
     requireMemory: config.requireMemory,
+    startFunction: config.startFunction,
+    anyMemoryImport: config.anyMemoryImport,
     unwindBufferPages: config.unwindBufferPages,
     maxMemoryPages: config.maxMemoryPages,
     transform: transformId(postPasses),
@@ -236,8 +282,9 @@ export async function loadModule(
   tuning: LoadTuning = {},
   moduleSha256?: string,
 ): Promise<BaseComponents> {
-  await progress.phase('validate', () => validateModuleAsync(config));
-  const { facts, imports } = await progress.phase('inspect', () => inspectModule(config));
+  const validation = await progress.phase('validate', () => validateModuleAsync(config));
+  const scan = validation.stats;
+  const { facts, imports } = await progress.phase('inspect', () => inspectModule(config, validation.refusals));
   const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   const postPasses = tuning.postPasses ?? POST_PASSES;
 
@@ -251,25 +298,45 @@ export async function loadModule(
     exportDefinedMemory: definesMemory,
     definedMemoryMaximum: definesMemory && config.maxMemoryPages !== null ? memory.limits.maximum : null,
     exportGlobals: globals,
+    declarativeSegmentsLast: config.features.referenceTypes,
+    exportStartFunction: facts.hasStart,
   });
-  let instrumented: Uint8Array;
+  // Offsets are mapped back to the guest's only for a module with DWARF line tables (see
+  // transform/offset-map.ts): elsewhere a backtrace names functions only, and the transform
+  // saves the time.
+  const sections = extractDebugSections(config.moduleBytes);
+  const guestOffsetDelta = sections.debugLine === null ? null : (sections.codeStart ?? 0) - (codeSectionStart(renamed) ?? 0);
+  let transformed: Instrumented;
   try {
     // On a thread of its own (`transform/transform-thread.ts`): this one stays responsive.
-    instrumented = await transformOnThread(
+    transformed = await transformOnThread(
       renamed,
       {
-        features: featureSet(config.features),
+        features: config.features,
         unwindBufferPages: config.unwindBufferPages,
         pausingImports: pausingImportPatterns(imports),
         postPasses,
+        guestOffsetDelta,
       },
       (step) => progress.step('transform', step),
     );
   } catch (e) {
     if (e instanceof NewError) throw e;
+    if (scan.referenceFunction !== null) {
+      // Binaryen's Asyncify stops with a fatal error on a reference in an instrumented frame.
+      throw new NewError(
+        'InvalidWasm',
+        `the Asyncify transform failed: the module holds reference values (funcref/externref; first in function ` +
+          `${scan.referenceFunction}), and Binaryen's Asyncify cannot save a reference in the frame of a function ` +
+          'that may pause (binaryen#3739). Use backend \'jspi\', which has no such limit, or answer inline the ' +
+          'imports that such functions reach',
+        { cause: e },
+      );
+    }
     throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
   }
   progress.end('transform');
+  const instrumented = transformed.binary;
 
   const module = await progress.phase('compile', () => compileInstrumented(instrumented));
   await checksumLoaded;
@@ -281,7 +348,16 @@ export async function loadModule(
     exports: exportTable(facts),
     memory,
     mutableGlobals: globals.map(globalExportName),
+    resetBlocker: scan.resetBlocker,
+    startFunction: facts.hasStart,
     floats: config.floats,
+    backtrace: {
+      sections,
+      engineFunctions: functionBodyStarts(instrumented),
+      functionCount: transformed.functionOrderPreserved ? facts.functions.length : 0,
+      offsetDelta: null,
+      offsetMap: transformed.offsetMap,
+    },
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
       moduleLength: config.moduleBytes.length,
@@ -325,25 +401,42 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
         definedMemoryMaximum: facts!.memories[0]?.imported === false && config.maxMemoryPages !== null ? cappedMaximum : null,
         exportGlobals: mutableGlobalIndices(facts!),
         keepCustomSections: true,
+        exportStartFunction: facts!.hasStart,
       })
     : bytes;
   // Renaming would hide two exports of one name (they become e0 and e1), which makes a module
-  // invalid: such a module is judged by the engine on the guest's own bytes.
-  // (The engine copies the bytes when the compilation starts, before the first await.)
-  if (renamed && hasDuplicateExport(facts!)) refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
+  // invalid, and taking the start section out would hide a malformed or mistyped start
+  // function: such modules are judged by the engine on the guest's own bytes. (The engine copies
+  // the bytes when the compilation starts, before the first await.)
+  if (renamed && (hasDuplicateExport(facts!) || (facts!.hasStart && !WebAssembly.validate(bytes)))) {
+    refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
+  }
   const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
     (module) => ({ module, error: null }),
     (error: unknown) => ({ module: null, error }),
   );
   let scanFailure: unknown = null;
+  let scan: Validation | null = null;
   try {
-    checkFeatures(config, false);
+    scan = checkFeatures(config, false);
   } catch (e) {
     scanFailure = e;
   }
   // Whether the bytes look like the text format is only needed for a refused module; the
   // answer is taken now, while the bytes are certainly the caller's.
   const text = looksLikeText(bytes);
+  // What backtraces need of the guest's own bytes and of the engine's copy, read now too (the
+  // engine may still refuse them: a malformed code section is reported after the compilation).
+  let sections: DebugSections | null = null;
+  let engineCodeStart: number | null = null;
+  let engineFunctions: ReturnType<typeof functionBodyStarts> | null = null;
+  try {
+    sections = extractDebugSections(bytes);
+    engineCodeStart = codeSectionStart(engineBytes);
+    engineFunctions = functionBodyStarts(engineBytes);
+  } catch {
+    // See above: whatever is malformed here, the compilation reports.
+  }
   const compiled = await compiling;
   if (compiled.module === null) refuseInvalid(text, describeThrown(compiled.error));
   if (scanFailure !== null) throw scanFailure;
@@ -352,7 +445,7 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
   // The engine accepted the bytes, so their headers are readable (the engine's copy of them:
   // the caller's array may have changed since).
   if (facts === null) throw new NewError('InvalidWasm', "could not read the module's headers");
-  const { imports } = await progress.phase('inspect', () => applyRulesAndResolve(facts, config));
+  const { imports } = await progress.phase('inspect', () => applyRulesAndResolve(facts, config, scan!.refusals));
   const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   return {
     backend: 'jspi',
@@ -364,7 +457,17 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     mutableGlobals: renamed
       ? mutableGlobalIndices(facts).map(globalExportName)
       : mutableGlobalIndices(facts).map((index) => facts.exports.find((e) => e.kind === 'global' && e.index === index)!.name),
+    resetBlocker: scan!.stats.resetBlocker,
+    startFunction: facts.hasStart,
     floats: config.floats,
+    backtrace: {
+      sections: sections!,
+      engineFunctions: engineFunctions!,
+      functionCount: facts.functions.length,
+      // Renaming rewrites the sections before the code, never the code itself.
+      offsetDelta: (sections!.codeStart ?? 0) - (engineCodeStart ?? 0),
+      offsetMap: null,
+    },
     provenance: null,
   };
 }
@@ -397,13 +500,18 @@ function hasDuplicateExport(facts: ModuleFacts): boolean {
 
 /**
  * Whether a module for the JSPI backend must get the synthetic names of `transform/abi.ts`
- * rather than keep its own: when it imports the same name twice (an import object holds one
+ * rather than keep its own: when it has a start function (run as a call, see
+ * `VmConfig.startFunction`), when it imports the same name twice (an import object holds one
  * value per name, and the two imports may be resolved differently), when it has a mutable
  * global it does not export (a reset must be able to restore it), or when it defines a memory
  * the host could not reach by its own name (not exported as `memory`) or whose maximum
  * `maxMemoryPages` lowers (the memory section is rewritten).
  */
 function needsRenaming(facts: ModuleFacts, cappedMaximum: number | null): boolean {
+  // The start section is taken out, its function exported under a name of the ABI.
+  if (facts.hasStart) return true;
+  // A memory imported under another name than env.memory (`anyMemoryImport`) gets the ABI's.
+  if (facts.imports.some((i) => i.kind === 'memory' && (i.module !== 'env' || i.name !== 'memory'))) return true;
   const exportedGlobals = new Set(facts.exports.filter((e) => e.kind === 'global').map((e) => e.index));
   if (mutableGlobalIndices(facts).some((index) => !exportedGlobals.has(index))) return true;
   const seen = new Set<string>();

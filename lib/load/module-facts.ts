@@ -53,6 +53,8 @@ export interface ModuleFacts {
   readonly tables: number;
   /** Whether the module declares a start function. */
   readonly hasStart: boolean;
+  /** The start function's index, or `null`. */
+  readonly startFunction: number | null;
 }
 
 const EXTERNAL_KINDS: readonly ExternalKind[] = ['function', 'table', 'memory', 'global'];
@@ -113,6 +115,7 @@ export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
   const memories: DeclaredMemory[] = [];
   let tables = 0;
   let hasStart = false;
+  let startFunction: number | null = null;
   const typeAt = (index: number): RawSignature => {
     const type = types[index];
     if (type === undefined) throw new BinaryFormatError(`type index ${index} out of range`);
@@ -184,8 +187,9 @@ export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
         break;
       case 8: // start
         hasStart = true;
+        startFunction = r.u32();
         break;
     }
   }
-  return { imports, exports, functions, globals, memories, tables, hasStart };
+  return { imports, exports, functions, globals, memories, tables, hasStart, startFunction };
 }

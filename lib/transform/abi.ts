@@ -14,6 +14,7 @@
  * exports  e<n>       the export at position n of the original export section
  *          m          the guest's memory, when the guest defines it (added if not exported)
  *          g<n>       the n-th global, when it is mutable (added: a reset restores it)
+ *          s          the start function, when the guest has one (its start section is removed)
  *          u          Asyncify only: the secondary memory holding the unwind buffer
  *          asyncify_* Asyncify only: the pass's control functions ({@link ASYNCIFY_EXPORTS})
  * ```
@@ -35,6 +36,8 @@ export const MEMORY_IMPORT_MODULE = 'm';
 export const MEMORY_IMPORT_NAME = 'm';
 /** Export name under which the guest's own memory is reachable in the instrumented module. */
 export const MEMORY_EXPORT = 'm';
+/** Export name of the guest's start function, taken out of the start section (`VmConfig.startFunction`). */
+export const START_EXPORT = 's';
 /** Export name of the secondary memory that holds the unwind buffer (Asyncify). */
 export const UNWIND_MEMORY_EXPORT = 'u';
 /** Binaryen's internal name of the secondary memory the Asyncify pass creates. */

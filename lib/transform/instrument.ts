@@ -28,9 +28,10 @@
 
 import type { TransformStep } from '../base/progress.js';
 import { ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT } from './abi.js';
-import type { InstrumentOptions } from './transform-options.js';
+import { annotateGuestOffsets, offsetMapFromSourceMap, withoutSourceMapUrl } from './offset-map.js';
+import type { InstrumentOptions, Instrumented } from './transform-options.js';
 
-export type { InstrumentOptions } from './transform-options.js';
+export type { InstrumentOptions, Instrumented } from './transform-options.js';
 
 type Binaryen = typeof import('binaryen').default;
 let binaryenPromise: Promise<Binaryen> | null = null;
@@ -50,14 +51,14 @@ const PASS_ARGUMENTS = [
 
 /**
  * Instruments a module whose imports and exports have already been renamed (see `rename.ts`).
- * Returns the instrumented binary. Throws if Binaryen rejects the module, which the caller
- * reports as invalid wasm.
+ * Returns the instrumented binary, with what backtraces need (see {@link Instrumented}). Throws
+ * if Binaryen rejects the module, which the caller reports as invalid wasm.
  */
 export async function instrument(
   bytes: Uint8Array,
   options: InstrumentOptions,
   onStep: (step: TransformStep) => void = () => {},
-): Promise<Uint8Array> {
+): Promise<Instrumented> {
   if (binaryenPromise === null) onStep('load-binaryen');
   const binaryen = await loadBinaryen();
   const F = binaryen.Features;
@@ -65,6 +66,11 @@ export async function instrument(
   if (options.features.signExtension) features |= F.SignExt;
   if (options.features.saturatingFloatToInt) features |= F.NontrappingFPToInt;
   if (options.features.mutableGlobals) features |= F.MutableGlobals;
+  // Binaryen splits bulk memory in two: memory.copy/fill alone, and the whole proposal.
+  if (options.features.bulkMemory) features |= F.BulkMemory | F.BulkMemoryOpt;
+  if (options.features.multiValue) features |= F.Multivalue;
+  // With reference types, call_indirect's table index may be an overlong LEB (as LLVM writes it).
+  if (options.features.referenceTypes) features |= F.ReferenceTypes | F.CallIndirectOverlong;
 
   // Binaryen's settings are process-wide: set ours for this run and put the previous ones back,
   // so that another user of Binaryen in the same process is not affected.
@@ -74,9 +80,21 @@ export async function instrument(
     debugInfo: binaryen.getDebugInfo(),
   };
   onStep('read');
-  const module = binaryen.readBinary(bytes);
+  // Read with the guest's features (binaryen.js takes them as a second argument, which its type
+  // declarations leave out; `readBinaryWithFeatures` is declared but does not exist).
+  const readBinary = binaryen.readBinary as (data: Uint8Array, features?: number) => ReturnType<Binaryen['readBinary']>;
+  const module = readBinary(bytes, features);
   try {
     module.setFeatures(features);
+    // Binaryen refers to functions by name: the order of the guest's, before and after, tells
+    // whether the compiled module numbers them as the guest does.
+    const functionNames = (): string[] => {
+      const names: string[] = [];
+      for (let i = 0; i < module.getNumFunctions(); i++) names.push(binaryen.getFunctionInfo(module.getFunctionByIndex(i)).name);
+      return names;
+    };
+    const before = functionNames();
+    const annotated = options.guestOffsetDelta === null ? 0 : annotateGuestOffsets(binaryen, module, bytes, options.guestOffsetDelta);
     // Level 0: Binaryen's default (2) makes the pass run its full optimisation pipeline on every
     // instrumented function, which takes minutes on a real runtime. The post passes below buy
     // back most of that run speed for a fraction of the time.
@@ -110,8 +128,16 @@ export async function instrument(
       throw new Error('the Asyncify pass did not create its secondary memory as configured');
     }
     module.addMemoryExport(ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT);
+    const after = functionNames();
+    const functionOrderPreserved = before.every((name, i) => after[i] === name);
     onStep('emit');
-    return module.emitBinary();
+    if (annotated === 0) return { binary: module.emitBinary(), functionOrderPreserved, offsetMap: null };
+    const { binary, sourceMap } = module.emitBinary('guest.map');
+    return {
+      binary: withoutSourceMapUrl(binary),
+      functionOrderPreserved,
+      offsetMap: sourceMap === null ? null : offsetMapFromSourceMap(sourceMap),
+    };
   } finally {
     module.dispose();
     for (const key of PASS_ARGUMENTS) binaryen.setPassArgument(key, null);

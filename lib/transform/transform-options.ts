@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { OffsetMap } from '../base/components.js';
 import type { FeatureSet } from '../base/feature-set.js';
 
 /** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
@@ -33,4 +34,22 @@ export interface InstrumentOptions {
   readonly pausingImports: readonly string[] | null;
   /** Binaryen passes run after `asyncify` to win back run speed. */
   readonly postPasses: readonly string[];
+  /**
+   * Make an offset map (`offset-map.ts`): `null` not to, else the difference between the
+   * guest's own module's code section start and that of the bytes given (renaming moves it).
+   */
+  readonly guestOffsetDelta: number | null;
+}
+
+/** What the transform produces (plain data: it crosses from the transform's thread). */
+export interface Instrumented {
+  readonly binary: Uint8Array;
+  /**
+   * Whether the instrumented module numbers the guest's functions as the guest does (the
+   * transform's own functions come after them): checked, not assumed, since backtraces rely on
+   * it (`BaseComponents.backtrace`).
+   */
+  readonly functionOrderPreserved: boolean;
+  /** The offset map, if asked for and any instruction could be tracked; else `null`. */
+  readonly offsetMap: OffsetMap | null;
 }

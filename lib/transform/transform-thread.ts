@@ -25,7 +25,7 @@
 
 import { NewError } from '../base/errors.js';
 import type { TransformStep } from '../base/progress.js';
-import type { InstrumentOptions } from './transform-options.js';
+import type { InstrumentOptions, Instrumented } from './transform-options.js';
 import type { TransformReply, TransformRequest } from './worker-serve.js';
 
 /** How long the thread stays after its last transform, in milliseconds. */
@@ -34,7 +34,7 @@ export const IDLE_MS = 20_000;
 /** A transform in flight. */
 interface Job {
   readonly onStep: (step: TransformStep) => void;
-  readonly resolve: (bytes: Uint8Array) => void;
+  readonly resolve: (result: Instrumented) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -60,7 +60,7 @@ export function transformOnThread(
   bytes: Uint8Array,
   options: InstrumentOptions,
   onStep: (step: TransformStep) => void,
-): Promise<Uint8Array> {
+): Promise<Instrumented> {
   return (sharedThread ??= new TransformThread()).run(bytes, options, onStep);
 }
 
@@ -72,11 +72,11 @@ class TransformThread {
   #nextId = 0;
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
 
-  async run(bytes: Uint8Array, options: InstrumentOptions, onStep: (step: TransformStep) => void): Promise<Uint8Array> {
+  async run(bytes: Uint8Array, options: InstrumentOptions, onStep: (step: TransformStep) => void): Promise<Instrumented> {
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     const id = this.#nextId++;
-    const result = new Promise<Uint8Array>((resolve, reject) => this.#jobs.set(id, { onStep, resolve, reject }));
+    const result = new Promise<Instrumented>((resolve, reject) => this.#jobs.set(id, { onStep, resolve, reject }));
     try {
       const handle = (this.#handle ??= await startThread(
         (reply) => this.#onReply(reply),
@@ -103,7 +103,7 @@ class TransformThread {
       return;
     }
     this.#jobs.delete(reply.id);
-    if (reply.type === 'done') job.resolve(reply.bytes);
+    if (reply.type === 'done') job.resolve(reply.result);
     else job.reject(new TransformRefused(reply.message));
     if (this.#jobs.size === 0) this.#idle();
   }

@@ -12,7 +12,7 @@
 
 import type { TransformStep } from '../base/progress.js';
 import { describeThrown } from '../base/values.js';
-import { type InstrumentOptions, instrument } from './instrument.js';
+import { type InstrumentOptions, type Instrumented, instrument } from './instrument.js';
 
 /** A request from the calling thread: instrument `bytes` (already renamed) with `options`. */
 export interface TransformRequest {
@@ -24,7 +24,7 @@ export interface TransformRequest {
 /** A reply to the request `id`: a step begins, the instrumented module, or why it failed. */
 export type TransformReply =
   | { readonly id: number; readonly type: 'step'; readonly step: TransformStep }
-  | { readonly id: number; readonly type: 'done'; readonly bytes: Uint8Array }
+  | { readonly id: number; readonly type: 'done'; readonly result: Instrumented }
   | { readonly id: number; readonly type: 'failed'; readonly message: string };
 
 /** What a worker entry provides: its way of replying and of receiving requests. */
@@ -44,15 +44,16 @@ export function serveTransforms(endpoint: WorkerEndpoint): void {
 }
 
 async function serve(endpoint: WorkerEndpoint, { id, bytes, options }: TransformRequest): Promise<void> {
-  let instrumented: Uint8Array;
+  let result: Instrumented;
   try {
-    instrumented = await instrument(bytes, options, (step) => endpoint.post({ id, type: 'step', step }, []));
+    result = await instrument(bytes, options, (step) => endpoint.post({ id, type: 'step', step }, []));
   } catch (e) {
     // Binaryen throws non-Error values; the calling thread gets the explanation as text.
     endpoint.post({ id, type: 'failed', message: describeThrown(e) }, []);
     return;
   }
   // Binaryen's emitBinary returns a copy of its own: its buffer can be handed over, not copied.
-  const whole = instrumented.byteOffset === 0 && instrumented.byteLength === instrumented.buffer.byteLength;
-  endpoint.post({ id, type: 'done', bytes: instrumented }, whole ? [instrumented.buffer as ArrayBuffer] : []);
+  const binary = result.binary;
+  const whole = binary.byteOffset === 0 && binary.byteLength === binary.buffer.byteLength;
+  endpoint.post({ id, type: 'done', result }, whole ? [binary.buffer as ArrayBuffer] : []);
 }

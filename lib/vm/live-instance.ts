@@ -21,17 +21,25 @@
  * it the engine's own work), and a light client starts over for every runtime call. So
  * `intoPrototype()` first tries {@link LiveInstance.reset}: put back exactly what a fresh
  * instance holds, in the same instance. What a fresh instance holds is recorded once per
- * module, from the first instance, before any guest code runs (there is no start function):
+ * module, from the first instance, before any guest code runs (a start function is not run at
+ * instantiation but as the first call, see `VmConfig.startFunction`):
  *
  * - its memory: the whole initial memory (data segments and zeros), copied back over the
  *   memory; only while the memory has its initial size, since a memory cannot shrink (a grown
  *   memory means a new instance) and only up to {@link RESET_IMAGE_LIMIT} bytes;
  * - its mutable globals, every one of them (the transform exports those the guest does not);
  * - the pause mechanism's state (Asyncify's is put back before the next call; a JSPI instance
- *   whose paused call was abandoned is not reused, as its stack may still be unwinding).
+ *   whose paused call was abandoned is not reused, as its stack may still be unwinding);
+ * - the start function, pending again.
  *
- * Immutable globals cannot change, and tables cannot either without the (refused) bulk-memory
- * and reference-types instructions. So the guest cannot tell a reset instance from a new one:
+ * Immutable globals cannot change. Tables and segments can only change through instructions of
+ * bulk memory and reference types (`table.set`, `table.grow`, `table.fill`, `table.copy`,
+ * `table.init`, `elem.drop`, `data.drop`), and a reset cannot undo those (a dropped segment
+ * cannot be restored, a table cannot shrink): a module containing any of them (the feature scan
+ * records the first, `BaseComponents.resetBlocker`) always gets a new instance. What toolchains
+ * emit by default uses none of them (`memory.copy`/`memory.fill` only change memory, which the
+ * image restores; `memory.init` reads a segment without changing it). So the guest cannot tell
+ * a reset instance from a new one:
  * `spec/reset.test.ts` compares every byte of memory, `memory.size` and every global with a
  * fresh instance's, on real runtimes, and the differential fuzzer does after every module.
  *
@@ -46,6 +54,7 @@ import {
   MEMORY_EXPORT,
   MEMORY_IMPORT_MODULE,
   MEMORY_IMPORT_NAME,
+  START_EXPORT,
   exportName,
   functionImportName,
 } from '../transform/abi.js';
@@ -87,8 +96,16 @@ interface FreshState {
 const freshStates = new WeakMap<BaseComponents, FreshState | null>();
 
 /** One instantiation of the base components, with its memory and its pause driver. */
+/**
+ * Where a fresh instance is with the module's start function (`VmConfig.startFunction`): none,
+ * not run yet (or abandoned: the instance is then replaced), finished, or trapped.
+ */
+export type StartFunctionState = 'none' | 'pending' | 'finished' | 'trapped';
+
 export class LiveInstance {
   readonly #globals: readonly WebAssembly.Global[];
+  /** See {@link StartFunctionState}; a reset puts it back to `pending`. */
+  startFunction: StartFunctionState;
 
   private constructor(
     readonly components: BaseComponents,
@@ -97,6 +114,7 @@ export class LiveInstance {
     private readonly exportsObject: WebAssembly.Exports,
   ) {
     this.#globals = components.mutableGlobals.map((name) => exportsObject[name] as WebAssembly.Global);
+    this.startFunction = components.startFunction ? 'pending' : 'none';
     if (!freshStates.has(components)) freshStates.set(components, this.#capture());
   }
 
@@ -110,7 +128,13 @@ export class LiveInstance {
     const memory = this.memory.memory;
     if (memory !== null) new Uint8Array(memory.buffer).set(fresh.memory!);
     for (let i = 0; i < this.#globals.length; i++) this.#globals[i]!.value = fresh.globals[i];
+    this.startFunction = this.components.startFunction ? 'pending' : 'none';
     return true;
+  }
+
+  /** The compiled module's export of the guest's start function (`components.startFunction` must be set). */
+  startFunctionExport(): (...args: unknown[]) => unknown {
+    return this.exportsObject[START_EXPORT] as (...args: unknown[]) => unknown;
   }
 
   /**
@@ -121,7 +145,7 @@ export class LiveInstance {
    */
   resettable(abandoning: boolean): boolean {
     const fresh = freshStates.get(this.components);
-    if (fresh === undefined || fresh === null || !this.driver.reusable) return false;
+    if (fresh === undefined || fresh === null || !this.driver.reusable || this.components.resetBlocker !== null) return false;
     if (abandoning && !this.driver.reusableAfterAbandon) return false;
     const memory = this.memory.memory;
     return memory === null || (fresh.memory !== null && memory.buffer.byteLength === fresh.memory.length);
@@ -199,7 +223,7 @@ export class LiveInstance {
   static #connect(components: BaseComponents, wiring: Wiring, instance: WebAssembly.Instance): LiveInstance {
     wiring.driver.attach(instance.exports);
     // An exported memory can only be filled in once the instance exists (no import can run
-    // before that: there is no start function).
+    // before that: a start function was taken out of the module, see `VmConfig.startFunction`).
     if (components.memory !== null) {
       wiring.memory.memory =
         wiring.importedMemory ?? (instance.exports[components.renamed ? MEMORY_EXPORT : 'memory'] as WebAssembly.Memory);
@@ -245,7 +269,8 @@ function wire(components: BaseComponents): Wiring {
         { cause: e },
       );
     }
-    // The module rules allow a memory import only as "env"."memory".
+    // Unless renamed (always for another name, see `needsRenaming` in load-module.ts), the
+    // memory import is "env"."memory".
     const [module, name] = components.renamed ? [MEMORY_IMPORT_MODULE, MEMORY_IMPORT_NAME] : ['env', 'memory'];
     moduleObject(module)[name] = importedMemory;
   }

@@ -46,7 +46,9 @@ export class Prepare extends MemoryAccess {
    * first {@link VirtualMachine.run}. Consumes this `Prepare`.
    *
    * Throws {@link StartError}: `FunctionNotFound`, `NotAFunction`, `SignatureNotSupported` (f32 or
-   * f64 without `floats`), `InvalidParameters` (count, types or values). The error's `prototype`
+   * f64 without `floats`, several results, references), `InvalidParameters` (count, types or
+   * values), `StartFunctionPending` (the module's start function has not finished on this
+   * instance, see {@link callStartFunction}). The error's `prototype`
    * holds this same instance, memory included, so the caller can prepare again.
    */
   start(functionName: string, params: readonly WasmValue[]): VirtualMachine {
@@ -60,6 +62,19 @@ export class Prepare extends MemoryAccess {
     const fail = (kind: StartError['kind'], message: string): never => {
       throw new StartError(kind, message, VirtualMachinePrototype._fromInstance(live));
     };
+    if (live.startFunction === 'pending') {
+      return fail(
+        'StartFunctionPending',
+        "the module's start function has not run on this instance yet: call callStartFunction() and run it to its end first",
+      );
+    }
+    if (live.startFunction === 'trapped') {
+      return fail(
+        'StartFunctionPending',
+        "the module's start function trapped on this instance, which can therefore never be used (as an instantiation " +
+          'that failed): intoPrototype() gives a fresh one',
+      );
+    }
     const name = JSON.stringify(functionName);
     const info = live.components.exports.get(functionName);
     if (info === undefined) return fail('FunctionNotFound', `no export is named ${name}`);
@@ -89,6 +104,41 @@ export class Prepare extends MemoryAccess {
       args.push(param.value);
     }
     return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature);
+  }
+
+  /**
+   * Whether the module's start function (`VmConfig.startFunction`) has yet to run on this
+   * instance: then {@link callStartFunction} must run it to its end before {@link start} may
+   * call an export. `false` for a module without one.
+   */
+  get startFunctionPending(): boolean {
+    return this.owner.live.startFunction === 'pending';
+  }
+
+  /**
+   * Starts the call of the module's start function (`VmConfig.startFunction`), which every fresh
+   * instance of a module with one must run first: it runs through the state machine like any
+   * call (pausing at its imports, `finished` with no value or `trapped`), never hidden inside
+   * instantiation. Once it finished, `intoPrepare()` gives a `Prepare` whose {@link start} may
+   * call exports; if it trapped, the instance cannot be used (as a failed instantiation):
+   * `intoPrototype()` gives a fresh one, whose start function is pending again. Consumes this
+   * `Prepare`.
+   *
+   * Throws {@link StartError} `NoStartFunctionPending` (with the instance as `prototype`) if
+   * there is no start function left to run on this instance.
+   */
+  callStartFunction(): VirtualMachine {
+    const live = this.owner.take('callStartFunction');
+    if (live.startFunction !== 'pending') {
+      throw new StartError(
+        'NoStartFunctionPending',
+        live.startFunction === 'none'
+          ? 'the module has no start function'
+          : `the start function already ${live.startFunction === 'finished' ? 'ran' : 'trapped'} on this instance`,
+        VirtualMachinePrototype._fromInstance(live),
+      );
+    }
+    return VirtualMachine._start(live, live.startFunctionExport(), [], { params: [], result: null }, true);
   }
 
   /**

@@ -20,11 +20,22 @@ import { HostFunctionFailure } from './inline-imports.js';
  */
 const RUNTIME_ERROR_KINDS: readonly (readonly [readonly string[], TrapKind, string])[] = [
   [['unreachable'], 'Unreachable', 'unreachable executed'],
-  [['memory access out of bounds', 'out of bounds memory access'], 'MemoryOutOfBounds', 'out-of-bounds memory access'],
+  [
+    // A load, a store, a bulk memory operation; memory.init past the end of its data segment.
+    ['memory access out of bounds', 'out of bounds memory access', 'data segment out of bounds'],
+    'MemoryOutOfBounds',
+    'out-of-bounds memory access',
+  ],
   [['divide by zero', 'remainder by zero', 'division by zero'], 'DivisionByZero', 'integer divide by zero'],
   [['divide result unrepresentable', 'integer overflow'], 'IntegerOverflow', 'integer overflow'],
   [['float unrepresentable', 'invalid conversion'], 'InvalidConversion', 'invalid conversion to integer'],
-  [['table index is out of bounds', 'undefined element'], 'UndefinedElement', 'undefined element (table index out of bounds)'],
+  [
+    // call_indirect and table.get/set/fill/copy/init past the end of a table; table.init past
+    // the end of its element segment.
+    ['table index is out of bounds', 'undefined element', 'element segment out of bounds', 'table access out of bounds'],
+    'UndefinedElement',
+    'undefined element (table index out of bounds)',
+  ],
   [
     ['null function', 'signature mismatch', 'indirect call'],
     'IndirectCallMismatch',

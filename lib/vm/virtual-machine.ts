@@ -37,7 +37,8 @@
  * @module
  */
 
-import { RunError, Trap, UsageError } from '../base/errors.js';
+import { RunError, Trap, UsageError, attachFrames } from '../base/errors.js';
+import { guestFrames } from './backtrace.js';
 import type { ResolvedImport } from '../base/components.js';
 import type { LiveInstance } from './live-instance.js';
 import { MemoryAccess } from './memory-access.js';
@@ -92,6 +93,8 @@ export class VirtualMachine extends MemoryAccess {
     private readonly fn: (...args: unknown[]) => unknown,
     private readonly args: readonly unknown[],
     private readonly signature: Signature,
+    /** This call is the module's start function (see `VmConfig.startFunction`). */
+    private readonly isStartFunction: boolean,
   ) {
     super(new Ownership(live, 'VirtualMachine'));
     if (!live.driver.synchronous) droppedWhilePaused.register(this, live.driver, this);
@@ -103,8 +106,9 @@ export class VirtualMachine extends MemoryAccess {
     fn: (...args: unknown[]) => unknown,
     args: readonly unknown[],
     signature: Signature,
+    isStartFunction = false,
   ): VirtualMachine {
-    return new VirtualMachine(live, fn, args, signature);
+    return new VirtualMachine(live, fn, args, signature, isStartFunction);
   }
 
   /**
@@ -282,6 +286,7 @@ export class VirtualMachine extends MemoryAccess {
     } else {
       this.#state = 'ended';
       this.#interrupt = null;
+      if (this.isStartFunction) live.startFunction = step === 'returned' ? 'finished' : 'trapped';
       if (step === 'returned') {
         const type = this.signature.result;
         outcome = { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };
@@ -297,6 +302,8 @@ export class VirtualMachine extends MemoryAccess {
           }
           trap = engineFailure(driver.error);
         }
+        const error = driver.error;
+        attachFrames(trap, () => guestFrames(error, live.components));
         outcome = { type: 'trapped', trap };
       }
     }

@@ -28,16 +28,20 @@ export interface ModuleClass {
  * The skip class of the module with header `header`, or `null` if the VM can run it (or the
  * header is unreadable, i.e. the module is malformed and no class applies). A module in several
  * classes is counted under the most fundamental one: linking, then spectest imports, then a
- * start function. Its `refusals` are those of every class it is in, since which rule the VM
+ * start function. With `linkFunctions`, a module importing only functions from other modules
+ * than `spectest` is not in the linking class. Its `refusals` are those of every class it is in, since which rule the VM
  * applies first is the VM's business (today the start function is checked first).
  */
-export function classifyModule(header: ModuleHeader | null): ModuleClass | null {
+export function classifyModule(header: ModuleHeader | null, linkFunctions = false, startFunctions = false): ModuleClass | null {
   if (header === null) return null;
-  const linkedTo = [...new Set(header.imports.filter((i) => i.module !== SPECTEST).map((i) => i.module))];
+  const linked = header.imports.filter((i) => i.module !== SPECTEST);
+  // Function imports from registered modules can be linked (see `InstanceOptions.linkFunctions`).
+  const linksOnlyFunctions = linkFunctions && linked.every((i) => i.kind === 'function');
+  const linkedTo = linksOnlyFunctions ? [] : [...new Set(linked.map((i) => i.module))];
   const spectestNonFunction = header.imports.some((i) => i.module === SPECTEST && i.kind !== 'function');
   let reason: SkipReason | null = null;
   const refusals = new Set<NewErrorKind>();
-  if (header.hasStart) {
+  if (header.hasStart && !startFunctions) {
     reason = 'start-function';
     refusals.add('StartFunctionNotSupported');
   }

@@ -10,6 +10,8 @@
  * npm run spec:conformance -- --features mvp        # compare with another feature set
  * npm run spec:conformance -- --backend jspi         # one backend only (default: Asyncify, then JSPI)
  * npm run spec:conformance -- --list-skips data     # every skipped command, and why
+ * npm run spec:conformance -- --suite bulk-memory-operations   # a proposal suite of spec/proposals
+ * npm run spec:conformance -- --suite proposals     # every proposal suite
  * ```
  *
  * The suite is `../shared/spec-mvp` (or `$SPEC_MVP_DIR`). Exits 0 when every command passed or was
@@ -23,12 +25,12 @@ import { writeFileSync } from 'node:fs';
 import { SUITE_FEATURES } from './feature-set.js';
 import { formatFailure, formatKnownFailures, formatSkip, formatSkipLegend, formatTable, toJson } from './report.js';
 import { sumTallies, totalSkipped } from './results.js';
-import type { Backend } from '../../lib/index.js';
+import type { Backend, FeaturesOption } from '../../lib/index.js';
 import { runSuite } from './run-suite.js';
-import { SUITE_DIR, listScripts, suitePresent } from './suite.js';
+import { PROPOSAL_SUITES, SUITE_DIR, listScripts, proposalDir, suitePresent } from './suite.js';
 
 const USAGE =
-  'usage: npm run spec:conformance -- [--json out.json] [--features mvp|default] [--backend asyncify|jspi] [--list-skips] [script-name ...]';
+  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--link-functions] [--start-functions] [--list-skips] [script-name ...]';
 
 function usageError(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -37,7 +39,14 @@ function usageError(message: string): never {
 
 interface Arguments {
   json: string | null;
-  features: 'mvp' | 'default';
+  /** The feature set; `null`: each suite's own. */
+  features: FeaturesOption | null;
+  /** `mvp`, `proposals` or the name of one proposal suite. */
+  suite: string;
+  /** Link function imports between modules in the MVP suite too (the proposal suites always do). */
+  linkFunctions: boolean;
+  /** Run start functions in the MVP suite too (the proposal suites always do). */
+  startFunctions: boolean;
   /** The backends to run the suite on, in turn (default: both). */
   backends: Backend[];
   listSkips: boolean;
@@ -47,7 +56,10 @@ interface Arguments {
 function parseArguments(argv: readonly string[]): Arguments {
   let json: string | null = null;
   let listSkips = false;
-  let features: 'mvp' | 'default' = SUITE_FEATURES;
+  let features: FeaturesOption | null = null;
+  let suite = 'mvp';
+  let linkFunctions = false;
+  let startFunctions = false;
   let backends: Backend[] = ['asyncify', 'jspi'];
   const scripts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -60,8 +72,17 @@ function parseArguments(argv: readonly string[]): Arguments {
       backends = [value];
     } else if (arg === '--features') {
       const value = argv[++i];
-      if (value !== 'mvp' && value !== 'default') usageError(`--features must be mvp or default, got ${String(value)}`);
-      features = value;
+      if (value === undefined) usageError('--features needs a value');
+      features = value.includes(',') ? (value.split(',') as FeaturesOption) : (value as FeaturesOption);
+    } else if (arg === '--suite') {
+      suite = argv[++i] ?? usageError('--suite needs a name');
+      if (suite !== 'mvp' && suite !== 'proposals' && !PROPOSAL_SUITES.some((p) => p.name === suite)) {
+        usageError(`no such suite ${suite} (mvp, proposals, ${PROPOSAL_SUITES.map((p) => p.name).join(', ')})`);
+      }
+    } else if (arg === '--link-functions') {
+      linkFunctions = true;
+    } else if (arg === '--start-functions') {
+      startFunctions = true;
     } else if (arg === '--list-skips') {
       listSkips = true;
     } else if (arg === '--help' || arg === '-h') {
@@ -73,27 +94,68 @@ function parseArguments(argv: readonly string[]): Arguments {
       scripts.push(arg.replace(/\.(json|wast)$/, ''));
     }
   }
-  return { json, features, backends, listSkips, scripts };
+  return { json, features, suite, linkFunctions, startFunctions, backends, listSkips, scripts };
+}
+
+/** A suite to run: its folder and its feature set. */
+interface SuiteRun {
+  readonly name: string;
+  readonly dir: string;
+  readonly features: FeaturesOption;
+  readonly linkFunctions: boolean;
+  readonly startFunctions: boolean;
+}
+
+function suitesToRun(args: Arguments): SuiteRun[] {
+  if (args.suite === 'mvp') {
+    return [
+      {
+        name: 'mvp',
+        dir: SUITE_DIR,
+        features: args.features ?? SUITE_FEATURES,
+        linkFunctions: args.linkFunctions,
+        startFunctions: args.startFunctions,
+      },
+    ];
+  }
+  return PROPOSAL_SUITES.filter((p) => args.suite === 'proposals' || p.name === args.suite).map((p) => ({
+    name: p.name,
+    dir: proposalDir(p.name),
+    features: args.features ?? p.features,
+    linkFunctions: true,
+    startFunctions: true,
+  }));
 }
 
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
-  if (!suitePresent()) {
-    console.log(`The WebAssembly MVP spec suite is not present at ${SUITE_DIR} (shared test data, not part of the repository): nothing to run.`);
-    return;
+  let failed = 0;
+  for (const suite of suitesToRun(args)) failed += await runOneSuite(args, suite);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+/** Runs one suite on every backend asked for; returns the number of failed commands. */
+async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
+  if (!suitePresent(suite.dir)) {
+    console.log(`The WebAssembly MVP spec suite is not present at ${suite.dir} (shared test data, not part of the repository): nothing to run.`);
+    return 0;
   }
-  const available = listScripts();
+  const available = listScripts(suite.dir);
   const unknown = args.scripts.filter((s) => !available.includes(s));
   if (unknown.length > 0) usageError(`no such script: ${unknown.join(', ')} (available: ${available.join(' ')})`);
   const names = args.scripts.length > 0 ? args.scripts : available;
+  const features = JSON.stringify(suite.features);
 
   let failed = 0;
   for (const backend of args.backends) {
-    console.log(`Running ${names.length} script(s) of ${SUITE_DIR} with features '${args.features}' on the ${backend} backend, Node ${process.version}`);
+    console.log(`Running ${names.length} script(s) of ${suite.dir} with features ${features} on the ${backend} backend, Node ${process.version}`);
     const started = performance.now();
     const results = await runSuite(names, {
-      features: args.features,
+      features: suite.features,
+      linkFunctions: suite.linkFunctions,
+      startFunctions: suite.startFunctions,
       backend,
+      dir: suite.dir,
       onScript: (r) => {
         const t = r.tally;
         process.stderr.write(
@@ -110,7 +172,7 @@ async function main(): Promise<void> {
     }
     const failures = results.flatMap((r) => r.failures);
     if (failures.length > 0) {
-      console.log(`\n${failures.length} failure(s) (reproduce with: npm run spec:conformance -- <script>):`);
+      console.log(`\n${failures.length} failure(s) (reproduce with: npm run spec:conformance -- --suite ${suite.name} <script>):`);
       for (const f of failures) console.log(formatFailure(f));
       const known = formatKnownFailures(failures);
       if (known !== '') console.log(`\nKnown VM bugs among them (spec/conformance/known-failures.ts):\n${known}`);
@@ -118,17 +180,18 @@ async function main(): Promise<void> {
     const total = sumTallies(results.map((r) => r.tally));
     const interrupts = results.reduce((sum, r) => sum + r.interrupts, 0);
     console.log(
-      `\nTotal: ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
+      `\nTotal (${suite.name}, ${backend}): ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
         ` (${interrupts} interrupts answered)`,
     );
     if (args.json !== null) {
-      const meta = { suite: SUITE_DIR, features: args.features, backend, node: process.version, date: new Date().toISOString(), milliseconds: Math.round(milliseconds) };
-      writeFileSync(args.backends.length === 1 ? args.json : args.json.replace(/(\.json)?$/, `.${backend}.json`), `${JSON.stringify(toJson(results, meta), null, 2)}\n`);
-      console.log(`JSON written to ${args.json}`);
+      const meta = { suite: suite.dir, features: suite.features, backend, node: process.version, date: new Date().toISOString(), milliseconds: Math.round(milliseconds) };
+      const file = args.json.replace(/(\.json)?$/, `${suite.name === 'mvp' ? '' : `.${suite.name}`}${args.backends.length === 1 ? '' : `.${backend}`}.json`);
+      writeFileSync(file, `${JSON.stringify(toJson(results, meta), null, 2)}\n`);
+      console.log(`JSON written to ${file}`);
     }
     failed += total.failed;
   }
-  process.exitCode = failed > 0 ? 1 : 0;
+  return failed;
 }
 
 await main();

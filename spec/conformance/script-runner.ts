@@ -12,23 +12,39 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GlobalValueError, VirtualMachinePrototype } from '../../lib/index.js';
+import { GlobalValueError, type Signature, StartError, VirtualMachinePrototype } from '../../lib/index.js';
 import { classifyModule } from './module-class.js';
-import { readModuleHeader } from './module-header.js';
+import { mutatingExports } from './effects.js';
+import { type ModuleHeader, readModuleHeader } from './module-header.js';
 import { expectedRefusalKinds } from './refusal-kinds.js';
 import { type CommandResult, type Failure, type ScriptResult, type Skip, count, emptyTally } from './results.js';
 import type { Action, AssertRefusalCommand, Command, ModuleCommand, Script } from './script.js';
 import { isObsolete, type SkipReason } from './skip-reasons.js';
-import { type InstanceOptions, SpecInstance, newErrorKind, vmConfig } from './spec-instance.js';
-import { expectedTrapKind } from './trap-kinds.js';
+import { type InstanceOptions, type SpecHost, SpecInstance, StartFunctionTrapped, newErrorKind, vmConfig } from './spec-instance.js';
+import { SPECTEST, answerInterrupt, spectestSymbols } from './spectest-host.js';
+import { expectedTrapKinds } from './trap-kinds.js';
 import { formatScriptValue, formatWasmValue, isSignallingNan, matchValue, toWasmValue } from './wasm-values.js';
 
 /** How to run the scripts: for now, how to configure the VMs. */
 export type RunOptions = InstanceOptions;
 
+/** The first id of linked imports: below it, the ids of the spectest prints. */
+const LINK_BASE = 1000;
+
 /** A module of the script, as the commands after it see it. */
 type ModuleSlot =
-  | { readonly state: 'live'; readonly file: string; readonly line: number; readonly instance: SpecInstance; taint: SkipReason | null }
+  | {
+      readonly state: 'live';
+      readonly file: string;
+      readonly line: number;
+      readonly instance: SpecInstance;
+      readonly header: ModuleHeader | null;
+      /** The exports whose calls may change the instance (`null`: unknown, any may). */
+      readonly mutating: ReadonlySet<string> | null;
+      /** The registered modules its function imports are linked to. */
+      readonly linked: readonly ModuleSlot[];
+      taint: SkipReason | null;
+    }
   | { readonly state: 'skipped'; readonly file: string; readonly line: number; readonly reason: SkipReason }
   | { readonly state: 'failed'; readonly file: string; readonly line: number };
 
@@ -53,6 +69,34 @@ function describeAction(action: Action): string {
   return `invoke ${target}"${action.field}"(${action.args.map(formatScriptValue).join(', ')})`;
 }
 
+/**
+ * The skip class of a call of the export `field` that the host cannot make (several results, or
+ * reference-typed values), or `null` for a call the VM must run.
+ */
+function boundaryClass(header: ModuleHeader | null, field: string): SkipReason | null {
+  const exported = header?.functionExports.find((e) => e.name === field);
+  if (exported === undefined) return null;
+  const types = [...exported.params, ...exported.results];
+  if (types.some((t) => t === 'funcref' || t === 'externref')) return 'reference-value-call';
+  if (exported.results.length > 1) return 'multi-result-call';
+  return null;
+}
+
+/**
+ * Why calls on `slot` cannot be trusted: its own taint, or that of a module it is linked to
+ * (its calls may run there), or `null`.
+ */
+function taintOf(slot: ModuleSlot, seen: Set<ModuleSlot>): SkipReason | null {
+  if (slot.state !== 'live' || seen.has(slot)) return null;
+  seen.add(slot);
+  if (slot.taint !== null) return slot.taint;
+  for (const other of slot.linked) {
+    const taint = taintOf(other, seen);
+    if (taint !== null) return taint;
+  }
+  return null;
+}
+
 /** The state of one run of a script. */
 class ScriptRun {
   private current: ModuleSlot | null = null;
@@ -63,11 +107,43 @@ class ScriptRun {
   readonly failures: Failure[] = [];
   readonly skips: Skip[] = [];
   interrupts = 0;
+  /** Function imports linked to registered modules' exports; an import's id is LINK_BASE + its index here. */
+  private readonly links: { readonly slot: Extract<ModuleSlot, { state: 'live' }>; readonly field: string }[] = [];
+  /** How every instance of the script resolves its imports and is answered when it pauses. */
+  private readonly host: SpecHost = {
+    symbols: (module, name, signature) => (module === SPECTEST ? spectestSymbols(module, name, signature) : this.link(module, name, signature)),
+    answer: async (id, params) => {
+      if (id < LINK_BASE) return { value: answerInterrupt(id, params) };
+      const { slot, field } = this.links[id - LINK_BASE]!;
+      const outcome = await slot.instance.invoke(field, params);
+      this.interrupts += outcome.interrupts;
+      if (outcome.type === 'trapped' && outcome.reset) slot.taint = 'linking';
+      return outcome.type === 'finished' ? { value: outcome.value } : { trap: outcome.trap };
+    },
+  };
 
   constructor(
     private readonly script: Script,
     private readonly options: RunOptions,
   ) {}
+
+  /**
+   * The id of the import `module`.`name` of type `signature` linked to the export of that name
+   * of the module registered as `module`, or `null` where the spec would find it unlinkable
+   * (nothing registered under that name, no such function export, another type).
+   */
+  private link(module: string, name: string, signature: Signature): number | null {
+    if (this.options.linkFunctions !== true) return null;
+    const slot = this.registry.get(module);
+    if (slot?.state !== 'live') return null;
+    const exported = slot.header?.functionExports.find((e) => e.name === name);
+    if (exported === undefined) return null;
+    const results = signature.result === null ? [] : [signature.result];
+    const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((t, i) => t === b[i]);
+    if (!same(exported.params, signature.params) || !same(exported.results, results)) return null;
+    this.links.push({ slot, field: name });
+    return LINK_BASE + this.links.length - 1;
+  }
 
   async run(): Promise<void> {
     for (const command of this.script.commands) {
@@ -113,7 +189,8 @@ class ScriptRun {
         // enables, and the modules doing it are skipped (and taint this one) when they come.
         const slot = command.name === undefined ? this.current : this.named.get(command.name);
         if (slot !== null && slot !== undefined) this.registry.set(command.as, slot);
-        return skip('linking');
+        // With function linking, registering a live module is what later imports rely on.
+        return this.options.linkFunctions === true && slot?.state === 'live' ? passed : skip('linking');
       }
       case 'action':
       case 'assert_return':
@@ -150,13 +227,14 @@ class ScriptRun {
     const file = command.filename;
     const line = command.line;
     const bytes = this.readModule(file);
-    const moduleClass = classifyModule(readModuleHeader(bytes));
+    const header = readModuleHeader(bytes);
+    const moduleClass = classifyModule(header, this.options.linkFunctions, this.options.startFunctions);
     if (moduleClass !== null) {
       this.taint(moduleClass.linkedTo);
       this.setCurrent(command, { state: 'skipped', file, line, reason: moduleClass.reason });
       // The VM must refuse the module, and for the documented reason.
       try {
-        await VirtualMachinePrototype.create(vmConfig(bytes, this.options));
+        await VirtualMachinePrototype.create(vmConfig(bytes, this.options, this.host));
       } catch (e) {
         const kind = newErrorKind(e);
         if (kind !== null && moduleClass.refusals.includes(kind)) return skip(moduleClass.reason, `refused: ${kind}`);
@@ -165,8 +243,11 @@ class ScriptRun {
       return fail(`the VM accepted a module it must refuse (${moduleClass.reason}: ${moduleClass.refusals.join(' | ')})`);
     }
     try {
-      const instance = await SpecInstance.create(bytes, this.options);
-      this.setCurrent(command, { state: 'live', file, line, instance, taint: null });
+      const linksBefore = this.links.length;
+      const instance = await SpecInstance.create(bytes, this.options, this.host);
+      this.interrupts += instance.startInterrupts;
+      const linked = [...new Set(this.links.slice(linksBefore).map((l) => l.slot))];
+      this.setCurrent(command, { state: 'live', file, line, instance, header, mutating: mutatingExports(bytes), linked, taint: null });
       return passed;
     } catch (e) {
       this.setCurrent(command, { state: 'failed', file, line });
@@ -185,7 +266,8 @@ class ScriptRun {
     if (slot === null) return fail(`no module ${command.action.module ?? '(current)'} is defined`);
     if (slot.state === 'skipped') return skip(slot.reason, `on ${slot.file} (line ${slot.line})`);
     if (slot.state === 'failed') return fail(`its module ${slot.file} (line ${slot.line}) failed to load`);
-    if (slot.taint !== null) return skip(slot.taint, `on ${slot.file}, which a skipped module links to`);
+    const taint = taintOf(slot, new Set());
+    if (taint !== null) return skip(taint, `on ${slot.file}, which a skipped module links to (or which calls one that does)`);
     const action = command.action;
 
     if (action.type === 'get') {
@@ -205,9 +287,27 @@ class ScriptRun {
       return why === null ? passed : fail(why);
     }
 
+    const boundary = boundaryClass(slot.header, action.field);
+    if (boundary !== null) {
+      // The host cannot call this function: the VM must refuse the call, and say why.
+      try {
+        await slot.instance.invoke(action.field, []);
+      } catch (e) {
+        if (e instanceof StartError && e.kind === 'SignatureNotSupported') {
+          // If the call could have changed the instance, what later commands on the module see
+          // could differ from the script's expectations: they are skipped too.
+          if (slot.mutating?.has(action.field) !== false) slot.taint = boundary;
+          return skip(boundary, `refused: ${e.kind}`);
+        }
+        return fail(`expected StartError SignatureNotSupported (${boundary}), got ${describeError(e)}`);
+      }
+      return fail(`the VM called a function it cannot call (${boundary})`);
+    }
     const args = action.args.map(toWasmValue);
     const outcome = await slot.instance.invoke(action.field, args);
     this.interrupts += outcome.interrupts;
+    // A linked callee trapped: the caller's instance was made fresh, later commands cannot run on it.
+    if (outcome.type === 'trapped' && outcome.reset) slot.taint = 'linking';
     switch (command.type) {
       case 'action':
         return outcome.type === 'finished' ? passed : fail(`trapped: ${outcome.trap.kind}: ${outcome.trap.message}`);
@@ -219,18 +319,19 @@ class ScriptRun {
         if (expected === undefined) {
           return outcome.value === null ? passed : fail(`expected no value, got ${formatWasmValue(outcome.value)}`);
         }
-        if (command.expected.length > 1) return fail('expected several values: multi-value is not MVP');
+        if (command.expected.length > 1) return fail('expected several values, from a function with one result');
         const why = matchValue(expected, outcome.value, { ignoreQuietBit: action.args.some(isSignallingNan) });
         return why === null ? passed : fail(why);
       }
       case 'assert_trap':
       case 'assert_exhaustion': {
-        const kind = expectedTrapKind(command.text);
-        if (kind === null) return fail(`unknown trap message ${JSON.stringify(command.text)}`);
+        const kinds = expectedTrapKinds(command.text, action.field);
+        if (kinds === null) return fail(`unknown trap message ${JSON.stringify(command.text)}`);
+        const kind = kinds.join(' | ');
         if (outcome.type === 'finished') {
           return fail(`expected a trap ${kind} ("${command.text}"), finished with ${formatWasmValue(outcome.value)}`);
         }
-        return outcome.trap.kind === kind
+        return kinds.includes(outcome.trap.kind)
           ? passed
           : fail(`expected a trap ${kind} ("${command.text}"), got ${outcome.trap.kind}: ${outcome.trap.message}`);
       }
@@ -239,14 +340,21 @@ class ScriptRun {
 
   private async expectRefusal(command: AssertRefusalCommand): Promise<CommandResult> {
     if (command.module_type === 'text') return skip('text-module');
-    if (isObsolete(this.script.name, command.line)) return skip('obsolete');
+    if (isObsolete(this.script.path, command.line)) return skip('obsolete');
     const bytes = this.readModule(command.filename);
-    const moduleClass = classifyModule(readModuleHeader(bytes));
+    const moduleClass = classifyModule(readModuleHeader(bytes), this.options.linkFunctions, this.options.startFunctions);
     if (moduleClass !== null) this.taint(moduleClass.linkedTo);
     const expected = expectedRefusalKinds(command.type, command.text);
     try {
-      await VirtualMachinePrototype.create(vmConfig(bytes, this.options));
+      // With start functions, instantiating includes running it: a trap is the spec's uninstantiable module.
+      if (this.options.startFunctions === true && moduleClass === null) await SpecInstance.create(bytes, this.options, this.host);
+      else await VirtualMachinePrototype.create(vmConfig(bytes, this.options, this.host));
     } catch (e) {
+      if (e instanceof StartFunctionTrapped) {
+        return command.type === 'assert_uninstantiable'
+          ? passed
+          : fail(`expected a refusal of kind ${expected.join(' | ')} ("${command.text}"), got ${e.message}`);
+      }
       const kind = newErrorKind(e);
       if (kind !== null && expected.includes(kind)) return passed;
       // Refused for a reason of its skip class before the spec's reason could be reached: only

@@ -15,6 +15,7 @@ import {
   type Prepare,
   StartError,
   type Trap,
+  type VirtualMachine,
   VirtualMachinePrototype,
   type VmConfig,
   type WasmValue,
@@ -27,12 +28,57 @@ export interface InstanceOptions {
   readonly features: NonNullable<VmConfig['features']>;
   /** The backend every module of the run is created on. */
   readonly backend: Backend;
+  /**
+   * Link function imports to the exports of registered modules, each call crossing as a pause
+   * of the caller answered by running the callee to its end (see `script-runner.ts`). Off for
+   * the MVP suite, whose skip counts predate it.
+   */
+  readonly linkFunctions?: boolean;
+  /**
+   * Accept start functions (`VmConfig.startFunction`): every module's start function is run
+   * through the state machine before its first command, as the spec runs it at instantiation.
+   * Off for the MVP suite, whose skip counts predate it.
+   */
+  readonly startFunctions?: boolean;
 }
+
+/** Thrown by {@link SpecInstance.create} when the module's start function trapped: the spec's uninstantiable module. */
+export class StartFunctionTrapped extends Error {
+  override readonly name = 'StartFunctionTrapped';
+  constructor(readonly trap: Trap) {
+    super(`the start function trapped: ${trap.kind}: ${trap.message}`);
+  }
+}
+
+/** The host every instance of a script shares: how imports resolve and how interrupts are answered. */
+export interface SpecHost {
+  readonly symbols: VmConfig['symbols'];
+  /**
+   * What to resume the paused guest with after it called the import `id` with `params`: a
+   * value (or `null`), or a trap that ends the whole call (a linked callee trapped).
+   */
+  answer(id: number, params: readonly WasmValue[]): Promise<{ readonly value: WasmValue | null } | { readonly trap: Trap }>;
+}
+
+/** The host of a script without linking: the spectest prints. */
+export const SPECTEST_HOST: SpecHost = {
+  symbols: spectestSymbols,
+  answer: async (id, params) => ({ value: answerInterrupt(id, params) }),
+};
 
 /** The end of an invocation. */
 export type InvokeOutcome =
   | { readonly type: 'finished'; readonly value: WasmValue | null; readonly interrupts: number }
-  | { readonly type: 'trapped'; readonly trap: Trap; readonly interrupts: number };
+  | {
+      readonly type: 'trapped';
+      readonly trap: Trap;
+      readonly interrupts: number;
+      /**
+       * The trap came from a linked callee: the caller's paused call could only be abandoned,
+       * so its instance was made fresh and no longer holds what earlier commands did to it.
+       */
+      readonly reset: boolean;
+    };
 
 /**
  * A guard against a guest that keeps calling imports forever; the suite's scripts make a handful
@@ -41,16 +87,17 @@ export type InvokeOutcome =
 const MAX_INTERRUPTS = 1_000_000;
 
 /** The config a module of the suite is created with: the spec host's imports, floats allowed, memory optional. */
-export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions): VmConfig {
+export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): VmConfig {
   return {
     moduleBytes,
-    symbols: spectestSymbols,
+    symbols: host.symbols,
     // The suite's functions take and return floats everywhere.
     floats: true,
     // Most of the suite's modules have no memory, or one not exported as "memory".
     requireMemory: false,
     features: options.features,
     backend: options.backend,
+    startFunction: options.startFunctions === true,
   };
 }
 
@@ -61,17 +108,32 @@ export function newErrorKind(error: unknown): NewErrorKind | null {
 
 /** A live instance of a module; see the module documentation. */
 export class SpecInstance {
-  private constructor(private prepare: Prepare) {}
+  /** Interrupts answered while the start function ran. */
+  startInterrupts = 0;
 
-  /** Creates the VM for `moduleBytes`; rejects with whatever `VirtualMachinePrototype.create` rejects with. */
-  static async create(moduleBytes: Uint8Array, options: InstanceOptions): Promise<SpecInstance> {
-    const prototype = await VirtualMachinePrototype.create(vmConfig(moduleBytes, options));
-    return new SpecInstance(prototype.prepare());
+  private constructor(
+    private prepare: Prepare,
+    private readonly host: SpecHost,
+  ) {}
+
+  /**
+   * Creates the VM for `moduleBytes` and runs its start function, if it has one; rejects with
+   * whatever `VirtualMachinePrototype.create` rejects with, or {@link StartFunctionTrapped}.
+   */
+  static async create(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): Promise<SpecInstance> {
+    const prototype = await VirtualMachinePrototype.create(vmConfig(moduleBytes, options, host));
+    const instance = new SpecInstance(prototype.prepare(), host);
+    if (instance.prepare.startFunctionPending) {
+      const outcome = await instance.run(instance.prepare.callStartFunction());
+      instance.startInterrupts = outcome.interrupts;
+      if (outcome.type === 'trapped') throw new StartFunctionTrapped(outcome.trap);
+    }
+    return instance;
   }
 
   /**
-   * Calls the export `field` with `args` and runs it to its end, answering every interrupt (a
-   * `spectest` print) with `null`. Throws (a harness-level failure) if `start` refuses the call
+   * Calls the export `field` with `args` and runs it to its end, answering every interrupt
+   * through the host (a `spectest` print, or a linked function). Throws (a harness-level failure) if `start` refuses the call
    * or the VM misbehaves; the instance stays usable either way.
    */
   async invoke(field: string, args: readonly WasmValue[]): Promise<InvokeOutcome> {
@@ -83,17 +145,28 @@ export class SpecInstance {
       if (e instanceof StartError) this.prepare = e.prototype.prepare();
       throw e;
     }
+    return this.run(vm);
+  }
+
+  /** Runs the call `vm` of this instance to its end; see {@link invoke}. */
+  private async run(vm: VirtualMachine): Promise<InvokeOutcome> {
     try {
       let outcome = await vm.runAsync(null);
       let interrupts = 0;
       while (outcome.type === 'interrupted') {
         if (++interrupts > MAX_INTERRUPTS) throw new Error(`more than ${MAX_INTERRUPTS} interrupts in one call`);
-        outcome = await vm.runAsync(answerInterrupt(outcome.id, outcome.params));
+        const answer = await this.host.answer(outcome.id, outcome.params);
+        if ('trap' in answer) {
+          // A paused call cannot be made to trap: it is abandoned, which costs its state.
+          this.prepare = vm.intoPrototype().prepare();
+          return { type: 'trapped', trap: answer.trap, interrupts, reset: true };
+        }
+        outcome = await vm.runAsync(answer.value);
       }
       this.prepare = vm.intoPrepare();
       return outcome.type === 'finished'
         ? { type: 'finished', value: outcome.value, interrupts }
-        : { type: 'trapped', trap: outcome.trap, interrupts };
+        : { type: 'trapped', trap: outcome.trap, interrupts, reset: false };
     } catch (e) {
       // The call cannot be finished: abandoning it costs the instance's state (a fresh instance
       // replaces it), which later commands on this module would notice; the failure is reported.
