@@ -18,13 +18,21 @@ export class BinaryFormatError extends Error {
 // `ignoreBOM: true` keeps a leading U+FEFF as part of the name: "\uFEFF" and "" are different names.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A forward-only cursor over `bytes[pos .. end)`. */
+/**
+ * A forward-only cursor over `bytes[pos .. end)`. (Fields assigned by hand rather than declared
+ * as constructor parameters: the transform's thread runs this file from its TypeScript source
+ * under Node.js's type stripping in the tests, which does not support parameter properties.)
+ */
 export class BinaryReader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos = 0,
-    readonly end = bytes.length,
-  ) {}
+  readonly bytes: Uint8Array;
+  pos: number;
+  readonly end: number;
+
+  constructor(bytes: Uint8Array, pos = 0, end = bytes.length) {
+    this.bytes = bytes;
+    this.pos = pos;
+    this.end = end;
+  }
 
   /** `true` once every byte up to `end` has been read. */
   get done(): boolean {

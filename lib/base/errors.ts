@@ -19,13 +19,12 @@ import type { ValueType } from './values.js';
  * the subclass's kinds, so `kind` is checked by the compiler wherever it is matched.
  */
 export abstract class VmError<K extends string = string> extends Error {
-  constructor(
-    /** What went wrong, as a machine-readable name. */
-    readonly kind: K,
-    message: string,
-    cause?: unknown,
-  ) {
+  /** What went wrong, as a machine-readable name. */
+  readonly kind: K;
+
+  constructor(kind: K, message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
+    this.kind = kind;
   }
 }
 

@@ -79,12 +79,16 @@ export class ProgressReporter<P extends string = CreatePhase> {
   readonly #started = performance.now();
   #phaseStarted = 0;
 
-  constructor(private readonly listener: ((event: PhaseEvent<P>) => void) | null) {}
+  readonly #listener: ((event: PhaseEvent<P>) => void) | null;
+
+  constructor(listener: ((event: PhaseEvent<P>) => void) | null) {
+    this.#listener = listener;
+  }
 
   /** Announces `phase` and lets the event loop turn once if someone is listening. */
   async start(phase: P): Promise<void> {
     this.announce(phase);
-    if (this.listener !== null) await new Promise((resolve) => setTimeout(resolve, 0));
+    if (this.#listener !== null) await new Promise((resolve) => setTimeout(resolve, 0));
   }
 
   /**
@@ -94,19 +98,19 @@ export class ProgressReporter<P extends string = CreatePhase> {
    */
   announce(phase: P): void {
     this.#phaseStarted = performance.now();
-    if (this.listener !== null) this.#emit({ phase, status: 'start', elapsedMs: this.#phaseStarted - this.#started });
+    if (this.#listener !== null) this.#emit({ phase, status: 'start', elapsedMs: this.#phaseStarted - this.#started });
   }
 
   /** Reports the end of `phase`. */
   end(phase: P, extra: { cacheHit?: boolean; error?: unknown } = {}): void {
-    if (this.listener === null) return;
+    if (this.#listener === null) return;
     const now = performance.now();
     this.#emit({ phase, status: 'end', elapsedMs: now - this.#started, durationMs: now - this.#phaseStarted, ...extra });
   }
 
   /** Reports that `step` of `phase` begins. */
   step(phase: P, step: TransformStep): void {
-    if (this.listener === null) return;
+    if (this.#listener === null) return;
     this.#emit({ phase, status: 'progress', step, elapsedMs: performance.now() - this.#started });
   }
 
@@ -123,13 +127,13 @@ export class ProgressReporter<P extends string = CreatePhase> {
    * layer's `create`) as this reporter's own: the same event, timed from this one's start.
    */
   relay(event: PhaseEvent<P>): void {
-    if (this.listener === null) return;
+    if (this.#listener === null) return;
     this.#emit({ ...event, elapsedMs: performance.now() - this.#started });
   }
 
   #emit(event: PhaseEvent<P>): void {
     try {
-      this.listener!(event);
+      this.#listener!(event);
     } catch {
       // A display that fails must not fail the creation.
     }
