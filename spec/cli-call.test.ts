@@ -47,7 +47,7 @@ describe.each(BACKENDS)('%s', (backend) => {
     const path = join(mkdtempSync(join(tmpdir(), 'resumable-wasm-call-')), 'start.wasm');
     writeFileSync(path, await wat('(module (import "a" "a" (memory 1)) (func $s) (start $s) (func (export "f")))'));
     const refused = await call([path, 'f', '--backend', backend]);
-    expect(refused.status).toBe(1);
+    expect(refused.status).toBe(4); // ExitStatus.Input: the VM refused the module
     expect(refused.err[0]).toBe('refused: 2 reasons');
     expect(refused.err[1]).toMatch(/^ {2}StartFunctionNotSupported in the start section \(function 0\) \[allowed by startFunction: true\]/);
     expect(refused.err[2]).toMatch(/^ {2}MemoryNotNamedMemory in the import "a"\."a" \[allowed by anyMemoryImport: true\]/);
