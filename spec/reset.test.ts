@@ -125,6 +125,76 @@ describe.each(BACKENDS)('on %s', (backend) => {
 });
 
 /**
+ * `VmConfig.reuseGrownMemory`: an instance whose memory a call grew is kept, with the contents of
+ * a fresh one (its initial memory, then zeros) and its grown size, which is the one thing the
+ * guest can tell; by default such an instance is replaced (above).
+ */
+describe.each(BACKENDS)('reuseGrownMemory on %s', (backend) => {
+  /** Grows its memory by `pages` and writes a mark at the start of each new page, pausing once after. */
+  const GROWER = `(module
+    (import "env" "ask" (func $ask (result i32)))
+    (memory (export "memory") 1)
+    (global $n (export "n") (mut i32) (i32.const 5))
+    (data (i32.const 8) "initial")
+    (func (export "grow") (param $pages i32) (result i32) (local $old i32) (local $i i32)
+      (local.set $old (memory.grow (local.get $pages)))
+      (global.set $n (i32.add (global.get $n) (i32.const 1)))
+      (i32.store (i32.const 8) (i32.const -1))
+      (block $done (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $pages)))
+        (i32.store (i32.mul (i32.add (local.get $old) (local.get $i)) (i32.const 65536)) (i32.const 0x5a5a5a5a))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+      (i32.add (call $ask) (memory.size))))`;
+  const PAGE = 65536;
+
+  /** Runs `grow(pages)` on a memory of `from` pages; returns the prototype after `intoPrototype()`. */
+  async function grown(prototype: VirtualMachinePrototype, pages: number, from = 1): Promise<VirtualMachinePrototype> {
+    const vm = prototype.prepare().start('grow', [WasmValue.i32(pages)]);
+    expect(await vm.runAsync(null)).toMatchObject({ type: 'interrupted' });
+    expect(await vm.runAsync(WasmValue.i32(0))).toEqual({ type: 'finished', value: WasmValue.i32(from + pages) });
+    return vm.intoPrototype();
+  }
+
+  test('the grown instance is kept: a fresh one\'s contents, zeros past them, and its grown size', async () => {
+    const proto = await createOn(backend, { moduleBytes: await wat(GROWER), symbols: () => 0, reuseGrownMemory: true });
+    const fresh = observe(proto.clone());
+    const live = proto._live();
+    const renewed = await grown(proto, 3);
+    expect(renewed._live()).toBe(live);
+    const after = observe(renewed);
+    expect(after.pages).toBe(4);
+    expect(after.globals).toEqual(fresh.globals);
+    expect(after.memory.subarray(0, PAGE)).toEqual(fresh.memory);
+    // Every byte the call wrote in the grown pages is zero again (a fresh memory's bytes there).
+    expect(after.memory.subarray(PAGE).every((byte) => byte === 0)).toBe(true);
+    // The next call starts from the kept size: memory.size is the one thing it can tell.
+    const vm = renewed.prepare().start('grow', [WasmValue.i32(0)]);
+    await vm.runAsync(null);
+    expect(await vm.runAsync(WasmValue.i32(0))).toEqual({ type: 'finished', value: WasmValue.i32(4) });
+  });
+
+  test('without the option the same call gets a new instance of the initial size', async () => {
+    const proto = await createOn(backend, { moduleBytes: await wat(GROWER), symbols: () => 0 });
+    const live = proto._live();
+    const renewed = await grown(proto, 3);
+    expect(renewed._live()).not.toBe(live);
+    expect(observe(renewed).pages).toBe(1);
+  });
+
+  test('a memory grown by more than 32 MiB gets a new instance: zeroing it would cost more', async () => {
+    const proto = await createOn(backend, { moduleBytes: await wat(GROWER), symbols: () => 0, reuseGrownMemory: true });
+    let live = proto._live();
+    let renewed = await grown(proto, 512); // exactly 32 MiB: kept
+    expect(renewed._live()).toBe(live);
+    live = renewed._live();
+    renewed = await grown(renewed, 1, 513); // 32 MiB + 64 KiB past the initial memory: replaced
+    expect(renewed._live()).not.toBe(live);
+    expect(observe(renewed).pages).toBe(1);
+  });
+});
+
+/**
  * Bulk memory and reference types: instructions that change what a reset cannot put back (a
  * table, a dropped segment) make every intoPrototype() a new instance; the others (memory.copy,
  * memory.fill, memory.init, which only change memory) keep the fast reset. Each guest shows the

@@ -157,6 +157,7 @@ export async function componentsFromArtifact(
       offsetMap: decodeOffsetMap(header.backtrace.offsetMap),
     },
     floats: config.floats,
+    reuseGrownMemory: config.reuseGrownMemory,
     provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
   };
 }

@@ -171,6 +171,8 @@ export interface BaseComponents {
   readonly startFunction: boolean;
   /** Whether f32/f64 may cross the boundary. */
   readonly floats: boolean;
+  /** `VmConfig.reuseGrownMemory`: whether a reset may keep a memory the call grew. */
+  readonly reuseGrownMemory: boolean;
   /** What a trap's backtrace needs. */
   readonly backtrace: BacktraceFacts;
 }

@@ -351,6 +351,7 @@ export async function loadModule(
     resetBlocker: scan.resetBlocker,
     startFunction: facts.hasStart,
     floats: config.floats,
+    reuseGrownMemory: config.reuseGrownMemory,
     backtrace: {
       sections,
       engineFunctions: functionBodyStarts(instrumented),
@@ -460,6 +461,7 @@ export async function loadUninstrumented(config: ResolvedConfig, progress: Progr
     resetBlocker: scan!.stats.resetBlocker,
     startFunction: facts.hasStart,
     floats: config.floats,
+    reuseGrownMemory: config.reuseGrownMemory,
     backtrace: {
       sections: sections!,
       engineFunctions: engineFunctions!,

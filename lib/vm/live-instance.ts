@@ -26,7 +26,12 @@
  *
  * - its memory: the whole initial memory (data segments and zeros), copied back over the
  *   memory; only while the memory has its initial size, since a memory cannot shrink (a grown
- *   memory means a new instance) and only up to {@link RESET_IMAGE_LIMIT} bytes;
+ *   memory means a new instance) and only up to {@link RESET_IMAGE_LIMIT} bytes. With
+ *   `VmConfig.reuseGrownMemory`, a memory grown by up to {@link REUSE_GROWN_MEMORY_LIMIT} bytes
+ *   is kept too, and its grown part zeroed: the contents are a fresh instance's, the size is not
+ *   (the one thing the guest can tell, which that option's hosts accept). Zeroing memory whose
+ *   pages are already mapped is much cheaper than a new memory, whose pages the operating system
+ *   maps (and zeroes) one fault at a time as the guest first touches them;
  * - its mutable globals, every one of them (the transform exports those the guest does not);
  * - the pause mechanism's state (Asyncify's is put back before the next call; a JSPI instance
  *   whose paused call was abandoned is not reused, as its stack may still be unwinding);
@@ -84,6 +89,14 @@ interface Wiring {
  */
 export const RESET_IMAGE_LIMIT = 16 * 1024 * 1024;
 
+/**
+ * The most a memory may have grown past its initial size and still be kept by a reset under
+ * `VmConfig.reuseGrownMemory`. Zeroing runs at about 10 GB/s, so 32 MiB costs a few ms at every
+ * reset, whether or not the next call touches it; a new instance pays only for the pages its
+ * call touches.
+ */
+export const REUSE_GROWN_MEMORY_LIMIT = 32 * 1024 * 1024;
+
 /** What every fresh instance of a module holds; see the module documentation. */
 interface FreshState {
   /** The initial memory's bytes, or `null` for a module without memory. */
@@ -126,7 +139,12 @@ export class LiveInstance {
     if (!this.resettable(false)) return false;
     const fresh = freshStates.get(this.components)!;
     const memory = this.memory.memory;
-    if (memory !== null) new Uint8Array(memory.buffer).set(fresh.memory!);
+    if (memory !== null) {
+      const view = new Uint8Array(memory.buffer);
+      view.set(fresh.memory!);
+      // Only with reuseGrownMemory (see resettable): the grown part, zeroed as in a new memory.
+      if (view.length > fresh.memory!.length) view.fill(0, fresh.memory!.length);
+    }
     for (let i = 0; i < this.#globals.length; i++) this.#globals[i]!.value = fresh.globals[i];
     this.startFunction = this.components.startFunction ? 'pending' : 'none';
     return true;
@@ -148,7 +166,10 @@ export class LiveInstance {
     if (fresh === undefined || fresh === null || !this.driver.reusable || this.components.resetBlocker !== null) return false;
     if (abandoning && !this.driver.reusableAfterAbandon) return false;
     const memory = this.memory.memory;
-    return memory === null || (fresh.memory !== null && memory.buffer.byteLength === fresh.memory.length);
+    if (memory === null) return true;
+    if (fresh.memory === null) return false;
+    const grownBy = memory.buffer.byteLength - fresh.memory.length;
+    return grownBy === 0 || (this.components.reuseGrownMemory && grownBy > 0 && grownBy <= REUSE_GROWN_MEMORY_LIMIT);
   }
 
   /**
