@@ -35,3 +35,30 @@ export interface GuestMemoryAccess {
    */
   growMemory(pages: number): void;
 }
+
+/**
+ * The key of a fast path that the library's own memory objects ({@link Prepare},
+ * {@link VirtualMachine}, the memory handed to inline host functions) offer its own host code.
+ *
+ * `readMemory` and `writeMemory` check their arguments and copy, which is right for host code in
+ * general but is most of the cost of the Substrate allocator, which reads and writes one 8-byte
+ * header per `malloc` or `free`, tens of thousands of times per call. Through this key it gets
+ * the memory's current `ArrayBuffer` (after the same consumption check as every accessor) and
+ * reads and writes the header in place; it never goes past the end of memory it has observed.
+ * The buffer is only valid until the memory grows (growing detaches it), so callers fetch it
+ * again for each operation and compare it with the one they hold. Not public (the package does
+ * not export it, and the public classes' declarations omit the method): user objects
+ * implementing {@link GuestMemoryAccess} simply lack it, and get the accessors.
+ */
+export const CURRENT_BUFFER: unique symbol = Symbol('resumable-wasm: the memory buffer');
+
+/** A memory object offering the {@link CURRENT_BUFFER} fast path (internal: not exported by the package). */
+export interface CurrentBufferAccess {
+  [CURRENT_BUFFER](): ArrayBuffer;
+}
+
+/** The memory's current buffer if `memory` offers the fast path, else `null`. */
+export function currentBufferOf(memory: GuestMemoryAccess): ArrayBuffer | null {
+  const fast = (memory as Partial<CurrentBufferAccess>)[CURRENT_BUFFER];
+  return fast === undefined ? null : fast.call(memory);
+}

@@ -10,9 +10,11 @@
  *   So the complete truth about the heap is, for each block start: its order and whether it is
  *   live.
  * - Block starts are 8-aligned offsets from the heap base, so the ledger is one byte per 8 bytes
- *   of heap, grown by doubling as the bump pointer advances but never past 1/8 of the memory
- *   above the heap base. A byte of 0 means "no block starts here"; otherwise it holds the state
- *   and order.
+ *   of heap, in chunks of {@link CHUNK_ENTRIES} bytes added as the bump pointer advances. A byte of 0 means "no block starts here";
+ *   otherwise it holds the state and order. Chunks rather than one array grown by doubling:
+ *   growing copies nothing, and small arrays come from memory the process already has, where a
+ *   large new one is memory the operating system must map page by page (which costs more than
+ *   the allocator's own work on some machines).
  *
  * With it, `free` tells a pointer that was never handed out from a double free without trusting
  * the guest, and every header or free-list link read back from the guest's memory is compared
@@ -33,15 +35,23 @@ const ORDER_MASK = 0x3f;
 /** Granularity of the ledger: every block header starts at a multiple of 8 from the heap base. */
 const GRANULE = 8;
 
-/** The smallest ledger allocated, so that the first few blocks do not cause a copy each. */
-const INITIAL_ENTRIES = 4096;
+/** Entries per chunk of the ledger (a chunk covers 32 KiB of heap); a power of two. */
+const CHUNK_ENTRIES = 4096;
+const CHUNK_SHIFT = 12;
+
+/** The most chunks {@link BlockLedger.clear} keeps: 2 MiB, the ledger of a 16 MiB heap. */
+const KEPT_CHUNKS = 512;
 
 /** The state and order of every block carved out of one heap. */
 export class BlockLedger {
   /** Address of the first header: the (8-aligned) heap base. */
   readonly #base: number;
-  /** Entries past the bump pointer are 0; entries below it are 0 for addresses inside a block. */
-  #entries = new Uint8Array(0);
+  /**
+   * The entries, {@link CHUNK_ENTRIES} per chunk, covering the heap from the base up to (at
+   * least) the bump pointer. Entries past the bump pointer are 0; entries below it are 0 for
+   * addresses inside a block.
+   */
+  readonly #chunks: Uint8Array[] = [];
 
   constructor(base: number) {
     this.#base = base;
@@ -69,17 +79,23 @@ export class BlockLedger {
   }
 
   /**
-   * Makes room for the headers of blocks carved below `end` (the bump pointer after a carve).
-   * The ledger grows by doubling, so that this is amortised, but never past what the memory,
-   * `memoryBytes` long, could hold: at most one byte per 8 bytes of the memory above the base.
+   * Makes room for the headers of blocks carved below `end` (the bump pointer after a carve), a
+   * chunk at a time: the ledger stays within one chunk of 1/8 of the heap carved so far.
    */
-  reserve(end: number, memoryBytes: number): void {
+  reserve(end: number): void {
     const needed = Math.ceil((end - this.#base) / GRANULE);
-    if (needed <= this.#entries.length) return;
-    const cap = Math.max(needed, Math.ceil((memoryBytes - this.#base) / GRANULE));
-    const entries = new Uint8Array(Math.min(Math.max(needed, this.#entries.length * 2, INITIAL_ENTRIES), cap));
-    entries.set(this.#entries);
-    this.#entries = entries;
+    const chunks = this.#chunks;
+    while (chunks.length * CHUNK_ENTRIES < needed) chunks.push(new Uint8Array(CHUNK_ENTRIES));
+  }
+
+  /**
+   * Forgets every block, for a new heap at the same base: the chunks are zeroed and kept (up to
+   * {@link KEPT_CHUNKS}), so that the next heap's ledger costs no allocation.
+   */
+  clear(): void {
+    const chunks = this.#chunks;
+    if (chunks.length > KEPT_CHUNKS) chunks.length = KEPT_CHUNKS;
+    for (const chunk of chunks) chunk.fill(0);
   }
 
   /**
@@ -87,20 +103,27 @@ export class BlockLedger {
    * `header` must be 8-aligned from the base and covered by {@link BlockLedger.reserve}.
    */
   markLive(header: number, order: number): void {
-    this.#entries[(header - this.#base) / GRANULE] = LIVE_BIT | order;
+    this.#set(header, LIVE_BIT | order);
   }
 
   /** Records that the live block at `header` is now on its order's free list. */
   markFree(header: number, order: number): void {
-    this.#entries[(header - this.#base) / GRANULE] = FREE_BIT | order;
+    this.#set(header, FREE_BIT | order);
+  }
+
+  #set(header: number, entry: number): void {
+    const index = (header - this.#base) / GRANULE;
+    this.#chunks[index >>> CHUNK_SHIFT]![index & (CHUNK_ENTRIES - 1)] = entry;
   }
 
   /** The ledger byte for `header`, 0 when it cannot be a block start. */
   #entry(header: number): number {
     const offset = header - this.#base;
-    // A misaligned offset is never a block start. Indexes past the end of a typed array read
-    // `undefined`, which is what an address past the bump pointer is: no block.
-    if (offset < 0 || offset % GRANULE !== 0) return 0;
-    return this.#entries[offset / GRANULE] ?? 0;
+    // A misaligned offset is never a block start, nor is one below the base or past the last
+    // chunk (past the bump pointer: no block).
+    if (offset < 0 || (offset & (GRANULE - 1)) !== 0) return 0;
+    const index = offset / GRANULE;
+    const chunk = this.#chunks[index >>> CHUNK_SHIFT];
+    return chunk === undefined ? 0 : chunk[index & (CHUNK_ENTRIES - 1)]!;
   }
 }

@@ -91,18 +91,21 @@
  *
  * ## Cost
  *
- * `malloc` and `free` each make one `memorySize()`, one 8-byte `writeMemory` (of an array the
- * allocator reuses) and, except for a block carved fresh, one 8-byte `readMemory` (the header
- * read back to check it); growing the memory adds a `growMemory`. Those accessors are most of
- * the cost: a `malloc` + `free` pair on a paused {@link VirtualMachine} measured about 380 ns of
- * CPU on Node 24, of which about 265 ns were the accessors themselves
- * (`spec/substrate/allocator-bench.ts`). The checked read is about a third of a pair; it is what
- * turns a guest's scribbles into an error instead of silently ignoring or following them.
+ * `malloc` and `free` each read the memory's size, read back the block's header (except for a
+ * block carved fresh) to check it, and write the header; growing the memory adds a `growMemory`.
+ * On the library's own memory objects ({@link Prepare}, {@link VirtualMachine}, the memory
+ * handed to inline host functions) the header is read and written in place, through the
+ * memory's buffer (the internal `CURRENT_BUFFER` fast path); on any other {@link AllocatorMemory}
+ * through `readMemory`/`writeMemory`, which check and copy and cost several times more. The
+ * ledger grows a 4 KiB chunk at a time, and {@link FreeingBumpAllocator.reset} keeps it for the
+ * next call, so that a call's bookkeeping allocates nothing once the allocator has served one.
+ * Measured in `Metadata_metadata` of westend (18,774 `malloc`/`free`): see `docs/performance.md`.
  *
  * @module
  */
 
 import { OutOfBoundsError, UsageError } from '../base/errors.js';
+import { currentBufferOf } from '../base/guest-memory-access.js';
 import type { Prepare, VirtualMachine } from '../index.js';
 import { AllocatorError } from './allocator-error.js';
 import { BlockLedger } from './allocator-ledger.js';
@@ -189,6 +192,16 @@ export class FreeingBumpAllocator {
   #poison: AllocatorError | null = null;
   /** One header's bytes, reused for every write so that writing a header allocates nothing. */
   readonly #headerBytes = new Uint8Array(HEADER_SIZE);
+  /**
+   * The memory's buffer at the last observation, when the memory is one of the library's own
+   * (see `CURRENT_BUFFER`), and a view of it: headers are then read and written in place. `null`
+   * for any other {@link AllocatorMemory}, whose accessors are used instead.
+   */
+  #buffer: ArrayBuffer | null = null;
+  #words: DataView | null = null;
+  /** The two words of the header read last (see {@link #readHeader}). */
+  #low = 0;
+  #high = 0;
 
   #bytesAllocated = 0;
   #bytesAllocatedPeak = 0;
@@ -230,6 +243,27 @@ export class FreeingBumpAllocator {
     this.#bumper = this.heapBase;
     this.#heads = new Uint32Array(orderOf(maxAllocation) + 1).fill(NIL);
     this.#ledger = new BlockLedger(this.heapBase);
+  }
+
+  /**
+   * Empties the heap for a new call: the allocator is then as a new one with the same heap base
+   * and options (no block, counters at zero, not poisoned), but keeps the memory of its
+   * bookkeeping, so that reusing it costs less than creating one. The heap's contents are not
+   * touched: use it with a fresh instance, as a new allocator would be.
+   */
+  reset(): void {
+    this.#bumper = this.heapBase;
+    this.#heads.fill(NIL);
+    this.#ledger.clear();
+    this.#lastMemoryBytes = 0;
+    this.#poison = null;
+    this.#buffer = null;
+    this.#words = null;
+    this.#bytesAllocated = 0;
+    this.#bytesAllocatedPeak = 0;
+    this.#bytesAllocatedSum = 0;
+    this.#allocations = 0;
+    this.#frees = 0;
   }
 
   /** True once a request has failed; every later request then throws `Poisoned`. */
@@ -324,9 +358,9 @@ export class FreeingBumpAllocator {
         `the free list of ${MIN_ALLOCATION * 2 ** order}-byte blocks starts at ${hex(header)}, not a free block of that size`,
       );
     }
-    const bytes = memory.readMemory(header, HEADER_SIZE);
-    const next = lowWord(bytes);
-    if (highWord(bytes) !== 0) {
+    this.#readHeader(memory, header);
+    const next = this.#low;
+    if (this.#high !== 0) {
       throw this.#corrupted(header, `the header of the free block at ${hex(header)} no longer says it is free`);
     }
     // The guest may have rewritten the link. Following it is what Substrate does, and harmless as
@@ -349,9 +383,13 @@ export class FreeingBumpAllocator {
   #carve(memory: AllocatorMemory, order: number, blockSize: number, memoryBytes: number, size: number): number {
     const header = this.#bumper;
     const end = header + HEADER_SIZE + blockSize;
-    const grownBytes = end > memoryBytes ? this.#grow(memory, end, memoryBytes, size) : memoryBytes;
+    if (end > memoryBytes) {
+      this.#grow(memory, end, memoryBytes, size);
+      // Growing detached the buffer the headers are written through: observe the new one.
+      this.#observeMemory(memory);
+    }
     this.#writeHeader(memory, header, order, LIVE_MARK);
-    this.#ledger.reserve(end, grownBytes);
+    this.#ledger.reserve(end);
     this.#bumper = end;
     this.#ledger.markLive(header, order);
     return header;
@@ -404,8 +442,8 @@ export class FreeingBumpAllocator {
       throw new AllocatorError('DoubleFree', `cannot free ${hex(pointer)}: the block was already freed`, { pointer });
     }
     const order = this.#ledger.order(header);
-    const bytes = memory.readMemory(header, HEADER_SIZE);
-    if (highWord(bytes) !== LIVE_MARK || lowWord(bytes) !== order) {
+    this.#readHeader(memory, header);
+    if (this.#high !== LIVE_MARK || this.#low !== order) {
       throw this.#corrupted(header, `the header of the live block ${hex(pointer)} was overwritten`);
     }
     const next = this.#heads[order]!;
@@ -429,7 +467,12 @@ export class FreeingBumpAllocator {
 
   /** The current size of `memory` in bytes, after checking that it has not shrunk. */
   #observeMemory(memory: AllocatorMemory): number {
-    const bytes = memory.memorySize() * WASM_PAGE_SIZE;
+    const buffer = currentBufferOf(memory);
+    if (buffer !== this.#buffer) {
+      this.#buffer = buffer;
+      this.#words = buffer === null ? null : new DataView(buffer);
+    }
+    const bytes = buffer === null ? memory.memorySize() * WASM_PAGE_SIZE : buffer.byteLength;
     if (bytes < this.#lastMemoryBytes) {
       throw new AllocatorError(
         'MemoryShrank',
@@ -440,7 +483,30 @@ export class FreeingBumpAllocator {
     return bytes;
   }
 
+  /**
+   * Reads the header at `header` (below the bump pointer, so inside the memory observed at the
+   * start of this operation) into {@link #low} and {@link #high}: in place through the buffer
+   * where the memory offers it, else with one `readMemory`.
+   */
+  #readHeader(memory: AllocatorMemory, header: number): void {
+    const words = this.#words;
+    if (words !== null) {
+      this.#low = words.getUint32(header, true);
+      this.#high = words.getUint32(header + 4, true);
+      return;
+    }
+    const bytes = memory.readMemory(header, HEADER_SIZE);
+    this.#low = lowWord(bytes);
+    this.#high = highWord(bytes);
+  }
+
   #writeHeader(memory: AllocatorMemory, header: number, low: number, high: number): void {
+    const words = this.#words;
+    if (words !== null) {
+      words.setUint32(header, low, true);
+      words.setUint32(header + 4, high, true);
+      return;
+    }
     const bytes = this.#headerBytes;
     bytes[0] = low;
     bytes[1] = low >>> 8;

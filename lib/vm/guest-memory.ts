@@ -13,7 +13,9 @@
 
 import { OutOfBoundsError, UsageError } from '../base/errors.js';
 import { describeValue } from '../base/values.js';
-import { type GuestMemoryAccess, MAX_PAGES, PAGE_SIZE } from '../base/guest-memory-access.js';
+import { CURRENT_BUFFER, type CurrentBufferAccess, type GuestMemoryAccess, MAX_PAGES, PAGE_SIZE } from '../base/guest-memory-access.js';
+
+const EMPTY = new ArrayBuffer(0);
 
 function checkCount(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -23,7 +25,7 @@ function checkCount(what: string, value: unknown): number {
 }
 
 /** The guest's memory, or the absence of one (a module without memory has size 0). */
-export class GuestMemory implements GuestMemoryAccess {
+export class GuestMemory implements GuestMemoryAccess, CurrentBufferAccess {
   constructor(
     /** `null` for a module without memory; set once the instance exists if it exports its memory. */
     public memory: WebAssembly.Memory | null,
@@ -33,6 +35,11 @@ export class GuestMemory implements GuestMemoryAccess {
 
   memorySize(): number {
     return this.memory === null ? 0 : this.memory.buffer.byteLength / PAGE_SIZE;
+  }
+
+  /** The memory's current buffer (empty without a memory); see `CURRENT_BUFFER`. */
+  [CURRENT_BUFFER](): ArrayBuffer {
+    return (this.memory?.buffer ?? EMPTY) as ArrayBuffer;
   }
 
   readMemory(offset: number, size: number): Uint8Array {
@@ -79,6 +86,6 @@ export class GuestMemory implements GuestMemoryAccess {
         `cannot ${what} ${size} bytes at offset ${offset}: the memory is ${length} bytes long`,
       );
     }
-    return (buffer ?? new ArrayBuffer(0)) as ArrayBuffer;
+    return (buffer ?? EMPTY) as ArrayBuffer;
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
+import { CURRENT_BUFFER, type GuestMemoryAccess } from '../base/guest-memory-access.js';
 import type { Ownership } from './ownership.js';
 
 /** Reading, writing and growing the guest's memory, in every state that has an instance. */
@@ -21,6 +21,11 @@ export abstract class MemoryAccess implements GuestMemoryAccess {
   /** The size of the guest's memory in pages of 64 KiB (0 for a module without memory). */
   memorySize(): number {
     return this.owner.live.memory.memorySize();
+  }
+
+  /** @internal The memory's current buffer, for the library's own host code (see `CURRENT_BUFFER`). */
+  [CURRENT_BUFFER](): ArrayBuffer {
+    return this.owner.live.memory[CURRENT_BUFFER]();
   }
 
   /**

@@ -11,7 +11,7 @@ import {
 } from '../../lib/substrate/allocator.js';
 import { wat } from '../support/wat.js';
 import { AllocatorModel } from '../support/allocator-model.js';
-import { FakeMemory } from '../support/allocator-fake-memory.js';
+import { FakeMemory, InPlaceFakeMemory } from '../support/allocator-fake-memory.js';
 import { prng } from '../support/allocator-prng.js';
 
 const PAGE = WASM_PAGE_SIZE;
@@ -441,11 +441,14 @@ describe('corrupted headers', () => {
     expectAllocatorError('HeaderCorrupted', () => allocator.malloc(memory, 8)); // a links to the live b
   });
 
-  test('random scribbles over the heap: only AllocatorErrors, no overlap, no access outside memory, bounded work', () => {
+  test.each([
+    ['through the accessors', FakeMemory],
+    ['in place', InPlaceFakeMemory],
+  ])('random scribbles over the heap (%s): only AllocatorErrors, no overlap, no access outside memory, bounded work', (_how, Memory) => {
     const random = prng(0x5eed);
     const kinds = new Set<string>();
     for (let round = 0; round < 200; round++) {
-      const memory = new FakeMemory(1, 64);
+      const memory = new Memory(1, 64);
       const allocator = new FreeingBumpAllocator(100);
       const live = new Map<number, number>(); // pointer -> block size
       const everHandedOut: number[] = [];
@@ -530,7 +533,12 @@ function problems(
   return found;
 }
 
-describe('randomized against a model', () => {
+// Headers are read and written through the accessors for any memory object, and in place
+// (through the buffer) for the library's own: both ways are checked against the model.
+describe.each([
+  ['through the accessors', FakeMemory],
+  ['in place', InPlaceFakeMemory],
+])('randomized against a model, %s', (_how, Memory) => {
   // The last seed runs on a small memory, so that it ends in an OutOfMemory the model predicts.
   test.each([
     [1, 512],
@@ -541,7 +549,7 @@ describe('randomized against a model', () => {
   ])('seed %i, at most %i pages: 3000 operations', (seed, maxPages) => {
     const random = prng(seed);
     const heapBase = 1 + Math.floor(random() * 5000);
-    const memory = new FakeMemory(1, maxPages);
+    const memory = new Memory(1, maxPages);
     const allocator = new FreeingBumpAllocator(heapBase);
     const model = new AllocatorModel(heapBase, 1, maxPages);
     let outOfMemory = false;
@@ -599,6 +607,47 @@ describe('randomized against a model', () => {
     expect(stats.addressSpaceUsed).toBe(model.bumper - allocator.heapBase);
     expect(stats.bytesAllocated).toBe([...live.values()].reduce((sum, { block }) => sum + block + 8, 0));
     expect(stats.allocations - stats.frees).toBe(live.size);
+    // In place means in place: no header went through the accessors.
+    if (memory instanceof InPlaceFakeMemory) {
+      expect(memory.bufferFetches).toBeGreaterThanOrEqual(stats.allocations + stats.frees);
+      expect([memory.calls.readMemory, memory.calls.writeMemory]).toEqual([0, 0]);
+    }
+  });
+});
+
+describe('reset', () => {
+  /** A fixed mix of requests and frees; returns every pointer malloc gave. */
+  function workload(allocator: FreeingBumpAllocator, memory: AllocatorMemory): number[] {
+    const pointers: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      pointers.push(allocator.malloc(memory, (i * 37) % 3000));
+      if (i % 3 === 0) allocator.free(memory, pointers[i]!);
+    }
+    return pointers;
+  }
+
+  test.each([
+    ['through the accessors', FakeMemory],
+    ['in place', InPlaceFakeMemory],
+  ])('a reset allocator (%s) hands out what a new one would, and forgets every block', (_how, Memory) => {
+    const used = new FreeingBumpAllocator(100, { maxMemoryPages: 64 });
+    const first = workload(used, new Memory(1));
+    expectAllocatorError('InvalidPointer', () => used.free(new Memory(64), 1)); // poisons it
+    used.reset();
+    expect(used.poisoned).toBe(false);
+    expect(used.stats()).toEqual(new FreeingBumpAllocator(100).stats());
+    // A fresh instance's memory (of the initial size: the allocator must not remember the old size).
+    const again = workload(used, new Memory(1));
+    expect(again).toEqual(workload(new FreeingBumpAllocator(100, { maxMemoryPages: 64 }), new Memory(1)));
+    expect(again).toEqual(first);
+    // Blocks of before the reset are unknown now, not live or free.
+    const latest = new FreeingBumpAllocator(100);
+    const memory = new Memory(1);
+    latest.malloc(memory, 8);
+    const old = latest.malloc(memory, 5000);
+    latest.reset();
+    expect(latest.malloc(memory, 5000)).toBeLessThan(old); // old now lies inside this block
+    expectAllocatorError('InvalidPointer', () => latest.free(memory, old));
   });
 });
 

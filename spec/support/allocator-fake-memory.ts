@@ -4,6 +4,7 @@
  * accesses so that they can check each operation does a bounded amount of work.
  */
 import { OutOfBoundsError } from '../../lib/base/errors.js';
+import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
 import { type AllocatorMemory, WASM_PAGE_SIZE } from '../../lib/substrate/allocator.js';
 
 /** A guest memory for allocator tests. */
@@ -71,3 +72,18 @@ export class FakeMemory implements AllocatorMemory {
   }
 }
 
+
+/**
+ * A {@link FakeMemory} that also offers the library's in-place fast path (`CURRENT_BUFFER`, as
+ * `Prepare`, `VirtualMachine` and the inline host functions' memory do), so that the allocator
+ * reads and writes headers through the buffer instead of the counted, checked accessors.
+ */
+export class InPlaceFakeMemory extends FakeMemory implements CurrentBufferAccess {
+  /** Times the allocator fetched the buffer. */
+  bufferFetches = 0;
+
+  [CURRENT_BUFFER](): ArrayBuffer {
+    this.bufferFetches++;
+    return this.memory.buffer;
+  }
+}
