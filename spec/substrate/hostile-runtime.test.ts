@@ -24,7 +24,11 @@ const HOSTILE = guest(
    (import "env" "ext_logging_log_version_1" (func $log (param i32 i64 i64)))`,
   `(func (export "echo") (param $p i32) (param $l i32) (result i64) (call $ps (local.get $p) (local.get $l)))
    (func (export "out_of_range") (param i32 i32) (result i64) (call $ps (i32.const 0xffff0000) (i32.const 16)))
-   (func (export "straddling") (param i32 i32) (result i64) (call $ps (i32.const 65530) (i32.const 100)))
+   ;; Past the end of the largest memory the heap allows (1 + 64 pages), so out of range whatever
+   ;; size earlier calls left the memory at (the runtime reuses a grown instance).
+   (func (export "straddling") (param i32 i32) (result i64) (call $ps (i32.const 4259834) (i32.const 100)))
+   ;; The second header exhaust_heap's allocator writes (1 MiB blocks from the heap base, 4096).
+   (func (export "peek") (param i32 i32) (result i64) (call $ps (i32.const 1052680) (i32.const 8)))
    (func (export "huge_output") (param i32 i32) (result i64) (i64.const -1))
    (func (export "huge_malloc") (param i32 i32) (result i64) (drop (call $malloc (i32.const 0x7fffffff))) (i64.const 0))
    (func (export "exhaust_heap") (param i32 i32) (result i64)
@@ -40,7 +44,7 @@ const HOSTILE = guest(
      (i64.const 0))
    (func (export "bad_key") (param i32 i32) (result i64) (call $get (call $ps (i32.const 0xffffff00) (i32.const 0x1000))))
    (func (export "bad_hash_input") (param i32 i32) (result i64)
-     (drop (call $twox (call $ps (i32.const 60000) (i32.const 0x100000)))) (i64.const 0))
+     (drop (call $twox (call $ps (i32.const 4200000) (i32.const 0x100000)))) (i64.const 0))
    (func (export "bad_log") (param i32 i32) (result i64)
      (call $log (i32.const 1) (call $ps (i32.const 0) (i32.const -1)) (call $ps (i32.const 0) (i32.const 0))) (i64.const 0))
    (func (export "trap") (param i32 i32) (result i64) (unreachable))
@@ -115,6 +119,14 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(error).toMatchObject({ kind: 'HostFunctionFailed', function: 'ext_allocator_malloc_version_1' });
       expect((error.cause as AllocatorError).kind).toBe('OutOfMemory');
       expect(error.message).toMatch(new RegExp(`may not grow the memory past ${1 + HEAP_PAGES} pages`));
+    });
+
+    test('what a call leaves in the memory it grew is gone for the next call, which reads zeros there', async () => {
+      await failure('exhaust_heap');
+      // The grown instance is reused (SubstrateRuntime sets VmConfig.reuseGrownMemory): its
+      // memory keeps its size, but the allocator's headers there were zeroed with the rest.
+      const { output } = await runtimeCall(runtime, 'peek');
+      expect([...output]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     });
 
     test('freeing a pointer that was never allocated', async () => {
