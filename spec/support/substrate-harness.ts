@@ -20,6 +20,7 @@
 import { zstdDecompressSync } from 'node:zlib';
 import { compact } from 'scale-ts';
 import {
+  type ArtifactCache,
   type Backend,
   type ExecOutcome,
   type GuestMemoryAccess,
@@ -30,6 +31,7 @@ import {
   type VmConfig,
   WasmValue,
 } from '../../lib/index.js';
+import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
 import { readModuleFacts } from '../../lib/load/module-facts.js';
 import { FreeingBumpAllocator } from '../../lib/substrate/allocator.js';
 
@@ -102,14 +104,11 @@ function optionBytes(value: Uint8Array | undefined): Uint8Array {
 /** The state of one run of the minimal host. */
 class MinimalHost {
   readonly calls = new Map<string, number>();
-  /** A fresh heap for each run, starting at the runtime's `__heap_base`. */
-  readonly allocator: FreeingBumpAllocator;
   constructor(
-    heapBase: number,
+    /** An empty heap for each run, starting at the runtime's `__heap_base` (reused, reset, as the Substrate layer does). */
+    readonly allocator: FreeingBumpAllocator,
     readonly storage: HarnessStorage,
-  ) {
-    this.allocator = new FreeingBumpAllocator(heapBase);
-  }
+  ) {}
 
   /** The host's answer to one import call: a value (a bigint for an `i64`), or `undefined` for none. */
   answer(name: string, memory: GuestMemoryAccess, args: readonly (number | bigint)[]): number | bigint | undefined {
@@ -150,8 +149,11 @@ class MinimalHost {
  * `GuestMemoryAccess` over a plain `WebAssembly.Memory`. As the interface asks (and the
  * allocator relies on), growing past the maximum throws `OutOfBoundsError`, growing nothing.
  */
-function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess {
+function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess & CurrentBufferAccess {
   return {
+    // The fast path the library's own memory objects give its allocator, so that every side's
+    // allocator costs the same.
+    [CURRENT_BUFFER]: () => memory().buffer,
     memorySize: () => memory().buffer.byteLength / PAGE,
     growMemory: (pages) => {
       try {
@@ -166,20 +168,32 @@ function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess {
   };
 }
 
-/** Runs entry points of `wasm` in plain WebAssembly: compiled once, a fresh instance per run. */
+/**
+ * Runs entry points of `wasm` in plain WebAssembly: compiled once, a fresh instance per run. With
+ * `reuseInstance`, one instance serves every run instead, its memory put back after each (the
+ * initial contents copied back, zeros past them, the size as the run left it): what the VM does
+ * with `VmConfig.reuseGrownMemory`, done by hand, as the baseline of that mode. (Its mutable
+ * globals are not restored: Rust runtimes have only their stack pointer, which a call that
+ * returns puts back itself.)
+ */
 export async function plainRunner(
   wasm: Uint8Array,
+  runnerOptions: { readonly reuseInstance?: boolean } = {},
 ): Promise<(entry: string, input: Uint8Array, options?: RunOptions) => EntryPointRun> {
   const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
   const declared = readModuleFacts(wasm).memories[0];
-  return (entry, input, options = {}) => {
-    let memory: WebAssembly.Memory | null = null;
-    const access = plainMemory(() => memory!);
-    let host: MinimalHost | null = null;
+  let allocator: FreeingBumpAllocator | null = null;
+  // What the imports of the instance in use answer from, set for each run.
+  let memory: WebAssembly.Memory | null = null;
+  let host: MinimalHost | null = null;
+  const access = plainMemory(() => memory!);
+  let kept: { readonly instance: WebAssembly.Instance; readonly memory: WebAssembly.Memory; readonly image: Uint8Array } | null = null;
+  const instantiate = (): WebAssembly.Instance => {
     const env: Record<string, unknown> = {};
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind === 'function') env[imp.name] = (...args: (number | bigint)[]) => host!.answer(imp.name, access, args);
     }
+    memory = null;
     if (declared?.imported === true) {
       // The same memory the VM gives an imported memory: the module's declared limits.
       const { initial, maximum } = declared.limits;
@@ -188,11 +202,32 @@ export async function plainRunner(
     }
     const instance = new WebAssembly.Instance(module, { env } as WebAssembly.Imports);
     memory ??= instance.exports['memory'] as WebAssembly.Memory;
-    host = new MinimalHost((instance.exports['__heap_base'] as WebAssembly.Global).value as number, options.storage ?? NO_STORAGE);
-    const inputPtr = host.allocator.malloc(access, input.length);
-    access.writeMemory(inputPtr, input);
-    const packed = (instance.exports[entry] as (p: number, l: number) => bigint)(inputPtr, input.length);
-    return host.result(access, packed);
+    return instance;
+  };
+  return (entry, input, options = {}) => {
+    let instance: WebAssembly.Instance;
+    if (kept === null) {
+      instance = instantiate();
+      if (runnerOptions.reuseInstance === true) kept = { instance, memory: memory!, image: new Uint8Array(memory!.buffer).slice() };
+    } else {
+      instance = kept.instance;
+      memory = kept.memory;
+    }
+    allocator ??= new FreeingBumpAllocator((instance.exports['__heap_base'] as WebAssembly.Global).value as number);
+    allocator.reset();
+    host = new MinimalHost(allocator, options.storage ?? NO_STORAGE);
+    try {
+      const inputPtr = host.allocator.malloc(access, input.length);
+      access.writeMemory(inputPtr, input);
+      const packed = (instance.exports[entry] as (p: number, l: number) => bigint)(inputPtr, input.length);
+      return host.result(access, packed);
+    } finally {
+      if (kept !== null) {
+        const bytes = new Uint8Array(kept.memory.buffer);
+        bytes.set(kept.image);
+        bytes.fill(0, kept.image.length);
+      }
+    }
   };
 }
 
@@ -207,15 +242,18 @@ export interface RuntimePrototype {
   names: string[];
   /** With `inline`: the host the inline functions answer from, replaced for each run. */
   inlineHost: { current: MinimalHost | null } | null;
+  /** The heap allocator, reset for each run. */
+  allocator: FreeingBumpAllocator;
 }
 
 /**
  * Creates a prototype whose import ids are indexes into `names`. With `inline`, the minimal
- * host answers every import inline (nothing pauses). `backend` defaults to the library's default.
+ * host answers every import inline (nothing pauses). `backend` defaults to the library's default;
+ * `reuseGrownMemory` as in `VmConfig` (the Substrate layer sets it).
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
-  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend } = {},
+  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend; reuseGrownMemory?: boolean; cache?: ArtifactCache } = {},
 ): Promise<RuntimePrototype> {
   const names: string[] = [];
   const inlineHost = options.inline === true ? { current: null as MinimalHost | null } : null;
@@ -226,6 +264,8 @@ export async function createRuntimePrototype(
   const proto = await create({
     moduleBytes: wasm,
     backend: options.backend ?? 'asyncify',
+    reuseGrownMemory: options.reuseGrownMemory ?? false,
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
     symbols: (_module, name) => names.push(name) - 1,
     ...(inlineHost === null
       ? {}
@@ -234,7 +274,7 @@ export async function createRuntimePrototype(
             HANDLED.has(name) ? (memory, params) => inlineHost.current!.answer(name, memory, params) : undefined,
         }),
   });
-  return { proto, names, inlineHost };
+  return { proto, names, inlineHost, allocator: new FreeingBumpAllocator(proto.globalValue('__heap_base')) };
 }
 
 /**
@@ -268,7 +308,8 @@ export async function runVmAsync(
 }
 
 function startOn(runtime: RuntimePrototype, entry: string, input: Uint8Array, options: RunOptions): { host: MinimalHost; vm: VirtualMachine } {
-  const host = new MinimalHost(runtime.proto.globalValue('__heap_base'), options.storage ?? NO_STORAGE);
+  runtime.allocator.reset();
+  const host = new MinimalHost(runtime.allocator, options.storage ?? NO_STORAGE);
   if (runtime.inlineHost !== null) runtime.inlineHost.current = host;
   const prepare = runtime.proto.prepare();
   const inputPtr = host.allocator.malloc(prepare, input.length);
