@@ -10,7 +10,7 @@
  *   `new WebAssembly.Instance`): the call's memory growth lands on pages the operating system
  *   maps one fault at a time as they are first touched;
  * - the same instance, its memory put back but not shrunk (the VM with
- *   `VmConfig.reuseGrownMemory`, as the Substrate layer runs; plain V8 by hand): no new pages.
+ *   `VmConfig.reuseGrownMemory`, an option of the Substrate layer; plain V8 by hand): no new pages.
  * Every side's output is checked against plain V8's.
  */
 import { run_task } from '@acala-network/chopsticks-executor';
@@ -101,12 +101,21 @@ export async function benchMetadata(
   }
 
   // The library's Substrate layer as a user runs it: its host functions (allocator, logging,
-  // hashing, ...) inline, storage reads pausing (none answered), grown memory reused.
-  const substrate = await SubstrateRuntime.create({ code, backend: 'jspi' });
+  // hashing, ...) inline, storage reads pausing (none answered); by default (a memory of the
+  // initial size for every call) and with reuseGrownMemory.
   const storage = new MapStorage();
-  const layerCall = async () => (await runtimeCall(substrate, 'Metadata_metadata', input, { storage })).output;
-  if (!sameBytes(await layerCall(), reference.output)) throw new Error(`${runtimeName}: the Substrate layer's output differs`);
-  variants.push({ how: 'the Substrate layer: runtimeCall on JSPI, its inline set', work: layerCall, hostCalls: 0, baseline: plainKept, every: 1 });
+  for (const reuseGrownMemory of [false, true]) {
+    const substrate = await SubstrateRuntime.create({ code, backend: 'jspi', reuseGrownMemory });
+    const layerCall = async () => (await runtimeCall(substrate, 'Metadata_metadata', input, { storage })).output;
+    if (!sameBytes(await layerCall(), reference.output)) throw new Error(`${runtimeName}: the Substrate layer's output differs`);
+    variants.push({
+      how: `the Substrate layer: runtimeCall on JSPI, its inline set${reuseGrownMemory ? ', reuseGrownMemory' : ''}`,
+      work: layerCall,
+      hostCalls: 0,
+      baseline: reuseGrownMemory ? plainKept : plainFresh,
+      every: 1,
+    });
+  }
 
   const wasmHex = `0x${Buffer.from(code).toString('hex')}`;
   let taskId = 0;

@@ -22,11 +22,10 @@
  * ## Instances
  *
  * Each call runs on a fresh instance (memory as after instantiation), as Substrate requires:
- * nothing a call leaves in memory may influence the next. The one exception is the memory's size:
- * an instance whose memory the previous call grew (within the heap pages) is reused with its
- * memory zeroed past the initial contents but not shrunk (`reuseGrownMemory`), which spares the
- * next call the page faults of a new memory. The heap's pointers do not depend on the size, and
- * under Substrate's default (static) heap strategy the memory is the whole heap from the start. Instances come from the prototype
+ * nothing a call leaves in memory may influence the next. (With `reuseGrownMemory`, an instance
+ * whose memory the previous call grew is reused with its memory zeroed past the initial contents
+ * but not shrunk: faster where page faults are expensive, and the memory's size is then the one
+ * thing a call can tell of the calls before it.) Instances come from the prototype
  * without re-running the transform (`cloneAsync()` shares the compiled code), and only through
  * the asynchronous transitions, which every engine allows on every thread (see `#takeInstance`). Calls may overlap (two
  * calls paused, each waiting for its storage): each gets its own instance.
@@ -114,13 +113,14 @@ export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
   readonly onProgress?: (event: RuntimeProgressEvent) => void;
   /**
    * Reuse an instance whose memory the previous call grew (the core's `VmConfig.reuseGrownMemory`;
-   * default `true`): its memory is zeroed past the initial contents but keeps its size, which
-   * spares the next call the page faults of a new memory (measured: 12 ms of westend's
-   * `Metadata_metadata` down to 4). A call can then tell one thing of the calls before it:
-   * whether an access past what its own allocations needed, but inside the heap, traps (a new
-   * instance) or reads zeros (a reused one). Under Substrate's default (static) heap the memory
-   * is the whole heap from the start and such accesses never trap; honest runtimes make none.
-   * `false` gives every call a memory of the initial size.
+   * default `false`). Its memory is then zeroed past the initial contents but keeps its size,
+   * which spares the next call the page faults of a new memory: on machines where those are
+   * expensive, most of a large call's time (measured on a Firecracker VM: westend's
+   * `Metadata_metadata` from 13 ms to 4). The price: a call can tell one thing of the calls
+   * before it, the memory's size (`memory.size`, and whether an access past what its own
+   * allocations needed, but inside the heap, traps or reads zeros). Substrate gives every call a
+   * memory of the same size, so the default does too; honest runtimes never look, and a light
+   * client that trusts its runtime that far can turn this on.
    */
   readonly reuseGrownMemory?: boolean;
 }
@@ -225,7 +225,7 @@ export class SubstrateRuntime {
       symbols: (module, name, signature) => slotOf(module, name, signature),
       backend: options.backend ?? 'auto',
       // See SubstrateRuntimeOptions.reuseGrownMemory.
-      reuseGrownMemory: options.reuseGrownMemory ?? true,
+      reuseGrownMemory: options.reuseGrownMemory ?? false,
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
       onProgress: (event) => progress.relay(event),

@@ -25,10 +25,12 @@ const HOSTILE = guest(
   `(func (export "echo") (param $p i32) (param $l i32) (result i64) (call $ps (local.get $p) (local.get $l)))
    (func (export "out_of_range") (param i32 i32) (result i64) (call $ps (i32.const 0xffff0000) (i32.const 16)))
    ;; Past the end of the largest memory the heap allows (1 + 64 pages), so out of range whatever
-   ;; size earlier calls left the memory at (the runtime reuses a grown instance).
+   ;; size earlier calls left the memory at (with reuseGrownMemory, a grown instance is reused).
    (func (export "straddling") (param i32 i32) (result i64) (call $ps (i32.const 4259834) (i32.const 100)))
    ;; The second header exhaust_heap's allocator writes (1 MiB blocks from the heap base, 4096).
    (func (export "peek") (param i32 i32) (result i64) (call $ps (i32.const 1052680) (i32.const 8)))
+   (func (export "memory_size") (param i32 i32) (result i64)
+     (i32.store (i32.const 0) (memory.size)) (call $ps (i32.const 0) (i32.const 4)))
    (func (export "huge_output") (param i32 i32) (result i64) (i64.const -1))
    (func (export "huge_malloc") (param i32 i32) (result i64) (drop (call $malloc (i32.const 0x7fffffff))) (i64.const 0))
    (func (export "exhaust_heap") (param i32 i32) (result i64)
@@ -121,12 +123,21 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(error.message).toMatch(new RegExp(`may not grow the memory past ${1 + HEAP_PAGES} pages`));
     });
 
-    test('what a call leaves in the memory it grew is gone for the next call, which reads zeros there', async () => {
+    test('after a call that grew the memory, the next gets a memory of the initial size, as in Substrate', async () => {
       await failure('exhaust_heap');
-      // The grown instance is reused (SubstrateRuntime sets VmConfig.reuseGrownMemory): its
-      // memory keeps its size, but the allocator's headers there were zeroed with the rest.
-      const { output } = await runtimeCall(runtime, 'peek');
-      expect([...output]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+      expect([...(await runtimeCall(runtime, 'memory_size')).output]).toEqual([1, 0, 0, 0]);
+      expect((await failure('peek')).kind).toBe('InvalidOutput');
+    });
+
+    test('with reuseGrownMemory, it keeps the grown size, and reads zeros where the previous call left headers', async () => {
+      const reusing = await SubstrateRuntime.create({ code: await HOSTILE, heapPages: HEAP_PAGES, backend, reuseGrownMemory: true });
+      const exhausted = await runtimeCall(reusing, 'exhaust_heap').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(exhausted).toBeInstanceOf(RuntimeCallError);
+      expect([...(await runtimeCall(reusing, 'memory_size')).output]).toEqual([1 + HEAP_PAGES, 0, 0, 0]);
+      expect([...(await runtimeCall(reusing, 'peek')).output]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     });
 
     test('freeing a pointer that was never allocated', async () => {

@@ -249,7 +249,7 @@ export interface RuntimePrototype {
 /**
  * Creates a prototype whose import ids are indexes into `names`. With `inline`, the minimal
  * host answers every import inline (nothing pauses). `backend` defaults to the library's default;
- * `reuseGrownMemory` as in `VmConfig` (the Substrate layer sets it).
+ * `reuseGrownMemory` as in `VmConfig` (an option of the Substrate layer).
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
