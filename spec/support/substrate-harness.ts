@@ -63,14 +63,28 @@ export interface EntryPointRun {
   totalCalls: number;
 }
 
-/** The imports the minimal host answers; anything else makes the run fail. */
-const HANDLED = new Set([
+/**
+ * The imports the minimal host answers, in the order of {@link MinimalHost}'s counters; anything
+ * else makes the run fail when it is called. Each side resolves an import to its position here
+ * once, when it binds it, so that a call costs no lookup by name.
+ */
+const HANDLED = [
   'ext_allocator_malloc_version_1',
   'ext_allocator_free_version_1',
   'ext_logging_log_version_1',
   'ext_logging_max_level_version_1',
   'ext_storage_get_version_1',
-]);
+] as const;
+const [MALLOC, FREE, , MAX_LEVEL, STORAGE_GET] = [0, 1, 2, 3, 4] as const;
+
+/** The position of `name` in {@link HANDLED}, or -1. */
+function handledIndex(name: string): number {
+  return (HANDLED as readonly string[]).indexOf(name);
+}
+
+function unexpected(name: string): never {
+  throw new Error(`unexpected host call ${name}`);
+}
 
 /**
  * The storage a run reads: values by key in `0x`-prefixed lowercase hex, as
@@ -103,28 +117,32 @@ function optionBytes(value: Uint8Array | undefined): Uint8Array {
 
 /** The state of one run of the minimal host. */
 class MinimalHost {
-  readonly calls = new Map<string, number>();
+  /** Calls of each import of {@link HANDLED}, by position. */
+  readonly #counts = new Uint32Array(HANDLED.length);
   constructor(
-    /** An empty heap for each run, starting at the runtime's `__heap_base` (reused, reset, as the Substrate layer does). */
+    /** An empty heap for each run, starting at the runtime's `__heap_base` (reused, reset). */
     readonly allocator: FreeingBumpAllocator,
     readonly storage: HarnessStorage,
   ) {}
 
-  /** The host's answer to one import call: a value (a bigint for an `i64`), or `undefined` for none. */
-  answer(name: string, memory: GuestMemoryAccess, args: readonly (number | bigint)[]): number | bigint | undefined {
-    if (!HANDLED.has(name)) throw new Error(`unexpected host call ${name}`);
-    this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
-    switch (name) {
-      case 'ext_allocator_malloc_version_1':
-        return this.allocator.malloc(memory, args[0] as number);
-      case 'ext_allocator_free_version_1':
-        this.allocator.free(memory, args[0] as number);
+  /**
+   * The host's answer to one call of the import at position `which` of {@link HANDLED}, given
+   * its first argument (the only one any of them reads): a value (a bigint for an `i64`), or
+   * `undefined` for none.
+   */
+  answer(which: number, memory: GuestMemoryAccess, first: number | bigint | undefined): number | bigint | undefined {
+    this.#counts[which]! += 1;
+    switch (which) {
+      case MALLOC:
+        return this.allocator.malloc(memory, first as number);
+      case FREE:
+        this.allocator.free(memory, first as number);
         return undefined;
-      case 'ext_logging_max_level_version_1':
+      case MAX_LEVEL:
         return 0; // LogLevelFilter::Off: the runtime then logs nothing.
-      case 'ext_storage_get_version_1': {
+      case STORAGE_GET: {
         // The key is a pointer-size; the answer, SCALE Option<Vec<u8>> in a block of the heap.
-        const key = BigInt.asUintN(64, BigInt(args[0]!));
+        const key = BigInt.asUintN(64, BigInt(first!));
         const value = this.storage.get(hexKey(memory.readMemory(Number(key & 0xffff_ffffn), Number(key >> 32n))));
         const encoded = optionBytes(value);
         const pointer = this.allocator.malloc(memory, encoded.length);
@@ -139,9 +157,13 @@ class MinimalHost {
   result(memory: GuestMemoryAccess, packed: bigint): EntryPointRun {
     const u = BigInt.asUintN(64, packed);
     const output = memory.readMemory(Number(u & 0xffff_ffffn), Number(u >> 32n));
+    const calls = new Map<string, number>();
     let totalCalls = 0;
-    for (const n of this.calls.values()) totalCalls += n;
-    return { output, calls: this.calls, totalCalls };
+    this.#counts.forEach((count, which) => {
+      if (count > 0) calls.set(HANDLED[which]!, count);
+      totalCalls += count;
+    });
+    return { output, calls, totalCalls };
   }
 }
 
@@ -191,7 +213,9 @@ export async function plainRunner(
   const instantiate = (): WebAssembly.Instance => {
     const env: Record<string, unknown> = {};
     for (const imp of WebAssembly.Module.imports(module)) {
-      if (imp.kind === 'function') env[imp.name] = (...args: (number | bigint)[]) => host!.answer(imp.name, access, args);
+      if (imp.kind !== 'function') continue;
+      const which = handledIndex(imp.name);
+      env[imp.name] = which < 0 ? () => unexpected(imp.name) : (first?: number | bigint) => host!.answer(which, access, first);
     }
     memory = null;
     if (declared?.imported === true) {
@@ -240,6 +264,8 @@ export async function runPlain(wasm: Uint8Array, entry: string, input: Uint8Arra
 export interface RuntimePrototype {
   proto: VirtualMachinePrototype;
   names: string[];
+  /** For each import id, its position in the host's list of handled imports, or -1. */
+  handled: number[];
   /** With `inline`: the host the inline functions answer from, replaced for each run. */
   inlineHost: { current: MinimalHost | null } | null;
   /** The heap allocator, reset for each run. */
@@ -270,11 +296,13 @@ export async function createRuntimePrototype(
     ...(inlineHost === null
       ? {}
       : {
-          inlineImports: (_module: string, name: string): InlineImport | undefined =>
-            HANDLED.has(name) ? (memory, params) => inlineHost.current!.answer(name, memory, params) : undefined,
+          inlineImports: (_module: string, name: string): InlineImport | undefined => {
+            const which = handledIndex(name);
+            return which < 0 ? undefined : (memory, params) => inlineHost.current!.answer(which, memory, params[0]);
+          },
         }),
   });
-  return { proto, names, inlineHost, allocator: new FreeingBumpAllocator(proto.globalValue('__heap_base')) };
+  return { proto, names, handled: names.map(handledIndex), inlineHost, allocator: new FreeingBumpAllocator(proto.globalValue('__heap_base')) };
 }
 
 /**
@@ -318,11 +346,9 @@ function startOn(runtime: RuntimePrototype, entry: string, input: Uint8Array, op
 }
 
 function answerOf(host: MinimalHost, runtime: RuntimePrototype, vm: VirtualMachine, outcome: Extract<ExecOutcome, { type: 'interrupted' }>): WasmValue | null {
-  const result = host.answer(
-    runtime.names[outcome.id]!,
-    vm,
-    outcome.params.map((p) => p.value),
-  );
+  const which = runtime.handled[outcome.id]!;
+  if (which < 0) unexpected(runtime.names[outcome.id]!);
+  const result = host.answer(which, vm, outcome.params[0]?.value);
   return result === undefined ? null : typeof result === 'bigint' ? WasmValue.i64(result) : WasmValue.i32(result);
 }
 
