@@ -130,9 +130,8 @@ export interface VmConfig {
    * looking at the size: `memory.size` and `memory.grow` report it, and an access in the grown
    * part reads zeros where a fresh instance would trap. Hosts whose guests never do either
    * (a Substrate runtime's heap is grown by the host's allocator) lose nothing; the Substrate
-   * layer offers it as an option. A memory grown by more
-   * than 32 MiB still gets a new instance, as zeroing that much at every reset would cost more
-   * than it saves.
+   * layer offers it as an option. A memory grown by more than 32 MiB still gets a new
+   * instance, as zeroing that much at every reset would cost more than it saves.
    */
   readonly reuseGrownMemory?: boolean;
 

@@ -10,11 +10,11 @@
  *   So the complete truth about the heap is, for each block start: its order and whether it is
  *   live.
  * - Block starts are 8-aligned offsets from the heap base, so the ledger is one byte per 8 bytes
- *   of heap, in chunks of {@link CHUNK_ENTRIES} bytes added as the bump pointer advances. A byte of 0 means "no block starts here";
- *   otherwise it holds the state and order. Chunks rather than one array grown by doubling:
- *   growing copies nothing, and small arrays come from memory the process already has, where a
- *   large new one is memory the operating system must map page by page (which costs more than
- *   the allocator's own work on some machines).
+ *   of heap, in chunks of {@link CHUNK_ENTRIES} bytes added as the bump pointer advances. A byte
+ *   of 0 means "no block starts here"; otherwise it holds the state and order. Chunks rather
+ *   than one array grown by doubling: growing copies nothing, and small arrays come from memory
+ *   the process already has, where a large new one is memory the operating system must map page
+ *   by page (which costs more than the allocator's own work on some machines).
  *
  * With it, `free` tells a pointer that was never handed out from a double free without trusting
  * the guest, and every header or free-list link read back from the guest's memory is compared
