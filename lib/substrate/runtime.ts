@@ -186,6 +186,9 @@ export class SubstrateRuntime {
     if (options.artifact !== undefined && options.cache !== undefined) {
       throw new UsageError('InvalidArgument', 'give an artifact or a cache, not both');
     }
+    if (options.reuseGrownMemory !== undefined && typeof options.reuseGrownMemory !== 'boolean') {
+      throw new UsageError('InvalidArgument', `reuseGrownMemory must be a boolean, got ${typeof options.reuseGrownMemory}`);
+    }
     const progress = new ProgressReporter<CreatePhase | SubstratePhase>(options.onProgress ?? null);
     const decoded = await progress.phase('decode-code', () => decodeRuntimeCode(options.code, options));
     const hashers = await loadHashers();

@@ -138,6 +138,13 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(exhausted).toBeInstanceOf(RuntimeCallError);
       expect([...(await runtimeCall(reusing, 'memory_size')).output]).toEqual([1 + HEAP_PAGES, 0, 0, 0]);
       expect([...(await runtimeCall(reusing, 'peek')).output]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+      // The option itself is checked before any work, with this layer's own message.
+      const options = { code: await HOSTILE, backend, reuseGrownMemory: 'yes' as unknown as boolean };
+      await expect(SubstrateRuntime.create(options)).rejects.toMatchObject({
+        name: 'UsageError',
+        kind: 'InvalidArgument',
+        message: 'reuseGrownMemory must be a boolean, got string',
+      });
     });
 
     test('freeing a pointer that was never allocated', async () => {
