@@ -205,9 +205,9 @@ describe.each(DRIVES)('API misuse is a typed error that changes nothing (%s, dri
     await stillWorks();
   });
 
-  // BUG: an offset, size or page count that cannot be converted to a string (an object without
-  // a prototype) makes the memory accessors throw a TypeError ("Cannot convert object to
-  // primitive value") from the error message formatting, instead of an OutOfBoundsError.
+  // An offset, size or page count that cannot be converted to a string (an object without a
+  // prototype) is still an OutOfBoundsError: formatting the message must not throw a TypeError
+  // ("Cannot convert object to primitive value") of its own, as it once did.
   test.each(STATES.map(([state, make]) => [state, make] as const))(
     '%s.readMemory with an object without a prototype: OutOfBoundsError',
     async (_state, make) => {
@@ -240,9 +240,9 @@ describe.each(DRIVES)('API misuse is a typed error that changes nothing (%s, dri
     expect(access.readMemory(3 * 65536 - 1, 1)).toEqual(Uint8Array.of(9));
   });
 
-  // BUG: writeMemory with data that is not a Uint8Array throws a plain TypeError, not a VmError
-  // (UsageError('InvalidArgument') is the documented class for an argument of the wrong shape).
-  // Nothing is written, which the test below checks separately.
+  // writeMemory with data that is not a Uint8Array is a UsageError('InvalidArgument'), the
+  // documented class for an argument of the wrong shape (once a plain TypeError). Nothing is
+  // written, which the test below checks separately.
   test.each(STATES.flatMap(([state, make]) => BAD_DATA.map(([name, bad]) => [state, name, make, bad] as const)))(
     '%s.writeMemory(0, %s): UsageError(InvalidArgument)',
     async (_state, _name, make, bad) => {
@@ -394,9 +394,9 @@ describe.each(DRIVES)('API misuse is a typed error that changes nothing (%s, dri
       expect(await step(vm, null)).toEqual({ type: 'interrupted', id: 0, params: [] });
     });
 
-    // BUG: for an import without result, any value whose `type` property is missing is taken
-    // for "no value": run(5), run('x'), run({}), run(true) are accepted silently instead of
-    // being refused with RunError('BadValueType') like run(WasmValue.i32(0)) is.
+    // For an import without result only null is "no value": run(5), run('x'), run({}) and
+    // run(true) are refused with RunError('BadValueType') like run(WasmValue.i32(0)) (they were
+    // once taken for null, as their `type` property is missing).
     test.each([
       ['a bare number', 5],
       ['a string', 'x'],
@@ -447,8 +447,8 @@ describe.each(DRIVES)('API misuse is a typed error that changes nothing (%s, dri
       expect(proto.globalValue('base')).toBe(1024);
     });
 
-    // BUG: globalValue(1n) throws "TypeError: Do not know how to serialize a BigInt" from the
-    // error message formatting (JSON.stringify) instead of a GlobalValueError or UsageError.
+    // globalValue(1n) is a typed error: formatting the message must not throw "TypeError: Do not
+    // know how to serialize a BigInt" (JSON.stringify) of its own, as it once did.
     test('a name that is a bigint: a typed error', () => {
       const proto = base.clone();
       let error: unknown;
@@ -495,9 +495,9 @@ describe.each(DRIVES)('API misuse is a typed error that changes nothing (%s, dri
       await expect(VirtualMachinePrototype.create(onBackend)).rejects.toBeInstanceOf(UsageError);
     });
 
-    // BUG: an option that is an object without a prototype (or any value String() cannot
-    // convert) makes create() reject with a TypeError ("Cannot convert object to primitive
-    // value") from the error message formatting in resolveConfig, instead of a UsageError.
+    // An option that is an object without a prototype (or any value String() cannot convert)
+    // is a UsageError: formatting resolveConfig's message must not throw a TypeError ("Cannot
+    // convert object to primitive value") of its own, as it once did.
     test.each([
       ['features', { features: Object.create(null) }],
       ['unwindBufferPages', { unwindBufferPages: Object.create(null) }],
@@ -507,8 +507,8 @@ describe.each(DRIVES)('API misuse is a typed error that changes nothing (%s, dri
       await expect(VirtualMachinePrototype.create(config as unknown as VmConfig)).rejects.toBeInstanceOf(UsageError);
     });
 
-    // BUG: `floats` and `requireMemory` are not validated: floats: 'no' (a truthy string) turns
-    // floats ON, requireMemory: 'false' turns the memory requirement ON, silently.
+    // Boolean options are checked to be booleans: floats: 'no' (a truthy string) once turned
+    // floats on, and requireMemory: 'false' the memory requirement, silently.
     test.each([
       ["floats: 'no'", { floats: 'no' }],
       ["requireMemory: 'false'", { requireMemory: 'false' }],
