@@ -13,29 +13,9 @@ import { type ProgressEvent, VirtualMachinePrototype, WasmValue } from '../lib/i
 import { busyGuest } from './support/busy-guest.js';
 import { featureSet } from '../lib/base/feature-set.js';
 import { IDLE_MS, TransformRefused, transformOnThread } from '../lib/transform/transform-thread.js';
+import { roundTrips } from './support/round-trips.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Counts message round trips through a MessageChannel, back to back, until stopped. */
-function roundTrips(): { count(): number; stop(): void } {
-  const channel = new MessageChannel();
-  let count = 0;
-  let running = true;
-  channel.port2.onmessage = () => channel.port2.postMessage(null);
-  channel.port1.onmessage = () => {
-    count++;
-    if (running) channel.port1.postMessage(null);
-  };
-  channel.port1.postMessage(null);
-  return {
-    count: () => count,
-    stop: () => {
-      running = false;
-      channel.port1.close();
-      channel.port2.close();
-    },
-  };
-}
 
 test('the calling thread keeps making message round trips while Binaryen runs its Asyncify pass', async () => {
   const moduleBytes = await busyGuest(800);

@@ -9,6 +9,7 @@ import { type Backend, type ProgressEvent, UsageError, VirtualMachinePrototype, 
 import { IndexedDbArtifactCache } from 'resumable-wasm/browser';
 import { createStore, keys, set } from 'idb-keyval';
 import { type RuntimeProgressEvent, SubstrateRuntime, runtimeCall } from 'resumable-wasm/substrate';
+import { roundTrips } from '../support/round-trips.js';
 
 /** Where a suite function ran. */
 export function where(): { thread: 'main' | 'worker'; jspi: boolean } {
@@ -130,27 +131,6 @@ export async function instantiationLimit(request: { moduleUrl: string; backend: 
   while (outcome.type === 'interrupted') outcome = await vm.runAsync(WasmValue.i32(7));
   const resetIntoPrototype = attempt(() => vm.intoPrototype());
   return { where: where(), wireBytes: moduleBytes.length, clone, cloneAsync, intoPrototype, stillUsable, renewedState, resetIntoPrototype };
-}
-
-/** Counts message round trips through a MessageChannel, back to back, until stopped. */
-function roundTrips(): { count(): number; stop(): void } {
-  const channel = new MessageChannel();
-  let count = 0;
-  let running = true;
-  channel.port2.onmessage = () => channel.port2.postMessage(null);
-  channel.port1.onmessage = () => {
-    count++;
-    if (running) channel.port1.postMessage(null);
-  };
-  channel.port1.postMessage(null);
-  return {
-    count: () => count,
-    stop: () => {
-      running = false;
-      channel.port1.close();
-      channel.port2.close();
-    },
-  };
 }
 
 /**
