@@ -13,43 +13,7 @@
  * @module
  */
 
-/** A cursor over a module's bytes. */
-class Cursor {
-  constructor(
-    readonly bytes: Uint8Array,
-    public pos: number,
-    readonly end: number,
-  ) {}
-
-  byte(): number {
-    if (this.pos >= this.end) throw new Error('unexpected end');
-    return this.bytes[this.pos++]!;
-  }
-
-  u32(): number {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    throw new Error('LEB128 too long');
-  }
-
-  leb(): void {
-    while ((this.byte() & 0x80) !== 0) {
-      // continuation bytes
-    }
-  }
-
-  skip(count: number): void {
-    this.pos += count;
-  }
-
-  name(): void {
-    this.skip(this.u32());
-  }
-}
+import { Cursor } from './cursor.js';
 
 /** One defined function: whether it writes state itself, and whom it calls. */
 interface FunctionEffects {
@@ -83,18 +47,18 @@ function read(bytes: Uint8Array): Set<string> {
     if (id === 2) {
       for (let i = 0, n = r.u32(); i < n; i++) {
         const moduleStart = r.pos;
-        r.name();
+        r.skipName();
         const isSpectest = new TextDecoder().decode(bytes.subarray(moduleStart + 1, r.pos)) === 'spectest';
-        r.name();
+        r.skipName();
         const kind = r.byte();
         if (kind === 0) {
           r.u32();
           importWrites.push(!isSpectest);
         } else if (kind === 1) {
           r.byte();
-          limits(r);
+          r.limits();
         } else if (kind === 2) {
-          limits(r);
+          r.limits();
         } else {
           r.byte();
           r.byte();
@@ -133,12 +97,6 @@ function read(bytes: Uint8Array): Set<string> {
     }
   }
   return new Set(exports.filter(([, index]) => writes(index)).map(([name]) => name));
-}
-
-function limits(r: Cursor): void {
-  const flags = r.byte();
-  r.u32();
-  if ((flags & 1) !== 0) r.u32();
 }
 
 /** Decodes one function body: whether it writes state itself, and which functions it calls. */

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { Cursor } from './cursor.js';
+
 /** The kind of an import, as the binary format numbers them. */
 export type ImportKind = 'function' | 'table' | 'memory' | 'global';
 
@@ -38,45 +40,6 @@ export interface ModuleHeader {
 const VALUE_TYPES: Readonly<Record<number, string>> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
 
 const IMPORT_KINDS: readonly ImportKind[] = ['function', 'table', 'memory', 'global'];
-
-/** A cursor over the bytes of a module; every read throws past `end`. */
-class Cursor {
-  constructor(
-    private readonly bytes: Uint8Array,
-    public pos: number,
-    public readonly end: number,
-  ) {}
-
-  byte(): number {
-    if (this.pos >= this.end) throw new Error('unexpected end');
-    return this.bytes[this.pos++]!;
-  }
-
-  /** An unsigned LEB128 of at most 32 bits. */
-  u32(): number {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    throw new Error('LEB128 too long');
-  }
-
-  name(): string {
-    const length = this.u32();
-    if (this.pos + length > this.end) throw new Error('unexpected end');
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(this.bytes.subarray(this.pos, this.pos + length));
-    this.pos += length;
-    return text;
-  }
-
-  limits(): void {
-    const flags = this.u32();
-    this.u32();
-    if (flags & 1) this.u32();
-  }
-}
 
 /**
  * The imports and start function of `bytes`, or `null` if the header cannot be read (a malformed
