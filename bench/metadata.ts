@@ -5,6 +5,9 @@
  * (`runtimeCall`, its own inline set), and chopsticks-executor's `run_task` (smoldot's executor
  * with the wasmi interpreter, compiled to wasm: what light clients in JavaScript run today).
  *
+ * A minimal hand-written JSPI loop over the same host, without the library, is the floor of the
+ * JSPI rows: what pausing at every import costs the engine itself.
+ *
  * Two ways to start each call over, each with its own plain baseline:
  * - a fresh instance per call (the VM through `intoPrototype()`, plain V8 through
  *   `new WebAssembly.Instance`): the call's memory growth lands on pages the operating system
@@ -16,7 +19,7 @@
 import { run_task } from '@acala-network/chopsticks-executor';
 import { MemoryArtifactCache } from '../lib/index.js';
 import { MapStorage, SubstrateRuntime, runtimeCall } from '../lib/substrate/index.js';
-import { createRuntimePrototype, plainRunner, runVm, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
+import { createRuntimePrototype, minimalJspiRunner, plainRunner, runVm, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { type Row, median } from './support/stats.js';
 
 /** One measurement: milliseconds per call. */
@@ -61,6 +64,17 @@ export async function benchMetadata(
   const plainReused = await plainRunner(wasm, { reuseInstance: true });
   const plainKept = 'plain V8, synchronous imports, one instance, memory put back';
   variants.push({ how: plainKept, work: () => plainReused('Metadata_metadata', input), hostCalls: reference.totalCalls, baseline: plainKept, every: 1 });
+
+  // The floor of every JSPI row: a minimal hand-written JSPI loop, no library, the same host.
+  for (const reuseInstance of [false, true]) {
+    const loop = await minimalJspiRunner(wasm, { reuseInstance });
+    const how = `minimal hand-written JSPI loop, every import an interrupt, ${reuseInstance ? 'one instance, memory put back' : 'a fresh instance per call'}`;
+    const run = await loop('Metadata_metadata', input);
+    if (!sameBytes(run.output, reference.output) || run.totalCalls !== reference.totalCalls) {
+      throw new Error(`${runtimeName}: ${how}: the output differs from plain V8's`);
+    }
+    variants.push({ how, work: () => loop('Metadata_metadata', input), hostCalls: reference.totalCalls, baseline: reuseInstance ? plainKept : plainFresh, every: 1 });
+  }
 
   const same = (run: { output: Uint8Array; totalCalls: number }, what: string): void => {
     if (!sameBytes(run.output, reference.output) || run.totalCalls !== reference.totalCalls) {

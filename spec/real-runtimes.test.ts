@@ -23,6 +23,7 @@ import {
   type RuntimePrototype,
   assetHubRuntime,
   createRuntimePrototype,
+  minimalJspiRunner,
   plainRunner,
   runPlain,
   runVm,
@@ -155,6 +156,22 @@ describe('Rococo Asset Hub genesis runtime (from @substrate/connect-known-chains
     },
     TIMEOUT,
   );
+
+  // The benchmark's floor for JSPI (bench/metadata.ts): it must compute what plain V8 computes,
+  // on a fresh instance and on one whose memory is put back between calls.
+  test.each([false, true])(
+    'the minimal hand-written JSPI loop (no library), reuseInstance %s: same output and host calls as plain V8, twice',
+    async (reuseInstance) => {
+      const run = await minimalJspiRunner(wasm, { reuseInstance });
+      for (let i = 0; i < 2; i++) expectSame(plain, await run('Metadata_metadata', new Uint8Array()));
+    },
+    TIMEOUT,
+  );
+
+  test('plain V8 with the memory put back between calls: the same output every call', async () => {
+    const run = await plainRunner(wasm, { reuseInstance: true });
+    for (let i = 0; i < 2; i++) expectSame(plain, run('Metadata_metadata', new Uint8Array()));
+  });
 });
 
 for (const spec of SHARED_CHAIN_SPECS) {

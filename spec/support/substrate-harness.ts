@@ -190,18 +190,32 @@ function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess & Curr
   };
 }
 
+/** What one run of a bare (library-less) runner works with; see {@link bareInstances}. */
+interface BareRun {
+  readonly instance: WebAssembly.Instance;
+  readonly host: MinimalHost;
+  readonly access: GuestMemoryAccess;
+  /** Writes `input` into a block of the heap; returns its pointer. */
+  readonly input: (input: Uint8Array) => number;
+  /** Ends the run: puts the memory back if the instance is kept. */
+  readonly end: () => void;
+}
+
 /**
- * Runs entry points of `wasm` in plain WebAssembly: compiled once, a fresh instance per run. With
- * `reuseInstance`, one instance serves every run instead, its memory put back after each (the
- * initial contents copied back, zeros past them, the size as the run left it): what the VM does
- * with `VmConfig.reuseGrownMemory`, done by hand, as the baseline of that mode. (Its mutable
- * globals are not restored: Rust runtimes have only their stack pointer, which a call that
- * returns puts back itself.)
+ * Instances of `wasm` for the runners that use no library (plain WebAssembly, and a minimal
+ * hand-written JSPI loop): compiled once, a fresh instance per run, or with `reuseInstance` one
+ * instance serving every run, its memory put back after each (the initial contents copied back,
+ * zeros past them, the size as the run left it): what the VM does with
+ * `VmConfig.reuseGrownMemory`, done by hand, as the baseline of that mode. (Its mutable globals
+ * are not restored: Rust runtimes have only their stack pointer, which a call that returns puts
+ * back itself.) `bind` gives the function the guest imports for an import the minimal host
+ * answers, from its position in {@link HANDLED} and the host of the run in progress.
  */
-export async function plainRunner(
+async function bareInstances(
   wasm: Uint8Array,
-  runnerOptions: { readonly reuseInstance?: boolean } = {},
-): Promise<(entry: string, input: Uint8Array, options?: RunOptions) => EntryPointRun> {
+  reuseInstance: boolean,
+  bind: (which: number, current: () => { host: MinimalHost; access: GuestMemoryAccess }) => unknown,
+): Promise<(options: RunOptions) => BareRun> {
   const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
   const declared = readModuleFacts(wasm).memories[0];
   let allocator: FreeingBumpAllocator | null = null;
@@ -209,13 +223,14 @@ export async function plainRunner(
   let memory: WebAssembly.Memory | null = null;
   let host: MinimalHost | null = null;
   const access = plainMemory(() => memory!);
+  const current = () => ({ host: host!, access });
   let kept: { readonly instance: WebAssembly.Instance; readonly memory: WebAssembly.Memory; readonly image: Uint8Array } | null = null;
   const instantiate = (): WebAssembly.Instance => {
     const env: Record<string, unknown> = {};
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind !== 'function') continue;
       const which = handledIndex(imp.name);
-      env[imp.name] = which < 0 ? () => unexpected(imp.name) : (first?: number | bigint) => host!.answer(which, access, first);
+      env[imp.name] = which < 0 ? () => unexpected(imp.name) : bind(which, current);
     }
     memory = null;
     if (declared?.imported === true) {
@@ -228,29 +243,120 @@ export async function plainRunner(
     memory ??= instance.exports['memory'] as WebAssembly.Memory;
     return instance;
   };
-  return (entry, input, options = {}) => {
+  const end = (): void => {
+    if (kept === null) return;
+    const bytes = new Uint8Array(kept.memory.buffer);
+    bytes.set(kept.image);
+    bytes.fill(0, kept.image.length);
+  };
+  return (options) => {
     let instance: WebAssembly.Instance;
     if (kept === null) {
       instance = instantiate();
-      if (runnerOptions.reuseInstance === true) kept = { instance, memory: memory!, image: new Uint8Array(memory!.buffer).slice() };
+      if (reuseInstance) kept = { instance, memory: memory!, image: new Uint8Array(memory!.buffer).slice() };
     } else {
       instance = kept.instance;
       memory = kept.memory;
     }
     allocator ??= new FreeingBumpAllocator((instance.exports['__heap_base'] as WebAssembly.Global).value as number);
     allocator.reset();
-    host = new MinimalHost(allocator, options.storage ?? NO_STORAGE);
+    const run = new MinimalHost(allocator, options.storage ?? NO_STORAGE);
+    host = run;
+    const input = (bytes: Uint8Array): number => {
+      const pointer = run.allocator.malloc(access, bytes.length);
+      access.writeMemory(pointer, bytes);
+      return pointer;
+    };
+    return { instance, host: run, access, input, end };
+  };
+}
+
+/**
+ * Runs entry points of `wasm` in plain WebAssembly with synchronous imports: a fresh instance per
+ * run, or with `reuseInstance` one instance, its memory put back (see {@link bareInstances}).
+ */
+export async function plainRunner(
+  wasm: Uint8Array,
+  runnerOptions: { readonly reuseInstance?: boolean } = {},
+): Promise<(entry: string, input: Uint8Array, options?: RunOptions) => EntryPointRun> {
+  const begin = await bareInstances(wasm, runnerOptions.reuseInstance === true, (which, current) => (first?: number | bigint) => {
+    const { host, access } = current();
+    return host.answer(which, access, first);
+  });
+  return (entry, input, options = {}) => {
+    const run = begin(options);
     try {
-      const inputPtr = host.allocator.malloc(access, input.length);
-      access.writeMemory(inputPtr, input);
-      const packed = (instance.exports[entry] as (p: number, l: number) => bigint)(inputPtr, input.length);
-      return host.result(access, packed);
+      const packed = (run.instance.exports[entry] as (p: number, l: number) => bigint)(run.input(input), input.length);
+      return run.host.result(run.access, packed);
     } finally {
-      if (kept !== null) {
-        const bytes = new Uint8Array(kept.memory.buffer);
-        bytes.set(kept.image);
-        bytes.fill(0, kept.image.length);
+      run.end();
+    }
+  };
+}
+
+/**
+ * Runs entry points of `wasm` with a minimal hand-written JSPI loop, without the library: every
+ * handled import is a `WebAssembly.Suspending` that records the call, hands it to the loop and
+ * returns a promise; the loop answers it with the minimal host and resolves that promise. That is
+ * the least any JSPI host that pauses at every import must do (one promise per pause, one to wait
+ * for the next step), so it is the floor of the VM's `every import an interrupt` on JSPI.
+ * Instances as in {@link plainRunner}. Needs an engine with JSPI.
+ */
+export async function minimalJspiRunner(
+  wasm: Uint8Array,
+  runnerOptions: { readonly reuseInstance?: boolean } = {},
+): Promise<(entry: string, input: Uint8Array, options?: RunOptions) => Promise<EntryPointRun>> {
+  const api = WebAssembly as unknown as {
+    Suspending: new (fn: (first?: number | bigint) => Promise<unknown>) => unknown;
+    promising: (fn: unknown) => (...args: number[]) => Promise<unknown>;
+  };
+  // The pause in progress: which import, its first argument, and how to resume it.
+  let pausedWhich = -1;
+  let pausedFirst: number | bigint | undefined;
+  let resume: ((value: unknown) => void) | null = null;
+  // Hands the loop its next step: a pause, or the end of the call.
+  let step: ((ended: boolean) => void) | null = null;
+  const begin = await bareInstances(
+    wasm,
+    runnerOptions.reuseInstance === true,
+    (which) =>
+      new api.Suspending((first) => {
+        pausedWhich = which;
+        pausedFirst = first;
+        const pause = new Promise<unknown>((resolve) => (resume = resolve));
+        step!(false);
+        return pause;
+      }),
+  );
+  const entries = new WeakMap<WebAssembly.Instance, Map<string, (...args: number[]) => Promise<unknown>>>();
+  return async (entry, input, options = {}) => {
+    const run = begin(options);
+    try {
+      let byName = entries.get(run.instance);
+      if (byName === undefined) entries.set(run.instance, (byName = new Map()));
+      let call = byName.get(entry);
+      if (call === undefined) byName.set(entry, (call = api.promising(run.instance.exports[entry])));
+      let next = new Promise<boolean>((resolve) => (step = resolve));
+      let result: unknown;
+      let failure: { error: unknown } | null = null;
+      call(run.input(input), input.length).then(
+        (value) => {
+          result = value;
+          step!(true);
+        },
+        (error: unknown) => {
+          failure = { error };
+          step!(true);
+        },
+      );
+      while (!(await next)) {
+        next = new Promise<boolean>((resolve) => (step = resolve));
+        resume!(run.host.answer(pausedWhich, run.access, pausedFirst));
       }
+      if (failure !== null) throw (failure as { error: unknown }).error;
+      return run.host.result(run.access, result as bigint);
+    } finally {
+      run.end();
     }
   };
 }
