@@ -16,6 +16,9 @@
  * state machine before the module's first command). Every run therefore pauses: the interrupt
  * counts are checked too.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PROPOSAL_SUITES, proposalDir, listScripts } from './conformance/suite.js';
 import { KNOWN_FAILURES, knownFailure } from './conformance/known-failures.js';
 import { formatFailure, formatSkip } from './conformance/report.js';
@@ -79,5 +82,39 @@ describe.each(PROPOSAL_SUITES.map((s) => [s.name, s] as const))('the %s spec sui
       const counts = Object.fromEntries(ALL_SKIP_REASONS.map((reason) => [reason, expected.skipped[reason] ?? 0]));
       expect(total.skipped).toEqual(counts);
     });
+  });
+});
+
+describe("the bulk memory suite with 'modern': expectations reference types lifted are checked reversed", () => {
+  // The 2019 bulk-memory suite calls a module with several tables invalid; reference types
+  // (in 'modern') made it valid. Run with 'modern', those commands must see a valid module
+  // (the engine validates it, the VM does not call it invalid), not be skipped or fail.
+  test.each(BACKENDS)('on %s: the imports script passes every command it ran, the lifted ones included', async (backend) => {
+    const dir = proposalDir('bulk-memory-operations');
+    const [own] = await runSuite(['imports'], { features: ['default', 'bulk-memory'], backend, dir, linkFunctions: true, startFunctions: true });
+    const [modern] = await runSuite(['imports'], { features: 'modern', backend, dir, linkFunctions: true, startFunctions: true });
+    expect(modern!.failures.map(formatFailure)).toEqual([]);
+    expect(own!.failures.map(formatFailure)).toEqual([]);
+    // The same commands pass either way: 3 refusals under the proposal's own features, 3
+    // valid modules under 'modern'.
+    expect(modern!.tally.passed).toBe(own!.tally.passed);
+    expect(modern!.tally.passed).toBeGreaterThan(0);
+  });
+
+  test('the reversed check fails for a module the engine calls invalid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifted-'));
+    try {
+      writeFileSync(join(dir, 'broken.0.wasm'), Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff));
+      const commands = [{ type: 'assert_invalid', line: 7, filename: 'broken.0.wasm', text: 'multiple tables', module_type: 'binary' }];
+      writeFileSync(join(dir, 'broken.json'), JSON.stringify({ source_filename: 'broken.wast', commands }));
+      const [result] = await runSuite(['broken'], { features: 'modern', backend: 'jspi', dir });
+      expect(result!.failures.map((f) => f.detail)).toEqual([expect.stringContaining('the engine says the module is invalid')]);
+      // Without reference types the expectation stands, and a broken module meets it.
+      const [mvp] = await runSuite(['broken'], { features: 'default', backend: 'jspi', dir });
+      expect(mvp!.failures).toEqual([]);
+      expect(mvp!.tally.passed).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
