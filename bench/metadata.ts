@@ -5,8 +5,9 @@
  * (`runtimeCall`, its own inline set), and chopsticks-executor's `run_task` (smoldot's executor
  * with the wasmi interpreter, compiled to wasm: what light clients in JavaScript run today).
  *
- * A minimal hand-written JSPI loop over the same host, without the library, is the floor of the
- * JSPI rows: what pausing at every import costs the engine itself.
+ * Minimal hand-written JSPI drivers over the same host, without the library, are the floor of
+ * the JSPI rows: what pausing at every import costs the engine itself, driven by an `async` loop
+ * (as through `runAsync`) or by callbacks (as `runToCompletion` drives).
  *
  * Two ways to start each call over, each with its own plain baseline:
  * - a fresh instance per call (the VM through `intoPrototype()`, plain V8 through
@@ -19,7 +20,7 @@
 import { run_task } from '@acala-network/chopsticks-executor';
 import { MemoryArtifactCache } from '../lib/index.js';
 import { MapStorage, SubstrateRuntime, runtimeCall } from '../lib/substrate/index.js';
-import { createRuntimePrototype, minimalJspiRunner, plainRunner, runVm, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
+import { createRuntimePrototype, minimalJspiRunner, plainRunner, runVm, runVmAsync, runVmToCompletion, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { type Row, median } from './support/stats.js';
 
 /** One measurement: milliseconds per call. */
@@ -66,9 +67,9 @@ export async function benchMetadata(
   variants.push({ how: plainKept, work: () => plainReused('Metadata_metadata', input), hostCalls: reference.totalCalls, baseline: plainKept, every: 1 });
 
   // The floor of every JSPI row: a minimal hand-written JSPI loop, no library, the same host.
-  for (const reuseInstance of [false, true]) {
-    const loop = await minimalJspiRunner(wasm, { reuseInstance });
-    const how = `minimal hand-written JSPI loop, every import an interrupt, ${reuseInstance ? 'one instance, memory put back' : 'a fresh instance per call'}`;
+  for (const [reuseInstance, style] of [[false, 'loop'], [true, 'loop'], [false, 'callback'], [true, 'callback']] as const) {
+    const loop = await minimalJspiRunner(wasm, { reuseInstance, style });
+    const how = `minimal hand-written JSPI ${style === 'loop' ? 'loop' : 'callbacks'}, every import an interrupt, ${reuseInstance ? 'one instance, memory put back' : 'a fresh instance per call'}`;
     const run = await loop('Metadata_metadata', input);
     if (!sameBytes(run.output, reference.output) || run.totalCalls !== reference.totalCalls) {
       throw new Error(`${runtimeName}: ${how}: the output differs from plain V8's`);
@@ -111,6 +112,20 @@ export async function benchMetadata(
         baseline,
         every: 1,
       });
+      if (!inline) {
+        // The same through the library's own loop, runToCompletion (the README's first example).
+        let driven: RuntimePrototype = await createRuntimePrototype(wasm, { backend: 'jspi', reuseGrownMemory });
+        const firstDriven = await runVmToCompletion(driven, 'Metadata_metadata', input);
+        same(firstDriven.run, `JSPI, ${mode}, runToCompletion`);
+        driven = firstDriven.runtime;
+        variants.push({
+          how: `JSPI, ${mode}, runToCompletion${suffix}`,
+          work: async () => (driven = (await runVmToCompletion(driven, 'Metadata_metadata', input)).runtime),
+          hostCalls,
+          baseline,
+          every: 1,
+        });
+      }
     }
   }
 

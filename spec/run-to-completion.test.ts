@@ -110,6 +110,41 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(vm.memorySize()).toBe(2);
   });
 
+  test('the memory works taken apart, and stops working once its interrupt is answered (a promise too)', async () => {
+    const kept: GuestMemoryAccess[] = [];
+    const sizes: number[] = [];
+    await runToCompletion(start('main', [WasmValue.i32(10)]), async (interrupt, memory) => {
+      const { memorySize, readMemory } = memory;
+      sizes.push(memorySize(), readMemory(0, 1).length);
+      kept.push(memory);
+      // Still valid while the answer is a pending promise.
+      await Promise.resolve();
+      sizes.push(memory.memorySize());
+      return answer(interrupt, memory);
+    });
+    expect(sizes).toEqual(MAIN_INTERRUPTS.flatMap(() => [1, 1, 1]));
+    expect(kept).toHaveLength(MAIN_INTERRUPTS.length);
+    for (const memory of kept) {
+      expect(thrown(() => memory.memorySize())).toMatchObject({ kind: 'Consumed' });
+      expect(thrown(() => memory.readMemory(0, 1))).toMatchObject({ kind: 'Consumed' });
+      expect(thrown(() => memory.writeMemory(0, Uint8Array.of(1)))).toMatchObject({ kind: 'Consumed' });
+      expect(thrown(() => memory.growMemory(1))).toMatchObject({ kind: 'Consumed' });
+    }
+  });
+
+  test('a host answering synchronously sees each interrupt once the guest is paused, never inside its call', async () => {
+    // Every answer is asked for with the machine paused at that interrupt, no step running: a
+    // transition is refused as for any call in progress (CallInProgress), not as during a step
+    // (StepInProgress, which is what the guest's own import call would see).
+    const vm = start('main', [WasmValue.i32(10)]);
+    const states: string[] = [];
+    await runToCompletion(vm, (interrupt, memory) => {
+      states.push((thrown(() => vm.intoPrepare()) as UsageError).kind);
+      return answer(interrupt, memory);
+    });
+    expect(states).toEqual(MAIN_INTERRUPTS.map(() => 'CallInProgress'));
+  });
+
   test('a call without interrupts finishes without calling the host', async () => {
     let calls = 0;
     expect(await runToCompletion(start('quiet'), () => (calls++, null))).toEqual({ type: 'finished', value: { type: 'i32', value: 7 } });

@@ -82,7 +82,7 @@ export class VirtualMachine extends MemoryAccess {
   #stepping = false;
   /** While interrupted: the outcome that reported it. */
   #interrupt: ExecOutcome | null = null;
-  /** The promise of the `runAsync` step in progress (JSPI): settled by {@link #settle}. */
+  /** Where the outcome of the asynchronous step in progress (JSPI) goes: see {@link #settle}. */
   #resolveStep: ((outcome: ExecOutcome) => void) | null = null;
   #rejectStep: ((error: unknown) => void) | null = null;
   /** Inside `runAsync`, while it hands the step to the driver. */
@@ -163,10 +163,42 @@ export class VirtualMachine extends MemoryAccess {
     }
     if (live.driver.synchronous) return this.#runAsyncSynchronousDriver(live, value);
     if (this.#undelivered !== null) return Promise.resolve(this.#report(live, this.#undelivered));
-    const promise = new Promise<ExecOutcome>((resolve, reject) => {
-      this.#resolveStep = resolve;
-      this.#rejectStep = reject;
+    return new Promise<ExecOutcome>((resolve, reject) => {
+      try {
+        this.#stepAsynchronousDriver(live, value, resolve, reject);
+      } catch (e) {
+        reject(e);
+      }
     });
+  }
+
+  /**
+   * @internal One step on an asynchronous driver (JSPI), its outcome handed to `onOutcome`
+   * rather than through a promise: how `runToCompletion` drives a JSPI machine without a promise
+   * and a job of its own per step (see `run-to-completion.ts`). Throws what `runAsync` rejects
+   * with when the step is refused before it starts; `onError` receives the rare failure to
+   * report a step that did happen (see {@link #settle}). `onOutcome` is called where the step
+   * ended: for an interrupt, inside the guest's import call, before the engine suspends the
+   * stack, so it must only record the outcome and defer any work to a later job.
+   */
+  _stepWith(value: WasmValue | null, onOutcome: (outcome: ExecOutcome) => void, onError: (error: unknown) => void): void {
+    const live = this.owner.live;
+    this.#refuseIfStepping('runToCompletion');
+    if (live.driver.synchronous) throw new Error('internal error: _stepWith is for asynchronous drivers');
+    if (this.#undelivered !== null) {
+      onOutcome(this.#report(live, this.#undelivered));
+      return;
+    }
+    this.#stepAsynchronousDriver(live, value, onOutcome, onError);
+  }
+
+  /**
+   * Hands a start or a resume to an asynchronous driver; {@link #settle} later hands the outcome
+   * to `resolve`. Throws, changing nothing, if the value is refused.
+   */
+  #stepAsynchronousDriver(live: LiveInstance, value: WasmValue | null, resolve: (outcome: ExecOutcome) => void, reject: (error: unknown) => void): void {
+    this.#resolveStep = resolve;
+    this.#rejectStep = reject;
     this.#stepping = true;
     this.#insideRunAsync = true;
     try {
@@ -174,11 +206,10 @@ export class VirtualMachine extends MemoryAccess {
     } catch (e) {
       // Refused before the driver was asked (RunError): nothing changed.
       this.#stepping = false;
-      this.#rejectStep!(e);
+      throw e;
     } finally {
       this.#insideRunAsync = false;
     }
-    return promise;
   }
 
   /**
@@ -251,6 +282,11 @@ export class VirtualMachine extends MemoryAccess {
     this.owner.live;
     this.#refuseIfStepping('runToCompletion');
     return this.#state === 'interrupted' ? this.#interrupt : null;
+  }
+
+  /** @internal Whether `run()` works here: the backend's steps are synchronous (Asyncify). */
+  _synchronousSteps(): boolean {
+    return this.owner.live.driver.synchronous;
   }
 
   /** @internal The import the call is paused at, or `null`. */

@@ -30,6 +30,7 @@ import {
   VirtualMachinePrototype,
   type VmConfig,
   WasmValue,
+  runToCompletion,
 } from '../../lib/index.js';
 import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
 import { readModuleFacts } from '../../lib/load/module-facts.js';
@@ -295,47 +296,54 @@ export async function plainRunner(
 }
 
 /**
- * Runs entry points of `wasm` with a minimal hand-written JSPI loop, without the library: every
- * handled import is a `WebAssembly.Suspending` that records the call, hands it to the loop and
- * returns a promise; the loop answers it with the minimal host and resolves that promise. That is
- * the least any JSPI host that pauses at every import must do (one promise per pause, one to wait
- * for the next step), so it is the floor of the VM's `every import an interrupt` on JSPI.
+ * Runs entry points of `wasm` with a minimal hand-written JSPI driver, without the library: every
+ * handled import is a `WebAssembly.Suspending` that records the call and returns a promise, which
+ * the driver settles with the minimal host's answer. Two ways to drive, each the least any JSPI
+ * host that pauses at every import must do, and so the floor of the VM's JSPI rows:
+ * - `'loop'` (the default): an `async` loop awaits each pause and answers it (as a host driving
+ *   `runAsync` does: one promise per pause, one to wait for the next step);
+ * - `'callback'`: each pause asks the host in a promise job of its own, once the engine has
+ *   suspended the stack, and the answer settles the pause (as `runToCompletion` does).
  * Instances as in {@link plainRunner}. Needs an engine with JSPI.
  */
 export async function minimalJspiRunner(
   wasm: Uint8Array,
-  runnerOptions: { readonly reuseInstance?: boolean } = {},
+  runnerOptions: { readonly reuseInstance?: boolean; readonly style?: 'loop' | 'callback' } = {},
 ): Promise<(entry: string, input: Uint8Array, options?: RunOptions) => Promise<EntryPointRun>> {
   const api = WebAssembly as unknown as {
     Suspending: new (fn: (first?: number | bigint) => Promise<unknown>) => unknown;
     promising: (fn: unknown) => (...args: number[]) => Promise<unknown>;
   };
+  const settled = Promise.resolve();
   // The pause in progress: which import, its first argument, and how to resume it.
   let pausedWhich = -1;
   let pausedFirst: number | bigint | undefined;
   let resume: ((value: unknown) => void) | null = null;
   // Hands the loop its next step: a pause, or the end of the call.
   let step: ((ended: boolean) => void) | null = null;
-  const begin = await bareInstances(
-    wasm,
-    runnerOptions.reuseInstance === true,
-    (which) =>
-      new api.Suspending((first) => {
-        pausedWhich = which;
-        pausedFirst = first;
-        const pause = new Promise<unknown>((resolve) => (resume = resolve));
-        step!(false);
-        return pause;
-      }),
+  // The run in progress, for the callback style.
+  let running: BareRun | null = null;
+  const begin = await bareInstances(wasm, runnerOptions.reuseInstance === true, (which) =>
+    runnerOptions.style === 'callback'
+      ? new api.Suspending((first) => settled.then(() => running!.host.answer(which, running!.access, first)))
+      : new api.Suspending((first) => {
+          pausedWhich = which;
+          pausedFirst = first;
+          const pause = new Promise<unknown>((resolve) => (resume = resolve));
+          step!(false);
+          return pause;
+        }),
   );
   const entries = new WeakMap<WebAssembly.Instance, Map<string, (...args: number[]) => Promise<unknown>>>();
   return async (entry, input, options = {}) => {
     const run = begin(options);
+    running = run;
     try {
       let byName = entries.get(run.instance);
       if (byName === undefined) entries.set(run.instance, (byName = new Map()));
       let call = byName.get(entry);
       if (call === undefined) byName.set(entry, (call = api.promising(run.instance.exports[entry])));
+      if (runnerOptions.style === 'callback') return run.host.result(run.access, (await call(run.input(input), input.length)) as bigint);
       let next = new Promise<boolean>((resolve) => (step = resolve));
       let result: unknown;
       let failure: { error: unknown } | null = null;
@@ -356,6 +364,7 @@ export async function minimalJspiRunner(
       if (failure !== null) throw (failure as { error: unknown }).error;
       return run.host.result(run.access, result as bigint);
     } finally {
+      running = null;
       run.end();
     }
   };
@@ -438,6 +447,26 @@ export async function runVmAsync(
   const { host, vm } = startOn(runtime, entry, input, options);
   let outcome = await vm.runAsync(null);
   while (outcome.type === 'interrupted') outcome = await vm.runAsync(answerOf(host, runtime, vm, outcome));
+  return finish(host, runtime, vm, outcome);
+}
+
+/**
+ * {@link runVm} through `runToCompletion`, the library's own loop (either backend): the host is
+ * handed each interrupt as an `Interrupt` and the paused guest's memory.
+ */
+export async function runVmToCompletion(
+  runtime: RuntimePrototype,
+  entry: string,
+  input: Uint8Array,
+  options: RunOptions = {},
+): Promise<{ run: EntryPointRun; runtime: RuntimePrototype }> {
+  const { host, vm } = startOn(runtime, entry, input, options);
+  const outcome = await runToCompletion(vm, ({ id, params }, memory) => {
+    const which = runtime.handled[id]!;
+    if (which < 0) unexpected(runtime.names[id]!);
+    const result = host.answer(which, memory, params[0]?.value);
+    return result === undefined ? null : typeof result === 'bigint' ? WasmValue.i64(result) : WasmValue.i32(result);
+  });
   return finish(host, runtime, vm, outcome);
 }
 
