@@ -20,7 +20,7 @@
 import { run_task } from '@acala-network/chopsticks-executor';
 import { MemoryArtifactCache } from '../lib/index.js';
 import { MapStorage, SubstrateRuntime, runtimeCall } from '../lib/substrate/index.js';
-import { createRuntimePrototype, minimalJspiRunner, plainRunner, runVm, runVmAsync, runVmToCompletion, type RuntimePrototype } from '../spec/support/substrate-harness.js';
+import { createRuntimePrototype, minimalJspiRunner, plainRunner, runVm, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { type Row, median } from './support/stats.js';
 
 /** One measurement: milliseconds per call. */
@@ -115,12 +115,12 @@ export async function benchMetadata(
       if (!inline) {
         // The same through the library's own loop, runToCompletion (the README's first example).
         let driven: RuntimePrototype = await createRuntimePrototype(wasm, { backend: 'jspi', reuseGrownMemory });
-        const firstDriven = await runVmToCompletion(driven, 'Metadata_metadata', input);
+        const firstDriven = await runVmAsync(driven, 'Metadata_metadata', input, { drive: 'runToCompletion' });
         same(firstDriven.run, `JSPI, ${mode}, runToCompletion`);
         driven = firstDriven.runtime;
         variants.push({
           how: `JSPI, ${mode}, runToCompletion${suffix}`,
-          work: async () => (driven = (await runVmToCompletion(driven, 'Metadata_metadata', input)).runtime),
+          work: async () => (driven = (await runVmAsync(driven, 'Metadata_metadata', input, { drive: 'runToCompletion' })).runtime),
           hostCalls,
           baseline,
           every: 1,

@@ -433,40 +433,28 @@ export function runVm(
 ): { run: EntryPointRun; runtime: RuntimePrototype } {
   const { host, vm } = startOn(runtime, entry, input, options);
   let outcome = vm.run(null);
-  while (outcome.type === 'interrupted') outcome = vm.run(answerOf(host, runtime, vm, outcome));
-  return finish(host, runtime, vm, outcome);
-}
-
-/** {@link runVm} through `runAsync`: for either backend (JSPI has no synchronous `run`). */
-export async function runVmAsync(
-  runtime: RuntimePrototype,
-  entry: string,
-  input: Uint8Array,
-  options: RunOptions = {},
-): Promise<{ run: EntryPointRun; runtime: RuntimePrototype }> {
-  const { host, vm } = startOn(runtime, entry, input, options);
-  let outcome = await vm.runAsync(null);
-  while (outcome.type === 'interrupted') outcome = await vm.runAsync(answerOf(host, runtime, vm, outcome));
+  while (outcome.type === 'interrupted') outcome = vm.run(answerOf(host, runtime, vm, outcome.id, outcome.params));
   return finish(host, runtime, vm, outcome);
 }
 
 /**
- * {@link runVm} through `runToCompletion`, the library's own loop (either backend): the host is
- * handed each interrupt as an `Interrupt` and the paused guest's memory.
+ * {@link runVm} for either backend (JSPI has no synchronous `run`): through a loop over
+ * `runAsync` by default, or with `drive: 'runToCompletion'` through the library's own loop, the
+ * host then handed each interrupt as an `Interrupt` with the paused guest's memory.
  */
-export async function runVmToCompletion(
+export async function runVmAsync(
   runtime: RuntimePrototype,
   entry: string,
   input: Uint8Array,
-  options: RunOptions = {},
+  options: RunOptions & { readonly drive?: 'runAsync' | 'runToCompletion' } = {},
 ): Promise<{ run: EntryPointRun; runtime: RuntimePrototype }> {
   const { host, vm } = startOn(runtime, entry, input, options);
-  const outcome = await runToCompletion(vm, ({ id, params }, memory) => {
-    const which = runtime.handled[id]!;
-    if (which < 0) unexpected(runtime.names[id]!);
-    const result = host.answer(which, memory, params[0]?.value);
-    return result === undefined ? null : typeof result === 'bigint' ? WasmValue.i64(result) : WasmValue.i32(result);
-  });
+  if (options.drive === 'runToCompletion') {
+    const outcome = await runToCompletion(vm, ({ id, params }, memory) => answerOf(host, runtime, memory, id, params));
+    return finish(host, runtime, vm, outcome);
+  }
+  let outcome = await vm.runAsync(null);
+  while (outcome.type === 'interrupted') outcome = await vm.runAsync(answerOf(host, runtime, vm, outcome.id, outcome.params));
   return finish(host, runtime, vm, outcome);
 }
 
@@ -480,10 +468,11 @@ function startOn(runtime: RuntimePrototype, entry: string, input: Uint8Array, op
   return { host, vm: prepare.start(entry, [WasmValue.i32(inputPtr), WasmValue.i32(input.length)]) };
 }
 
-function answerOf(host: MinimalHost, runtime: RuntimePrototype, vm: VirtualMachine, outcome: Extract<ExecOutcome, { type: 'interrupted' }>): WasmValue | null {
-  const which = runtime.handled[outcome.id]!;
-  if (which < 0) unexpected(runtime.names[outcome.id]!);
-  const result = host.answer(which, vm, outcome.params[0]?.value);
+/** The minimal host's answer to the interrupt `id` with `params`, as a `WasmValue`. */
+function answerOf(host: MinimalHost, runtime: RuntimePrototype, memory: GuestMemoryAccess, id: number, params: readonly WasmValue[]): WasmValue | null {
+  const which = runtime.handled[id]!;
+  if (which < 0) unexpected(runtime.names[id]!);
+  const result = host.answer(which, memory, params[0]?.value);
   return result === undefined ? null : typeof result === 'bigint' ? WasmValue.i64(result) : WasmValue.i32(result);
 }
 
