@@ -92,6 +92,18 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(error.message).toMatch(/refused for 2 reasons/);
   });
 
+  test('identical refusals are written once in the message, with their count, and all kept in refusals', async () => {
+    const source = `(module
+      (import "" "" (table 1 funcref))
+      (import "" "" (table 1 funcref))
+      (memory (export "memory") 1))`;
+    const error = await refusal(backend, source, { features: 'modern' });
+    expect(error.refusals.map((r) => r.kind)).toEqual(['ImportTypeNotSupported', 'ImportTypeNotSupported']);
+    expect(error.refusals[0]).toEqual(error.refusals[1]);
+    const line = `  - ImportTypeNotSupported: ${error.refusals[0]!.message}`;
+    expect(error.message).toBe(`the module is refused for 2 reasons:\n${line} (2 times)`);
+  });
+
   test('a single refusal keeps its own message, and is listed alone', async () => {
     const error = await refusal(backend, '(module (import "env" "mem" (memory 1)))');
     expect(error.kind).toBe('MemoryNotNamedMemory');

@@ -128,10 +128,7 @@ export class NewError extends VmError<NewErrorKind> {
   static of(refusals: readonly Refusal[], cause?: unknown): NewError {
     const first = refusals[0];
     if (first === undefined) throw new TypeError('NewError.of needs at least one refusal');
-    const message =
-      refusals.length === 1
-        ? first.message
-        : `the module is refused for ${refusals.length} reasons:\n${refusals.map((r) => `  - ${r.kind}: ${r.message}`).join('\n')}`;
+    const message = refusals.length === 1 ? first.message : listRefusals(refusals);
     const error = new NewError(first.kind, message, {
       ...(first.moduleName === undefined ? {} : { moduleName: first.moduleName }),
       ...(first.functionName === undefined ? {} : { functionName: first.functionName }),
@@ -140,6 +137,20 @@ export class NewError extends VmError<NewErrorKind> {
     (error as { refusals: readonly Refusal[] }).refusals = Object.freeze(refusals.map((r) => Object.freeze({ ...r })));
     return error;
   }
+}
+
+/**
+ * The message of several refusals: one line each, except that identical lines (two imports of the
+ * same name refused alike, say) are written once with their count; `refusals` keeps them all.
+ */
+function listRefusals(refusals: readonly Refusal[]): string {
+  const counts = new Map<string, number>();
+  for (const r of refusals) {
+    const line = `${r.kind}: ${r.message}`;
+    counts.set(line, (counts.get(line) ?? 0) + 1);
+  }
+  const lines = [...counts].map(([line, count]) => `  - ${line}${count > 1 ? ` (${count} times)` : ''}`);
+  return `the module is refused for ${refusals.length} reasons:\n${lines.join('\n')}`;
 }
 
 /** Why {@link Prepare.start} refused to start a call. */
