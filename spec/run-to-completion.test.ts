@@ -209,6 +209,25 @@ describe.each(BACKENDS)('%s', (backend) => {
     });
   });
 
+  test('abandoning the call while the host is still answering: runToCompletion rejects with Consumed, the prototype works', async () => {
+    // A light client giving up on a call whose storage read is still on the network.
+    const vm = start('main', [WasmValue.i32(10)]);
+    const pending: { release: (() => void) | null } = { release: null };
+    const result = runToCompletion(vm, (interrupt, memory) =>
+      interrupt.name === 'get\0x'
+        ? new Promise<WasmValue | null>((resolve) => (pending.release = () => resolve(answer(interrupt, memory))))
+        : answer(interrupt, memory),
+    );
+    result.catch(() => undefined);
+    while (pending.release === null) await new Promise((resolve) => setImmediate(resolve));
+    const fresh = vm.intoPrototype();
+    pending.release();
+    await expect(result).rejects.toMatchObject({ kind: 'Consumed' });
+    const { host, seen } = recordingHost();
+    expect(await runToCompletion(fresh.prepare().start('main', [WasmValue.i32(10)]), host)).toEqual(MAIN_RESULT);
+    expect(seen).toEqual(MAIN_INTERRUPTS);
+  });
+
   test('a machine already paused continues from that interrupt', async () => {
     const vm = start('main', [WasmValue.i32(10)]);
     expect(await vm.runAsync(null)).toMatchObject({ type: 'interrupted', id: 3 });
