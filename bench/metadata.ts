@@ -66,15 +66,15 @@ export async function benchMetadata(
   const plainKept = 'plain V8, synchronous imports, one instance, memory put back';
   variants.push({ how: plainKept, work: () => plainReused('Metadata_metadata', input), hostCalls: reference.totalCalls, baseline: plainKept, every: 1 });
 
-  // The floor of every JSPI row: a minimal hand-written JSPI loop, no library, the same host.
+  // The floor of every JSPI row: a minimal hand-written JSPI driver, no library, the same host.
   for (const [reuseInstance, style] of [[false, 'loop'], [true, 'loop'], [false, 'callback'], [true, 'callback']] as const) {
-    const loop = await minimalJspiRunner(wasm, { reuseInstance, style });
+    const driver = await minimalJspiRunner(wasm, { reuseInstance, style });
     const how = `minimal hand-written JSPI ${style === 'loop' ? 'loop' : 'callbacks'}, every import an interrupt, ${reuseInstance ? 'one instance, memory put back' : 'a fresh instance per call'}`;
-    const run = await loop('Metadata_metadata', input);
+    const run = await driver('Metadata_metadata', input);
     if (!sameBytes(run.output, reference.output) || run.totalCalls !== reference.totalCalls) {
       throw new Error(`${runtimeName}: ${how}: the output differs from plain V8's`);
     }
-    variants.push({ how, work: () => loop('Metadata_metadata', input), hostCalls: reference.totalCalls, baseline: reuseInstance ? plainKept : plainFresh, every: 1 });
+    variants.push({ how, work: () => driver('Metadata_metadata', input), hostCalls: reference.totalCalls, baseline: reuseInstance ? plainKept : plainFresh, every: 1 });
   }
 
   const same = (run: { output: Uint8Array; totalCalls: number }, what: string): void => {

@@ -159,10 +159,15 @@ describe('Rococo Asset Hub genesis runtime (from @substrate/connect-known-chains
 
   // The benchmark's floor for JSPI (bench/metadata.ts): it must compute what plain V8 computes,
   // on a fresh instance and on one whose memory is put back between calls.
-  test.each([false, true])(
-    'the minimal hand-written JSPI loop (no library), reuseInstance %s: same output and host calls as plain V8, twice',
-    async (reuseInstance) => {
-      const run = await minimalJspiRunner(wasm, { reuseInstance });
+  test.each([
+    ['loop', false],
+    ['loop', true],
+    ['callback', false],
+    ['callback', true],
+  ] as const)(
+    'the minimal hand-written JSPI driver (no library), %s style, reuseInstance %s: same output and host calls as plain V8, twice',
+    async (style, reuseInstance) => {
+      const run = await minimalJspiRunner(wasm, { reuseInstance, style });
       for (let i = 0; i < 2; i++) expectSame(plain, await run('Metadata_metadata', new Uint8Array()));
     },
     TIMEOUT,

@@ -15,6 +15,7 @@ import {
   WasmValue,
   runToCompletion,
 } from '../lib/index.js';
+import { currentBufferOf } from '../lib/base/guest-memory-access.js';
 import { BACKENDS, createOn } from './support/backends.js';
 import { thrown } from './support/drive.js';
 import { wat } from './support/wat.js';
@@ -116,6 +117,8 @@ describe.each(BACKENDS)('%s', (backend) => {
     await runToCompletion(start('main', [WasmValue.i32(10)]), async (interrupt, memory) => {
       const { memorySize, readMemory } = memory;
       sizes.push(memorySize(), readMemory(0, 1).length);
+      // While the interrupt is open, the in-place path gives the machine's own buffer.
+      expect(currentBufferOf(memory)?.byteLength).toBe(memorySize() * 65536);
       kept.push(memory);
       // Still valid while the answer is a pending promise.
       await Promise.resolve();
@@ -125,6 +128,8 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(sizes).toEqual(MAIN_INTERRUPTS.flatMap(() => [1, 1, 1]));
     expect(kept).toHaveLength(MAIN_INTERRUPTS.length);
     for (const memory of kept) {
+      // The library's in-place path (its allocator's) is revoked with the accessors.
+      expect(thrown(() => currentBufferOf(memory))).toMatchObject({ kind: 'Consumed' });
       expect(thrown(() => memory.memorySize())).toMatchObject({ kind: 'Consumed' });
       expect(thrown(() => memory.readMemory(0, 1))).toMatchObject({ kind: 'Consumed' });
       expect(thrown(() => memory.writeMemory(0, Uint8Array.of(1)))).toMatchObject({ kind: 'Consumed' });

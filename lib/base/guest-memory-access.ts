@@ -38,7 +38,8 @@ export interface GuestMemoryAccess {
 
 /**
  * The key of a fast path that the library's own memory objects ({@link Prepare},
- * {@link VirtualMachine}, the memory handed to inline host functions) offer its own host code.
+ * {@link VirtualMachine}, the memory handed to inline host functions and to a `runToCompletion`
+ * host) offer its own host code.
  *
  * `readMemory` and `writeMemory` check their arguments and copy, which is right for host code in
  * general but is most of the cost of the Substrate allocator, which reads and writes one 8-byte

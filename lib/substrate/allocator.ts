@@ -94,7 +94,7 @@
  * `malloc` and `free` each read the memory's size, read back the block's header (except for a
  * block carved fresh) to check it, and write the header; growing the memory adds a `growMemory`.
  * On the library's own memory objects ({@link Prepare}, {@link VirtualMachine}, the memory
- * handed to inline host functions) the header is read and written in place, through the
+ * handed to inline host functions and to a `runToCompletion` host) the header is read and written in place, through the
  * memory's buffer (the internal `CURRENT_BUFFER` fast path); on any other {@link AllocatorMemory}
  * through `readMemory`/`writeMemory`, which check and copy and cost several times more. The
  * ledger grows a 4 KiB chunk at a time, and {@link FreeingBumpAllocator.reset} keeps it for the

@@ -75,8 +75,9 @@ export class FakeMemory implements AllocatorMemory {
 
 /**
  * A {@link FakeMemory} that also offers the library's in-place fast path (`CURRENT_BUFFER`, as
- * `Prepare`, `VirtualMachine` and the inline host functions' memory do), so that the allocator
- * reads and writes headers through the buffer instead of the counted, checked accessors.
+ * `Prepare`, `VirtualMachine` and the memory of inline host functions and of a `runToCompletion`
+ * host do), so that the allocator reads and writes headers through the buffer instead of the
+ * counted, checked accessors.
  */
 export class InPlaceFakeMemory extends FakeMemory implements CurrentBufferAccess {
   /** Times the allocator fetched the buffer. */

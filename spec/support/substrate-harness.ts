@@ -321,11 +321,14 @@ export async function minimalJspiRunner(
   let resume: ((value: unknown) => void) | null = null;
   // Hands the loop its next step: a pause, or the end of the call.
   let step: ((ended: boolean) => void) | null = null;
-  // The run in progress, for the callback style.
-  let running: BareRun | null = null;
-  const begin = await bareInstances(wasm, runnerOptions.reuseInstance === true, (which) =>
+  const begin = await bareInstances(wasm, runnerOptions.reuseInstance === true, (which, current) =>
     runnerOptions.style === 'callback'
-      ? new api.Suspending((first) => settled.then(() => running!.host.answer(which, running!.access, first)))
+      ? new api.Suspending((first) =>
+          settled.then(() => {
+            const { host, access } = current();
+            return host.answer(which, access, first);
+          }),
+        )
       : new api.Suspending((first) => {
           pausedWhich = which;
           pausedFirst = first;
@@ -337,7 +340,6 @@ export async function minimalJspiRunner(
   const entries = new WeakMap<WebAssembly.Instance, Map<string, (...args: number[]) => Promise<unknown>>>();
   return async (entry, input, options = {}) => {
     const run = begin(options);
-    running = run;
     try {
       let byName = entries.get(run.instance);
       if (byName === undefined) entries.set(run.instance, (byName = new Map()));
@@ -364,7 +366,6 @@ export async function minimalJspiRunner(
       if (failure !== null) throw (failure as { error: unknown }).error;
       return run.host.result(run.access, result as bigint);
     } finally {
-      running = null;
       run.end();
     }
   };
