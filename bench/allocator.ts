@@ -11,7 +11,7 @@
  */
 import { VirtualMachinePrototype } from '../lib/index.js';
 import type { VirtualMachine } from '../lib/index.js';
-import { type AllocatorMemory, FreeingBumpAllocator, WASM_PAGE_SIZE } from '../lib/substrate/allocator.js';
+import { type AllocatorMemory, FreeingBumpAllocator, WASM_PAGE_SIZE } from '../lib/substrate/heap/allocator.js';
 import { wat } from '../spec/support/wat.js';
 
 const ROUNDS = 7;

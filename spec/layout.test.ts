@@ -22,7 +22,16 @@ const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ['index.ts', 6], // the public API of the core
   ['node/', 7], // Node.js-only additions to the public API
   ['browser/', 7], // browser-only additions to the public API
-  ['substrate/', 8], // the Substrate host layer, built on the public API
+  ['substrate/', 8], // the Substrate host layer, built on the public API; its own folders are layers too:
+  ['substrate/errors.ts', 8.0], //   the layer's errors
+  ['substrate/encoding/', 8.1], //   hex, SCALE, zstd, the hashers
+  ['substrate/heap/', 8.2], //   the runtime's heap: allocator, pointer-size
+  ['substrate/state/', 8.2], //   the chain's state: providers, overlay, trie roots
+  ['substrate/code/', 8.2], //   runtime code, its version and metadata
+  ['substrate/call/', 8.3], //   one call's context and what the caller provides for it
+  ['substrate/host/', 8.4], //   the host functions, by area, and their catalogue
+  ['substrate/runtime/', 8.5], //   the runtime and its call loop
+  ['substrate/index.ts', 8.6], //   the public entry of resumable-wasm/substrate
   ['cli/', 9], // the command line
 ];
 
@@ -45,6 +54,11 @@ const graph = importGraph(LIB);
 describe('lib/ layout', () => {
   test('every file is in a layer', () => {
     for (const file of graph.keys()) expect(() => layerOf(file)).not.toThrow();
+  });
+
+  test('every Substrate file but its entry and its errors is in one of its folders', () => {
+    const loose = [...graph.keys()].filter((file) => layerOf(file)[0] === 'substrate/');
+    expect(loose).toEqual([]);
   });
 
   test('no import circle except the three states of the machine', () => {

@@ -18,7 +18,7 @@ import { NewError, VmError } from '../base/errors.js';
 import { checkModule } from '../load/load-module.js';
 import { type ModuleFacts, readModuleFacts } from '../load/module-facts.js';
 import { type RuntimeVersion, decodeRuntimeCode, readEmbeddedRuntimeVersion } from '../substrate/index.js';
-import { routeImport } from '../substrate/host-functions.js';
+import { routeImport } from '../substrate/host/catalogue.js';
 import { bytes, columns, count, signature } from './format.js';
 import type { InputFile } from './input-file.js';
 

@@ -9,7 +9,7 @@
  */
 
 import { type RuntimeVersion, decodeOpaqueMetadata, decodeRuntimeVersion } from '../substrate/index.js';
-import { countMetadataPallets } from '../substrate/metadata-pallets.js';
+import { countMetadataPallets } from '../substrate/code/metadata-pallets.js';
 
 /** A summary of `Metadata_metadata`'s output. */
 export interface MetadataSummary {

@@ -28,21 +28,45 @@
  *   decompressed with a hard size limit so that a decompression bomb is an error, not an
  *   out-of-memory crash.
  * - **Runtime** (`SubstrateRuntime.create`): routes every import (inline, pausing, or the
- *   caller's handler), runs the Asyncify transform once (an artifact cache skips it next time),
- *   sizes the heap from `__heap_base` and the heap pages, reads the version.
+ *   caller's handler) and builds the VM prototype: on JSPI where the engine has it (backend
+ *   `'auto'`, the default: no transform, ready in milliseconds), else on Asyncify (the transform
+ *   runs once; an artifact or an artifact cache skips it next time); sizes the heap from
+ *   `__heap_base` and the heap pages, reads the version.
  * - **Version** (`RuntimeVersion`): from the `runtime_version`/`runtime_apis` custom sections,
  *   or by calling `Core_version`.
  * - **Calls** (`runtimeCall`): input written through the heap allocator, the entry point
  *   started with `(ptr, len)`, pauses driven until it returns its `len << 32 | ptr` output, which
  *   is checked against the memory before it is read. A hostile runtime gets a
  *   {@link RuntimeCallError}; the host and the runtime stay usable.
- * - **Host functions** (`host/`, one file per area, reached through `host-functions.ts`): the
- *   storage overlay and transactions (`overlay.ts`), the state seen through it and the storage
- *   root (`host/state.ts`, `trie-root.ts`), cryptography, tries, offchain, misc.
+ * - **Host functions** (one file per area of `ext_*` functions, listed in the catalogue): the
+ *   storage overlay and transactions, the state seen through it and the storage root,
+ *   cryptography, tries, offchain, misc.
  * - **State** (`MapStorage`, `LayeredStorage`): providers for the state a call starts from;
  *   `LayeredStorage` stacks calls' storage diffs, to run the calls of a block one after another.
  * - **Heap** (`FreeingBumpAllocator`): Substrate's allocator, byte-for-byte, with a host-side
  *   ledger that catches a runtime scribbling over its bookkeeping.
+ *
+ * ## Where things are
+ *
+ * The folders are layers, lowest first; a file imports only its own folder and the ones below
+ * (`spec/layout.test.ts` checks it):
+ *
+ * ```text
+ * errors.ts    the layer's errors
+ * encoding/    hex, SCALE, zstd, the hashers: bytes in and out
+ * heap/        the runtime's heap: the allocator, its ledger, the pointer-size convention
+ * state/       the chain's state: the providers a call reads, the overlay it writes, trie roots
+ * code/        runtime code, its version, its metadata
+ * call/        one call's context, and what the caller provides for it (log entries, the
+ *              offchain host, the handler of the imports this layer does not serve)
+ * host/        the host functions, one file per area (`ext_storage_*` in `storage.ts`, ...), the
+ *              catalogue that routes each import, and `definition.ts`: what a host function is
+ * runtime/     the runtime (instances, heap size, version) and the loop that drives a call
+ * index.ts     this file: the public surface
+ * ```
+ *
+ * A new host area is a file in `host/` and a line in `host/catalogue.ts`; a new kind of state
+ * provider goes in `state/`.
  *
  * Everything here is built on the public API of `resumable-wasm` (the core never depends on
  * this layer), so it doubles as a worked example of an interrupt-driven host. The one other
@@ -64,7 +88,7 @@ export {
   HEADER_SIZE,
   MAX_POSSIBLE_ALLOCATION,
   MIN_ALLOCATION,
-} from './allocator.js';
+} from './heap/allocator.js';
 export {
   MetadataError,
   RuntimeCallError,
@@ -76,13 +100,13 @@ export {
   SubstrateRuntimeError,
   type SubstrateRuntimeErrorKind,
 } from './errors.js';
-export { fromHex, toHex } from './hex.js';
-export type { HostCall, HostCallEvent, HostFunctionHandler } from './host-call.js';
-export { BUILTIN_HOST_FUNCTIONS, type HostFunctionRoute, type RuntimeImport } from './host-functions.js';
-export type { HashFunctionName } from './hashing.js';
-export type { LogEntry, LogLevel, LogLevelFilter } from './logging.js';
-export { type OpaqueMetadata, decodeOpaqueMetadata } from './metadata.js';
-export { type PointerSize, packPointerSize, unpackPointerSize } from './pointer-size.js';
+export { fromHex, toHex } from './encoding/hex.js';
+export type { HostCall, HostCallEvent, HostFunctionHandler } from './call/host-call-handler.js';
+export { BUILTIN_HOST_FUNCTIONS, type HostFunctionRoute, type RuntimeImport } from './host/catalogue.js';
+export type { HashFunctionName } from './encoding/hashers.js';
+export type { LogEntry, LogLevel, LogLevelFilter } from './call/log-entry.js';
+export { type OpaqueMetadata, decodeOpaqueMetadata } from './code/metadata.js';
+export { type PointerSize, packPointerSize, unpackPointerSize } from './heap/pointer-size.js';
 export {
   DEFAULT_HEAP_PAGES,
   type RuntimeProgressEvent,
@@ -91,8 +115,8 @@ export {
   type SubstratePhase,
   coreVersion,
   runtimeCall,
-} from './runtime.js';
-export { DEFAULT_MAX_OUTPUT_SIZE, type RuntimeCallOptions, type RuntimeCallResult } from './call-loop.js';
+} from './runtime/runtime.js';
+export { DEFAULT_MAX_OUTPUT_SIZE, type RuntimeCallOptions, type RuntimeCallResult } from './runtime/call-loop.js';
 export {
   DEFAULT_MAX_CODE_SIZE,
   type DecodedRuntimeCode,
@@ -100,7 +124,7 @@ export {
   ZSTD_PREFIX,
   decodeRuntimeCode,
   isCompressedRuntimeCode,
-} from './runtime-code.js';
+} from './code/runtime-code.js';
 export {
   type RuntimeApi,
   type RuntimeVersion,
@@ -110,11 +134,11 @@ export {
   encodeRuntimeVersion,
   readEmbeddedRuntimeVersion,
   runtimeApiId,
-} from './runtime-version.js';
-export { LayeredStorage, MapStorage, type MaybePromise, type StorageProvider, encodeOptionBytes } from './storage.js';
-export type { SignatureMock, TransactionIndexOperation } from './call-context.js';
-export type { OffchainHost, OffchainStorageKind } from './offchain-host.js';
-export { DEFAULT_CHILD_STORAGE_PREFIX, type StorageDiff, type TrieChanges } from './overlay.js';
+} from './code/runtime-version.js';
+export { LayeredStorage, MapStorage, type MaybePromise, type StorageProvider, encodeOptionBytes } from './state/providers.js';
+export type { SignatureMock, TransactionIndexOperation } from './call/context.js';
+export type { OffchainHost, OffchainStorageKind } from './call/offchain-host.js';
+export { DEFAULT_CHILD_STORAGE_PREFIX, type StorageDiff, type TrieChanges } from './state/overlay.js';
 export {
   type StateVersion,
   type TrieEntry,
@@ -122,4 +146,4 @@ export {
   emptyTrieRoot,
   orderedTrieRoot,
   trieRoot,
-} from './trie-root.js';
+} from './state/trie-root.js';

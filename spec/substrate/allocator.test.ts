@@ -8,7 +8,7 @@ import {
   HEADER_SIZE,
   MAX_POSSIBLE_ALLOCATION,
   WASM_PAGE_SIZE,
-} from '../../lib/substrate/allocator.js';
+} from '../../lib/substrate/heap/allocator.js';
 import { wat } from '../support/wat.js';
 import { AllocatorModel } from '../support/allocator-model.js';
 import { FakeMemory, InPlaceFakeMemory } from '../support/allocator-fake-memory.js';

@@ -7,7 +7,7 @@
  *   hashing) are bound once per runtime and find the call they serve through the runtime's
  *   `ActiveCall` slot. On Asyncify a step is synchronous, so the slot cannot change under it; on
  *   JSPI a step spans promise jobs, and the steps of one runtime are queued so that no other
- *   call's step takes the slot meanwhile (see `call-context.ts`). Either way, every call's log
+ *   call's step takes the slot meanwhile (see `lib/substrate/call/context.ts`). Either way, every call's log
  *   entries, host calls, heap and output must be its own; also for a call started from inside
  *   another's inline host function (on Asyncify its first step runs nested in the other's).
  * - A storage provider may answer synchronously or with a promise: the same answers, the same

@@ -3,7 +3,7 @@
  * for the versions that put the registry first, and `null` rather than a wrong number for
  * anything else.
  */
-import { countMetadataPallets } from '../../lib/substrate/metadata-pallets.js';
+import { countMetadataPallets } from '../../lib/substrate/code/metadata-pallets.js';
 import { syntheticMetadata } from '../support/synthetic-metadata.js';
 
 describe('countMetadataPallets', () => {

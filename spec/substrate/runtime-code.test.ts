@@ -17,7 +17,7 @@ import {
   isCompressedRuntimeCode,
   toHex,
 } from '../../lib/substrate/index.js';
-import { type DecompressionWork, STREAMING_WINDOW_LIMIT, decompressBounded } from '../../lib/substrate/zstd.js';
+import { type DecompressionWork, STREAMING_WINDOW_LIMIT, decompressBounded } from '../../lib/substrate/encoding/zstd.js';
 import { BACKENDS } from '../support/backends.js';
 import { SHARED_CHAIN_SPECS, loadChainSpec } from '../support/chain-spec.js';
 import { describeWithShared } from '../support/shared.js';

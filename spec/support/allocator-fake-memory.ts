@@ -5,7 +5,7 @@
  */
 import { OutOfBoundsError } from '../../lib/base/errors.js';
 import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
-import { type AllocatorMemory, WASM_PAGE_SIZE } from '../../lib/substrate/allocator.js';
+import { type AllocatorMemory, WASM_PAGE_SIZE } from '../../lib/substrate/heap/allocator.js';
 
 /** A guest memory for allocator tests. */
 export class FakeMemory implements AllocatorMemory {

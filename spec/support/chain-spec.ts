@@ -10,7 +10,7 @@
  * each file holds so that tests can check it rather than restate it.
  */
 import { readFileSync } from 'node:fs';
-import { toHex } from '../../lib/substrate/hex.js';
+import { toHex } from '../../lib/substrate/encoding/hex.js';
 
 /** The storage key of the runtime code, `:code`, as a chain spec writes it. */
 export const CODE_KEY = '0x3a636f6465';

@@ -34,7 +34,7 @@ import {
 } from '../../lib/index.js';
 import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
 import { readModuleFacts } from '../../lib/load/module-facts.js';
-import { FreeingBumpAllocator } from '../../lib/substrate/allocator.js';
+import { FreeingBumpAllocator } from '../../lib/substrate/heap/allocator.js';
 
 const PAGE = 65536;
 const ZSTD_PREFIX = [0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e, 0x05];

@@ -19,9 +19,9 @@
  * @module
  */
 
-import { decodeOptionU32, encodeOptionBytes } from '../scale.js';
+import { decodeOptionU32, encodeOptionBytes } from '../encoding/scale.js';
 import { type HostFunctionTable, argBuffer, argOutput, i32, inline, pausing, ps, returnBytes, sig } from './definition.js';
-import { clearPrefix, nextKey, readValue, storageRoot } from './state.js';
+import { clearPrefix, nextKey, readValue, storageRoot } from './state-access.js';
 import { encodeKillResult, readInto, stateVersionArg } from './storage.js';
 
 const EMPTY = new Uint8Array();

@@ -40,9 +40,9 @@ import { blake2b } from '@noble/hashes/blake2.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { verify as sr25519Verify } from '@scure/sr25519';
-import type { CallContext } from '../call-context.js';
+import type { CallContext } from '../call/context.js';
 import { hostFunctionFailed } from '../errors.js';
-import { concatBytes } from '../scale.js';
+import { concatBytes } from '../encoding/scale.js';
 import { type HostFunctionTable, type InlineHostFunction, argBuffer, argFixed, i32, inline, ps, returnBytes, sig } from './definition.js';
 
 /** The order of secp256k1's group. */

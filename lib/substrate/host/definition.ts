@@ -24,7 +24,7 @@
  *
  * Every pointer and length is checked to lie inside the memory before it is read
  * ({@link argBuffer}, {@link argFixed}); every SCALE argument is decoded with its lengths
- * checked against the bytes there (`scale.ts`); every block handed back comes from the call's
+ * checked against the bytes there (`encoding/scale.ts`); every block handed back comes from the call's
  * allocator, which bounds each allocation and the heap. A failed check throws before the host
  * has changed anything, so a refused call leaves the host's state as it was.
  *
@@ -33,12 +33,12 @@
 
 import type { GuestMemoryAccess } from '../../base/guest-memory-access.js';
 import { type Signature, type ValueType, WasmValue } from '../../base/values.js';
-import { AllocatorError } from '../allocator-error.js';
-import type { CallContext } from '../call-context.js';
+import { AllocatorError } from '../heap/allocator-error.js';
+import type { CallContext } from '../call/context.js';
 import { RuntimeCallError, hostFunctionFailed } from '../errors.js';
-import { describeOutOfRange, packPointerSizeBigint, readPointerSize } from '../pointer-size.js';
-import { ScaleError } from '../scale.js';
-import type { MaybePromise } from '../storage.js';
+import { describeOutOfRange, packPointerSizeBigint, readPointerSize } from '../heap/pointer-size.js';
+import { ScaleError } from '../encoding/scale.js';
+import type { MaybePromise } from '../state/providers.js';
 
 /** A value as the engine passes it: `i32` as a number, `i64` as a bigint. */
 export type RawValue = number | bigint;

@@ -1,6 +1,6 @@
 /**
  * Logging, printing and panicking: `ext_logging_*`, `ext_misc_print_*` and
- * `ext_panic_handler_abort_on_panic_version_1`, all answered inline (see `logging.ts` for the
+ * `ext_panic_handler_abort_on_panic_version_1`, all answered inline (see `call/log-entry.ts` for the
  * levels and how entries reach the caller).
  *
  * A level the caller did not ask for is dropped without reading its text, so a runtime that
@@ -11,10 +11,10 @@
  */
 
 import type { GuestMemoryAccess } from '../../base/guest-memory-access.js';
-import type { CallContext } from '../call-context.js';
+import type { CallContext } from '../call/context.js';
 import { RuntimeCallError } from '../errors.js';
-import { toHex } from '../hex.js';
-import { type LogEntry, levelFromNumber, logText } from '../logging.js';
+import { toHex } from '../encoding/hex.js';
+import { type LogEntry, levelFromNumber, logText } from '../call/log-entry.js';
 import { type HostFunctionTable, type InlineHostFunction, type RawValue, argBuffer, i32, inline, ps, sig } from './definition.js';
 
 /** An `ext_misc_print_*` function: a `debug` entry with the target `runtime`, as Substrate prints them. */

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { encodeOptionBytes } from '../scale.js';
+import { encodeOptionBytes } from '../encoding/scale.js';
 import { type HostFunctionTable, ProviderError, argBuffer, argFixed, ask, i32, inline, pausing, ps, returnBytes, sig } from './definition.js';
 
 const READER = 'the runtime version reader';

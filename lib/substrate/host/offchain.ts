@@ -33,10 +33,10 @@
  * @module
  */
 
-import type { CallContext } from '../call-context.js';
+import type { CallContext } from '../call/context.js';
 import { hostFunctionFailed } from '../errors.js';
-import type { OffchainHost, OffchainStorageKind } from '../offchain-host.js';
-import { concatBytes, decodeOptionBytes, encodeOptionBytes } from '../scale.js';
+import type { OffchainHost, OffchainStorageKind } from '../call/offchain-host.js';
+import { concatBytes, decodeOptionBytes, encodeOptionBytes } from '../encoding/scale.js';
 import {
   type HostFunctionTable,
   ProviderError,

@@ -22,10 +22,10 @@
  */
 
 import type { GuestMemoryAccess } from '../../base/guest-memory-access.js';
-import type { CallContext } from '../call-context.js';
+import type { CallContext } from '../call/context.js';
 import { RuntimeCallError, hostFunctionFailed } from '../errors.js';
-import { concatBytes, decodeOptionU32, encodeOptionBytes, encodeU32 } from '../scale.js';
-import type { StateVersion } from '../trie-root.js';
+import { concatBytes, decodeOptionU32, encodeOptionBytes, encodeU32 } from '../encoding/scale.js';
+import type { StateVersion } from '../state/trie-root.js';
 import {
   type HostFunctionTable,
   type RawValue,
@@ -40,7 +40,7 @@ import {
   returnBytes,
   sig,
 } from './definition.js';
-import { CHILD_STORAGE_PREFIX, appendValue, clearPrefix, nextKey, readValue, startsWith, storageRoot } from './state.js';
+import { CHILD_STORAGE_PREFIX, appendValue, clearPrefix, nextKey, readValue, startsWith, storageRoot } from './state-access.js';
 
 /**
  * `read`'s answer: copies `value[offset..]` (as much as fits) into `out` and returns the

@@ -1,6 +1,6 @@
 /**
  * The trie host functions: the Merkle root of a list the runtime hands over, answered inline
- * (see `trie-root.ts` for the trie and its codec).
+ * (see `state/trie-root.ts` for the trie and its codec).
  *
  * | function | input | keys |
  * |---|---|---|
@@ -15,8 +15,8 @@
  * @module
  */
 
-import { ScaleReader } from '../scale.js';
-import { type StateVersion, type TrieHash, orderedTrieRoot, trieRoot } from '../trie-root.js';
+import { ScaleReader } from '../encoding/scale.js';
+import { type StateVersion, type TrieHash, orderedTrieRoot, trieRoot } from '../state/trie-root.js';
 import { type HostFunctionTable, type InlineHostFunction, argBuffer, i32, inline, ps, returnPointer, sig } from './definition.js';
 import { stateVersionArg } from './storage.js';
 

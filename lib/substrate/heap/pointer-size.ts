@@ -21,9 +21,9 @@
  * @module
  */
 
-import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
-import { WasmValue } from '../base/values.js';
-import { WASM_PAGE_SIZE } from './allocator-memory.js';
+import type { GuestMemoryAccess } from '../../base/guest-memory-access.js';
+import { WasmValue } from '../../base/values.js';
+import { WASM_PAGE_SIZE } from './heap-memory.js';
 
 /** A buffer in the guest's memory. Both halves are unsigned 32-bit numbers. */
 export interface PointerSize {

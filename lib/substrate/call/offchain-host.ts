@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { MaybePromise } from './storage.js';
+import type { MaybePromise } from '../state/providers.js';
 
 /**
  * Which local storage a runtime addresses (`kind` 0 and 1 in the host interface):

@@ -59,9 +59,9 @@
 
 import { blake2b } from '@noble/hashes/blake2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { toHex } from './hex.js';
-import { concatBytes } from '../base/bytes.js';
-import { encodeCompact } from './scale.js';
+import { toHex } from '../encoding/hex.js';
+import { concatBytes } from '../../base/bytes.js';
+import { encodeCompact } from '../encoding/scale.js';
 
 /** A trie's hash function. */
 export type TrieHash = 'blake2-256' | 'keccak-256';

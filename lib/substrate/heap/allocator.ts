@@ -104,15 +104,15 @@
  * @module
  */
 
-import { OutOfBoundsError, UsageError } from '../base/errors.js';
-import { currentBufferOf } from '../base/guest-memory-access.js';
-import type { Prepare, VirtualMachine } from '../index.js';
+import { OutOfBoundsError, UsageError } from '../../base/errors.js';
+import { currentBufferOf } from '../../base/guest-memory-access.js';
+import type { Prepare, VirtualMachine } from '../../index.js';
 import { AllocatorError } from './allocator-error.js';
-import { BlockLedger } from './allocator-ledger.js';
-import { type AllocatorMemory, MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';
+import { BlockLedger } from './ledger.js';
+import { type AllocatorMemory, MAX_WASM_PAGES, WASM_PAGE_SIZE } from './heap-memory.js';
 
 export { AllocatorError, type AllocatorErrorKind } from './allocator-error.js';
-export { type AllocatorMemory, MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';
+export { type AllocatorMemory, MAX_WASM_PAGES, WASM_PAGE_SIZE } from './heap-memory.js';
 
 /** The largest request `malloc` accepts by default: 32 MiB, Substrate's `MAX_POSSIBLE_ALLOCATION`. */
 export const MAX_POSSIBLE_ALLOCATION = 33_554_432;

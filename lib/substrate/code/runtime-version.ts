@@ -30,9 +30,9 @@
 
 import { blake2b } from '@noble/hashes/blake2.js';
 import { Bytes, Struct, Tuple, Vector, str, u32, u8 } from 'scale-ts';
-import { customSections } from '../base/header-walks.js';
-import { RuntimeVersionError } from './errors.js';
-import { fromHex, toHex } from './hex.js';
+import { customSections } from '../../base/header-walks.js';
+import { RuntimeVersionError } from '../errors.js';
+import { fromHex, toHex } from '../encoding/hex.js';
 
 /** One runtime API a runtime implements. */
 export interface RuntimeApi {

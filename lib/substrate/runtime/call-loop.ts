@@ -8,10 +8,10 @@
  *
  * 1. runs the machine. Inline host functions are answered without stopping. Each call to a
  *    pausing one **pauses** the call: the loop runs that function's task (whatever the
- *    catalogue, `host-functions.ts`, gave for the import), awaiting each promise it waits for
+ *    catalogue, `host/catalogue.ts`, gave for the import), awaiting each promise it waits for
  *    (the JavaScript thread is free meanwhile), and resumes the machine with the result;
  * 2. when the entry point returns, runs the call's end-of-call task (closing the storage
- *    overlay: see `host/state.ts`), checks that the pointer-size it returned is inside the
+ *    overlay: see `host/state-access.ts`), checks that the pointer-size it returned is inside the
  *    memory and below `maxOutputSize`, and copies the output out.
  *
  * It knows nothing of instances, pools or host functions: what it is given is the machine, the
@@ -33,18 +33,18 @@
  @module
  */
 
-import type { ExecOutcome, VirtualMachine, WasmValue } from '../index.js';
-import type { AllocationStats } from './allocator.js';
-import type { CallContext, TransactionIndexOperation } from './call-context.js';
-import { RuntimeCallError, hostFunctionFailed } from './errors.js';
-import { type HostTask, type PausingHostFunction, type RawValue, type Wait, resultValue, toRuntimeCallError } from './host/definition.js';
-import type { HostCallEvent, HostFunctionHandler } from './host-call.js';
-import type { RuntimeImport } from './host-functions.js';
-import type { LogEntry, LogLevelFilter } from './logging.js';
-import type { OffchainHost } from './offchain-host.js';
-import type { StorageDiff } from './overlay.js';
-import { describeOutOfRange, unpackPointerSize } from './pointer-size.js';
-import type { MaybePromise, StorageProvider } from './storage.js';
+import type { ExecOutcome, VirtualMachine, WasmValue } from '../../index.js';
+import type { AllocationStats } from '../heap/allocator.js';
+import type { CallContext, TransactionIndexOperation } from '../call/context.js';
+import { RuntimeCallError, hostFunctionFailed } from '../errors.js';
+import { type HostTask, type PausingHostFunction, type RawValue, type Wait, resultValue, toRuntimeCallError } from '../host/definition.js';
+import type { HostCallEvent, HostFunctionHandler } from '../call/host-call-handler.js';
+import type { RuntimeImport } from '../host/catalogue.js';
+import type { LogEntry, LogLevelFilter } from '../call/log-entry.js';
+import type { OffchainHost } from '../call/offchain-host.js';
+import type { StorageDiff } from '../state/overlay.js';
+import { describeOutOfRange, unpackPointerSize } from '../heap/pointer-size.js';
+import type { MaybePromise, StorageProvider } from '../state/providers.js';
 
 /** The default {@link RuntimeCallOptions.maxOutputSize}: 32 MiB, the largest block the heap allocator hands out. */
 export const DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024;
@@ -52,14 +52,14 @@ export const DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024;
 /** Options of {@link runtimeCall}. */
 export interface RuntimeCallOptions {
   /**
-   * The state the call starts from (see `storage.ts`). Without it, a runtime that reads a key
+   * The state the call starts from (see `state/providers.ts`). Without it, a runtime that reads a key
    * it has not written fails with `UnsupportedHostFunction`. Its writes never reach it: they
    * are returned as {@link RuntimeCallResult.storageDiff}.
    */
   readonly storage?: StorageProvider;
-  /** Answers every import this layer does not serve (see `host-call.ts`). */
+  /** Answers every import this layer does not serve (see `call/host-call-handler.ts`). */
   readonly onHostCall?: HostFunctionHandler;
-  /** Answers the offchain worker's host functions (see `offchain-host.ts`). */
+  /** Answers the offchain worker's host functions (see `call/offchain-host.ts`). */
   readonly offchain?: OffchainHost;
   /**
    * Answer signature verifications without checking them (for dry runs and tests), like

@@ -14,7 +14,7 @@
  *   the prefix is deleted, uncounted; then the provider's keys under the prefix are walked in
  *   order, each deleted and counted unless the overlay had already deleted it, stopping before
  *   the `limit`-th + 1 when a limit is given. The answer is the count and whether keys remain.
- * - **storage root**: the root of the merged trie (`trie-root.ts`), computed from the complete
+ * - **storage root**: the root of the merged trie (`state/trie-root.ts`), computed from the complete
  *   list of its entries: every key the provider has (walked with `nextKey`) and every key the
  *   overlay has, the overlay winning. Before the main trie's root, each child trie changed since
  *   its root was last written has its root computed and written into the main trie under
@@ -32,13 +32,13 @@
  * @module
  */
 
-import { type CallContext } from '../call-context.js';
+import { type CallContext } from '../call/context.js';
 import { RuntimeCallError } from '../errors.js';
-import { toHex } from '../hex.js';
-import { DEFAULT_CHILD_STORAGE_PREFIX } from '../overlay.js';
-import { concatBytes, encodeCompact, ScaleReader } from '../scale.js';
-import type { StorageProvider } from '../storage.js';
-import { type StateVersion, type TrieEntry, compareBytes, emptyTrieRoot, sortedTrieRoot } from '../trie-root.js';
+import { toHex } from '../encoding/hex.js';
+import { DEFAULT_CHILD_STORAGE_PREFIX } from '../state/overlay.js';
+import { concatBytes, encodeCompact, ScaleReader } from '../encoding/scale.js';
+import type { StorageProvider } from '../state/providers.js';
+import { type StateVersion, type TrieEntry, compareBytes, emptyTrieRoot, sortedTrieRoot } from '../state/trie-root.js';
 import { ProviderError, UnservedError, type Wait, ask } from './definition.js';
 
 const STORAGE = 'the storage provider';

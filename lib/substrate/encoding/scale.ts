@@ -22,7 +22,7 @@
  * @module
  */
 
-import { concatBytes as concatAll } from '../base/bytes.js';
+import { concatBytes as concatAll } from '../../base/bytes.js';
 
 /** Thrown by {@link ScaleReader} for bytes that are not the expected encoding. */
 export class ScaleError extends RangeError {

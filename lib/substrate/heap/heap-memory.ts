@@ -11,9 +11,9 @@
  * @module
  */
 
-import type { OutOfBoundsError } from '../base/errors.js';
-import { type GuestMemoryAccess, MAX_PAGES, PAGE_SIZE } from '../base/guest-memory-access.js';
-import type { Prepare, VirtualMachine } from '../index.js';
+import type { OutOfBoundsError } from '../../base/errors.js';
+import { type GuestMemoryAccess, MAX_PAGES, PAGE_SIZE } from '../../base/guest-memory-access.js';
+import type { Prepare, VirtualMachine } from '../../index.js';
 
 /** The size of a WebAssembly page, the unit of {@link AllocatorMemory.memorySize} and `growMemory`. */
 export const WASM_PAGE_SIZE = PAGE_SIZE;

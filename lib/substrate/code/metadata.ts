@@ -11,7 +11,7 @@
  */
 
 import { compact } from 'scale-ts';
-import { MetadataError } from './errors.js';
+import { MetadataError } from '../errors.js';
 
 /** Metadata found in a `Metadata_metadata` output. */
 export interface OpaqueMetadata {

@@ -14,7 +14,7 @@
  * A provider answers two questions about the state *before* the call: the value under a key,
  * and the key that follows a key. Everything else (the call's own writes, deletions, clearing
  * a prefix, the storage root) is worked out by the host functions from these two answers and
- * the call's overlay (see `host/state.ts`).
+ * the call's overlay (see `host/state-access.ts`).
  *
  * - {@link MapStorage} holds entries in memory: a chain spec's genesis storage, a fixture, a
  *   cache a light client filled from proofs.
@@ -24,10 +24,10 @@
  * @module
  */
 
-import { fromHex, toHex } from './hex.js';
+import { fromHex, toHex } from '../encoding/hex.js';
 import type { StorageDiff, TrieChanges } from './overlay.js';
 
-export { encodeOptionBytes } from './scale.js';
+export { encodeOptionBytes } from '../encoding/scale.js';
 
 /** A value or a promise of one: providers may answer at once or later. */
 export type MaybePromise<T> = T | PromiseLike<T>;

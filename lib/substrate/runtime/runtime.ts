@@ -3,8 +3,8 @@
  *
  * Creating one does, once, everything that does not depend on a particular call:
  *
- * 1. decode the code (raw or zstd-compressed, bounded: see `runtime-code.ts`);
- * 2. route every import (inline, pausing or handler: see `host-functions.ts`) and build the VM
+ * 1. decode the code (raw or zstd-compressed, bounded: see `code/runtime-code.ts`);
+ * 2. route every import (inline, pausing or handler: see `host/catalogue.ts`) and build the VM
  *    prototype: on JSPI (the default where the engine has it) without a transform; on Asyncify
  *    the transform takes seconds, and an artifact cache or an explicit artifact skips it;
  * 3. read `__heap_base` and work out the heap's size (below);
@@ -33,8 +33,8 @@
  * @module
  */
 
-import { exportedI32Constant } from '../base/header-walks.js';
-import { ProgressReporter } from '../base/progress.js';
+import { exportedI32Constant } from '../../base/header-walks.js';
+import { ProgressReporter } from '../../base/progress.js';
 import {
   type ArtifactCache,
   type Backend,
@@ -48,26 +48,26 @@ import {
   VirtualMachinePrototype,
   type VmConfig,
   WasmValue,
-} from '../index.js';
-import { AllocatorError } from './allocator-error.js';
-import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from './allocator-memory.js';
-import { FreeingBumpAllocator } from './allocator.js';
-import { ActiveCall, CallContext } from './call-context.js';
+} from '../../index.js';
+import { AllocatorError } from '../heap/allocator-error.js';
+import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from '../heap/heap-memory.js';
+import { FreeingBumpAllocator } from '../heap/allocator.js';
+import { ActiveCall, CallContext } from '../call/context.js';
 import { type RuntimeCallOptions, type RuntimeCallResult, driveCall, throwIfAborted } from './call-loop.js';
-import { RuntimeCallError, RuntimeVersionError, SubstrateRuntimeError } from './errors.js';
-import { type Hashers, loadHashers } from './hashing.js';
-import { type HostFunction, type InlineHostFunction, type PausingHostFunction, toRuntimeCallError } from './host/definition.js';
-import { finishCall } from './host/state.js';
-import { type RuntimeImport, resolveImport, routeImport } from './host-functions.js';
-import { levelFilterNumber } from './logging.js';
-import { type RuntimeCodeOptions, decodeRuntimeCode } from './runtime-code.js';
+import { RuntimeCallError, RuntimeVersionError, SubstrateRuntimeError } from '../errors.js';
+import { type Hashers, loadHashers } from '../encoding/hashers.js';
+import { type HostFunction, type InlineHostFunction, type PausingHostFunction, toRuntimeCallError } from '../host/definition.js';
+import { finishCall } from '../host/state-access.js';
+import { type RuntimeImport, resolveImport, routeImport } from '../host/catalogue.js';
+import { levelFilterNumber } from '../call/log-entry.js';
+import { type RuntimeCodeOptions, decodeRuntimeCode } from '../code/runtime-code.js';
 import {
   type RuntimeVersion,
   type RuntimeVersionSource,
   decodeRuntimeVersion,
   encodeRuntimeVersion,
   readEmbeddedRuntimeVersion,
-} from './runtime-version.js';
+} from '../code/runtime-version.js';
 
 /** The default number of heap pages (2048 pages of 64 KiB: 128 MiB), Substrate's and smoldot's default. */
 export const DEFAULT_HEAP_PAGES = 2048;
@@ -144,7 +144,7 @@ export class SubstrateRuntime {
   #idle: VirtualMachinePrototype | null = null;
   /** An empty allocator kept from the previous call (its bookkeeping's memory reused), if any. */
   #spareAllocator: FreeingBumpAllocator | null = null;
-  /** Which call's context the inline host functions see; see `call-context.ts`. */
+  /** Which call's context the inline host functions see; see `call/context.ts`. */
   readonly #active: ActiveCall;
   /** The host function serving each import (the pausing ones are run by the call loop). */
   readonly #functions: readonly PausingHostFunction[];
@@ -280,7 +280,7 @@ export class SubstrateRuntime {
     return this.#template.backend;
   }
 
-  /** The runtime's version (see `runtime-version.ts`). */
+  /** The runtime's version (see `code/runtime-version.ts`). */
   get version(): RuntimeVersion {
     return this.#version!;
   }

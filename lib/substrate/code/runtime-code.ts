@@ -22,10 +22,10 @@
  * @module
  */
 
-import { UsageError } from '../base/errors.js';
-import { RuntimeCodeError } from './errors.js';
-import { fromHex } from './hex.js';
-import { decompressBounded } from './zstd.js';
+import { UsageError } from '../../base/errors.js';
+import { RuntimeCodeError } from '../errors.js';
+import { fromHex } from '../encoding/hex.js';
+import { decompressBounded } from '../encoding/zstd.js';
 
 /** The 8 bytes that mark zstd-compressed runtime code. */
 export const ZSTD_PREFIX: Uint8Array = Uint8Array.of(0x52, 0xbc, 0x53, 0x76, 0x46, 0xdb, 0x8e, 0x05);

@@ -50,8 +50,8 @@
  */
 
 import { Decompress, decompress } from 'fzstd';
-import { concatBytes } from '../base/bytes.js';
-import { RuntimeCodeError } from './errors.js';
+import { concatBytes } from '../../base/bytes.js';
+import { RuntimeCodeError } from '../errors.js';
 
 /** The magic number that opens a zstd frame (little-endian 0xFD2FB528). */
 const FRAME_MAGIC = 0xfd2fb528;

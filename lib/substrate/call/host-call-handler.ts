@@ -3,7 +3,7 @@
  * {@link HostFunctionHandler} that answers them, and the {@link HostCallEvent}s that trace every
  * host call.
  *
- * This layer serves the Substrate host interface (see `host-functions.ts`), but not the
+ * This layer serves the Substrate host interface (see `host/catalogue.ts`), but not the
  * functions that need the node's own resources (its keystore, HTTP for offchain workers, proof
  * verification) nor a chain's own extensions. Rather than guessing, the layer hands them to the
  * caller: the call pauses, the handler gets the
@@ -21,9 +21,9 @@
  * @module
  */
 
-import type { GuestMemoryAccess } from '../base/guest-memory-access.js';
-import type { Signature, WasmValue } from '../base/values.js';
-import type { MaybePromise } from './storage.js';
+import type { GuestMemoryAccess } from '../../base/guest-memory-access.js';
+import type { Signature, WasmValue } from '../../base/values.js';
+import type { MaybePromise } from '../state/providers.js';
 
 /** One call of the runtime to a host function answered by a {@link HostFunctionHandler}. */
 export interface HostCall {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from '../base/errors.js';
+import { UsageError } from '../../base/errors.js';
 
 const DIGIT_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 

@@ -1,6 +1,6 @@
 /**
  * The route for every import this layer does not serve: the call's `onHostCall` handler (see
- * `host-call.ts` for what the handler sees).
+ * `call/host-call-handler.ts` for what the handler sees).
  *
  * The call pauses, the handler gets the function's name, its arguments and the paused
  * runtime's memory, and answers with a value of the function's result type (or a promise of
@@ -13,8 +13,8 @@
 
 import type { Signature } from '../../base/values.js';
 import { RuntimeCallError, hostFunctionFailed } from '../errors.js';
-import type { HostCall } from '../host-call.js';
-import { packPointerSize, readPointerSize } from '../pointer-size.js';
+import type { HostCall } from '../call/host-call-handler.js';
+import { packPointerSize, readPointerSize } from '../heap/pointer-size.js';
 import { type PausingHostFunction, type RawValue, ask, pausing } from './definition.js';
 
 /** A pausing host function that hands the import `module`.`name` to the call's handler. */

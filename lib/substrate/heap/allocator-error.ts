@@ -13,8 +13,8 @@
  * @module
  */
 
-import { VmError } from '../base/errors.js';
-import type { UsageError } from '../base/errors.js';
+import { VmError } from '../../base/errors.js';
+import type { UsageError } from '../../base/errors.js';
 
 /** Why a `FreeingBumpAllocator` refused a request. */
 export type AllocatorErrorKind =

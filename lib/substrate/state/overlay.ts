@@ -35,7 +35,7 @@
  * @module
  */
 
-import { fromHex, toHex } from './hex.js';
+import { fromHex, toHex } from '../encoding/hex.js';
 
 /** The changes to one trie, by `0x` hex key: a value, or `null` for a deletion. */
 export type TrieChanges = ReadonlyMap<string, Uint8Array | null>;

@@ -11,7 +11,7 @@
  * | allocator | `allocator.ts` | `malloc`, `free` |
  * | hashing | `hashing.ts` | twox, blake2, keccak, sha2 |
  * | logging | `logging.ts` | `logging_*`, `misc_print_*`, `panic_handler_*` |
- * | storage | `storage.ts` (on `state.ts` and `overlay.ts`) | `ext_storage_*`: reads, writes, transactions, roots |
+ * | storage | `storage.ts` (on `state-access.ts` and `state/overlay.ts`) | `ext_storage_*`: reads, writes, transactions, roots |
  * | child tries | `child-storage.ts` | `ext_default_child_storage_*` |
  * | cryptography | `crypto.ts` | signature checks, key recovery, batches |
  * | tries | `trie.ts` | `ext_trie_*_root` |
@@ -27,28 +27,28 @@
  *   promises.
  * - **handler**: anything not in the catalogue (keystore functions, HTTP, proof verification,
  *   a chain's own extensions): the call pauses and the call's `onHostCall` handler answers
- *   (see `host/handler.ts`).
+ *   (see `host/delegated.ts`).
  *
  * A built-in function imported with a different signature than the Substrate host interface
  * gives it is refused when the runtime is created: answering it would misread the arguments.
- * The call loop (`call-loop.ts`) knows none of this: it runs whatever task the catalogue gives
+ * The call loop (`runtime/call-loop.ts`) knows none of this: it runs whatever task the catalogue gives
  * for the import that paused.
  *
  * @module
  */
 
-import { type Signature, formatSignature } from '../base/values.js';
-import { ALLOCATOR_HOST_FUNCTIONS } from './host/allocator.js';
-import { CHILD_STORAGE_HOST_FUNCTIONS } from './host/child-storage.js';
-import { CRYPTO_HOST_FUNCTIONS } from './host/crypto.js';
-import type { HostFunction, HostFunctionTable } from './host/definition.js';
-import { handlerFunction } from './host/handler.js';
-import { HASHING_HOST_FUNCTIONS } from './host/hashing.js';
-import { LOGGING_HOST_FUNCTIONS } from './host/logging.js';
-import { MISC_HOST_FUNCTIONS } from './host/misc.js';
-import { OFFCHAIN_HOST_FUNCTIONS } from './host/offchain.js';
-import { STORAGE_HOST_FUNCTIONS } from './host/storage.js';
-import { TRIE_HOST_FUNCTIONS } from './host/trie.js';
+import { type Signature, formatSignature } from '../../base/values.js';
+import { ALLOCATOR_HOST_FUNCTIONS } from './allocator.js';
+import { CHILD_STORAGE_HOST_FUNCTIONS } from './child-storage.js';
+import { CRYPTO_HOST_FUNCTIONS } from './crypto.js';
+import type { HostFunction, HostFunctionTable } from './definition.js';
+import { handlerFunction } from './delegated.js';
+import { HASHING_HOST_FUNCTIONS } from './hashing.js';
+import { LOGGING_HOST_FUNCTIONS } from './logging.js';
+import { MISC_HOST_FUNCTIONS } from './misc.js';
+import { OFFCHAIN_HOST_FUNCTIONS } from './offchain.js';
+import { STORAGE_HOST_FUNCTIONS } from './storage.js';
+import { TRIE_HOST_FUNCTIONS } from './trie.js';
 
 /** How an import of a runtime is served. */
 export type HostFunctionRoute = 'inline' | 'pausing' | 'handler';

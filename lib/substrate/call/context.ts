@@ -21,15 +21,15 @@
  * @module
  */
 
-import type { ExecOutcome, VirtualMachine, WasmValue } from '../index.js';
-import type { FreeingBumpAllocator } from './allocator.js';
-import type { Hashers } from './hashing.js';
-import type { HostCallEvent, HostFunctionHandler } from './host-call.js';
-import type { LogEntry } from './logging.js';
+import type { ExecOutcome, VirtualMachine, WasmValue } from '../../index.js';
+import type { FreeingBumpAllocator } from '../heap/allocator.js';
+import type { Hashers } from '../encoding/hashers.js';
+import type { HostCallEvent, HostFunctionHandler } from './host-call-handler.js';
+import type { LogEntry } from './log-entry.js';
 import type { OffchainHost } from './offchain-host.js';
-import { StorageOverlay } from './overlay.js';
-import type { MaybePromise, StorageProvider } from './storage.js';
-import type { StateVersion } from './trie-root.js';
+import { StorageOverlay } from '../state/overlay.js';
+import type { MaybePromise, StorageProvider } from '../state/providers.js';
+import type { StateVersion } from '../state/trie-root.js';
 
 /**
  * How signatures are checked: really (`null`), or mocked like chopsticks's `mockSignatureHost`:
