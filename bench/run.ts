@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, side by side, as tables and as JSON.
  *
- * Usage: node build/bench/run.js [--quick] [--only interrupts,metadata,create]
+ * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,create,reset]
  * Results are printed and written to bench/results/<date>.json. Runtimes from ../shared are
  * skipped with a message when it is absent; the Asset Hub runtime comes from npm.
  */
@@ -15,6 +15,7 @@ import { benchReset } from './reset.js';
 import { benchCreate } from './create.js';
 import { benchInterrupts } from './interrupts.js';
 import { benchMetadata } from './metadata.js';
+import { benchSteps } from './steps.js';
 import { table } from './support/stats.js';
 
 const args = process.argv.slice(2);
@@ -51,6 +52,22 @@ if (peoplePath === null) {
 } else {
   const people = loadChainSpec(peoplePath);
   runtimes.push({ name: 'people-2026', code: async () => people.code, wasm: async (code) => runtimeWasm(code) });
+}
+
+if (wanted('steps')) {
+  const all = [];
+  const rows = [];
+  for (const runtime of runtimes) {
+    const code = await runtime.code();
+    const { result, rows: r } = await benchSteps(runtime.name, await runtime.wasm(code), { runs: quick ? 10 : 40, warmup: quick ? 10 : 40 });
+    all.push(result);
+    rows.push(...r);
+  }
+  report['steps'] = all;
+  print(
+    'What the library adds per interrupt: Metadata_metadata on JSPI, every import an interrupt, memory reused (ms per call)',
+    table(['runtime', 'hand-written floor', 'runToCompletion', 'x floor', 'ns added per interrupt'], rows),
+  );
 }
 
 if (wanted('metadata')) {

@@ -2,21 +2,23 @@
  * resumable-wasm: run WebAssembly as a resumable, interrupt-driven state machine.
  *
  * Every call the guest makes to a host import pauses execution and returns control to the
- * caller of {@link VirtualMachine.run}, who may read, write and grow the guest's memory and then
- * resume the guest with a typed return value. The guest runs on the JavaScript engine's own
- * WebAssembly JIT; the pause is Binaryen's Asyncify transform, with the paused stack kept
- * outside the guest's memory so the guest cannot tell it was paused.
+ * host, who may read, write and grow the guest's memory and then resume the guest with a typed
+ * return value. The guest runs on the JavaScript engine's own WebAssembly JIT, and cannot tell it
+ * was paused. Two backends pause it (`VmConfig.backend`): JSPI, where the engine suspends the
+ * guest's stack (no transform; every resume asynchronous, through `runAsync()`), and Binaryen's
+ * Asyncify transform (a synchronous `run()`; the paused stack kept outside the guest's memory).
  *
  * ```ts
- * import { VirtualMachinePrototype, WasmValue } from 'resumable-wasm';
+ * import { VirtualMachinePrototype, WasmValue, runToCompletion } from 'resumable-wasm';
  *
  * const proto = await VirtualMachinePrototype.create({
  *   moduleBytes,
+ *   backend: 'auto', // JSPI where the engine has it, else Asyncify
  *   symbols: (module, name) => (name === 'get_number' ? 0 : null),
  * });
  * const vm = proto.prepare().start('main', [WasmValue.i32(5)]);
- * let outcome = vm.run(null);
- * while (outcome.type === 'interrupted') outcome = vm.run(WasmValue.i32(42));
+ * const outcome = await runToCompletion(vm, () => WasmValue.i32(42));
+ * // or step by step: let o = await vm.runAsync(null); while (o.type === 'interrupted') o = await vm.runAsync(...);
  * ```
  *
  * See `docs/architecture.md` for the model and `docs/performance.md` for the costs.

@@ -27,7 +27,7 @@ import {
   WasmValue,
   runToCompletion,
 } from '../lib/index.js';
-import { JspiDriver } from '../lib/vm/pause/jspi-driver.js';
+import { JspiDriver } from '../lib/backends/jspi/driver.js';
 import { trapFromError } from '../lib/vm/traps.js';
 import { BACKENDS } from './support/backends.js';
 import { GET, TICK, faultGuest } from './support/fault-guest.js';

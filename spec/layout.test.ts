@@ -3,6 +3,8 @@
  * import circle is the three states of the machine building each other. See the map at the top
  * of `docs/architecture.md`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { circles, importGraph } from './support/import-graph.js';
 
@@ -17,7 +19,7 @@ const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ['transform/', 1], // module rewriting: the ABI names, renaming, Binaryen's Asyncify
   ['load/', 2], // bytes -> base components: checks, facts, import resolution
   ['artifact/', 3], // base components <-> artifacts, and the cache
-  ['vm/pause/', 4], // the pause drivers behind the CallDriver seam
+  ['backends/', 4], // the backends: each one's loading and driver, the seam the drivers share, their list
   ['vm/', 5], // the state machine, live instances, guest memory, traps
   ['index.ts', 6], // the public API of the core
   ['node/', 7], // Node.js-only additions to the public API
@@ -82,6 +84,26 @@ describe('lib/ layout', () => {
       for (const target of targets) if (!allowed.some((p) => target.startsWith(p))) outside.push(`${file} -> ${target}`);
     }
     expect(outside).toEqual([]);
+  });
+
+  test("no code outside backends/ compares a backend's name, or reaches a backend but through their list", () => {
+    // A backend is one object (backends/backend.ts): the rest of the VM asks it what it can do.
+    // The command line is left out: it parses the user's --backend, a string like any option.
+    const comparison = /(?:===|!==|case)\s*['"](?:asyncify|jspi)['"]|['"](?:asyncify|jspi)['"]\s*(?:===|!==)/;
+    const offenders: string[] = [];
+    for (const [file, targets] of graph) {
+      if (file.startsWith('backends/') || file.startsWith('cli/')) continue;
+      readFileSync(join(LIB, file), 'utf8')
+        .split('\n')
+        .forEach((line, index) => {
+          if (comparison.test(line)) offenders.push(`${file}:${index + 1}: ${line.trim()}`);
+        });
+      for (const target of targets) {
+        if (/^backends\/[^/]+\//.test(target)) offenders.push(`${file} -> ${target} (use backends/list.ts)`);
+      }
+    }
+    expect(offenders).toEqual([]);
+    expect(comparison.test("if (config.backend === 'jspi') {")).toBe(true);
   });
 
   test('the check itself catches a circle and an upward import', () => {

@@ -11,7 +11,7 @@
 import { GlobalValueError, StartError, type VirtualMachinePrototype, WasmValue } from '../lib/index.js';
 import { resolveConfig } from '../lib/base/config.js';
 import { ProgressReporter } from '../lib/base/progress.js';
-import { loadUninstrumented } from '../lib/load/load-module.js';
+import { loadJspi } from '../lib/backends/jspi/load.js';
 import { BACKENDS, createOn } from './support/backends.js';
 import { wat } from './support/wat.js';
 
@@ -231,5 +231,5 @@ test.each([
   ['no memory', false, '(module (func (export "f")))', { requireMemory: false }],
 ] as const)('on jspi, %s is renamed: %s', async (_name, renamed, source, options) => {
   const config = resolveConfig({ moduleBytes: await wat(source), symbols: () => 0, backend: 'jspi', ...options });
-  expect((await loadUninstrumented(config, new ProgressReporter(null))).renamed).toBe(renamed);
+  expect((await loadJspi(config, new ProgressReporter(null))).renamed).toBe(renamed);
 });

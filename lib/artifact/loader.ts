@@ -140,7 +140,6 @@ export async function componentsFromArtifact(
   });
   checkShape(module, header);
   return {
-    backend: 'asyncify',
     renamed: true,
     module,
     imports,

@@ -17,7 +17,6 @@
  */
 
 import type { InlineImport } from './config.js';
-import type { Backend } from './engine.js';
 import type { RawSignature, Signature } from './values.js';
 
 /** What an import or export refers to. */
@@ -131,8 +130,6 @@ export interface BacktraceFacts {
 
 /** Everything needed to make a fresh instance; see the module documentation. */
 export interface BaseComponents {
-  /** How calls are paused: an instrumented module (Asyncify) or the engine's stack switching (JSPI). */
-  readonly backend: Backend;
   /**
    * What an artifact of these components records; `null` on JSPI, whose module is the guest's
    * own and needs no artifact.

@@ -5,7 +5,7 @@
  */
 
 import { UsageError } from './errors.js';
-import { type Backend, autoBackend } from './engine.js';
+import { BACKEND_NAMES, type Backend } from './engine.js';
 import { type FeatureSet, type FeaturesOption, featureSet, isFeatureName, isFeatureSetName } from './feature-set.js';
 import { type GuestMemoryAccess, MAX_PAGES } from './guest-memory-access.js';
 import type { ProgressListener } from './progress.js';
@@ -194,8 +194,8 @@ export const CONFIG_DEFAULTS = {
 export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend' | 'features'>> & {
   /** The allowed features. */
   readonly features: FeatureSet;
-  /** The backend, `'auto'` resolved for this engine. */
-  readonly backend: Backend;
+  /** The backend asked for (`backends/list.ts` resolves `'auto'` and checks the engine). */
+  readonly backend: Backend | 'auto';
   readonly maxMemoryPages: number | null;
   readonly moduleBytes: Uint8Array<ArrayBuffer>;
   readonly inlineImports: VmConfig['inlineImports'] | null;
@@ -225,8 +225,8 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`cache` must have get() and set() methods');
   }
   const backend = config.backend ?? CONFIG_DEFAULTS.backend;
-  if (backend !== 'asyncify' && backend !== 'jspi' && backend !== 'auto') {
-    bad(`\`backend\` must be 'asyncify', 'jspi' or 'auto', got ${describeValue(backend)}`);
+  if (backend !== 'auto' && !BACKEND_NAMES.includes(backend)) {
+    bad(`\`backend\` must be ${BACKEND_NAMES.map((name) => `'${name}'`).join(', ')} or 'auto', got ${describeValue(backend)}`);
   }
   const features = config.features ?? CONFIG_DEFAULTS.features;
   const wellFormed = isFeatureSetName(features) || (Array.isArray(features) && features.every((f) => isFeatureSetName(f) || isFeatureName(f)));
@@ -259,7 +259,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     anyMemoryImport: config.anyMemoryImport ?? CONFIG_DEFAULTS.anyMemoryImport,
     reuseGrownMemory: config.reuseGrownMemory ?? CONFIG_DEFAULTS.reuseGrownMemory,
     unwindBufferPages,
-    backend: backend === 'auto' ? autoBackend() : backend,
+    backend,
   };
 }
 

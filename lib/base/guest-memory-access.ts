@@ -63,3 +63,23 @@ export function currentBufferOf(memory: GuestMemoryAccess): ArrayBuffer | null {
   const fast = (memory as Partial<CurrentBufferAccess>)[CURRENT_BUFFER];
   return fast === undefined ? null : fast.call(memory);
 }
+
+/**
+ * The key of a slot on the library's own memory objects in which its own host code keeps data
+ * of one instance for as long as the instance serves one use: the Substrate layer keeps there
+ * the context of the runtime call running on the instance, which its inline host functions
+ * (handed the instance's memory) read. Every state of one instance ({@link Prepare},
+ * {@link VirtualMachine}) and the memory handed to its inline host functions share the slot; a
+ * reset empties it. Not public, as {@link CURRENT_BUFFER}.
+ */
+export const HOST_DATA: unique symbol = Symbol('resumable-wasm: host data');
+
+/** A memory object with the {@link HOST_DATA} slot (internal: not exported by the package). */
+export interface HostDataAccess {
+  [HOST_DATA]: unknown;
+}
+
+/** The {@link HOST_DATA} slot of `memory`, `undefined` for a memory object without one. */
+export function hostDataOf(memory: GuestMemoryAccess): unknown {
+  return (memory as Partial<HostDataAccess>)[HOST_DATA];
+}

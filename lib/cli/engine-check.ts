@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Backend, backendUnsupportedReason, engineSupportsJspi, engineSupportsMultiMemory } from '../base/engine.js';
+import { backendUnsupportedReason, resolveBackend } from '../backends/list.js';
+import { type Backend, engineSupportsJspi, engineSupportsMultiMemory } from '../base/engine.js';
 import { NewError } from '../base/errors.js';
 
 /** What the engine offers, for `inspect`. */
@@ -21,9 +22,12 @@ export interface EngineReport {
 
 /** The engine's capabilities. */
 export function engineReport(): EngineReport {
-  const jspi = engineSupportsJspi();
-  const multiMemory = engineSupportsMultiMemory();
-  return { jspi, multiMemory, backend: jspi ? 'jspi' : multiMemory ? 'asyncify' : null };
+  const auto = resolveBackend('auto');
+  return {
+    jspi: engineSupportsJspi(),
+    multiMemory: engineSupportsMultiMemory(),
+    backend: auto.unsupportedReason() === null ? auto.name : null,
+  };
 }
 
 /**

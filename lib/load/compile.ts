@@ -4,7 +4,7 @@
  * @module
  */
 
-import { backendUnsupportedReason } from '../base/engine.js';
+import { missingMultiMemory } from '../base/engine.js';
 import { NewError } from '../base/errors.js';
 import { describeThrown } from '../base/values.js';
 
@@ -14,7 +14,7 @@ export async function compileInstrumented(instrumented: Uint8Array): Promise<Web
     return await WebAssembly.compile(instrumented as Uint8Array<ArrayBuffer>);
   } catch (e) {
     // create() and fromArtifact() check the engine first; this is for a caller that did not.
-    const unsupported = backendUnsupportedReason('asyncify');
+    const unsupported = missingMultiMemory();
     if (unsupported !== null) throw new NewError('BackendUnsupported', unsupported, { cause: e });
     throw new NewError('InvalidWasm', `the instrumented module failed to compile: ${describeThrown(e)}`, { cause: e });
   }

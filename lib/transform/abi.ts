@@ -61,7 +61,7 @@ export function functionImportName(index: number): string {
   return String(index);
 }
 
-/** The functions the Asyncify pass exports to control a pause (see `vm/pause/asyncify-driver.ts`). */
+/** The functions the Asyncify pass exports to control a pause (see `backends/asyncify/driver.ts`). */
 export interface AsyncifyExports {
   asyncify_start_unwind: (data: number) => void;
   asyncify_stop_unwind: () => void;

@@ -13,7 +13,15 @@
 
 import { OutOfBoundsError, UsageError } from '../base/errors.js';
 import { describeValue } from '../base/values.js';
-import { CURRENT_BUFFER, type CurrentBufferAccess, type GuestMemoryAccess, MAX_PAGES, PAGE_SIZE } from '../base/guest-memory-access.js';
+import {
+  CURRENT_BUFFER,
+  type CurrentBufferAccess,
+  type GuestMemoryAccess,
+  HOST_DATA,
+  type HostDataAccess,
+  MAX_PAGES,
+  PAGE_SIZE,
+} from '../base/guest-memory-access.js';
 
 const EMPTY = new ArrayBuffer(0);
 
@@ -25,7 +33,10 @@ function checkCount(what: string, value: unknown): number {
 }
 
 /** The guest's memory, or the absence of one (a module without memory has size 0). */
-export class GuestMemory implements GuestMemoryAccess, CurrentBufferAccess {
+export class GuestMemory implements GuestMemoryAccess, CurrentBufferAccess, HostDataAccess {
+  /** The library's own host code's data for this instance (see `HOST_DATA`); emptied by a reset. */
+  [HOST_DATA]: unknown = undefined;
+
   constructor(
     /** `null` for a module without memory; set once the instance exists if it exports its memory. */
     public memory: WebAssembly.Memory | null,

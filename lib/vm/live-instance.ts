@@ -10,7 +10,7 @@
  * data segments.
  *
  * The import object is built here: each pausing import is bound to the instance's pause driver
- * (an Asyncify import function, or a `WebAssembly.Suspending` on JSPI), each inline import to
+ * (made by the backend: an Asyncify import function, or a `WebAssembly.Suspending` on JSPI), each inline import to
  * its host function, and an imported memory is allocated (capped by `maxMemoryPages`). Imports
  * and exports are bound by the synthetic names of `transform/abi.ts` when the module was
  * renamed, and by the guest's own names otherwise.
@@ -53,6 +53,7 @@
 
 import type { BaseComponents, ExportInfo } from '../base/components.js';
 import { NewError, UsageError } from '../base/errors.js';
+import { HOST_DATA } from '../base/guest-memory-access.js';
 import type { Signature } from '../base/values.js';
 import {
   FUNCTION_IMPORT_MODULE,
@@ -63,11 +64,10 @@ import {
   exportName,
   functionImportName,
 } from '../transform/abi.js';
+import type { VmBackend } from '../backends/backend.js';
+import type { CallDriver } from '../backends/call-driver.js';
 import { GuestMemory } from './guest-memory.js';
 import { inlineImportFunction } from './inline-imports.js';
-import { AsyncifyDriver } from './pause/asyncify-driver.js';
-import type { CallDriver } from './pause/call-driver.js';
-import { JspiDriver } from './pause/jspi-driver.js';
 
 /** The value an import returns while unwinding: discarded, but it must have the right JS type. */
 function placeholderFor(signature: Signature): unknown {
@@ -108,13 +108,13 @@ interface FreshState {
 /** Per module: its fresh state, or `null` if it cannot be reset (too large an initial memory). */
 const freshStates = new WeakMap<BaseComponents, FreshState | null>();
 
-/** One instantiation of the base components, with its memory and its pause driver. */
 /**
  * Where a fresh instance is with the module's start function (`VmConfig.startFunction`): none,
  * not run yet (or abandoned: the instance is then replaced), finished, or trapped.
  */
 export type StartFunctionState = 'none' | 'pending' | 'finished' | 'trapped';
 
+/** One instantiation of the base components, with its memory and its pause driver. */
 export class LiveInstance {
   readonly #globals: readonly WebAssembly.Global[];
   /** See {@link StartFunctionState}; a reset puts it back to `pending`. */
@@ -122,6 +122,8 @@ export class LiveInstance {
 
   private constructor(
     readonly components: BaseComponents,
+    /** The backend the instance's calls are paused by (see `backends/backend.ts`). */
+    readonly backend: VmBackend,
     readonly memory: GuestMemory,
     readonly driver: CallDriver,
     private readonly exportsObject: WebAssembly.Exports,
@@ -146,6 +148,7 @@ export class LiveInstance {
       if (view.length > fresh.memory!.length) view.fill(0, fresh.memory!.length);
     }
     for (let i = 0; i < this.#globals.length; i++) this.#globals[i]!.value = fresh.globals[i];
+    this.memory[HOST_DATA] = undefined;
     this.startFunction = this.components.startFunction ? 'pending' : 'none';
     return true;
   }
@@ -206,8 +209,8 @@ export class LiveInstance {
    * `SynchronousInstantiationRefused` where the engine allows only the asynchronous form for
    * this module on this thread (Chromium's main thread, modules over 8 MB).
    */
-  static create(components: BaseComponents): LiveInstance {
-    const wiring = wire(components);
+  static create(components: BaseComponents, backend: VmBackend): LiveInstance {
+    const wiring = wire(components, backend);
     let instance: WebAssembly.Instance;
     try {
       instance = new WebAssembly.Instance(components.module, wiring.imports);
@@ -222,7 +225,7 @@ export class LiveInstance {
       }
       throw instantiationError(e);
     }
-    return LiveInstance.#connect(components, wiring, instance);
+    return LiveInstance.#connect(components, backend, wiring, instance);
   }
 
   /**
@@ -230,18 +233,18 @@ export class LiveInstance {
    * allows for any module size (Chromium refuses a synchronous instantiation of a large module
    * on its main thread). Rejects as {@link create} throws.
    */
-  static async instantiate(components: BaseComponents): Promise<LiveInstance> {
-    const wiring = wire(components);
+  static async instantiate(components: BaseComponents, backend: VmBackend): Promise<LiveInstance> {
+    const wiring = wire(components, backend);
     let instance: WebAssembly.Instance;
     try {
       instance = await WebAssembly.instantiate(components.module, wiring.imports);
     } catch (e) {
       throw instantiationError(e);
     }
-    return LiveInstance.#connect(components, wiring, instance);
+    return LiveInstance.#connect(components, backend, wiring, instance);
   }
 
-  static #connect(components: BaseComponents, wiring: Wiring, instance: WebAssembly.Instance): LiveInstance {
+  static #connect(components: BaseComponents, backend: VmBackend, wiring: Wiring, instance: WebAssembly.Instance): LiveInstance {
     wiring.driver.attach(instance.exports);
     // An exported memory can only be filled in once the instance exists (no import can run
     // before that: a start function was taken out of the module, see `VmConfig.startFunction`).
@@ -249,13 +252,13 @@ export class LiveInstance {
       wiring.memory.memory =
         wiring.importedMemory ?? (instance.exports[components.renamed ? MEMORY_EXPORT : 'memory'] as WebAssembly.Memory);
     }
-    return new LiveInstance(components, wiring.memory, wiring.driver, instance.exports);
+    return new LiveInstance(components, backend, wiring.memory, wiring.driver, instance.exports);
   }
 }
 
 /** Builds the import object of a new instance of `components`; see the module documentation. */
-function wire(components: BaseComponents): Wiring {
-  const driver: CallDriver = components.backend === 'jspi' ? new JspiDriver() : new AsyncifyDriver();
+function wire(components: BaseComponents, backend: VmBackend): Wiring {
+  const driver = backend.newDriver(components);
   const declared = components.memory;
   // Inline host functions get the memory object now; an exported memory is filled in once the
   // instance exists.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CURRENT_BUFFER, type GuestMemoryAccess } from '../base/guest-memory-access.js';
+import { CURRENT_BUFFER, type GuestMemoryAccess, HOST_DATA } from '../base/guest-memory-access.js';
 import type { Ownership } from './ownership.js';
 
 /** Reading, writing and growing the guest's memory, in every state that has an instance. */
@@ -26,6 +26,16 @@ export abstract class MemoryAccess implements GuestMemoryAccess {
   /** @internal The memory's current buffer, for the library's own host code (see `CURRENT_BUFFER`). */
   [CURRENT_BUFFER](): ArrayBuffer {
     return this.owner.live.memory[CURRENT_BUFFER]();
+  }
+
+  /** @internal The instance's host data slot, for the library's own host code (see `HOST_DATA`). */
+  get [HOST_DATA](): unknown {
+    return this.owner.live.memory[HOST_DATA];
+  }
+
+  /** @internal */
+  set [HOST_DATA](value: unknown) {
+    this.owner.live.memory[HOST_DATA] = value;
   }
 
   /**

@@ -14,32 +14,26 @@
  *
  * **Layer `vm/`** (this is its main file): the state machine. It owns the three states (this
  * file, `prepare.ts`, `virtual-machine.ts`, the only import circle of `lib/`), the consumption
- * rule (`ownership.ts`), live instances, guest memory, inline imports and traps; the pause
- * mechanism sits below it in `vm/pause/`. It may import every layer below it: `base/`,
- * `transform/` (ABI names), `load/` and `artifact/` (to build base components).
+ * rule (`ownership.ts`), live instances, guest memory, inline imports, traps and
+ * `runToCompletion`; what pauses a guest sits below it in `backends/`, reached through
+ * `backends/list.ts` (a backend is chosen once, in `create()`, and the machine asks it what it can
+ * do). It may import every layer below it.
  *
  * @module
  */
 
-import { artifactCacheKey } from '../artifact/cache.js';
-import { artifactOf, componentsFromArtifact } from '../artifact/loader.js';
+import type { VmBackend } from '../backends/backend.js';
+import { chooseArtifactBackend, chooseBackend } from '../backends/list.js';
 import type { BaseComponents } from '../base/components.js';
-import { type ResolvedConfig, type VmConfig, resolveConfig, withPrivateBytes } from '../base/config.js';
-import { sha256Hex } from '../base/digest.js';
-import { type Backend, backendUnsupportedReason } from '../base/engine.js';
-import { ArtifactError, GlobalValueError, NewError, UsageError } from '../base/errors.js';
-import { type LoadTuning, artifactOptions, loadModule, loadUninstrumented } from '../load/load-module.js';
-import { LiveInstance } from './live-instance.js';
+import { type ResolvedConfig, type VmConfig, resolveConfig } from '../base/config.js';
+import type { Backend } from '../base/engine.js';
+import { GlobalValueError, NewError } from '../base/errors.js';
 import { ProgressReporter } from '../base/progress.js';
+import { describeValue } from '../base/values.js';
+import type { LoadTuning } from '../load/load-module.js';
+import { LiveInstance } from './live-instance.js';
 import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
-import { describeValue } from '../base/values.js';
-
-/** Refuses a backend this engine cannot run, before any other work. */
-function refuseUnsupportedBackend(backend: Backend): void {
-  const reason = backendUnsupportedReason(backend);
-  if (reason !== null) throw new NewError('BackendUnsupported', reason);
-}
 
 /**
  * A module ready to run: see the module documentation for the state machine it starts.
@@ -56,7 +50,7 @@ export class VirtualMachinePrototype {
 
   private constructor(live: LiveInstance) {
     this.#owner = new Ownership(live, 'VirtualMachinePrototype');
-    this.backend = live.components.backend;
+    this.backend = live.backend.name;
   }
 
   /**
@@ -75,50 +69,11 @@ export class VirtualMachinePrototype {
     return VirtualMachinePrototype.#create(resolveConfig(config), tuning);
   }
 
-  static async #create(resolved: ResolvedConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
-    refuseUnsupportedBackend(resolved.backend);
-    const progress = new ProgressReporter(resolved.onProgress);
-    // Everything the JSPI loader reads of the caller's bytes, it reads before its first await.
-    if (resolved.backend === 'jspi') return VirtualMachinePrototype.#instantiate(await loadUninstrumented(resolved, progress), progress);
-    // The Asyncify paths await (Binaryen, the cache) before they are done with the bytes: a
-    // private copy, so that the caller may reuse its array meanwhile.
-    const config = withPrivateBytes(resolved);
-    const cache = config.cache;
-    if (cache === null) return VirtualMachinePrototype.#instantiate(await loadModule(config, progress, tuning), progress);
-
-    await progress.start('cache-lookup');
-    const moduleSha256 = await sha256Hex(config.moduleBytes);
-    const key = artifactCacheKey(moduleSha256, artifactOptions(config, tuning.postPasses));
-    let stored: Uint8Array | null | undefined = null;
-    let lookupError: unknown;
-    try {
-      stored = await cache.get(key);
-    } catch (e) {
-      lookupError = e;
-    }
-    progress.end('cache-lookup', { cacheHit: stored != null, ...(lookupError === undefined ? {} : { error: lookupError }) });
-    if (stored != null) {
-      try {
-        const components = await componentsFromArtifact(stored, config, progress, moduleSha256);
-        return await VirtualMachinePrototype.#instantiate(components, progress);
-      } catch (e) {
-        // A stale or damaged entry is a miss: build anew and replace it. A refusal by the
-        // config (an unresolved import) is the same refusal create() would give.
-        if (!(e instanceof ArtifactError)) throw e;
-      }
-    }
-
-    const components = await loadModule(config, progress, tuning, moduleSha256);
-    const prototype = await VirtualMachinePrototype.#instantiate(components, progress);
-    await progress.start('cache-store');
-    let storeError: unknown;
-    try {
-      await cache.set(key, artifactOf(components));
-    } catch (e) {
-      storeError = e;
-    }
-    progress.end('cache-store', storeError === undefined ? {} : { error: storeError });
-    return prototype;
+  static async #create(config: ResolvedConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
+    // The backend is chosen once, here; one the engine cannot run is refused before any work.
+    const backend = chooseBackend(config.backend);
+    const progress = new ProgressReporter(config.onProgress);
+    return backend.create(config, progress, tuning, (components) => VirtualMachinePrototype.#instantiate(components, backend, progress));
   }
 
   /**
@@ -135,20 +90,14 @@ export class VirtualMachinePrototype {
    */
   static async fromArtifact(artifact: Uint8Array, config: VmConfig): Promise<VirtualMachinePrototype> {
     const resolved = resolveConfig(config);
-    if (config.backend === 'jspi') {
-      throw new UsageError(
-        'UnsupportedOnBackend',
-        "fromArtifact: an artifact holds an Asyncify-instrumented module, and the config asks for backend 'jspi'; " +
-          "use backend 'asyncify' or 'auto', or create(), which needs no artifact on JSPI",
-      );
-    }
-    refuseUnsupportedBackend('asyncify');
+    const backend = chooseArtifactBackend(resolved.backend);
     const progress = new ProgressReporter(resolved.onProgress);
-    return VirtualMachinePrototype.#instantiate(await componentsFromArtifact(artifact, withPrivateBytes(resolved), progress), progress);
+    const components = await backend.fromArtifact(artifact, resolved, progress);
+    return VirtualMachinePrototype.#instantiate(components, backend, progress);
   }
 
-  static async #instantiate(components: BaseComponents, progress: ProgressReporter): Promise<VirtualMachinePrototype> {
-    return progress.phase('instantiate', async () => new VirtualMachinePrototype(await LiveInstance.instantiate(components)));
+  static async #instantiate(components: BaseComponents, backend: VmBackend, progress: ProgressReporter): Promise<VirtualMachinePrototype> {
+    return progress.phase('instantiate', async () => new VirtualMachinePrototype(await LiveInstance.instantiate(components, backend)));
   }
 
   /** @internal The live instance, for white-box tests of resets (`spec/reset.test.ts`). */
@@ -170,7 +119,7 @@ export class VirtualMachinePrototype {
    * (`UsageError('SynchronousInstantiationRefused')`) leaves the caller as it was.
    */
   static _renew(live: LiveInstance, abandoning: boolean, take: () => void): VirtualMachinePrototype {
-    const replacement = live.resettable(abandoning) ? null : LiveInstance.create(live.components);
+    const replacement = live.resettable(abandoning) ? null : LiveInstance.create(live.components, live.backend);
     take();
     if (abandoning) live.driver.abandon();
     if (replacement !== null) return new VirtualMachinePrototype(replacement);
@@ -185,7 +134,7 @@ export class VirtualMachinePrototype {
    */
   static async _renewAsync(live: LiveInstance): Promise<VirtualMachinePrototype> {
     if (live.reset()) return new VirtualMachinePrototype(live);
-    return new VirtualMachinePrototype(await LiveInstance.instantiate(live.components));
+    return new VirtualMachinePrototype(await LiveInstance.instantiate(live.components, live.backend));
   }
 
   /**
@@ -225,7 +174,8 @@ export class VirtualMachinePrototype {
    * The same bytes for every prototype of the same module, whatever state it is in.
    */
   toArtifact(): Uint8Array {
-    return artifactOf(this.#owner.live.components);
+    const live = this.#owner.live;
+    return live.backend.artifactOf(live.components);
   }
 
   /**
@@ -237,7 +187,8 @@ export class VirtualMachinePrototype {
    * throws {@link UsageError} `SynchronousInstantiationRefused`; use {@link cloneAsync} there.
    */
   clone(): VirtualMachinePrototype {
-    return new VirtualMachinePrototype(LiveInstance.create(this.#owner.live.components));
+    const live = this.#owner.live;
+    return new VirtualMachinePrototype(LiveInstance.create(live.components, live.backend));
   }
 
   /**
@@ -247,6 +198,7 @@ export class VirtualMachinePrototype {
    * `SynchronousInstantiationRefused`).
    */
   async cloneAsync(): Promise<VirtualMachinePrototype> {
-    return new VirtualMachinePrototype(await LiveInstance.instantiate(this.#owner.live.components));
+    const live = this.#owner.live;
+    return new VirtualMachinePrototype(await LiveInstance.instantiate(live.components, live.backend));
   }
 }

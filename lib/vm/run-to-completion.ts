@@ -11,17 +11,35 @@
  * It works on both backends, and the host may answer synchronously or with a promise; the host
  * is only ever asked while the guest is paused (never inside the guest's import call), exactly as
  * a loop over {@link VirtualMachine.runAsync} would ask it, which is how it behaves in every
- * respect but its cost (see `driveWithCallbacks`). Each interrupt comes with the name,
- * module and signature of the import the guest called, so a host needs no table from the ids
- * `symbols` gave back to the imports they stand for.
+ * respect but its cost. Each interrupt comes with the name, module and signature of the import
+ * the guest called, so a host needs no table from the ids `symbols` gave back to the imports
+ * they stand for.
+ *
+ * ## How it drives the machine
+ *
+ * One {@link Completion} per call is the receiver of every step (`StepReceiver`): no promise and
+ * no job of its own per interrupt. The machine hands it each interrupt where the step ended; the
+ * only thing that differs between backends is *where* that is, and the step says so itself:
+ *
+ * - inside the guest's import call (JSPI's pause, before the engine suspended the stack): the
+ *   interrupt is recorded and the host asked in the next job, once the stack is suspended; its
+ *   answer resumes the guest directly, or once it settles if it is a promise;
+ * - before the step returned, outside the guest (Asyncify): the host is asked at once, and while
+ *   it answers synchronously and the steps end synchronously, the loop goes on without a job,
+ *   without growing the stack.
+ *
+ * Measured on Asset Hub's `Metadata_metadata` (10,238 interrupts, memory reused), see
+ * `docs/performance.md` against a hand-written driver of the same shape with no library.
  *
  * @module
  */
 
+import type { ResolvedImport } from '../base/components.js';
 import { UsageError } from '../base/errors.js';
 import { CURRENT_BUFFER, type CurrentBufferAccess, type GuestMemoryAccess } from '../base/guest-memory-access.js';
+import { isPromiseLike } from '../base/promise-like.js';
 import type { Signature, WasmValue } from '../base/values.js';
-import type { ExecOutcome, VirtualMachine } from './virtual-machine.js';
+import type { EndOutcome, ExecOutcome, StepReceiver, VirtualMachine } from './virtual-machine.js';
 
 /** An interrupt as {@link runToCompletion} hands it to the host. */
 export interface Interrupt {
@@ -55,109 +73,126 @@ export type CompletedOutcome = Exclude<ExecOutcome, { readonly type: 'interrupte
  * answer it yourself with `runAsync`).
  */
 export function runToCompletion(vm: VirtualMachine, host: InterruptHandler): Promise<CompletedOutcome> {
-  let synchronous: boolean;
-  try {
-    synchronous = vm._synchronousSteps();
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  return synchronous ? driveSynchronously(vm, host) : driveWithCallbacks(vm, host);
+  return new Promise<CompletedOutcome>((resolve, reject) => new Completion(vm, host, resolve, reject).begin());
 }
 
-/**
- * Asyncify: every step is synchronous, so after the first (through `runAsync`, in a promise job
- * like any) the loop calls `run()` and awaits only an answer that is a promise.
- */
-async function driveSynchronously(vm: VirtualMachine, host: InterruptHandler): Promise<CompletedOutcome> {
-  // A machine already paused (its owner ran some steps itself) continues from that interrupt.
-  let outcome: ExecOutcome = vm._currentInterrupt() ?? (await vm.runAsync(null));
-  while (outcome.type === 'interrupted') {
-    let answer = ask(vm, host, outcome);
-    if (isPromiseLike(answer)) answer = await answer;
-    outcome = vm.run(answer);
-  }
-  return outcome;
-}
+/** `queueMicrotask`, looked up once (near the end of the stack a global lookup may fail). */
+const enqueue = queueMicrotask;
 
-/**
- * JSPI: a step ends in a promise job of the engine's, and the loop is written as callbacks on
- * it rather than as an `async` function awaiting `runAsync`, which costs a promise and a job of
- * its own per interrupt. Per interrupt: the step's outcome is recorded where the guest paused
- * (inside its import call, before the engine suspends the stack, so nothing else may run
- * there); the host is asked in the next job, once the stack is suspended; its answer resumes
- * the guest directly, or once it settles if it is a promise. Measured on Asset Hub's
- * `Metadata_metadata` (10,238 interrupts, memory reused, run alone): 3.9–4.1 ms a call, against
- * 4.2–4.6 ms for a loop over `runAsync` and 2.6–2.7 ms for the least a hand-written driver of
- * this shape does (see `docs/performance.md`).
- */
-function driveWithCallbacks(vm: VirtualMachine, host: InterruptHandler): Promise<CompletedOutcome> {
-  return new Promise<CompletedOutcome>((resolve, reject) => {
-    let current: Extract<ExecOutcome, { readonly type: 'interrupted' }> | null = null;
-    const resume = (answer: WasmValue | null): void => {
-      try {
-        vm._stepWith(answer, onOutcome, reject);
-      } catch (e) {
-        // Refused before the guest ran (a wrong answer): the machine is still paused.
-        reject(e);
-      }
-    };
-    const answerCurrent = (): void => {
-      let answer: WasmValue | null | Promise<WasmValue | null>;
-      try {
-        answer = ask(vm, host, current!);
-      } catch (e) {
-        reject(e);
+/** An answer that is not there yet: the host answered with a promise, or failed. */
+const LATER: unique symbol = Symbol('later');
+
+/** One call driven to its end: the receiver of its every step (see the module documentation). */
+class Completion implements StepReceiver {
+  /** Inside the machine's `_stepWith`: a step that ends outside the guest now is answered by the loop. */
+  #inStep = false;
+  /** The step just taken paused before it returned, outside the guest. */
+  #pausedNow = false;
+  /** The interrupt to answer. */
+  #imported: ResolvedImport | null = null;
+  #params: WasmValue[] = [];
+
+  constructor(
+    private readonly vm: VirtualMachine,
+    private readonly host: InterruptHandler,
+    private readonly resolve: (outcome: CompletedOutcome) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** Answers the interrupt the machine is paused at, or starts the call (its first step in a job, as `runAsync`). */
+  begin(): void {
+    let paused;
+    try {
+      paused = this.vm._pausedAt();
+      if (paused === null) {
+        this.vm._stepWith(null, this, true);
         return;
       }
-      if (isPromiseLike(answer)) answer.then(resume, reject);
-      else resume(answer);
-    };
-    const onOutcome = (outcome: ExecOutcome): void => {
-      if (outcome.type === 'interrupted') {
-        current = outcome;
-        queueMicrotask(answerCurrent);
-      } else {
-        resolve(outcome);
-      }
-    };
-    // A machine already paused (its owner ran some steps itself) continues from that interrupt.
-    const paused = vm._currentInterrupt();
-    if (paused === null) {
-      resume(null);
-    } else {
-      current = paused as Extract<ExecOutcome, { readonly type: 'interrupted' }>;
-      answerCurrent();
+    } catch (e) {
+      this.reject(e);
+      return;
     }
-  });
-}
-
-/**
- * Asks `host` for the answer to `interrupt`, the machine's memory valid until the answer is
- * given (a promise's settlement included).
- */
-function ask(
-  vm: VirtualMachine,
-  host: InterruptHandler,
-  interrupt: Extract<ExecOutcome, { readonly type: 'interrupted' }>,
-): WasmValue | null | Promise<WasmValue | null> {
-  const imported = vm._pausedImport()!;
-  const view = new InterruptMemory(vm);
-  let answer: WasmValue | null | Promise<WasmValue | null>;
-  try {
-    answer = host({ id: interrupt.id, module: imported.module, name: imported.name, signature: imported.signature, params: interrupt.params }, view);
-  } catch (e) {
-    view.revoke();
-    throw e;
+    this.#imported = paused.imported;
+    this.#params = paused.params;
+    this.#answerNow();
   }
-  if (!isPromiseLike(answer)) {
-    view.revoke();
-    return answer;
-  }
-  return Promise.resolve(answer).finally(() => view.revoke());
-}
 
-function isPromiseLike(value: unknown): value is PromiseLike<WasmValue | null> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): void {
+    this.#imported = imported;
+    this.#params = params;
+    if (this.#inStep && !inGuest) this.#pausedNow = true;
+    else enqueue(this.#answerNow);
+  }
+
+  ended(outcome: EndOutcome): void {
+    this.resolve(outcome);
+  }
+
+  failed(error: unknown): void {
+    this.reject(error);
+  }
+
+  /** Asks the host for the answer to the interrupt, and resumes with it once it is there. */
+  readonly #answerNow = (): void => {
+    const answer = this.#ask();
+    if (answer !== LATER) this.#resume(answer);
+  };
+
+  /** Resumes with `answer`, and goes on for as long as steps end and answers come synchronously. */
+  #resume(answer: WasmValue | null): void {
+    for (;;) {
+      this.#pausedNow = false;
+      this.#inStep = true;
+      try {
+        this.vm._stepWith(answer, this, false);
+      } catch (e) {
+        // Refused before the guest ran (a wrong answer): the machine is still paused.
+        this.#inStep = false;
+        this.reject(e);
+        return;
+      }
+      this.#inStep = false;
+      if (!this.#pausedNow) return;
+      const next = this.#ask();
+      if (next === LATER) return;
+      answer = next;
+    }
+  }
+
+  /**
+   * Asks the host for the answer to the interrupt, the machine's memory valid until the answer
+   * is given (a promise's settlement included). A promise resumes the call when it settles.
+   */
+  #ask(): WasmValue | null | typeof LATER {
+    const imported = this.#imported!;
+    const memory = new InterruptMemory(this.vm);
+    let answer: WasmValue | null | Promise<WasmValue | null>;
+    try {
+      answer = this.host(
+        { id: imported.id, module: imported.module, name: imported.name, signature: imported.signature, params: this.#params },
+        memory,
+      );
+    } catch (e) {
+      memory.revoke();
+      this.reject(e);
+      return LATER;
+    }
+    if (!isPromiseLike(answer)) {
+      memory.revoke();
+      return answer;
+    }
+    Promise.resolve(answer as PromiseLike<WasmValue | null>).then(
+      (value) => {
+        memory.revoke();
+        this.#resume(value);
+      },
+      (error: unknown) => {
+        memory.revoke();
+        this.reject(error);
+      },
+    );
+    return LATER;
+  }
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { ThrowContext } from './pause/call-driver.js';
+import type { ThrowContext } from '../backends/call-driver.js';
 import { Trap, type TrapKind } from '../base/errors.js';
 import { HostFunctionFailure } from './inline-imports.js';
 

@@ -16,22 +16,26 @@
  * }
  * ```
  *
- * ## Steps, synchronous and not
+ * ## Steps
  *
  * Each `run`/`runAsync` is one *step*: from a start or a resume to the next interrupt or the
- * end. On the Asyncify backend a step is synchronous, and `run()` returns its outcome. On JSPI
- * the engine can only continue a suspended stack in a promise job, so a step is asynchronous:
- * `runAsync()` works on both backends and `run()` on JSPI throws
- * `UsageError('SynchronousRunUnsupported')`. `runAsync()` always runs its step in a promise job
- * (on Asyncify too), so that a step is *in progress* between the call and the settlement of its
- * promise on both backends alike; while it is, another `run`/`runAsync` and every transition are
- * refused with `UsageError('StepInProgress')`, and the memory accessors keep working.
+ * end. The machine hands the step to its backend's driver (`backends/call-driver.ts`), which
+ * hands back the step that ended it, exactly once: before the driver returns where the backend
+ * steps synchronously (Asyncify), in a later promise job where it does not (JSPI, whose engine
+ * can only continue a suspended stack in a job). So `runAsync()` works on both backends, and
+ * `run()` only where steps are synchronous (elsewhere it throws
+ * `UsageError('SynchronousRunUnsupported')`). `runAsync()` always runs its step in a promise
+ * job (on Asyncify too), so that a step is *in progress* between the call and the settlement of
+ * its promise on both backends alike; while it is, another `run`/`runAsync` and every transition
+ * are refused with `UsageError('StepInProgress')`, and the memory accessors keep working.
+ *
+ * The protocol is written once, on the state it moves ({@link CallState}).
  *
  * ## Abandoning a paused call
  *
  * `intoPrototype()` abandons the call in any state. On JSPI a paused call holds a suspended
  * engine stack, which would live as long as its pending import could still settle: the driver
- * releases it (see `pause/jspi-driver.ts`). A paused machine that is dropped without
+ * releases it (see `backends/jspi/driver.ts`). A paused machine that is dropped without
  * `intoPrototype()` is abandoned the same way when the garbage collector reclaims it.
  *
  * @module
@@ -46,7 +50,7 @@ import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
 import { trapFromError } from './traps.js';
-import type { CallDriver, Settle, Step } from './pause/call-driver.js';
+import type { CallDriver, Settle, Step } from '../backends/call-driver.js';
 import { type Signature, type ValueType, type WasmValue, describeBadValue, describeValue, fromEngine, isValueType } from '../base/values.js';
 
 /**
@@ -67,26 +71,130 @@ export type ExecOutcome =
   /** The guest faulted. The call is over; the instance is still usable through `intoPrepare()`. */
   | { readonly type: 'trapped'; readonly trap: Trap };
 
-/** Where the call is: not yet run, paused at an import, or over. */
-type CallState = 'ready' | 'interrupted' | 'ended';
+/** An outcome that ends the call. */
+export type EndOutcome = Exclude<ExecOutcome, { readonly type: 'interrupted' }>;
+
+/**
+ * Where the outcome of a step goes: the caller of `run()`, the promise of `runAsync()`, or
+ * `runToCompletion`'s loop. Each method is called once per step, as the last thing the machine
+ * does for it, and must do its one side effect last (a receiver called for lack of stack again
+ * must not have done it twice).
+ */
+export interface StepReceiver {
+  /**
+   * The call paused at `imported` with `params`. `inGuest`: called inside the guest's import call
+   * (JSPI), before the engine suspended the stack: record, and defer any work to a later job.
+   */
+  interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): void;
+  /** The call finished or trapped. */
+  ended(outcome: EndOutcome): void;
+  /** The step happened, but its outcome could not be reported (out of stack): the next step reports it. */
+  failed(error: unknown): void;
+}
+
+/**
+ * Where the call is, and what each state allows. The flow is as follows:
+ *
+ * ```text
+ *            step(null)                 driver: paused
+ *   ready ─────────────▶ running ───────────────────────────▶ interrupted
+ *                          ▲  │                                    │
+ *                          │  │ driver: returned | threw           │ step(value)
+ *                          │  ▼                                    │
+ *                          │ ended                                 │
+ *                          └───────────────────────────────────────┘
+ * ```
+ *
+ * - **`ready`** (made by `Prepare.start()`): the first step must be given `null`; it is the
+ *   driver's `call` of the function.
+ * - **`running`**: a step is in progress. The driver holds the call and hands the step that ends
+ *   it to {@link VirtualMachine.#settle}, which moves to `interrupted` or `ended` and hands the
+ *   outcome to `receiver`. Every other step and every transition is refused with
+ *   `StepInProgress`; memory access is allowed. Where steps are synchronous the whole of
+ *   `running` happens inside `run()`.
+ * - **`interrupted`**: paused at the import `imported`, called with `params`. The next step
+ *   must be given a value of the import's result type: it is checked before anything changes (a
+ *   wrong one is a `RunError`, and the state stays), then handed to the driver's `resume`.
+ *   `outcome` is the `interrupted` outcome, made when someone asks for it.
+ * - **`ended`**: finished or trapped. Every step is refused (`Poisoned`); `intoPrepare()` keeps
+ *   the instance for another call, `intoPrototype()` makes it fresh.
+ * - **`undelivered`**: the step ended, but reporting it failed for lack of stack (a host that
+ *   called with almost none left). The next step reports `step` and ignores its argument.
+ *
+ * A transition out of the machine (`intoPrepare()`, `intoPrototype()`) is refused while
+ * `running`, and `intoPrepare()` also before `ended`.
+ */
+type CallState =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'running'; readonly receiver: StepReceiver }
+  | { readonly kind: 'interrupted'; readonly imported: ResolvedImport; readonly params: WasmValue[] }
+  | { readonly kind: 'ended' }
+  | { readonly kind: 'undelivered'; readonly step: Step };
+
+const READY: CallState = { kind: 'ready' };
+const ENDED: CallState = { kind: 'ended' };
+
+/**
+ * `queueMicrotask`, looked up once: near the end of the stack, V8 may fail to look up a global
+ * (with a `ReferenceError`, not a `RangeError`), and this is called exactly there.
+ */
+const enqueue = queueMicrotask;
+
+/** What `#begin` returns for a step it handed over at once (an undelivered one). */
+const DELIVERED: unique symbol = Symbol('delivered');
+
+/**
+ * The receiver of `run()`: the outcome (or the failure) is kept until `run()` takes it. One per
+ * machine, reused for every step.
+ */
+class SynchronousReceiver implements StepReceiver {
+  outcome: ExecOutcome | null = null;
+  error: unknown = null;
+  /** The `running` state of every synchronous step (steps of one machine never overlap). */
+  readonly running: CallState = { kind: 'running', receiver: this };
+  interrupted(imported: ResolvedImport, params: WasmValue[]): void {
+    this.outcome = { type: 'interrupted', id: imported.id, params };
+  }
+  ended(outcome: EndOutcome): void {
+    this.outcome = outcome;
+  }
+  failed(error: unknown): void {
+    this.error = error;
+  }
+  /** The outcome of the step that just ended (or its failure, thrown). */
+  take(): ExecOutcome {
+    const outcome = this.outcome;
+    this.outcome = null;
+    if (outcome === null) {
+      const error = this.error;
+      this.error = null;
+      throw error;
+    }
+    return outcome;
+  }
+}
+
+/** The receiver of one `runAsync()`: the outcome settles its promise. */
+class PromiseReceiver implements StepReceiver {
+  constructor(
+    private readonly resolve: (outcome: ExecOutcome) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+  interrupted(imported: ResolvedImport, params: WasmValue[]): void {
+    this.resolve({ type: 'interrupted', id: imported.id, params });
+  }
+  ended(outcome: EndOutcome): void {
+    this.resolve(outcome);
+  }
+  failed(error: unknown): void {
+    this.reject(error);
+  }
+}
 
 /** A call in progress; see the module documentation. */
 export class VirtualMachine extends MemoryAccess {
-  #state: CallState = 'ready';
-  /** While interrupted: the result type the paused import must be answered with. */
-  #expected: ValueType | null = null;
-  #pausedId = -1;
-  /** A step that happened but whose outcome `run()` could not hand over yet (see `run`). */
-  #undelivered: Step | null = null;
-  /** A step is running (see the module documentation). */
-  #stepping = false;
-  /** While interrupted: the outcome that reported it. */
-  #interrupt: ExecOutcome | null = null;
-  /** Where the outcome of the asynchronous step in progress (JSPI) goes: see {@link #settle}. */
-  #resolveStep: ((outcome: ExecOutcome) => void) | null = null;
-  #rejectStep: ((error: unknown) => void) | null = null;
-  /** Inside `runAsync`, while it hands the step to the driver. */
-  #insideRunAsync = false;
+  #state: CallState = READY;
+  readonly #sync = new SynchronousReceiver();
 
   private constructor(
     live: LiveInstance,
@@ -97,7 +205,7 @@ export class VirtualMachine extends MemoryAccess {
     private readonly isStartFunction: boolean,
   ) {
     super(new Ownership(live, 'VirtualMachine'));
-    if (!live.driver.synchronous) droppedWhilePaused.register(this, live.driver, this);
+    if (live.backend.holdsEngineStacks) droppedWhilePaused.register(this, live.driver, this);
   }
 
   /** @internal */
@@ -126,25 +234,18 @@ export class VirtualMachine extends MemoryAccess {
    */
   run(value: WasmValue | null): ExecOutcome {
     const live = this.owner.live;
-    if (!live.driver.synchronous) {
+    if (!live.backend.synchronousSteps) {
       throw new UsageError(
         'SynchronousRunUnsupported',
-        "this machine runs on the JSPI backend, whose resume is always asynchronous: use runAsync() (or backend 'asyncify' for a synchronous run())",
+        `this machine runs on the ${live.backend.label} backend, whose resume is always asynchronous: use runAsync() ` +
+          "(or backend 'asyncify' for a synchronous run())",
       );
     }
-    this.#refuseIfStepping('run');
-    if (this.#undelivered !== null) return this.#report(live, this.#undelivered);
-    this.#stepping = true;
-    let step: Step;
-    try {
-      step = this.#step(live, value, null)!;
-    } finally {
-      this.#stepping = false;
-    }
-    // From here on the step has happened: record it before building anything, so that a
-    // stack overflow while building the outcome leaves it to be reported by the next run().
-    this.#undelivered = step;
-    return this.#report(live, step);
+    const sync = this.#sync;
+    const previous = this.#state;
+    const raw = this.#begin(live, value, sync, 'run');
+    if (raw !== DELIVERED) this.#go(live, previous, raw);
+    return sync.take();
   }
 
   /**
@@ -154,116 +255,74 @@ export class VirtualMachine extends MemoryAccess {
    * transition are refused with `UsageError('StepInProgress')` (memory access stays allowed).
    */
   runAsync(value: WasmValue | null): Promise<ExecOutcome> {
-    let live: LiveInstance;
-    try {
-      live = this.owner.live;
-      this.#refuseIfStepping('runAsync');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (live.driver.synchronous) return this.#runAsyncSynchronousDriver(live, value);
-    if (this.#undelivered !== null) return Promise.resolve(this.#report(live, this.#undelivered));
     return new Promise<ExecOutcome>((resolve, reject) => {
-      try {
-        this.#stepAsynchronousDriver(live, value, resolve, reject);
-      } catch (e) {
-        reject(e);
+      const receiver = new PromiseReceiver(resolve, reject);
+      const live = this.owner.live;
+      const previous = this.#state;
+      const raw = this.#begin(live, value, receiver, 'runAsync');
+      if (raw === DELIVERED) return;
+      if (live.backend.synchronousSteps) {
+        // The step would end before runAsync() returns: it runs in a job, in progress meanwhile.
+        this.#inJob(live, previous, raw, receiver);
+        return;
+      }
+      this.#go(live, previous, raw);
+      const settled = this.#state;
+      if (settled.kind !== 'running') {
+        // A start that paused at once settled inside runAsync() itself: the step stays in
+        // progress until a job queued now, which runs before any reaction to the promise, as
+        // where the step itself runs in a job. (Without stack left for that, it is over now.)
+        this.#state = { kind: 'running', receiver };
+        try {
+          enqueue(() => (this.#state = settled));
+        } catch {
+          this.#state = settled;
+        }
       }
     });
   }
 
   /**
-   * @internal One step on an asynchronous driver (JSPI), its outcome handed to `onOutcome`
-   * rather than through a promise: how `runToCompletion` drives a JSPI machine without a promise
-   * and a job of its own per step (see `run-to-completion.ts`). Throws what `runAsync` rejects
-   * with when the step is refused before it starts; `onError` receives the rare failure to
-   * report a step that did happen (see {@link #settle}). `onOutcome` is called where the step
-   * ended: for an interrupt, inside the guest's import call, before the engine suspends the
-   * stack, so it must only record the outcome and defer any work to a later job.
+   * @internal One step whose outcome goes to `receiver`: how `runToCompletion` drives a machine
+   * without a promise and a job of its own per step. Throws what `runAsync` rejects with when
+   * the step is refused before it starts. The step runs now, so that where steps are
+   * synchronous the receiver is called before this returns; with `inJob`, a synchronous step
+   * runs in a promise job instead, as `runAsync` runs it (the step is in progress meanwhile).
    */
-  _stepWith(value: WasmValue | null, onOutcome: (outcome: ExecOutcome) => void, onError: (error: unknown) => void): void {
+  _stepWith(value: WasmValue | null, receiver: StepReceiver, inJob: boolean): void {
     const live = this.owner.live;
-    this.#refuseIfStepping('runToCompletion');
-    if (live.driver.synchronous) throw new Error('internal error: _stepWith is for asynchronous drivers');
-    if (this.#undelivered !== null) {
-      onOutcome(this.#report(live, this.#undelivered));
-      return;
-    }
-    this.#stepAsynchronousDriver(live, value, onOutcome, onError);
+    const previous = this.#state;
+    const raw = this.#begin(live, value, receiver, 'runToCompletion');
+    if (raw === DELIVERED) return;
+    if (inJob && live.backend.synchronousSteps) this.#inJob(live, previous, raw, receiver);
+    else this.#go(live, previous, raw);
+  }
+
+  /** @internal The import the call is paused at and its arguments, or `null` (see `run-to-completion.ts`). */
+  _pausedAt(): { readonly imported: ResolvedImport; readonly params: WasmValue[] } | null {
+    this.owner.live;
+    const state = this.#state;
+    if (state.kind === 'running') this.#refuseStepInProgress('runToCompletion');
+    return state.kind === 'interrupted' ? state : null;
   }
 
   /**
-   * Hands a start or a resume to an asynchronous driver; {@link #settle} later hands the outcome
-   * to `resolve`. Throws, changing nothing, if the value is refused.
+   * Checks a step against the state (see {@link CallState}) and moves to `running`; returns the
+   * value to resume with (in the engine's representation), or {@link DELIVERED} if the step was
+   * an undelivered one, handed to `receiver` at once. Throws, changing nothing, if the step is
+   * refused.
    */
-  #stepAsynchronousDriver(live: LiveInstance, value: WasmValue | null, resolve: (outcome: ExecOutcome) => void, reject: (error: unknown) => void): void {
-    this.#resolveStep = resolve;
-    this.#rejectStep = reject;
-    this.#stepping = true;
-    this.#insideRunAsync = true;
-    try {
-      this.#step(live, value, this.#settle);
-    } catch (e) {
-      // Refused before the driver was asked (RunError): nothing changed.
-      this.#stepping = false;
-      throw e;
-    } finally {
-      this.#insideRunAsync = false;
-    }
-  }
-
-  /**
-   * Receives the step of an asynchronous driver (see `pause/jspi-driver.ts`) and settles the
-   * promise `runAsync` returned. Made once per machine: it is on the path of every pause. It runs
-   * again if it failed for lack of stack (it is called on the guest's stack), so it only sets
-   * what it computes.
-   */
-  readonly #settle: Settle = (step, lastChance) => {
-    if (this.#insideRunAsync) {
-      // A start that pauses at once settles inside runAsync() itself, before its caller can
-      // even await: the step stays in progress until a job queued now, which runs before any
-      // reaction to the promise, as on Asyncify (whose runAsync steps in a promise job).
-      queueMicrotask(() => (this.#stepping = false));
-    } else {
-      this.#stepping = false;
-    }
-    this.#undelivered = step;
-    const live = this.owner.live;
-    let outcome: ExecOutcome;
-    try {
-      outcome = this.#report(live, step);
-    } catch (e) {
-      // Out of stack on the guest's stack: the driver calls again from a fresh job.
-      if (!lastChance) throw e;
-      this.#rejectStep!(e);
-      return;
-    }
-    this.#resolveStep!(outcome);
-  };
-
-  /**
-   * `runAsync` on Asyncify: the step is synchronous, but it runs in a promise job anyway, so that
-   * a step is in progress until the promise settles on both backends alike.
-   */
-  async #runAsyncSynchronousDriver(live: LiveInstance, value: WasmValue | null): Promise<ExecOutcome> {
-    this.#stepping = true;
-    let step: Step;
-    try {
-      await undefined;
-      if (this.#undelivered !== null) return this.#report(live, this.#undelivered);
-      step = this.#step(live, value, null)!;
-    } finally {
-      this.#stepping = false;
-    }
-    this.#undelivered = step;
-    return this.#report(live, step);
-  }
-
-  /** Checks `value` against the state and hands the start or the resume to the driver. */
-  #step(live: LiveInstance, value: WasmValue | null, settle: Settle | null): Step | undefined {
-    switch (this.#state) {
+  #begin(live: LiveInstance, value: WasmValue | null, receiver: StepReceiver, what: string): unknown {
+    const state = this.#state;
+    let raw: unknown;
+    switch (state.kind) {
+      case 'running':
+        return this.#refuseStepInProgress(what);
       case 'ended':
         throw new RunError('Poisoned', 'the call has already finished or trapped; use intoPrepare() or intoPrototype()');
+      case 'undelivered':
+        this.#report(live, state.step, false, receiver);
+        return DELIVERED;
       case 'ready':
         if (value !== null && value !== undefined) {
           throw new RunError('BadValueType', `the first run() of a call must be given null, got ${describeValue(value)}`, {
@@ -271,114 +330,118 @@ export class VirtualMachine extends MemoryAccess {
             ...typeOf(value),
           });
         }
-        return live.driver.call(this.fn, this.args, settle!);
+        break;
       case 'interrupted':
-        return live.driver.resume(this.#checkResumeValue(value), settle!);
+        raw = checkResumeValue(state.imported, value);
+        break;
+    }
+    this.#state = receiver === this.#sync ? this.#sync.running : { kind: 'running', receiver };
+    return raw;
+  }
+
+  /**
+   * {@link #go} in a promise job, the failure of the step to start handed to `receiver`. If even
+   * the job cannot be queued (no stack left), nothing happened: the state is put back.
+   */
+  #inJob(live: LiveInstance, previous: CallState, raw: unknown, receiver: StepReceiver): void {
+    try {
+      enqueue(() => {
+        try {
+          this.#go(live, previous, raw);
+        } catch (e) {
+          receiver.failed(e);
+        }
+      });
+    } catch (e) {
+      this.#state = previous;
+      throw e;
     }
   }
 
-  /** @internal The `interrupted` outcome the call is paused at, or `null` (see `run-to-completion.ts`). */
-  _currentInterrupt(): ExecOutcome | null {
-    this.owner.live;
-    this.#refuseIfStepping('runToCompletion');
-    return this.#state === 'interrupted' ? this.#interrupt : null;
-  }
-
-  /** @internal Whether `run()` works here: the backend's steps are synchronous (Asyncify). */
-  _synchronousSteps(): boolean {
-    return this.owner.live.driver.synchronous;
-  }
-
-  /** @internal The import the call is paused at, or `null`. */
-  _pausedImport(): ResolvedImport | null {
-    const live = this.owner.live;
-    return this.#state === 'interrupted' ? live.components.imports[live.driver.pausedImport]! : null;
-  }
-
-  #refuseIfStepping(what: string): void {
-    if (this.#stepping) {
-      throw new UsageError(
-        'StepInProgress',
-        `${what}: a step of this call is still running (a runAsync() whose promise has not settled); await it first`,
-      );
+  /**
+   * Hands the step `#begin` accepted to the driver: the call from `previous` = `ready`, else the
+   * resume with `raw`. If the driver throws before the step began (the host's stack exhausted on
+   * entry), the state is put back: nothing happened.
+   */
+  #go(live: LiveInstance, previous: CallState, raw: unknown): void {
+    try {
+      if (previous.kind === 'ready') live.driver.call(this.fn, this.args, this.#settle);
+      else live.driver.resume(raw, this.#settle);
+    } catch (e) {
+      if (this.#state.kind === 'running') this.#state = previous;
+      throw e;
     }
   }
 
-  /** Moves to the state `step` leads to and returns its outcome. */
-  #report(live: LiveInstance, step: Step): ExecOutcome {
+  #refuseStepInProgress(what: string): never {
+    throw new UsageError(
+      'StepInProgress',
+      `${what}: a step of this call is still running (a runAsync() whose promise has not settled); await it first`,
+    );
+  }
+
+  /**
+   * Receives the step that ends `running` from the driver. Made once per machine: it is on the
+   * path of every pause. It may be called again if it failed for lack of stack (it is called on
+   * the guest's stack), so the `running` state is put back before it rethrows.
+   */
+  readonly #settle: Settle = (step, inGuest, lastChance) => {
+    const state = this.#state;
+    if (state.kind !== 'running') return;
+    try {
+      this.#report(this.owner.live, step, inGuest, state.receiver);
+    } catch (e) {
+      if (!lastChance) {
+        this.#state = state;
+        throw e;
+      }
+      this.#state = { kind: 'undelivered', step };
+      state.receiver.failed(e);
+    }
+  };
+
+  /** Moves to the state `step` leads to and hands its outcome to `receiver`. */
+  #report(live: LiveInstance, step: Step, inGuest: boolean, receiver: StepReceiver): void {
     const driver = live.driver;
-    let outcome: ExecOutcome;
     if (step === 'paused') {
       const imported = live.components.imports[driver.pausedImport]!;
-      this.#state = 'interrupted';
-      this.#expected = imported.signature.result;
-      this.#pausedId = imported.id;
       const types = imported.signature.params;
       const raw = driver.pausedArgs;
       const params: WasmValue[] = new Array(raw.length);
       for (let i = 0; i < raw.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
-      outcome = { type: 'interrupted', id: imported.id, params };
-      this.#interrupt = outcome;
-    } else {
-      this.#state = 'ended';
-      this.#interrupt = null;
-      if (this.isStartFunction) live.startFunction = step === 'returned' ? 'finished' : 'trapped';
-      if (step === 'returned') {
-        const type = this.signature.result;
-        outcome = { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };
-      } else {
-        let trap = trapFromError(driver.error, driver.throwContext, driver.bufferSize);
-        if (trap === null) {
-          // On Asyncify anything that is not a guest fault is a bug in this library: let it
-          // surface. On JSPI the engine itself may fail to suspend or resume a stack (e.g. a
-          // stack it cannot allocate): that ends the call, as a trap, like any fault.
-          if (driver.synchronous) {
-            this.#undelivered = null;
-            throw driver.error;
-          }
-          trap = engineFailure(driver.error);
-        }
-        const error = driver.error;
-        attachFrames(trap, () => guestFrames(error, live.components));
-        outcome = { type: 'trapped', trap };
-      }
+      this.#state = { kind: 'interrupted', imported, params };
+      receiver.interrupted(imported, params, inGuest);
+      return;
     }
-    this.#undelivered = null;
-    return outcome;
+    const outcome = this.#endOutcome(live, step);
+    this.#state = ENDED;
+    if (this.isStartFunction) live.startFunction = step === 'returned' ? 'finished' : 'trapped';
+    if (outcome === null) receiver.failed(driver.error);
+    else receiver.ended(outcome);
   }
 
-  /** Checks the host's answer to the paused import and returns it in the engine's representation. */
-  #checkResumeValue(value: WasmValue | null): unknown {
-    const expected = this.#expected;
-    // What every correct host passes, checked without allocating: it is on the path of every
-    // pause. Anything else (an unsigned i32, a bad value) takes the full check below.
-    if (value === null) {
-      if (expected === null) return undefined;
-    } else if (typeof value === 'object' && value.type === expected && expected === 'i32') {
-      const raw = value.value;
-      if (typeof raw === 'number' && (raw | 0) === raw) return raw;
+  /**
+   * The outcome of a step that ended the call; `null` for a failure that is not the guest's
+   * (a bug of the backend's own code), which the receiver gets as it is.
+   */
+  #endOutcome(live: LiveInstance, step: 'returned' | 'threw'): EndOutcome | null {
+    const driver = live.driver;
+    if (step === 'returned') {
+      const type = this.signature.result;
+      return { type: 'finished', value: type === null ? null : fromEngine(type, driver.result) };
     }
-    const what = `the interrupted import (id ${this.#pausedId})`;
-    const types = typeOf(value);
-    if (!('obtained' in types)) {
-      throw new RunError('BadValueType', `${what}: run() must be given a WasmValue or null, got ${describeValue(value)}`, {
-        expected,
-      });
+    let trap = trapFromError(driver.error, driver.throwContext, driver.bufferSize);
+    if (trap === null) {
+      // Where the backend's own code unwinds the stack (Asyncify), anything that is not a guest
+      // fault is a bug in this library: let it surface. Where the engine suspends and resumes
+      // stacks (JSPI), the engine itself may fail to (e.g. a stack it cannot allocate): that
+      // ends the call, as a trap, like any fault.
+      if (!live.backend.holdsEngineStacks) return null;
+      trap = engineFailure(driver.error);
     }
-    const obtained = types.obtained;
-    if (obtained !== expected) {
-      throw new RunError(
-        'BadValueType',
-        expected === null
-          ? `${what} returns nothing; run() must be given null, got an ${obtained}`
-          : `${what} returns an ${expected}; run() was given ${obtained === null ? 'null' : `an ${obtained}`}`,
-        { expected, obtained },
-      );
-    }
-    if (expected === null) return undefined;
-    const reason = describeBadValue(expected, value!.value);
-    if (reason !== null) throw new RunError('InvalidValue', `${what}: ${reason}`, { expected, obtained });
-    return value!.value;
+    const error = driver.error;
+    attachFrames(trap, () => guestFrames(error, live.components));
+    return { type: 'trapped', trap };
   }
 
   /**
@@ -387,8 +450,10 @@ export class VirtualMachine extends MemoryAccess {
    * `CallInProgress` before that. Consumes this machine.
    */
   intoPrepare(): Prepare {
-    this.#refuseIfStepping('intoPrepare');
-    if (this.owner.live && this.#state !== 'ended') {
+    this.owner.live;
+    const state = this.#state;
+    if (state.kind === 'running') this.#refuseStepInProgress('intoPrepare');
+    if (state.kind !== 'ended') {
       throw new UsageError(
         'CallInProgress',
         'intoPrepare() needs the call to have finished or trapped; use intoPrototype() to abandon it',
@@ -404,8 +469,10 @@ export class VirtualMachine extends MemoryAccess {
    * the difference). Consumes this machine.
    */
   intoPrototype(): VirtualMachinePrototype {
-    this.#refuseIfStepping('intoPrototype');
-    return VirtualMachinePrototype._renew(this.owner.live, this.#state === 'interrupted', () => this.#take('intoPrototype'));
+    const live = this.owner.live;
+    const state = this.#state;
+    if (state.kind === 'running') this.#refuseStepInProgress('intoPrototype');
+    return VirtualMachinePrototype._renew(live, state.kind === 'interrupted', () => this.#take('intoPrototype'));
   }
 
   /**
@@ -415,9 +482,11 @@ export class VirtualMachine extends MemoryAccess {
    * abandoned then); the promise settles with the prototype.
    */
   async intoPrototypeAsync(): Promise<VirtualMachinePrototype> {
-    this.#refuseIfStepping('intoPrototypeAsync');
+    this.owner.live;
+    const state = this.#state;
+    if (state.kind === 'running') this.#refuseStepInProgress('intoPrototypeAsync');
     const live = this.#take('intoPrototypeAsync');
-    if (this.#state === 'interrupted') live.driver.abandon();
+    if (state.kind === 'interrupted') live.driver.abandon();
     return VirtualMachinePrototype._renewAsync(live);
   }
 
@@ -427,6 +496,43 @@ export class VirtualMachine extends MemoryAccess {
     droppedWhilePaused.unregister(this);
     return live;
   }
+}
+
+/**
+ * Checks the host's answer to the paused import `imported` and returns it in the engine's
+ * representation; throws {@link RunError} for a wrong one.
+ */
+function checkResumeValue(imported: ResolvedImport, value: WasmValue | null): unknown {
+  const expected = imported.signature.result;
+  // What every correct host passes, checked without allocating: it is on the path of every
+  // pause. Anything else (an unsigned i32, a bad value) takes the full check below.
+  if (value === null) {
+    if (expected === null) return undefined;
+  } else if (typeof value === 'object' && value.type === expected && expected === 'i32') {
+    const raw = value.value;
+    if (typeof raw === 'number' && (raw | 0) === raw) return raw;
+  }
+  const what = `the interrupted import (id ${imported.id})`;
+  const types = typeOf(value);
+  if (!('obtained' in types)) {
+    throw new RunError('BadValueType', `${what}: run() must be given a WasmValue or null, got ${describeValue(value)}`, {
+      expected,
+    });
+  }
+  const obtained = types.obtained;
+  if (obtained !== expected) {
+    throw new RunError(
+      'BadValueType',
+      expected === null
+        ? `${what} returns nothing; run() must be given null, got an ${obtained}`
+        : `${what} returns an ${expected}; run() was given ${obtained === null ? 'null' : `an ${obtained}`}`,
+      { expected, obtained },
+    );
+  }
+  if (expected === null) return undefined;
+  const reason = describeBadValue(expected, value!.value);
+  if (reason !== null) throw new RunError('InvalidValue', `${what}: ${reason}`, { expected, obtained });
+  return value!.value;
 }
 
 /** A failure of the engine's stack switching (JSPI), reported as the trap that ends the call. */

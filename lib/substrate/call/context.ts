@@ -1,6 +1,5 @@
 /**
- * The state of one runtime call that the host functions work on, and the slot that says which
- * call is running.
+ * The state of one runtime call that the host functions work on.
  *
  * A call's state is its heap allocator, its storage overlay (every write, with its open
  * transactions), its signature batch, its records of indexed transactions, its counters, and
@@ -9,19 +8,16 @@
  * {@link CallContext}; nothing of it outlives the call except what the call returns.
  *
  * Inline host functions are bound once, when the runtime is created, and are shared by every
- * instance and every call; yet each call has its own context. The runtime therefore owns an
- * {@link ActiveCall} slot, filled for exactly the duration of each step of a call's virtual
- * machine, and an inline function can only be entered from inside a step. On Asyncify a step is
- * synchronous, so JavaScript runs one at a time by itself. On JSPI a step spans promise jobs,
- * and another call's step could start in between and take the slot: so the steps of one
- * runtime's calls are queued, one at a time. Nothing is lost by it (a step is guest code running
- * on the one JavaScript thread), and calls still overlap where it matters: while paused,
- * waiting for their storage.
+ * instance and every call; yet each call has its own context. Each call runs on an instance of
+ * its own, so the context travels with the instance: the runtime puts it in the instance's
+ * host-data slot when it starts the call, and an inline function finds it in the memory it is
+ * handed ({@link contextOf}). Calls of one runtime may therefore overlap freely, on both
+ * backends, each paused at its own storage read.
  *
  * @module
  */
 
-import type { ExecOutcome, VirtualMachine, WasmValue } from '../../index.js';
+import { type GuestMemoryAccess, hostDataOf } from '../../base/guest-memory-access.js';
 import type { FreeingBumpAllocator } from '../heap/allocator.js';
 import type { Hashers } from '../encoding/hashers.js';
 import type { HostCallEvent, HostFunctionHandler } from './host-call-handler.js';
@@ -43,15 +39,17 @@ export type TransactionIndexOperation =
   | { readonly type: 'index'; readonly extrinsic: number; readonly size: number; readonly contentHash: Uint8Array }
   | { readonly type: 'renew'; readonly extrinsic: number; readonly contentHash: Uint8Array };
 
-/** What a {@link CallContext} is made from. */
-export interface CallContextInit {
-  /** The call's heap. */
+/** What the caller chose for a call, as the host functions read it (see {@link CallContext}). */
+export interface CallSettings {
+  /** The call's heap: the input, everything the runtime mallocs, everything the host hands back. */
   readonly allocator: FreeingBumpAllocator;
   /** How many function imports the runtime has (the counters' size). */
   readonly importCount: number;
+  /** Where log entries go, or `null` to drop them. */
   readonly onLog: ((entry: LogEntry) => void) | null;
   /** The answer to `ext_logging_max_level_version_1` (0 = off .. 5 = trace). */
   readonly maxLogLevel: number;
+  /** Called for every host call, or `null`. */
   readonly trace: ((event: HostCallEvent) => void) | null;
   readonly hashers: Hashers;
   /** The runtime's state version (from its `RuntimeVersion`; 0 when absent). */
@@ -66,26 +64,13 @@ export interface CallContextInit {
   readonly runtimeVersionOf: (code: Uint8Array) => MaybePromise<Uint8Array | null>;
 }
 
+/** The per-call state seen by host functions: the caller's {@link CallSettings}, and what the call changes. */
+export interface CallContext extends CallSettings {}
+
 /** The per-call state seen by host functions; see the module documentation. */
 export class CallContext {
   /** Host calls so far, by import slot (the import's position among the runtime's function imports). */
   readonly counts: Uint32Array;
-  /** The call's heap: the input, everything the runtime mallocs, everything the host hands back. */
-  readonly allocator: FreeingBumpAllocator;
-  /** Where log entries go, or `null` to drop them. */
-  readonly onLog: ((entry: LogEntry) => void) | null;
-  /** The answer to `ext_logging_max_level_version_1` (0 = off .. 5 = trace). */
-  readonly maxLogLevel: number;
-  /** Called for every host call, or `null`. */
-  readonly trace: ((event: HostCallEvent) => void) | null;
-  readonly hashers: Hashers;
-  readonly stateVersion: StateVersion;
-  readonly storage: StorageProvider | null;
-  readonly onHostCall: HostFunctionHandler | null;
-  readonly offchain: OffchainHost | null;
-  readonly mockSignatures: SignatureMock;
-  readonly storageProofSize: bigint | null;
-  readonly runtimeVersionOf: (code: Uint8Array) => MaybePromise<Uint8Array | null>;
   /** The call's writes and its open storage transactions. */
   readonly overlay = new StorageOverlay();
   /** Between `ext_crypto_start_batch_verify` and `finish`: whether every signature so far was valid; else `null`. */
@@ -93,20 +78,9 @@ export class CallContext {
   /** The `ext_transaction_index_*` calls, in order. */
   readonly transactionIndex: TransactionIndexOperation[] = [];
 
-  constructor(init: CallContextInit) {
-    this.counts = new Uint32Array(init.importCount);
-    this.allocator = init.allocator;
-    this.onLog = init.onLog;
-    this.maxLogLevel = init.maxLogLevel;
-    this.trace = init.trace;
-    this.hashers = init.hashers;
-    this.stateVersion = init.stateVersion;
-    this.storage = init.storage;
-    this.onHostCall = init.onHostCall;
-    this.offchain = init.offchain;
-    this.mockSignatures = init.mockSignatures;
-    this.storageProofSize = init.storageProofSize;
-    this.runtimeVersionOf = init.runtimeVersionOf;
+  constructor(settings: CallSettings) {
+    Object.assign(this, settings);
+    this.counts = new Uint32Array(settings.importCount);
   }
 
   /** Counts a host call of the import in `slot` and reports it to the tracer, if there is one. */
@@ -121,44 +95,12 @@ export class CallContext {
   }
 }
 
-/** Which call's context the inline host functions see; owned by the runtime (see the module doc). */
-export class ActiveCall {
-  #current: CallContext | null = null;
-  /** Settles when the JSPI step in progress ends; `null` when none is. */
-  #stepping: Promise<void> | null = null;
-
-  /** The context of the call whose step is running; throws outside any step. */
-  get current(): CallContext {
-    if (this.#current === null) throw new Error('a host function was called outside a runtime call');
-    return this.#current;
-  }
-
-  /**
-   * Runs one step of `vm` with `context` active: synchronously on Asyncify, queued behind any
-   * other step of this runtime on JSPI (see the module documentation).
-   */
-  step(vm: VirtualMachine, value: WasmValue | null, context: CallContext, synchronous: boolean): ExecOutcome | Promise<ExecOutcome> {
-    if (!synchronous) return this.#stepAsync(vm, value, context);
-    const previous = this.#current;
-    this.#current = context;
-    try {
-      return vm.run(value);
-    } finally {
-      this.#current = previous;
-    }
-  }
-
-  async #stepAsync(vm: VirtualMachine, value: WasmValue | null, context: CallContext): Promise<ExecOutcome> {
-    while (this.#stepping !== null) await this.#stepping;
-    let done!: () => void;
-    this.#stepping = new Promise<void>((resolve) => (done = resolve));
-    this.#current = context;
-    try {
-      return await vm.runAsync(value);
-    } finally {
-      this.#current = null;
-      this.#stepping = null;
-      done();
-    }
-  }
+/**
+ * The context of the call running on the instance whose memory an inline host function was
+ * handed (see the module documentation); throws outside any call.
+ */
+export function contextOf(memory: GuestMemoryAccess): CallContext {
+  const context = hostDataOf(memory);
+  if (!(context instanceof CallContext)) throw new Error('a host function was called outside a runtime call');
+  return context;
 }

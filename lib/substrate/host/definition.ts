@@ -32,6 +32,7 @@
  */
 
 import type { GuestMemoryAccess } from '../../base/guest-memory-access.js';
+import { isPromiseLike } from '../../base/promise-like.js';
 import { type Signature, type ValueType, WasmValue } from '../../base/values.js';
 import { AllocatorError } from '../heap/allocator-error.js';
 import type { CallContext } from '../call/context.js';
@@ -137,13 +138,8 @@ export function* ask<T>(who: string, question: () => MaybePromise<T>): Generator
     if (e instanceof RuntimeCallError) throw e;
     throw new ProviderError(who, 'threw', e);
   }
-  if (!isThenable(answer)) return answer;
+  if (!isPromiseLike(answer)) return answer;
   return (yield { promise: answer, who }) as T;
-}
-
-/** Whether `value` is a promise (or any thenable). */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** Runs a task that never waits (a pausing function's work reused inline); throws if it would. */

@@ -6,18 +6,20 @@
  * the place of its SCALE-encoded input in the runtime's memory, and returns an `i64`
  * pointer-size (`len << 32 | ptr`) designating its SCALE-encoded output. The loop:
  *
- * 1. runs the machine. Inline host functions are answered without stopping. Each call to a
- *    pausing one **pauses** the call: the loop runs that function's task (whatever the
- *    catalogue, `host/catalogue.ts`, gave for the import), awaiting each promise it waits for
- *    (the JavaScript thread is free meanwhile), and resumes the machine with the result;
+ * 1. runs the machine with the core's `runToCompletion`, which drives either backend the
+ *    cheapest way. Inline host functions are answered without stopping. Each call to a pausing
+ *    one **pauses** the call: the loop's answer runs that function's task (whatever the
+ *    catalogue, `host/catalogue.ts`, gave for the import), waiting for each promise it yields
+ *    (the JavaScript thread is free meanwhile), and hands back the result: synchronously when
+ *    nothing had to be waited for, so that a synchronous provider costs no promise job;
  * 2. when the entry point returns, runs the call's end-of-call task (closing the storage
  *    overlay: see `host/state-access.ts`), checks that the pointer-size it returned is inside the
  *    memory and below `maxOutputSize`, and copies the output out.
  *
  * It knows nothing of instances, pools or host functions: what it is given is the machine, the
- * host function of each import, the call's context and the function that runs one step with
- * that context active. A trap, a panic, a failing host function or a hostile return value is a
- * {@link RuntimeCallError} for this call only.
+ * host function of each import and the call's context. A pause goes from the machine to the
+ * loop's answer and back in one hop each way. A trap, a panic, a failing host function or a
+ * hostile return value is a {@link RuntimeCallError} for this call only.
  *
  * ## Bounds
  *
@@ -33,7 +35,8 @@
  @module
  */
 
-import type { ExecOutcome, VirtualMachine, WasmValue } from '../../index.js';
+import { isPromiseLike } from '../../base/promise-like.js';
+import { type VirtualMachine, type WasmValue, runToCompletion } from '../../index.js';
 import type { AllocationStats } from '../heap/allocator.js';
 import type { CallContext, TransactionIndexOperation } from '../call/context.js';
 import { RuntimeCallError, hostFunctionFailed } from '../errors.js';
@@ -134,11 +137,6 @@ export interface StartedCall {
   readonly finish: () => HostTask;
   /** The call's context (allocator, counters, log and trace settings). */
   readonly context: CallContext;
-  /**
-   * Runs one step of `vm` with the call's context active for the inline host functions: the
-   * outcome itself on Asyncify, a promise of it on JSPI.
-   */
-  readonly step: (value: WasmValue | null) => ExecOutcome | Promise<ExecOutcome>;
 }
 
 /**
@@ -147,32 +145,22 @@ export interface StartedCall {
  * `performance.now()` at which the call began, for {@link RuntimeCallResult.durationMs}.
  */
 export async function driveCall(call: StartedCall, options: RuntimeCallOptions, started: number): Promise<RuntimeCallResult> {
-  const { entryPoint, vm, imports, context } = call;
+  const { entryPoint, vm, imports, functions, context } = call;
   const signal = options.signal;
   const maxOutputSize = options.maxOutputSize ?? DEFAULT_MAX_OUTPUT_SIZE;
   const clock = { waitingMs: 0 };
   let pauses = 0;
-  // On Asyncify a step returns its outcome directly: awaiting it would cost a promise job per pause.
-  const first = call.step(null);
-  let outcome = first instanceof Promise ? await first : first;
-  while (outcome.type === 'interrupted') {
+  const outcome = await runToCompletion(vm, (interrupt) => {
     throwIfAborted(signal, entryPoint);
-    const slot = outcome.id;
+    const slot = interrupt.id;
     const imported = imports[slot]!;
-    const params = outcome.params.map((p) => p.value);
+    const params = interrupt.params.map((p) => p.value);
     pauses += 1;
     context.record(slot, () => ({ name: imported.name, route: imported.route, params }));
-    const raw = await runTask(imported.name, () => call.functions[slot]!.run(context, vm, params), signal, entryPoint, clock);
-    let value: WasmValue | null;
-    try {
-      value = resultValue(imported.signature.result, raw);
-      const next = call.step(value);
-      outcome = next instanceof Promise ? await next : next;
-    } catch (e) {
-      // A result of the wrong type (from the onHostCall handler) is refused before the runtime sees it.
-      throw hostFunctionFailed(imported.name, 'the host answered with an unusable value', e);
-    }
-  }
+    const raw = runTask(imported.name, () => functions[slot]!.run(context, vm, params), signal, entryPoint, clock);
+    if (!isPromiseLike(raw)) return answerOf(imported, raw);
+    return (raw as Promise<RawValue | undefined>).then((value) => answerOf(imported, value));
+  });
 
   if (outcome.type === 'trapped') {
     const { trap } = outcome;
@@ -204,16 +192,29 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
 }
 
 /**
- * Runs a host function's task to its end: each {@link Wait} it yields is awaited (abortably)
- * and its value sent back in. Whatever goes wrong becomes a {@link RuntimeCallError} naming `name`.
+ * The answer to the paused import `imported` from its function's raw result; a result of the
+ * wrong type (from the `onHostCall` handler) is refused before the runtime sees it.
  */
-async function runTask(
+function answerOf(imported: RuntimeImport, raw: RawValue | undefined): WasmValue | null {
+  try {
+    return resultValue(imported.signature.result, raw);
+  } catch (e) {
+    throw hostFunctionFailed(imported.name, 'the host answered with an unusable value', e);
+  }
+}
+
+/**
+ * Runs a host function's task to its end: each {@link Wait} it yields is awaited (abortably)
+ * and its value sent back in. Returns the result itself when the task never waited, else a
+ * promise of it. Whatever goes wrong becomes a {@link RuntimeCallError} naming `name`.
+ */
+function runTask(
   name: string,
   start: () => HostTask,
   signal: AbortSignal | undefined,
   entryPoint: string,
   clock: { waitingMs: number },
-): Promise<RawValue | undefined> {
+): RawValue | undefined | Promise<RawValue | undefined> {
   let task: HostTask;
   let step: IteratorResult<Wait, RawValue | undefined>;
   try {
@@ -222,8 +223,20 @@ async function runTask(
   } catch (e) {
     throw toRuntimeCallError(name, e);
   }
-  while (!step.done) {
-    const wait = step.value;
+  if (step.done) return step.value;
+  return waitFor(name, task, step.value, signal, entryPoint, clock);
+}
+
+/** The rest of {@link runTask} once its task waits for a promise: `wait` first. */
+async function waitFor(
+  name: string,
+  task: HostTask,
+  wait: Wait,
+  signal: AbortSignal | undefined,
+  entryPoint: string,
+  clock: { waitingMs: number },
+): Promise<RawValue | undefined> {
+  for (;;) {
     const waitStarted = performance.now();
     let settled: unknown;
     try {
@@ -234,13 +247,15 @@ async function runTask(
     } finally {
       clock.waitingMs += performance.now() - waitStarted;
     }
+    let step: IteratorResult<Wait, RawValue | undefined>;
     try {
       step = task.next(settled);
     } catch (e) {
       throw toRuntimeCallError(name, e);
     }
+    if (step.done) return step.value;
+    wait = step.value;
   }
-  return step.value;
 }
 
 /** Step 2: the output the finished call designates, after checking it. */

@@ -33,6 +33,7 @@
  * @module
  */
 
+import { HOST_DATA } from '../../base/guest-memory-access.js';
 import { exportedI32Constant } from '../../base/header-walks.js';
 import { ProgressReporter } from '../../base/progress.js';
 import {
@@ -52,7 +53,7 @@ import {
 import { AllocatorError } from '../heap/allocator-error.js';
 import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from '../heap/heap-memory.js';
 import { FreeingBumpAllocator } from '../heap/allocator.js';
-import { ActiveCall, CallContext } from '../call/context.js';
+import { CallContext, contextOf } from '../call/context.js';
 import { type RuntimeCallOptions, type RuntimeCallResult, driveCall, throwIfAborted } from './call-loop.js';
 import { RuntimeCallError, RuntimeVersionError, SubstrateRuntimeError } from '../errors.js';
 import { type Hashers, loadHashers } from '../encoding/hashers.js';
@@ -144,8 +145,6 @@ export class SubstrateRuntime {
   #idle: VirtualMachinePrototype | null = null;
   /** An empty allocator kept from the previous call (its bookkeeping's memory reused), if any. */
   #spareAllocator: FreeingBumpAllocator | null = null;
-  /** Which call's context the inline host functions see; see `call/context.ts`. */
-  readonly #active: ActiveCall;
   /** The host function serving each import (the pausing ones are run by the call loop). */
   readonly #functions: readonly PausingHostFunction[];
   readonly #hashers: Hashers;
@@ -155,13 +154,11 @@ export class SubstrateRuntime {
 
   private constructor(
     template: VirtualMachinePrototype,
-    active: ActiveCall,
     functions: readonly PausingHostFunction[],
     hashers: Hashers,
     init: Pick<SubstrateRuntime, 'heapBase' | 'heapPages' | 'memoryTotalPages' | 'imports' | 'code'>,
   ) {
     this.#template = template;
-    this.#active = active;
     this.#functions = functions;
     this.#hashers = hashers;
     this.heapBase = init.heapBase;
@@ -217,13 +214,12 @@ export class SubstrateRuntime {
     }
     const maxMemoryPages =
       declaredHeapBase === null ? undefined : Math.min(Math.ceil(declaredHeapBase / WASM_PAGE_SIZE) + heapPages, MAX_WASM_PAGES);
-    const active = new ActiveCall();
     const config: VmConfig = {
       moduleBytes: decoded.wasm,
       inlineImports: (module, name, signature) => {
         const slot = slotOf(module, name, signature);
         const fn = functions[slot]!;
-        return fn.route === 'inline' ? boundInlineFunction(active, slot, name, fn) : null;
+        return fn.route === 'inline' ? boundInlineFunction(slot, name, fn) : null;
       },
       symbols: (module, name, signature) => slotOf(module, name, signature),
       backend: options.backend ?? 'auto',
@@ -258,7 +254,7 @@ export class SubstrateRuntime {
           `(ceil(__heap_base / 64 KiB) + ${heapPages} heap pages)`,
       );
     }
-    const runtime = new SubstrateRuntime(template, active, functions as PausingHostFunction[], hashers, {
+    const runtime = new SubstrateRuntime(template, functions as PausingHostFunction[], hashers, {
       heapBase,
       heapPages,
       memoryTotalPages,
@@ -328,12 +324,10 @@ export class SubstrateRuntime {
       storageProofSize: storageProofSize === undefined ? null : BigInt(storageProofSize),
       runtimeVersionOf: options.runtimeVersion ?? ((code) => readRuntimeVersion(code, this.heapPages)),
     });
-    const vm = await this.#start(context.allocator, entryPoint, input);
+    const vm = await this.#start(context, entryPoint, input);
     try {
-      const synchronous = this.backend === 'asyncify';
-      const step = (value: WasmValue | null) => this.#active.step(vm, value, context, synchronous);
       const finish = () => finishCall(context, entryPoint);
-      return await driveCall({ entryPoint, vm, imports: this.imports, functions: this.#functions, context, step, finish }, options, started);
+      return await driveCall({ entryPoint, vm, imports: this.imports, functions: this.#functions, context, finish }, options, started);
     } finally {
       // A fresh instance for the next call, whatever state this one ended in. If even that fails
       // (the engine cannot allocate a memory), the next call clones one itself; the error that
@@ -366,12 +360,17 @@ export class SubstrateRuntime {
     this.#idle ??= prototype;
   }
 
-  /** Places the input in a fresh instance's heap and starts the entry point (not yet run). */
-  async #start(allocator: FreeingBumpAllocator, entryPoint: string, input: Uint8Array): Promise<VirtualMachine> {
+  /**
+   * Places the input in a fresh instance's heap and starts the entry point (not yet run), the
+   * call's context in the instance's host-data slot for the inline host functions (see
+   * `call/context.ts`).
+   */
+  async #start(context: CallContext, entryPoint: string, input: Uint8Array): Promise<VirtualMachine> {
     const prepare = (await this.#takeInstance()).prepare();
+    prepare[HOST_DATA] = context;
     let pointer: number;
     try {
-      pointer = allocator.malloc(prepare, input.length);
+      pointer = context.allocator.malloc(prepare, input.length);
       prepare.writeMemory(pointer, input);
     } catch (e) {
       this.#returnInstance(await prepare.intoPrototypeAsync());
@@ -432,12 +431,13 @@ export async function coreVersion(runtime: SubstrateRuntime, options: RuntimeCal
 
 /**
  * The function the guest imports for the inline host function `name` in `slot`: it counts and
- * traces the call in the active call's context and names the function in any error.
+ * traces the call in the context of the call running on the instance (see `call/context.ts`)
+ * and names the function in any error.
  */
-function boundInlineFunction(active: ActiveCall, slot: number, name: string, fn: InlineHostFunction) {
+function boundInlineFunction(slot: number, name: string, fn: InlineHostFunction) {
   const run = fn.run;
   return (memory: Parameters<typeof run>[1], params: readonly (number | bigint)[]) => {
-    const context = active.current;
+    const context = contextOf(memory);
     context.record(slot, () => ({ name, route: 'inline', params }));
     try {
       return run(context, memory, params);

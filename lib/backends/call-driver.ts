@@ -3,32 +3,33 @@
  *
  * The state machine ({@link VirtualMachine}) only knows that a call either returns, throws, or
  * stops at an import and waits for a value. How the stop happens is the driver's business, and
- * there are two:
+ * there are two (one per backend, see `backend.ts`):
  *
- * - **Asyncify** (`asyncify-driver.ts`): the module was instrumented by Binaryen, so the guest
- *   can unwind its own stack into a buffer and rewind it on resume. Every step is synchronous.
- * - **JSPI** (`jspi-driver.ts`): the engine suspends the guest's stack at a
+ * - **Asyncify** (`asyncify/driver.ts`): the module was instrumented by Binaryen, so the guest
+ *   can unwind its own stack into a buffer and rewind it on resume. A step ends before `call`
+ *   or `resume` returns.
+ * - **JSPI** (`jspi/driver.ts`): the engine suspends the guest's stack at a
  *   `WebAssembly.Suspending` import and resumes it when the promise that import returned
- *   settles. No transform; but a resume can only happen in a promise job, so every step is
- *   asynchronous.
+ *   settles. No transform; but a resume can only happen in a promise job, so a step ends later.
  *
- * One interface covers both: `call` and `resume` either return the step (`synchronous: true`)
- * or hand it later to the `settle` callback they are given (from the import the guest called,
- * or from the promise job in which the call ended). The state machine does the same bookkeeping
- * around either, which is what keeps every behaviour identical across backends. (A callback
- * rather than a promise of the step: the state machine settles the host's own promise in it, so
- * a round trip costs one promise job, as little as a hand-written JSPI loop.)
+ * One protocol covers both: `call` and `resume` hand the step that follows to the `settle`
+ * callback they are given, exactly once: before they return (Asyncify) or later (JSPI). The
+ * state machine does the same bookkeeping around either, which is what keeps every behaviour
+ * identical across backends. (A callback rather than a promise of the step: the state machine
+ * settles the host's own promise in it, so a round trip costs one promise job, as little as a
+ * hand-written JSPI loop.)
  *
- * Values cross this seam in the engine's representation (numbers and bigints as the JS API of
- * WebAssembly produces and accepts them); typing and checking them is the state machine's job.
+ * What crosses the seam: values in the engine's representation (numbers and bigints as the JS
+ * API of WebAssembly produces and accepts them; typing and checking them is the state machine's
+ * job), the index of the import that paused (in the function index space), and where the step
+ * was handed over (`inGuest`: inside the guest's own import call, where the stack is not
+ * suspended yet and nothing may run but recording). What does not cross: the states, the
+ * host's answers before they are checked, anything of the public API.
  *
- * **Layer `vm/pause/`** (this is its main file): the pause mechanisms behind this seam. It
- * imports `base/` and `transform/` (the ABI names of the module it drives), never the states.
+ * **Layer `backends/`** main file: `backend.ts`.
  *
  * @module
  */
-
-import type { Backend } from '../../base/engine.js';
 
 /** How a driver call ended: see {@link CallDriver}. */
 export type Step = 'returned' | 'paused' | 'threw';
@@ -40,21 +41,18 @@ export type ThrowContext = 'running' | 'pausing' | 'resuming';
 export type ExportedFunction = (...args: unknown[]) => unknown;
 
 /**
- * Receives the step of an asynchronous driver, once per `call` or `resume`. It may throw (for
- * lack of stack, when called on the guest's stack) unless `lastChance` is set; the driver then
- * calls it again from a fresh promise job with `lastChance` set, where it must not throw.
+ * Receives the step that follows a `call` or a `resume`, exactly once. `inGuest`: it is called
+ * inside the guest's import call (JSPI's pause, before the engine suspends the stack), where the
+ * receiver must only record the step and defer any work to a later job. It may throw (for lack
+ * of stack, when called on the guest's stack) unless `lastChance` is set; the driver then calls
+ * it again from a fresh promise job with `lastChance` set and `inGuest` clear, where it must not
+ * throw. A synchronous driver calls it with `lastChance` set: a failure there propagates to the
+ * caller of `call`/`resume`.
  */
-export type Settle = (step: Step, lastChance: boolean) => void;
+export type Settle = (step: Step, inGuest: boolean, lastChance: boolean) => void;
 
 /** Runs one call of an exported function at a time, pausing it at every pausing import. */
 export interface CallDriver {
-  /** The mechanism. */
-  readonly backend: Backend;
-  /**
-   * `true` if `call` and `resume` return their {@link Step}; `false` if they return `undefined`
-   * and hand the step to `settle` later, exactly once.
-   */
-  readonly synchronous: boolean;
   /**
    * The value to import for the pausing import at `index` (in the function index space).
    * `placeholder` is a value of the import's result type, for a mechanism that must return
@@ -64,9 +62,9 @@ export interface CallDriver {
   /** Connects the driver to its instance, once the instance exists. */
   attach(exports: WebAssembly.Exports): void;
   /** Calls `fn(...args)` and runs it until it returns, throws or pauses at an import. */
-  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): Step | undefined;
+  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): void;
   /** Continues the paused call, handing `value` to the guest as the import's result. */
-  resume(value: unknown, settle: Settle): Step | undefined;
+  resume(value: unknown, settle: Settle): void;
   /**
    * Gives up the paused call for good: releases whatever the paused stack holds. The instance is
    * then either discarded or reset (if {@link reusable}).

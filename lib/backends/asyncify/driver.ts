@@ -30,7 +30,7 @@
  * @module
  */
 
-import type { CallDriver, ExportedFunction, Step, ThrowContext } from './call-driver.js';
+import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from '../call-driver.js';
 import { type AsyncifyExports, UNWIND_MEMORY_EXPORT } from '../../transform/abi.js';
 
 /** Offset of the first saved frame in the unwind buffer, after Asyncify's 8-byte header. */
@@ -38,8 +38,6 @@ const FRAMES_START = 8;
 
 /** See the module documentation. One driver per instance. */
 export class AsyncifyDriver implements CallDriver {
-  readonly backend = 'asyncify';
-  readonly synchronous = true;
   result: unknown = undefined;
   error: unknown = undefined;
   throwContext: ThrowContext = 'running';
@@ -101,20 +99,22 @@ export class AsyncifyDriver implements CallDriver {
   /** Always: the paused stack is data in the buffer. */
   readonly reusableAfterAbandon = true;
 
-  call(fn: ExportedFunction, args: readonly unknown[]): Step {
+  /** Runs the call to its first pause or its end; the step is settled before this returns. */
+  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): void {
     if (this.#needsReset) this.#reset();
     this.#fn = fn;
     this.#args = args;
-    return this.#enter();
+    settle(this.#enter(), false, true);
   }
 
-  resume(value: unknown): Step {
+  /** Rewinds the paused call and runs it to its next pause or its end; settled before this returns. */
+  resume(value: unknown, settle: Settle): void {
     if (this.#needsReset) this.#reset();
     // If this call overflows the host's stack, it does so on entry, before changing anything.
     this.#exports!.asyncify_start_rewind(0);
     this.#resumeValue = value;
     this.#rewinding = true;
-    return this.#enter();
+    settle(this.#enter(), false, true);
   }
 
   #onImport(index: number, args: unknown[], placeholder: unknown): unknown {

@@ -40,7 +40,7 @@
  * @module
  */
 
-import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from './call-driver.js';
+import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from '../call-driver.js';
 
 /** The rejection an abandoned pause receives: it unwinds the suspended stack. Never seen by a host. */
 export class CallAbandoned extends Error {
@@ -54,8 +54,6 @@ interface JspiApi {
 
 /** See the module documentation. One driver per instance. */
 export class JspiDriver implements CallDriver {
-  readonly backend = 'jspi';
-  readonly synchronous = false;
   readonly bufferSize = null;
   result: unknown = undefined;
   error: unknown = undefined;
@@ -84,7 +82,7 @@ export class JspiDriver implements CallDriver {
     // The driver needs nothing from the instance: it is handed each export it calls.
   }
 
-  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): undefined {
+  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): void {
     let wrapped = this.#promising.get(fn);
     if (wrapped === undefined) {
       wrapped = this.#api.promising(fn);
@@ -97,25 +95,24 @@ export class JspiDriver implements CallDriver {
       // Runs the guest synchronously until it returns, throws or first suspends.
       running = wrapped(...args);
     } catch (e) {
-      // The engine refused to start the call (e.g. no stack could be allocated for it).
-      this.#settle(generation, 'threw', e);
-      return undefined;
+      // The engine refused to start the call (the host's own stack ran out on entry): nothing
+      // ran, and the machine puts its state back.
+      this.#settleStep = null;
+      throw e;
     }
     running.then(
       (result) => this.#settle(generation, 'returned', result),
       (error: unknown) => this.#settle(generation, 'threw', error),
     );
-    return undefined;
   }
 
-  resume(value: unknown, settle: Settle): undefined {
+  resume(value: unknown, settle: Settle): void {
     const resumePause = this.#resumePause!;
     this.#resumePause = null;
     this.#abandonPause = null;
     this.#settleStep = settle;
     // The engine continues the suspended stack in a promise job: the step is settled from there.
     resumePause(value);
-    return undefined;
   }
 
   /** Until a paused call is abandoned: its stack then unwinds in a later job, on this instance. */
@@ -145,7 +142,7 @@ export class JspiDriver implements CallDriver {
     });
     const settle = this.#settleStep!;
     this.#settleStep = null;
-    deliver(settle, 'paused');
+    deliver(settle, 'paused', true);
     return pause;
   }
 
@@ -156,7 +153,7 @@ export class JspiDriver implements CallDriver {
     else this.error = value;
     const settle = this.#settleStep;
     this.#settleStep = null;
-    deliver(settle, step);
+    deliver(settle, step, false);
   }
 }
 
@@ -167,10 +164,16 @@ export class JspiDriver implements CallDriver {
  * would unwind the paused call); it is retried from a fresh job, where the stack is the event
  * loop's. The state machine's hand-over is written to be repeatable.
  */
-function deliver(settle: Settle, step: Step): void {
+function deliver(settle: Settle, step: Step, inGuest: boolean): void {
   try {
-    settle(step, false);
+    settle(step, inGuest, false);
   } catch {
-    queueMicrotask(() => settle(step, true));
+    enqueue(() => settle(step, false, true));
   }
 }
+
+/**
+ * `queueMicrotask`, looked up once: near the end of the stack, V8 may fail to look up a global
+ * (with a `ReferenceError`, not a `RangeError`), and {@link deliver} runs exactly there.
+ */
+const enqueue = queueMicrotask;

@@ -1,0 +1,193 @@
+/**
+ * How the Asyncify backend makes base components: the transform (on its own thread), the
+ * artifact cache in front of it, and artifacts.
+ *
+ * `create()` with a `cache` looks the module up first: a hit is rebuilt from its artifact
+ * without the transform (and without loading Binaryen); a stale or damaged entry is a miss;
+ * a miss runs the transform and stores the new artifact. A failing store never fails `create()`
+ * (see `artifact/cache.ts`).
+ *
+ * @module
+ */
+
+import { artifactCacheKey } from '../../artifact/cache.js';
+import { artifactOf, componentsFromArtifact } from '../../artifact/loader.js';
+import type { BaseComponents, ResolvedImport } from '../../base/components.js';
+import { type ResolvedConfig, withPrivateBytes } from '../../base/config.js';
+import { loadChecksum, sha256Hex } from '../../base/digest.js';
+import { ArtifactError, NewError } from '../../base/errors.js';
+import type { ProgressReporter } from '../../base/progress.js';
+import { describeThrown } from '../../base/values.js';
+import { compileInstrumented } from '../../load/compile.js';
+import { codeSectionStart, extractDebugSections, functionBodyStarts } from '../../load/debug-info.js';
+import {
+  type LoadTuning,
+  artifactOptions,
+  effectiveMemory,
+  inspectModule,
+  mutableGlobalIndices,
+  sharedComponents,
+  validateModuleAsync,
+} from '../../load/load-module.js';
+import { FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../../transform/abi.js';
+import { renameImportsAndExports } from '../../transform/rename.js';
+import { POST_PASSES, type Instrumented } from '../../transform/transform-options.js';
+import { transformOnThread } from '../../transform/transform-thread.js';
+
+/**
+ * Base components for `config`, handed to `instantiate` (see the module documentation): a new
+ * artifact is stored only once its module has been instantiated. The transform and the cache
+ * await before they are done with the bytes: they work on a private copy, so that the caller
+ * may reuse its array meanwhile.
+ */
+export async function loadAsyncify<T>(
+  resolved: ResolvedConfig,
+  progress: ProgressReporter,
+  tuning: LoadTuning,
+  instantiate: (components: BaseComponents) => Promise<T>,
+): Promise<T> {
+  const config = withPrivateBytes(resolved);
+  const cache = config.cache;
+  if (cache === null) return instantiate(await loadInstrumented(config, progress, tuning));
+
+  await progress.start('cache-lookup');
+  const moduleSha256 = await sha256Hex(config.moduleBytes);
+  const key = artifactCacheKey(moduleSha256, artifactOptions(config, tuning.postPasses));
+  let stored: Uint8Array | null | undefined = null;
+  let lookupError: unknown;
+  try {
+    stored = await cache.get(key);
+  } catch (e) {
+    lookupError = e;
+  }
+  progress.end('cache-lookup', { cacheHit: stored != null, ...(lookupError === undefined ? {} : { error: lookupError }) });
+  if (stored != null) {
+    try {
+      return await instantiate(await componentsFromArtifact(stored, config, progress, moduleSha256));
+    } catch (e) {
+      // A stale or damaged entry is a miss: build anew and replace it. A refusal by the
+      // config (an unresolved import) is the same refusal create() would give.
+      if (!(e instanceof ArtifactError)) throw e;
+    }
+  }
+
+  const components = await loadInstrumented(config, progress, tuning, moduleSha256);
+  const instantiated = await instantiate(components);
+  await progress.start('cache-store');
+  let storeError: unknown;
+  try {
+    await cache.set(key, artifactOf(components));
+  } catch (e) {
+    storeError = e;
+  }
+  progress.end('cache-store', storeError === undefined ? {} : { error: storeError });
+  return instantiated;
+}
+
+/** Base components from an artifact made by `toArtifact()` (see `artifact/loader.ts`). */
+export function loadAsyncifyArtifact(artifact: Uint8Array, config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
+  return componentsFromArtifact(artifact, withPrivateBytes(config), progress);
+}
+
+/**
+ * The `asyncify-imports` list: the renamed pausing imports, or `null` when every import pauses
+ * (Asyncify's default, and a shorter command line).
+ */
+function pausingImportPatterns(imports: readonly ResolvedImport[]): string[] | null {
+  if (imports.every((i) => i.inline === null)) return null;
+  const patterns: string[] = [];
+  imports.forEach((imported, index) => {
+    if (imported.inline === null) patterns.push(`${FUNCTION_IMPORT_MODULE}.${functionImportName(index)}`);
+  });
+  return patterns;
+}
+
+/**
+ * The transform pipeline: steps 1 to 4 of `load/load-module.ts`, the renaming, Binaryen's
+ * Asyncify on the transform's thread, the compilation; reported to `progress`. `moduleSha256`
+ * is the module's digest if the caller already computed it (the cache does).
+ */
+async function loadInstrumented(
+  config: ResolvedConfig,
+  progress: ProgressReporter,
+  tuning: LoadTuning,
+  moduleSha256?: string,
+): Promise<BaseComponents> {
+  const validation = await progress.phase('validate', () => validateModuleAsync(config));
+  const scan = validation.stats;
+  const { facts, imports } = await progress.phase('inspect', () => inspectModule(config, validation.refusals));
+  const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
+  const postPasses = tuning.postPasses ?? POST_PASSES;
+
+  await progress.start('transform');
+  // Both are needed for artifacts; they run while Binaryen loads.
+  const digest = sha256Hex(config.moduleBytes);
+  const checksumLoaded = loadChecksum();
+  const definesMemory = memory !== null && !memory.imported;
+  const globals = mutableGlobalIndices(facts);
+  const renamed = renameImportsAndExports(config.moduleBytes, {
+    exportDefinedMemory: definesMemory,
+    definedMemoryMaximum: definesMemory && config.maxMemoryPages !== null ? memory.limits.maximum : null,
+    exportGlobals: globals,
+    declarativeSegmentsLast: config.features.referenceTypes,
+    exportStartFunction: facts.hasStart,
+  });
+  // Offsets are mapped back to the guest's only for a module with DWARF line tables (see
+  // transform/offset-map.ts): elsewhere a backtrace names functions only, and the transform
+  // saves the time.
+  const sections = extractDebugSections(config.moduleBytes);
+  const guestOffsetDelta = sections.debugLine === null ? null : (sections.codeStart ?? 0) - (codeSectionStart(renamed) ?? 0);
+  let transformed: Instrumented;
+  try {
+    // On a thread of its own (`transform/transform-thread.ts`): this one stays responsive.
+    transformed = await transformOnThread(
+      renamed,
+      {
+        features: config.features,
+        unwindBufferPages: config.unwindBufferPages,
+        pausingImports: pausingImportPatterns(imports),
+        postPasses,
+        guestOffsetDelta,
+      },
+      (step) => progress.step('transform', step),
+    );
+  } catch (e) {
+    if (e instanceof NewError) throw e;
+    if (scan.referenceFunction !== null) {
+      // Binaryen's Asyncify stops with a fatal error on a reference in an instrumented frame.
+      throw new NewError(
+        'InvalidWasm',
+        `the Asyncify transform failed: the module holds reference values (funcref/externref; first in function ` +
+          `${scan.referenceFunction}), and Binaryen's Asyncify cannot save a reference in the frame of a function ` +
+          'that may pause (binaryen#3739). Use backend \'jspi\', which has no such limit, or answer inline the ' +
+          'imports that such functions reach',
+        { cause: e },
+      );
+    }
+    throw new NewError('InvalidWasm', `the Asyncify transform failed: ${describeThrown(e)}`, { cause: e });
+  }
+  progress.end('transform');
+  const instrumented = transformed.binary;
+
+  const module = await progress.phase('compile', () => compileInstrumented(instrumented));
+  await checksumLoaded;
+  return {
+    ...sharedComponents(facts, imports, scan, config),
+    renamed: true,
+    module,
+    mutableGlobals: globals.map(globalExportName),
+    backtrace: {
+      sections,
+      engineFunctions: functionBodyStarts(instrumented),
+      functionCount: transformed.functionOrderPreserved ? facts.functions.length : 0,
+      offsetDelta: null,
+      offsetMap: transformed.offsetMap,
+    },
+    provenance: {
+      moduleSha256: moduleSha256 ?? (await digest),
+      moduleLength: config.moduleBytes.length,
+      options: artifactOptions(config, postPasses),
+      instrumented,
+    },
+  };
+}

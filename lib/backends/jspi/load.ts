@@ -1,0 +1,167 @@
+/**
+ * How the JSPI backend makes base components: the guest's own module, compiled as it is (or
+ * renamed, a cheap binary edit, where its names cannot serve). No transform, no artifact, no
+ * cache: creation takes milliseconds.
+ *
+ * @module
+ */
+
+import type { BaseComponents } from '../../base/components.js';
+import type { ResolvedConfig } from '../../base/config.js';
+import { NewError } from '../../base/errors.js';
+import type { ProgressReporter } from '../../base/progress.js';
+import { describeThrown } from '../../base/values.js';
+import { type DebugSections, codeSectionStart, extractDebugSections, functionBodyStarts } from '../../load/debug-info.js';
+import {
+  type Validation,
+  applyRulesAndResolve,
+  checkFeatures,
+  engineExplanationAsync,
+  hasDuplicateExport,
+  looksLikeText,
+  mutableGlobalIndices,
+  refuseInvalid,
+  sharedComponents,
+} from '../../load/load-module.js';
+import { type ModuleFacts, readModuleFacts } from '../../load/module-facts.js';
+import { globalExportName } from '../../transform/abi.js';
+import { renameImportsAndExports } from '../../transform/rename.js';
+
+/**
+ * The JSPI pipeline: the same checks and refusals as the Asyncify backend's, in the same order,
+ * but no transform. The engine compiles the guest's own bytes (which also validates them, so the
+ * separate validation of the Asyncify path is not needed) on its background threads while the
+ * feature scan runs here; then the module rules and the import resolution.
+ *
+ * Every read of the caller's bytes happens before the first `await`, so no private copy is
+ * needed (the engine takes its own when compilation starts): on a 6 MB runtime a copy alone
+ * costs as much as the compilation.
+ *
+ * The module keeps the guest's own import and export names unless they cannot serve (see
+ * {@link needsRenaming}); then it is renamed as for Asyncify, which is a cheap binary edit.
+ */
+export async function loadJspi(config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
+  const bytes = config.moduleBytes;
+  progress.announce('validate');
+  // A module the engine refuses may not have readable headers: that is reported after the
+  // compilation, with the engine's explanation.
+  let facts: ModuleFacts | null = null;
+  try {
+    facts = readModuleFacts(bytes);
+  } catch {
+    // See above.
+  }
+  // The memory cap shapes the compiled module (a defined memory's maximum is rewritten); a
+  // memory too large for the cap is refused later, in the same order as on Asyncify.
+  const cappedMaximum = facts === null ? null : cappedMemoryMaximum(facts, config.maxMemoryPages);
+  const renamed = facts !== null && needsRenaming(facts, cappedMaximum);
+  const engineBytes = renamed
+    ? renameImportsAndExports(bytes, {
+        exportDefinedMemory: facts!.memories[0]?.imported === false,
+        definedMemoryMaximum: facts!.memories[0]?.imported === false && config.maxMemoryPages !== null ? cappedMaximum : null,
+        exportGlobals: mutableGlobalIndices(facts!),
+        keepCustomSections: true,
+        exportStartFunction: facts!.hasStart,
+      })
+    : bytes;
+  // Renaming would hide two exports of one name (they become e0 and e1), which makes a module
+  // invalid, and taking the start section out would hide a malformed or mistyped start
+  // function: such modules are judged by the engine on the guest's own bytes. (The engine copies
+  // the bytes when the compilation starts, before the first await.)
+  if (renamed && (hasDuplicateExport(facts!) || (facts!.hasStart && !WebAssembly.validate(bytes)))) {
+    refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
+  }
+  const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
+    (module) => ({ module, error: null }),
+    (error: unknown) => ({ module: null, error }),
+  );
+  let scanFailure: unknown = null;
+  let scan: Validation | null = null;
+  try {
+    scan = checkFeatures(config, false);
+  } catch (e) {
+    scanFailure = e;
+  }
+  // Whether the bytes look like the text format is only needed for a refused module; the
+  // answer is taken now, while the bytes are certainly the caller's.
+  const text = looksLikeText(bytes);
+  // What backtraces need of the guest's own bytes and of the engine's copy, read now too (the
+  // engine may still refuse them: a malformed code section is reported after the compilation).
+  let sections: DebugSections | null = null;
+  let engineCodeStart: number | null = null;
+  let engineFunctions: ReturnType<typeof functionBodyStarts> | null = null;
+  try {
+    sections = extractDebugSections(bytes);
+    engineCodeStart = codeSectionStart(engineBytes);
+    engineFunctions = functionBodyStarts(engineBytes);
+  } catch {
+    // See above: whatever is malformed here, the compilation reports.
+  }
+  const compiled = await compiling;
+  if (compiled.module === null) refuseInvalid(text, describeThrown(compiled.error));
+  if (scanFailure !== null) throw scanFailure;
+  progress.end('validate');
+
+  // The engine accepted the bytes, so their headers are readable (the engine's copy of them:
+  // the caller's array may have changed since).
+  if (facts === null) throw new NewError('InvalidWasm', "could not read the module's headers");
+  const { imports } = await progress.phase('inspect', () => applyRulesAndResolve(facts, config, scan!.refusals));
+  return {
+    ...sharedComponents(facts, imports, scan!.stats, config),
+    renamed,
+    module: compiled.module,
+    mutableGlobals: renamed
+      ? mutableGlobalIndices(facts).map(globalExportName)
+      : mutableGlobalIndices(facts).map((index) => facts.exports.find((e) => e.kind === 'global' && e.index === index)!.name),
+    backtrace: {
+      sections: sections!,
+      engineFunctions: engineFunctions!,
+      functionCount: facts.functions.length,
+      // Renaming rewrites the sections before the code, never the code itself.
+      offsetDelta: (sections!.codeStart ?? 0) - (engineCodeStart ?? 0),
+      offsetMap: null,
+    },
+    provenance: null,
+  };
+}
+
+/**
+ * The maximum the module's memory will have under `maxMemoryPages` (as {@link effectiveMemory},
+ * without refusing). A memory that starts larger than the cap keeps its own maximum here: it is
+ * refused after the module rules, with `CouldntAllocateMemory` as on Asyncify, and a maximum
+ * below the minimum would make the engine refuse to compile it first.
+ */
+function cappedMemoryMaximum(facts: ModuleFacts, maxMemoryPages: number | null): number | null {
+  const limits = facts.memories[0]?.limits;
+  const declared = limits?.maximum ?? null;
+  if (maxMemoryPages === null || limits === undefined || limits.initial > maxMemoryPages) return declared;
+  return Math.min(declared ?? maxMemoryPages, maxMemoryPages);
+}
+
+/**
+ * Whether a module for the JSPI backend must get the synthetic names of `transform/abi.ts`
+ * rather than keep its own: when it has a start function (run as a call, see
+ * `VmConfig.startFunction`), when it imports the same name twice (an import object holds one
+ * value per name, and the two imports may be resolved differently), when it has a mutable
+ * global it does not export (a reset must be able to restore it), or when it defines a memory
+ * the host could not reach by its own name (not exported as `memory`) or whose maximum
+ * `maxMemoryPages` lowers (the memory section is rewritten).
+ */
+function needsRenaming(facts: ModuleFacts, cappedMaximum: number | null): boolean {
+  // The start section is taken out, its function exported under a name of the ABI.
+  if (facts.hasStart) return true;
+  // A memory imported under another name than env.memory (`anyMemoryImport`) gets the ABI's.
+  if (facts.imports.some((i) => i.kind === 'memory' && (i.module !== 'env' || i.name !== 'memory'))) return true;
+  const exportedGlobals = new Set(facts.exports.filter((e) => e.kind === 'global').map((e) => e.index));
+  if (mutableGlobalIndices(facts).some((index) => !exportedGlobals.has(index))) return true;
+  const seen = new Set<string>();
+  for (const imported of facts.imports) {
+    const key = JSON.stringify([imported.module, imported.name]);
+    if (seen.has(key)) return true;
+    seen.add(key);
+  }
+  const declared = facts.memories[0];
+  if (declared === undefined || declared.imported) return false;
+  const exported = facts.exports.some((e) => e.name === 'memory' && e.kind === 'memory');
+  return !exported || cappedMaximum !== declared.limits.maximum;
+}
