@@ -48,17 +48,30 @@ export type ExportedFunction = (...args: unknown[]) => unknown;
  * it again from a fresh promise job with `lastChance` set and `inGuest` clear, where it must not
  * throw. A synchronous driver calls it with `lastChance` set: a failure there propagates to the
  * caller of `call`/`resume`.
+ *
+ * For a pause handed over `inGuest`, it may return a {@link Pull}: the answer is then pulled
+ * in the next job instead of pushed by a later `resume`.
  */
-export type Settle = (step: Step, inGuest: boolean, lastChance: boolean) => void;
+export type Settle = (step: Step, inGuest: boolean, lastChance: boolean) => Pull | undefined;
+
+/**
+ * The answer to a pause, pulled by the driver in the job after the engine suspended the stack:
+ * the value to resume with (engine representation), or a promise of it. Where no answer can be
+ * given now (the host failed), it returns `defer()`: the pause then waits for a `resume` (or an
+ * abandonment) as if it had never been pulled. The driver resumes the guest when the value is
+ * there, with no `resume` call and no promise of its own: a round trip costs one promise job,
+ * as a hand-written JSPI driver's does.
+ */
+export type Pull = (defer: () => Promise<unknown>) => unknown;
 
 /** Runs one call of an exported function at a time, pausing it at every pausing import. */
 export interface CallDriver {
   /**
-   * The value to import for the pausing import at `index` (in the function index space).
-   * `placeholder` is a value of the import's result type, for a mechanism that must return
-   * something while it pauses.
+   * The value to import for the pausing import at `index` (in the function index space), which
+   * takes `arity` parameters. `placeholder` is a value of the import's result type, for a
+   * mechanism that must return something while it pauses.
    */
-  pausingImport(index: number, placeholder: unknown): unknown;
+  pausingImport(index: number, placeholder: unknown, arity: number): unknown;
   /** Connects the driver to its instance, once the instance exists. */
   attach(exports: WebAssembly.Exports): void;
   /** Calls `fn(...args)` and runs it until it returns, throws or pauses at an import. */
@@ -90,7 +103,10 @@ export interface CallDriver {
   readonly throwContext: ThrowContext;
   /** After `paused`: index of the import (in the function index space) that paused the call. */
   readonly pausedImport: number;
-  /** After `paused`: the arguments the guest passed to that import. */
+  /**
+   * After `paused`: the arguments the guest passed to that import, the first `arity` elements
+   * (the array may be the driver's own, reused by the next pause).
+   */
   readonly pausedArgs: readonly unknown[];
   /** Size of the buffer a paused stack must fit in, in bytes; `null` if the engine holds it. */
   readonly bufferSize: number | null;

@@ -270,7 +270,7 @@ function wire(components: BaseComponents, backend: VmBackend): Wiring {
   components.imports.forEach((imported, index) => {
     const value =
       imported.inline === null
-        ? driver.pausingImport(index, placeholderFor(imported.signature))
+        ? driver.pausingImport(index, placeholderFor(imported.signature), imported.signature.params.length)
         : inlineImportFunction(imported.inline, memory, imported.signature.result, () =>
             JSON.stringify(imported.module) + '.' + JSON.stringify(imported.name),
           );

@@ -39,7 +39,8 @@ import { UsageError } from '../base/errors.js';
 import { CURRENT_BUFFER, type CurrentBufferAccess, type GuestMemoryAccess } from '../base/guest-memory-access.js';
 import { isPromiseLike } from '../base/promise-like.js';
 import type { Signature, WasmValue } from '../base/values.js';
-import type { EndOutcome, ExecOutcome, StepReceiver, VirtualMachine } from './virtual-machine.js';
+import type { Pull } from '../backends/call-driver.js';
+import { type EndOutcome, type ExecOutcome, StepReceiver, type VirtualMachine } from './virtual-machine.js';
 
 /** An interrupt as {@link runToCompletion} hands it to the host. */
 export interface Interrupt {
@@ -83,7 +84,7 @@ const enqueue = queueMicrotask;
 const LATER: unique symbol = Symbol('later');
 
 /** One call driven to its end: the receiver of its every step (see the module documentation). */
-class Completion implements StepReceiver {
+class Completion extends StepReceiver {
   /** Inside the machine's `_stepWith`: a step that ends outside the guest now is answered by the loop. */
   #inStep = false;
   /** The step just taken paused before it returned, outside the guest. */
@@ -91,13 +92,24 @@ class Completion implements StepReceiver {
   /** The interrupt to answer. */
   #imported: ResolvedImport | null = null;
   #params: WasmValue[] = [];
+  /** The accessors of the memories handed to the host (see {@link InterruptMemory}). */
+  readonly #memory: CallMemory;
 
   constructor(
     private readonly vm: VirtualMachine,
     private readonly host: InterruptHandler,
     private readonly resolve: (outcome: CompletedOutcome) => void,
-    private readonly reject: (error: unknown) => void,
-  ) {}
+    private readonly rejectCall: (error: unknown) => void,
+  ) {
+    super();
+    this.#memory = new CallMemory(vm);
+  }
+
+  /** The call is over for the host, with `error`. */
+  private reject(error: unknown): void {
+    this.#memory.end();
+    this.rejectCall(error);
+  }
 
   /** Answers the interrupt the machine is paused at, or starts the call (its first step in a job, as `runAsync`). */
   begin(): void {
@@ -117,14 +129,17 @@ class Completion implements StepReceiver {
     this.#answerNow();
   }
 
-  interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): void {
+  interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): Pull | undefined {
     this.#imported = imported;
     this.#params = params;
-    if (this.#inStep && !inGuest) this.#pausedNow = true;
+    if (inGuest) return this.#pull;
+    if (this.#inStep) this.#pausedNow = true;
     else enqueue(this.#answerNow);
+    return undefined;
   }
 
   ended(outcome: EndOutcome): void {
+    this.#memory.end();
     this.resolve(outcome);
   }
 
@@ -135,8 +150,30 @@ class Completion implements StepReceiver {
   /** Asks the host for the answer to the interrupt, and resumes with it once it is there. */
   readonly #answerNow = (): void => {
     const answer = this.#ask();
-    if (answer !== LATER) this.#resume(answer);
+    if (answer !== LATER) this.#resume(answer as WasmValue | null);
   };
+
+  /**
+   * The answer to a pause handed over inside the guest's import call (JSPI), pulled by the
+   * driver in the next job: the host asked, its answer checked and handed to the driver, which
+   * resumes the guest. A failure leaves the machine paused at the interrupt (`defer`).
+   */
+  readonly #pull: Pull = (defer) => {
+    const answer = this.#ask(defer);
+    if (answer === LATER) return defer();
+    if (answer instanceof Promise) return answer;
+    return this.#accept(answer, defer);
+  };
+
+  /** The answer checked by the machine, in the engine's representation; on a refusal, the call paused (`defer`). */
+  #accept(answer: WasmValue | null, defer: () => Promise<unknown>): unknown {
+    try {
+      return this.vm._accept(answer, this);
+    } catch (e) {
+      this.reject(e);
+      return defer();
+    }
+  }
 
   /** Resumes with `answer`, and goes on for as long as steps end and answers come synchronously. */
   #resume(answer: WasmValue | null): void {
@@ -155,7 +192,7 @@ class Completion implements StepReceiver {
       if (!this.#pausedNow) return;
       const next = this.#ask();
       if (next === LATER) return;
-      answer = next;
+      answer = next as WasmValue | null;
     }
   }
 
@@ -163,9 +200,9 @@ class Completion implements StepReceiver {
    * Asks the host for the answer to the interrupt, the machine's memory valid until the answer
    * is given (a promise's settlement included). A promise resumes the call when it settles.
    */
-  #ask(): WasmValue | null | typeof LATER {
+  #ask(defer?: () => Promise<unknown>): WasmValue | null | typeof LATER | Promise<unknown> {
     const imported = this.#imported!;
-    const memory = new InterruptMemory(this.vm);
+    const memory = this.#memory.open();
     let answer: WasmValue | null | Promise<WasmValue | null>;
     try {
       answer = this.host(
@@ -173,21 +210,35 @@ class Completion implements StepReceiver {
         memory,
       );
     } catch (e) {
-      memory.revoke();
+      this.#memory.close(memory);
       this.reject(e);
       return LATER;
     }
     if (!isPromiseLike(answer)) {
-      memory.revoke();
+      this.#memory.close(memory);
       return answer;
+    }
+    if (defer !== undefined) {
+      // Pulled: the driver waits for this promise, which brings the value to resume with.
+      return Promise.resolve(answer as PromiseLike<WasmValue | null>).then(
+        (value) => {
+          this.#memory.close(memory);
+          return this.#accept(value, defer);
+        },
+        (error: unknown) => {
+          this.#memory.close(memory);
+          this.reject(error);
+          return defer();
+        },
+      );
     }
     Promise.resolve(answer as PromiseLike<WasmValue | null>).then(
       (value) => {
-        memory.revoke();
+        this.#memory.close(memory);
         this.#resume(value);
       },
       (error: unknown) => {
-        memory.revoke();
+        this.#memory.close(memory);
         this.reject(error);
       },
     );
@@ -199,27 +250,81 @@ class Completion implements StepReceiver {
  * The memory the host is handed with one interrupt: the machine's memory only (the host must not
  * be able to run or discard the call it is answering), valid until the interrupt is answered.
  * Its four accessors are own properties, so that a host may take them apart
- * (`const { readMemory } = memory`).
+ * (`const { readMemory } = memory`); they are made once per call ({@link CallMemory}), not per
+ * interrupt: an accessor called on its memory object checks that object's interrupt, an
+ * accessor taken apart checks that the call is paused at an interrupt being answered.
  */
 class InterruptMemory implements GuestMemoryAccess, CurrentBufferAccess {
-  #vm: VirtualMachine | null;
-  constructor(vm: VirtualMachine) {
-    this.#vm = vm;
+  readonly memorySize: () => number;
+  readonly readMemory: (offset: number, size: number) => Uint8Array;
+  readonly writeMemory: (offset: number, data: Uint8Array) => void;
+  readonly growMemory: (pages: number) => void;
+  /** The interrupt has been answered: this object no longer reaches the memory. */
+  answered = false;
+  constructor(private readonly call: CallMemory) {
+    this.memorySize = call.memorySize;
+    this.readMemory = call.readMemory;
+    this.writeMemory = call.writeMemory;
+    this.growMemory = call.growMemory;
   }
-  readonly memorySize = (): number => this.#check().memorySize();
-  readonly readMemory = (offset: number, size: number): Uint8Array => this.#check().readMemory(offset, size);
-  readonly writeMemory = (offset: number, data: Uint8Array): void => this.#check().writeMemory(offset, data);
-  readonly growMemory = (pages: number): void => this.#check().growMemory(pages);
   /** The library's own host code (its allocator) reads the buffer in place, as on the machine. */
   [CURRENT_BUFFER](): ArrayBuffer {
-    return this.#check()[CURRENT_BUFFER]();
+    return this.call.machineFor(this)[CURRENT_BUFFER]();
   }
-  /** Ends the validity: the interrupt has been answered. */
-  revoke(): void {
+}
+
+/** The accessors of one call's interrupt memories, and what they may reach: see {@link InterruptMemory}. */
+class CallMemory {
+  #vm: VirtualMachine | null;
+  /** An interrupt of the call is being answered. */
+  answering = false;
+  readonly memorySize: () => number;
+  readonly readMemory: (offset: number, size: number) => Uint8Array;
+  readonly writeMemory: (offset: number, data: Uint8Array) => void;
+  readonly growMemory: (pages: number) => void;
+
+  constructor(vm: VirtualMachine) {
+    this.#vm = vm;
+    const call = this;
+    this.memorySize = function (this: unknown) {
+      return call.machineFor(this).memorySize();
+    };
+    this.readMemory = function (this: unknown, offset: number, size: number) {
+      return call.machineFor(this).readMemory(offset, size);
+    };
+    this.writeMemory = function (this: unknown, offset: number, data: Uint8Array) {
+      call.machineFor(this).writeMemory(offset, data);
+    };
+    this.growMemory = function (this: unknown, pages: number) {
+      call.machineFor(this).growMemory(pages);
+    };
+  }
+
+  /** A memory for the interrupt about to be answered. */
+  open(): InterruptMemory {
+    this.answering = true;
+    return new InterruptMemory(this);
+  }
+
+  /** The interrupt `memory` was handed with has been answered. */
+  close(memory: InterruptMemory): void {
+    memory.answered = true;
+    this.answering = false;
+  }
+
+  /** The call is over for the host: no accessor reaches the memory any more. */
+  end(): void {
     this.#vm = null;
+    this.answering = false;
   }
-  #check(): VirtualMachine {
-    if (this.#vm === null) throw new UsageError('Consumed', 'this memory was handed over with an interrupt that has been answered since');
-    return this.#vm;
+
+  /** The machine, for an accessor called on `self`; throws `Consumed` where it may not reach it. */
+  machineFor(self: unknown): VirtualMachine {
+    const vm = this.#vm;
+    const valid = self instanceof InterruptMemory ? !self.answered : this.answering;
+    if (vm === null || !valid) {
+      throw new UsageError('Consumed', 'this memory was handed over with an interrupt that has been answered since');
+    }
+    return vm;
   }
 }

@@ -50,7 +50,7 @@ import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
 import { trapFromError } from './traps.js';
-import type { CallDriver, Settle, Step } from '../backends/call-driver.js';
+import type { CallDriver, Pull, Settle, Step } from '../backends/call-driver.js';
 import { type Signature, type ValueType, type WasmValue, describeBadValue, describeValue, fromEngine, isValueType } from '../base/values.js';
 
 /**
@@ -80,16 +80,19 @@ export type EndOutcome = Exclude<ExecOutcome, { readonly type: 'interrupted' }>;
  * does for it, and must do its one side effect last (a receiver called for lack of stack again
  * must not have done it twice).
  */
-export interface StepReceiver {
+export abstract class StepReceiver {
+  /** @internal The machine's `running` state for the steps whose outcome goes here (made once). */
+  readonly running: unknown = { kind: 'running', receiver: this };
   /**
    * The call paused at `imported` with `params`. `inGuest`: called inside the guest's import call
-   * (JSPI), before the engine suspended the stack: record, and defer any work to a later job.
+   * (JSPI), before the engine suspended the stack: record, and defer any work to a later job;
+   * or return a {@link Pull} that answers the pause in that job (see `backends/call-driver.ts`).
    */
-  interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): void;
+  abstract interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): Pull | undefined;
   /** The call finished or trapped. */
-  ended(outcome: EndOutcome): void;
+  abstract ended(outcome: EndOutcome): void;
   /** The step happened, but its outcome could not be reported (out of stack): the next step reports it. */
-  failed(error: unknown): void;
+  abstract failed(error: unknown): void;
 }
 
 /**
@@ -147,13 +150,12 @@ const DELIVERED: unique symbol = Symbol('delivered');
  * The receiver of `run()`: the outcome (or the failure) is kept until `run()` takes it. One per
  * machine, reused for every step.
  */
-class SynchronousReceiver implements StepReceiver {
+class SynchronousReceiver extends StepReceiver {
   outcome: ExecOutcome | null = null;
   error: unknown = null;
-  /** The `running` state of every synchronous step (steps of one machine never overlap). */
-  readonly running: CallState = { kind: 'running', receiver: this };
-  interrupted(imported: ResolvedImport, params: WasmValue[]): void {
+  interrupted(imported: ResolvedImport, params: WasmValue[]): undefined {
     this.outcome = { type: 'interrupted', id: imported.id, params };
+    return undefined;
   }
   ended(outcome: EndOutcome): void {
     this.outcome = outcome;
@@ -175,13 +177,16 @@ class SynchronousReceiver implements StepReceiver {
 }
 
 /** The receiver of one `runAsync()`: the outcome settles its promise. */
-class PromiseReceiver implements StepReceiver {
+class PromiseReceiver extends StepReceiver {
   constructor(
     private readonly resolve: (outcome: ExecOutcome) => void,
     private readonly reject: (error: unknown) => void,
-  ) {}
-  interrupted(imported: ResolvedImport, params: WasmValue[]): void {
+  ) {
+    super();
+  }
+  interrupted(imported: ResolvedImport, params: WasmValue[]): undefined {
     this.resolve({ type: 'interrupted', id: imported.id, params });
+    return undefined;
   }
   ended(outcome: EndOutcome): void {
     this.resolve(outcome);
@@ -272,7 +277,7 @@ export class VirtualMachine extends MemoryAccess {
         // A start that paused at once settled inside runAsync() itself: the step stays in
         // progress until a job queued now, which runs before any reaction to the promise, as
         // where the step itself runs in a job. (Without stack left for that, it is over now.)
-        this.#state = { kind: 'running', receiver };
+        this.#state = receiver.running as CallState;
         try {
           enqueue(() => (this.#state = settled));
         } catch {
@@ -296,6 +301,17 @@ export class VirtualMachine extends MemoryAccess {
     if (raw === DELIVERED) return;
     if (inJob && live.backend.synchronousSteps) this.#inJob(live, previous, raw, receiver);
     else this.#go(live, previous, raw);
+  }
+
+  /**
+   * @internal The answer of a pulled pause (see `Pull`): checks `value` as a resume would and
+   * moves to `running` with `receiver`, returning the value in the engine's representation for
+   * the driver to hand to the guest. Throws, changing nothing, for a refused answer.
+   */
+  _accept(value: WasmValue | null, receiver: StepReceiver): unknown {
+    const raw = this.#begin(this.owner.live, value, receiver, 'runToCompletion');
+    if (raw === DELIVERED) throw new Error('internal error: a pulled pause found an undelivered step');
+    return raw;
   }
 
   /** @internal The import the call is paused at and its arguments, or `null` (see `run-to-completion.ts`). */
@@ -335,7 +351,7 @@ export class VirtualMachine extends MemoryAccess {
         raw = checkResumeValue(state.imported, value);
         break;
     }
-    this.#state = receiver === this.#sync ? this.#sync.running : { kind: 'running', receiver };
+    this.#state = receiver.running as CallState;
     return raw;
   }
 
@@ -387,9 +403,9 @@ export class VirtualMachine extends MemoryAccess {
    */
   readonly #settle: Settle = (step, inGuest, lastChance) => {
     const state = this.#state;
-    if (state.kind !== 'running') return;
+    if (state.kind !== 'running') return undefined;
     try {
-      this.#report(this.owner.live, step, inGuest, state.receiver);
+      return this.#report(this.owner.live, step, inGuest, state.receiver);
     } catch (e) {
       if (!lastChance) {
         this.#state = state;
@@ -397,27 +413,28 @@ export class VirtualMachine extends MemoryAccess {
       }
       this.#state = { kind: 'undelivered', step };
       state.receiver.failed(e);
+      return undefined;
     }
   };
 
-  /** Moves to the state `step` leads to and hands its outcome to `receiver`. */
-  #report(live: LiveInstance, step: Step, inGuest: boolean, receiver: StepReceiver): void {
+  /** Moves to the state `step` leads to and hands its outcome to `receiver` (returning its pull, if any). */
+  #report(live: LiveInstance, step: Step, inGuest: boolean, receiver: StepReceiver): Pull | undefined {
     const driver = live.driver;
     if (step === 'paused') {
       const imported = live.components.imports[driver.pausedImport]!;
       const types = imported.signature.params;
       const raw = driver.pausedArgs;
-      const params: WasmValue[] = new Array(raw.length);
-      for (let i = 0; i < raw.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
+      const params: WasmValue[] = new Array(types.length);
+      for (let i = 0; i < types.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
       this.#state = { kind: 'interrupted', imported, params };
-      receiver.interrupted(imported, params, inGuest);
-      return;
+      return receiver.interrupted(imported, params, inGuest);
     }
     const outcome = this.#endOutcome(live, step);
     this.#state = ENDED;
     if (this.isStartFunction) live.startFunction = step === 'returned' ? 'finished' : 'trapped';
     if (outcome === null) receiver.failed(driver.error);
     else receiver.ended(outcome);
+    return undefined;
   }
 
   /**

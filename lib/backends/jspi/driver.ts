@@ -40,7 +40,7 @@
  * @module
  */
 
-import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from '../call-driver.js';
+import type { CallDriver, ExportedFunction, Pull, Settle, Step, ThrowContext } from '../call-driver.js';
 
 /** The rejection an abandoned pause receives: it unwinds the suspended stack. Never seen by a host. */
 export class CallAbandoned extends Error {
@@ -62,6 +62,8 @@ export class JspiDriver implements CallDriver {
   pausedArgs: readonly unknown[] = [];
 
   readonly #api = WebAssembly as unknown as JspiApi;
+  /** The arguments of a pause of up to three parameters (see {@link pausingImport}). */
+  readonly #args: unknown[] = [undefined, undefined, undefined];
   /** `promising` wrappers of the exports called so far (one per function: they are reusable). */
   readonly #promising = new Map<ExportedFunction, (...args: unknown[]) => Promise<unknown>>();
   /** Receives the step in progress. */
@@ -73,9 +75,41 @@ export class JspiDriver implements CallDriver {
   #generation = 0;
   /** A paused call was abandoned: its stack may still be unwinding. */
   #abandoned = false;
+  /** A pause whose answer is pulled in the next job (see `Pull`), and the generation it belongs to. */
+  #pull: Pull | null = null;
+  #pullGeneration = -1;
 
-  pausingImport(index: number): unknown {
-    return new this.#api.Suspending((...args: unknown[]) => this.#onImport(index, args));
+  /**
+   * A `WebAssembly.Suspending` import. Up to three parameters are written into one array the
+   * driver reuses (`pausedArgs`), so a pause allocates no arguments array.
+   */
+  pausingImport(index: number, _placeholder: unknown, arity: number): unknown {
+    const args = this.#args;
+    const Suspending = this.#api.Suspending;
+    switch (arity) {
+      case 0:
+        return new Suspending(() => this.#onImport(index, args));
+      case 1:
+        return new Suspending((a: unknown) => {
+          args[0] = a;
+          return this.#onImport(index, args);
+        });
+      case 2:
+        return new Suspending((a: unknown, b: unknown) => {
+          args[0] = a;
+          args[1] = b;
+          return this.#onImport(index, args);
+        });
+      case 3:
+        return new Suspending((a: unknown, b: unknown, c: unknown) => {
+          args[0] = a;
+          args[1] = b;
+          args[2] = c;
+          return this.#onImport(index, args);
+        });
+      default:
+        return new Suspending((...rest: unknown[]) => this.#onImport(index, rest));
+    }
   }
 
   attach(): void {
@@ -125,7 +159,9 @@ export class JspiDriver implements CallDriver {
 
   abandon(): void {
     const abandonPause = this.#abandonPause;
-    if (abandonPause !== null) this.#abandoned = true;
+    // A pulled pause's stack unwinds when its job finds the generation changed.
+    if (abandonPause !== null || this.#pull !== null) this.#abandoned = true;
+    this.#pull = null;
     this.#generation++;
     this.#settleStep = null;
     this.#resumePause = null;
@@ -136,15 +172,38 @@ export class JspiDriver implements CallDriver {
   #onImport(index: number, args: unknown[]): Promise<unknown> {
     this.pausedImport = index;
     this.pausedArgs = args;
-    const pause = new Promise<unknown>((resolve, reject) => {
+    const settle = this.#settleStep!;
+    this.#settleStep = null;
+    const pull = deliver(settle, 'paused', true);
+    if (pull === undefined) return this.#pendingPause();
+    // The answer is pulled in the next job, and the engine resumes the stack once it is there.
+    this.#pull = pull;
+    this.#pullGeneration = this.#generation;
+    this.#settleStep = settle;
+    return RESOLVED.then(this.#runPull);
+  }
+
+  /** A pause that waits for {@link resume} or {@link abandon}. */
+  #pendingPause(): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       this.#resumePause = resolve;
       this.#abandonPause = reject;
     });
-    const settle = this.#settleStep!;
-    this.#settleStep = null;
-    deliver(settle, 'paused', true);
-    return pause;
   }
+
+  /** The job after a pulled pause: the answer, or the pause's unwinding if it was abandoned meanwhile. */
+  readonly #runPull = (): unknown => {
+    const pull = this.#pull;
+    this.#pull = null;
+    if (pull === null || this.#pullGeneration !== this.#generation) throw new CallAbandoned('the paused call was abandoned');
+    return pull(this.#defer);
+  };
+
+  /** See `Pull`: the pulled pause becomes one that waits for a resume. */
+  readonly #defer = (): Promise<unknown> => {
+    this.#settleStep = null;
+    return this.#pendingPause();
+  };
 
   #settle(generation: number, step: 'returned' | 'threw', value: unknown): void {
     // An abandoned call's stack unwinding with CallAbandoned, or any other stale settlement.
@@ -164,13 +223,17 @@ export class JspiDriver implements CallDriver {
  * would unwind the paused call); it is retried from a fresh job, where the stack is the event
  * loop's. The state machine's hand-over is written to be repeatable.
  */
-function deliver(settle: Settle, step: Step, inGuest: boolean): void {
+function deliver(settle: Settle, step: Step, inGuest: boolean): Pull | undefined {
   try {
-    settle(step, inGuest, false);
+    return settle(step, inGuest, false);
   } catch {
     enqueue(() => settle(step, false, true));
+    return undefined;
   }
 }
+
+/** The settled promise a pulled pause chains its job on. */
+const RESOLVED = Promise.resolve();
 
 /**
  * `queueMicrotask`, looked up once: near the end of the stack, V8 may fail to look up a global
