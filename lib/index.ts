@@ -2,21 +2,29 @@
  * resumable-wasm: run WebAssembly as a resumable, interrupt-driven state machine.
  *
  * Every call the guest makes to a host import pauses execution and returns control to the
- * caller of {@link VirtualMachine.run}, who may read, write and grow the guest's memory and then
- * resume the guest with a typed return value. The guest runs on the JavaScript engine's own
- * WebAssembly JIT; the pause is Binaryen's Asyncify transform, with the paused stack kept
- * outside the guest's memory so the guest cannot tell it was paused.
+ * caller, who may read, write and grow the guest's memory and then resume the guest with a
+ * typed return value. The guest runs on the JavaScript engine's own WebAssembly JIT, and cannot
+ * tell it was paused. Two mechanisms pause it, chosen by `VmConfig.backend`:
+ *
+ * - `'jspi'`: the engine suspends the guest's stack (JavaScript Promise Integration: Node.js 26,
+ *   Chrome 137+, Firefox 153+, Safari 27+). No transform: `create()` takes milliseconds. A
+ *   resume is always asynchronous: drive the machine with {@link VirtualMachine.runAsync} or
+ *   {@link runToCompletion}.
+ * - `'asyncify'` (the default): Binaryen's Asyncify transform, on a thread of its own, with the
+ *   paused stack kept outside the guest's memory. Seconds for a large module (an artifact or a
+ *   cache skips it); a synchronous {@link VirtualMachine.run} as well as `runAsync`.
+ * - `'auto'`: JSPI where the engine has it, else Asyncify.
  *
  * ```ts
- * import { VirtualMachinePrototype, WasmValue } from 'resumable-wasm';
+ * import { VirtualMachinePrototype, WasmValue, runToCompletion } from 'resumable-wasm';
  *
  * const proto = await VirtualMachinePrototype.create({
  *   moduleBytes,
+ *   backend: 'auto',
  *   symbols: (module, name) => (name === 'get_number' ? 0 : null),
  * });
  * const vm = proto.prepare().start('main', [WasmValue.i32(5)]);
- * let outcome = vm.run(null);
- * while (outcome.type === 'interrupted') outcome = vm.run(WasmValue.i32(42));
+ * const outcome = await runToCompletion(vm, () => WasmValue.i32(42));
  * ```
  *
  * See `docs/architecture.md` for the model and `docs/performance.md` for the costs.
