@@ -34,7 +34,7 @@ beforeAll(async () => {
       `lazy: ${lazy.map((c) => `${(c.bytes / 1e6).toFixed(1)} MB (${(c.gzipBytes / 1e6).toFixed(2)} MB gzip)`).join(', ')}`
     );
   });
-  process.stderr.write(`${lines.join('\n')}\n`);
+  console.info(lines.join('\n'));
   const worker = bundles.get('core')!.chunks.find((c) => !c.initial)!;
   recordNumbers('bundle', {
     ...Object.fromEntries(PAGES.map((page) => [`bundle.${page.name}.kb`, Number((bundles.get(page.name)!.initialGzipBytes / KB).toFixed(1))])),

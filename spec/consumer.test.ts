@@ -37,9 +37,9 @@ beforeAll(async () => {
     unpackedMB: Number((consumer.tarball.unpackedBytes / MB).toFixed(1)),
     tarballFiles: consumer.tarball.files,
   });
-  process.stderr.write(
+  console.info(
     `install: node_modules ${(consumer.nodeModulesBytes / MB).toFixed(1)} MB; tarball ${(consumer.tarball.bytes / MB).toFixed(2)} MB, ` +
-      `${(consumer.tarball.unpackedBytes / MB).toFixed(1)} MB unpacked, ${consumer.tarball.files} files\n`,
+      `${(consumer.tarball.unpackedBytes / MB).toFixed(1)} MB unpacked, ${consumer.tarball.files} files`,
   );
 });
 

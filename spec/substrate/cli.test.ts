@@ -25,7 +25,7 @@ import { COMMANDS } from '../../lib/cli/usage.js';
 import { RUN_OPTIONS, runCommand } from '../../lib/cli/run.js';
 import { NewError } from '../../lib/base/errors.js';
 import { toHex } from '../../lib/substrate/index.js';
-import { REPO_ROOT } from '../support/shared.js';
+import { REPO_ROOT, describeUnless } from '../support/shared.js';
 import { opaqueMetadata, syntheticMetadata } from '../support/synthetic-metadata.js';
 import { wat } from '../support/wat.js';
 import { GUEST_VERSION, encodeVersion, guest, zstdStored } from '../support/substrate-guest.js';
@@ -280,8 +280,8 @@ describe('exit statuses', () => {
 });
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
-const describeBuilt = existsSync(CLI) ? describe : describe.skip;
-if (!existsSync(CLI)) console.warn(`the command's tests are skipped: ${CLI} is not built (run \`npm run build\`; \`npm test\` does)`);
+const notBuilt = existsSync(CLI) ? null : 'dist/cli/main.js is not built (run `npm run build`; `npm test` does)';
+const describeBuilt = (name: string, body: () => void): void => describeUnless(notBuilt, name, body);
 
 /** Runs the built command with the Node running the tests. */
 function command(...args: string[]): { status: number | null; stdout: string; stderr: string } {
