@@ -7,7 +7,7 @@
  *
  * - **Node.js**: a `worker_threads` Worker running `node-worker.ts` (reached through
  *   `process.getBuiltinModule`, never an `import`, so that browser bundles see no Node.js
- *   built-in);
+ *   built-in), which runs the same bundle as browsers once built (see `node-worker.ts`);
  * - **browsers** (and any engine with a `Worker` but no `worker_threads`): a module Worker
  *   whose source, `browser-worker.ts` bundled with Binaryen, is imported lazily from
  *   `browser-worker-source.ts` and started from a `blob:` URL. Bundlers put that import in a
