@@ -15,4 +15,12 @@ export default {
   testTimeout: 30 * 60_000,
   // One worker per core: Jest's default leaves one core to its own process, which only waits.
   maxWorkers: '100%',
+  // One line per test file, failures in full, notes and skips without code frames, and a
+  // summary: spec/support/reporter.mjs.
+  reporters: ['<rootDir>/spec/support/reporter.mjs'],
+  // A worker that ran a long synchronous step (a spawnSync of seconds, a TypeScript program)
+  // takes more than Jest's default 500 ms to exit once asked, and was force-exited with "A
+  // worker process has failed to exit gracefully", as if it leaked: it exits by itself within
+  // this time.
+  workerGracefulExitTimeout: 5000,
 };

@@ -2,23 +2,29 @@
  * resumable-wasm: run WebAssembly as a resumable, interrupt-driven state machine.
  *
  * Every call the guest makes to a host import pauses execution and returns control to the
- * host, who may read, write and grow the guest's memory and then resume the guest with a typed
- * return value. The guest runs on the JavaScript engine's own WebAssembly JIT, and cannot tell it
- * was paused. Two backends pause it (`VmConfig.backend`): JSPI, where the engine suspends the
- * guest's stack (no transform; every resume asynchronous, through `runAsync()`), and Binaryen's
- * Asyncify transform (a synchronous `run()`; the paused stack kept outside the guest's memory).
+ * caller, who may read, write and grow the guest's memory and then resume the guest with a
+ * typed return value. The guest runs on the JavaScript engine's own WebAssembly JIT, and cannot
+ * tell it was paused. Two mechanisms pause it, chosen by `VmConfig.backend`:
+ *
+ * - `'jspi'`: the engine suspends the guest's stack (JavaScript Promise Integration: Node.js 26,
+ *   Chrome 137+, Firefox 153+, Safari 27+). No transform: `create()` takes milliseconds. A
+ *   resume is always asynchronous: drive the machine with {@link VirtualMachine.runAsync} or
+ *   {@link runToCompletion}.
+ * - `'asyncify'` (the default): Binaryen's Asyncify transform, on a thread of its own, with the
+ *   paused stack kept outside the guest's memory. Seconds for a large module (an artifact or a
+ *   cache skips it); a synchronous {@link VirtualMachine.run} as well as `runAsync`.
+ * - `'auto'`: JSPI where the engine has it, else Asyncify.
  *
  * ```ts
  * import { VirtualMachinePrototype, WasmValue, runToCompletion } from 'resumable-wasm';
  *
  * const proto = await VirtualMachinePrototype.create({
  *   moduleBytes,
- *   backend: 'auto', // JSPI where the engine has it, else Asyncify
+ *   backend: 'auto',
  *   symbols: (module, name) => (name === 'get_number' ? 0 : null),
  * });
  * const vm = proto.prepare().start('main', [WasmValue.i32(5)]);
  * const outcome = await runToCompletion(vm, () => WasmValue.i32(42));
- * // or step by step: let o = await vm.runAsync(null); while (o.type === 'interrupted') o = await vm.runAsync(...);
  * ```
  *
  * See `docs/architecture.md` for the model and `docs/performance.md` for the costs.

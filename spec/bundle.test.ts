@@ -7,6 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { type Bundle, bundleForBrowser, consumerFolder } from './support/bundle.js';
+import { documentedNumbers, recordNumbers } from './support/numbers.js';
 
 const KB = 1024;
 
@@ -33,7 +34,13 @@ beforeAll(async () => {
       `lazy: ${lazy.map((c) => `${(c.bytes / 1e6).toFixed(1)} MB (${(c.gzipBytes / 1e6).toFixed(2)} MB gzip)`).join(', ')}`
     );
   });
-  console.log(lines.join('\n'));
+  console.info(lines.join('\n'));
+  const worker = bundles.get('core')!.chunks.find((c) => !c.initial)!;
+  recordNumbers('bundle', {
+    ...Object.fromEntries(PAGES.map((page) => [`bundle.${page.name}.kb`, Number((bundles.get(page.name)!.initialGzipBytes / KB).toFixed(1))])),
+    'bundle.worker.mb': Number((worker.bytes / 1e6).toFixed(1)),
+    'bundle.worker.gzip-mb': Number((worker.gzipBytes / 1e6).toFixed(1)),
+  });
 });
 
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -87,4 +94,12 @@ test('the Substrate layer is what adds the crypto libraries', () => {
   const substrate = bundles.get('core+substrate')!.chunks.flatMap((c) => c.inputs);
   expect(core).not.toContain('@noble/curves');
   expect(substrate).toEqual(expect.arrayContaining(['@noble/curves', '@scure/sr25519', 'fzstd']));
+});
+
+test("the README's table is this run's sizes (within 10%: npm run docs:numbers writes them)", () => {
+  const documented = documentedNumbers();
+  for (const page of PAGES) {
+    const measured = bundles.get(page.name)!.initialGzipBytes / KB;
+    expect(Math.abs(Number(documented[`bundle.${page.name}.kb`]!.value) - measured) / measured).toBeLessThan(0.1);
+  }
 });

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LIBRARY_VERSION } from '../lib/base/version.js';
-import { REPO_ROOT } from './support/shared.js';
+import { REPO_ROOT, describeUnless } from './support/shared.js';
 import { wat } from './support/wat.js';
 
 
@@ -196,12 +196,13 @@ function oldTypeScript(): string | null {
     encoding: 'utf8',
   });
   if (installed.status === 0 && existsSync(tsc)) return tsc;
-  console.warn(`skipping the TypeScript 5.4 tests: npm could not install typescript@5.4.5 (${installed.stderr.trim().split('\n').pop()})`);
+  oldTypeScriptRefusal = `npm could not install typescript@5.4.5 (${installed.stderr.trim().split('\n').pop()})`;
   return null;
 }
 
+let oldTypeScriptRefusal = '';
 const tsc54 = oldTypeScript();
-(tsc54 === null ? describe.skip : describe)('TypeScript before 5.7', () => {
+describeUnless(tsc54 === null ? oldTypeScriptRefusal : null, 'TypeScript before 5.7', () => {
   test('without skipLibCheck: an error that says which TypeScript is needed', () => {
     const folder = typeScriptConsumer(false);
     try {

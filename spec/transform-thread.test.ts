@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type ProgressEvent, VirtualMachinePrototype, WasmValue } from '../lib/index.js';
 import { busyGuest } from './support/busy-guest.js';
 import { featureSet } from '../lib/base/feature-set.js';
-import { IDLE_MS, TransformRefused, transformOnThread } from '../lib/transform/transform-thread.js';
+import { IDLE_MS, TransformRefused, transformOnThread, workerExecArgv } from '../lib/transform/transform-thread.js';
 import { roundTrips } from './support/round-trips.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -93,4 +93,33 @@ test('the transform thread does not keep a Node.js process alive', () => {
   // What is left after create() is the process's start-up and exit; a thread holding the
   // process would add its whole idle time.
   expect(total - created).toBeLessThan(IDLE_MS);
+});
+
+test("the worker is given only the process's options it needs: none of a test runner's per-process options", () => {
+  // What Node.js's test runner starts each test file with (ERR_WORKER_INVALID_EXEC_ARGV when
+  // given to a Worker), what `node --input-type=module -e` adds, and what is kept.
+  expect(
+    workerExecArgv([
+      '--stack-trace-limit=10',
+      '--v8-pool-size=4',
+      '--test-isolation=process',
+      '--input-type=module',
+      '--experimental-vm-modules',
+      '--no-warnings',
+      '--disable-warning=ExperimentalWarning',
+      '--experimental-strip-types',
+    ]),
+  ).toEqual(['--no-warnings', '--disable-warning=ExperimentalWarning', '--experimental-strip-types']);
+});
+
+test('a process started with per-process options (as by a test runner) runs the Asyncify transform', () => {
+  const script = `
+    import { VirtualMachinePrototype } from './dist/index.js';
+    const moduleBytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 3, 1, 0, 1, 7, 10, 1, 6, 109, 101, 109, 111, 114, 121, 2, 0]);
+    const proto = await VirtualMachinePrototype.create({ moduleBytes, symbols: () => 0, backend: 'asyncify' });
+    console.log(proto.backend);
+  `;
+  const options = ['--stack-trace-limit=10', '--v8-pool-size=4', '--secure-heap=0', '--use-largepages=off'];
+  const run = spawnSync(process.execPath, [...options, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  expect({ stdout: run.stdout, stderr: run.stderr, status: run.status }).toEqual({ stdout: 'asyncify\n', stderr: '', status: 0 });
 });

@@ -128,10 +128,24 @@ export function describeValue(value: unknown): string {
     case 'object':
       if (value === null) return 'null';
       if (Array.isArray(value)) return 'an array';
-      return Object.prototype.toString.call(value);
+      return describeWasmValueLike(value) ?? Object.prototype.toString.call(value);
     default:
       return String(value);
   }
+}
+
+/**
+ * `i64 3` for an object shaped as a `WasmValue` (a value of another type than the one expected
+ * is the usual mistake, and `[object Object]` would not say which), else `null`. Reads only own
+ * data properties, so that no getter of the caller's object runs.
+ */
+function describeWasmValueLike(value: object): string | null {
+  const type = Object.getOwnPropertyDescriptor(value, 'type');
+  const payload = Object.getOwnPropertyDescriptor(value, 'value');
+  if (type === undefined || payload === undefined || !('value' in type) || !('value' in payload)) return null;
+  if (!['i32', 'i64', 'f32', 'f64'].includes(type.value as string)) return null;
+  const shown = typeof payload.value === 'bigint' ? `${payload.value}n` : typeof payload.value === 'number' ? String(payload.value) : typeof payload.value;
+  return `${type.value as string} ${shown}`;
 }
 
 /**

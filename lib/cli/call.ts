@@ -11,33 +11,53 @@
  * @module
  */
 
-import { NewError, type Signature, type Trap, type ValueType, VirtualMachinePrototype, type VmConfig, WasmValue } from '../index.js';
-import { isFeatureName, isFeatureSetName } from '../base/feature-set.js';
+import { NewError, type Signature, type Trap, type ValueType, VirtualMachinePrototype, WasmValue } from '../index.js';
+import { readModuleFacts } from '../load/module-facts.js';
 import { type OptionSpec, type ParsedArgs, integerOption } from './args.js';
 import { ExitStatus, type ExitStatusCode } from './exit-status.js';
 import { UsageProblem } from './problems.js';
-import { backtraceLines } from './format.js';
+import { backtraceLines, count, exportNamesOf } from './format.js';
 import { readInputFile } from './input-file.js';
+import { MODULE_OPTION_FLAGS, MODULE_OPTION_VALUES, backendOption, moduleOptions } from './module-options.js';
 import { decodeRuntimeCode } from '../substrate/index.js';
 
-/** An argument as `i32:5`, `i64:-1`, `f32:1.5`, `f64:2`, or a bare integer (an `i32`). */
-function parseValue(text: string): WasmValue {
-  const match = /^(?:(i32|i64|f32|f64):)?(.+)$/.exec(text);
-  const type = (match?.[1] ?? 'i32') as ValueType;
-  const raw = match?.[2] ?? '';
+/**
+ * How many interrupts `call` answers before it gives up, unless `--max-interrupts` says
+ * otherwise: a guest that calls its host in a loop until an answer it never gets (a reader
+ * waiting for the end of its input, answered 3 forever) would otherwise run, and print, forever.
+ */
+export const DEFAULT_MAX_INTERRUPTS = 10_000;
+
+/** An integer as the command line writes it: decimal or `0x` hex, with an optional sign. */
+const INTEGER = /^([+-]?)(0x[0-9a-f]+|\d+)$/i;
+/** A float: what `Number` reads, or `nan`, `inf`, `-inf`. */
+const FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)$/i;
+
+/** An argument as `i32:5`, `i64:-1`, `f32:1.5`, `f64:2`, or a bare number (an `i32`). */
+export function parseValue(text: string): WasmValue {
+  const match = /^(?:(i32|i64|f32|f64):)?(.*)$/.exec(text)!;
+  const type = (match[1] ?? 'i32') as ValueType;
+  const raw = match[2]!;
+  const refuse = (why: string): never => {
+    throw new UsageProblem(`cannot read the argument ${JSON.stringify(text)}: ${why}`, 'call');
+  };
   try {
-    switch (type) {
-      case 'i32':
-        return WasmValue.i32(Number(raw));
-      case 'i64':
-        return WasmValue.i64(BigInt(raw));
-      case 'f32':
-        return WasmValue.f32(Number(raw));
-      case 'f64':
-        return WasmValue.f64(Number(raw));
+    if (type === 'i32' || type === 'i64') {
+      const integer = INTEGER.exec(raw);
+      if (integer === null) return refuse(`an ${type} is an integer (5, -1, 0xff)${match[1] === undefined ? '; other types are written i64:5, f32:1.5, f64:2' : ''}`);
+      const magnitude = BigInt(integer[2]!);
+      const value = integer[1] === '-' ? -magnitude : magnitude;
+      if (type === 'i64') return WasmValue.i64(value);
+      if (value < -(2n ** 31n) || value >= 2n ** 32n) return refuse('out of the range of an i32 (-2147483648 to 4294967295)');
+      return WasmValue.i32(Number(value));
     }
+    if (!FLOAT.test(raw)) return refuse(`an ${type} is a number (1.5, -2, 1e3, nan, inf)`);
+    const lower = raw.toLowerCase().replace(/^\+/, '');
+    const value = lower === 'nan' || lower === '-nan' ? NaN : /inf/.test(lower) ? (lower.startsWith('-') ? -Infinity : Infinity) : Number(raw);
+    return type === 'f32' ? WasmValue.f32(value) : WasmValue.f64(value);
   } catch (e) {
-    throw new UsageProblem(`cannot read the argument ${JSON.stringify(text)}: ${(e as Error).message}`);
+    if (e instanceof UsageProblem) throw e;
+    return refuse((e as Error).message);
   }
 }
 
@@ -62,85 +82,98 @@ function answerOf(type: ValueType | null, answer: number): WasmValue | null {
   }
 }
 
-/** The `features` option of a command line: a preset or a comma-separated list. */
-function featuresOption(text: string | undefined): VmConfig['features'] {
-  if (text === undefined) return undefined;
-  const items = text.split(',');
-  if (!items.every((f) => isFeatureSetName(f) || isFeatureName(f))) {
-    throw new UsageProblem(`--features must be a preset (mvp, default, modern) or a comma-separated list of presets and features, got ${text}`);
-  }
-  return items.length === 1 && isFeatureSetName(items[0]) ? items[0] : (items as NonNullable<VmConfig['features']> & readonly string[]);
-}
-
-/** Runs the command; returns the exit status (0 finished, 1 trapped or refused). */
 /** The options of `call`. */
 export const CALL_OPTIONS: OptionSpec = {
-  values: ['features', 'backend', 'answer'],
-  flags: ['start-function', 'any-memory-import', 'floats', 'no-memory'],
+  values: [...MODULE_OPTION_VALUES, 'backend', 'answer', 'max-interrupts'],
+  flags: [...MODULE_OPTION_FLAGS],
 };
 
 /**
  * Runs `call`; returns its exit status: 0 when the call finished, 1 when it trapped (the
- * backtrace is printed), 4 when the VM refused the module (every refusal is printed).
+ * backtrace is printed) or was stopped after `--max-interrupts` interrupts, 4 when the VM
+ * refused the module (every refusal is printed). A wrong export name or wrong arguments are
+ * thrown (`StartError`), for `exit-status.ts` to map as it maps `run`'s.
  */
 export async function callCommand(args: ParsedArgs, out: (line: string) => void, err: (line: string) => void): Promise<ExitStatusCode> {
   const [file, exportName, ...rest] = args.positional;
   if (file === undefined || exportName === undefined) throw new UsageProblem('call needs <module-file> and <export>', 'call');
   const params = rest.map(parseValue);
-  const answer = integerOption(args, 'answer') ?? 0;
-  const backend = args.values.get('backend') ?? 'auto';
-  if (backend !== 'asyncify' && backend !== 'jspi' && backend !== 'auto') throw new UsageProblem('--backend must be asyncify, jspi or auto', 'call');
+  const answer = integerOption(args, 'answer', 'call') ?? 0;
+  const maxInterrupts = integerOption(args, 'max-interrupts', 'call') ?? DEFAULT_MAX_INTERRUPTS;
+  const backend = backendOption(args, 'call');
+  const options = moduleOptions(args, 'call');
   const input = await readInputFile(file);
+  const wasm = decodeRuntimeCode(input.code).wasm;
 
   const imports: { module: string; name: string; signature: Signature }[] = [];
   let prototype: VirtualMachinePrototype;
   try {
-    const features = featuresOption(args.values.get('features'));
     prototype = await VirtualMachinePrototype.create({
-      moduleBytes: decodeRuntimeCode(input.code).wasm,
+      moduleBytes: wasm,
       symbols: (module, name, signature) => imports.push({ module, name, signature }) - 1,
-      ...(features === undefined ? {} : { features }),
-      floats: args.flags.has('floats'),
-      startFunction: args.flags.has('start-function'),
-      anyMemoryImport: args.flags.has('any-memory-import'),
-      requireMemory: !args.flags.has('no-memory'),
+      ...options,
       backend,
     });
   } catch (e) {
-    if (!(e instanceof NewError)) throw e;
+    if (!(e instanceof NewError) || (e.kind as string) === 'BackendUnsupported') throw e;
     err(`refused: ${e.refusals.length} reason${e.refusals.length === 1 ? '' : 's'}`);
     for (const r of e.refusals) err(`  ${r.kind}${r.where === null ? '' : ` in ${r.where}`}${r.allowedBy === null ? '' : ` [allowed by ${r.allowedBy}]`}: ${r.message}`);
     return ExitStatus.Input;
   }
-  out(`${file}: accepted, backend ${prototype.backend}`);
-
+  // Names for the backtrace's frames that the module's name section does not name.
+  let exportNames: ReadonlyMap<number, string> = new Map();
+  try {
+    exportNames = exportNamesOf(readModuleFacts(wasm));
+  } catch {
+    // Accepted modules have readable headers; without them, frames keep their indexes.
+  }
   let prepare = prototype.prepare();
-  /** Runs `vm` to its end, printing its interrupts; returns the trap, if it trapped. */
-  const run = async (vm: ReturnType<typeof prepare.start>): Promise<{ trap: Trap | null; value: WasmValue | null }> => {
+  // Checked by start(): an export that is not there is StartError(FunctionNotFound), arguments
+  // that do not fit its signature StartError(InvalidParameters), before anything is printed
+  // (a module with a start function must run it first).
+  let vm = prepare.startFunctionPending ? null : prepare.start(exportName, params);
+  out(`${file}: accepted, backend ${prototype.backend}`);
+  let interrupts = 0;
+  type Ended = { trap: Trap | null; value: WasmValue | null; stopped: boolean };
+  /** Runs `vm` to its end, printing its interrupts, or stops it after `maxInterrupts`. */
+  const run = async (vm: ReturnType<typeof prepare.start>): Promise<Ended> => {
     let outcome = await vm.runAsync(null);
     while (outcome.type === 'interrupted') {
+      if (interrupts === maxInterrupts) {
+        // Abandoned: the paused call is let go of (on JSPI, its stack unwinds).
+        prepare = vm.intoPrototype().prepare();
+        return { trap: null, value: null, stopped: true };
+      }
+      interrupts++;
       const imported = imports[outcome.id]!;
       const value = answerOf(imported.signature.result, answer);
       out(`  ${imported.module}.${imported.name}(${outcome.params.map(show).join(', ')}) -> ${show(value)}`);
       outcome = await vm.runAsync(value);
     }
     prepare = vm.intoPrepare();
-    return outcome.type === 'trapped' ? { trap: outcome.trap, value: null } : { trap: null, value: outcome.value };
+    return outcome.type === 'trapped' ? { trap: outcome.trap, value: null, stopped: false } : { trap: null, value: outcome.value, stopped: false };
   };
-  const report = (trap: Trap): ExitStatusCode => {
-    out(`trapped: ${trap.kind}: ${trap.message}`);
-    for (const line of backtraceLines(trap.frames)) out(line);
+  const failed = (ended: Ended): ExitStatusCode | null => {
+    if (ended.stopped) {
+      out(`stopped: ${count(maxInterrupts)} interrupts answered and the call still running (--max-interrupts ${maxInterrupts})`);
+      return ExitStatus.CallFailed;
+    }
+    if (ended.trap === null) return null;
+    out(`trapped: ${ended.trap.kind}: ${ended.trap.message}`);
+    for (const line of backtraceLines(ended.trap.frames, exportNames)) out(line);
     return ExitStatus.CallFailed;
   };
 
-  if (prepare.startFunctionPending) {
+  if (vm === null) {
     out('start function:');
-    const started = await run(prepare.callStartFunction());
-    if (started.trap !== null) return report(started.trap);
+    const status = failed(await run(prepare.callStartFunction()));
+    if (status !== null) return status;
+    vm = prepare.start(exportName, params);
   }
   out(`${exportName}(${params.map(show).join(', ')}):`);
-  const ended = await run(prepare.start(exportName, params));
-  if (ended.trap !== null) return report(ended.trap);
+  const ended = await run(vm);
+  const status = failed(ended);
+  if (status !== null) return status;
   out(`finished: ${show(ended.value)}`);
   return ExitStatus.Ok;
 }

@@ -8,6 +8,7 @@
  */
 
 import { ArtifactError, NewError, UsageError, VmError } from '../base/errors.js';
+import { StartError } from '../index.js';
 import { RuntimeCallError } from '../substrate/index.js';
 import { FileProblem, InputProblem, UsageProblem } from './problems.js';
 
@@ -15,7 +16,7 @@ import { FileProblem, InputProblem, UsageProblem } from './problems.js';
 export const ExitStatus = {
   /** Done (for `inspect`: also a module the VM refuses; the report says why). */
   Ok: 0,
-  /** `run`: the runtime was created but the call failed (trap, panic, no such entry point, ...). */
+  /** `run`, `call`: the module was accepted but the call failed (trap, panic, no such entry point or export, ...). */
   CallFailed: 1,
   /** The command line could not be understood. */
   Usage: 2,
@@ -37,8 +38,15 @@ export type ExitStatusCode = (typeof ExitStatus)[keyof typeof ExitStatus];
 /** The exit statuses with what each means, for `--help` (and the README, which a test keeps equal). */
 export const EXIT_STATUS_TABLE: readonly (readonly [ExitStatusCode, string])[] = [
   [ExitStatus.Ok, 'success; for inspect, also a module the VM refuses (the report says why)'],
-  [ExitStatus.CallFailed, 'run: the call failed (trap, panic, no such entry point, a host function not served)'],
-  [ExitStatus.Usage, 'the command line is wrong: unknown command or option, missing or malformed argument'],
+  [
+    ExitStatus.CallFailed,
+    'run, call: the call failed (trap, panic, no such entry point or export, a host function not served, ' +
+      'more interrupts than call --max-interrupts)',
+  ],
+  [
+    ExitStatus.Usage,
+    "the command line is wrong: unknown command or option, missing or malformed argument, call arguments that do not fit the export's signature",
+  ],
   [ExitStatus.File, 'a file cannot be read or written'],
   [
     ExitStatus.Input,
@@ -65,7 +73,8 @@ export function failureOf(error: unknown): Failure {
   if (error instanceof FileProblem) return { status: ExitStatus.File, line: `error: ${oneLine(error.message)}`, showUsage: false };
   if (error instanceof InputProblem) return { status: ExitStatus.Input, line: `error: ${oneLine(error.message)}`, showUsage: false };
   if (error instanceof VmError) {
-    return { status: statusOfLibraryError(error), line: `error: ${describeWithCauses(error)}`, showUsage: error instanceof UsageError };
+    const status = statusOfLibraryError(error);
+    return { status, line: `error: ${describeWithCauses(error)}`, showUsage: status === ExitStatus.Usage };
   }
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return {
@@ -77,6 +86,12 @@ export function failureOf(error: unknown): Failure {
 
 function statusOfLibraryError(error: VmError): ExitStatusCode {
   if (error instanceof RuntimeCallError) return ExitStatus.CallFailed;
+  // `call`'s export, as `run`'s entry point: not there is a failed call; arguments that do not
+  // fit it are a wrong command line.
+  if (error instanceof StartError) {
+    if (error.kind === 'FunctionNotFound' || error.kind === 'NotAFunction') return ExitStatus.CallFailed;
+    if (error.kind === 'InvalidParameters') return ExitStatus.Usage;
+  }
   if (error instanceof ArtifactError) return ExitStatus.Artifact;
   // A value the library refused as an argument came from the command line (e.g. --heap-pages).
   if (error instanceof UsageError) return ExitStatus.Usage;

@@ -130,15 +130,34 @@ export function progressPrinter(
 }
 
 /**
- * A trap's backtrace, one line per guest frame, innermost first:
- * `  #0 depth_three (function 2) at guest.c:5:16`.
+ * The export names of a module's functions, by function index (imports first, as in
+ * `GuestFrame.functionIndex`): the names a backtrace falls back on for a frame that the name
+ * section does not name (a module built without one still names its exports).
  */
-export function backtraceLines(frames: readonly GuestFrame[]): string[] {
+export function exportNamesOf(facts: { readonly exports: readonly { readonly name: string; readonly kind: string; readonly index: number }[] }): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const e of facts.exports) if (e.kind === 'function' && !names.has(e.index)) names.set(e.index, e.name);
+  return names;
+}
+
+/**
+ * Export names for the backtrace of a failure thrown by a command (`run`'s trapped call), for
+ * `main.ts`, which prints it but never saw the module.
+ */
+export const failureExportNames = new WeakMap<object, ReadonlyMap<number, string>>();
+
+/**
+ * A trap's backtrace, one line per guest frame, innermost first:
+ * `  #0 depth_three (function 2) at guest.c:5:16`. A frame without a name in the module's name
+ * section is named by its export, if it has one (`#1 <export count_words> (function 4)`).
+ */
+export function backtraceLines(frames: readonly GuestFrame[], exportNames?: ReadonlyMap<number, string>): string[] {
   if (frames.length === 0) return ['backtrace: no guest frame (the engine recorded none)'];
   return [
     'backtrace (innermost first):',
     ...frames.map((f, i) => {
-      const name = f.functionName ?? '<unnamed>';
+      const exported = exportNames?.get(f.functionIndex);
+      const name = f.functionName ?? (exported === undefined ? '<unnamed>' : `<export ${JSON.stringify(exported)}>`);
       const where = f.file === null ? (f.offset === null ? '' : ` at offset 0x${f.offset.toString(16)}`) : ` at ${f.file}:${f.line}${f.column === null ? '' : `:${f.column}`}`;
       return `  #${i} ${name} (function ${f.functionIndex})${where}`;
     }),

@@ -9,7 +9,9 @@
  * @module
  */
 
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { fromHex } from '../substrate/index.js';
 import { FileProblem, InputProblem } from './problems.js';
 
@@ -51,6 +53,27 @@ export async function readBinaryFile(path: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(path));
   } catch (e) {
     throw new FileProblem(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Throws {@link FileProblem} unless `path` can be written: its folder exists and is writable,
+ * and it is not a folder itself (nor a file that cannot be written). For outputs, checked before
+ * the work whose result they receive (`prepare`'s transform: seconds to minutes).
+ */
+export async function checkWritableFile(path: string): Promise<void> {
+  const cannot = (why: string): FileProblem => new FileProblem(`cannot write ${path}: ${why}`);
+  let existing;
+  try {
+    existing = await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw cannot((e as Error).message);
+  }
+  if (existing?.isDirectory() === true) throw cannot('it is a folder');
+  try {
+    await access(existing === undefined ? dirname(resolve(path)) : path, constants.W_OK);
+  } catch (e) {
+    throw cannot((e as Error).message);
   }
 }
 

@@ -3,8 +3,9 @@
  *
  * The verdict comes from the library's own checks (`checkModule`, the first steps of
  * `VirtualMachinePrototype.create`: validation, the feature scan, the module rules, import
- * resolution), run with the default configuration and a `symbols` callback that accepts every
- * import. So "accepted" here means `create()` would get past everything but the transform, and
+ * resolution), run with the default configuration, or the module options given as `call` takes
+ * them (`--features modern`, `--start-function`, ...), and a `symbols` callback that accepts
+ * every import. So "accepted" here means `create()` would get past everything but the transform, and
  * a refusal is reported exactly as `create()` would report it. For a Substrate runtime the
  * report adds how each import would be served and the version embedded in the custom sections.
  *
@@ -21,6 +22,7 @@ import { type RuntimeVersion, decodeRuntimeCode, readEmbeddedRuntimeVersion } fr
 import { routeImport } from '../substrate/host/catalogue.js';
 import { bytes, columns, count, signature } from './format.js';
 import type { InputFile } from './input-file.js';
+import type { ModuleOptions } from './module-options.js';
 
 /** Everything `inspect` reports; also its `--json` output. */
 export interface InspectReport {
@@ -29,10 +31,18 @@ export interface InspectReport {
   readonly compressed: boolean;
   readonly codeSize: number;
   readonly wasmSize: number;
+  /** The module options the verdict was given for (`--features`, `--start-function`, ...). */
+  readonly options: ModuleOptions;
   /** Whether `VirtualMachinePrototype.create` would accept the module (short of the transform). */
   readonly accepted: boolean;
   /** Why not, as `create()` would say it. */
-  readonly refusal: { readonly error: string; readonly kind: string; readonly message: string } | null;
+  readonly refusal: {
+    readonly error: string;
+    readonly kind: string;
+    readonly message: string;
+    /** The `VmConfig` options that would allow what was refused, one per reason that has one. */
+    readonly allowedBy: readonly string[];
+  } | null;
   /** The module's first memory (the VM accepts one at most; the refusal says if there are more). */
   readonly memory: {
     readonly imported: boolean;
@@ -69,19 +79,20 @@ export interface InspectReport {
  * at all (text, a truncated module): there is no module to report on, so that is a failure of
  * the command rather than a refusal in the report.
  */
-export function inspectModule(file: string, input: InputFile): InspectReport {
+export function inspectModule(file: string, input: InputFile, options: ModuleOptions = {}): InspectReport {
   const decoded = decodeRuntimeCode(input.code);
   const wasm = decoded.wasm;
 
   let refusal: InspectReport['refusal'] = null;
   try {
-    checkModule(resolveConfig({ moduleBytes: wasm, symbols: () => 0 }));
+    checkModule(resolveConfig({ moduleBytes: wasm, symbols: () => 0, ...options }));
   } catch (e) {
     if (!(e instanceof VmError)) throw e;
     // The engine's own verdict tells "not a module" from "a module outside the VM's rules"
     // (a feature outside the feature set is also InvalidWasm, but the engine validates it).
     if (e instanceof NewError && e.kind === 'InvalidWasm' && !WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) throw e;
-    refusal = { error: e.name, kind: e.kind, message: e.message };
+    const allowedBy = e instanceof NewError ? e.refusals.flatMap((r) => (r.allowedBy === null ? [] : [r.allowedBy])) : [];
+    refusal = { error: e.name, kind: e.kind, message: e.message, allowedBy: [...new Set(allowedBy)] };
   }
 
   let facts: ModuleFacts | null = null;
@@ -157,6 +168,7 @@ export function inspectModule(file: string, input: InputFile): InspectReport {
     compressed: decoded.compressed,
     codeSize: decoded.codeSize,
     wasmSize: wasm.length,
+    options,
     accepted: refusal === null,
     refusal,
     memory:
@@ -188,6 +200,12 @@ export function printInspectReport(report: InspectReport, write: (line: string) 
       ? 'VirtualMachinePrototype.create: accepted'
       : `VirtualMachinePrototype.create: refused with ${report.refusal!.error}(${report.refusal!.kind}): ${report.refusal!.message}`,
   );
+  if (!report.accepted && report.refusal!.allowedBy.length > 0) {
+    write(
+      '  (on the command line: --features <preset or list>, --start-function, --any-memory-import, --floats, --no-memory; ' +
+        'inspect and call take them)',
+    );
+  }
   const { engine } = report;
   write(
     engine.backend === null

@@ -3,8 +3,9 @@
  * The `resumable-wasm` command.
  *
  * ```text
- * resumable-wasm inspect <module-file> [--json]
+ * resumable-wasm inspect <module-file> [--json] [--features f] [module options]
  * resumable-wasm run <runtime-file> <entry-point> [hex-input] [options]
+ * resumable-wasm call <module-file> <export> [args...] [options]
  * resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages n] [--plain]
  * resumable-wasm [<command>] --help | --version
  * ```
@@ -21,17 +22,18 @@
 import { type OptionSpec, parseCommandLine } from './args.js';
 import { CALL_OPTIONS, callCommand } from './call.js';
 import { Trap } from '../base/errors.js';
-import { backtraceLines } from './format.js';
+import { backtraceLines, failureExportNames } from './format.js';
 import { requireEngine } from './engine-check.js';
 import { ExitStatus, type ExitStatusCode, failureOf } from './exit-status.js';
 import { inspectModule, printInspectReport } from './inspect.js';
 import { readInputFile } from './input-file.js';
+import { MODULE_OPTION_FLAGS, MODULE_OPTION_VALUES, backendOption, moduleOptions } from './module-options.js';
 import { PREPARE_OPTIONS, prepareCommand } from './prepare.js';
 import { type CommandName, UsageProblem } from './problems.js';
 import { RUN_OPTIONS, runCommand } from './run.js';
 import { COMMANDS, commandHelp, generalHelp, shortUsage, versionLine } from './usage.js';
 
-const INSPECT_OPTIONS: OptionSpec = { values: [], flags: ['json'] };
+const INSPECT_OPTIONS: OptionSpec = { values: [...MODULE_OPTION_VALUES], flags: ['json', ...MODULE_OPTION_FLAGS] };
 const OPTIONS: Readonly<Record<CommandName, OptionSpec>> = {
   inspect: INSPECT_OPTIONS,
   run: RUN_OPTIONS,
@@ -64,7 +66,8 @@ async function main(argv: readonly string[], out: Writer, err: Writer): Promise<
     if (command === 'inspect') {
       const [file, ...extra] = args.positional;
       if (file === undefined || extra.length > 0) throw new UsageProblem('inspect needs exactly one <module-file>', 'inspect');
-      const report = inspectModule(file, await readInputFile(file));
+      const options = moduleOptions(args, 'inspect');
+      const report = inspectModule(file, await readInputFile(file), options);
       if (args.flags.has('json')) out(JSON.stringify(report, null, 2));
       else printInspectReport(report, out);
       // A refused module is a finding, not a failure of the command.
@@ -72,14 +75,15 @@ async function main(argv: readonly string[], out: Writer, err: Writer): Promise<
     }
     // The engine first: a command it cannot serve fails before reading anything.
     if (command === 'call') {
-      requireEngine(args.values.get('backend') === 'asyncify' ? 'asyncify' : 'any');
+      requireEngine(backendOption(args, 'call') === 'asyncify' ? 'asyncify' : 'any');
       return await callCommand(args, out, err);
     }
     if (command === 'prepare') {
       requireEngine('asyncify');
       await prepareCommand(args, out, err);
     } else {
-      requireEngine(args.values.has('cache') || args.values.has('artifact') ? 'asyncify' : 'any');
+      // Artifacts are Asyncify's; the cache is used only on Asyncify (see run.ts).
+      requireEngine(backendOption(args, 'run') === 'asyncify' || args.values.has('artifact') ? 'asyncify' : 'any');
       await runCommand(args, out, err);
     }
     return ExitStatus.Ok;
@@ -88,7 +92,7 @@ async function main(argv: readonly string[], out: Writer, err: Writer): Promise<
     err(failure.line);
     // A trapped call (a runtime's, through the Substrate layer): where the guest was.
     for (let cause: unknown = e; cause instanceof Error; cause = cause.cause) {
-      if (cause instanceof Trap) for (const line of backtraceLines(cause.frames)) err(`  ${line}`);
+      if (cause instanceof Trap) for (const line of backtraceLines(cause.frames, failureExportNames.get(e as object))) err(`  ${line}`);
     }
     if (failure.showUsage) err(shortUsage(e instanceof UsageProblem ? (e.command ?? command) : command));
     if (failure.status === ExitStatus.Internal && process.env['RESUMABLE_WASM_DEBUG'] && e instanceof Error && e.stack !== undefined) {

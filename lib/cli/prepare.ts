@@ -19,7 +19,7 @@ import { VirtualMachinePrototype } from '../vm/prototype.js';
 import { SubstrateRuntime, decodeRuntimeCode } from '../substrate/index.js';
 import { type ParsedArgs, integerOption } from './args.js';
 import { bytes, duration, progressPrinter } from './format.js';
-import { readInputFile } from './input-file.js';
+import { checkWritableFile, readInputFile } from './input-file.js';
 import { checkBeforeTransform } from './module-checks.js';
 import { FileProblem, UsageProblem } from './problems.js';
 
@@ -52,6 +52,8 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
     if (!quiet) err(line);
   };
 
+  // The output first: a path that cannot be written fails now, not after the transform.
+  await checkWritableFile(output);
   const input = await readInputFile(file);
   const wasm = decodeRuntimeCode(input.code).wasm;
   const { heapBase } = checkBeforeTransform(wasm);

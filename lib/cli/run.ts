@@ -28,7 +28,11 @@ import {
 import { type ParsedArgs, integerOption } from './args.js';
 import { bytes, columns, count, duration, hexPreview, progressPrinter } from './format.js';
 import { describeVersion } from './inspect.js';
-import { readBinaryFile, readInputFile, readStorageFile } from './input-file.js';
+import { checkWritableFile, readBinaryFile, readInputFile, readStorageFile } from './input-file.js';
+import { backendOption } from './module-options.js';
+import { engineSupportsJspi } from '../base/engine.js';
+import { readModuleFacts } from '../load/module-facts.js';
+import { exportNamesOf, failureExportNames } from './format.js';
 import { checkRuntimeBeforeTransform } from './module-checks.js';
 import { type DecodedOutput, decodeOutput } from './output-summary.js';
 import { FileProblem, UsageProblem } from './problems.js';
@@ -37,7 +41,7 @@ const LOG_LEVELS: readonly LogLevelFilter[] = ['off', 'error', 'warn', 'info', '
 
 /** What `run` accepts (see its help in `usage.ts`). */
 export const RUN_OPTIONS = {
-  values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out'],
+  values: ['storage', 'heap-pages', 'cache', 'artifact', 'log', 'out', 'backend'],
   flags: ['json', 'quiet', 'hex'],
 } as const;
 
@@ -63,6 +67,14 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   const cacheDir = args.values.get('cache');
   const artifactFile = args.values.get('artifact');
   if (cacheDir !== undefined && artifactFile !== undefined) throw new UsageProblem('use --cache or --artifact, not both', 'run');
+  const asked = backendOption(args, 'run');
+  // Artifacts and the cache hold Asyncify-instrumented modules. An artifact is asked for by
+  // name, so it means Asyncify; the cache only serves Asyncify, and never picks the backend.
+  if (artifactFile !== undefined && asked === 'jspi') throw new UsageProblem('--artifact holds an Asyncify artifact: it cannot run with --backend jspi', 'run');
+  if (cacheDir !== undefined && asked === 'jspi') throw new UsageProblem('--cache keeps Asyncify artifacts: it has no use with --backend jspi', 'run');
+  const backend = artifactFile !== undefined ? 'asyncify' : asked === 'auto' ? (engineSupportsJspi() ? 'jspi' : 'asyncify') : asked;
+  const outFile = args.values.get('out');
+  if (outFile !== undefined) await checkWritableFile(outFile);
 
   const runtimeFile = await readInputFile(file);
   const storageFile = args.values.get('storage');
@@ -72,7 +84,10 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   checkRuntimeBeforeTransform(wasm);
   const artifact = artifactFile === undefined ? undefined : await readBinaryFile(artifactFile);
 
-  progress(`creating the runtime from ${file}${artifactFile === undefined ? '' : ` and the artifact ${artifactFile}`}`);
+  progress(`creating the runtime from ${file}${artifactFile === undefined ? '' : ` and the artifact ${artifactFile}`}, backend ${backend}`);
+  if (cacheDir !== undefined && backend === 'jspi') {
+    progress(`  (--cache is not used: JSPI has no transform to skip; --backend asyncify uses the cache)`);
+  }
   const { listener, durations, stop } = progressPrinter(progress, { wasmSize: wasm.length });
   const createStarted = performance.now();
   let runtime: SubstrateRuntime;
@@ -80,11 +95,9 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
     runtime = await SubstrateRuntime.create({
       code: runtimeFile.code,
       ...(heapPages === undefined ? {} : { heapPages }),
-      ...(cacheDir === undefined ? {} : { cache: new FileArtifactCache(cacheDir) }),
+      ...(cacheDir === undefined || backend !== 'asyncify' ? {} : { cache: new FileArtifactCache(cacheDir) }),
       ...(artifact === undefined ? {} : { artifact }),
-      // Artifacts and the cache hold Asyncify-instrumented modules: asking for them asks for
-      // Asyncify. Otherwise JSPI where the engine has it (no transform at all).
-      backend: cacheDir === undefined && artifact === undefined ? 'auto' : 'asyncify',
+      backend,
       onProgress: listener,
     });
   } catch (e) {
@@ -98,17 +111,23 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
 
   progress(`calling ${entryPoint} with ${bytes(input.length)} of input`);
   const logs: LogEntry[] = [];
-  const result = await runtimeCall(runtime, entryPoint, input, {
-    storage,
-    maxLogLevel: logLevel,
-    onLog: (entry) => {
-      logs.push(entry);
-      if (!json) progress(`  [${entry.level}] ${entry.target}: ${entry.message}`);
-    },
-  });
+  let result: RuntimeCallResult;
+  try {
+    result = await runtimeCall(runtime, entryPoint, input, {
+      storage,
+      maxLogLevel: logLevel,
+      onLog: (entry) => {
+        logs.push(entry);
+        if (!json) progress(`  [${entry.level}] ${entry.target}: ${entry.message}`);
+      },
+    });
+  } catch (e) {
+    // A trap's backtrace names frames by their exports where the name section is stripped.
+    if (typeof e === 'object' && e !== null) failureExportNames.set(e, exportNamesOf(readModuleFacts(wasm)));
+    throw e;
+  }
   progress(`  done in ${duration(result.durationMs)}`);
 
-  const outFile = args.values.get('out');
   if (outFile !== undefined) {
     try {
       await writeFile(outFile, result.output);
@@ -129,6 +148,7 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
       JSON.stringify(
         {
           runtime: {
+            backend: runtime.backend,
             version: runtime.version,
             versionSource: runtime.versionSource,
             heapBase: runtime.heapBase,

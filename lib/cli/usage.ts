@@ -7,6 +7,7 @@
  */
 
 import { LIBRARY_VERSION } from '../base/version.js';
+import { DEFAULT_MAX_INTERRUPTS } from './call.js';
 import { EXIT_STATUS_TABLE, ExitStatus } from './exit-status.js';
 import type { CommandName } from './problems.js';
 
@@ -22,15 +23,25 @@ interface CommandHelp {
 const INPUT_FILES = `Files may hold raw wasm, zstd-compressed runtime code (Substrate's prefix), the same as 0x hex,
 or a chain spec (the code is its :code).`;
 
+/** The options `call` and `inspect` share: which modules the VM accepts. */
+const MODULE_OPTIONS_HELP = `  --features <f>        mvp, default, modern, or a comma-separated list of presets and
+                        features (bulk-memory, multi-value, reference-types, ...)
+  --start-function      accept a start function (call runs it first, through the pauses)
+  --any-memory-import   accept a memory imported under any name
+  --floats              allow f32/f64 in signatures
+  --no-memory           accept a module without a memory the host can reach`;
+
 /** The commands, in the order the help lists them. */
 export const COMMANDS: Readonly<Record<CommandName, CommandHelp>> = {
   inspect: {
-    synopsis: 'resumable-wasm inspect <module-file> [--json]',
+    synopsis: 'resumable-wasm inspect <module-file> [--json] [module options]',
     summary: "what is in a module, and whether VirtualMachinePrototype.create accepts it (and why not)",
     details: `Imports (with signatures and, for a Substrate runtime, how each is served), exports,
 memory, custom sections, the runtime version, and whether VirtualMachinePrototype.create
-accepts the module (and why not). A refused module is a finding, not a failure: exit 0.
-  --json               print the report as JSON`,
+accepts the module (and why not) with the default options, or with the module options that
+\`call\` takes. A refused module is a finding, not a failure: exit 0.
+  --json                print the report as JSON
+${MODULE_OPTIONS_HELP}`,
     statuses: [0, 2, 3, 4],
   },
   run: {
@@ -39,14 +50,17 @@ accepts the module (and why not). A refused module is a finding, not a failure: 
     details: `Calls an entry point of a Substrate runtime and prints its output (Core_version decoded as
 JSON, Metadata_metadata as a summary, anything else as hex), the host calls by import and the
 time spent. The module is checked first (valid WebAssembly, accepted by the VM, exports
-__heap_base); then the transform takes seconds, with progress on stderr.
+__heap_base); on JSPI (where the engine has it) the runtime is then ready in milliseconds, on
+Asyncify its transform takes seconds (tens for a large runtime), with progress on stderr.
+  --backend <b>        jspi, asyncify or auto (default: JSPI where the engine has it)
   --storage <file>     storage for the call: a chain spec (genesis.raw.top) or a JSON
                        object of 0x keys to 0x values (default: the runtime file's genesis
                        storage if it is a chain spec, else empty)
   --heap-pages <n>     heap pages (default 2048)
-  --cache <dir>        keep transformed modules in <dir> (the next run skips the transform)
-  --artifact <file>    load the transformed module from an artifact made by \`prepare\`; one
-                       made from another runtime or with other options is an error
+  --cache <dir>        on Asyncify, keep transformed modules in <dir> (the next run skips the
+                       transform); not used on JSPI, which has no transform
+  --artifact <file>    load the transformed module from an artifact made by \`prepare\` (so
+                       Asyncify); one made from another runtime or with other options is an error
   --log <level>        the runtime's log level: off, error, warn, info, debug, trace
   --out <file>         also write the raw output bytes to <file>
   --hex                print the whole output as hex instead of decoding it
@@ -59,15 +73,12 @@ __heap_base); then the transform takes seconds, with progress on stderr.
     summary: 'calls an export of any module, printing each interrupt, the result, or the trap with its backtrace',
     details: `Calls an export of any module, answering every import with --answer (default 0) and
 printing each interrupt, then the result, or the trap with its backtrace (file and line for a
-module with DWARF, e.g. clang -g). Arguments: 5 (an i32), i64:5, f32:1.5, f64:2.
-  --features <f>        mvp, default, modern, or a comma-separated list of presets and
-                        features (bulk-memory, multi-value, reference-types, ...)
-  --start-function      accept a start function (it runs first, through the pauses)
-  --any-memory-import   accept a memory imported under any name
-  --floats              allow f32/f64 in signatures
-  --no-memory           accept a module without a memory the host can reach
+module with DWARF, e.g. clang -g). Arguments: 5 (an i32), -1, 0xff, i64:5, f32:1.5, f64:2.
+A call still running after --max-interrupts interrupts is stopped (exit status 1).
+${MODULE_OPTIONS_HELP}
   --backend <b>         asyncify, jspi or auto (default)
-  --answer <n>          what every import returns (default 0)`,
+  --answer <n>          what every import returns (default 0)
+  --max-interrupts <n>  stop the call after <n> interrupts (default ${DEFAULT_MAX_INTERRUPTS})`,
     statuses: [0, 1, 2, 3, 4, 6],
   },
   prepare: {

@@ -10,7 +10,7 @@
 import type { OffsetMap } from '../base/components.js';
 import type { FeatureSet } from '../base/feature-set.js';
 
-/** Binaryen passes run after Asyncify; see `docs/performance.md` for how they were chosen. */
+/** Binaryen passes run after Asyncify; see `docs/performance-history.md` (*The transform*) for how they were chosen. */
 export const POST_PASSES: readonly string[] = ['simplify-locals-notee-nostructure', 'vacuum', 'reorder-locals'];
 
 /**

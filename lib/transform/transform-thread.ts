@@ -7,7 +7,7 @@
  *
  * - **Node.js**: a `worker_threads` Worker running `node-worker.ts` (reached through
  *   `process.getBuiltinModule`, never an `import`, so that browser bundles see no Node.js
- *   built-in);
+ *   built-in), which runs the same bundle as browsers once built (see `node-worker.ts`);
  * - **browsers** (and any engine with a `Worker` but no `worker_threads`): a module Worker
  *   whose source, `browser-worker.ts` bundled with Binaryen, is imported lazily from
  *   `browser-worker-source.ts` and started from a `blob:` URL. Bundlers put that import in a
@@ -176,19 +176,28 @@ function nodeWorkerFile(): string {
 }
 
 /**
- * The process's Node.js options, for the worker (which inherits them by default), without
- * `--input-type`: it is only valid with `--eval`, which a worker does not inherit, so a script
- * run as `node --input-type=module -e ...` would otherwise get a worker that cannot start.
+ * The Node.js options the worker is given: only those of the process's options that concern
+ * the worker's own messages (warnings) or reading TypeScript sources, never the rest.
+ *
+ * A Worker inherits the process's options unless it is given a list, and refuses to start on
+ * either path when they hold options it may not have: `--input-type` (valid only with
+ * `--eval`, so `node --input-type=module -e ...` would get a worker that cannot start), or the
+ * per-process options with which Node.js's test runner starts each test file
+ * (`--stack-trace-limit`, `--v8-pool-size`, ...: `ERR_WORKER_INVALID_EXEC_ARGV`). Vitest,
+ * Mocha, Jest and any other host may start a process with options of their own. The transform
+ * needs none of them, so the worker gets an explicit list, built from an allowlist rather than
+ * by removing the options known to be refused; {@link startNodeThread} retries with no option
+ * at all if this Node.js still refuses one of them.
  */
-function workerExecArgv(): string[] {
-  const inherited = (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv ?? [];
-  const kept: string[] = [];
-  for (let i = 0; i < inherited.length; i++) {
-    const arg = inherited[i]!;
-    if (arg === '--input-type') i++;
-    else if (!arg.startsWith('--input-type=')) kept.push(arg);
-  }
-  return kept;
+export function workerExecArgv(execArgv: readonly string[] = processExecArgv()): string[] {
+  return execArgv.filter((arg) => WORKER_OPTIONS.some((allowed) => arg === allowed || arg.startsWith(`${allowed}=`)));
+}
+
+/** The options passed on to the worker (see {@link workerExecArgv}). */
+const WORKER_OPTIONS = ['--no-warnings', '--disable-warning', '--no-deprecation', '--experimental-strip-types', '--no-experimental-strip-types'];
+
+function processExecArgv(): readonly string[] {
+  return (globalThis as { process?: { execArgv?: string[] } }).process?.execArgv ?? [];
 }
 
 function startNodeThread(
@@ -200,7 +209,14 @@ function startNodeThread(
   // Not `new URL(file, import.meta.url)` written out: webpack takes that form for a file to
   // bundle, and warns about a request it cannot resolve.
   const here = import.meta.url;
-  const worker = new threads.Worker(new URL(file, here), { name: 'resumable-wasm transform', execArgv: workerExecArgv() });
+  const url = new URL(file, here);
+  let worker: InstanceType<WorkerThreads['Worker']>;
+  try {
+    worker = new threads.Worker(url, { name: 'resumable-wasm transform', execArgv: workerExecArgv() });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    worker = new threads.Worker(url, { name: 'resumable-wasm transform', execArgv: [] });
+  }
   worker.on('message', onReply);
   worker.on('error', onFailure);
   let terminating = false;

@@ -47,6 +47,7 @@ import {
   preRuntimeDigest,
   runBoth,
   splitExtrinsics,
+  takeChopsticksLogs,
   u32le,
   u64le,
 } from '../support/chopsticks.js';
@@ -230,8 +231,11 @@ describeWithShared('runtimes/people-paseo-local.json', 'People (Paseo) genesis, 
     expect(ours).toBeInstanceOf(RuntimeCallError);
     expect((ours as RuntimeCallError).kind).toBe('Trap');
     expect(logs.join('\n')).toMatch(/Missing required set_validation_data inherent/);
+    takeChopsticksLogs();
     const theirs = await chopsticksCall(chain.wasmHex, 'BlockBuilder_finalize_block', new Uint8Array(), state, false).catch((e: unknown) => e);
     expect(String(theirs)).toMatch(/unreachable/i);
+    // chopsticks logged the same panic (captured: see takeChopsticksLogs).
+    expect(takeChopsticksLogs().join('\n')).toMatch(/panicked at .*\n?.*Missing required set_validation_data inherent/);
     expect((ours as RuntimeCallError).message).toMatch(/unreachable/i);
     tally.calls += 1;
   }, 4 * CALL_TIMEOUT);

@@ -25,7 +25,7 @@ import { COMMANDS } from '../../lib/cli/usage.js';
 import { RUN_OPTIONS, runCommand } from '../../lib/cli/run.js';
 import { NewError } from '../../lib/base/errors.js';
 import { toHex } from '../../lib/substrate/index.js';
-import { REPO_ROOT } from '../support/shared.js';
+import { REPO_ROOT, describeUnless } from '../support/shared.js';
 import { opaqueMetadata, syntheticMetadata } from '../support/synthetic-metadata.js';
 import { wat } from '../support/wat.js';
 import { GUEST_VERSION, encodeVersion, guest, zstdStored } from '../support/substrate-guest.js';
@@ -280,8 +280,8 @@ describe('exit statuses', () => {
 });
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
-const describeBuilt = existsSync(CLI) ? describe : describe.skip;
-if (!existsSync(CLI)) console.warn(`the command's tests are skipped: ${CLI} is not built (run \`npm run build\`; \`npm test\` does)`);
+const notBuilt = existsSync(CLI) ? null : 'dist/cli/main.js is not built (run `npm run build`; `npm test` does)';
+const describeBuilt = (name: string, body: () => void): void => describeUnless(notBuilt, name, body);
 
 /** Runs the built command with the Node running the tests. */
 function command(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -391,6 +391,80 @@ describeBuilt('the command', () => {
   test('--version prints the package version', () => {
     const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(command('--version')).toEqual({ status: ExitStatus.Ok, stdout: `resumable-wasm ${manifest.version}\n`, stderr: '' });
+  });
+});
+
+describeBuilt('one exit status per kind of failure, on every command', () => {
+  const C_GUEST = join(REPO_ROOT, 'examples', 'c-guest', 'guest.wasm');
+
+  test('call: no such export 1 (as run), malformed or ill-fitting arguments 2 with the synopsis, a refused module 4', () => {
+    expectOneLineFailure(command('call', C_GUEST, 'nope', '--features', 'modern'), ExitStatus.CallFailed, /^error: StartError\(FunctionNotFound\): no export is named "nope"$/);
+    for (const [args, message] of [
+      [['average_length', 'abc', '0'], /^error: cannot read the argument "abc": an i32 is an integer/],
+      [['average_length', 'i64:3', '0'], /^error: StartError\(InvalidParameters\): parameter 0 of "average_length" must be an i32 .*, got i64 3n$/],
+      [['average_length', '1'], /^error: StartError\(InvalidParameters\): "average_length" takes 2 parameters/],
+      [['average_length', '1', '0', '--max-interrupts', 'x'], /^error: --max-interrupts must be a non-negative integer/],
+    ] as const) {
+      const result = command('call', C_GUEST, ...args, '--features', 'modern');
+      expect({ status: result.status, stdout: result.stdout }).toEqual({ status: ExitStatus.Usage, stdout: '' });
+      expect(result.stderr.split('\n')).toEqual([
+        expect.stringMatching(message),
+        'usage: resumable-wasm call <module-file> <export> [args...] [options]',
+        '(resumable-wasm call --help for more)',
+        '',
+      ]);
+    }
+    const refused = command('call', C_GUEST, 'average_length', '1', '0');
+    expect(refused.status).toBe(ExitStatus.Input);
+    expect(refused.stderr).toMatch(/^refused: 2 reasons\n/);
+  });
+
+  test("call --max-interrupts bounds a guest that never finishes (the README's C guest answered 3 forever)", () => {
+    const result = command('call', C_GUEST, 'count_words', '--features', 'modern', '--answer', '3', '--max-interrupts', '50');
+    expect(result.status).toBe(ExitStatus.CallFailed);
+    expect(result.stdout.trimEnd().split('\n').at(-1)).toBe('stopped: 50 interrupts answered and the call still running (--max-interrupts 50)');
+    expect(command('call', '--help').stdout).toContain('--max-interrupts <n>  stop the call after <n> interrupts (default 10000)');
+  });
+
+  test('inspect --features: the README\'s C guest is accepted with the options call takes; a bad preset is 2', () => {
+    expect(command('inspect', C_GUEST).stdout).toMatch(/refused [^]*\n {2}\(on the command line: --features/);
+    const accepted = command('inspect', C_GUEST, '--features', 'modern');
+    expect(accepted.status).toBe(ExitStatus.Ok);
+    expect(accepted.stdout.split('\n')[1]).toBe('VirtualMachinePrototype.create: accepted');
+    expect(JSON.parse(command('inspect', C_GUEST, '--features', 'default,bulk-memory', '--json').stdout)).toMatchObject({ accepted: true });
+    expect(command('inspect', C_GUEST, '--features', 'newest').status).toBe(ExitStatus.Usage);
+  });
+
+  test('prepare checks its output path before the transform: status 3, nothing transformed', async () => {
+    const runtime = write('unwritable.wasm', await RUNTIME);
+    const result = command('prepare', runtime, '-o', join(dir, 'no-such-folder', 'x.rwasm'));
+    // Without --quiet: no progress line came before the failure, so no transform either.
+    expectOneLineFailure(result, ExitStatus.File, /^error: cannot write .*no-such-folder\/x\.rwasm: ENOENT/);
+    expectOneLineFailure(command('prepare', runtime, '-o', dir), ExitStatus.File, /^error: cannot write .*: it is a folder$/);
+    expectOneLineFailure(command('run', runtime, 'hash', '--out', join(dir, 'no-such-folder', 'out.bin')), ExitStatus.File, /^error: cannot write /);
+  });
+
+  test('run --backend; --cache does not pick the backend (on JSPI it is not used, and run says so)', async () => {
+    const runtime = write('backend.wasm', await RUNTIME);
+    const backendOf = (...args: string[]) => {
+      const result = command('run', runtime, 'hash', '0x00', '--json', ...args);
+      expect(result.status).toBe(ExitStatus.Ok);
+      return { backend: JSON.parse(result.stdout).runtime.backend as string, stderr: result.stderr };
+    };
+    expect(backendOf().backend).toBe('jspi');
+    expect(backendOf('--backend', 'asyncify').backend).toBe('asyncify');
+    const cache = join(dir, 'backend-cache');
+    const onJspi = backendOf('--cache', cache);
+    expect(onJspi.backend).toBe('jspi');
+    expect(onJspi.stderr).toContain('(--cache is not used: JSPI has no transform to skip; --backend asyncify uses the cache)');
+    expect(backendOf('--cache', cache, '--backend', 'asyncify').backend).toBe('asyncify');
+    expect(command('run', runtime, 'hash', '--backend', 'wasm3').status).toBe(ExitStatus.Usage);
+    expect(command('run', runtime, 'hash', '--backend', 'jspi', '--cache', cache).status).toBe(ExitStatus.Usage);
+    expect(command('run', '--help').stdout).not.toMatch(/the transform takes seconds, with/);
+  });
+
+  test('every command names its exit statuses; the table covers call', () => {
+    expect(command('call', '--help').stdout).toMatch(/^ +1 {2}run, call: the call failed/m);
   });
 });
 

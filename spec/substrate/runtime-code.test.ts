@@ -6,6 +6,10 @@
  *
  * Bombs are bounded by work, not time: `decompressBounded` reports how many bytes its decoder
  * produced, and a refusal must come before the limit plus one block.
+ *
+ * Where Node.js has zstd, libzstd decodes (`'native'`) and fzstd is the fallback; both are
+ * tested here on what they share (outputs, limits, bombs, corrupt streams, the same messages),
+ * and fzstd alone on how it bounds the window (its passes).
  */
 import { readFileSync } from 'node:fs';
 import { constants as zlibConstants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
@@ -14,10 +18,11 @@ import {
   RuntimeCodeError,
   SubstrateRuntime,
   decodeRuntimeCode,
+  fromHex,
   isCompressedRuntimeCode,
   toHex,
 } from '../../lib/substrate/index.js';
-import { type DecompressionWork, STREAMING_WINDOW_LIMIT, decompressBounded } from '../../lib/substrate/encoding/zstd.js';
+import { type DecompressionWork, STREAMING_WINDOW_LIMIT, type ZstdDecoder, decompressBounded, nativeZstd } from '../../lib/substrate/encoding/zstd.js';
 import { BACKENDS } from '../support/backends.js';
 import { SHARED_CHAIN_SPECS, loadChainSpec } from '../support/chain-spec.js';
 import { describeWithShared } from '../support/shared.js';
@@ -33,10 +38,21 @@ const WINDOW_128_MIB = 17 << 3;
 const WINDOW_LARGEST = (31 << 3) | 7;
 
 /** `decompressBounded` on code with the prefix, and the work it did (also when it throws). */
-function decompressWithWork(code: Uint8Array, limit = DEFAULT_MAX_CODE_SIZE): { run: () => Uint8Array; work: DecompressionWork } {
+function decompressWithWork(
+  code: Uint8Array,
+  limit = DEFAULT_MAX_CODE_SIZE,
+  decoder: ZstdDecoder = 'auto',
+): { run: () => Uint8Array; work: DecompressionWork } {
   const work: DecompressionWork = { outputBytes: 0 };
-  return { run: () => decompressBounded(code.subarray(PREFIX.length), limit, work), work };
+  return { run: () => decompressBounded(code.subarray(PREFIX.length), limit, work, decoder), work };
 }
+
+/** The decoders this Node.js has: libzstd (Node.js 22.15 and later) and fzstd. */
+const DECODERS: readonly ZstdDecoder[] = nativeZstd() === undefined ? ['fzstd'] : ['native', 'fzstd'];
+
+test('this Node.js (the pinned one) has zstd, which decodes by default', () => {
+  expect(DECODERS).toEqual(['native', 'fzstd']);
+});
 
 /** `code` (prefix, frame header without content size or dictionary, blocks) with its window descriptor byte replaced. */
 function withWindow(code: Uint8Array, descriptor: number): Uint8Array {
@@ -103,6 +119,29 @@ describe('raw and compressed code', () => {
     expect(isCompressedRuntimeCode(wasm)).toBe(false);
   });
 
+  test("hex: the engine's decoder where it has one, else a table; both give the same bytes and refuse the same text", async () => {
+    const bytes = Uint8Array.from({ length: 4096 }, (_, i) => (i * 37) & 0xff);
+    const hex = toHex(bytes);
+    expect(typeof (Uint8Array as { fromHex?: unknown }).fromHex).toBe('function');
+    // The fallback, as on an engine without Uint8Array.fromHex: the module loaded again without it.
+    const saved = Object.getOwnPropertyDescriptor(Uint8Array, 'fromHex')!;
+    delete (Uint8Array as { fromHex?: unknown }).fromHex;
+    const again: string = '../../lib/substrate/encoding/hex.js?without-fromhex';
+    let fallback: typeof import('../../lib/substrate/encoding/hex.js');
+    try {
+      fallback = (await import(again)) as typeof fallback;
+    } finally {
+      Object.defineProperty(Uint8Array, 'fromHex', saved);
+    }
+    expect(fallback.fromHex).not.toBe(fromHex);
+    for (const decode of [fromHex, fallback.fromHex]) {
+      expect(decode(hex)).toEqual(bytes);
+      expect(decode('0xAbCd')).toEqual(Uint8Array.of(0xab, 0xcd));
+      expect(() => decode('0x0g')).toThrow(/not hexadecimal bytes/);
+      expect(() => decode('0x012')).toThrow(/not hexadecimal bytes/);
+    }
+  });
+
   test('hex is accepted, with the 0x prefix', async () => {
     const wasm = await MODULE;
     expect(decodeRuntimeCode(toHex(wasm)).wasm).toEqual(wasm);
@@ -167,17 +206,21 @@ for (const spec of SHARED_CHAIN_SPECS) {
       expect(Buffer.compare(decoded.wasm, zstdDecompressSync(code.subarray(PREFIX.length)))).toBe(0);
     });
 
-    test('in one streaming pass if its window is small, measured then decoded if not', () => {
-      const { run, work } = decompressWithWork(code);
+    test('fzstd: in one streaming pass if its window is small, measured then decoded if not', () => {
+      const { run, work } = decompressWithWork(code, DEFAULT_MAX_CODE_SIZE, 'fzstd');
       expect(run().length).toBe(spec.wasmSize);
       const passes = declaredWindow(code) > STREAMING_WINDOW_LIMIT ? 2 : 1;
       expect(work.outputBytes).toBe(passes * spec.wasmSize);
     });
 
-    test('a limit one byte below its size is TooLarge, after no more than the limit and a block', () => {
-      const { run, work } = decompressWithWork(code, spec.wasmSize - 1);
+    test.each(DECODERS)('%s: a limit one byte below its size is TooLarge, after no more than the limit and a block', (decoder) => {
+      const { run, work } = decompressWithWork(code, spec.wasmSize - 1, decoder);
       expectCodeError(run, 'TooLarge', new RegExp(`more than the limit of ${spec.wasmSize - 1} bytes`));
       expect(work.outputBytes).toBeLessThanOrEqual(spec.wasmSize - 1 + MAX_BLOCK);
+    });
+
+    test.each(DECODERS)('%s: the same bytes', (decoder) => {
+      expect(Buffer.compare(decompressWithWork(code, DEFAULT_MAX_CODE_SIZE, decoder).run(), zstdDecompressSync(code.subarray(PREFIX.length)))).toBe(0);
     });
   });
 }
@@ -199,7 +242,7 @@ describe('a frame may declare any window: only its output is bounded', () => {
     ['the largest window a header can declare (3.75 TiB), which fzstd alone refuses', WINDOW_LARGEST, 2],
   ])('%s', (_what, descriptor, passes) => {
     const input = descriptor === null ? code : withWindow(code, descriptor);
-    const { run, work } = decompressWithWork(input);
+    const { run, work } = decompressWithWork(input, DEFAULT_MAX_CODE_SIZE, 'fzstd');
     expect(Buffer.compare(run(), data)).toBe(0);
     expect(work.outputBytes).toBe(passes * data.length);
     expect(Buffer.compare(decodeRuntimeCode(input).wasm, data)).toBe(0);
@@ -229,11 +272,12 @@ describe('a frame may declare any window: only its output is bounded', () => {
       const runs = zstdBomb(blocks).subarray(PREFIX.length + 6); // its blocks, after magic, descriptor and window
       return zstdHeader(0x80 | 0x20, [declared & 0xff, (declared >> 8) & 0xff, (declared >> 16) & 0xff, declared >>> 24], [...runs]);
     };
-    const { run, work } = decompressWithWork(frame(size));
+    const { run, work } = decompressWithWork(frame(size), DEFAULT_MAX_CODE_SIZE, 'fzstd');
     const output = run();
     expect(output.length).toBe(size);
     expect(output.every((byte) => byte === 0x41)).toBe(true);
     expect(work.outputBytes).toBe(2 * size);
+    expect(Buffer.compare(decompressWithWork(frame(size), DEFAULT_MAX_CODE_SIZE, 'native').run(), output)).toBe(0);
     expectCodeError(() => decodeRuntimeCode(frame(size + 1)), 'InvalidZstd', new RegExp(`declares ${size + 1} bytes of content but decompresses to ${size}`));
   });
 
@@ -262,10 +306,18 @@ describe('corrupt streams are InvalidZstd', () => {
     expectCodeError(() => decodeRuntimeCode(code), 'InvalidZstd', message);
   });
 
-  test('a frame whose content does not match its declared size', () => {
+  test.each(DECODERS)('%s: a frame whose content does not match its declared size', (decoder) => {
     // Declares 8 bytes (single segment, 1-byte size) but holds a 4-byte raw block.
     const code = zstdHeader(0x20, [8], [(4 << 3) | 1, 0, 0, 1, 2, 3, 4]);
-    expectCodeError(() => decodeRuntimeCode(code), 'InvalidZstd', /declares 8 bytes of content but decompresses to 4/);
+    expectCodeError(decompressWithWork(code, DEFAULT_MAX_CODE_SIZE, decoder).run, 'InvalidZstd', /declares 8 bytes of content but decompresses to 4/);
+  });
+
+  test('a wrong checksum: refused by libzstd, even though fzstd (which skips checksums) would take the frame', () => {
+    const frame = Uint8Array.from(zstdCompressSync(Buffer.from('hello, runtime'), { params: { [zlibConstants.ZSTD_c_checksumFlag]: 1 } }));
+    frame[frame.length - 1]! ^= 0xff;
+    const code = Uint8Array.from([...PREFIX, ...frame]);
+    expect(new TextDecoder().decode(decompressWithWork(code, DEFAULT_MAX_CODE_SIZE, 'fzstd').run())).toBe('hello, runtime');
+    expectCodeError(decompressWithWork(code, DEFAULT_MAX_CODE_SIZE, 'native').run, 'InvalidZstd', /corrupted/);
   });
 
   test('garbage inside a compressed block is reported, not thrown as something else', () => {
@@ -277,11 +329,11 @@ describe('corrupt streams are InvalidZstd', () => {
 });
 
 describe('decompression bombs stop at the limit', () => {
-  test('2 KB of input that expands to 60 MiB is refused at the 50 MiB default, after the limit and a block', () => {
+  test.each(DECODERS)('%s: 2 KB of input that expands to 60 MiB is refused at the 50 MiB default, after the limit and a block', (decoder) => {
     const bomb = zstdBomb(480); // 480 x 128 KiB = 60 MiB
     expect(bomb.length).toBeLessThan(2000);
     expectCodeError(() => decodeRuntimeCode(bomb), 'TooLarge', new RegExp(`more than the limit of ${DEFAULT_MAX_CODE_SIZE} bytes`));
-    const { run, work } = decompressWithWork(bomb);
+    const { run, work } = decompressWithWork(bomb, DEFAULT_MAX_CODE_SIZE, decoder);
     expectCodeError(run, 'TooLarge', /more than the limit/);
     expect(work.outputBytes).toBeGreaterThan(DEFAULT_MAX_CODE_SIZE);
     expect(work.outputBytes).toBeLessThanOrEqual(DEFAULT_MAX_CODE_SIZE + MAX_BLOCK);
@@ -318,10 +370,10 @@ describe('decompression bombs stop at the limit', () => {
     expect(work.outputBytes).toBeLessThanOrEqual(DEFAULT_MAX_CODE_SIZE + MAX_BLOCK);
   });
 
-  test('the limit is exact', () => {
+  test.each(DECODERS)('%s: the limit is exact', (decoder) => {
     const limit = 8 * 128 * 1024;
-    expect(decodeRuntimeCode(zstdBomb(8), { maxCodeSize: limit }).wasm.length).toBe(limit);
-    expectCodeError(() => decodeRuntimeCode(zstdBomb(9), { maxCodeSize: limit }), 'TooLarge', /more than the limit/);
+    expect(decompressWithWork(zstdBomb(8), limit, decoder).run().length).toBe(limit);
+    expectCodeError(decompressWithWork(zstdBomb(9), limit, decoder).run, 'TooLarge', /more than the limit/);
   });
 
   test('a header that declares a huge content size is refused before anything is allocated', () => {

@@ -5,7 +5,8 @@
  * (`spec/bundle.test.ts`) and the pages of the browser tests (`spec/browser.test.ts`).
  */
 import { build, type Metafile } from 'esbuild';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, lstatSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,54 @@ export function consumerFolder(prefix = 'resumable-wasm-bundle-'): string {
   mkdirSync(join(folder, 'node_modules'));
   symlinkSync(REPO_ROOT, join(folder, 'node_modules', 'resumable-wasm'), 'dir');
   return folder;
+}
+
+/** A consumer project that installed the package from its packed tarball, as a user does. */
+export interface PackedConsumer {
+  readonly folder: string;
+  /** The tarball: its size, unpacked size and file count, as `npm pack --json` reports them. */
+  readonly tarball: { readonly bytes: number; readonly unpackedBytes: number; readonly files: number; readonly paths: readonly string[] };
+  /** The bytes of every file under the consumer's `node_modules` (what `du -b` counts as content). */
+  readonly nodeModulesBytes: number;
+}
+
+/**
+ * A new project (`package.json` with `"type": "module"`) in which `npm install` installed this
+ * package from the tarball `npm pack` makes of `dist/` as built (scripts not run again), its
+ * dependencies from the npm cache the project's own install filled (`--prefer-offline`).
+ */
+export function packedConsumerFolder(prefix = 'resumable-wasm-packed-'): PackedConsumer {
+  const folder = mkdtempSync(join(tmpdir(), prefix));
+  const run = (args: string[], cwd: string): string => {
+    const result = spawnSync('npm', args, { cwd, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`npm ${args.join(' ')} failed: ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    return result.stdout;
+  };
+  const [packed] = JSON.parse(run(['pack', '--json', '--ignore-scripts', '--pack-destination', folder], REPO_ROOT)) as {
+    filename: string;
+    size: number;
+    unpackedSize: number;
+    entryCount: number;
+    files: { path: string }[];
+  }[];
+  writeFileSync(join(folder, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  run(['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `./${packed!.filename}`], folder);
+  return {
+    folder,
+    tarball: { bytes: packed!.size, unpackedBytes: packed!.unpackedSize, files: packed!.entryCount, paths: packed!.files.map((f) => f.path) },
+    nodeModulesBytes: contentBytes(join(folder, 'node_modules')),
+  };
+}
+
+/** The sizes of the files under `dir`, added up (links not followed). */
+function contentBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += contentBytes(path);
+    else if (entry.isFile()) total += lstatSync(path).size;
+  }
+  return total;
 }
 
 /** One output file of a bundle. */

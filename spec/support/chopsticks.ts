@@ -19,6 +19,33 @@ import { type RuntimeCallResult, MapStorage, type StorageDiff, type SubstrateRun
 /** The state as flat `0x` hex keys and values (child trie entries would carry their `:child_storage:default:` prefix). */
 export type FlatState = Map<string, string>;
 
+/**
+ * What chopsticks-executor wrote to the console, by call, since the last
+ * {@link takeChopsticksLogs}: its own logging (a runtime's panic message, its task's INFO lines)
+ * goes to `console.*` whatever `runtimeLogLevel` says. Captured, so that a test asserts the
+ * messages it expects (a panic) instead of the run printing them as if something failed.
+ */
+let chopsticksLogs: string[] = [];
+
+/** The lines chopsticks-executor logged since the last call of this function. */
+export function takeChopsticksLogs(): string[] {
+  const logs = chopsticksLogs;
+  chopsticksLogs = [];
+  return logs;
+}
+
+/** Runs `action` with `console.log/info/warn/error/debug` writing to {@link chopsticksLogs}. */
+async function capturingConsole<T>(action: () => Promise<T>): Promise<T> {
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const saved = methods.map((m) => console[m]);
+  for (const m of methods) console[m] = (...args: unknown[]) => void chopsticksLogs.push(`${m}: ${args.map(String).join(' ').trim()}`);
+  try {
+    return await action();
+  } finally {
+    methods.forEach((m, i) => (console[m] = saved[i]!));
+  }
+}
+
 /** What chopsticks-executor answered for one call. */
 export interface ChopsticksCall {
   readonly output: string;
@@ -63,7 +90,10 @@ export async function chopsticksCall(
     offchainRandomSeed: async () => '0x' + '00'.repeat(32),
     offchainSubmitTransaction: async () => false,
   };
-  const response = (await run_task(task, callbacks as never)) as { Call?: { result: string; storageDiff: [string, string | null][] }; Error?: string };
+  const response = (await capturingConsole(() => run_task(task, callbacks as never))) as {
+    Call?: { result: string; storageDiff: [string, string | null][] };
+    Error?: string;
+  };
   if (response.Call === undefined) throw new Error(`chopsticks: ${response.Error}`);
   // a deletion comes back as `undefined`
   const diff = response.Call.storageDiff.map(([key, value]): [string, string | null] => [key, value ?? null]);

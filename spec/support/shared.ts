@@ -32,12 +32,21 @@ export function sharedPath(relative: string): string | null {
 
 /**
  * `describe` when `../shared/<relative>` exists; otherwise a skipped suite whose name says
- * which file is missing, plus a warning on the console.
+ * which file is missing (`[skipped: reason]`, which the run's summary lists by reason: see
+ * `spec/support/reporter.mjs`).
  */
+/**
+ * `describe` when `reason` is `null`; otherwise the suite skipped, its name ending in
+ * `[skipped: reason]`, which the run's summary lists (`spec/support/reporter.mjs`).
+ */
+export function describeUnless(reason: string | null, name: string, body: () => void): void {
+  if (reason === null) describe(name, body);
+  else describe.skip(`${name} [skipped: ${reason}]`, body);
+}
+
 export function describeWithShared(relative: string, name: string, body: (path: string) => void): void {
   const path = sharedPath(relative);
   if (path === null) {
-    console.warn(`skipping "${name}": ${join(SHARED_DIR, relative)} is not present (shared test data)`);
     describe.skip(`${name} [skipped: ../shared/${relative} not present]`, () => {
       test('needs the shared test data', () => undefined);
     });

@@ -41,7 +41,18 @@
  *   moves of the streaming decoder would cost far more with such a window).
  *
  * Either way a bomb is stopped after at most the limit (plus one block) of output, and nothing
- * ever allocates what a header declares. The walk also catches truncated streams, and frames
+ * ever allocates what a header declares.
+ *
+ * **Where Node.js has zstd** (`zlib.zstdDecompressSync`, Node.js 22.15 and 23.8 and later),
+ * libzstd decodes instead of fzstd: several times faster (most of a runtime's start was fzstd),
+ * and it checks the checksums too. It is reached through `process.getBuiltinModule`, never an
+ * `import`, so that browser bundles see no Node.js built-in; everywhere else fzstd decodes as
+ * above. The same walk runs first, and the same bounds hold: libzstd is given the limit as its
+ * `maxOutputLength` (it stops, and fails, as soon as its output passes it), and it is used only
+ * when the memory it allocates is bounded too: its buffer holds the window, or the content when
+ * the header declares it (which the walk has checked against the limit), so a frame that
+ * declares no content size and a window past {@link STREAMING_WINDOW_LIMIT} is left to fzstd's
+ * measure-then-decode path. The walk also catches truncated streams, and frames
  * whose output does not match their declared size. Content checksums are not verified (fzstd
  * skips them); a corrupted runtime that still decompresses is refused later, when the engine
  * validates the WebAssembly.
@@ -107,8 +118,32 @@ class LimitReached extends Error {}
  * The window a frame declares is not limited: it is never allocated beyond
  * {@link STREAMING_WINDOW_LIMIT}. If `work` is given, the work done is added to it.
  */
-export function decompressBounded(data: Uint8Array, limit: number, work?: DecompressionWork): Uint8Array {
+export function decompressBounded(data: Uint8Array, limit: number, work?: DecompressionWork, decoder: ZstdDecoder = 'auto'): Uint8Array {
   const frames = walkFrames(data, limit);
+  const native = decoder === 'fzstd' ? undefined : nativeZstd();
+  if (decoder === 'native' && native === undefined) throw new Error("this JavaScript engine has no zlib.zstdDecompressSync (decoder 'native')");
+  if (native !== undefined && limit > 0 && frames.every((f) => f.contentSize !== null || f.windowSize <= STREAMING_WINDOW_LIMIT)) {
+    try {
+      // Node.js decodes in chunks of this size (16 KiB by default: 400 chunks and their
+      // concatenation for a 6 MB runtime, three times the time of one): the declared content
+      // when every frame declares it (the walk bounded it by the limit), else 1 MiB.
+      const declared = frames.reduce((sum, f) => sum + (f.contentSize ?? Number.NaN), 0);
+      const chunkSize = Math.max(MIN_CHUNK, Number.isNaN(declared) ? Math.min(limit, 1 << 20) : declared);
+      return decompressNative(native, data, limit, chunkSize, work);
+    } catch (e) {
+      if (!(e instanceof NativeFailure)) throw e;
+      // libzstd says only "Data corruption detected": fzstd says what is wrong (a frame shorter
+      // than it declares, ...). If fzstd takes what libzstd refused (a wrong checksum, which
+      // fzstd does not check), it is refused all the same.
+      decompressWithFzstd(data, frames, limit, undefined);
+      throw e.error;
+    }
+  }
+  return decompressWithFzstd(data, frames, limit, work);
+}
+
+/** {@link decompressBounded} by fzstd: each frame streamed, or measured then decoded. */
+function decompressWithFzstd(data: Uint8Array, frames: readonly FrameSpan[], limit: number, work: DecompressionWork | undefined): Uint8Array {
   const outputs: Uint8Array[] = [];
   let total = 0;
   for (const frame of frames) {
@@ -121,6 +156,68 @@ export function decompressBounded(data: Uint8Array, limit: number, work?: Decomp
     outputs.push(output);
   }
   return concatBytes(outputs);
+}
+
+/**
+ * Which decoder decompresses: `'auto'` (the default) is libzstd where Node.js has it and the
+ * input allows it (see the module documentation), else fzstd; the others are for the tests and
+ * benchmarks that compare them (`'native'` throws where Node.js has no zstd).
+ */
+export type ZstdDecoder = 'auto' | 'native' | 'fzstd';
+
+/** Node.js's `zlib.zstdDecompressSync`, as much of it as this file uses. */
+type NativeZstd = (data: Uint8Array, options: { maxOutputLength: number; chunkSize: number; params: Record<number, number> }) => Uint8Array;
+
+/** The smallest chunk Node.js's zlib takes. */
+const MIN_CHUNK = 64;
+
+/** `ZSTD_d_windowLogMax`: the largest window libzstd accepts, as a power of two. */
+const ZSTD_D_WINDOW_LOG_MAX = 100;
+
+let nativeZstdFunction: NativeZstd | null | undefined;
+
+/** Node.js's zstd decoder, reached without an import (browser bundles must not see `node:zlib`). */
+export function nativeZstd(): NativeZstd | undefined {
+  if (nativeZstdFunction === undefined) {
+    const process = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process;
+    const zlib = process?.getBuiltinModule?.('node:zlib') as { zstdDecompressSync?: NativeZstd } | undefined;
+    nativeZstdFunction = typeof zlib?.zstdDecompressSync === 'function' ? zlib.zstdDecompressSync.bind(zlib) : null;
+  }
+  return nativeZstdFunction ?? undefined;
+}
+
+/**
+ * The whole stream (its frames walked and checked before) decoded by libzstd, which stops as
+ * soon as its output passes `limit`. The window may be declared as large as the format allows
+ * (2 GiB): libzstd allocates the content size instead when the frame declares one, and the
+ * caller sends here only frames that declare one or a window of at most
+ * {@link STREAMING_WINDOW_LIMIT}.
+ */
+function decompressNative(zstd: NativeZstd, data: Uint8Array, limit: number, chunkSize: number, work: DecompressionWork | undefined): Uint8Array {
+  let output: Uint8Array;
+  try {
+    output = zstd(data, { maxOutputLength: limit, chunkSize, params: { [ZSTD_D_WINDOW_LOG_MAX]: 31 } });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      // libzstd stopped as soon as its output passed the limit (within a chunk): it produced at
+      // least one byte more, which is what is counted.
+      if (work) work.outputBytes += limit + 1;
+      throw new RuntimeCodeError('TooLarge', `the code decompresses to more than the limit of ${limit} bytes`);
+    }
+    throw new NativeFailure(corrupted(e));
+  }
+  if (work) work.outputBytes += output.length;
+  // A plain Uint8Array that owns its buffer, as fzstd's path returns (a small Buffer may be a
+  // view of Node.js's shared pool: copied then).
+  const whole = output.byteOffset === 0 && output.byteLength === output.buffer.byteLength;
+  return whole ? new Uint8Array(output.buffer, 0, output.length) : new Uint8Array(output);
+}
+
+/** libzstd refused the stream as corrupted (`error`). */
+class NativeFailure extends Error {
+  constructor(readonly error: RuntimeCodeError) {
+    super(error.message);
+  }
 }
 
 /** How much output a frame may still produce, and what to report. */
