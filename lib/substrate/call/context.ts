@@ -24,11 +24,12 @@
 import type { ExecOutcome, VirtualMachine, WasmValue } from '../../index.js';
 import type { FreeingBumpAllocator } from '../heap/allocator.js';
 import type { Hashers } from '../encoding/hashers.js';
+import { toHex } from '../encoding/hex.js';
 import type { HostCallEvent, HostFunctionHandler } from './host-call-handler.js';
 import type { LogEntry } from './log-entry.js';
 import type { OffchainHost } from './offchain-host.js';
 import { StorageOverlay } from '../state/overlay.js';
-import type { MaybePromise, StorageProvider } from '../state/providers.js';
+import type { MaybePromise, StorageProvider, StorageRead, StorageReadKind } from '../state/providers.js';
 import type { StateVersion } from '../state/trie-root.js';
 
 /**
@@ -92,6 +93,9 @@ export class CallContext {
   batchVerification: boolean | null = null;
   /** The `ext_transaction_index_*` calls, in order. */
   readonly transactionIndex: TransactionIndexOperation[] = [];
+  /** The questions asked of the storage provider, each once, in the order first asked. */
+  readonly storageReads: StorageRead[] = [];
+  readonly #storageReadsSeen = new Set<string>();
 
   constructor(init: CallContextInit) {
     this.counts = new Uint32Array(init.importCount);
@@ -107,6 +111,14 @@ export class CallContext {
     this.mockSignatures = init.mockSignatures;
     this.storageProofSize = init.storageProofSize;
     this.runtimeVersionOf = init.runtimeVersionOf;
+  }
+
+  /** Notes a question about to be asked of the storage provider (see {@link storageReads}). */
+  recordStorageRead(kind: StorageReadKind, key: Uint8Array, childTrie: Uint8Array | null): void {
+    const id = `${kind} ${childTrie === null ? '-' : toHex(childTrie)} ${toHex(key)}`;
+    if (this.#storageReadsSeen.has(id)) return;
+    this.#storageReadsSeen.add(id);
+    this.storageReads.push({ kind, key, childTrie });
   }
 
   /** Counts a host call of the import in `slot` and reports it to the tracer, if there is one. */
