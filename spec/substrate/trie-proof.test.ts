@@ -169,8 +169,8 @@ describe('createReadProof and ProofStorage against MapStorage', () => {
         ['0x' + 'ee'.repeat(20), new Uint8Array(40).fill(7)],
       ]),
       children: new Map(),
-      offchain: new Map(),
-    } as never);
+      offchainIndex: new Map(),
+    });
     const reads = randomReads(random, entries, 20).concat([{ kind: 'get', key: fromHex('0x' + 'ee'.repeat(20)), childTrie: null }]);
     const proof = await createReadProof(layered, reads, { stateVersion: 1 });
     const proven = new ProofStorage(proof.stateRoot, proof.nodes);
