@@ -197,7 +197,7 @@ function chainSuite(file: string, title: string) {
         };
 
         test(`${TRIALS} proofs with entries cut away: each call byte-equal or failing Incomplete`, async () => {
-          const random = prng(backend.length * 1000 + version);
+          const random = prng(file.length * 7 + backend.length * 1000 + version);
           for (let trial = 0; trial < TRIALS; trial++) {
             const removed = new Set(Array.from({ length: 1 + Math.floor(random() * 3) }, () => Math.floor(random() * proof.nodes.length)));
             await expectEqualOrIncomplete(new ProofStorage(proof.stateRoot, committedEntries(proof.stateRoot, proof.nodes, removed)), tally.cut);
@@ -205,7 +205,7 @@ function chainSuite(file: string, title: string) {
         }, CALL_TIMEOUT);
 
         test(`${TRIALS} proofs with one entry removed alone: Invalid when entries hang from nothing, else byte-equal or Incomplete`, async () => {
-          const random = prng(backend.length * 2000 + version);
+          const random = prng(file.length * 7 + backend.length * 2000 + version);
           for (let trial = 0; trial < TRIALS; trial++) {
             const index = Math.floor(random() * proof.nodes.length);
             const remaining = proof.nodes.filter((_, i) => i !== index);
@@ -225,7 +225,7 @@ function chainSuite(file: string, title: string) {
         }, CALL_TIMEOUT);
 
         test(`${TRIALS} proofs with a bit flipped: Invalid`, () => {
-          const random = prng(backend.length * 3000 + version);
+          const random = prng(file.length * 7 + backend.length * 3000 + version);
           for (let trial = 0; trial < TRIALS; trial++) {
             const index = Math.floor(random() * proof.nodes.length);
             const node = proof.nodes[index]!;

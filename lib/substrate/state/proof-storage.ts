@@ -181,7 +181,7 @@ export class ProofStorage implements StorageProvider {
       try {
         added = this.#proof.add(received);
       } catch (e) {
-        if (e instanceof ProofError) throw withRead(e, read, `the nodes fetched for ${describe(request)}`);
+        if (e instanceof ProofError) throw withRead(e, read, request === read ? 'the nodes fetched for it' : `the nodes fetched for ${describe(request)}`);
         throw e;
       }
       this.#onVerified?.({ read: request, received: received.length, added, bytes: received.reduce((sum, entry) => sum + entry.length, 0) });
@@ -253,6 +253,6 @@ function incomplete(read: StorageRead, needed: Needed): ProofError {
 /** `error`, naming `read` (and where the nodes came from, if said). */
 function withRead(error: ProofError, read: StorageRead, source?: string): ProofError {
   if (error.key !== undefined) return error;
-  const from = source === undefined ? '' : `, in ${source}`;
-  return new ProofError(error.kind, `${describe(read)}${from}: ${error.message}`, { key: read.key, childTrie: read.childTrie, cause: error.cause });
+  const from = source === undefined ? '' : `${source}: `;
+  return new ProofError(error.kind, `${describe(read)}: ${from}${error.message}`, { key: read.key, childTrie: read.childTrie, cause: error.cause });
 }
