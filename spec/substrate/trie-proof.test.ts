@@ -360,6 +360,28 @@ describe('damaged proofs', () => {
     expect(() => proven.nextKey(new Uint8Array(), null)).toThrow(expect.objectContaining({ kind: 'Invalid', key: new Uint8Array() }));
   });
 
+  test('a trie 20,000 nodes deep is checked and read without recursion', () => {
+    // Node d: key of d zero bytes (slot 0, then partial key 0), value [d & 0xff], child d + 1.
+    const depth = 20_000;
+    const nodes: Uint8Array[] = [];
+    let below: Uint8Array | null = null;
+    for (let d = depth - 1; d >= 0; d--) {
+      const encoded = encodeNodeParts({
+        partialKey: d === 0 ? new Uint8Array() : Uint8Array.of(0),
+        value: { type: 'inline', bytes: Uint8Array.of(d & 0xff) },
+        children: slots(below === null ? null : blake2(below)),
+      });
+      nodes.push(encoded);
+      below = encoded;
+    }
+    const proven = new ProofStorage(blake2(below!), nodes);
+    expect(proven.size).toBe(depth);
+    expect(proven.get(new Uint8Array(depth - 1), null)).toEqual(Uint8Array.of((depth - 1) & 0xff));
+    expect(proven.get(new Uint8Array(depth), null)).toBeNull();
+    expect(proven.nextKey(new Uint8Array(12_345), null)).toEqual(new Uint8Array(12_346));
+    expect(proven.nextKey(new Uint8Array(depth - 1), null)).toBeNull();
+  });
+
   test('an entry named by a 32-byte value that is not a node (a hash stored as a value) is committed as data', async () => {
     const code = new Uint8Array(500).fill(3);
     const entries: HexEntries = [

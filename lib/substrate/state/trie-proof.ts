@@ -87,12 +87,6 @@ const VALUE = 4;
 /** A 32-byte value, which may be a child trie's root (or any other hash). */
 const MAYBE_ROOT = 8;
 
-/** One step of a read: a node, and the nibbles of the key before its partial key. */
-interface Place {
-  readonly node: DecodedNode;
-  readonly prefix: readonly number[];
-}
-
 /** The committed entries of a proof, and reads through them; see the module documentation. */
 export class TrieProof {
   readonly #root: Uint8Array;
@@ -140,19 +134,27 @@ export class TrieProof {
       if (!this.#entries.has(hex)) pool.set(hex, entry);
     }
     const before = this.#entries.size;
+    /** Hashes of pooled entries that a committed node names: to commit. */
     const work = [...pool.keys()].filter((hex) => this.#expected.has(hex));
+    /** Committed entries to read as nodes, and how they were named (a queue: no recursion). */
+    const toFollow: [string, Uint8Array, number][] = [];
     const expect = (hash: Uint8Array, how: number): void => {
       const hex = toHex(hash);
       const held = this.#entries.get(hex);
       if (held !== undefined) {
-        if ((how & (CHILD | MAYBE_ROOT)) !== 0 && !this.#followed.has(hex)) this.#follow(hex, held, how, expect);
+        if ((how & (CHILD | MAYBE_ROOT)) !== 0 && !this.#followed.has(hex)) toFollow.push([hex, held, how]);
         return;
       }
       const already = this.#expected.get(hex) ?? 0;
       this.#expected.set(hex, already | how);
       if (already === 0 && pool.has(hex)) work.push(hex);
     };
-    while (work.length > 0) {
+    while (work.length > 0 || toFollow.length > 0) {
+      const next = toFollow.pop();
+      if (next !== undefined) {
+        if (!this.#followed.has(next[0])) this.#follow(next[0], next[1], next[2], expect);
+        continue;
+      }
       const hex = work.pop()!;
       const entry = pool.get(hex);
       if (entry === undefined) continue;
@@ -160,7 +162,7 @@ export class TrieProof {
       const how = this.#expected.get(hex)!;
       this.#expected.delete(hex);
       this.#entries.set(hex, entry);
-      if ((how & (ROOT | CHILD | MAYBE_ROOT)) !== 0) this.#follow(hex, entry, how, expect);
+      if ((how & (ROOT | CHILD | MAYBE_ROOT)) !== 0) toFollow.push([hex, entry, how]);
     }
     if (pool.size > 0) {
       const rootHeld = this.#entries.has(toHex(this.#root));
@@ -229,66 +231,76 @@ export class TrieProof {
    */
   nextKey(root: Uint8Array, key: Uint8Array): Uint8Array | null | MissingEntry {
     const target = toNibbles(key);
-    /** The nodes on the key's path whose slots after `nibble` remain to be looked at. */
-    const path: { place: Place; full: number[]; nibble: number }[] = [];
     const rootNode = this.#node(root);
     if (rootNode instanceof MissingEntry) return rootNode;
-    let place: Place = { node: rootNode, prefix: [] };
-    // Down along the key.
+    /** The nibbles of the full key of the node being looked at (one buffer for the whole walk). */
+    const path: number[] = [];
+    /** The nodes on the key's path whose slots after `nibble` remain to be looked at. */
+    const below: { node: DecodedNode; keyLength: number; nibble: number }[] = [];
+    let node = rootNode;
+    // Down along the key. The nibbles before the node's partial key match the key's.
     for (;;) {
-      const full = [...place.prefix, ...place.node.partialKey];
-      let common = 0;
-      while (common < full.length && common < target.length && full[common] === target[common]) common++;
-      if (common < full.length) {
+      const start = path.length;
+      for (const nibble of node.partialKey) path.push(nibble);
+      let common = start;
+      while (common < path.length && common < target.length && path[common] === target[common]) common++;
+      if (common < path.length) {
         // The node's key is not a prefix of the key: its whole subtree is before or after it.
-        if (common === target.length || full[common]! > target[common]!) return this.#first(place);
+        if (common === target.length || path[common]! > target[common]!) return this.#first(node, path, start);
         break;
       }
-      if (full.length === target.length) {
+      if (path.length === target.length) {
         // The node's key is the key: the answer is in its children, if anywhere below it.
-        path.push({ place, full, nibble: -1 });
+        below.push({ node, keyLength: path.length, nibble: -1 });
         break;
       }
-      const nibble = target[full.length]!;
-      path.push({ place, full, nibble });
-      const child = place.node.children[nibble];
+      const nibble = target[path.length]!;
+      below.push({ node, keyLength: path.length, nibble });
+      const child = node.children[nibble];
       if (child === null || child === undefined) break;
       const next = this.#child(child);
       if (next instanceof MissingEntry) return next;
-      place = { node: next, prefix: [...full, nibble] };
+      path.push(nibble);
+      node = next;
     }
     // Back up, looking right of the key's path.
-    while (path.length > 0) {
-      const { place: at, full, nibble } = path.pop()!;
+    while (below.length > 0) {
+      const { node: at, keyLength, nibble } = below.pop()!;
       for (let slot = nibble + 1; slot < 16; slot++) {
-        const child = at.node.children[slot];
+        const child = at.children[slot];
         if (child === null || child === undefined) continue;
         const next = this.#child(child);
         if (next instanceof MissingEntry) return next;
-        return this.#first({ node: next, prefix: [...full, slot] });
+        path.length = keyLength;
+        path.push(slot);
+        return this.#first(next, path, path.length);
       }
     }
     return null;
   }
 
-  /** The first key with a value in the subtree at `place`: down the leftmost path to the first value. */
-  #first(place: Place): Uint8Array | null | MissingEntry {
-    let { node, prefix } = place;
+  /**
+   * The first key with a value in the subtree of `node`, whose partial key starts at nibble
+   * `start` of `path` (which holds the key up to there, and is extended): down the leftmost
+   * path to the first value.
+   */
+  #first(node: DecodedNode, path: number[], start: number): Uint8Array | null | MissingEntry {
+    path.length = start;
     for (;;) {
-      const full = [...prefix, ...node.partialKey];
+      for (const nibble of node.partialKey) path.push(nibble);
       if (node.value.type !== 'none') {
-        if (full.length % 2 !== 0) {
-          throw new ProofError('Invalid', `the proof shows a value at a key of ${full.length} nibbles, which no runtime can write`);
+        if (path.length % 2 !== 0) {
+          throw new ProofError('Invalid', `the proof shows a value at a key of ${path.length} nibbles, which no runtime can write`);
         }
-        return fromNibbles(full);
+        return fromNibbles(path);
       }
       const slot = node.children.findIndex((child) => child !== null);
       // Only the empty root has neither a value nor children, and nothing starts there.
       if (slot === -1) return null;
       const next = this.#child(node.children[slot]!);
       if (next instanceof MissingEntry) return next;
+      path.push(slot);
       node = next;
-      prefix = [...full, slot];
     }
   }
 
@@ -300,19 +312,30 @@ export class TrieProof {
     const out: { key: Uint8Array; value: Uint8Array }[] = [];
     const rootNode = this.#node(root);
     if (rootNode instanceof MissingEntry) return out;
-    // Depth first, children in nibble order: the node's own key comes before its subtree's.
-    const stack: Place[] = [{ node: rootNode, prefix: [] }];
-    while (stack.length > 0) {
-      const { node, prefix } = stack.pop()!;
-      const full = [...prefix, ...node.partialKey];
+    // Depth first, children in nibble order (a node's own key before its subtree's), with one
+    // buffer for the key: each frame knows where its node's key ends and which slot is next.
+    const path: number[] = [];
+    const enter = (node: DecodedNode) => {
+      for (const nibble of node.partialKey) path.push(nibble);
       const value = this.#valueOf(node);
-      if (value instanceof Uint8Array && full.length % 2 === 0) out.push({ key: fromNibbles(full), value });
-      for (let slot = 15; slot >= 0; slot--) {
-        const child = node.children[slot];
-        if (child === null || child === undefined) continue;
-        const next = this.#child(child);
-        if (!(next instanceof MissingEntry)) stack.push({ node: next, prefix: [...full, slot] });
+      if (value instanceof Uint8Array && path.length % 2 === 0) out.push({ key: fromNibbles(path), value });
+      return { node, keyLength: path.length, slot: 0 };
+    };
+    const frames = [enter(rootNode)];
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1]!;
+      if (frame.slot === 16) {
+        frames.pop();
+        continue;
       }
+      const slot = frame.slot++;
+      const child = frame.node.children[slot];
+      if (child === null || child === undefined) continue;
+      const next = this.#child(child);
+      if (next instanceof MissingEntry) continue;
+      path.length = frame.keyLength;
+      path.push(slot);
+      frames.push(enter(next));
     }
     return out;
   }
