@@ -27,7 +27,9 @@
  * which a provider could offer: a possible extension of {@link StorageProvider}.)
  *
  * All of these are generators: they yield only when a provider answers with a promise, so a
- * synchronous provider costs nothing but the calls.
+ * synchronous provider costs nothing but the calls. Every question put to the provider is noted
+ * in the call's context, and returned as the call's `storageReads`: what a Merkle proof must
+ * answer for the call to be served from it (`state/read-proof.ts`).
  *
  * @module
  */

@@ -75,7 +75,7 @@ export type TrieHash = 'blake2-256' | 'keccak-256';
 /** A trie's layout: state version 0 (values inline) or 1 (values of 33 bytes or more hashed). */
 export type StateVersion = 0 | 1;
 
-/** Values this long or longer are stored as their hash in state version 1. */
+/** The longest value state version 1 stores in its node; longer ones (33 bytes or more) are stored as their hash. */
 export const MAX_INLINE_VALUE = 32;
 
 /** The length of a hash, and the length from which a child's Merkle value is a hash. */
