@@ -324,6 +324,19 @@ describe('damaged proofs', () => {
     expect(tally.invalid + tally.incomplete).toBeGreaterThan(0);
   });
 
+  test('refused nodes leave the proof as it was: the honest ones are accepted after', async () => {
+    const { storage, reads, proof, expected } = await fixture(85, 1);
+    const first = await createReadProof(storage, [reads[0]!], { stateVersion: 1 });
+    const proven = new ProofStorage(proof.stateRoot, first.nodes);
+    const size = proven.size;
+    // The rest of the proof with its last entry altered: refused whole.
+    const damaged = proof.nodes.map((node, i) => (i === proof.nodes.length - 1 ? flipped(node, 0, 7) : node));
+    expect(() => proven.addNodes(damaged)).toThrow(expect.objectContaining({ kind: 'Invalid' }));
+    expect(proven.size).toBe(size);
+    expect(proven.addNodes(proof.nodes)).toBe(proof.nodes.length - size);
+    reads.forEach((read, i) => expect(outcome(proven, read)).toEqual({ answer: expected[i] }));
+  });
+
   test('a proof of another state root is Invalid', async () => {
     const { proof } = await fixture(81, 1);
     const other = await fixture(82, 1);

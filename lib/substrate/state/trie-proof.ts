@@ -96,7 +96,7 @@ export class TrieProof {
   /** The committed entries decoded as nodes (those used as nodes so far). */
   readonly #nodes = new Map<string, DecodedNode>();
   /** Hashes that committed nodes name, with how they name them, whose entries are not held. */
-  readonly #expected = new Map<string, number>();
+  #expected = new Map<string, number>();
   /** Entries whose references have been followed (as a node). */
   readonly #followed = new Set<string>();
 
@@ -124,10 +124,29 @@ export class TrieProof {
 
   /**
    * Adds `entries` (checked as the module documentation says) and returns how many were new.
-   * Throws `ProofError('Invalid')`, and then adds none of them... except those committed before
-   * the problem was found, which are sound.
+   * Throws `ProofError('Invalid')`, and then adds none of them: the proof is as it was.
    */
   add(entries: Iterable<Uint8Array>): number {
+    const expectedBefore = new Map(this.#expected);
+    const followedBefore = new Set(this.#followed);
+    const entriesBefore = this.#entries.size;
+    try {
+      return this.#add(entries);
+    } catch (e) {
+      // Back to before the batch: Map and Set keep insertion order, so the new entries are last.
+      for (const hex of [...this.#entries.keys()].slice(entriesBefore)) {
+        this.#entries.delete(hex);
+        this.#nodes.delete(hex);
+      }
+      for (const hex of this.#followed) if (!followedBefore.has(hex)) this.#nodes.delete(hex);
+      this.#followed.clear();
+      for (const hex of followedBefore) this.#followed.add(hex);
+      this.#expected = expectedBefore;
+      throw e;
+    }
+  }
+
+  #add(entries: Iterable<Uint8Array>): number {
     const pool = new Map<string, Uint8Array>();
     for (const entry of entries) {
       const hex = toHex(this.#hasher(entry));
