@@ -34,13 +34,14 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
     'DEFAULT_MAX_OUTPUT_SIZE DecodedRuntimeCode FreeingBumpAllocator HEADER_SIZE HashFunctionName ' +
     'HostCall HostCallEvent HostFunctionHandler HostFunctionRoute LayeredStorage LogEntry LogLevel ' +
     'LogLevelFilter MAX_POSSIBLE_ALLOCATION MIN_ALLOCATION MapStorage MaybePromise MetadataError ' +
-    'OffchainHost OffchainStorageKind OpaqueMetadata PointerSize RuntimeApi RuntimeCallError ' +
+    'OffchainHost OffchainStorageKind OpaqueMetadata PointerSize ProofError ProofErrorKind ProofStorage ' +
+    'ProofStorageOptions ProofVerifiedEvent ReadProof ReadProofOptions RuntimeApi RuntimeCallError ' +
     'RuntimeCallErrorKind RuntimeCallOptions RuntimeCallResult RuntimeCodeError RuntimeCodeErrorKind ' +
     'RuntimeCodeOptions RuntimeImport RuntimeProgressEvent RuntimeVersion RuntimeVersionError ' +
     'RuntimeVersionErrorKind RuntimeVersionSource SignatureMock StateVersion StorageDiff StorageProvider ' +
-    'SubstratePhase SubstrateRuntime SubstrateRuntimeError SubstrateRuntimeErrorKind ' +
+    'StorageRead StorageReadKind SubstratePhase SubstrateRuntime SubstrateRuntimeError SubstrateRuntimeErrorKind ' +
     'SubstrateRuntimeOptions TransactionIndexOperation TrieChanges TrieEntry TrieHash ZSTD_PREFIX ' +
-    'coreVersion decodeOpaqueMetadata decodeRuntimeApis decodeRuntimeCode decodeRuntimeVersion ' +
+    'coreVersion createReadProof decodeOpaqueMetadata decodeRuntimeApis decodeRuntimeCode decodeRuntimeVersion ' +
     'emptyTrieRoot encodeOptionBytes encodeRuntimeVersion fromHex isCompressedRuntimeCode ' +
     'orderedTrieRoot packPointerSize readEmbeddedRuntimeVersion runtimeApiId runtimeCall toHex trieRoot ' +
     'unpackPointerSize',

@@ -14,6 +14,9 @@
  * - {@link RuntimeVersionError}: the runtime's version could not be read;
  * - {@link RuntimeCallError}: one call into the runtime failed. The runtime itself is unharmed
  *   and can be called again.
+ * - {@link ProofError}: a Merkle proof does not answer a read (`Incomplete`) or is not a proof
+ *   of the state root (`Invalid`). A call served by a `ProofStorage` fails with a
+ *   {@link RuntimeCallError} whose `cause` is the `ProofError`.
  *
  * Errors of the core (`NewError` for a module the VM refuses, `UsageError` for a bad argument)
  * and of the allocator (`AllocatorError`, as the `cause` of a failed host function) pass
@@ -132,5 +135,40 @@ export class MetadataError extends VmError<'InvalidMetadata'> {
   override readonly name = 'MetadataError';
   constructor(message: string, cause?: unknown) {
     super('InvalidMetadata', message, cause);
+  }
+}
+
+/** Why a Merkle proof could not answer a read. */
+export type ProofErrorKind =
+  /**
+   * The proof does not reach the key: a node (or a value stored as its hash) on the way to it
+   * is not in the proof. Nothing is wrong with what the proof holds; more nodes are needed.
+   */
+  | 'Incomplete'
+  /**
+   * The proof is not a proof of the state root: an entry that the state root does not commit
+   * to (a node that does not hash to what references it, a node of another block), a
+   * malformed node, or a node that no trie has.
+   */
+  | 'Invalid';
+
+/**
+ * Thrown by `ProofStorage` (and so the `cause` of the `RuntimeCallError` of a call it serves):
+ * a read the proof does not cover, or a proof that is not a proof of the state root. A read is
+ * never answered with a guess.
+ */
+export class ProofError extends VmError<ProofErrorKind> {
+  override readonly name = 'ProofError';
+  /** The key being read, when the error concerns one read. */
+  declare readonly key?: Uint8Array;
+  /** The child trie of that read (its key without prefix), or `null` for the main trie. */
+  declare readonly childTrie?: Uint8Array | null;
+
+  constructor(kind: ProofErrorKind, message: string, details?: { key?: Uint8Array; childTrie?: Uint8Array | null; cause?: unknown }) {
+    super(kind, message, details?.cause);
+    if (details?.key !== undefined) {
+      this.key = details.key;
+      this.childTrie = details.childTrie ?? null;
+    }
   }
 }

@@ -12,14 +12,17 @@
  * and never pause.
  *
  * ```ts
- * import { SubstrateRuntime, runtimeCall, MapStorage } from 'resumable-wasm/substrate';
+ * import { ProofStorage, SubstrateRuntime, runtimeCall } from 'resumable-wasm/substrate';
  *
  * const runtime = await SubstrateRuntime.create({ code });   // raw or zstd, bytes or hex
  * console.log(runtime.version.specName, runtime.version.specVersion);
  *
- * const { output } = await runtimeCall(runtime, 'Metadata_metadata', new Uint8Array(), {
- *   storage: { get: async (key) => fetchFromPeers(key) },   // may be synchronous too
+ * // Every value the call reads is checked against the block's state root: a peer can
+ * // withhold, not lie. Missing nodes are fetched while the call waits, paused.
+ * const storage = new ProofStorage(header.stateRoot, [], {
+ *   fetch: async (key, childTrie) => (await peer.readProof(blockHash, key, childTrie)).proof,
  * });
+ * const { output } = await runtimeCall(runtime, 'Metadata_metadata', new Uint8Array(), { storage });
  * ```
  *
  * The pieces, in the order a runtime meets them:
@@ -41,7 +44,10 @@
  * - **Host functions** (one file per area of `ext_*` functions, listed in the catalogue): the
  *   storage overlay and transactions, the state seen through it and the storage root,
  *   cryptography, tries, offchain, misc.
- * - **State** (`MapStorage`, `LayeredStorage`): providers for the state a call starts from;
+ * - **State** (`ProofStorage`, `MapStorage`, `LayeredStorage`): providers for the state a call
+ *   starts from. `ProofStorage` answers from Merkle proofs checked against a state root (a
+ *   light client's way: `ProofError` when a proof falls short or lies); `createReadProof` builds
+ *   such a proof from a state in memory, for the reads a call reports (`storageReads`);
  *   `LayeredStorage` stacks calls' storage diffs, to run the calls of a block one after another.
  * - **Heap** (`FreeingBumpAllocator`): Substrate's allocator, byte-for-byte, with a host-side
  *   ledger that catches a runtime scribbling over its bookkeeping.
@@ -55,7 +61,8 @@
  * errors.ts    the layer's errors
  * encoding/    hex, SCALE, zstd, the hashers: bytes in and out
  * heap/        the runtime's heap: the allocator, its ledger, the pointer-size convention
- * state/       the chain's state: the providers a call reads, the overlay it writes, trie roots
+ * state/       the chain's state: the providers a call reads, the overlay it writes, the trie's
+ *              node codec, its roots, Merkle proofs (checking and building them)
  * code/        runtime code, its version, its metadata
  * call/        one call's context, and what the caller provides for it (log entries, the
  *              offchain host, the handler of the imports this layer does not serve)
@@ -91,6 +98,8 @@ export {
 } from './heap/allocator.js';
 export {
   MetadataError,
+  ProofError,
+  type ProofErrorKind,
   RuntimeCallError,
   type RuntimeCallErrorKind,
   RuntimeCodeError,
@@ -135,7 +144,17 @@ export {
   readEmbeddedRuntimeVersion,
   runtimeApiId,
 } from './code/runtime-version.js';
-export { LayeredStorage, MapStorage, type MaybePromise, type StorageProvider, encodeOptionBytes } from './state/providers.js';
+export {
+  LayeredStorage,
+  MapStorage,
+  type MaybePromise,
+  type StorageProvider,
+  type StorageRead,
+  type StorageReadKind,
+  encodeOptionBytes,
+} from './state/providers.js';
+export { ProofStorage, type ProofStorageOptions, type ProofVerifiedEvent } from './state/proof-storage.js';
+export { type ReadProof, type ReadProofOptions, createReadProof } from './state/read-proof.js';
 export type { SignatureMock, TransactionIndexOperation } from './call/context.js';
 export type { OffchainHost, OffchainStorageKind } from './call/offchain-host.js';
 export { DEFAULT_CHILD_STORAGE_PREFIX, type StorageDiff, type TrieChanges } from './state/overlay.js';

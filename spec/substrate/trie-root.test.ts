@@ -8,7 +8,8 @@
 import { calculate_state_root } from '@acala-network/chopsticks-executor';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { toHex } from '../../lib/substrate/encoding/hex.js';
-import { emptyTrieRoot, encodeNode, orderedTrieRoot, trieRoot } from '../../lib/substrate/state/trie-root.js';
+import { encodeNode } from '../../lib/substrate/state/trie-node.js';
+import { emptyTrieRoot, orderedTrieRoot, trieRoot } from '../../lib/substrate/state/trie-root.js';
 import { prng } from '../support/allocator-prng.js';
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decompress } from 'fzstd';
+import type { Backend } from '../../lib/index.js';
 import { FileArtifactCache } from '../../lib/node/index.js';
 import { MapStorage, SubstrateRuntime, fromHex } from '../../lib/substrate/index.js';
 
@@ -47,7 +48,10 @@ export function genesisStorage(genesis: Genesis): MapStorage {
 /** Where the artifacts of the real runtimes are kept between test runs. */
 export const ARTIFACT_DIR = join(tmpdir(), 'resumable-wasm-artifacts');
 
-/** The chain's runtime, through the artifact cache. */
-export function genesisRuntime(genesis: Genesis): Promise<SubstrateRuntime> {
-  return SubstrateRuntime.create({ code: genesis.wasm, cache: new FileArtifactCache(ARTIFACT_DIR) });
+/**
+ * The chain's runtime, through the artifact cache, on `backend` (default `'auto'`: JSPI here,
+ * which needs no artifact; on Asyncify the transform runs once per machine).
+ */
+export function genesisRuntime(genesis: Genesis, backend?: Backend): Promise<SubstrateRuntime> {
+  return SubstrateRuntime.create({ code: genesis.wasm, cache: new FileArtifactCache(ARTIFACT_DIR), ...(backend === undefined ? {} : { backend }) });
 }

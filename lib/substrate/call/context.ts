@@ -20,11 +20,12 @@
 import { type GuestMemoryAccess, hostDataOf } from '../../base/guest-memory-access.js';
 import type { FreeingBumpAllocator } from '../heap/allocator.js';
 import type { Hashers } from '../encoding/hashers.js';
+import { toHex } from '../encoding/hex.js';
 import type { HostCallEvent, HostFunctionHandler } from './host-call-handler.js';
 import type { LogEntry } from './log-entry.js';
 import type { OffchainHost } from './offchain-host.js';
 import { StorageOverlay } from '../state/overlay.js';
-import type { MaybePromise, StorageProvider } from '../state/providers.js';
+import type { MaybePromise, StorageProvider, StorageRead, StorageReadKind } from '../state/providers.js';
 import type { StateVersion } from '../state/trie-root.js';
 
 /**
@@ -77,10 +78,21 @@ export class CallContext {
   batchVerification: boolean | null = null;
   /** The `ext_transaction_index_*` calls, in order. */
   readonly transactionIndex: TransactionIndexOperation[] = [];
+  /** The questions asked of the storage provider, each once, in the order first asked. */
+  readonly storageReads: StorageRead[] = [];
+  readonly #storageReadsSeen = new Set<string>();
 
   constructor(settings: CallSettings) {
     Object.assign(this, settings);
     this.counts = new Uint32Array(settings.importCount);
+  }
+
+  /** Notes a question about to be asked of the storage provider (see {@link storageReads}). */
+  recordStorageRead(kind: StorageReadKind, key: Uint8Array, childTrie: Uint8Array | null): void {
+    const id = `${kind} ${childTrie === null ? '-' : toHex(childTrie)} ${toHex(key)}`;
+    if (this.#storageReadsSeen.has(id)) return;
+    this.#storageReadsSeen.add(id);
+    this.storageReads.push({ kind, key, childTrie });
   }
 
   /** Counts a host call of the import in `slot` and reports it to the tracer, if there is one. */

@@ -14,7 +14,7 @@
  * | storage | `storage.ts` (on `state-access.ts` and `state/overlay.ts`) | `ext_storage_*`: reads, writes, transactions, roots |
  * | child tries | `child-storage.ts` | `ext_default_child_storage_*` |
  * | cryptography | `crypto.ts` | signature checks, key recovery, batches |
- * | tries | `trie.ts` | `ext_trie_*_root` |
+ * | tries | `trie.ts` | `ext_trie_*_root`, `ext_trie_*_verify_proof` |
  * | offchain | `offchain.ts` | `ext_offchain_*` (index writes, the offchain host's questions) |
  * | misc | `misc.ts` | `ext_misc_runtime_version`, `ext_transaction_index_*` |
  *
@@ -25,8 +25,8 @@
  * - **pausing**: the call pauses and the function's task runs, asking the call's providers
  *   (storage, offchain host, runtime version reader) and waiting for them if they answer with
  *   promises.
- * - **handler**: anything not in the catalogue (keystore functions, HTTP, proof verification,
- *   a chain's own extensions): the call pauses and the call's `onHostCall` handler answers
+ * - **handler**: anything not in the catalogue (keystore functions, HTTP, a chain's own
+ *   extensions): the call pauses and the call's `onHostCall` handler answers
  *   (see `host/delegated.ts`).
  *
  * A built-in function imported with a different signature than the Substrate host interface

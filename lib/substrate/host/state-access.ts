@@ -27,7 +27,9 @@
  * which a provider could offer: a possible extension of {@link StorageProvider}.)
  *
  * All of these are generators: they yield only when a provider answers with a promise, so a
- * synchronous provider costs nothing but the calls.
+ * synchronous provider costs nothing but the calls. Every question put to the provider is noted
+ * in the call's context, and returned as the call's `storageReads`: what a Merkle proof must
+ * answer for the call to be served from it (`state/read-proof.ts`).
  *
  * @module
  */
@@ -54,6 +56,13 @@ function storageOf(context: CallContext): StorageProvider {
   return context.storage;
 }
 
+/** Asks the provider for the value under `key` (noted among the call's storage reads). */
+function* providerGet(context: CallContext, child: Uint8Array | null, key: Uint8Array): StateTask<Uint8Array | null> {
+  const storage = storageOf(context);
+  context.recordStorageRead('get', key, child);
+  return checkBytes(yield* ask(STORAGE, () => storage.get(key, child)), 'get');
+}
+
 function checkBytes(answer: unknown, question: string): Uint8Array | null {
   if (answer === null || answer === undefined) return null;
   if (answer instanceof Uint8Array) return answer;
@@ -65,14 +74,14 @@ function checkBytes(answer: unknown, question: string): Uint8Array | null {
 export function* readValue(context: CallContext, child: Uint8Array | null, key: Uint8Array): StateTask<Uint8Array | null> {
   const pending = context.overlay.get(child, key);
   if (pending !== undefined) return pending;
-  const storage = storageOf(context);
-  return checkBytes(yield* ask(STORAGE, () => storage.get(key, child)), 'get');
+  return yield* providerGet(context, child, key);
 }
 
 /** The provider's first key strictly after `key` (the state before the call), checked to follow `key`. */
 function* baseNextKey(context: CallContext, child: Uint8Array | null, key: Uint8Array): StateTask<Uint8Array | null> {
   const storage = storageOf(context);
   if (typeof storage.nextKey !== 'function') throw new UnservedError('the storage provider has no nextKey method');
+  context.recordStorageRead('nextKey', key, child);
   const next = checkBytes(yield* ask(STORAGE, () => storage.nextKey!(key, child)), 'nextKey');
   if (next !== null && compareBytes(next, key) <= 0) {
     throw new ProviderError(STORAGE, `answered nextKey(${toHex(key)}) with ${toHex(next)}, which does not follow it`);
@@ -139,9 +148,8 @@ export function* clearPrefix(
   context.overlay.deletePrefix(child, prefix);
   let removed = 0;
   let key: Uint8Array | null;
-  const storage = storageOf(context);
   // The prefix itself may be a key: the walk starts there.
-  key = checkBytes(yield* ask(STORAGE, () => storage.get(prefix, child)), 'get') === null ? yield* baseNextKey(context, child, prefix) : prefix;
+  key = (yield* providerGet(context, child, prefix)) === null ? yield* baseNextKey(context, child, prefix) : prefix;
   while (key !== null && startsWith(key, prefix)) {
     if (limit !== null && removed >= limit) return { removed, someRemain: true };
     if (context.overlay.get(child, key) !== null) {
@@ -155,11 +163,10 @@ export function* clearPrefix(
 
 /** Every entry of the merged trie, sorted by key (the provider's whole trie is walked). */
 export function* trieEntries(context: CallContext, child: Uint8Array | null): StateTask<TrieEntry[]> {
-  const storage = storageOf(context);
   // The keys the state holds, in order (the empty key is a key too).
   const baseKeys: Uint8Array[] = [];
   const empty = new Uint8Array();
-  if (checkBytes(yield* ask(STORAGE, () => storage.get(empty, child)), 'get') !== null) baseKeys.push(empty);
+  if ((yield* providerGet(context, child, empty)) !== null) baseKeys.push(empty);
   for (let key = yield* baseNextKey(context, child, empty); key !== null; key = yield* baseNextKey(context, child, key)) baseKeys.push(key);
 
   const changes = [...context.overlay.changes(child)];
@@ -170,7 +177,7 @@ export function* trieEntries(context: CallContext, child: Uint8Array | null): St
     const order = b === baseKeys.length ? 1 : c === changes.length ? -1 : compareBytes(baseKeys[b]!, changes[c]![0]);
     if (order < 0) {
       const key = baseKeys[b++]!;
-      const value = checkBytes(yield* ask(STORAGE, () => storage.get(key, child)), 'get');
+      const value = yield* providerGet(context, child, key);
       if (value !== null) entries.push({ key, value });
     } else {
       if (order === 0) b++;

@@ -1,6 +1,6 @@
 /**
- * The trie host functions: the Merkle root of a list the runtime hands over, answered inline
- * (see `state/trie-root.ts` for the trie and its codec).
+ * The trie host functions: the Merkle root of a list the runtime hands over, and the check of a
+ * Merkle proof, answered inline (see `state/trie-node.ts` for the trie and its codec).
  *
  * | function | input | keys |
  * |---|---|---|
@@ -10,14 +10,23 @@
  * Each answers a pointer to the 32-byte root in the heap. The input is decoded with every
  * length checked against the bytes there, so a hostile length cannot make the host allocate.
  *
- * Not served (they go to the `onHostCall` handler, as in smoldot): `ext_trie_*_verify_proof`.
+ * And the verification of a compact Merkle proof (`state/compact-proof.ts`, the format of
+ * `sp_trie::generate_trie_proof`), answered inline with the same node codec:
+ *
+ * | function | arguments | answers |
+ * |---|---|---|
+ * | `ext_trie_{blake2,keccak}_256_verify_proof` (v1: state version 0; v2: `..., version`) | `root: *[u8; 32]`, `proof: Vec<Vec<u8>>`, `key`, `value` | 1 if the proof shows `key` holding `value` under `root`, else 0 |
+ *
+ * (smoldot does not serve these; Substrate does, and runtimes call them: the Bulletin chain's
+ * transaction storage checks its chunk proofs with them.)
  *
  * @module
  */
 
 import { ScaleReader } from '../encoding/scale.js';
+import { verifyCompactProof } from '../state/compact-proof.js';
 import { type StateVersion, type TrieHash, orderedTrieRoot, trieRoot } from '../state/trie-root.js';
-import { type HostFunctionTable, type InlineHostFunction, argBuffer, i32, inline, ps, returnPointer, sig } from './definition.js';
+import { type HostFunctionTable, type InlineHostFunction, argBuffer, argFixed, i32, inline, ps, returnPointer, sig } from './definition.js';
 import { stateVersionArg } from './storage.js';
 
 /** Decodes a whole `Vec<(Vec<u8>, Vec<u8>)>`. */
@@ -49,14 +58,27 @@ function rootFunction(name: string, hash: TrieHash, ordered: boolean, versioned:
   });
 }
 
+function verifyProofFunction(name: string, hash: TrieHash, versioned: boolean): InlineHostFunction {
+  return inline(sig(versioned ? [i32, ps, ps, ps, i32] : [i32, ps, ps, ps], i32), (_context, memory, [root, proof, key, value, version]) => {
+    const rootBytes = argFixed(memory, root, 32, 'root');
+    const nodes = decodeValues(argBuffer(memory, proof, 'proof'));
+    const item = { key: argBuffer(memory, key, 'key'), value: argBuffer(memory, value, 'value') };
+    const stateVersion: StateVersion = versioned ? stateVersionArg(name, version) : 0;
+    return verifyCompactProof(rootBytes, nodes, [item], stateVersion, hash) ? 1 : 0;
+  });
+}
+
 /** The trie host functions, by import name. */
 export const TRIE_HOST_FUNCTIONS: HostFunctionTable = Object.fromEntries(
-  (['blake2', 'keccak'] as const).flatMap((family) =>
-    (['root', 'ordered_root'] as const).flatMap((kind) =>
-      [1, 2].map((version) => {
+  (['blake2', 'keccak'] as const).flatMap((family) => {
+    const hash: TrieHash = family === 'blake2' ? 'blake2-256' : 'keccak-256';
+    return [1, 2].flatMap((version) => {
+      const roots = (['root', 'ordered_root'] as const).map((kind) => {
         const name = `ext_trie_${family}_256_${kind}_version_${version}`;
-        return [name, rootFunction(name, family === 'blake2' ? 'blake2-256' : 'keccak-256', kind === 'ordered_root', version === 2)];
-      }),
-    ),
-  ),
+        return [name, rootFunction(name, hash, kind === 'ordered_root', version === 2)] as const;
+      });
+      const verify = `ext_trie_${family}_256_verify_proof_version_${version}`;
+      return [...roots, [verify, verifyProofFunction(verify, hash, version === 2)] as const];
+    });
+  }),
 );

@@ -47,7 +47,7 @@ import type { LogEntry, LogLevelFilter } from '../call/log-entry.js';
 import type { OffchainHost } from '../call/offchain-host.js';
 import type { StorageDiff } from '../state/overlay.js';
 import { describeOutOfRange, unpackPointerSize } from '../heap/pointer-size.js';
-import type { MaybePromise, StorageProvider } from '../state/providers.js';
+import type { MaybePromise, StorageProvider, StorageRead } from '../state/providers.js';
 
 /** The default {@link RuntimeCallOptions.maxOutputSize}: 32 MiB, the largest block the heap allocator hands out. */
 export const DEFAULT_MAX_OUTPUT_SIZE = 32 * 1024 * 1024;
@@ -109,6 +109,12 @@ export interface RuntimeCallResult {
   readonly storageDiff: StorageDiff;
   /** The call's `ext_transaction_index_*` requests, in order. */
   readonly transactionIndex: readonly TransactionIndexOperation[];
+  /**
+   * The questions the call asked its storage provider (`get`, `nextKey`), each once, in the
+   * order first asked: what a Merkle proof must answer for the call to be served from it
+   * (`createReadProof`). Reads the call's own writes answered are not among them.
+   */
+  readonly storageReads: readonly StorageRead[];
   /** Host calls by import name (only imports that were called). */
   readonly hostCalls: ReadonlyMap<string, number>;
   /** All host calls, inline or not. */
@@ -182,6 +188,7 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
     output,
     storageDiff: context.overlay.diff(),
     transactionIndex: [...context.transactionIndex],
+    storageReads: [...context.storageReads],
     hostCalls,
     totalHostCalls,
     pauses,

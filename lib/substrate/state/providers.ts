@@ -20,6 +20,8 @@
  *   cache a light client filled from proofs.
  * - {@link LayeredStorage} puts storage diffs (what calls return) over another provider: the
  *   state after `Core_initialize_block`, after each extrinsic, after `finalize_block`.
+ * - `ProofStorage` (`proof-storage.ts`) answers from a Merkle proof checked against a state
+ *   root: what a light client, which trusts no one, serves its calls from.
  *
  * @module
  */
@@ -47,6 +49,22 @@ export interface StorageProvider {
    * without it fails with `UnsupportedHostFunction`.
    */
   nextKey?(key: Uint8Array, childTrie: Uint8Array | null): MaybePromise<Uint8Array | null | undefined>;
+}
+
+/** Which of its two questions a call asked a {@link StorageProvider}. */
+export type StorageReadKind = 'get' | 'nextKey';
+
+/**
+ * One question a call asked its storage provider: the value under `key`, or the key after it,
+ * in the main trie (`childTrie` null) or a child trie. A call's questions
+ * (`RuntimeCallResult.storageReads`) are what a proof must answer for the call to be served from
+ * it (`createReadProof`).
+ */
+export interface StorageRead {
+  readonly kind: StorageReadKind;
+  readonly key: Uint8Array;
+  /** The child trie's key without the `:child_storage:default:` prefix, or `null` for the main trie. */
+  readonly childTrie: Uint8Array | null;
 }
 
 /**

@@ -2,49 +2,9 @@
  * The Merkle root of Substrate's storage trie: what a block header's `state_root` commits to,
  * and what `ext_storage_root` and the `ext_trie_*_root` host functions compute.
  *
- * ## The trie
- *
- * Substrate stores its state in a base-16 Patricia-Merkle trie. Keys are read as sequences of
- * *nibbles* (4-bit halves of bytes, high half first), and the trie has a node for every stored
- * key and for every longest common prefix shared by two or more keys. A node records the part
- * of its key below its parent (the *partial key*), its value if a key ends there, and for each of
- * the 16 possible next nibbles the *Merkle value* of the child there, if any.
- *
- * ## A node's encoding (the codec of smoldot's `trie_node.rs` and Substrate's `sp-trie`)
- *
- * ```text
- * header | partial key | [children bitmap] | [value] | children's Merkle values
- * ```
- *
- * - **header**: a few high bits say what the node holds, the other bits start the partial
- *   key's length in nibbles; if the length does not fit, the remaining bits are all ones and
- *   more bytes follow, each adding up to 255 (a byte below 255 ends the length):
- *
- *   | high bits | node | length bits |
- *   |---|---|---|
- *   | `01` | leaf (no children) with a value | 6 |
- *   | `10` | branch without value | 6 |
- *   | `11` | branch with a value | 6 |
- *   | `001` | leaf whose value is stored as its hash | 5 |
- *   | `0001` | branch whose value is stored as its hash | 4 |
- *   | `00000000` | the empty trie (the whole encoding is this byte) | — |
- *
- * - **partial key**: the nibbles, two per byte; an odd count is padded with a zero nibble at the
- *   *front*.
- * - **children bitmap** (branches only): 2 bytes, little-endian, bit `n` set if child `n` exists.
- * - **value**: a compact length and the bytes; or, for the hashed variants, the 32-byte hash.
- * - **children**: for each child in nibble order, a compact length and its Merkle value.
- *
- * A node's **Merkle value** is its encoding if that is shorter than 32 bytes, else the hash of
- * the encoding; the root's is always the hash (so the empty trie's root is the hash of `00`).
- * The hash is BLAKE2b-256 for the storage trie, Keccak-256 for the `keccak_256` host functions.
- *
- * ## State versions
- *
- * Version 0 stores every value in its node. Version 1 (state version 1, since 2022) stores a
- * value of 33 bytes or more as its hash (same hash function as the trie), which keeps proofs
- * small: a proof can show a node without carrying a 1 MiB value along. Runtimes say which
- * version their storage uses (`RuntimeVersion.stateVersion`).
+ * The trie, its nodes and their encoding, and the two state versions are described in
+ * `trie-node.ts`, which holds the codec; this file walks a complete, sorted list of entries and
+ * encodes and hashes each node once.
  *
  * ## How the root is computed here
  *
@@ -57,17 +17,11 @@
  * @module
  */
 
-import { blake2b } from '@noble/hashes/blake2.js';
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import { toHex } from '../encoding/hex.js';
-import { concatBytes } from '../../base/bytes.js';
 import { encodeCompact } from '../encoding/scale.js';
+import { type StateVersion, type TrieHash, encodeNode, merkleValue, nibbleAt, commonNibbles, trieHasher } from './trie-node.js';
 
-/** A trie's hash function. */
-export type TrieHash = 'blake2-256' | 'keccak-256';
-
-/** A trie's layout: state version 0 (values inline) or 1 (values of 33 bytes or more hashed). */
-export type StateVersion = 0 | 1;
+export type { StateVersion, TrieHash } from './trie-node.js';
 
 /** One key and its value. */
 export interface TrieEntry {
@@ -75,17 +29,9 @@ export interface TrieEntry {
   readonly value: Uint8Array;
 }
 
-/** Values this long or longer are stored as their hash in state version 1. */
-export const MAX_INLINE_VALUE = 32;
-
-const HASHERS: Readonly<Record<TrieHash, (data: Uint8Array) => Uint8Array>> = {
-  'blake2-256': (data) => blake2b(data, { dkLen: 32 }),
-  'keccak-256': (data) => keccak_256(data),
-};
-
 /** The root of the empty trie: the hash of the single byte `00`. */
 export function emptyTrieRoot(hash: TrieHash = 'blake2-256'): Uint8Array {
-  return HASHERS[hash](Uint8Array.of(0));
+  return trieHasher(hash)(Uint8Array.of(0));
 }
 
 /** Orders byte strings lexicographically (a prefix first), as the trie does. */
@@ -118,12 +64,43 @@ export function orderedTrieRoot(values: readonly Uint8Array[], version: StateVer
 }
 
 /**
+ * A node of a trie being built, as {@link sortedTrieRoot} shows it to a visitor: children
+ * before their parent, the root last.
+ */
+export interface BuiltNode {
+  /** A key of an entry below the node: its first {@link keyLength} nibbles are the node's full key. */
+  readonly key: Uint8Array;
+  /** Where the node's partial key starts, in nibbles: its parent's key and slot (0 for the root). */
+  readonly depth: number;
+  /** The length of the node's full key, in nibbles. */
+  readonly keyLength: number;
+  /** The node's encoding. */
+  readonly encoded: Uint8Array;
+  /** Whether the node is referenced by the hash of its encoding: the root, and every node of 32 bytes or more. */
+  readonly hashed: boolean;
+  /** The index in the entries of the entry whose key ends at this node, or -1. */
+  readonly valueIndex: number;
+  /** What the visitor returned for the child in each of the 16 slots, or -1. */
+  readonly children: readonly number[];
+}
+
+/**
  * The Merkle root of the trie holding `entries`, which must be sorted by key with no key
  * twice (as a storage walk yields them). See the module documentation for the algorithm.
+ * `visit`, if given, sees every node as it is encoded and returns a number the node's parent
+ * then lists among its {@link BuiltNode.children} (how `read-proof.ts` builds the trie's shape).
  */
-export function sortedTrieRoot(entries: readonly TrieEntry[], version: StateVersion, hash: TrieHash = 'blake2-256'): Uint8Array {
-  const hasher = HASHERS[hash];
-  if (entries.length === 0) return hasher(Uint8Array.of(0));
+export function sortedTrieRoot(
+  entries: readonly TrieEntry[],
+  version: StateVersion,
+  hash: TrieHash = 'blake2-256',
+  visit?: (node: BuiltNode) => number,
+): Uint8Array {
+  const hasher = trieHasher(hash);
+  if (entries.length === 0) {
+    visit?.({ key: new Uint8Array(), depth: 0, keyLength: 0, encoded: Uint8Array.of(0), hashed: true, valueIndex: -1, children: new Array<number>(16).fill(-1) });
+    return hasher(Uint8Array.of(0));
+  }
 
   /** A node whose children are being computed. */
   interface Frame {
@@ -140,13 +117,15 @@ export function sortedTrieRoot(entries: readonly TrieEntry[], version: StateVers
     /** The nibble of the child being computed. */
     pendingNibble: number;
     readonly children: (Uint8Array | null)[];
+    /** What the visitor returned for each child. */
+    readonly visited: number[];
   }
 
   const frameFor = (start: number, end: number, depth: number): Frame => {
     const first = entries[start]!.key;
     const keyLength = commonNibbles(first, entries[end - 1]!.key);
     const valueIndex = first.length * 2 === keyLength ? start : -1;
-    return { end, depth, keyLength, valueIndex, next: valueIndex === -1 ? start : start + 1, pendingNibble: -1, children: new Array<Uint8Array | null>(16).fill(null) };
+    return { end, depth, keyLength, valueIndex, next: valueIndex === -1 ? start : start + 1, pendingNibble: -1, children: new Array<Uint8Array | null>(16).fill(null), visited: new Array<number>(16).fill(-1) };
   };
 
   const stack: Frame[] = [frameFor(0, entries.length, 0)];
@@ -168,89 +147,9 @@ export function sortedTrieRoot(entries: readonly TrieEntry[], version: StateVers
     const value = frame.valueIndex === -1 ? null : entries[frame.valueIndex]!.value;
     const encoded = encodeNode(key, frame.depth, frame.keyLength, value, frame.children, version, hasher);
     const parent = stack[stack.length - 1];
+    const id = visit?.({ key, depth: frame.depth, keyLength: frame.keyLength, encoded, hashed: parent === undefined || encoded.length >= 32, valueIndex: frame.valueIndex, children: frame.visited }) ?? -1;
     if (parent === undefined) return hasher(encoded);
-    parent.children[parent.pendingNibble] = encoded.length < 32 ? encoded : hasher(encoded);
+    parent.children[parent.pendingNibble] = merkleValue(encoded, hasher);
+    parent.visited[parent.pendingNibble] = id;
   }
-}
-
-/**
- * Encodes one node: the partial key is nibbles `[from, to)` of `key`, `value` its value (or
- * `null`), `children` the Merkle values of its 16 possible children.
- */
-export function encodeNode(
-  key: Uint8Array,
-  from: number,
-  to: number,
-  value: Uint8Array | null,
-  children: readonly (Uint8Array | null)[],
-  version: StateVersion,
-  hasher: (data: Uint8Array) => Uint8Array,
-): Uint8Array {
-  const hasChildren = children.some((child) => child !== null);
-  const hashedValue = value !== null && version === 1 && value.length > MAX_INLINE_VALUE;
-  const partialLength = to - from;
-  // The node kind's high bits and how many bits of the first byte hold the length.
-  let kind: number;
-  let lengthBits: number;
-  if (value === null) {
-    if (!hasChildren) {
-      // Only the empty trie has neither; it is encoded as the single byte 00.
-      return Uint8Array.of(0);
-    }
-    [kind, lengthBits] = [0b10, 6];
-  } else if (hashedValue) {
-    [kind, lengthBits] = hasChildren ? [0b0001, 4] : [0b001, 5];
-  } else {
-    [kind, lengthBits] = hasChildren ? [0b11, 6] : [0b01, 6];
-  }
-
-  const parts: Uint8Array[] = [];
-  const maxInFirst = (1 << lengthBits) - 1;
-  const header: number[] = [(kind << lengthBits) | Math.min(partialLength, maxInFirst)];
-  if (partialLength >= maxInFirst) {
-    let rest = partialLength - maxInFirst;
-    for (;;) {
-      header.push(Math.min(rest, 255));
-      if (rest < 255) break;
-      rest -= 255;
-    }
-  }
-  parts.push(Uint8Array.from(header));
-
-  // The partial key, two nibbles per byte, an odd count padded with a zero nibble in front.
-  const keyBytes = new Uint8Array((partialLength + 1) >> 1);
-  let nibble = from;
-  let out = 0;
-  if (partialLength % 2 === 1) keyBytes[out++] = nibbleAt(key, nibble++);
-  for (; out < keyBytes.length; out++, nibble += 2) keyBytes[out] = (nibbleAt(key, nibble) << 4) | nibbleAt(key, nibble + 1);
-  parts.push(keyBytes);
-
-  if (hasChildren) {
-    let bitmap = 0;
-    children.forEach((child, index) => {
-      if (child !== null) bitmap |= 1 << index;
-    });
-    parts.push(Uint8Array.of(bitmap & 0xff, bitmap >>> 8));
-  }
-  if (value !== null) {
-    if (hashedValue) parts.push(hasher(value));
-    else parts.push(encodeCompact(value.length), value);
-  }
-  for (const child of children) if (child !== null) parts.push(encodeCompact(child.length), child);
-  return concatBytes(parts);
-}
-
-/** Nibble `index` of `key` (the high half of each byte first). */
-function nibbleAt(key: Uint8Array, index: number): number {
-  const byte = key[index >> 1]!;
-  return index % 2 === 0 ? byte >> 4 : byte & 0xf;
-}
-
-/** The number of leading nibbles `a` and `b` share. */
-function commonNibbles(a: Uint8Array, b: Uint8Array): number {
-  const length = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < length && a[i] === b[i]) i++;
-  if (i === length) return 2 * i;
-  return (a[i]! >> 4) === (b[i]! >> 4) ? 2 * i + 1 : 2 * i;
 }
