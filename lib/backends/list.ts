@@ -45,6 +45,11 @@ export function chooseArtifactBackend(option: Backend | 'auto'): VmBackend {
   return backend;
 }
 
+/** Every backend, in the order of {@link AUTO_PREFERENCE}. */
+export function allBackends(): readonly VmBackend[] {
+  return AUTO_PREFERENCE;
+}
+
 /** Why this engine cannot run the backend named `name`, or `null` if it can (for the command line). */
 export function backendUnsupportedReason(name: Backend): string | null {
   return BACKENDS[name].unsupportedReason();

@@ -6,37 +6,48 @@
  * @module
  */
 
-import { backendUnsupportedReason, resolveBackend } from '../backends/list.js';
+import type { VmBackend } from '../backends/backend.js';
+import { allBackends, chooseArtifactBackend, chooseBackend, resolveBackend } from '../backends/list.js';
 import { type Backend, engineSupportsJspi, engineSupportsMultiMemory } from '../base/engine.js';
 import { NewError } from '../base/errors.js';
 
 /** What the engine offers, for `inspect`. */
 export interface EngineReport {
-  /** JavaScript Promise Integration: the JSPI backend. */
+  /** JavaScript Promise Integration (the JSPI backend needs it). */
   readonly jspi: boolean;
-  /** Multi-memory: the Asyncify backend. */
+  /** Multi-memory (the Asyncify backend keeps its paused stack in a second memory with it). */
   readonly multiMemory: boolean;
   /** The backend `'auto'` picks here, or `null` if there is none. */
   readonly backend: Backend | null;
+  /** Every other backend, and why the engine cannot run it (`null`: it can). */
+  readonly others: readonly { readonly backend: Backend; readonly unsupported: string | null }[];
 }
 
 /** The engine's capabilities. */
 export function engineReport(): EngineReport {
   const auto = resolveBackend('auto');
+  const chosen = auto.unsupportedReason() === null ? auto : null;
   return {
     jspi: engineSupportsJspi(),
     multiMemory: engineSupportsMultiMemory(),
-    backend: auto.unsupportedReason() === null ? auto.name : null,
+    backend: chosen?.name ?? null,
+    others: allBackends()
+      .filter((b) => b !== chosen)
+      .map((b) => ({ backend: b.name, unsupported: b.unsupportedReason() })),
   };
 }
 
 /**
- * Throws `NewError('BackendUnsupported')` unless the engine can run `needs`: `'any'` backend, or
- * `'asyncify'` itself (artifacts and the cache are Asyncify's).
+ * The backend a command runs on for `option`, refused with `NewError('BackendUnsupported')` if
+ * the engine cannot run it: with `artifacts`, the backend an artifact or the cache serves.
  */
-export function requireEngine(needs: 'any' | 'asyncify'): void {
-  if (needs === 'any' && engineReport().backend !== null) return;
-  const reason = backendUnsupportedReason('asyncify');
-  if (reason === null) return;
-  throw new NewError('BackendUnsupported', needs === 'any' ? `${reason}; it has no JSPI either` : reason);
+export function requireEngine(option: Backend | 'auto', artifacts = false): VmBackend {
+  if (artifacts) return chooseArtifactBackend(option);
+  const auto = resolveBackend(option);
+  const reason = auto.unsupportedReason();
+  if (option === 'auto' && reason !== null) {
+    // Nothing runs here: every backend's reason.
+    throw new NewError('BackendUnsupported', allBackends().map((b) => b.unsupportedReason()).join('; and '));
+  }
+  return chooseBackend(option);
 }

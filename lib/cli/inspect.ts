@@ -211,7 +211,7 @@ export function printInspectReport(report: InspectReport, write: (line: string) 
     engine.backend === null
       ? 'this engine: cannot run it (no JSPI, no multi-memory: use Node.js 22 or later, or a current browser)'
       : `this engine: ${report.accepted ? 'runs it' : 'would run it'} on ${engine.backend}` +
-          (engine.backend === 'jspi' ? (engine.multiMemory ? ' (asyncify available too)' : ' (asyncify unavailable: no multi-memory)') : ' (no JSPI)'),
+          engine.others.map((o) => (o.unsupported === null ? ` (${o.backend} available too)` : ` (${o.backend} unavailable: ${shortReason(o.unsupported)})`)).join(''),
   );
   if (report.memory !== null) {
     const m = report.memory;
@@ -258,4 +258,9 @@ export function describeVersion(v: RuntimeVersion): string {
     `${v.specName} ${v.specVersion} (impl ${v.implName} ${v.implVersion}, authoring ${v.authoringVersion}, ` +
     `transaction ${v.transactionVersion ?? 'n/a'}, state ${v.stateVersion ?? 'n/a'}, ${v.apis.length} APIs)`
   );
+}
+
+/** The first clause of a backend's refusal (`this JavaScript engine has no ...`), for one line. */
+function shortReason(reason: string): string {
+  return reason.split(/[,:]/)[0]!.replace(/^this JavaScript engine /, '');
 }

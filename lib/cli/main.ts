@@ -75,15 +75,16 @@ async function main(argv: readonly string[], out: Writer, err: Writer): Promise<
     }
     // The engine first: a command it cannot serve fails before reading anything.
     if (command === 'call') {
-      requireEngine(backendOption(args, 'call') === 'asyncify' ? 'asyncify' : 'any');
+      requireEngine(backendOption(args, 'call'));
       return await callCommand(args, out, err);
     }
     if (command === 'prepare') {
-      requireEngine('asyncify');
+      // An artifact is what prepare makes.
+      requireEngine('auto', true);
       await prepareCommand(args, out, err);
     } else {
-      // Artifacts are Asyncify's; the cache is used only on Asyncify (see run.ts).
-      requireEngine(backendOption(args, 'run') === 'asyncify' || args.values.has('artifact') ? 'asyncify' : 'any');
+      // An artifact needs the backend that has artifacts; the cache is used only there (see run.ts).
+      requireEngine(backendOption(args, 'run'), args.values.has('artifact'));
       await runCommand(args, out, err);
     }
     return ExitStatus.Ok;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { BACKEND_NAMES, type Backend } from '../base/engine.js';
 import { isFeatureName, isFeatureSetName } from '../base/feature-set.js';
 import type { VmConfig } from '../index.js';
 import type { ParsedArgs } from './args.js';
@@ -41,11 +42,11 @@ function featuresOption(text: string | undefined, command: CommandName): VmConfi
   return items.length === 1 && isFeatureSetName(items[0]) ? items[0] : (items as NonNullable<VmConfig['features']> & readonly string[]);
 }
 
-/** The `--backend` option: `asyncify`, `jspi` or `auto` (the default). */
-export function backendOption(args: ParsedArgs, command: CommandName): 'asyncify' | 'jspi' | 'auto' {
+/** The `--backend` option: a backend's name or `auto` (the default). */
+export function backendOption(args: ParsedArgs, command: CommandName): Backend | 'auto' {
   const backend = args.values.get('backend') ?? 'auto';
-  if (backend !== 'asyncify' && backend !== 'jspi' && backend !== 'auto') {
-    throw new UsageProblem(`--backend must be asyncify, jspi or auto, got ${JSON.stringify(backend)}`, command);
+  if (backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new UsageProblem(`--backend must be ${BACKEND_NAMES.join(', ')} or auto, got ${JSON.stringify(backend)}`, command);
   }
-  return backend;
+  return backend as Backend | 'auto';
 }

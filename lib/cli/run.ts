@@ -30,7 +30,7 @@ import { bytes, columns, count, duration, hexPreview, progressPrinter } from './
 import { describeVersion } from './inspect.js';
 import { checkWritableFile, readBinaryFile, readInputFile, readStorageFile } from './input-file.js';
 import { backendOption } from './module-options.js';
-import { engineSupportsJspi } from '../base/engine.js';
+import { chooseArtifactBackend, resolveBackend } from '../backends/list.js';
 import { readModuleFacts } from '../load/module-facts.js';
 import { exportNamesOf, failureExportNames } from './format.js';
 import { checkRuntimeBeforeTransform } from './module-checks.js';
@@ -68,11 +68,13 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   const artifactFile = args.values.get('artifact');
   if (cacheDir !== undefined && artifactFile !== undefined) throw new UsageProblem('use --cache or --artifact, not both', 'run');
   const asked = backendOption(args, 'run');
-  // Artifacts and the cache hold Asyncify-instrumented modules. An artifact is asked for by
-  // name, so it means Asyncify; the cache only serves Asyncify, and never picks the backend.
-  if (artifactFile !== undefined && asked === 'jspi') throw new UsageProblem('--artifact holds an Asyncify artifact: it cannot run with --backend jspi', 'run');
-  if (cacheDir !== undefined && asked === 'jspi') throw new UsageProblem('--cache keeps Asyncify artifacts: it has no use with --backend jspi', 'run');
-  const backend = artifactFile !== undefined ? 'asyncify' : asked === 'auto' ? (engineSupportsJspi() ? 'jspi' : 'asyncify') : asked;
+  // Artifacts and the cache hold instrumented modules of the backend that has artifacts. An
+  // artifact is asked for by name, so it picks that backend; the cache only serves it, and
+  // never picks the backend.
+  const chosen = artifactFile !== undefined ? chooseArtifactBackend(asked) : resolveBackend(asked);
+  if (artifactFile !== undefined && !chosen.artifacts) throw new UsageProblem(`--artifact holds an Asyncify artifact: it cannot run with --backend ${asked}`, 'run');
+  if (cacheDir !== undefined && asked !== 'auto' && !chosen.artifacts) throw new UsageProblem(`--cache keeps Asyncify artifacts: it has no use with --backend ${asked}`, 'run');
+  const backend = chosen.name;
   const outFile = args.values.get('out');
   if (outFile !== undefined) await checkWritableFile(outFile);
 
@@ -85,8 +87,8 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
   const artifact = artifactFile === undefined ? undefined : await readBinaryFile(artifactFile);
 
   progress(`creating the runtime from ${file}${artifactFile === undefined ? '' : ` and the artifact ${artifactFile}`}, backend ${backend}`);
-  if (cacheDir !== undefined && backend === 'jspi') {
-    progress(`  (--cache is not used: JSPI has no transform to skip; --backend asyncify uses the cache)`);
+  if (cacheDir !== undefined && !chosen.artifacts) {
+    progress(`  (--cache is not used: ${chosen.label} has no transform to skip; --backend asyncify uses the cache)`);
   }
   const { listener, durations, stop } = progressPrinter(progress, { wasmSize: wasm.length });
   const createStarted = performance.now();
@@ -95,7 +97,7 @@ export async function runCommand(args: ParsedArgs, out: (line: string) => void, 
     runtime = await SubstrateRuntime.create({
       code: runtimeFile.code,
       ...(heapPages === undefined ? {} : { heapPages }),
-      ...(cacheDir === undefined || backend !== 'asyncify' ? {} : { cache: new FileArtifactCache(cacheDir) }),
+      ...(cacheDir === undefined || !chosen.artifacts ? {} : { cache: new FileArtifactCache(cacheDir) }),
       ...(artifact === undefined ? {} : { artifact }),
       backend,
       onProgress: listener,
