@@ -561,9 +561,10 @@ describe('(d) an engine error while suspending or resuming becomes a trap, never
     methods[method] = function (this: JspiDriver, ...args: unknown[]): undefined {
       methods[method] = original;
       this.error = error;
-      // The driver hands its step to the callback it was given last, from a later job.
-      const settle = args[args.length - 1] as (step: 'threw', lastChance: boolean) => void;
-      queueMicrotask(() => settle('threw', true));
+      // The driver hands its step to the callback it was given (call(fn, args, settle, pulls),
+      // resume(value, settle, pulls)), from a later job, outside the guest.
+      const settle = args[method === 'call' ? 2 : 1] as (step: 'threw', inGuest: boolean, lastChance: boolean) => void;
+      queueMicrotask(() => settle('threw', false, true));
       return undefined;
     };
     return () => {

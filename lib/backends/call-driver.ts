@@ -74,10 +74,14 @@ export interface CallDriver {
   pausingImport(index: number, placeholder: unknown, arity: number): unknown;
   /** Connects the driver to its instance, once the instance exists. */
   attach(exports: WebAssembly.Exports): void;
-  /** Calls `fn(...args)` and runs it until it returns, throws or pauses at an import. */
-  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): void;
-  /** Continues the paused call, handing `value` to the guest as the import's result. */
-  resume(value: unknown, settle: Settle): void;
+  /**
+   * Calls `fn(...args)` and runs it until it returns, throws or pauses at an import. `pulls`:
+   * the receiver of the step answers a pause handed over inside the guest with a {@link Pull}
+   * (a driver that hands pauses over there prepares for it).
+   */
+  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle, pulls: boolean): void;
+  /** Continues the paused call, handing `value` to the guest as the import's result; `pulls` as for `call`. */
+  resume(value: unknown, settle: Settle, pulls: boolean): void;
   /**
    * Gives up the paused call for good: releases whatever the paused stack holds. The instance is
    * then either discarded or reset (if {@link reusable}).

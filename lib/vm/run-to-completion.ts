@@ -37,7 +37,7 @@
 import type { ResolvedImport } from '../base/components.js';
 import { UsageError } from '../base/errors.js';
 import { CURRENT_BUFFER, type CurrentBufferAccess, type GuestMemoryAccess } from '../base/guest-memory-access.js';
-import { isPromiseLike } from '../base/promise-like.js';
+import { isPromiseLike, nextJob } from '../base/promise-like.js';
 import type { Signature, WasmValue } from '../base/values.js';
 import type { Pull } from '../backends/call-driver.js';
 import { type EndOutcome, type ExecOutcome, StepReceiver, type VirtualMachine } from './virtual-machine.js';
@@ -77,14 +77,12 @@ export function runToCompletion(vm: VirtualMachine, host: InterruptHandler): Pro
   return new Promise<CompletedOutcome>((resolve, reject) => new Completion(vm, host, resolve, reject).begin());
 }
 
-/** `queueMicrotask`, looked up once (near the end of the stack a global lookup may fail). */
-const enqueue = queueMicrotask;
-
 /** An answer that is not there yet: the host answered with a promise, or failed. */
 const LATER: unique symbol = Symbol('later');
 
 /** One call driven to its end: the receiver of its every step (see the module documentation). */
 class Completion extends StepReceiver {
+  override readonly pulls = true;
   /** Inside the machine's `_stepWith`: a step that ends outside the guest now is answered by the loop. */
   #inStep = false;
   /** The step just taken paused before it returned, outside the guest. */
@@ -134,7 +132,7 @@ class Completion extends StepReceiver {
     this.#params = params;
     if (inGuest) return this.#pull;
     if (this.#inStep) this.#pausedNow = true;
-    else enqueue(this.#answerNow);
+    else nextJob(this.#answerNow);
     return undefined;
   }
 
@@ -259,9 +257,10 @@ class InterruptMemory implements GuestMemoryAccess, CurrentBufferAccess {
   readonly readMemory: (offset: number, size: number) => Uint8Array;
   readonly writeMemory: (offset: number, data: Uint8Array) => void;
   readonly growMemory: (pages: number) => void;
-  /** The interrupt has been answered: this object no longer reaches the memory. */
-  answered = false;
-  constructor(private readonly call: CallMemory) {
+  readonly #call: CallMemory;
+  #answered = false;
+  constructor(call: CallMemory) {
+    this.#call = call;
     this.memorySize = call.memorySize;
     this.readMemory = call.readMemory;
     this.writeMemory = call.writeMemory;
@@ -269,7 +268,15 @@ class InterruptMemory implements GuestMemoryAccess, CurrentBufferAccess {
   }
   /** The library's own host code (its allocator) reads the buffer in place, as on the machine. */
   [CURRENT_BUFFER](): ArrayBuffer {
-    return this.call.machineFor(this)[CURRENT_BUFFER]();
+    return this.#call.machineFor(this)[CURRENT_BUFFER]();
+  }
+  /** Whether its interrupt has been answered: the object then no longer reaches the memory. */
+  static answered(memory: InterruptMemory): boolean {
+    return memory.#answered;
+  }
+  /** Marks its interrupt answered. */
+  static answer(memory: InterruptMemory): void {
+    memory.#answered = true;
   }
 }
 
@@ -308,7 +315,7 @@ class CallMemory {
 
   /** The interrupt `memory` was handed with has been answered. */
   close(memory: InterruptMemory): void {
-    memory.answered = true;
+    InterruptMemory.answer(memory);
     this.answering = false;
   }
 
@@ -321,7 +328,7 @@ class CallMemory {
   /** The machine, for an accessor called on `self`; throws `Consumed` where it may not reach it. */
   machineFor(self: unknown): VirtualMachine {
     const vm = this.#vm;
-    const valid = self instanceof InterruptMemory ? !self.answered : this.answering;
+    const valid = self instanceof InterruptMemory ? !InterruptMemory.answered(self) : this.answering;
     if (vm === null || !valid) {
       throw new UsageError('Consumed', 'this memory was handed over with an interrupt that has been answered since');
     }

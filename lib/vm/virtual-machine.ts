@@ -42,6 +42,7 @@
  */
 
 import { RunError, Trap, UsageError, attachFrames } from '../base/errors.js';
+import { nextJob } from '../base/promise-like.js';
 import { guestFrames } from './backtrace.js';
 import type { ResolvedImport } from '../base/components.js';
 import type { LiveInstance } from './live-instance.js';
@@ -83,6 +84,8 @@ export type EndOutcome = Exclude<ExecOutcome, { readonly type: 'interrupted' }>;
 export abstract class StepReceiver {
   /** @internal The machine's `running` state for the steps whose outcome goes here (made once). */
   readonly running: unknown = { kind: 'running', receiver: this };
+  /** Whether {@link interrupted} answers a pause handed over inside the guest with a `Pull`. */
+  readonly pulls: boolean = false;
   /**
    * The call paused at `imported` with `params`. `inGuest`: called inside the guest's import call
    * (JSPI), before the engine suspended the stack: record, and defer any work to a later job;
@@ -136,12 +139,6 @@ type CallState =
 
 const READY: CallState = { kind: 'ready' };
 const ENDED: CallState = { kind: 'ended' };
-
-/**
- * `queueMicrotask`, looked up once: near the end of the stack, V8 may fail to look up a global
- * (with a `ReferenceError`, not a `RangeError`), and this is called exactly there.
- */
-const enqueue = queueMicrotask;
 
 /** What `#begin` returns for a step it handed over at once (an undelivered one). */
 const DELIVERED: unique symbol = Symbol('delivered');
@@ -249,7 +246,7 @@ export class VirtualMachine extends MemoryAccess {
     const sync = this.#sync;
     const previous = this.#state;
     const raw = this.#begin(live, value, sync, 'run');
-    if (raw !== DELIVERED) this.#go(live, previous, raw);
+    if (raw !== DELIVERED) this.#go(live, previous, raw, sync);
     return sync.take();
   }
 
@@ -271,7 +268,7 @@ export class VirtualMachine extends MemoryAccess {
         this.#inJob(live, previous, raw, receiver);
         return;
       }
-      this.#go(live, previous, raw);
+      this.#go(live, previous, raw, receiver);
       const settled = this.#state;
       if (settled.kind !== 'running') {
         // A start that paused at once settled inside runAsync() itself: the step stays in
@@ -279,7 +276,7 @@ export class VirtualMachine extends MemoryAccess {
         // where the step itself runs in a job. (Without stack left for that, it is over now.)
         this.#state = receiver.running as CallState;
         try {
-          enqueue(() => (this.#state = settled));
+          nextJob(() => (this.#state = settled));
         } catch {
           this.#state = settled;
         }
@@ -300,7 +297,7 @@ export class VirtualMachine extends MemoryAccess {
     const raw = this.#begin(live, value, receiver, 'runToCompletion');
     if (raw === DELIVERED) return;
     if (inJob && live.backend.synchronousSteps) this.#inJob(live, previous, raw, receiver);
-    else this.#go(live, previous, raw);
+    else this.#go(live, previous, raw, receiver);
   }
 
   /**
@@ -311,6 +308,7 @@ export class VirtualMachine extends MemoryAccess {
   _accept(value: WasmValue | null, receiver: StepReceiver): unknown {
     const raw = this.#begin(this.owner.live, value, receiver, 'runToCompletion');
     if (raw === DELIVERED) throw new Error('internal error: a pulled pause found an undelivered step');
+    this.#state = receiver.running as CallState;
     return raw;
   }
 
@@ -323,10 +321,11 @@ export class VirtualMachine extends MemoryAccess {
   }
 
   /**
-   * Checks a step against the state (see {@link CallState}) and moves to `running`; returns the
-   * value to resume with (in the engine's representation), or {@link DELIVERED} if the step was
-   * an undelivered one, handed to `receiver` at once. Throws, changing nothing, if the step is
-   * refused.
+   * Checks a step against the state (see {@link CallState}), changing nothing: returns the value
+   * to resume with (in the engine's representation), or {@link DELIVERED} if the step was an
+   * undelivered one, handed to `receiver` at once. Throws if the step is refused. The move to
+   * `running` is {@link #go}'s (or {@link #inJob}'s), inside the guard that undoes it: near the
+   * end of the stack, the very call that would make the move can fail.
    */
   #begin(live: LiveInstance, value: WasmValue | null, receiver: StepReceiver, what: string): unknown {
     const state = this.#state;
@@ -351,7 +350,6 @@ export class VirtualMachine extends MemoryAccess {
         raw = checkResumeValue(state.imported, value);
         break;
     }
-    this.#state = receiver.running as CallState;
     return raw;
   }
 
@@ -361,9 +359,10 @@ export class VirtualMachine extends MemoryAccess {
    */
   #inJob(live: LiveInstance, previous: CallState, raw: unknown, receiver: StepReceiver): void {
     try {
-      enqueue(() => {
+      this.#state = receiver.running as CallState;
+      nextJob(() => {
         try {
-          this.#go(live, previous, raw);
+          this.#go(live, previous, raw, receiver);
         } catch (e) {
           receiver.failed(e);
         }
@@ -375,16 +374,18 @@ export class VirtualMachine extends MemoryAccess {
   }
 
   /**
-   * Hands the step `#begin` accepted to the driver: the call from `previous` = `ready`, else the
-   * resume with `raw`. If the driver throws before the step began (the host's stack exhausted on
-   * entry), the state is put back: nothing happened.
+   * Moves to `running` and hands the step `#begin` accepted to the driver: the call from
+   * `previous` = `ready`, else the resume with `raw`. If the driver throws before the step began
+   * (the host's stack exhausted on entry), the state is put back: nothing happened.
    */
-  #go(live: LiveInstance, previous: CallState, raw: unknown): void {
+  #go(live: LiveInstance, previous: CallState, raw: unknown, receiver: StepReceiver): void {
+    const running = receiver.running as CallState;
     try {
-      if (previous.kind === 'ready') live.driver.call(this.fn, this.args, this.#settle);
-      else live.driver.resume(raw, this.#settle);
+      this.#state = running;
+      if (previous.kind === 'ready') live.driver.call(this.fn, this.args, this.#settle, receiver.pulls);
+      else live.driver.resume(raw, this.#settle, receiver.pulls);
     } catch (e) {
-      if (this.#state.kind === 'running') this.#state = previous;
+      if (this.#state === running) this.#state = previous;
       throw e;
     }
   }

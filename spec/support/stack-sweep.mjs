@@ -14,11 +14,8 @@ import { VirtualMachinePrototype, WasmValue } from '../../dist/index.js';
 const GET = 0;
 const [backend, guestPath] = process.argv.slice(2);
 
-// A rejection no handler took, by its error's name. On JSPI, when the host's own stack runs out
-// while `WebAssembly.promising` is returning (the guest already ran and paused), the engine's
-// promise for the call never reaches the library; abandoning that call then rejects it with
-// `CallAbandoned` where nothing listens. Counted and reported (a Jest worker swallows them;
-// a plain Node.js process would die of the first).
+// A rejection no handler took, by its error's name: counted and reported (a Jest worker swallows
+// them; a plain Node.js process would die of the first).
 const unhandled = {};
 process.on('unhandledRejection', (error) => {
   const name = error?.name ?? typeof error;
@@ -26,11 +23,9 @@ process.on('unhandledRejection', (error) => {
 });
 
 /**
- * Steps that never settled, by padding. On JSPI a host whose stack runs out at one precise
- * depth inside runAsync() can be left with a promise that never settles (neither the outcome
- * nor the RangeError the library promises): a known fault of the JSPI driver, reported here
- * rather than left to hang the sweep. A step settles within a few promise jobs; one that has
- * not after {@link TURNS} turns of the event loop never will.
+ * Steps that never settled, by padding: reported rather than left to hang the sweep. A step
+ * settles within a few promise jobs; one that has not after {@link TURNS} turns of the event
+ * loop never will.
  */
 const unsettled = [];
 const TURNS = 1000;

@@ -40,6 +40,7 @@
  * @module
  */
 
+import { RESOLVED, nextJob } from '../../base/promise-like.js';
 import type { CallDriver, ExportedFunction, Pull, Settle, Step, ThrowContext } from '../call-driver.js';
 
 /** The rejection an abandoned pause receives: it unwinds the suspended stack. Never seen by a host. */
@@ -75,8 +76,12 @@ export class JspiDriver implements CallDriver {
   #generation = 0;
   /** A paused call was abandoned: its stack may still be unwinding. */
   #abandoned = false;
-  /** A pause whose answer is pulled in the next job (see `Pull`), and the generation it belongs to. */
+  /** The step in progress answers its pauses by a `Pull` (see {@link call}). */
+  #pulls = false;
+  /** A pause whose answer is pulled in the next job (see `Pull`), once the machine gave it. */
   #pull: Pull | null = null;
+  /** A pulled pause's job is pending, and the generation of the call it belongs to. */
+  #pullPending = false;
   #pullGeneration = -1;
 
   /**
@@ -116,7 +121,11 @@ export class JspiDriver implements CallDriver {
     // The driver needs nothing from the instance: it is handed each export it calls.
   }
 
-  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle): void {
+  /**
+   * Starts the call. `pulls`: the receiver of its steps answers pauses with a `Pull`, so the
+   * promise each pause returns to the engine is the pulled one (see {@link #onImport}).
+   */
+  call(fn: ExportedFunction, args: readonly unknown[], settle: Settle, pulls: boolean): void {
     let wrapped = this.#promising.get(fn);
     if (wrapped === undefined) {
       wrapped = this.#api.promising(fn);
@@ -124,8 +133,14 @@ export class JspiDriver implements CallDriver {
     }
     const generation = ++this.#generation;
     this.#settleStep = settle;
+    this.#pulls = pulls;
     let running: Promise<unknown>;
     try {
+      // The engine needs some of the host's stack to return from the guest's first pause: with
+      // less, the call would pause and then throw, and its promise, which alone reports the
+      // call's end, would be lost. Checked first, so that a call either has the room or never
+      // starts (measured by the stack sweep of spec/guest-faults.test.ts).
+      headroom(HEADROOM_FRAMES);
       // Runs the guest synchronously until it returns, throws or first suspends.
       running = wrapped(...args);
     } catch (e) {
@@ -140,11 +155,12 @@ export class JspiDriver implements CallDriver {
     );
   }
 
-  resume(value: unknown, settle: Settle): void {
+  resume(value: unknown, settle: Settle, pulls: boolean): void {
     const resumePause = this.#resumePause!;
     this.#resumePause = null;
     this.#abandonPause = null;
     this.#settleStep = settle;
+    this.#pulls = pulls;
     // The engine continues the suspended stack in a promise job: the step is settled from there.
     resumePause(value);
   }
@@ -160,7 +176,7 @@ export class JspiDriver implements CallDriver {
   abandon(): void {
     const abandonPause = this.#abandonPause;
     // A pulled pause's stack unwinds when its job finds the generation changed.
-    if (abandonPause !== null || this.#pull !== null) this.#abandoned = true;
+    if (abandonPause !== null || this.#pullPending) this.#abandoned = true;
     this.#pull = null;
     this.#generation++;
     this.#settleStep = null;
@@ -169,18 +185,44 @@ export class JspiDriver implements CallDriver {
     abandonPause?.(new CallAbandoned('the paused call was abandoned'));
   }
 
+  /**
+   * A pausing import's call. The promise the engine will wait on is made first, before the
+   * machine hears of the pause: near the end of the stack any call may fail, and one that fails
+   * here throws into the guest, whose stack then unwinds and ends the call (as a
+   * `StackExhausted` trap), the machine never having been told of a pause that did not happen.
+   */
   #onImport(index: number, args: unknown[]): Promise<unknown> {
     this.pausedImport = index;
     this.pausedArgs = args;
     const settle = this.#settleStep!;
+    let pause: Promise<unknown>;
+    if (this.#pulls) {
+      this.#pullGeneration = this.#generation;
+      pause = RESOLVED.then(this.#runPull);
+      this.#pullPending = true;
+    } else {
+      pause = this.#pendingPause();
+    }
     this.#settleStep = null;
-    const pull = deliver(settle, 'paused', true);
-    if (pull === undefined) return this.#pendingPause();
-    // The answer is pulled in the next job, and the engine resumes the stack once it is there.
-    this.#pull = pull;
-    this.#pullGeneration = this.#generation;
-    this.#settleStep = settle;
-    return RESOLVED.then(this.#runPull);
+    let pull: Pull | undefined;
+    try {
+      pull = deliver(settle, 'paused', true);
+    } catch (e) {
+      // Nothing was delivered: the guest unwinds with e, and that is the step. The pause made
+      // above is never waited on: neither its job nor an abandonment may settle it (a rejection
+      // nobody waits on would be reported as unhandled).
+      this.#settleStep = settle;
+      this.#pullPending = false;
+      this.#resumePause = null;
+      this.#abandonPause = null;
+      throw e;
+    }
+    if (pull !== undefined) {
+      // The answer is pulled in the pause's job, and the engine resumes the stack once it is there.
+      this.#pull = pull;
+      this.#settleStep = settle;
+    }
+    return pause;
   }
 
   /** A pause that waits for {@link resume} or {@link abandon}. */
@@ -191,11 +233,19 @@ export class JspiDriver implements CallDriver {
     });
   }
 
-  /** The job after a pulled pause: the answer, or the pause's unwinding if it was abandoned meanwhile. */
+  /**
+   * The job of a pulled pause: the answer; or, where the machine was told of the pause too late
+   * to give a pull (a delivery retried for lack of stack), a wait for a resume; or the pause's
+   * unwinding if it was abandoned meanwhile.
+   */
   readonly #runPull = (): unknown => {
+    // A pause the guest never waited on (see #onImport).
+    if (!this.#pullPending) return undefined;
     const pull = this.#pull;
     this.#pull = null;
-    if (pull === null || this.#pullGeneration !== this.#generation) throw new CallAbandoned('the paused call was abandoned');
+    this.#pullPending = false;
+    if (this.#pullGeneration !== this.#generation) throw new CallAbandoned('the paused call was abandoned');
+    if (pull === null) return this.#pendingPause();
     return pull(this.#defer);
   };
 
@@ -227,16 +277,19 @@ function deliver(settle: Settle, step: Step, inGuest: boolean): Pull | undefined
   try {
     return settle(step, inGuest, false);
   } catch {
-    enqueue(() => settle(step, false, true));
+    nextJob(() => settle(step, false, true));
     return undefined;
   }
 }
 
-/** The settled promise a pulled pause chains its job on. */
-const RESOLVED = Promise.resolve();
-
 /**
- * `queueMicrotask`, looked up once: near the end of the stack, V8 may fail to look up a global
- * (with a `ReferenceError`, not a `RangeError`), and {@link deliver} runs exactly there.
+ * The frames {@link JspiDriver.call} makes sure are free before it starts a call: more than the
+ * engine's return from a `promising` call needs.
  */
-const enqueue = queueMicrotask;
+const HEADROOM_FRAMES = 24;
+
+/** Uses `frames` frames of the stack (a `RangeError` if they do not fit), then returns. */
+function headroom(frames: number): number {
+  return frames === 0 ? 0 : headroom(frames - 1) + 1;
+}
+
