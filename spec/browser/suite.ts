@@ -30,6 +30,37 @@ export function where(): { thread: 'main' | 'worker'; jspi: boolean; multiMemory
   };
 }
 
+/**
+ * What the engine itself does at the JavaScript boundary and in its trap messages, probed with
+ * the module at `moduleUrl` (`spec/support/engine-differences.ts` makes it): whether a NaN's
+ * sign and payload survive a trip through a JavaScript number (engines that NaN-box their values
+ * canonicalise every NaN), and the messages of an out-of-bounds memory access and of a
+ * `call_indirect` past the end of a table, of a division overflow and of a truncation out of range.
+ */
+export async function engineTraits(request: {
+  moduleUrl: string;
+}): Promise<{ nanBits: string; memoryOutOfBounds: string; tableOutOfBounds: string; divisionOverflow: string; truncationOverflow: string }> {
+  const { instance } = await WebAssembly.instantiate((await fetchBytes(request.moduleUrl)) as Uint8Array<ArrayBuffer>);
+  const exports = instance.exports as { nanBits: (x: number) => bigint; memory: () => void; table: () => void; division: () => void; truncation: () => void };
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, 0xfff4_0000_0000_0001n);
+  const message = (trap: () => void): string => {
+    try {
+      trap();
+      return '(no trap)';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  return {
+    nanBits: `0x${BigInt.asUintN(64, exports.nanBits(view.getFloat64(0))).toString(16)}`,
+    memoryOutOfBounds: message(exports.memory),
+    tableOutOfBounds: message(exports.table),
+    divisionOverflow: message(exports.division),
+    truncationOverflow: message(exports.truncation),
+  };
+}
+
 /** What `VirtualMachinePrototype.create` on one backend made of a tiny module. */
 export type BackendProbe =
   /** It ran: `result` is what the guest returned; `asyncifyStack` where the prototype says (Asyncify). */
@@ -315,6 +346,7 @@ export async function cacheRules(request: { moduleUrl: string }): Promise<{
 /** The suite's functions by name, for the page and the Worker to dispatch to. */
 export const SUITE = {
   where,
+  engineTraits,
   backendProbe,
   synchronousCompile,
   substrateCall,

@@ -23,6 +23,7 @@ import { type ModuleShape, readModuleShape } from '../../fuzz/differential/modul
 import { type PlainRun, runPlain } from '../../fuzz/differential/plain-runner.js';
 import { type VmRun, runVm } from '../../fuzz/differential/vm-runner.js';
 import type { FuzzCase } from '../browser/fuzz.js';
+import { type KnownDifference, withoutAmbiguity } from './engine-differences.js';
 
 /** The seeds, by profile; see the module documentation. */
 export const FUZZ_SLICE: readonly { readonly seed: number; readonly features: 'default' | 'modern' }[] = [
@@ -83,9 +84,17 @@ function acceptance(run: VmRun): string {
  * accepted or refused alike (refusals by kind); run, its record matches plain V8's (or differs
  * only where a side ran out of stack: engines give a call different stack sizes, so this is
  * no divergence, as in the fuzzer itself), and where both VM records match plain V8's they match
- * each other; and the API contracts the runner checks hold.
+ * each other; and the API contracts the runner checks hold. Where the engine cannot tell
+ * out-of-bounds memory from table accesses (`applying`, with its shared `message`), every record
+ * is compared without that distinction (see `engine-differences.ts`).
  */
-export function fuzzDifference(module: CorpusModule, backend: Backend, browser: VmRun): string | null {
+export function fuzzDifference(
+  module: CorpusModule,
+  backend: Backend,
+  browser: VmRun,
+  applying: readonly KnownDifference[] = [],
+  message = '',
+): string | null {
   const node = module.node[backend];
   const where = `seed ${module.browserCase.seed} (${module.browserCase.features})`;
   if (acceptance(node) !== acceptance(browser)) {
@@ -95,12 +104,15 @@ export function fuzzDifference(module: CorpusModule, backend: Backend, browser: 
   if (node.type !== 'ran' || browser.type !== 'ran') return null;
   if (browser.contractViolations.length > 0) return `${where}: API contract: ${browser.contractViolations.join('; ')}`;
   if (module.plain.type !== 'ran') return `${where}: plain V8 failed in Node.js: ${module.plain.message}`;
+  const plain = withoutAmbiguity(module.plain.record, applying, message);
+  const nodeRecord = withoutAmbiguity(node.record, applying, message);
+  const browserRecord = withoutAmbiguity(browser.record, applying, message);
   const describe = (v: Verdict): string => (v.type === 'match' ? 'match' : `${v.type} at call ${v.callIndex} (${v.exportName}): ${v.what}: plain ${v.plain} | vm ${v.vm}`);
-  const actual = compareRecords(module.plain.record, browser.record).verdict;
+  const actual = compareRecords(plain, browserRecord).verdict;
   if (actual.type === 'divergence') return `${where}: against plain V8: ${describe(actual)}`;
-  const expected = compareRecords(module.plain.record, node.record).verdict;
+  const expected = compareRecords(plain, nodeRecord).verdict;
   if (actual.type === 'match' && expected.type === 'match') {
-    const direct = compareRecords(node.record, browser.record).verdict;
+    const direct = compareRecords(nodeRecord, browserRecord).verdict;
     if (direct.type !== 'match') return `${where}: against Node.js's VM record: ${describe(direct)}`;
   }
   return null;

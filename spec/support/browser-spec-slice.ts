@@ -26,6 +26,7 @@ import type { Tally } from '../conformance/results.js';
 import { type Command, loadScript } from '../conformance/script.js';
 import { runScript } from '../conformance/script-runner.js';
 import { PROPOSAL_SUITES, SUITE_DIR, proposalDir } from '../conformance/suite.js';
+import { type KnownDifference, explainSpecDifference, failedObservation } from './engine-differences.js';
 
 /** One script of the slice: its suite (`mvp` or a proposal folder of `spec/proposals/`) and name. */
 export interface SliceScript {
@@ -126,24 +127,47 @@ export async function runSliceInNode(scripts: readonly SliceScript[], backend: B
   return outcomes;
 }
 
+/** The commands of a slice script by their `.wast` line. */
+function commandsByLine(s: SliceScript): Map<number, Command> {
+  const json = JSON.parse(readFileSync(join(folderOf(s.suite), `${s.script}.json`), 'utf8')) as { commands: Command[] };
+  return new Map(json.commands.map((c) => [c.line, c]));
+}
+
 /**
- * The lines where two runs of the same scripts differ (`[]`: none), each naming the script, the
- * command's line and both observations.
+ * How a browser's run of `scripts` differs from Node.js's: `unexplained`, one line per command
+ * whose observation differs for no reason `engine-differences.ts` knows, or that failed in the
+ * browser for none of the known differences of this engine (`applying`); and how many commands
+ * each known difference (or `spec`: both runs meet the spec) explained.
  */
-export function sliceDifferences(node: readonly SliceOutcome[], browser: readonly SliceOutcome[], browserName: string): string[] {
-  const differences: string[] = [];
-  node.forEach((expected, i) => {
+export function sliceDifferences(
+  scripts: readonly SliceScript[],
+  node: readonly SliceOutcome[],
+  browser: readonly SliceOutcome[],
+  browserName: string,
+  applying: readonly KnownDifference[],
+): { unexplained: string[]; explained: Record<string, number> } {
+  const unexplained: string[] = [];
+  const explained: Record<string, number> = {};
+  scripts.forEach((s, i) => {
+    const expected = node[i]!;
     const actual = browser[i];
     if (actual === undefined || actual.script !== expected.script) {
-      differences.push(`${expected.script}: not run in ${browserName}`);
+      unexplained.push(`${s.suite}/${s.script}: not run in ${browserName}`);
       return;
     }
+    const commands = commandsByLine(s);
     const length = Math.max(expected.observations.length, actual.observations.length);
-    for (let line = 0; line < length; line++) {
-      const n = expected.observations[line];
-      const b = actual.observations[line];
-      if (n !== b) differences.push(`${expected.script}.wast: Node.js "${n ?? '(none)'}" | ${browserName} "${b ?? '(none)'}"`);
+    for (let k = 0; k < length; k++) {
+      const n = expected.observations[k] ?? '(none)';
+      const b = actual.observations[k] ?? '(none)';
+      if (n === b && !failedObservation(b)) continue;
+      const why = explainSpecDifference(n, b, commands.get(Number(/^\d+/.exec(b)?.[0])), applying);
+      if (why === null || (failedObservation(b) && why === 'spec')) {
+        unexplained.push(`${s.suite}/${s.script}.wast: Node.js "${n}" | ${browserName} "${b}"`);
+      } else {
+        explained[why] = (explained[why] ?? 0) + 1;
+      }
     }
   });
-  return differences;
+  return { unexplained, explained };
 }

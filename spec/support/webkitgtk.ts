@@ -96,6 +96,8 @@ export async function startWebKitGtk(): Promise<EngineStart> {
   // WebDriver talks to one window at a time: each page switches to its own before a command.
   let current = await session.currentWindow();
   let initialWindowFree = true;
+  // Closing the last window ends a WebDriver session: the last page left is blanked instead.
+  let openPages = 0;
   const on = async (handle: string): Promise<void> => {
     if (current !== handle) await session.switchToWindow(handle);
     current = handle;
@@ -113,6 +115,8 @@ export async function startWebKitGtk(): Promise<EngineStart> {
       }
       await on(handle);
       await session.navigate(url);
+      openPages++;
+      let closed = false;
       const page: BrowserPage = {
         async evaluate(fn, ...args) {
           await on(handle);
@@ -129,10 +133,18 @@ export async function startWebKitGtk(): Promise<EngineStart> {
           await session.refresh();
         },
         async close() {
+          if (closed) return;
+          closed = true;
+          openPages--;
           try {
             await on(handle);
-            await session.closeWindow();
-            if (handle === current) current = '';
+            if (openPages > 0) {
+              await session.closeWindow();
+              current = '';
+            } else {
+              await session.navigate('about:blank');
+              initialWindowFree = true;
+            }
           } catch {
             // The session may be ending already.
           }
