@@ -33,7 +33,7 @@ export interface BrowserBenchResult {
   readonly missing: readonly string[];
 }
 
-/** Runs the benchmark on every engine; `quick` measures fewer rounds. */
+/** Runs the benchmark on every engine: `warmup` unmeasured rounds, then `rounds` measured ones. */
 export async function benchBrowsers(options: { readonly warmup: number; readonly rounds: number }): Promise<{ results: BrowserBenchResult[]; rows: Row[]; skipped: string[] }> {
   const westend = sharedPath('runtimes/westend-runtime-v9300.wasm');
   if (westend === null) console.log('(westend skipped in the browsers: ../shared/runtimes is not present)');
