@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: every benchmark, side by side, as tables and as JSON.
  *
- * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,create,reset]
+ * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,create,reset] [--browsers]
  * Results are printed and written to bench/results/<date>.json. Runtimes from ../shared are
  * skipped with a message when it is absent; the Asset Hub runtime comes from npm.
+ * `--browsers` measures the pause on every browser engine found instead (`browsers.ts`); with
+ * `--only`, it adds them to the sections named.
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,6 +16,7 @@ import { loadChainSpec } from '../spec/support/chain-spec.js';
 import { benchReset } from './reset.js';
 import { benchCreate } from './create.js';
 import { benchInterrupts } from './interrupts.js';
+import { benchBrowsers } from './browsers.js';
 import { benchMetadata } from './metadata.js';
 import { benchSteps } from './steps.js';
 import { table } from './support/stats.js';
@@ -22,7 +25,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1]!.split(',')) : null;
-const wanted = (section: string): boolean => only === null || only.has(section);
+const browsers = args.includes('--browsers');
+// `--browsers` alone measures the browsers only.
+const wanted = (section: string): boolean => (only === null ? !browsers || section === 'browsers' : only.has(section) || (browsers && section === 'browsers'));
 
 const report: Record<string, unknown> = {
   date: new Date().toISOString(),
@@ -115,6 +120,15 @@ if (wanted('reset')) {
   print(
     'A small call on a runtime seen before: runtimeCall(Core_version), and what a fresh instance costs (milliseconds)',
     table(['runtime: what', 'ms', 'x fresh instantiation'], rows),
+  );
+}
+
+if (wanted('browsers')) {
+  const { results, rows, skipped } = await benchBrowsers({ warmup: quick ? 2 : 10, rounds: quick ? 3 : 15 });
+  report['browsers'] = { results, skipped };
+  print(
+    'Browsers: Metadata_metadata, every import an interrupt, page main thread, memory put back between calls (per pause: what the variant adds to plain, over the host calls)',
+    table(['engine: how', 'ms/call', 'x plain', 'us/pause'], rows),
   );
 }
 

@@ -117,6 +117,14 @@ export function expectedRefusals(shape: ModuleShape, startFunctions = false): Se
   return kinds;
 }
 
+/**
+ * The VM's `unwindBufferPages` for `seed` when a check does not set it: its default (`undefined`,
+ * 64 pages) three times in four, else 1 page (see {@link CheckOptions.unwindBufferPages}).
+ */
+export function seededUnwindBufferPages(seed: number): number | undefined {
+  return new Prng(seed, 3).oneIn(4) ? 1 : undefined;
+}
+
 /** Runs `bytes` on both sides with the plan and host of `seed`, and compares. */
 export async function checkModule(bytes: Uint8Array, seed: number, options: CheckOptions = {}): Promise<ModuleReport> {
   let shape: ModuleShape;
@@ -130,7 +138,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   const startFunctions = options.startFunctions === true;
   const expected = expectedRefusals(shape, startFunctions);
 
-  const unwindBufferPages = options.unwindBufferPages ?? (new Prng(seed, 3).oneIn(4) ? 1 : undefined);
+  const unwindBufferPages = options.unwindBufferPages ?? seededUnwindBufferPages(seed);
   const features = options.features ?? 'default';
   const asyncify = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify', features, startFunctions });
   const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions });

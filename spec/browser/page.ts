@@ -1,6 +1,9 @@
 /**
- * The browser tests' page (main thread): exposes the suite as `window.suite`, and
- * `window.inWorker(name, argument)` to run the same function in a module Worker.
+ * The browser tests' page (main thread): exposes the suite as `window.suite`,
+ * `window.inWorker(name, argument)` to run the same function in a module Worker, and
+ * `window.pageLog`, what the page reported of errors (uncaught errors, unhandled rejections,
+ * `console.error` and `console.warn`), which the test prints when it is not empty: every driver
+ * can read a global, not every driver forwards the console.
  */
 import { SUITE, type SuiteName } from './suite.js';
 
@@ -26,5 +29,16 @@ function inWorker(name: SuiteName, argument: unknown): Promise<unknown> {
   });
 }
 
-Object.assign(globalThis, { suite: SUITE, inWorker });
+const pageLog: string[] = [];
+addEventListener('error', (event) => pageLog.push(`uncaught: ${event.message}`));
+addEventListener('unhandledrejection', (event) => pageLog.push(`unhandled rejection: ${String(event.reason)}`));
+for (const level of ['error', 'warn'] as const) {
+  const original = console[level].bind(console);
+  console[level] = (...args: unknown[]) => {
+    pageLog.push(`console.${level}: ${args.map(String).join(' ')}`);
+    original(...args);
+  };
+}
+
+Object.assign(globalThis, { suite: SUITE, inWorker, pageLog });
 document.title = 'ready';

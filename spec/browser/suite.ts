@@ -1,22 +1,120 @@
 /**
- * What the browser tests (`spec/browser.test.ts`) run inside Chromium, on the page's main
- * thread and in a Worker alike: every function takes plain data and returns plain data, so
- * that the test can call it through `page.evaluate` or a Worker's messages. It imports the
- * package by name, as a page would, and is bundled by esbuild with no setting beyond the
- * platform.
+ * What the browser tests (`spec/browser.test.ts`) run inside each browser, on the page's main
+ * thread and in a Worker alike: every function takes plain data and returns plain data (what
+ * survives JSON), so that the test can call it through any driver's `evaluate` or a Worker's
+ * messages. It imports the package by name, as a page would, and is bundled by esbuild with no
+ * setting beyond the platform (the spec-suite and fuzz runners it adds, in `conformance.ts` and
+ * `fuzz.ts`, need a little more: see `spec/support/browser-bundle.ts`).
  */
-import { type Backend, type ProgressEvent, UsageError, VirtualMachinePrototype, WasmValue } from 'resumable-wasm';
+import { type Backend, NewError, type ProgressEvent, UsageError, VirtualMachinePrototype, WasmValue } from 'resumable-wasm';
 import { IndexedDbArtifactCache } from 'resumable-wasm/browser';
 import { createStore, keys, set } from 'idb-keyval';
 import { type RuntimeProgressEvent, SubstrateRuntime, runtimeCall } from 'resumable-wasm/substrate';
 import { roundTrips } from '../support/round-trips.js';
+import { specScripts } from './conformance.js';
+import { fuzzCases } from './fuzz.js';
 
-/** Where a suite function ran. */
-export function where(): { thread: 'main' | 'worker'; jspi: boolean } {
+/** A module with two memories: valid only where the engine has multi-memory. */
+const TWO_MEMORIES = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x05, 0x02, 0x00, 0x00, 0x00, 0x00);
+
+/**
+ * Where a suite function ran, and what the engine itself offers there, probed directly (never
+ * read from the user agent): JSPI (`WebAssembly.Suspending` and `promising`) and multi-memory.
+ */
+export function where(): { thread: 'main' | 'worker'; jspi: boolean; multiMemory: boolean } {
+  const api = WebAssembly as unknown as { Suspending?: unknown; promising?: unknown };
   return {
     thread: typeof document === 'undefined' ? 'worker' : 'main',
-    jspi: typeof (WebAssembly as unknown as { Suspending?: unknown }).Suspending === 'function',
+    jspi: typeof api.Suspending === 'function' && typeof api.promising === 'function',
+    multiMemory: WebAssembly.validate(TWO_MEMORIES),
   };
+}
+
+/**
+ * What the engine itself does at the JavaScript boundary and in its trap messages, probed with
+ * the module at `moduleUrl` (`spec/support/engine-differences.ts` makes it): whether a NaN's
+ * sign and payload survive a trip through a JavaScript number (engines that NaN-box their values
+ * canonicalise every NaN), and the messages of an out-of-bounds memory access and of a
+ * `call_indirect` past the end of a table, of a division overflow and of a truncation out of range.
+ */
+export async function engineTraits(request: {
+  moduleUrl: string;
+}): Promise<{ nanBits: string; memoryOutOfBounds: string; tableOutOfBounds: string; divisionOverflow: string; truncationOverflow: string }> {
+  const { instance } = await WebAssembly.instantiate((await fetchBytes(request.moduleUrl)) as Uint8Array<ArrayBuffer>);
+  const exports = instance.exports as { nanBits: (x: number) => bigint; memory: () => void; table: () => void; division: () => void; truncation: () => void };
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, 0xfff4_0000_0000_0001n);
+  const message = (trap: () => void): string => {
+    try {
+      trap();
+      return '(no trap)';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  return {
+    nanBits: `0x${BigInt.asUintN(64, exports.nanBits(view.getFloat64(0))).toString(16)}`,
+    memoryOutOfBounds: message(exports.memory),
+    tableOutOfBounds: message(exports.table),
+    divisionOverflow: message(exports.division),
+    truncationOverflow: message(exports.truncation),
+  };
+}
+
+/** What `VirtualMachinePrototype.create` on one backend made of a tiny module. */
+export type BackendProbe =
+  /** It ran: `result` is what the guest returned; `asyncifyStack` where the prototype says (Asyncify). */
+  | { ok: true; result: number | null; asyncifyStack: string | null }
+  /** It was refused: the error's class, kind and message. */
+  | { ok: false; error: string; kind: string | null; message: string };
+
+/** A thrown value as data. */
+function refusal(e: unknown): BackendProbe & { ok: false } {
+  const kind = (e as { kind?: unknown }).kind;
+  return {
+    ok: false,
+    error: e instanceof NewError ? 'NewError' : e instanceof Error ? e.name : typeof e,
+    kind: typeof kind === 'string' ? kind : null,
+    message: e instanceof Error ? e.message : String(e),
+  };
+}
+
+/**
+ * Creates a prototype of the module at `moduleUrl` on `backend` and runs its `main(1)`,
+ * answering every pause with 1; or reports the refusal. On Asyncify this runs the transform in
+ * the browser (Binaryen is downloaded): the tests probe on a page of their own.
+ */
+export async function backendProbe(request: { moduleUrl: string; backend: Backend }): Promise<BackendProbe> {
+  const moduleBytes = await fetchBytes(request.moduleUrl);
+  let proto: VirtualMachinePrototype;
+  try {
+    proto = await VirtualMachinePrototype.create({ moduleBytes, symbols: () => 0, backend: request.backend });
+  } catch (e) {
+    return refusal(e);
+  }
+  const vm = proto.prepare().start('main', [WasmValue.i32(1)]);
+  let outcome = await vm.runAsync(null);
+  while (outcome.type === 'interrupted') outcome = await vm.runAsync(WasmValue.i32(1));
+  const stack = (proto as unknown as { asyncifyStack?: unknown }).asyncifyStack;
+  return {
+    ok: true,
+    result: outcome.type === 'finished' && outcome.value?.type === 'i32' ? outcome.value.value : null,
+    asyncifyStack: typeof stack === 'string' ? stack : null,
+  };
+}
+
+/**
+ * Whether this thread may compile the module at `moduleUrl` synchronously (Chromium refuses
+ * modules over 8 MB on a page's main thread): `ok`, or the engine's error.
+ */
+export async function synchronousCompile(request: { moduleUrl: string }): Promise<string> {
+  const bytes = await fetchBytes(request.moduleUrl);
+  try {
+    new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+    return 'ok';
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
 }
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
@@ -31,13 +129,19 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** A Substrate runtime call on `backend` (JSPI from the code; Asyncify from an artifact made by Node.js). */
+/**
+ * A Substrate runtime call on `backend` (JSPI from the code; Asyncify from an artifact made by
+ * Node.js), or the refusal of `SubstrateRuntime.create` as data (`refused`) where the engine
+ * cannot run the backend.
+ */
 export async function substrateCall(request: {
   codeUrl: string;
   backend: Backend;
   artifactUrl?: string;
   entryPoints: string[];
-}): Promise<{
+}): Promise<
+  | { refused: BackendProbe & { ok: false } }
+  | {
   where: ReturnType<typeof where>;
   codeBytes: number;
   backend: Backend;
@@ -46,21 +150,28 @@ export async function substrateCall(request: {
   phases: string[];
   outputs: { entryPoint: string; base64: string; pauses: number; ms: number }[];
   createMs: number;
-}> {
+}
+> {
   // Hex text (as chain specs hold it), or raw wasm.
   const code = request.codeUrl.endsWith('.wasm') ? await fetchBytes(request.codeUrl) : (await (await fetch(request.codeUrl)).text()).trim();
   const artifact = request.artifactUrl === undefined ? undefined : await fetchBytes(request.artifactUrl);
   const codeBytes = typeof code === 'string' ? (code.length - 2) / 2 : code.length;
   const phases: string[] = [];
   const started = performance.now();
-  const runtime = await SubstrateRuntime.create({
-    code,
-    backend: request.backend,
-    ...(artifact === undefined ? {} : { artifact }),
-    onProgress: (e: RuntimeProgressEvent) => {
-      if (e.status === 'end') phases.push(e.phase);
-    },
-  });
+  let runtime: SubstrateRuntime;
+  try {
+    runtime = await SubstrateRuntime.create({
+      code,
+      backend: request.backend,
+      ...(artifact === undefined ? {} : { artifact }),
+      onProgress: (e: RuntimeProgressEvent) => {
+        if (e.status === 'end') phases.push(e.phase);
+      },
+    });
+  } catch (e) {
+    if (e instanceof NewError && e.kind === 'BackendUnsupported') return { refused: refusal(e) };
+    throw e;
+  }
   const createMs = performance.now() - started;
   const outputs = [];
   for (const entryPoint of request.entryPoints) {
@@ -233,5 +344,16 @@ export async function cacheRules(request: { moduleUrl: string }): Promise<{
 }
 
 /** The suite's functions by name, for the page and the Worker to dispatch to. */
-export const SUITE = { where, substrateCall, instantiationLimit, asyncifyCreate, cacheRules } as const;
+export const SUITE = {
+  where,
+  engineTraits,
+  backendProbe,
+  synchronousCompile,
+  substrateCall,
+  instantiationLimit,
+  asyncifyCreate,
+  cacheRules,
+  specScripts,
+  fuzzCases,
+} as const;
 export type SuiteName = keyof typeof SUITE;

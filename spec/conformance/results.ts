@@ -48,6 +48,12 @@ export interface ScriptResult {
   readonly tally: Tally;
   readonly failures: readonly Failure[];
   readonly skips: readonly Skip[];
+  /**
+   * One line per command, in order: its line, type and status, and what the VM gave (a value with
+   * its bit pattern, a trap kind, a refusal kind). Engine-neutral, so that two runs of a script
+   * (Node.js and a browser, say) can be compared line for line.
+   */
+  readonly observations: readonly string[];
   /** Interrupts (calls of `spectest` imports) answered: shows the pause path was exercised. */
   readonly interrupts: number;
   /** Wall-clock time, in milliseconds. */

@@ -31,6 +31,7 @@ export async function runSuite(
         tally,
         failures: [{ script: name, line: 0, command: 'script', module: null, what: `load ${name}.json`, detail: message }],
         skips: [],
+        observations: [],
         interrupts: 0,
         milliseconds: performance.now() - started,
         error: message,

@@ -10,8 +10,6 @@
  * @module
  */
 
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { type FeaturesOption, GlobalValueError, type Signature, StartError, VirtualMachinePrototype } from '../../lib/index.js';
 import { featureNames } from '../../lib/base/feature-set.js';
 import { classifyModule } from './module-class.js';
@@ -107,6 +105,10 @@ class ScriptRun {
   readonly tally = emptyTally();
   readonly failures: Failure[] = [];
   readonly skips: Skip[] = [];
+  /** What each command saw, one line per command: see {@link ScriptResult.observations}. */
+  readonly observations: string[] = [];
+  /** What the command in progress saw of the VM (a value, a trap kind, a refusal kind), if anything. */
+  private observed: string | null = null;
   interrupts = 0;
   /** Function imports linked to registered modules' exports; an import's id is LINK_BASE + its index here. */
   private readonly links: { readonly slot: Extract<ModuleSlot, { state: 'live' }>; readonly field: string }[] = [];
@@ -149,13 +151,17 @@ class ScriptRun {
   async run(): Promise<void> {
     for (const command of this.script.commands) {
       let result: CommandResult;
+      this.observed = null;
       try {
         result = await this.runCommand(command);
       } catch (e) {
         // Anything unexpected (a VM exception out of run(), a harness bug) fails this command
         // only; the next command starts afresh.
         result = fail(`unexpected exception: ${describeError(e)}`);
+        this.observed = 'exception';
       }
+      const status = result.status === 'skipped' ? `skipped ${result.reason}` : result.status;
+      this.observations.push(`${command.line} ${command.type}: ${status}${this.observed === null ? '' : ` -> ${this.observed}`}`);
       count(this.tally, result);
       if (result.status === 'failed') this.failures.push(this.failure(command, result.detail));
       if (result.status === 'skipped') {
@@ -207,8 +213,7 @@ class ScriptRun {
   }
 
   private readModule(filename: string): Uint8Array {
-    // The API takes a Uint8Array: pass exactly that, not Node's Buffer subclass.
-    return new Uint8Array(readFileSync(join(dirname(this.script.path), filename)));
+    return this.script.module(filename);
   }
 
   /** Marks the registered modules that `linkedTo` names: their state may depend on skipped linking. */
@@ -307,6 +312,7 @@ class ScriptRun {
     const args = action.args.map(toWasmValue);
     const outcome = await slot.instance.invoke(action.field, args);
     this.interrupts += outcome.interrupts;
+    this.observed = outcome.type === 'finished' ? formatWasmValue(outcome.value) : `trap ${outcome.trap.kind}`;
     // A linked callee trapped: the caller's instance was made fresh, later commands cannot run on it.
     if (outcome.type === 'trapped' && outcome.reset) slot.taint = 'linking';
     switch (command.type) {
@@ -377,6 +383,7 @@ class ScriptRun {
           : fail(`expected a refusal of kind ${expected.join(' | ')} ("${command.text}"), got ${e.message}`);
       }
       const kind = newErrorKind(e);
+      this.observed = kind === null ? 'threw' : `refused ${kind}`;
       if (kind !== null && expected.includes(kind)) return passed;
       // Refused for a reason of its skip class before the spec's reason could be reached: only
       // possible for link- and instantiation-time reasons, which come after the VM's module
@@ -387,6 +394,7 @@ class ScriptRun {
       }
       return fail(`expected a refusal of kind ${expected.join(' | ')} ("${command.text}"), got ${describeError(e)}`);
     }
+    this.observed = 'accepted';
     return fail(`the VM accepted the module; expected a refusal of kind ${expected.join(' | ')} ("${command.text}")`);
   }
 }
@@ -410,6 +418,7 @@ export async function runScript(script: Script, options: RunOptions): Promise<Sc
     tally: run.tally,
     failures: run.failures,
     skips: run.skips,
+    observations: run.observations,
     interrupts: run.interrupts,
     milliseconds: performance.now() - started,
   };

@@ -10,7 +10,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** One argument or expected result. `value` is absent in the result types of `assert_trap`. */
 export interface ScriptValue {
@@ -86,13 +86,19 @@ export type Command =
   | AssertTrapCommand
   | AssertRefusalCommand;
 
-/** A parsed script: its name (the `.json` file's base name without extension) and its commands. */
+/**
+ * A parsed script: its name (the `.json` file's base name without extension), its commands, and
+ * the module files they name. Nothing in it needs a file system once made: the browser tests
+ * make scripts from data (`spec/browser/conformance.ts`).
+ */
 export interface Script {
   readonly name: string;
-  /** The `.json` file, absolute. */
+  /** The `.json` file, absolute (in a browser: the path it had where it was read). */
   readonly path: string;
   readonly sourceFilename: string;
   readonly commands: readonly Command[];
+  /** The bytes of the module file `filename` that a command names. */
+  readonly module: (filename: string) => Uint8Array;
 }
 
 /** Reads and parses the wast2json script at `path`. The module files it names sit next to it. */
@@ -103,5 +109,7 @@ export function loadScript(path: string): Script {
     path,
     sourceFilename: json.source_filename,
     commands: json.commands,
+    // The API takes a Uint8Array: pass exactly that, not Node's Buffer subclass.
+    module: (filename) => new Uint8Array(readFileSync(join(dirname(path), filename))),
   };
 }
