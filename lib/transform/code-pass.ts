@@ -1,0 +1,581 @@
+/**
+ * The one pass over a function body that applies every code rewrite at once (see
+ * `code-rewrite.ts` for the whole picture, and `memory-shift.ts`, `nan-canonicalization.ts`,
+ * `fuel-metering.ts`, `stack-limit.ts` for what each rewrite emits and why).
+ *
+ * The walk decodes each instruction once, with the tables of `base/instruction-set.ts`, and
+ * keeps, as it goes:
+ *
+ * - **a copy cursor**: the guest's bytes are copied in runs; a rewrite first copies the run up
+ *   to where it writes (before an instruction, in place of it, or after it), so the unchanged
+ *   majority of the code costs one `set` per run, not a write per byte;
+ * - **the control stack** (kind, operand height at entry, parameters, results, whether entered
+ *   in unreachable code) and the operand stack height, for the function's stack cost and to know
+ *   which code is unreachable (after `br`, `br_table`, `return`, `unreachable`, up to the next
+ *   `else` or `end`);
+ * - **the open fuel block**: where its charge's cost placeholders are and what it has cost so
+ *   far; a charge is written lazily, just before the block's first instruction that costs
+ *   something, and patched when the block ends;
+ * - **the scratch locals** the rewrites asked for, numbered after the function's own locals and
+ *   declared when the body is done;
+ * - **the offset map's entries** for the instructions a stack trace can point at (calls and
+ *   instructions that may trap, plus the calls the rewrites add), as positions in the new body
+ *   and in the guest's module;
+ * - **the call sites waiting for a callee's stack cost** (the callee not walked yet).
+ *
+ * @module
+ */
+
+import {
+  FC_COUNT,
+  FC_IMMEDIATES,
+  FC_MEMORY_COPY,
+  FC_MEMORY_FILL,
+  FC_MEMORY_INIT,
+  FC_POPS,
+  FC_PUSHES,
+  FC_TABLE_COPY,
+  FC_TABLE_FILL,
+  FC_TABLE_GROW,
+  FC_TABLE_INIT,
+  FC_TRAPS,
+  IMM_U32,
+  IMM_U32_U32,
+  POPS,
+  PUSHES,
+  TRAPS_OR_CALLS,
+} from '../base/instruction-set.js';
+import { ByteWriter, IntList, u32Length } from './byte-writer.js';
+import {
+  BYTES_PER_UNIT,
+  ENTRIES_PER_UNIT,
+  MAX_BLOCK_COST,
+  STATIC_COST,
+  chargeCallPosition,
+  emitCharge,
+  emitSizeCharge,
+  patchCharge,
+} from './fuel-metering.js';
+import { emitGrowAdjustment, emitShiftBulkOperands, emitSizeAdjustment, shiftedOffset, PAGE_BYTES } from './memory-shift.js';
+import { NAN_RESULT, emitCanonicalize } from './nan-canonicalization.js';
+import { RewriteError } from './rewrite-error.js';
+import { FRAME_COST, chargedCost, emitEnter, emitLeave } from './stack-limit.js';
+
+/** What the pass knows of the module, and which rewrites it applies. */
+export interface PassModule {
+  readonly bytes: Uint8Array;
+  /** Parameter and result counts of each type. */
+  readonly typeParams: Int32Array;
+  readonly typeResults: Int32Array;
+  /** The type of each function, in the guest's function index space. */
+  readonly functionTypes: Int32Array;
+  readonly importedFunctions: number;
+  /** Imports the rewrite adds after the guest's: every defined function's index moves by this. */
+  readonly addedImports: number;
+  /**
+   * What `ref.func f` becomes, by guest function index (a thunk with the stack limit), or `null`
+   * when it is `f` moved by {@link addedImports}.
+   */
+  readonly refTargets: Int32Array | null;
+  /** `memoryBase`, in pages (0: no shift). */
+  readonly memoryPages: number;
+  readonly canonicalizeNaNs: boolean;
+  /** The fuel counter's global index and `$out_of_fuel`'s function index, or `null`. */
+  readonly fuel: { readonly counter: number; readonly helper: number } | null;
+  /** The height global, the limit, the trap import and the cost placeholders' width, or `null`. */
+  readonly stack: { readonly height: number; readonly limit: number; readonly trapImport: number; readonly width: number } | null;
+  /** Whether to record offset map entries. */
+  readonly offsets: boolean;
+  /** Each guest function's stack cost once walked (-1 before); filled by the pass. */
+  readonly costs: Int32Array;
+}
+
+/** Scratch local kinds and their types. */
+const T = 0;
+const A = 1;
+const B = 2;
+const D = 3;
+const F32 = 4;
+const F64 = 5;
+const SCRATCH_TYPES: readonly number[] = [0x7f, 0x7f, 0x7f, 0x7e, 0x7d, 0x7c];
+
+/** The position after the last LEB128 {@link leb} read. */
+let next = 0;
+
+/** An unsigned LEB128 of at most 32 bits at `p` (sets {@link next}). */
+function leb(bytes: Uint8Array, p: number): number {
+  let b = bytes[p]!;
+  if (b < 0x80) {
+    next = p + 1;
+    return b;
+  }
+  let result = b & 0x7f;
+  let scale = 0x80;
+  for (let i = 1; i < 5; i++) {
+    b = bytes[p + i]!;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      next = p + i + 1;
+      return result;
+    }
+    scale *= 0x80;
+  }
+  throw new RewriteError(`malformed LEB128 at byte ${p}`);
+}
+
+/** The position after the LEB128 at `p`. */
+function skipLeb(bytes: Uint8Array, p: number): number {
+  while (bytes[p++]! >= 0x80) {
+    // continuation bytes
+  }
+  return p;
+}
+
+/** Rewrites function bodies one at a time; see the module documentation. */
+export class CodePass {
+  readonly m: PassModule;
+  /** The rewritten body of the last function (instructions only: no size, no locals). */
+  readonly body = new ByteWriter(1 << 16);
+  /** Offset map entries of the last function: position in {@link body}, guest offset. */
+  readonly tokenAt = new IntList(1 << 12);
+  readonly tokenGuest = new IntList(1 << 12);
+  /** Call sites of the last function waiting for a cost: position in {@link body}, callee. */
+  readonly patchAt = new IntList(256);
+  readonly patchCallee = new IntList(256);
+  /** Types of the scratch locals the last function needs, in local index order. */
+  readonly scratchTypes: number[] = [];
+
+  readonly #scratchIndex = new Int32Array(6);
+  #localCount = 0;
+  /** The first guest byte not yet copied. */
+  #from = 0;
+  /** The open fuel block's first placeholder (-1: none open) and its cost so far. */
+  #fuelAt = -1;
+  #fuelCost = 0;
+  // The control stack, indexed by depth (0: the function).
+  readonly #base: number[] = [0];
+  readonly #params: number[] = [0];
+  readonly #results: number[] = [0];
+  readonly #deadAtEntry: boolean[] = [false];
+  /** The frame's opcode (`block`, `loop`, `if`), and whether a branch targets it (its `end` is then a join). */
+  readonly #kind: number[] = [0];
+  readonly #targeted: boolean[] = [false];
+
+  constructor(module: PassModule) {
+    this.m = module;
+  }
+
+  /**
+   * Rewrites the instructions `bytes[start .. end)` of guest function `index` (with `locals`
+   * locals, parameters included) into {@link body}; returns its stack cost.
+   */
+  rewrite(index: number, params: number, declaredLocals: number, start: number, end: number): number {
+    const m = this.m;
+    const bytes = m.bytes;
+    const w = this.body;
+    w.pos = 0;
+    this.tokenAt.length = 0;
+    this.tokenGuest.length = 0;
+    this.patchAt.length = 0;
+    this.patchCallee.length = 0;
+    this.scratchTypes.length = 0;
+    this.#scratchIndex.fill(-1);
+    this.#localCount = params + declaredLocals;
+    this.#from = start;
+    this.#fuelAt = -1;
+    this.#fuelCost = 0;
+
+    const base = this.#base;
+    const blockParams = this.#params;
+    const blockResults = this.#results;
+    const deadAtEntry = this.#deadAtEntry;
+    const kind = this.#kind;
+    const targeted = this.#targeted;
+    const { typeParams, typeResults, functionTypes, importedFunctions, addedImports } = m;
+    const metering = m.fuel !== null;
+    const nan = m.canonicalizeNaNs;
+    const shift = m.memoryPages > 0;
+    const offsets = m.offsets;
+    let depth = 0;
+    let height = 0;
+    let max = 0;
+    let dead = false;
+    let p = start;
+    let done = false;
+
+    while (p < end) {
+      const at = p;
+      const op = bytes[p++]!;
+      if (metering && !dead && STATIC_COST[op] === 1) this.#pay(at);
+      if (op >= 0x45 && op <= 0xc4) {
+        // Numeric: no immediates, never a net push.
+        if (!dead) height += PUSHES[op]! - POPS[op]!;
+        if (offsets && TRAPS_OR_CALLS[op] === 1) this.#tokenHere(at);
+        if (nan) {
+          const kind = NAN_RESULT[op]!;
+          if (kind !== 0) {
+            this.#flush(p);
+            emitCanonicalize(w, kind, this.#scratch(kind === 1 ? F32 : F64));
+          }
+        }
+        continue;
+      }
+      switch (op) {
+        case 0x00: // unreachable
+          if (offsets) this.#tokenHere(at);
+          dead = true;
+          this.#closeFuel();
+          break;
+        case 0x01: // nop
+          break;
+        case 0x02: // block
+        case 0x03: // loop
+        case 0x04: {
+          // if
+          let entryParams = 0;
+          let entryResults = 0;
+          const b = bytes[p]!;
+          if (b === 0x40) {
+            p++;
+          } else if ((b & 0xc0) === 0x40) {
+            p++;
+            entryResults = 1;
+          } else {
+            const type = leb(bytes, p);
+            p = next;
+            entryParams = typeParams[type]!;
+            entryResults = typeResults[type]!;
+          }
+          if (op === 0x04 && !dead) height--;
+          depth++;
+          base[depth] = height - entryParams;
+          blockParams[depth] = entryParams;
+          blockResults[depth] = entryResults;
+          deadAtEntry[depth] = dead;
+          kind[depth] = op;
+          targeted[depth] = false;
+          // A loop's body is a branch target, an if's arm is entered from the condition.
+          if (op !== 0x02) this.#closeFuel();
+          break;
+        }
+        case 0x05: // else
+          height = base[depth]! + blockParams[depth]!;
+          dead = deadAtEntry[depth]!;
+          this.#closeFuel();
+          break;
+        case 0x0b: // end
+          if (depth === 0) {
+            done = true;
+            this.#closeFuel();
+            p = end;
+            if (at + 1 !== end) throw new RewriteError(`function ${index}: code after its final end`);
+            break;
+          }
+          height = base[depth]! + blockResults[depth]!;
+          if (kind[depth] === 0x02 && !targeted[depth]) {
+            // A block no branch targets: its end is reached only by going on, so the fuel block goes on.
+            dead ||= deadAtEntry[depth]!;
+          } else {
+            // A join (an if's end, a targeted block's end), or a loop's end (not to pay the code
+            // after the loop at every iteration).
+            dead = deadAtEntry[depth]!;
+            this.#closeFuel();
+          }
+          depth--;
+          if (!dead && height > max) max = height;
+          break;
+        case 0x0c: {
+          // br
+          const label = leb(bytes, p);
+          p = next;
+          if (label < depth) targeted[depth - label] = true;
+          dead = true;
+          this.#closeFuel();
+          break;
+        }
+        case 0x0d: {
+          // br_if (its fall-through goes on with the same fuel block)
+          const label = leb(bytes, p);
+          p = next;
+          if (label < depth) targeted[depth - label] = true;
+          if (!dead) height--;
+          break;
+        }
+        case 0x0e: {
+          // br_table
+          const count = leb(bytes, p);
+          p = next;
+          for (let k = 0; k <= count; k++) {
+            const label = leb(bytes, p);
+            p = next;
+            if (label < depth) targeted[depth - label] = true;
+          }
+          dead = true;
+          this.#closeFuel();
+          break;
+        }
+        case 0x0f: // return
+          dead = true;
+          this.#closeFuel();
+          break;
+        case 0x10: {
+          // call
+          const callee = leb(bytes, p);
+          p = next;
+          const type = functionTypes[callee]!;
+          if (type === undefined) throw new RewriteError(`function ${index}: call of an unknown function ${callee}`);
+          if (!dead) {
+            height += typeResults[type]! - typeParams[type]!;
+            if (height > max) max = height;
+          }
+          this.#call(at, p, callee);
+          break;
+        }
+        case 0x11: {
+          // call_indirect
+          const type = leb(bytes, p);
+          p = skipLeb(bytes, next);
+          if (!dead) {
+            height += typeResults[type]! - typeParams[type]! - 1;
+            if (height > max) max = height;
+          }
+          if (offsets) this.#tokenHere(at);
+          break;
+        }
+        case 0x1a: // drop
+        case 0x1b: // select
+          if (!dead) height += PUSHES[op]! - POPS[op]!;
+          break;
+        case 0x1c: {
+          // select with types (one value type byte each: the VM allows no typed references)
+          const count = leb(bytes, p);
+          p = next + count;
+          if (!dead) height -= 2;
+          break;
+        }
+        case 0x20: // local.get
+        case 0x21: // local.set
+        case 0x22: // local.tee
+        case 0x23: // global.get
+        case 0x24: // global.set
+          p = skipLeb(bytes, p);
+          if (!dead) {
+            height += PUSHES[op]! - POPS[op]!;
+            if (height > max) max = height;
+          }
+          break;
+        case 0x25: // table.get
+        case 0x26: // table.set
+          p = skipLeb(bytes, p);
+          if (!dead) height += PUSHES[op]! - POPS[op]!;
+          if (offsets) this.#tokenHere(at);
+          break;
+        case 0x3f: // memory.size
+        case 0x40: {
+          // memory.grow
+          if (leb(bytes, p) !== 0) throw new RewriteError(`function ${index}: ${op === 0x3f ? 'memory.size' : 'memory.grow'} of another memory than 0`);
+          p = next;
+          if (!dead && op === 0x3f && ++height > max) max = height;
+          if (shift) {
+            this.#flush(p);
+            if (op === 0x3f) emitSizeAdjustment(w, m.memoryPages);
+            else emitGrowAdjustment(w, m.memoryPages, this.#scratch(T));
+          }
+          break;
+        }
+        case 0x41: // i32.const
+        case 0x42: // i64.const
+          p = skipLeb(bytes, p);
+          if (!dead && ++height > max) max = height;
+          break;
+        case 0x43: // f32.const
+          p += 4;
+          if (!dead && ++height > max) max = height;
+          break;
+        case 0x44: // f64.const
+          p += 8;
+          if (!dead && ++height > max) max = height;
+          break;
+        case 0xd0: // ref.null
+          p++;
+          if (!dead && ++height > max) max = height;
+          break;
+        case 0xd1: // ref.is_null
+          break;
+        case 0xd2: {
+          // ref.func
+          const target = leb(bytes, p);
+          p = next;
+          if (!dead && ++height > max) max = height;
+          if (target >= importedFunctions && (m.refTargets !== null || addedImports > 0)) {
+            this.#flush(at);
+            w.ensure(6);
+            w.byte(0xd2);
+            w.u32(m.refTargets !== null ? m.refTargets[target]! : target + addedImports);
+            this.#from = p;
+          }
+          break;
+        }
+        case 0xfc: {
+          const sub = leb(bytes, p);
+          p = next;
+          if (sub >= FC_COUNT) throw new RewriteError(`function ${index}: unknown instruction 0xfc ${sub} at byte ${at}`);
+          const immediates = FC_IMMEDIATES[sub]!;
+          if (immediates === IMM_U32) {
+            const value = leb(bytes, p);
+            p = next;
+            if (sub === FC_MEMORY_FILL && value !== 0) throw new RewriteError(`function ${index}: memory.fill of another memory than 0`);
+          } else if (immediates === IMM_U32_U32) {
+            const first = leb(bytes, p);
+            const second = leb(bytes, next);
+            p = next;
+            if ((sub === FC_MEMORY_INIT && second !== 0) || (sub === FC_MEMORY_COPY && (first | second) !== 0)) {
+              throw new RewriteError(`function ${index}: a bulk memory instruction on another memory than 0`);
+            }
+          }
+          if (!dead) {
+            height += FC_PUSHES[sub]! - FC_POPS[sub]!;
+            if (height > max) max = height;
+          }
+          const memoryBulk = sub === FC_MEMORY_INIT || sub === FC_MEMORY_COPY || sub === FC_MEMORY_FILL;
+          if (metering && !dead && (memoryBulk || sub === FC_TABLE_INIT || sub === FC_TABLE_COPY || sub === FC_TABLE_FILL || sub === FC_TABLE_GROW)) {
+            this.#flush(at);
+            const fuel = m.fuel!;
+            const call = emitSizeCharge(w, memoryBulk ? BYTES_PER_UNIT : ENTRIES_PER_UNIT, fuel.counter, fuel.helper, this.#scratch(A), this.#scratch(D));
+            if (offsets) this.#token(call, at);
+          }
+          if (shift && memoryBulk) {
+            this.#flush(at);
+            emitShiftBulkOperands(w, sub, m.memoryPages * PAGE_BYTES, this.#scratch(T), this.#scratch(A), this.#scratch(B));
+          }
+          if (offsets && FC_TRAPS[sub] === 1) this.#tokenHere(at);
+          break;
+        }
+        default: {
+          if (op >= 0x28 && op <= 0x3e) {
+            // Loads and stores.
+            const align = leb(bytes, p);
+            if ((align & 0x40) !== 0) throw new RewriteError(`function ${index}: a load or store on another memory than 0`);
+            const offset = leb(bytes, next);
+            p = next;
+            if (!dead) height += PUSHES[op]! - POPS[op]!;
+            if (shift) {
+              this.#flush(at);
+              w.ensure(12);
+              if (offsets) this.#token(w.pos, at);
+              w.byte(op);
+              w.u32(align);
+              w.u32(shiftedOffset(offset, m.memoryPages * PAGE_BYTES));
+              this.#from = p;
+            } else if (offsets) {
+              this.#tokenHere(at);
+            }
+            break;
+          }
+          throw new RewriteError(`function ${index}: unknown instruction 0x${op.toString(16)} at byte ${at}`);
+        }
+      }
+    }
+    if (!done) throw new RewriteError(`function ${index}: its code does not end with end`);
+    this.#flush(end);
+    const cost = FRAME_COST + this.#localCount + max;
+    m.costs[index] = cost;
+    return cost;
+  }
+
+  /** Copies the guest's bytes up to `to`. */
+  #flush(to: number): void {
+    if (to > this.#from) this.body.copy(this.m.bytes, this.#from, to);
+    this.#from = to;
+  }
+
+  /** The index of the scratch local of `kind`, declared on first use. */
+  #scratch(kind: number): number {
+    let index = this.#scratchIndex[kind]!;
+    if (index < 0) {
+      index = this.#localCount + this.scratchTypes.length;
+      this.scratchTypes.push(SCRATCH_TYPES[kind]!);
+      this.#scratchIndex[kind] = index;
+    }
+    return index;
+  }
+
+  /** Records an offset map entry: `at` in the new body comes from guest offset `guest`. */
+  #token(at: number, guest: number): void {
+    this.tokenAt.push(at);
+    this.tokenGuest.push(guest);
+  }
+
+  /** Records the entry of the guest instruction at `at`, not yet copied. */
+  #tokenHere(at: number): void {
+    this.tokenAt.push(this.body.pos + (at - this.#from));
+    this.tokenGuest.push(at);
+  }
+
+  /** Charges one more unit for the instruction at `at`, opening a fuel block if none is. */
+  #pay(at: number): void {
+    if (this.#fuelAt >= 0) {
+      if (this.#fuelCost < MAX_BLOCK_COST) {
+        this.#fuelCost++;
+        return;
+      }
+      this.#closeFuel();
+    }
+    this.#flush(at);
+    const fuel = this.m.fuel!;
+    this.#fuelAt = emitCharge(this.body, fuel.counter, fuel.helper);
+    if (this.m.offsets) this.#token(chargeCallPosition(this.#fuelAt, fuel.counter), at);
+    this.#fuelCost = 1;
+  }
+
+  /** Ends the open fuel block, if any: its cost goes into its charge. */
+  #closeFuel(): void {
+    if (this.#fuelAt < 0) return;
+    patchCharge(this.body, this.#fuelAt, this.m.fuel!.counter, this.#fuelCost);
+    this.#fuelAt = -1;
+    this.#fuelCost = 0;
+  }
+
+  /** A `call` of guest function `callee` at `at` (its immediate ends at `after`). */
+  #call(at: number, after: number, callee: number): void {
+    const m = this.m;
+    if (callee < m.importedFunctions) {
+      if (m.offsets) this.#tokenHere(at);
+      return;
+    }
+    const stack = m.stack;
+    if (stack === null && m.addedImports === 0) {
+      if (m.offsets) this.#tokenHere(at);
+      return;
+    }
+    const w = this.body;
+    this.#flush(at);
+    const target = callee + m.addedImports;
+    if (stack === null) {
+      w.ensure(6);
+      if (m.offsets) this.#token(w.pos, at);
+      w.byte(0x10);
+      w.u32(target);
+      this.#from = after;
+      return;
+    }
+    const known = m.costs[callee]!;
+    const cost = known < 0 ? -1 : chargedCost(known, stack.limit);
+    const enter = emitEnter(w, stack.height, cost, stack.width, stack.limit, stack.trapImport);
+    if (enter >= 0) {
+      this.patchAt.push(enter);
+      this.patchCallee.push(callee);
+    }
+    if (m.offsets) this.#token(w.pos - 3 - u32Length(stack.trapImport), at);
+    w.ensure(6);
+    if (m.offsets) this.#token(w.pos, at);
+    w.byte(0x10);
+    w.u32(target);
+    const leave = emitLeave(w, stack.height, cost, stack.width);
+    if (leave >= 0) {
+      this.patchAt.push(leave);
+      this.patchCallee.push(callee);
+    }
+    this.#from = after;
+  }
+}
