@@ -27,6 +27,7 @@
  */
 
 import {
+  ACCESS_SIZE,
   FC_COUNT,
   FC_IMMEDIATES,
   FC_MEMORY_COPY,
@@ -43,6 +44,7 @@ import {
   IMM_U32_U32,
   POPS,
   PUSHES,
+  STORE_VALUE_TYPE,
   TRAPS_OR_CALLS,
 } from '../base/instruction-set.js';
 import { ByteWriter, IntList, u32Length } from './byte-writer.js';
@@ -60,6 +62,7 @@ import { emitGrowAdjustment, emitShiftBulkOperands, emitSizeAdjustment, shiftedO
 import { NAN_RESULT, emitCanonicalize } from './nan-canonicalization.js';
 import { RewriteError } from './rewrite-error.js';
 import { FRAME_COST, chargedCost, emitEnter, emitLeave } from './stack-limit.js';
+import { emitStoreGuard } from './unwind-guard.js';
 
 /** What the pass knows of the module, and which rewrites it applies. */
 export interface PassModule {
@@ -84,6 +87,8 @@ export interface PassModule {
   readonly fuel: { readonly counter: number; readonly helper: number } | null;
   /** The height global, the limit, the trap import and the cost placeholders' width, or `null`. */
   readonly stack: { readonly height: number; readonly limit: number; readonly trapImport: number; readonly width: number } | null;
+  /** `guardStoresBelow` (`unwind-guard.ts`): stores with a static offset below it are bounded by it (0: off). */
+  readonly guardStoresBelow: number;
   /** Whether to record offset map entries. */
   readonly offsets: boolean;
   /** Each guest function's stack cost once walked (-1 before); filled by the pass. */
@@ -459,6 +464,12 @@ export class CodePass {
             const offset = leb(bytes, next);
             p = next;
             if (!dead) height += PUSHES[op]! - POPS[op]!;
+            if (op >= 0x36 && offset < m.guardStoresBelow) {
+              this.#flush(at);
+              const type = STORE_VALUE_TYPE[op]!;
+              const value = this.#scratch(type === 0x7f ? A : type === 0x7e ? D : type === 0x7d ? F32 : F64);
+              emitStoreGuard(w, offset, ACCESS_SIZE[op]!, m.guardStoresBelow, this.#scratch(T), value);
+            }
             if (shift) {
               this.#flush(at);
               w.ensure(12);

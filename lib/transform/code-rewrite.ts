@@ -93,6 +93,13 @@ export interface CodeRewriteOptions {
   readonly fuel?: boolean;
   /** The logical stack limit (`stack-limit.ts`), in its units; `null` or absent: none. */
   readonly maxStackHeight?: number | null;
+  /**
+   * For Asyncify's output in a shifted module (`unwind-guard.ts`), not with the other options:
+   * bound every store whose static offset is below this many bytes (`memoryBase * 65536`) to end
+   * at or below it, so that an unwind too deep for the reserved pages traps instead of writing
+   * into the guest's memory. 0 or absent: off.
+   */
+  readonly guardStoresBelow?: number;
   /** Record the offset map (default `true`). */
   readonly offsetMap?: boolean;
 }
@@ -296,6 +303,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     canonicalizeNaNs: options.canonicalizeNaNs === true,
     fuel: fuel ? { counter: fuelGlobal, helper } : null,
     stack: limit === null ? null : { height: heightGlobal, limit, trapImport: stackImport, width },
+    guardStoresBelow: options.guardStoresBelow ?? 0,
     offsets: options.offsetMap !== false,
     costs,
   };
