@@ -40,7 +40,8 @@
  * written as `LIMIT + 1` (such a function can never be called, and traps the same way).
  *
  * The counter is not reset by the rewrite: the VM sets it to 0 before each call it *starts*
- * (after a trap it still holds the trapped frames' costs), and never when it resumes one.
+ * (after a trap it still holds what it had reached, the refused frame's cost included), and
+ * never when it resumes one.
  *
  * ## Why the counter stays right across an Asyncify pause
  *
