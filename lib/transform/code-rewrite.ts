@@ -91,6 +91,11 @@ export interface CodeRewriteOptions {
   readonly canonicalizeNaNs?: boolean;
   /** Meter fuel, pausing through an import when it runs out (`fuel-metering.ts`). */
   readonly fuel?: boolean;
+  /**
+   * The fuel counter's initial value (default 0): what guest code run by the instantiation (a
+   * start function left in place) has to spend. The VM sets the counter before each call.
+   */
+  readonly initialFuel?: bigint;
   /** The logical stack limit (`stack-limit.ts`), in its units; `null` or absent: none. */
   readonly maxStackHeight?: number | null;
   /**
@@ -513,7 +518,14 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         out.copy(input, r.pos, r.end);
       }
     }
-    if (fuel) out.append([0x7e, 0x01, 0x42, 0x00, 0x0b]); // (mut i64) i64.const 0
+    if (fuel) {
+      // (mut i64) i64.const initialFuel
+      out.ensure(16);
+      out.bytes2(0x7e, 0x01);
+      out.byte(0x42);
+      signedLeb64(out, BigInt.asIntN(64, options.initialFuel ?? 0n));
+      out.byte(0x0b);
+    }
     if (limit !== null) out.append([0x7f, 0x01, 0x41, 0x00, 0x0b]); // (mut i32) i32.const 0
   };
   const writeExports = (r: BinaryReader | null): void => {
@@ -664,6 +676,20 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       : null,
     bodyStarts: Uint32Array.from(bodyStarts),
   };
+}
+
+/** A signed LEB128 of an i64 given as a bigint (room: 10 bytes). */
+function signedLeb64(out: ByteWriter, value: bigint): void {
+  let v = value;
+  for (;;) {
+    const low = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && low < 0x40) || (v === -1n && low >= 0x40)) {
+      out.byte(low);
+      return;
+    }
+    out.byte(low | 0x80);
+  }
 }
 
 /** Reads the small sections; see {@link Layout}. */
