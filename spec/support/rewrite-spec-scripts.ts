@@ -168,7 +168,7 @@ export function runScriptBothWays(path: string, rewrite: CodeRewriteOptions): Sc
         } catch (e) {
           const importsRefused = [...refusedNames].some((name) => String(e).includes(`"${name}": module is not an object`));
           if (e instanceof RewriteError || importsRefused) {
-            tally.refused.push(`${command.filename}: ${e.message}`);
+            tally.refused.push(`${command.filename}: ${(e as Error).message}`);
             rewrittenError = 'refused';
           } else {
             rewrittenError = String(e);
