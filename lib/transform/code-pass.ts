@@ -104,6 +104,9 @@ const F32 = 4;
 const F64 = 5;
 const SCRATCH_TYPES: readonly number[] = [0x7f, 0x7f, 0x7f, 0x7e, 0x7d, 0x7c];
 
+/** The net effect of each single-byte opcode of fixed effect on the operand stack's height. */
+const NET: Int8Array = Int8Array.from(PUSHES, (push, op) => push - POPS[op]!);
+
 /** The position after the last LEB128 {@link leb} read. */
 let next = 0;
 
@@ -141,9 +144,14 @@ export class CodePass {
   readonly m: PassModule;
   /** The rewritten body of the last function (instructions only: no size, no locals). */
   readonly body = new ByteWriter(1 << 16);
-  /** Offset map entries of the last function: position in {@link body}, guest offset. */
-  readonly tokenAt = new IntList(1 << 12);
-  readonly tokenGuest = new IntList(1 << 12);
+  /**
+   * Offset map entries of every function so far, {@link tokens} of them: the last function's as
+   * positions in {@link body} (the caller moves them to the module's positions), and the guest
+   * offsets they come from. Grown before each function, never during one.
+   */
+  tokenAt: Int32Array;
+  tokenGuest: Int32Array;
+  tokens = 0;
   /** Call sites of the last function waiting for a cost: position in {@link body}, callee. */
   readonly patchAt = new IntList(256);
   readonly patchCallee = new IntList(256);
@@ -157,6 +165,8 @@ export class CodePass {
   /** The open fuel block's first placeholder (-1: none open) and its cost so far. */
   #fuelAt = -1;
   #fuelCost = 0;
+  /** The sub-opcode of the last `0xfc` instruction. */
+  #sub = 0;
   // The control stack, indexed by depth (0: the function).
   readonly #base: number[] = [0];
   readonly #params: number[] = [0];
@@ -168,6 +178,11 @@ export class CodePass {
 
   constructor(module: PassModule) {
     this.m = module;
+    // About one entry per 10 bytes of code on real runtimes: room for 1 in 4, so that the arrays
+    // rarely grow (untouched room costs no memory, only address space).
+    const capacity = module.offsets ? Math.max(1 << 16, module.bytes.length >> 2) : 16;
+    this.tokenAt = new Int32Array(capacity);
+    this.tokenGuest = new Int32Array(capacity);
   }
 
   /**
@@ -179,8 +194,17 @@ export class CodePass {
     const bytes = m.bytes;
     const w = this.body;
     w.pos = 0;
-    this.tokenAt.length = 0;
-    this.tokenGuest.length = 0;
+    // At most one entry per instruction byte, plus the calls the rewrites add (one per charge,
+    // size charge and call site): three per byte is always enough.
+    if (m.offsets && this.tokens + 3 * (end - start) + 16 > this.tokenAt.length) {
+      const size = Math.max(this.tokenAt.length * 2, this.tokens + 3 * (end - start) + 16);
+      const at = new Int32Array(size);
+      at.set(this.tokenAt.subarray(0, this.tokens));
+      const guest = new Int32Array(size);
+      guest.set(this.tokenGuest.subarray(0, this.tokens));
+      this.tokenAt = at;
+      this.tokenGuest = guest;
+    }
     this.patchAt.length = 0;
     this.patchCallee.length = 0;
     this.scratchTypes.length = 0;
@@ -201,6 +225,8 @@ export class CodePass {
     const nan = m.canonicalizeNaNs;
     const shift = m.memoryPages > 0;
     const offsets = m.offsets;
+    const tokenAt = this.tokenAt;
+    const tokenGuest = this.tokenGuest;
     let depth = 0;
     let height = 0;
     let max = 0;
@@ -211,18 +237,20 @@ export class CodePass {
     while (p < end) {
       const at = p;
       const op = bytes[p++]!;
-      if (metering && !dead && STATIC_COST[op] === 1) this.#pay(at);
+      if (metering && !dead && STATIC_COST[op] === 1) {
+        if (this.#fuelAt >= 0 && this.#fuelCost < MAX_BLOCK_COST) this.#fuelCost++;
+        else this.#pay(at);
+      }
       if (op >= 0x45 && op <= 0xc4) {
         // Numeric: no immediates, never a net push.
-        if (!dead) height += PUSHES[op]! - POPS[op]!;
-        if (offsets && TRAPS_OR_CALLS[op] === 1) this.#tokenHere(at);
-        if (nan) {
-          const kind = NAN_RESULT[op]!;
-          if (kind !== 0) {
-            this.#flush(p);
-            emitCanonicalize(w, kind, this.#scratch(kind === 1 ? F32 : F64));
-          }
+        if (!dead) height += NET[op]!;
+        if (offsets && TRAPS_OR_CALLS[op] === 1) {
+          const n = this.tokens;
+          tokenAt[n] = w.pos + at - this.#from;
+          tokenGuest[n] = at;
+          this.tokens = n + 1;
         }
+        if (nan && NAN_RESULT[op] !== 0) this.#canonicalize(op, p);
         continue;
       }
       switch (op) {
@@ -363,7 +391,7 @@ export class CodePass {
         case 0x22: // local.tee
         case 0x23: // global.get
         case 0x24: // global.set
-          p = skipLeb(bytes, p);
+          p = bytes[p]! < 0x80 ? p + 1 : skipLeb(bytes, p);
           if (!dead) {
             height += PUSHES[op]! - POPS[op]!;
             if (height > max) max = height;
@@ -381,16 +409,12 @@ export class CodePass {
           if (leb(bytes, p) !== 0) throw new RewriteError(`function ${index}: ${op === 0x3f ? 'memory.size' : 'memory.grow'} of another memory than 0`);
           p = next;
           if (!dead && op === 0x3f && ++height > max) max = height;
-          if (shift) {
-            this.#flush(p);
-            if (op === 0x3f) emitSizeAdjustment(w, m.memoryPages);
-            else emitGrowAdjustment(w, m.memoryPages, this.#scratch(T));
-          }
+          if (shift) this.#sizeOrGrow(op, p);
           break;
         }
         case 0x41: // i32.const
         case 0x42: // i64.const
-          p = skipLeb(bytes, p);
+          p = bytes[p]! < 0x80 ? p + 1 : skipLeb(bytes, p);
           if (!dead && ++height > max) max = height;
           break;
         case 0x43: // f32.const
@@ -412,74 +436,40 @@ export class CodePass {
           const target = leb(bytes, p);
           p = next;
           if (!dead && ++height > max) max = height;
-          if (target >= importedFunctions && (m.refTargets !== null || addedImports > 0)) {
-            this.#flush(at);
-            w.ensure(6);
-            w.byte(0xd2);
-            w.u32(m.refTargets !== null ? m.refTargets[target]! : target + addedImports);
-            this.#from = p;
-          }
+          if (target >= importedFunctions && (m.refTargets !== null || addedImports > 0)) this.#refFunc(at, p, target);
           break;
         }
-        case 0xfc: {
-          const sub = leb(bytes, p);
-          p = next;
-          if (sub >= FC_COUNT) throw new RewriteError(`function ${index}: unknown instruction 0xfc ${sub} at byte ${at}`);
-          const immediates = FC_IMMEDIATES[sub]!;
-          if (immediates === IMM_U32) {
-            const value = leb(bytes, p);
-            p = next;
-            if (sub === FC_MEMORY_FILL && value !== 0) throw new RewriteError(`function ${index}: memory.fill of another memory than 0`);
-          } else if (immediates === IMM_U32_U32) {
-            const first = leb(bytes, p);
-            const second = leb(bytes, next);
-            p = next;
-            if ((sub === FC_MEMORY_INIT && second !== 0) || (sub === FC_MEMORY_COPY && (first | second) !== 0)) {
-              throw new RewriteError(`function ${index}: a bulk memory instruction on another memory than 0`);
-            }
-          }
+        case 0xfc:
+          p = this.#prefixed(index, at, p, dead);
           if (!dead) {
-            height += FC_PUSHES[sub]! - FC_POPS[sub]!;
+            height += FC_PUSHES[this.#sub]! - FC_POPS[this.#sub]!;
             if (height > max) max = height;
           }
-          const memoryBulk = sub === FC_MEMORY_INIT || sub === FC_MEMORY_COPY || sub === FC_MEMORY_FILL;
-          if (metering && !dead && (memoryBulk || sub === FC_TABLE_INIT || sub === FC_TABLE_COPY || sub === FC_TABLE_FILL || sub === FC_TABLE_GROW)) {
-            this.#flush(at);
-            const fuel = m.fuel!;
-            const call = emitSizeCharge(w, memoryBulk ? BYTES_PER_UNIT : ENTRIES_PER_UNIT, fuel.counter, fuel.helper, this.#scratch(A), this.#scratch(D));
-            if (offsets) this.#token(call, at);
-          }
-          if (shift && memoryBulk) {
-            this.#flush(at);
-            emitShiftBulkOperands(w, sub, m.memoryPages * PAGE_BYTES, this.#scratch(T), this.#scratch(A), this.#scratch(B));
-          }
-          if (offsets && FC_TRAPS[sub] === 1) this.#tokenHere(at);
           break;
-        }
         default: {
           if (op >= 0x28 && op <= 0x3e) {
             // Loads and stores.
-            const align = leb(bytes, p);
-            if ((align & 0x40) !== 0) throw new RewriteError(`function ${index}: a load or store on another memory than 0`);
-            const offset = leb(bytes, next);
-            p = next;
-            if (!dead) height += PUSHES[op]! - POPS[op]!;
-            if (op >= 0x36 && offset < m.guardStoresBelow) {
-              this.#flush(at);
-              const type = STORE_VALUE_TYPE[op]!;
-              const value = this.#scratch(type === 0x7f ? A : type === 0x7e ? D : type === 0x7d ? F32 : F64);
-              emitStoreGuard(w, offset, ACCESS_SIZE[op]!, m.guardStoresBelow, this.#scratch(T), value);
+            let align = bytes[p]!;
+            if (align < 0x80) p++;
+            else {
+              align = leb(bytes, p);
+              p = next;
             }
-            if (shift) {
-              this.#flush(at);
-              w.ensure(12);
-              if (offsets) this.#token(w.pos, at);
-              w.byte(op);
-              w.u32(align);
-              w.u32(shiftedOffset(offset, m.memoryPages * PAGE_BYTES));
-              this.#from = p;
+            if ((align & 0x40) !== 0) throw new RewriteError(`function ${index}: a load or store on another memory than 0`);
+            let offset = bytes[p]!;
+            if (offset < 0x80) p++;
+            else {
+              offset = leb(bytes, p);
+              p = next;
+            }
+            if (!dead) height += NET[op]!;
+            if (shift || (op >= 0x36 && offset < m.guardStoresBelow)) {
+              this.#access(op, at, p, align, offset);
             } else if (offsets) {
-              this.#tokenHere(at);
+              const n = this.tokens;
+              tokenAt[n] = w.pos + at - this.#from;
+              tokenGuest[n] = at;
+              this.tokens = n + 1;
             }
             break;
           }
@@ -492,6 +482,90 @@ export class CodePass {
     const cost = FRAME_COST + this.#localCount + max;
     m.costs[index] = cost;
     return cost;
+  }
+
+  /** An instruction prefixed by `0xfc` at `at` (its sub-opcode at `p`); returns the position after it, the sub-opcode in {@link #sub}. */
+  #prefixed(index: number, at: number, p: number, dead: boolean): number {
+    const m = this.m;
+    const bytes = m.bytes;
+    const w = this.body;
+    const sub = leb(bytes, p);
+    p = next;
+    if (sub >= FC_COUNT) throw new RewriteError(`function ${index}: unknown instruction 0xfc ${sub} at byte ${at}`);
+    this.#sub = sub;
+    const immediates = FC_IMMEDIATES[sub]!;
+    if (immediates === IMM_U32) {
+      const value = leb(bytes, p);
+      p = next;
+      if (sub === FC_MEMORY_FILL && value !== 0) throw new RewriteError(`function ${index}: memory.fill of another memory than 0`);
+    } else if (immediates === IMM_U32_U32) {
+      const first = leb(bytes, p);
+      const second = leb(bytes, next);
+      p = next;
+      if ((sub === FC_MEMORY_INIT && second !== 0) || (sub === FC_MEMORY_COPY && (first | second) !== 0)) {
+        throw new RewriteError(`function ${index}: a bulk memory instruction on another memory than 0`);
+      }
+    }
+    const memoryBulk = sub === FC_MEMORY_INIT || sub === FC_MEMORY_COPY || sub === FC_MEMORY_FILL;
+    if (m.fuel !== null && !dead && (memoryBulk || sub === FC_TABLE_INIT || sub === FC_TABLE_COPY || sub === FC_TABLE_FILL || sub === FC_TABLE_GROW)) {
+      this.#flush(at);
+      const call = emitSizeCharge(w, memoryBulk ? BYTES_PER_UNIT : ENTRIES_PER_UNIT, m.fuel.counter, m.fuel.helper, this.#scratch(A), this.#scratch(D));
+      if (m.offsets) this.#token(call, at);
+    }
+    if (m.memoryPages > 0 && memoryBulk) {
+      this.#flush(at);
+      emitShiftBulkOperands(w, sub, m.memoryPages * PAGE_BYTES, this.#scratch(T), this.#scratch(A), this.#scratch(B));
+    }
+    if (m.offsets && FC_TRAPS[sub] === 1) this.#tokenHere(at);
+    return p;
+  }
+
+  /** A load or store at `at` (its immediates end at `after`) that the shift or the unwind guard rewrites. */
+  #access(op: number, at: number, after: number, align: number, offset: number): void {
+    const m = this.m;
+    const w = this.body;
+    if (op >= 0x36 && offset < m.guardStoresBelow) {
+      this.#flush(at);
+      const type = STORE_VALUE_TYPE[op]!;
+      const value = this.#scratch(type === 0x7f ? A : type === 0x7e ? D : type === 0x7d ? F32 : F64);
+      emitStoreGuard(w, offset, ACCESS_SIZE[op]!, m.guardStoresBelow, this.#scratch(T), value);
+    }
+    if (m.memoryPages > 0) {
+      this.#flush(at);
+      w.ensure(12);
+      if (m.offsets) this.#token(w.pos, at);
+      w.byte(op);
+      w.u32(align);
+      w.u32(shiftedOffset(offset, m.memoryPages * PAGE_BYTES));
+      this.#from = after;
+    } else if (m.offsets) {
+      this.#tokenHere(at);
+    }
+  }
+
+  /** `ref.func target` at `at` (ending at `after`): the target's new index, or its thunk. */
+  #refFunc(at: number, after: number, target: number): void {
+    const m = this.m;
+    const w = this.body;
+    this.#flush(at);
+    w.ensure(6);
+    w.byte(0xd2);
+    w.u32(m.refTargets !== null ? m.refTargets[target]! : target + m.addedImports);
+    this.#from = after;
+  }
+
+  /** After `memory.size` or `memory.grow` (ending at `after`), under the shift: the guest's view. */
+  #sizeOrGrow(op: number, after: number): void {
+    this.#flush(after);
+    if (op === 0x3f) emitSizeAdjustment(this.body, this.m.memoryPages);
+    else emitGrowAdjustment(this.body, this.m.memoryPages, this.#scratch(T));
+  }
+
+  /** After a float instruction `op` (ending at `after`) whose NaN the engine chooses: the canonical NaN instead. */
+  #canonicalize(op: number, after: number): void {
+    const kind = NAN_RESULT[op]!;
+    this.#flush(after);
+    emitCanonicalize(this.body, kind, this.#scratch(kind === 1 ? F32 : F64));
   }
 
   /** Copies the guest's bytes up to `to`. */
@@ -513,14 +587,18 @@ export class CodePass {
 
   /** Records an offset map entry: `at` in the new body comes from guest offset `guest`. */
   #token(at: number, guest: number): void {
-    this.tokenAt.push(at);
-    this.tokenGuest.push(guest);
+    const n = this.tokens;
+    this.tokenAt[n] = at;
+    this.tokenGuest[n] = guest;
+    this.tokens = n + 1;
   }
 
   /** Records the entry of the guest instruction at `at`, not yet copied. */
   #tokenHere(at: number): void {
-    this.tokenAt.push(this.body.pos + (at - this.#from));
-    this.tokenGuest.push(at);
+    const n = this.tokens;
+    this.tokenAt[n] = this.body.pos + (at - this.#from);
+    this.tokenGuest[n] = at;
+    this.tokens = n + 1;
   }
 
   /** Charges one more unit for the instruction at `at`, opening a fuel block if none is. */

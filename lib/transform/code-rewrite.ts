@@ -13,6 +13,10 @@
  * | `fuel` | a fuel counter paid per block, and a pause (an import call) when it runs out | `fuel-metering.ts` |
  * | `maxStackHeight: N` | a logical stack height counted at every call, a trap past N | `stack-limit.ts` |
  *
+ * A fifth, `guardStoresBelow` (`unwind-guard.ts`), is not applied to a guest but to what
+ * Binaryen's Asyncify makes of a shifted one, and with no other option: it bounds Asyncify's own
+ * stores to the reserved pages.
+ *
  * It is a pure function, bytes in, bytes out, with the facts the VM needs to use the result
  * ({@link RewrittenCode}): how function indices moved, what was added and under which names
  * (`abi.ts`), where each function body now starts, and an offset map for backtraces.
@@ -61,7 +65,7 @@
  * calls map to the guest instruction they guard), and where each function body starts.
  *
  * **Cost.** One decode of each instruction, a copy of the bytes, no allocation per instruction:
- * `spec/code-rewrite-performance.test.ts` measures it on westend.
+ * `bench/code-rewrite.ts` measures it on westend (the numbers are in `docs/performance.md`).
  *
  * The input must be a module the engine validated, using only the features the VM can allow
  * (`base/feature-set.ts`); the output uses no feature the input does not (scratch locals,
@@ -356,8 +360,6 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
 
   // Offset map entries and patches, in new-module positions.
   const offsets = passModule.offsets;
-  const engineOffsets = new IntList(offsets ? (input.length >> 3) + 1024 : 4);
-  const guestOffsets = new IntList(offsets ? (input.length >> 3) + 1024 : 4);
   const costPatches = new IntList(limit === null ? 4 : 1 << 12);
   const costCallees = new IntList(limit === null ? 4 : 1 << 12);
   const bodyStarts: number[] = [];
@@ -371,6 +373,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     out.append(scratch.buf.subarray(0, scratch.pos));
   };
 
+  let pass: CodePass | null = null;
   const writeCode = (s: SectionSpan | null): void => {
     section(10, () => {
       const r = s === null ? null : new BinaryReader(input, s.payloadStart, s.end);
@@ -378,7 +381,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       if (count !== defined) throw new RewriteError(`the code section has ${count} bodies for ${defined} functions`);
       out.ensure(5);
       out.u32(count + (fuel ? 1 : 0) + thunkTargets.length);
-      const pass = new CodePass(passModule);
+      pass = new CodePass(passModule);
       for (let j = 0; j < count; j++) {
         const size = r!.u32();
         const end = r!.pos + size;
@@ -392,6 +395,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         const localsEnd = r!.pos;
         const index = I + j;
         const params = layout.typeParams[layout.functionTypes[index]!]!;
+        const firstToken = pass.tokens;
         pass.rewrite(index, params, declared, localsEnd, end);
         const scratch = pass.scratchTypes;
         if (params + declared + scratch.length > MAX_LOCALS) {
@@ -408,14 +412,9 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         for (const type of scratch) out.bytes2(1, type);
         const at = out.pos;
         out.append(body.buf.subarray(0, body.pos));
-        if (offsets) {
-          const tokenAt = pass.tokenAt.data;
-          const tokenGuest = pass.tokenGuest.data;
-          for (let k = 0; k < pass.tokenAt.length; k++) {
-            engineOffsets.push(at + tokenAt[k]!);
-            guestOffsets.push(tokenGuest[k]!);
-          }
-        }
+        // The function's offset map entries, from positions in its body to the module's.
+        const tokenAt = pass.tokenAt;
+        for (let k = firstToken; k < pass.tokens; k++) tokenAt[k]! += at;
         for (let k = 0; k < pass.patchAt.length; k++) {
           costPatches.push(at + pass.patchAt.data[k]!);
           costCallees.push(pass.patchCallee.data[k]!);
@@ -668,14 +667,15 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
             firstThunk,
             thunkTargets,
           },
-    offsetMap: offsets
-      ? {
-          engine: new Uint32Array(engineOffsets.data.buffer, 0, engineOffsets.length),
-          guest: guestOffsets.data.subarray(0, guestOffsets.length),
-        }
-      : null,
+    offsetMap: offsets ? offsetMapOf(pass as CodePass | null) : null,
     bodyStarts: Uint32Array.from(bodyStarts),
   };
+}
+
+/** The offset map the pass recorded (positions already moved to the module's). */
+function offsetMapOf(pass: CodePass | null): OffsetMap {
+  if (pass === null) return { engine: new Uint32Array(0), guest: new Int32Array(0) };
+  return { engine: new Uint32Array(pass.tokenAt.buffer, 0, pass.tokens), guest: pass.tokenGuest.subarray(0, pass.tokens) };
 }
 
 /** A signed LEB128 of an i64 given as a bigint (room: 10 bytes). */

@@ -19,25 +19,31 @@
  * ## Fuel blocks: where fuel is charged
  *
  * Fuel is charged per *fuel block*, a run of instructions entered only at its first one, in full
- * when it is entered (as wasm-instrument's gas metering). A fuel block starts at the function's
- * entry and after each of these instructions (the places control can arrive at other than by
- * going on from the previous instruction, plus the returns from calls):
+ * when it is entered (as wasm-instrument's gas metering). A fuel block starts where control can
+ * arrive other than from the instruction before:
  *
- * `if` (the then-arm), `else`, `end`, `loop` (its body, a branch target), `br_if` (the
- * fall-through), `call` and `call_indirect` (the continuation).
+ * - the function's entry;
+ * - after `loop` (its body: the target of the loop's branches);
+ * - after `if` (the then-arm) and after `else` (the else-arm);
+ * - after the `end` of an `if` (a join), of a `block` that some branch targets (a join), and of
+ *   a `loop` (so that the code after a loop is not paid at every iteration).
  *
- * `br`, `br_table`, `return` and `unreachable` end a block too; the code after them up to the
- * next `else` or `end` is unreachable and charges nothing. `block` starts nothing (a branch to a
- * block goes to its `end`). A block's cost is the sum of its instructions' costs, at most
- * {@link MAX_BLOCK_COST}: the instruction that would pass it starts a new block. A block of cost
- * 0 charges nothing.
+ * Nothing else starts one: not `block` (a branch to it goes to its `end`), not the `end` of a
+ * block no branch targets (reached only from the code before it), not `br_if` (its fall-through
+ * goes on in the same block, which therefore also pays the code after the `br_if` when the
+ * branch is taken), not `call` and `call_indirect` (the code after a call was paid with the code
+ * before it). `br`, `br_table`, `return` and `unreachable` end a block: the code after them up
+ * to the next `else` or `end` is unreachable and charges nothing. A block's cost is the sum of
+ * its instructions' costs, at most {@link MAX_BLOCK_COST}: the instruction that would pass it
+ * starts a new block. A block of cost 0 charges nothing.
  *
- * **So, precisely:** `fuelConsumed` is the sum of the costs of the fuel blocks entered plus the
- * sizes of the bulk operations reached. A block counts in full as soon as it is entered, even
- * if a trap ends it early, or a branch (`br_if` ends its block, but a trap or a call's trap
- * does not); a call's block includes the call itself, and the code after the call is the next
- * block, charged when the call returns. So at an interrupt (a pausing import), the fuel consumed
- * is exactly that of the code that ran, the import's call included.
+ * **So, precisely:** fuel consumed = the costs of the fuel blocks entered + the sizes of the
+ * bulk operations reached. A block counts in full as soon as it is entered, whether all of it
+ * runs or a trap, a taken `br_if` or a pause inside a call ends it early; at an interrupt, the
+ * fuel consumed covers everything that ran and the rest of each block on the stack. It depends
+ * on the code and its inputs only, never on the engine, the pause mechanism or how the host
+ * refilled the counter. (Fewer charge points than one per basic block keep the cost of metering
+ * down: westend's 2.49 million instructions have about 88,000.)
  *
  * ## The code
  *
