@@ -56,7 +56,11 @@ export const FUEL_IMPORT = { module: FUNCTION_IMPORT_MODULE, name: 'fuel' } as c
  * logical stack limit: `() -> ()`, must throw (the VM reports its own trap kind).
  */
 export const STACK_LIMIT_IMPORT = { module: FUNCTION_IMPORT_MODULE, name: 'stack' } as const;
-/** Export name of the fuel counter the code rewrite adds (a mutable i64 global: fuel left). */
+/**
+ * Export name of the fuel counter the code rewrite adds (a mutable i64 global: fuel left). Like
+ * {@link STACK_HEIGHT_EXPORT}, it cannot collide with a renamed export (`e<n>`); a module that
+ * keeps its own names (JSPI) and exports `f` or `h` must be renamed first (the rewrite refuses it).
+ */
 export const FUEL_EXPORT = 'f';
 /** Export name of the logical stack height the code rewrite adds (a mutable i32 global). */
 export const STACK_HEIGHT_EXPORT = 'h';
