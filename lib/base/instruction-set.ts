@@ -211,3 +211,74 @@ export const STORE_VALUE_TYPE: Uint8Array = (() => {
   for (const [op, type] of list) types[op] = type;
   return types;
 })();
+
+/** The end of the LEB128 at `pos` (of any width). */
+function lebEnd(bytes: Uint8Array, pos: number): number {
+  let p = pos;
+  while (p < bytes.length && bytes[p]! >= 0x80) p++;
+  return p + 1;
+}
+
+/** The unsigned LEB128 (at most 32 bits) at `pos`. */
+export function readLeb(bytes: Uint8Array, pos: number): number {
+  let result = 0;
+  let scale = 1;
+  for (let p = pos; p < pos + 5; p++) {
+    const b = bytes[p]!;
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) return result;
+    scale *= 0x80;
+  }
+  return result;
+}
+
+/**
+ * The position right after the instruction whose opcode is at `pos`, from {@link IMMEDIATES}
+ * (and {@link FC_IMMEDIATES}); -1 for an opcode outside the features the tables know. A memory
+ * argument with an explicit memory index (multi-memory) is skipped whole.
+ */
+export function instructionEnd(bytes: Uint8Array, pos: number): number {
+  const op = bytes[pos]!;
+  const p = pos + 1;
+  switch (IMMEDIATES[op]) {
+    case IMM_NONE:
+      return p;
+    case IMM_BLOCK: {
+      const b = bytes[p]!;
+      return b === 0x40 || (b & 0xc0) === 0x40 ? p + 1 : lebEnd(bytes, p);
+    }
+    case IMM_U32:
+    case IMM_S32:
+    case IMM_S64:
+      return lebEnd(bytes, p);
+    case IMM_U32_U32:
+      return lebEnd(bytes, lebEnd(bytes, p));
+    case IMM_MEMARG: {
+      const memoryIndex = (readLeb(bytes, p) & 0x40) !== 0;
+      const afterAlign = lebEnd(bytes, p);
+      return lebEnd(bytes, memoryIndex ? lebEnd(bytes, afterAlign) : afterAlign);
+    }
+    case IMM_BR_TABLE: {
+      let q = lebEnd(bytes, p);
+      for (let k = readLeb(bytes, p); k >= 0; k--) q = lebEnd(bytes, q);
+      return q;
+    }
+    case IMM_F32:
+      return p + 4;
+    case IMM_F64:
+      return p + 8;
+    case IMM_TYPES:
+      return lebEnd(bytes, p) + readLeb(bytes, p);
+    case IMM_BYTE:
+      return p + 1;
+    case IMM_PREFIX_FC: {
+      const sub = readLeb(bytes, p);
+      const q = lebEnd(bytes, p);
+      if (sub >= FC_COUNT) return -1;
+      const immediates = FC_IMMEDIATES[sub];
+      return immediates === IMM_NONE ? q : immediates === IMM_U32 ? lebEnd(bytes, q) : lebEnd(bytes, lebEnd(bytes, q));
+    }
+    default:
+      return -1;
+  }
+}
