@@ -374,6 +374,8 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   };
 
   let pass: CodePass | null = null;
+  /** For each function: its first offset map entry and where its body starts in the module. */
+  const bodyTokens = new IntList(offsets ? 2 * defined + 2 : 4);
   const writeCode = (s: SectionSpan | null): void => {
     section(10, () => {
       const r = s === null ? null : new BinaryReader(input, s.payloadStart, s.end);
@@ -412,9 +414,11 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         for (const type of scratch) out.bytes2(1, type);
         const at = out.pos;
         out.append(body.buf.subarray(0, body.pos));
-        // The function's offset map entries, from positions in its body to the module's.
-        const tokenAt = pass.tokenAt;
-        for (let k = firstToken; k < pass.tokens; k++) tokenAt[k]! += at;
+        // The function's offset map entries are positions in its body: moved to the module's at the end.
+        if (offsets) {
+          bodyTokens.push(firstToken);
+          bodyTokens.push(at);
+        }
         for (let k = 0; k < pass.patchAt.length; k++) {
           costPatches.push(at + pass.patchAt.data[k]!);
           costCallees.push(pass.patchCallee.data[k]!);
@@ -667,15 +671,28 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
             firstThunk,
             thunkTargets,
           },
-    offsetMap: offsets ? offsetMapOf(pass as CodePass | null) : null,
+    offsetMap: offsets ? offsetMapOf(pass as CodePass | null, bodyTokens) : null,
     bodyStarts: Uint32Array.from(bodyStarts),
   };
 }
 
-/** The offset map the pass recorded (positions already moved to the module's). */
-function offsetMapOf(pass: CodePass | null): OffsetMap {
+/**
+ * The offset map the pass recorded, its positions moved from each body's to the module's
+ * (`bodies`: pairs of a function's first entry and its body's position). A small function of
+ * its own, so that the JIT optimizes its loop at once.
+ */
+function offsetMapOf(pass: CodePass | null, bodies: IntList): OffsetMap {
   if (pass === null) return { engine: new Uint32Array(0), guest: new Int32Array(0) };
-  return { engine: new Uint32Array(pass.tokenAt.buffer, 0, pass.tokens), guest: pass.tokenGuest.subarray(0, pass.tokens) };
+  const positions = pass.tokenAt;
+  const count = pass.tokens;
+  const pairs = bodies.data;
+  for (let f = 0; f < bodies.length; f += 2) {
+    const first = pairs[f]!;
+    const last = f + 2 < bodies.length ? pairs[f + 2]! : count;
+    const at = pairs[f + 1]!;
+    for (let k = first; k < last; k++) positions[k]! += at;
+  }
+  return { engine: new Uint32Array(positions.buffer, 0, count), guest: pass.tokenGuest.subarray(0, count) };
 }
 
 /** A signed LEB128 of an i64 given as a bigint (room: 10 bytes). */
