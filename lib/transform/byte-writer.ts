@@ -20,17 +20,6 @@ export function u32Length(value: number): number {
   return n;
 }
 
-/** The bytes a signed LEB128 of `value` needs (an integer of at most 53 bits). */
-export function signedLength(value: number): number {
-  let n = 1;
-  let v = value;
-  while (v >= 0x40 || v < -0x40) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
 /** A growable byte buffer; see the module documentation. */
 export class ByteWriter {
   buf: Uint8Array;
@@ -169,6 +158,7 @@ export class IntList {
     this.data = new Int32Array(Math.max(4, capacity));
   }
 
+  /** Appends `value`. */
   push(value: number): void {
     if (this.length === this.data.length) {
       const grown = new Int32Array(this.data.length * 2);
@@ -176,10 +166,5 @@ export class IntList {
       this.data = grown;
     }
     this.data[this.length++] = value;
-  }
-
-  /** A copy of the items. */
-  toArray(): Int32Array {
-    return this.data.slice(0, this.length);
   }
 }
