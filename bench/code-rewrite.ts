@@ -149,11 +149,13 @@ async function main(): Promise<void> {
   const runRows: (string | number)[][] = [];
   const runners = Object.entries(OPTIONS).map(([name, options]) => [name, new RuntimeRunner(wasm, name === 'none' ? {} : { rewrite: options, fuel: 10n ** 15n })] as const);
   const metadata: Record<string, number[]> = {};
-  for (let round = 0; round < (quick ? 3 : 9); round++) {
+  // The first rounds let the engine tier the hot functions up (Liftoff, then TurboFan): not measured.
+  const warmup = quick ? 2 : 5;
+  for (let round = 0; round < warmup + (quick ? 3 : 11); round++) {
     for (const [name, runner] of runners) {
       const started = performance.now();
       runner.run('Metadata_metadata', new Uint8Array());
-      (metadata[name] ??= []).push(performance.now() - started);
+      if (round >= warmup) (metadata[name] ??= []).push(performance.now() - started);
     }
   }
   for (const [name] of runners) runRows.push([`Metadata_metadata, ${name}`, median(metadata[name]!), median(metadata[name]!) / median(metadata['none']!)]);
@@ -166,18 +168,18 @@ async function main(): Promise<void> {
     });
     return [name, instance.exports as Record<string, (n: number) => number>] as const;
   });
-  for (const [loop, argument] of [['fib', 27], ['memory', 8], ['float', 5_000_000]] as const) {
+  for (const [loop, argument] of [['fib', 30], ['memory', 8], ['float', 5_000_000]] as const) {
     const times: Record<string, number[]> = {};
-    for (let round = 0; round < (quick ? 3 : 7); round++) {
+    for (let round = 0; round < warmup + (quick ? 3 : 11); round++) {
       for (const [name, exports] of instances) {
         const started = performance.now();
         exports[loop]!(argument);
-        (times[name] ??= []).push(performance.now() - started);
+        if (round >= warmup) (times[name] ??= []).push(performance.now() - started);
       }
     }
     for (const [name] of instances) runRows.push([`${loop}(${argument}), ${name}`, median(times[name]!), median(times[name]!) / median(times['none']!)]);
   }
-  console.log('\n## Run time (ms, median; rounds interleave the variants)\n');
+  console.log('\n## Run time (ms, median after warm-up rounds; rounds interleave the variants)\n');
   console.log(table(['what', 'ms', 'x plain'], runRows));
 }
 

@@ -118,9 +118,13 @@ describe('backtrace facts of a rewritten module', () => {
     const bytes = await wat(SOURCE);
     const plainStarts = functionBodyStarts(bytes);
     const plain = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { env: { log: () => {}, mark: () => {} } });
-    const rewritten = rewriteCode(bytes, { memoryBase: 2, canonicalizeNaNs: true, fuel: true, maxStackHeight: 10_000, initialFuel: 10n ** 9n });
+    const rewritten = rewriteCode(bytes, { memoryBase: 2, canonicalizeNaNs: true, fuel: true, maxStackHeight: 10_000, initialFuel: 10n ** 9n, offsetMap: true });
     expect(rewritten.functions).toEqual({ guestImports: 2, addedImports: 2, guestFunctions: 7, functions: 7 + 2 + 1 + 3 });
     expect(Array.from(rewritten.bodyStarts)).toEqual(Array.from(functionBodyStarts(rewritten.bytes).bodyStarts));
+    // The map is made on request only, and the same options give the same bytes with or without it.
+    const again = rewriteCode(bytes, { memoryBase: 2, canonicalizeNaNs: true, fuel: true, maxStackHeight: 10_000, initialFuel: 10n ** 9n });
+    expect(again.offsetMap).toBeNull();
+    expect(Buffer.compare(again.bytes, rewritten.bytes)).toBe(0);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(rewritten.bytes as Uint8Array<ArrayBuffer>), {
       env: { log: () => {}, mark: () => {} },
       i: { fuel: () => {}, stack: () => {} },
@@ -150,7 +154,7 @@ describe('backtrace facts of a rewritten module', () => {
   test('the rewrites\' own traps point at the guest instruction they stand for', async () => {
     const bytes = await wat(SOURCE);
     const plainStarts = functionBodyStarts(bytes);
-    const limit = rewriteCode(bytes, { maxStackHeight: 1000 });
+    const limit = rewriteCode(bytes, { maxStackHeight: 1000, offsetMap: true });
     const deepCost = limit.stack!.costs[6]!;
     // The stack limit: its trap is the call of `i.stack` in front of the guest's `call $deep`.
     const limited = new WebAssembly.Instance(new WebAssembly.Module(limit.bytes as Uint8Array<ArrayBuffer>), {
@@ -172,7 +176,7 @@ describe('backtrace facts of a rewritten module', () => {
     expect(frames.every((f) => f.index === 6 && f.offset === callOffset)).toBe(true);
 
     // Out of fuel: the call of `$out_of_fuel` stands for the first instruction of the block it pays for.
-    const metered = rewriteCode(bytes, { fuel: true });
+    const metered = rewriteCode(bytes, { fuel: true, offsetMap: true });
     const fuelled = new WebAssembly.Instance(new WebAssembly.Module(metered.bytes as Uint8Array<ArrayBuffer>), {
       env: { log: () => {}, mark: () => {} },
       i: {

@@ -101,7 +101,7 @@ describe('fuel: the unit', () => {
     const body = 'i32.const 1 drop '.repeat(6000);
     const source = `(module (func (export "run") ${body}))`;
     expect(await cost(source, 'run')).toBe(12000n);
-    const rewritten = rewriteCode(await wat(source), { fuel: true });
+    const rewritten = rewriteCode(await wat(source), { fuel: true, offsetMap: true });
     // Two charges: 8191 units, then the rest.
     expect(rewritten.offsetMap!.guest.length).toBe(2);
     expect(MAX_BLOCK_COST).toBe(8191);

@@ -62,7 +62,9 @@
  * rewriter records, for every instruction a frame can point at (calls, and instructions that may
  * trap) and for every call it adds, its offset in the new module and the guest's offset it
  * stands for ({@link RewrittenCode.offsetMap}, shaped as `BacktraceFacts.offsetMap`: the added
- * calls map to the guest instruction they guard), and where each function body starts.
+ * calls map to the guest instruction they guard), and where each function body starts. The map
+ * is made only when asked for (`offsetMap: true`): a VM can ask on the first trap that needs it,
+ * since the same input and options always give the same output.
  *
  * **Cost.** One decode of each instruction, a copy of the bytes, no allocation per instruction:
  * `bench/code-rewrite.ts` measures it on westend (the numbers are in `docs/performance.md`).
@@ -109,7 +111,11 @@ export interface CodeRewriteOptions {
    * into the guest's memory. 0 or absent: off.
    */
   readonly guardStoresBelow?: number;
-  /** Record the offset map (default `true`). */
+  /**
+   * Record the offset map (default `false`: it costs a few percent of the rewrite's time, and a
+   * backtrace needs it only once a trap happens; the rewrite being deterministic, the same
+   * options give the same bytes and the map can be made then, by rewriting again with this on).
+   */
   readonly offsetMap?: boolean;
 }
 
@@ -313,7 +319,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     fuel: fuel ? { counter: fuelGlobal, helper } : null,
     stack: limit === null ? null : { height: heightGlobal, limit, trapImport: stackImport, width },
     guardStoresBelow: options.guardStoresBelow ?? 0,
-    offsets: options.offsetMap !== false,
+    offsets: options.offsetMap === true,
     costs,
   };
 
