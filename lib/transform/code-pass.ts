@@ -47,21 +47,19 @@ import {
   STORE_VALUE_TYPE,
   TRAPS_OR_CALLS,
 } from '../base/instruction-set.js';
-import { ByteWriter, IntList, u32Length } from './byte-writer.js';
+import { ByteWriter, IntList } from './byte-writer.js';
 import {
   BYTES_PER_UNIT,
   ENTRIES_PER_UNIT,
   MAX_BLOCK_COST,
   STATIC_COST,
-  chargeCallPosition,
-  emitCharge,
+  ChargeTemplate,
   emitSizeCharge,
-  patchCharge,
 } from './fuel-metering.js';
 import { emitGrowAdjustment, emitShiftBulkOperands, emitSizeAdjustment, shiftedOffset, PAGE_BYTES } from './memory-shift.js';
 import { NAN_RESULT, emitCanonicalize } from './nan-canonicalization.js';
 import { RewriteError } from './rewrite-error.js';
-import { FRAME_COST, chargedCost, emitEnter, emitLeave } from './stack-limit.js';
+import { CallSiteTemplate, FRAME_COST, chargedCost } from './stack-limit.js';
 import { emitStoreGuard } from './unwind-guard.js';
 
 /** What the pass knows of the module, and which rewrites it applies. */
@@ -165,8 +163,18 @@ export class CodePass {
   /** The open fuel block's first placeholder (-1: none open) and its cost so far. */
   #fuelAt = -1;
   #fuelCost = 0;
+  /** A block's charge, built once (fuel). */
+  readonly #charge: ChargeTemplate | null;
+  /** The code around a call, built once (stack limit). */
+  readonly #callSite: CallSiteTemplate | null;
   /** The sub-opcode of the last `0xfc` instruction. */
   #sub = 0;
+  /** The walk's state while {@link #control} runs: nesting depth, operand height and its maximum, unreachable code, the final `end` seen. */
+  #depth = 0;
+  #height = 0;
+  #max = 0;
+  #dead = false;
+  #done = false;
   // The control stack, indexed by depth (0: the function).
   readonly #base: number[] = [0];
   readonly #params: number[] = [0];
@@ -178,6 +186,9 @@ export class CodePass {
 
   constructor(module: PassModule) {
     this.m = module;
+    this.#charge = module.fuel === null ? null : new ChargeTemplate(module.fuel.counter, module.fuel.helper);
+    const stack = module.stack;
+    this.#callSite = stack === null ? null : new CallSiteTemplate(stack.height, stack.width, stack.limit, stack.trapImport);
     // About one entry per 10 bytes of code on real runtimes: room for 1 in 4, so that the arrays
     // rarely grow (untouched room costs no memory, only address space).
     const capacity = module.offsets ? Math.max(1 << 16, module.bytes.length >> 2) : 16;
@@ -214,26 +225,23 @@ export class CodePass {
     this.#fuelAt = -1;
     this.#fuelCost = 0;
 
-    const base = this.#base;
-    const blockParams = this.#params;
-    const blockResults = this.#results;
-    const deadAtEntry = this.#deadAtEntry;
-    const kind = this.#kind;
-    const targeted = this.#targeted;
-    const { typeParams, typeResults, functionTypes, importedFunctions, addedImports } = m;
     const metering = m.fuel !== null;
     const nan = m.canonicalizeNaNs;
     const shift = m.memoryPages > 0;
+    const guard = m.guardStoresBelow;
     const offsets = m.offsets;
     const tokenAt = this.tokenAt;
     const tokenGuest = this.tokenGuest;
-    let depth = 0;
+    this.#depth = 0;
+    this.#done = false;
     let height = 0;
     let max = 0;
     let dead = false;
     let p = start;
-    let done = false;
 
+    // The hot loop: the instructions that make up 85% of real code (local and global accesses,
+    // constants, numeric instructions, loads and stores) are handled here; the others, in
+    // #control, with the state passed through fields. A small loop is one the JIT optimizes soon.
     while (p < end) {
       const at = p;
       const op = bytes[p++]!;
@@ -251,237 +259,251 @@ export class CodePass {
           this.tokens = n + 1;
         }
         if (nan && NAN_RESULT[op] !== 0) this.#canonicalize(op, p);
-        continue;
-      }
-      switch (op) {
-        case 0x00: // unreachable
-          if (offsets) this.#tokenHere(at);
-          dead = true;
-          this.#closeFuel();
-          break;
-        case 0x01: // nop
-          break;
-        case 0x02: // block
-        case 0x03: // loop
-        case 0x04: {
-          // if
-          let entryParams = 0;
-          let entryResults = 0;
-          const b = bytes[p]!;
-          if (b === 0x40) {
-            p++;
-          } else if ((b & 0xc0) === 0x40) {
-            p++;
-            entryResults = 1;
-          } else {
-            const type = leb(bytes, p);
-            p = next;
-            entryParams = typeParams[type]!;
-            entryResults = typeResults[type]!;
-          }
-          if (op === 0x04 && !dead) height--;
-          depth++;
-          base[depth] = height - entryParams;
-          blockParams[depth] = entryParams;
-          blockResults[depth] = entryResults;
-          deadAtEntry[depth] = dead;
-          kind[depth] = op;
-          targeted[depth] = false;
-          // A loop's body is a branch target, an if's arm is entered from the condition.
-          if (op !== 0x02) this.#closeFuel();
-          break;
-        }
-        case 0x05: // else
-          height = base[depth]! + blockParams[depth]!;
-          dead = deadAtEntry[depth]!;
-          this.#closeFuel();
-          break;
-        case 0x0b: // end
-          if (depth === 0) {
-            done = true;
-            this.#closeFuel();
-            p = end;
-            if (at + 1 !== end) throw new RewriteError(`function ${index}: code after its final end`);
-            break;
-          }
-          height = base[depth]! + blockResults[depth]!;
-          if (kind[depth] === 0x02 && !targeted[depth]) {
-            // A block no branch targets: its end is reached only by going on, so the fuel block goes on.
-            dead ||= deadAtEntry[depth]!;
-          } else {
-            // A join (an if's end, a targeted block's end), or a loop's end (not to pay the code
-            // after the loop at every iteration).
-            dead = deadAtEntry[depth]!;
-            this.#closeFuel();
-          }
-          depth--;
-          if (!dead && height > max) max = height;
-          break;
-        case 0x0c: {
-          // br
-          const label = leb(bytes, p);
+      } else if (op >= 0x20 && op <= 0x24) {
+        // local.get/set/tee, global.get/set
+        p = bytes[p]! < 0x80 ? p + 1 : skipLeb(bytes, p);
+        if (!dead && (height += NET[op]!) > max) max = height;
+      } else if (op >= 0x41 && op <= 0x44) {
+        // Constants.
+        p = op === 0x43 ? p + 4 : op === 0x44 ? p + 8 : bytes[p]! < 0x80 ? p + 1 : skipLeb(bytes, p);
+        if (!dead && ++height > max) max = height;
+      } else if (op >= 0x28 && op <= 0x3e) {
+        // Loads and stores.
+        let align = bytes[p]!;
+        if (align < 0x80) p++;
+        else {
+          align = leb(bytes, p);
           p = next;
-          if (label < depth) targeted[depth - label] = true;
-          dead = true;
-          this.#closeFuel();
-          break;
         }
-        case 0x0d: {
-          // br_if (its fall-through goes on with the same fuel block)
-          const label = leb(bytes, p);
+        if ((align & 0x40) !== 0) throw new RewriteError(`function ${index}: a load or store on another memory than 0`);
+        let offset = bytes[p]!;
+        if (offset < 0x80) p++;
+        else {
+          offset = leb(bytes, p);
           p = next;
-          if (label < depth) targeted[depth - label] = true;
-          if (!dead) height--;
-          break;
         }
-        case 0x0e: {
-          // br_table
-          const count = leb(bytes, p);
-          p = next;
-          for (let k = 0; k <= count; k++) {
-            const label = leb(bytes, p);
-            p = next;
-            if (label < depth) targeted[depth - label] = true;
-          }
-          dead = true;
-          this.#closeFuel();
-          break;
+        if (!dead) height += NET[op]!;
+        if (shift || (op >= 0x36 && offset < guard)) {
+          this.#access(op, at, p, align, offset);
+        } else if (offsets) {
+          const n = this.tokens;
+          tokenAt[n] = w.pos + at - this.#from;
+          tokenGuest[n] = at;
+          this.tokens = n + 1;
         }
-        case 0x0f: // return
-          dead = true;
-          this.#closeFuel();
-          break;
-        case 0x10: {
-          // call
-          const callee = leb(bytes, p);
-          p = next;
-          const type = functionTypes[callee]!;
-          if (type === undefined) throw new RewriteError(`function ${index}: call of an unknown function ${callee}`);
-          if (!dead) {
-            height += typeResults[type]! - typeParams[type]!;
-            if (height > max) max = height;
-          }
-          this.#call(at, p, callee);
-          break;
-        }
-        case 0x11: {
-          // call_indirect
-          const type = leb(bytes, p);
-          p = skipLeb(bytes, next);
-          if (!dead) {
-            height += typeResults[type]! - typeParams[type]! - 1;
-            if (height > max) max = height;
-          }
-          if (offsets) this.#tokenHere(at);
-          break;
-        }
-        case 0x1a: // drop
-        case 0x1b: // select
-          if (!dead) height += PUSHES[op]! - POPS[op]!;
-          break;
-        case 0x1c: {
-          // select with types (one value type byte each: the VM allows no typed references)
-          const count = leb(bytes, p);
-          p = next + count;
-          if (!dead) height -= 2;
-          break;
-        }
-        case 0x20: // local.get
-        case 0x21: // local.set
-        case 0x22: // local.tee
-        case 0x23: // global.get
-        case 0x24: // global.set
-          p = bytes[p]! < 0x80 ? p + 1 : skipLeb(bytes, p);
-          if (!dead) {
-            height += PUSHES[op]! - POPS[op]!;
-            if (height > max) max = height;
-          }
-          break;
-        case 0x25: // table.get
-        case 0x26: // table.set
-          p = skipLeb(bytes, p);
-          if (!dead) height += PUSHES[op]! - POPS[op]!;
-          if (offsets) this.#tokenHere(at);
-          break;
-        case 0x3f: // memory.size
-        case 0x40: {
-          // memory.grow
-          if (leb(bytes, p) !== 0) throw new RewriteError(`function ${index}: ${op === 0x3f ? 'memory.size' : 'memory.grow'} of another memory than 0`);
-          p = next;
-          if (!dead && op === 0x3f && ++height > max) max = height;
-          if (shift) this.#sizeOrGrow(op, p);
-          break;
-        }
-        case 0x41: // i32.const
-        case 0x42: // i64.const
-          p = bytes[p]! < 0x80 ? p + 1 : skipLeb(bytes, p);
-          if (!dead && ++height > max) max = height;
-          break;
-        case 0x43: // f32.const
-          p += 4;
-          if (!dead && ++height > max) max = height;
-          break;
-        case 0x44: // f64.const
-          p += 8;
-          if (!dead && ++height > max) max = height;
-          break;
-        case 0xd0: // ref.null
-          p++;
-          if (!dead && ++height > max) max = height;
-          break;
-        case 0xd1: // ref.is_null
-          break;
-        case 0xd2: {
-          // ref.func
-          const target = leb(bytes, p);
-          p = next;
-          if (!dead && ++height > max) max = height;
-          if (target >= importedFunctions && (m.refTargets !== null || addedImports > 0)) this.#refFunc(at, p, target);
-          break;
-        }
-        case 0xfc:
-          p = this.#prefixed(index, at, p, dead);
-          if (!dead) {
-            height += FC_PUSHES[this.#sub]! - FC_POPS[this.#sub]!;
-            if (height > max) max = height;
-          }
-          break;
-        default: {
-          if (op >= 0x28 && op <= 0x3e) {
-            // Loads and stores.
-            let align = bytes[p]!;
-            if (align < 0x80) p++;
-            else {
-              align = leb(bytes, p);
-              p = next;
-            }
-            if ((align & 0x40) !== 0) throw new RewriteError(`function ${index}: a load or store on another memory than 0`);
-            let offset = bytes[p]!;
-            if (offset < 0x80) p++;
-            else {
-              offset = leb(bytes, p);
-              p = next;
-            }
-            if (!dead) height += NET[op]!;
-            if (shift || (op >= 0x36 && offset < m.guardStoresBelow)) {
-              this.#access(op, at, p, align, offset);
-            } else if (offsets) {
-              const n = this.tokens;
-              tokenAt[n] = w.pos + at - this.#from;
-              tokenGuest[n] = at;
-              this.tokens = n + 1;
-            }
-            break;
-          }
-          throw new RewriteError(`function ${index}: unknown instruction 0x${op.toString(16)} at byte ${at}`);
-        }
+      } else {
+        this.#height = height;
+        this.#max = max;
+        this.#dead = dead;
+        p = this.#control(index, op, at, p, end);
+        height = this.#height;
+        max = this.#max;
+        dead = this.#dead;
       }
     }
-    if (!done) throw new RewriteError(`function ${index}: its code does not end with end`);
+    if (!this.#done) throw new RewriteError(`function ${index}: its code does not end with end`);
     this.#flush(end);
     const cost = FRAME_COST + this.#localCount + max;
     m.costs[index] = cost;
     return cost;
+  }
+
+  /**
+   * Every instruction the hot loop leaves out (control, calls, parametric, table, memory size,
+   * references, `0xfc`), at `at` (its immediates start at `p`); the operand height, its maximum
+   * and whether the code is unreachable are read from and written to the fields. Returns the
+   * position after the instruction.
+   */
+  #control(index: number, op: number, at: number, p: number, end: number): number {
+    const m = this.m;
+    const bytes = m.bytes;
+    const base = this.#base;
+    const blockParams = this.#params;
+    const blockResults = this.#results;
+    const deadAtEntry = this.#deadAtEntry;
+    const kind = this.#kind;
+    const targeted = this.#targeted;
+    const { typeParams, typeResults } = m;
+    let depth = this.#depth;
+    let height = this.#height;
+    let max = this.#max;
+    let dead = this.#dead;
+    switch (op) {
+      case 0x00: // unreachable
+        if (m.offsets) this.#tokenHere(at);
+        dead = true;
+        this.#closeFuel();
+        break;
+      case 0x01: // nop
+        break;
+      case 0x02: // block
+      case 0x03: // loop
+      case 0x04: {
+        // if
+        let entryParams = 0;
+        let entryResults = 0;
+        const b = bytes[p]!;
+        if (b === 0x40) {
+          p++;
+        } else if ((b & 0xc0) === 0x40) {
+          p++;
+          entryResults = 1;
+        } else {
+          const type = leb(bytes, p);
+          p = next;
+          entryParams = typeParams[type]!;
+          entryResults = typeResults[type]!;
+        }
+        if (op === 0x04 && !dead) height--;
+        depth++;
+        base[depth] = height - entryParams;
+        blockParams[depth] = entryParams;
+        blockResults[depth] = entryResults;
+        deadAtEntry[depth] = dead;
+        kind[depth] = op;
+        targeted[depth] = false;
+        // A loop's body is a branch target, an if's arm is entered from the condition.
+        if (op !== 0x02) this.#closeFuel();
+        break;
+      }
+      case 0x05: // else
+        height = base[depth]! + blockParams[depth]!;
+        dead = deadAtEntry[depth]!;
+        this.#closeFuel();
+        break;
+      case 0x0b: // end
+        if (depth === 0) {
+          if (at + 1 !== end) throw new RewriteError(`function ${index}: code after its final end`);
+          this.#done = true;
+          this.#closeFuel();
+          break;
+        }
+        height = base[depth]! + blockResults[depth]!;
+        if (kind[depth] === 0x02 && !targeted[depth]) {
+          // A block no branch targets: its end is reached only by going on, so the fuel block goes on.
+          dead ||= deadAtEntry[depth]!;
+        } else {
+          // A join (an if's end, a targeted block's end), or a loop's end (not to pay the code
+          // after the loop at every iteration).
+          dead = deadAtEntry[depth]!;
+          this.#closeFuel();
+        }
+        depth--;
+        if (!dead && height > max) max = height;
+        break;
+      case 0x0c: {
+        // br
+        const label = leb(bytes, p);
+        p = next;
+        if (label < depth) targeted[depth - label] = true;
+        dead = true;
+        this.#closeFuel();
+        break;
+      }
+      case 0x0d: {
+        // br_if (its fall-through goes on with the same fuel block)
+        const label = leb(bytes, p);
+        p = next;
+        if (label < depth) targeted[depth - label] = true;
+        if (!dead) height--;
+        break;
+      }
+      case 0x0e: {
+        // br_table
+        const count = leb(bytes, p);
+        p = next;
+        for (let k = 0; k <= count; k++) {
+          const label = leb(bytes, p);
+          p = next;
+          if (label < depth) targeted[depth - label] = true;
+        }
+        dead = true;
+        this.#closeFuel();
+        break;
+      }
+      case 0x0f: // return
+        dead = true;
+        this.#closeFuel();
+        break;
+      case 0x10: {
+        // call
+        const callee = leb(bytes, p);
+        p = next;
+        const type = m.functionTypes[callee];
+        if (type === undefined) throw new RewriteError(`function ${index}: call of an unknown function ${callee}`);
+        if (!dead) {
+          height += typeResults[type]! - typeParams[type]!;
+          if (height > max) max = height;
+        }
+        this.#call(at, p, callee);
+        break;
+      }
+      case 0x11: {
+        // call_indirect
+        const type = leb(bytes, p);
+        p = skipLeb(bytes, next);
+        if (!dead) {
+          height += typeResults[type]! - typeParams[type]! - 1;
+          if (height > max) max = height;
+        }
+        if (m.offsets) this.#tokenHere(at);
+        break;
+      }
+      case 0x1a: // drop
+      case 0x1b: // select
+        if (!dead) height += NET[op]!;
+        break;
+      case 0x1c: {
+        // select with types (one value type byte each: the VM allows no typed references)
+        const count = leb(bytes, p);
+        p = next + count;
+        if (!dead) height -= 2;
+        break;
+      }
+      case 0x25: // table.get
+      case 0x26: // table.set
+        p = skipLeb(bytes, p);
+        if (!dead) height += NET[op]!;
+        if (m.offsets) this.#tokenHere(at);
+        break;
+      case 0x3f: // memory.size
+      case 0x40: {
+        // memory.grow
+        if (leb(bytes, p) !== 0) throw new RewriteError(`function ${index}: ${op === 0x3f ? 'memory.size' : 'memory.grow'} of another memory than 0`);
+        p = next;
+        if (!dead && op === 0x3f && ++height > max) max = height;
+        if (m.memoryPages > 0) this.#sizeOrGrow(op, p);
+        break;
+      }
+      case 0xd0: // ref.null
+        p++;
+        if (!dead && ++height > max) max = height;
+        break;
+      case 0xd1: // ref.is_null
+        break;
+      case 0xd2: {
+        // ref.func
+        const target = leb(bytes, p);
+        p = next;
+        if (!dead && ++height > max) max = height;
+        if (target >= m.importedFunctions && (m.refTargets !== null || m.addedImports > 0)) this.#refFunc(at, p, target);
+        break;
+      }
+      case 0xfc:
+        p = this.#prefixed(index, at, p, dead);
+        if (!dead) {
+          height += FC_PUSHES[this.#sub]! - FC_POPS[this.#sub]!;
+          if (height > max) max = height;
+        }
+        break;
+      default:
+        throw new RewriteError(`function ${index}: unknown instruction 0x${op.toString(16)} at byte ${at}`);
+    }
+    this.#depth = depth;
+    this.#height = height;
+    this.#max = max;
+    this.#dead = dead;
+    return p;
   }
 
   /** An instruction prefixed by `0xfc` at `at` (its sub-opcode at `p`); returns the position after it, the sub-opcode in {@link #sub}. */
@@ -611,16 +633,16 @@ export class CodePass {
       this.#closeFuel();
     }
     this.#flush(at);
-    const fuel = this.m.fuel!;
-    this.#fuelAt = emitCharge(this.body, fuel.counter, fuel.helper);
-    if (this.m.offsets) this.#token(chargeCallPosition(this.#fuelAt, fuel.counter), at);
+    const charge = this.#charge!;
+    this.#fuelAt = charge.emit(this.body);
+    if (this.m.offsets) this.#token(this.#fuelAt + charge.call, at);
     this.#fuelCost = 1;
   }
 
   /** Ends the open fuel block, if any: its cost goes into its charge. */
   #closeFuel(): void {
     if (this.#fuelAt < 0) return;
-    patchCharge(this.body, this.#fuelAt, this.m.fuel!.counter, this.#fuelCost);
+    this.#charge!.patch(this.body, this.#fuelAt, this.#fuelCost);
     this.#fuelAt = -1;
     this.#fuelCost = 0;
   }
@@ -648,20 +670,24 @@ export class CodePass {
       this.#from = after;
       return;
     }
+    // The enter and leave sequences, the callee's cost written now if it is known (the callee
+    // was walked before), else at the end (code-rewrite.ts patches every call site left).
+    const template = this.#callSite!;
     const known = m.costs[callee]!;
-    const cost = known < 0 ? -1 : chargedCost(known, stack.limit);
-    const enter = emitEnter(w, stack.height, cost, stack.width, stack.limit, stack.trapImport);
-    if (enter >= 0) {
-      this.patchAt.push(enter);
-      this.patchCallee.push(callee);
-    }
-    if (m.offsets) this.#token(w.pos - 3 - u32Length(stack.trapImport), at);
+    const enter = CallSiteTemplate.copy(w, template.enter) + template.enterCost;
+    if (m.offsets) this.#token(enter - template.enterCost + template.trapCall, at);
     w.ensure(6);
     if (m.offsets) this.#token(w.pos, at);
     w.byte(0x10);
     w.u32(target);
-    const leave = emitLeave(w, stack.height, cost, stack.width);
-    if (leave >= 0) {
+    const leave = CallSiteTemplate.copy(w, template.leave) + template.leaveCost;
+    if (known >= 0) {
+      const cost = chargedCost(known, stack.limit);
+      w.patchSigned(enter, cost, template.width);
+      w.patchSigned(leave, cost, template.width);
+    } else {
+      this.patchAt.push(enter);
+      this.patchCallee.push(callee);
       this.patchAt.push(leave);
       this.patchCallee.push(callee);
     }

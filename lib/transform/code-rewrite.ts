@@ -70,9 +70,10 @@
  * `bench/code-rewrite.ts` measures it on westend (the numbers are in `docs/performance.md`).
  *
  * The input must be a module the engine validated, using only the features the VM can allow
- * (`base/feature-set.ts`); the output uses no feature the input does not (scratch locals,
- * globals, an `if`, `select`: all MVP), so it is valid for the same feature set. Anything the
- * rewriter cannot handle is a {@link RewriteError}.
+ * (`base/feature-set.ts`); what the rewrites add is MVP code (scratch locals, globals, `if`,
+ * `select`, calls), and the counters are exported mutable globals as the renaming's are
+ * (`rename.ts`), so the output is valid wherever the input is. Anything the rewriter cannot
+ * handle is a {@link RewriteError}.
  *
  * @module
  */

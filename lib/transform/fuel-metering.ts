@@ -85,7 +85,7 @@
  */
 
 import { FUEL_EXPORT, FUEL_IMPORT } from './abi.js';
-import type { ByteWriter } from './byte-writer.js';
+import { ByteWriter } from './byte-writer.js';
 
 export { FUEL_EXPORT, FUEL_IMPORT };
 
@@ -106,54 +106,62 @@ export const STATIC_COST: Uint8Array = (() => {
 })();
 
 /**
- * Emits the charge of a block whose cost is not known yet; returns the position of its first
- * cost placeholder (patch both with {@link patchCharge}; {@link chargeCallPosition} gives where
- * its `call $out_of_fuel` is, for the offset map).
+ * The charge of a block, as bytes with its cost left open (see the module documentation): the
+ * counter's and `$out_of_fuel`'s indices are the same for every block of a module, so the
+ * sequence is built once and copied for each block, and its cost written in when the block ends.
  */
-export function emitCharge(w: ByteWriter, counter: number, helper: number): number {
-  w.ensure(40);
-  w.byte(0x23); // global.get $fuel
-  w.u32(counter);
-  w.byte(0x42); // i64.const C
-  const first = w.paddedSigned(0, COST_WIDTH);
-  w.byte(0x7d); // i64.sub
-  w.byte(0x24); // global.set $fuel
-  w.u32(counter);
-  w.byte(0x23); // global.get $fuel
-  w.u32(counter);
-  w.bytes2(0x42, 0x00); // i64.const 0
-  w.byte(0x53); // i64.lt_s
-  w.bytes2(0x04, 0x40); // if
-  w.byte(0x42); // i64.const C
-  w.paddedSigned(0, COST_WIDTH);
-  w.byte(0x10); // call $out_of_fuel
-  w.u32(helper);
-  w.byte(0x0b); // end
-  return first;
-}
+export class ChargeTemplate {
+  readonly bytes: Uint8Array;
+  /** Where, in the template, the two cost placeholders and the `call $out_of_fuel` are. */
+  readonly first: number;
+  readonly second: number;
+  readonly call: number;
 
-/** The distance from a charge's first cost placeholder to its second (see {@link emitCharge}). */
-export function secondPlaceholder(first: number, counter: number): number {
-  const globalLength = counterLength(counter);
-  // C, i64.sub, global.set F, global.get F, i64.const 0, i64.lt_s, if 0x40, i64.const
-  return first + COST_WIDTH + 1 + (1 + globalLength) * 2 + 2 + 1 + 2 + 1;
-}
+  constructor(counter: number, helper: number) {
+    const w = new ByteWriter(64);
+    w.ensure(40);
+    w.byte(0x23); // global.get $fuel
+    w.u32(counter);
+    w.byte(0x42); // i64.const C
+    this.first = w.paddedSigned(0, COST_WIDTH);
+    w.byte(0x7d); // i64.sub
+    w.byte(0x24); // global.set $fuel
+    w.u32(counter);
+    w.byte(0x23); // global.get $fuel
+    w.u32(counter);
+    w.bytes2(0x42, 0x00); // i64.const 0
+    w.byte(0x53); // i64.lt_s
+    w.bytes2(0x04, 0x40); // if
+    w.byte(0x42); // i64.const C
+    this.second = w.paddedSigned(0, COST_WIDTH);
+    this.call = w.pos;
+    w.byte(0x10); // call $out_of_fuel
+    w.u32(helper);
+    w.byte(0x0b); // end
+    this.bytes = w.toBytes();
+  }
 
-function counterLength(index: number): number {
-  let n = 1;
-  for (let v = index >>> 7; v !== 0; v >>>= 7) n++;
-  return n;
-}
+  /** Writes a charge at the end of `w`; returns where it starts. */
+  emit(w: ByteWriter): number {
+    const template = this.bytes;
+    w.ensure(template.length);
+    const at = w.pos;
+    const buf = w.buf;
+    for (let i = 0; i < template.length; i++) buf[at + i] = template[i]!;
+    w.pos = at + template.length;
+    return at;
+  }
 
-/** Writes `cost` into both placeholders of the charge whose first placeholder is at `first`. */
-export function patchCharge(w: ByteWriter, first: number, counter: number, cost: number): void {
-  w.patchSigned(first, cost, COST_WIDTH);
-  w.patchSigned(secondPlaceholder(first, counter), cost, COST_WIDTH);
-}
-
-/** The position of the `call $out_of_fuel` of the charge whose first placeholder is at `first`. */
-export function chargeCallPosition(first: number, counter: number): number {
-  return secondPlaceholder(first, counter) + COST_WIDTH;
+  /** Writes `cost` (at most {@link MAX_BLOCK_COST}) into the charge written at `at`. */
+  patch(w: ByteWriter, at: number, cost: number): void {
+    const buf = w.buf;
+    const low = (cost & 0x7f) | 0x80;
+    const high = cost >> 7;
+    buf[at + this.first] = low;
+    buf[at + this.first + 1] = high;
+    buf[at + this.second] = low;
+    buf[at + this.second + 1] = high;
+  }
 }
 
 /**

@@ -68,7 +68,7 @@
  */
 
 import { STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT } from './abi.js';
-import type { ByteWriter } from './byte-writer.js';
+import { ByteWriter, u32Length } from './byte-writer.js';
 
 export { STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT };
 
@@ -133,6 +133,43 @@ export function emitLeave(w: ByteWriter, height: number, cost: number, width: nu
   w.byte(0x24); // global.set $h
   w.u32(height);
   return placeholder;
+}
+
+/**
+ * The code around a call site, as bytes with the callee's cost left open: the height global,
+ * the limit and the trap import are the same for every call of a module, so the two sequences
+ * of {@link emitEnter} and {@link emitLeave} are built once, with the cost as a padded LEB128 of
+ * `width` bytes, and copied for each call.
+ */
+export class CallSiteTemplate {
+  readonly enter: Uint8Array;
+  readonly leave: Uint8Array;
+  /** Where, in each sequence, the cost goes; where, in `enter`, the `call $stack_limit` is. */
+  readonly enterCost: number;
+  readonly leaveCost: number;
+  readonly trapCall: number;
+  readonly width: number;
+
+  constructor(height: number, width: number, limit: number, trapImport: number) {
+    this.width = width;
+    const w = new ByteWriter(64);
+    this.enterCost = emitEnter(w, height, -1, width, limit, trapImport);
+    this.trapCall = w.pos - 3 - u32Length(trapImport);
+    this.enter = w.toBytes();
+    w.pos = 0;
+    this.leaveCost = emitLeave(w, height, -1, width);
+    this.leave = w.toBytes();
+  }
+
+  /** Copies `sequence` to the end of `w`; returns where it starts. */
+  static copy(w: ByteWriter, sequence: Uint8Array): number {
+    w.ensure(sequence.length);
+    const at = w.pos;
+    const buf = w.buf;
+    for (let i = 0; i < sequence.length; i++) buf[at + i] = sequence[i]!;
+    w.pos = at + sequence.length;
+    return at;
+  }
 }
 
 /**
