@@ -23,6 +23,15 @@
  *   and in the guest's module;
  * - **the call sites waiting for a callee's stack cost** (the callee not walked yet).
  *
+ * **Shaped for the JIT.** A rewrite runs once per module, usually as the first work of a
+ * process, so most of its time is spent before the engine has optimized it. The walk is
+ * therefore a small loop that handles in place the instructions making up 85% of real code
+ * (local and global accesses, constants, numeric instructions, loads and stores: on westend 2.1
+ * of its 2.5 million instructions), with one-byte LEB128s read inline, and calls out of line for
+ * everything else (`#control`, with the walk's state in fields) and for every rewrite; the
+ * sequences a rewrite repeats (a block's charge, a call site's accounting) are built once per
+ * module and copied. A large loop with everything in it took twice as long in a fresh process.
+ *
  * @module
  */
 
