@@ -26,8 +26,8 @@ import { type RewriteRecord, recordRun } from './support/rewrite-differential.js
  * memory, multi-value and, for half of the seeds, reference types).
  */
 const PROFILES: readonly (readonly ['default' | 'modern', readonly number[], number])[] = [
-  ['default', Array.from({ length: 24 }, (_, i) => i + 1), 18],
-  ['modern', Array.from({ length: 12 }, (_, i) => i + 2), 6],
+  ['default', Array.from({ length: 20 }, (_, i) => i + 1), 15],
+  ['modern', Array.from({ length: 10 }, (_, i) => i + 2), 6],
 ];
 
 interface Prepared {
