@@ -10,8 +10,9 @@
  * **Layer `base/`** (this is its main file): the leaf of the library. It owns what every other
  * layer shares: values and signatures (`values.ts`), errors (`errors.ts`), the configuration
  * (`config.ts`, `feature-set.ts`), these component types, progress reporting, page sizes, the
- * binary reader and digests. It imports nothing from `lib/` outside `base/`, holds no state,
- * and is the one internal layer the Substrate layer may use.
+ * binary reader, the instruction set as data (`instruction-set.ts`) and digests. It imports
+ * nothing from `lib/` outside `base/`, holds no state, and is the one internal layer the
+ * Substrate layer may use.
  *
  * @module
  */

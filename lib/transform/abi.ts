@@ -9,12 +9,17 @@
  *
  * ```text
  * imports  i.<n>      the n-th function import (n in the function index space)
+ *          i.fuel     the code rewrite's out-of-fuel call (`(i64) -> ()`: the cost of the block
+ *                     that cannot be paid); it pauses the guest until the host adds fuel
+ *          i.stack    the code rewrite's stack-limit call (`() -> ()`): never returns (throws)
  *          t.<n> g.<n> tables and globals (refused by the module rules; only renamed to read facts)
  *          m.m        the guest's memory, when the guest imports it
  * exports  e<n>       the export at position n of the original export section
  *          m          the guest's memory, when the guest defines it (added if not exported)
  *          g<n>       the n-th global, when it is mutable (added: a reset restores it)
  *          s          the start function, when the guest has one (its start section is removed)
+ *          f          the fuel counter, a mutable i64 global (code rewrite `fuel`)
+ *          h          the logical stack height, a mutable i32 global (code rewrite `maxStackHeight`)
  *          u          Asyncify only: the secondary memory holding the unwind buffer
  *          asyncify_* Asyncify only: the pass's control functions ({@link ASYNCIFY_EXPORTS})
  * ```
@@ -40,6 +45,25 @@ export const MEMORY_EXPORT = 'm';
 export const START_EXPORT = 's';
 /** Export name of the secondary memory that holds the unwind buffer (Asyncify). */
 export const UNWIND_MEMORY_EXPORT = 'u';
+/**
+ * The function the code rewrite (`fuel`) imports to pause when a block's fuel cannot be paid:
+ * `(i64 cost) -> ()`. The field name is not a number, so it never collides with a renamed
+ * import ({@link functionImportName}).
+ */
+export const FUEL_IMPORT = { module: FUNCTION_IMPORT_MODULE, name: 'fuel' } as const;
+/**
+ * The function the code rewrite (`maxStackHeight`) imports and calls when a call would pass the
+ * logical stack limit: `() -> ()`, must throw (the VM reports its own trap kind).
+ */
+export const STACK_LIMIT_IMPORT = { module: FUNCTION_IMPORT_MODULE, name: 'stack' } as const;
+/**
+ * Export name of the fuel counter the code rewrite adds (a mutable i64 global: fuel left). Like
+ * {@link STACK_HEIGHT_EXPORT}, it cannot collide with a renamed export (`e<n>`); a module that
+ * keeps its own names (JSPI) and exports `f` or `h` must be renamed first (the rewrite refuses it).
+ */
+export const FUEL_EXPORT = 'f';
+/** Export name of the logical stack height the code rewrite adds (a mutable i32 global). */
+export const STACK_HEIGHT_EXPORT = 'h';
 /** Binaryen's internal name of the secondary memory the Asyncify pass creates. */
 export const ASYNCIFY_MEMORY = 'asyncify_memory';
 

@@ -18,10 +18,12 @@
  * the caller's thread neither loads Binaryen nor waits on it.
  *
  * **Layer `transform/`** (this is its main file): rewriting a module for the VM. It owns the
- * instrumented module's ABI names (`abi.ts`), the renaming both backends use (`rename.ts`) and
- * Binaryen's Asyncify pass (here), and the thread it runs on (`transform-thread.ts`, with the
- * worker side in `worker-serve.ts`, `node-worker.ts`, `browser-worker.ts`). It imports only
- * `base/`.
+ * instrumented module's ABI names (`abi.ts`), the renaming both backends use (`rename.ts`), the
+ * one-pass code rewriter (`code-rewrite.ts`, its pass `code-pass.ts`, one file per rewrite:
+ * `memory-shift.ts`, `nan-canonicalization.ts`, `fuel-metering.ts`, `stack-limit.ts`,
+ * `unwind-guard.ts`), Binaryen's Asyncify pass (here), and the thread it runs on
+ * (`transform-thread.ts`, with the worker side in `worker-serve.ts`, `node-worker.ts`,
+ * `browser-worker.ts`). It imports only `base/`.
  *
  * @module
  */

@@ -26,6 +26,7 @@
  */
 
 import { BinaryReader, splitSections } from '../base/binary-reader.js';
+import { FC_MEMORY_COPY, FC_MEMORY_FILL, FC_MEMORY_INIT, instructionEnd, readLeb } from '../base/instruction-set.js';
 import type { OffsetMap } from '../base/components.js';
 
 type Binaryen = typeof import('binaryen').default;
@@ -70,94 +71,27 @@ function functionTokens(b: BinaryReader): Token[] {
     b.u32();
     b.u8();
   }
-  while (b.pos < b.end) {
-    const at = b.pos;
-    const op = b.u8();
-    if (op >= 0x28 && op <= 0x3e) {
-      if ((b.u32() & 0x40) !== 0) b.u32();
-      b.u32();
-      tokens.push([op <= 0x35 ? 'load' : 'store', at]);
-    } else if (DIV_REM_OPCODES.has(op)) {
-      tokens.push(['divrem', at]);
-    } else if (TRUNCATION_OPCODES.has(op)) {
-      tokens.push(['trunc', at]);
-    } else {
-      switch (op) {
-        case 0x00:
-          tokens.push(['unreachable', at]);
-          break;
-        case 0x10:
-          tokens.push([`call:${b.u32()}`, at]);
-          break;
-        case 0x11:
-          b.u32();
-          b.u32();
-          tokens.push(['call_indirect', at]);
-          break;
-        case 0x02: // block, loop, if
-        case 0x03:
-        case 0x04:
-        case 0x41: // i32.const, i64.const
-        case 0x42:
-          b.skipLeb();
-          break;
-        case 0x0c: // br, br_if, local.*, global.*, table.get/set, memory.size/grow, ref.func
-        case 0x0d:
-        case 0x20:
-        case 0x21:
-        case 0x22:
-        case 0x23:
-        case 0x24:
-        case 0x25:
-        case 0x26:
-        case 0x3f:
-        case 0x40:
-        case 0xd2:
-          b.u32();
-          break;
-        case 0x0e: // br_table
-          for (let k = 0, n = b.u32(); k <= n; k++) b.u32();
-          break;
-        case 0x43:
-          b.skip(4);
-          break;
-        case 0x44:
-          b.skip(8);
-          break;
-        case 0x1c: // select with types
-          for (let k = 0, n = b.u32(); k < n; k++) b.u8();
-          break;
-        case 0xd0: // ref.null t
-          b.u8();
-          break;
-        case 0xfc: {
-          const sub = b.u32();
-          if (sub === 8) {
-            b.u32();
-            b.u32();
-            tokens.push(['memory.init', at]);
-          } else if (sub === 10) {
-            b.u32();
-            b.u32();
-            tokens.push(['memory.copy', at]);
-          } else if (sub === 11) {
-            b.u32();
-            tokens.push(['memory.fill', at]);
-          } else if (sub === 12 || sub === 14) {
-            b.u32();
-            b.u32();
-          } else if (sub >= 9) {
-            b.u32();
-          }
-          break;
-        }
-        default:
-          if (op >= 0x45 && op <= 0xc4) break; // numeric instructions without immediates
-          if (op === 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0xd1) break;
-          // An instruction this decoder does not know: the rest cannot be told apart.
-          return tokens;
-      }
+  const bytes = b.bytes;
+  let at = b.pos;
+  while (at < b.end) {
+    const op = bytes[at]!;
+    // The instruction set's tables skip the immediates (base/instruction-set.ts).
+    const next = instructionEnd(bytes, at);
+    // An instruction the tables do not know: the rest cannot be told apart.
+    if (next < 0) return tokens;
+    if (op >= 0x28 && op <= 0x3e) tokens.push([op <= 0x35 ? 'load' : 'store', at]);
+    else if (DIV_REM_OPCODES.has(op)) tokens.push(['divrem', at]);
+    else if (TRUNCATION_OPCODES.has(op)) tokens.push(['trunc', at]);
+    else if (op === 0x00) tokens.push(['unreachable', at]);
+    else if (op === 0x10) tokens.push([`call:${readLeb(bytes, at + 1)}`, at]);
+    else if (op === 0x11) tokens.push(['call_indirect', at]);
+    else if (op === 0xfc) {
+      const sub = readLeb(bytes, at + 1);
+      if (sub === FC_MEMORY_INIT) tokens.push(['memory.init', at]);
+      else if (sub === FC_MEMORY_COPY) tokens.push(['memory.copy', at]);
+      else if (sub === FC_MEMORY_FILL) tokens.push(['memory.fill', at]);
     }
+    at = next;
   }
   return tokens;
 }

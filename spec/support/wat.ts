@@ -23,15 +23,15 @@ const ALL_FEATURES = {
   extended_const: true,
 } as const;
 
-/** The binary encoding of the module written in `source`. */
-export async function wat(source: string): Promise<Uint8Array> {
+/** The binary encoding of the module written in `source` (with a `name` section if `names`). */
+export async function wat(source: string, options: { readonly names?: boolean } = {}): Promise<Uint8Array> {
   wabt ??= await wabtInit();
   const module = wabt.parseWat('test.wat', source, ALL_FEATURES);
   try {
     module.resolveNames();
     // No wabt validation: it ignores some enabled features (shared memories), and every test
     // hands the bytes to the engine, which validates them.
-    return new Uint8Array(module.toBinary({}).buffer);
+    return new Uint8Array(module.toBinary({ write_debug_names: options.names === true }).buffer);
   } finally {
     module.destroy();
   }

@@ -1,0 +1,194 @@
+/**
+ * The logical stack limit (`maxStackHeight`), as wasm-instrument's stack limiter for Substrate
+ * contracts: a deterministic bound on recursion, the same on every engine, instead of whatever
+ * native stack the engine happens to have.
+ *
+ * ## The unit
+ *
+ * Each guest function has a *cost*, in logical units, computed from its code:
+ *
+ * ```text
+ * cost(f) = FRAME_COST + parameters + declared locals + max operand stack height
+ * ```
+ *
+ * `FRAME_COST` is {@link FRAME_COST} (the return address and frame link of a real frame); the
+ * maximum operand stack height is the most values the function's operand stack holds at once
+ * (every value counts 1, whatever its type; unreachable code is not counted). Imported functions
+ * cost 0: they have no WebAssembly frame. The scratch locals the rewrite adds do not count.
+ *
+ * ## The counter
+ *
+ * An appended mutable i32 global (exported as {@link STACK_HEIGHT_EXPORT}) holds the sum of the
+ * costs of the guest frames active. Every direct call of a guest function becomes
+ *
+ * ```wat
+ * global.get $h  i32.const cost(f)  i32.add  global.set $h
+ * global.get $h  i32.const LIMIT  i32.gt_u
+ * if  call $stack_limit  unreachable  end     ;; an import that throws
+ * call f
+ * global.get $h  i32.const cost(f)  i32.sub  global.set $h
+ * ```
+ *
+ * so a call that would take the height past the limit traps before its frame exists: a chain of
+ * frames f1 -> ... -> fn runs iff `cost(f1) + ... + cost(fn) <= LIMIT`. Nothing happens at a
+ * function's exits (`return`, branches out, the end): the caller takes the cost back after the
+ * call returns. The frames the host enters directly are counted by *thunks*: every export, table
+ * entry (`call_indirect` targets), `ref.func` and the start function refer to an appended
+ * function that does the same around a call of the guest's function, so `call_indirect` itself
+ * needs nothing. A callee's cost is only known once its body has been walked, so call sites
+ * reserve a fixed-width LEB128 for it and are patched at the end; a cost above `LIMIT` is
+ * written as `LIMIT + 1` (such a function can never be called, and traps the same way).
+ *
+ * The counter is not reset by the rewrite: the VM sets it to 0 before each call it *starts*
+ * (after a trap it still holds what it had reached, the refused frame's cost included), and
+ * never when it resumes one.
+ *
+ * ## Why the counter stays right across an Asyncify pause
+ *
+ * Binaryen's Asyncify pauses by *unwinding*: from the import up, each instrumented frame saves
+ * its locals and returns at once, skipping **everything after the call** it was in. It resumes by
+ * *rewinding*: the host calls the export again and each frame, entered anew, skips
+ * **everything before the call** it was in, reloads its locals, and re-enters that call, until
+ * the import returns the host's value. The counter is a global, which neither saves nor restores.
+ *
+ * - Unwinding skips the `h -= cost` after each call on the stack: the height keeps counting
+ *   every frame that is paused, as it must (they still exist, saved).
+ * - Rewinding skips the `h += cost` (and the limit check) before each call it re-enters,
+ *   including the export's thunk: nothing is counted twice.
+ * - After the resume, each call returns normally, runs its `h -= cost`, and the height falls
+ *   back to what it was before that call, as in a run without a pause.
+ *
+ * So at every moment of a paused-and-resumed run the counter equals that of an uninterrupted
+ * run at the same point. (This needs the check and the `h += cost` to be plain code, not calls
+ * Asyncify would treat as possible pauses: the trap import is never among the pausing imports.)
+ * JSPI suspends the real stack and runs nothing while paused, so it needs no argument. The same
+ * reasoning holds for fuel (`fuel-metering.ts`), whose charges are plain code before calls.
+ *
+ * @module
+ */
+
+import { STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT } from './abi.js';
+import { ByteWriter, u32Length } from './byte-writer.js';
+
+export { STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT };
+
+/** The constant part of every function's cost. */
+export const FRAME_COST = 2;
+/** The largest limit accepted: the height plus one cost must not overflow a u32 (`i32.gt_u`). */
+export const MAX_LIMIT = 0x7fff_ffff;
+
+/** The width of the LEB128 reserved for a callee's cost at a call site: enough for `limit + 1`. */
+export function costWidth(limit: number): number {
+  let n = 1;
+  // A signed LEB128 of n bytes holds up to 2^(7n - 1) - 1.
+  while (limit + 1 > 2 ** (7 * n - 1) - 1) n++;
+  return n;
+}
+
+/** The cost a call site charges for a function whose computed cost is `cost`. */
+export function chargedCost(cost: number, limit: number): number {
+  return cost > limit ? limit + 1 : cost;
+}
+
+/**
+ * Before a call of a guest function: `h += cost; if (h > limit) trap`. With `cost` negative,
+ * the cost is not known yet and a placeholder of `width` bytes is written: returns its position
+ * (else -1). The sequence ends with `call $stack_limit  unreachable  end`: its call is at
+ * `w.pos - 3 - u32Length(trapImport)` right after.
+ */
+export function emitEnter(w: ByteWriter, height: number, cost: number, width: number, limit: number, trapImport: number): number {
+  w.ensure(48);
+  w.byte(0x23); // global.get $h
+  w.u32(height);
+  w.byte(0x41); // i32.const cost
+  let placeholder = -1;
+  if (cost < 0) placeholder = w.paddedSigned(0, width);
+  else w.signed(cost);
+  w.byte(0x6a); // i32.add
+  w.byte(0x24); // global.set $h
+  w.u32(height);
+  w.byte(0x23); // global.get $h
+  w.u32(height);
+  w.byte(0x41); // i32.const limit
+  w.signed(limit);
+  w.byte(0x4b); // i32.gt_u
+  w.bytes2(0x04, 0x40); // if
+  w.byte(0x10); // call $stack_limit
+  w.u32(trapImport);
+  w.byte(0x00); // unreachable (the import throws; this only guards a host that returns)
+  w.byte(0x0b); // end
+  return placeholder;
+}
+
+/** After a call of a guest function: `h -= cost` (a placeholder if `cost` is negative; returns its position, else -1). */
+export function emitLeave(w: ByteWriter, height: number, cost: number, width: number): number {
+  w.ensure(24);
+  w.byte(0x23); // global.get $h
+  w.u32(height);
+  w.byte(0x41); // i32.const cost
+  let placeholder = -1;
+  if (cost < 0) placeholder = w.paddedSigned(0, width);
+  else w.signed(cost);
+  w.byte(0x6b); // i32.sub
+  w.byte(0x24); // global.set $h
+  w.u32(height);
+  return placeholder;
+}
+
+/**
+ * The code around a call site, as bytes with the callee's cost left open: the height global,
+ * the limit and the trap import are the same for every call of a module, so the two sequences
+ * of {@link emitEnter} and {@link emitLeave} are built once, with the cost as a padded LEB128 of
+ * `width` bytes, and copied for each call.
+ */
+export class CallSiteTemplate {
+  readonly enter: Uint8Array;
+  readonly leave: Uint8Array;
+  /** Where, in each sequence, the cost goes; where, in `enter`, the `call $stack_limit` is. */
+  readonly enterCost: number;
+  readonly leaveCost: number;
+  readonly trapCall: number;
+  readonly width: number;
+
+  constructor(height: number, width: number, limit: number, trapImport: number) {
+    this.width = width;
+    const w = new ByteWriter(64);
+    this.enterCost = emitEnter(w, height, -1, width, limit, trapImport);
+    this.trapCall = w.pos - 3 - u32Length(trapImport);
+    this.enter = w.toBytes();
+    w.pos = 0;
+    this.leaveCost = emitLeave(w, height, -1, width);
+    this.leave = w.toBytes();
+  }
+
+  /** Copies `sequence` to the end of `w`; returns where it starts. */
+  static copy(w: ByteWriter, sequence: Uint8Array): number {
+    w.ensure(sequence.length);
+    const at = w.pos;
+    const buf = w.buf;
+    for (let i = 0; i < sequence.length; i++) buf[at + i] = sequence[i]!;
+    w.pos = at + sequence.length;
+    return at;
+  }
+}
+
+/**
+ * The body of the thunk of function `target` (new index), whose type has `params` parameters:
+ * the same accounting around `call target`, the arguments passed on. With its (empty) local
+ * declarations, as the code section holds it (without the size).
+ */
+export function thunkBody(w: ByteWriter, target: number, params: number, cost: number, height: number, limit: number, trapImport: number): void {
+  w.ensure(8);
+  w.byte(0x00); // no locals
+  emitEnter(w, height, cost, 0, limit, trapImport);
+  w.ensure(params * 6 + 16);
+  for (let i = 0; i < params; i++) {
+    w.byte(0x20); // local.get i
+    w.u32(i);
+  }
+  w.byte(0x10); // call target
+  w.u32(target);
+  emitLeave(w, height, cost, 0);
+  w.ensure(1);
+  w.byte(0x0b); // end
+}
