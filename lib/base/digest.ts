@@ -18,7 +18,6 @@
  */
 
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
-import xxhash from 'xxhash-wasm';
 
 /**
  * Node.js's own hashing, where the engine is Node.js (reached without an import, so that
@@ -49,11 +48,17 @@ export function toHex(bytes: Uint8Array): string {
 let hasher: ((bytes: Uint8Array, seed?: bigint) => bigint) | null = null;
 let loading: Promise<void> | null = null;
 
-/** Loads the checksum's hasher (a small WebAssembly module); later calls return at once. */
+/**
+ * Loads the checksum's hasher (a small WebAssembly module, in a chunk of its own for bundlers:
+ * only artifacts need it, and a page that never makes or loads one never downloads it); later
+ * calls return at once.
+ */
 export function loadChecksum(): Promise<void> {
-  loading ??= xxhash().then((h) => {
-    hasher = h.h64Raw;
-  });
+  loading ??= import('xxhash-wasm')
+    .then((m) => m.default())
+    .then((h) => {
+      hasher = h.h64Raw;
+    });
   return loading;
 }
 

@@ -9,7 +9,7 @@ import { compact } from 'scale-ts';
 import type { GuestMemoryAccess } from '../../lib/index.js';
 import { OutOfBoundsError } from '../../lib/index.js';
 import { type CodeRewriteOptions, rewriteCode } from '../../lib/transform/code-rewrite.js';
-import { FreeingBumpAllocator } from '../../lib/substrate/allocator.js';
+import { FreeingBumpAllocator } from '../../lib/substrate/heap/allocator.js';
 import { StackLimitExceeded } from './rewrite-harness.js';
 
 /** What a run produced. */
