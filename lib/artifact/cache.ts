@@ -1,6 +1,7 @@
 /**
  * A cache of artifacts, so that the second `create()` of a module is served without the
- * transform.
+ * transform. (The keys are `cache-key.ts`'s: only the Asyncify backend's loading, a chunk of
+ * its own for bundlers, computes them.)
  *
  * The store is a small get/set interface keyed by strings; this file has an in-memory store,
  * and `resumable-wasm/node` a file-system one. The key ({@link artifactCacheKey}) covers the
@@ -16,11 +17,7 @@
  * @module
  */
 
-import { sha256 } from '@noble/hashes/sha2.js';
 import type { ArtifactCache } from '../base/config.js';
-import type { ArtifactOptions } from '../base/components.js';
-import { toHex } from '../base/digest.js';
-import { LIBRARY_VERSION } from '../base/version.js';
 
 /** An {@link ArtifactCache} in memory, for one process (or one page). */
 export class MemoryArtifactCache implements ArtifactCache {
@@ -38,13 +35,4 @@ export class MemoryArtifactCache implements ArtifactCache {
   get size(): number {
     return this.#entries.size;
   }
-}
-
-/**
- * The cache key of a module (by its SHA-256) built with `options`: 64 lowercase hexadecimal
- * characters, safe as a file name.
- */
-export function artifactCacheKey(moduleSha256: string, options: ArtifactOptions): string {
-  const identity = JSON.stringify({ library: LIBRARY_VERSION, module: moduleSha256, options });
-  return toHex(sha256(new TextEncoder().encode(identity)));
 }

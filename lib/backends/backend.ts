@@ -60,13 +60,15 @@ export interface VmBackend {
   /**
    * Loads the module of `config` into base components and hands them to `instantiate` (which
    * makes the prototype), reporting to `progress`. Rejects with `NewError` for a refused module.
+   * With `tuning.fromCacheOnly`, resolves to `null` where it would have to do more than load
+   * an artifact from `config.cache` (a backend without artifacts: always).
    */
   create<T>(
     config: ResolvedConfig,
     progress: ProgressReporter,
     tuning: LoadTuning,
     instantiate: (components: BaseComponents) => Promise<T>,
-  ): Promise<T>;
+  ): Promise<T | null>;
   /** Base components from an artifact made by {@link artifactOf}, for the module and options of `config`. */
   fromArtifact(artifact: Uint8Array, config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents>;
   /** The artifact of `components` (which this backend made). */

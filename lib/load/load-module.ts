@@ -218,6 +218,11 @@ export function exportTable(facts: ModuleFacts): Map<string, ExportInfo> {
 export interface LoadTuning {
   /** Binaryen passes to run after Asyncify instead of {@link POST_PASSES}. */
   readonly postPasses?: readonly string[];
+  /**
+   * Make the prototype only from an artifact already in the cache: `create` then resolves to
+   * `null` instead of transforming (see `CreatePlan` in `backends/list.ts`).
+   */
+  readonly fromCacheOnly?: boolean;
 }
 
 /**

@@ -23,9 +23,9 @@
  */
 
 import type { VmBackend } from '../backends/backend.js';
-import { chooseArtifactBackend, chooseBackend } from '../backends/list.js';
+import { chooseArtifactBackend, planCreate } from '../backends/list.js';
 import type { BaseComponents } from '../base/components.js';
-import { type ResolvedConfig, type VmConfig, resolveConfig } from '../base/config.js';
+import { type ResolvedConfig, type VmConfig, resolveConfig, withPrivateBytes } from '../base/config.js';
 import type { Backend } from '../base/engine.js';
 import { GlobalValueError, NewError } from '../base/errors.js';
 import { ProgressReporter } from '../base/progress.js';
@@ -71,9 +71,23 @@ export class VirtualMachinePrototype {
 
   static async #create(config: ResolvedConfig, tuning: LoadTuning): Promise<VirtualMachinePrototype> {
     // The backend is chosen once, here; one the engine cannot run is refused before any work.
-    const backend = chooseBackend(config.backend);
+    let plan = planCreate(config);
+    if (plan instanceof Promise) {
+      // The plan waits for a measurement: the caller may reuse its bytes meanwhile.
+      config = withPrivateBytes(config);
+      plan = await plan;
+    }
     const progress = new ProgressReporter(config.onProgress);
-    return backend.create(config, progress, tuning, (components) => VirtualMachinePrototype.#instantiate(components, backend, progress));
+    const on = (backend: VmBackend, how: LoadTuning) =>
+      backend.create(config, progress, how, (components) => VirtualMachinePrototype.#instantiate(components, backend, progress));
+    if (!plan.fromCacheOnly) return (await on(plan.backend, tuning))!;
+    const cached = await on(plan.backend, { ...tuning, fromCacheOnly: true });
+    if (cached !== null) return cached;
+    const prototype = (await on(plan.fallback, tuning))!;
+    // The artifact for the next create(), made in the background: loading, transform and store,
+    // never an instance; whatever fails only leaves the cache as it was.
+    plan.backend.create(withPrivateBytes(config), new ProgressReporter(null), tuning, async () => undefined).catch(() => undefined);
+    return prototype;
   }
 
   /**

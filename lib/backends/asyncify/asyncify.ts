@@ -4,14 +4,25 @@
  * step is synchronous and a paused call is plain data. The transform takes seconds for a
  * multi-megabyte module; artifacts and the artifact cache skip it (see `load.ts`).
  *
+ * Its loading (the transform's thread, artifacts, the cache and their hashes) is imported when
+ * first used, so that it is a chunk of its own for a bundler: a page that runs on JSPI never
+ * downloads it.
+ *
  * @module
  */
 
-import { artifactOf } from '../../artifact/loader.js';
 import { missingMultiMemory } from '../../base/engine.js';
 import type { VmBackend } from '../backend.js';
 import { AsyncifyDriver } from './driver.js';
-import { loadAsyncify, loadAsyncifyArtifact } from './load.js';
+
+type Loading = typeof import('./load.js');
+let loading: Loading | null = null;
+
+/** The loading module, imported once. */
+async function load(): Promise<Loading> {
+  loading ??= await import('./load.js');
+  return loading;
+}
 
 /** The Asyncify backend; see the module documentation. */
 export const ASYNCIFY: VmBackend = {
@@ -21,8 +32,9 @@ export const ASYNCIFY: VmBackend = {
   synchronousSteps: true,
   holdsEngineStacks: false,
   artifacts: true,
-  create: loadAsyncify,
-  fromArtifact: loadAsyncifyArtifact,
-  artifactOf,
+  create: async (config, progress, tuning, instantiate) => (await load()).loadAsyncify(config, progress, tuning, instantiate),
+  fromArtifact: async (artifact, config, progress) => (await load()).loadAsyncifyArtifact(artifact, config, progress),
+  // Its components were made by the loading module: it is loaded.
+  artifactOf: (components) => loading!.artifactOf(components),
   newDriver: () => new AsyncifyDriver(),
 };

@@ -4,14 +4,17 @@
  *
  * `create()` with a `cache` looks the module up first: a hit is rebuilt from its artifact
  * without the transform (and without loading Binaryen); a stale or damaged entry is a miss;
- * a miss runs the transform and stores the new artifact. A failing store never fails `create()`
- * (see `artifact/cache.ts`).
+ * a miss runs the transform and stores the new artifact (or, with `fromCacheOnly`, gives up:
+ * `'auto'`'s plan on an engine whose JSPI is slow, see `backends/list.ts`). A failing store never
+ * fails `create()` (see `artifact/cache.ts`).
  *
  * @module
  */
 
-import { artifactCacheKey } from '../../artifact/cache.js';
+import { artifactCacheKey } from '../../artifact/cache-key.js';
 import { artifactOf, componentsFromArtifact } from '../../artifact/loader.js';
+
+export { artifactOf };
 import type { BaseComponents, ResolvedImport } from '../../base/components.js';
 import { type ResolvedConfig, withPrivateBytes } from '../../base/config.js';
 import { loadChecksum, sha256Hex } from '../../base/digest.js';
@@ -45,10 +48,10 @@ export async function loadAsyncify<T>(
   progress: ProgressReporter,
   tuning: LoadTuning,
   instantiate: (components: BaseComponents) => Promise<T>,
-): Promise<T> {
+): Promise<T | null> {
   const config = withPrivateBytes(resolved);
   const cache = config.cache;
-  if (cache === null) return instantiate(await loadInstrumented(config, progress, tuning));
+  if (cache === null) return tuning.fromCacheOnly === true ? null : instantiate(await loadInstrumented(config, progress, tuning));
 
   await progress.start('cache-lookup');
   const moduleSha256 = await sha256Hex(config.moduleBytes);
@@ -71,6 +74,7 @@ export async function loadAsyncify<T>(
     }
   }
 
+  if (tuning.fromCacheOnly === true) return null;
   const components = await loadInstrumented(config, progress, tuning, moduleSha256);
   const instantiated = await instantiate(components);
   await progress.start('cache-store');

@@ -21,7 +21,7 @@ export const JSPI: VmBackend = {
   synchronousSteps: false,
   holdsEngineStacks: true,
   artifacts: false,
-  create: async (config, progress, _tuning, instantiate) => instantiate(await loadJspi(config, progress)),
+  create: async (config, progress, tuning, instantiate) => (tuning.fromCacheOnly === true ? null : instantiate(await loadJspi(config, progress))),
   fromArtifact: () => {
     throw new UsageError(
       'UnsupportedOnBackend',
