@@ -323,6 +323,26 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
     );
   });
 
+  // 'auto' with a cache, measured by the library on the engine itself (never told which engine it
+  // is): where the engine has both backends, V8's cheap JSPI pause keeps JSPI; SpiderMonkey's
+  // (10-20 us against Asyncify's 1-4, docs/performance.md) makes the first create() JSPI at once
+  // and every later one Asyncify, from the artifact made meanwhile. Where only one backend runs,
+  // that one.
+  test("'auto' with a cache: the faster backend once both are ready", async () => {
+    const both = probe.backends.jspi.ok && probe.backends.asyncify.ok;
+    if (!probe.backends.jspi.ok && !probe.backends.asyncify.ok) {
+      // Nothing runs here (yet): 'auto' is refused as each backend is.
+      await expect(onPage('autoChoice', { moduleUrl: '/small.wasm', awaitArtifact: false })).rejects.toThrow(/BackendUnsupported|multi-memory|Promise Integration/);
+      return;
+    }
+    const slowJspi = e.engine.name === 'firefox';
+    const choice = await onPage('autoChoice', { moduleUrl: '/small.wasm', awaitArtifact: both && slowJspi });
+    expect(choice.results).toEqual([node.smallResult, node.smallResult]);
+    const only = probe.backends.jspi.ok ? 'jspi' : 'asyncify';
+    expect(choice).toMatchObject(both ? { first: 'jspi', second: slowJspi ? 'asyncify' : 'jspi' } : { first: only, second: only });
+    console.log(`${e.engine.version}: 'auto' with a cache chose ${choice.first}, then ${choice.second}`);
+  });
+
   /** Byte-equality of a runtime's outputs with Node.js's. */
   function expectNodeOutputs(runtime: string, result: SuccessfulCall): void {
     for (const output of result.outputs) {
