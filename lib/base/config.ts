@@ -155,7 +155,11 @@ export interface VmConfig {
    *   no transform, creation in milliseconds, guest code at full speed; a resume is always
    *   asynchronous, so calls are driven with {@link VirtualMachine.runAsync} (`run()` throws
    *   `UsageError('SynchronousRunUnsupported')`). Artifacts and `cache` are not used.
-   * - `'auto'`: `'jspi'` where the engine has it, else `'asyncify'`.
+   * - `'auto'`: `'jspi'` where the engine has it, else `'asyncify'`; except where the engine
+   *   has both, a `cache` is given and the engine's JSPI pause costs 3× an Asyncify pause or
+   *   more (Firefox; measured once per process or page by a tiny probe): then `'asyncify'` from
+   *   the cache, and where the cache does not hold the module yet, `'jspi'` for this `create()`
+   *   while the artifact is made in the background for the next one.
    *
    * A backend the engine cannot run is refused with `NewError('BackendUnsupported')` before any
    * other work.
