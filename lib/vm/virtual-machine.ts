@@ -133,7 +133,7 @@ export abstract class StepReceiver {
 type CallState =
   | { readonly kind: 'ready' }
   | { readonly kind: 'running'; readonly receiver: StepReceiver }
-  | { readonly kind: 'interrupted'; readonly imported: ResolvedImport; readonly params: WasmValue[] }
+  | { readonly kind: 'interrupted'; imported: ResolvedImport; params: WasmValue[] }
   | { readonly kind: 'ended' }
   | { readonly kind: 'undelivered'; readonly step: Step };
 
@@ -196,6 +196,8 @@ class PromiseReceiver extends StepReceiver {
 /** A call in progress; see the module documentation. */
 export class VirtualMachine extends MemoryAccess {
   #state: CallState = READY;
+  /** The `interrupted` state, reused at every pause (see `#report`). */
+  readonly #paused: Extract<CallState, { kind: 'interrupted' }> = { kind: 'interrupted', imported: null!, params: [] };
   readonly #sync = new SynchronousReceiver();
 
   private constructor(
@@ -427,7 +429,12 @@ export class VirtualMachine extends MemoryAccess {
       const raw = driver.pausedArgs;
       const params: WasmValue[] = new Array(types.length);
       for (let i = 0; i < types.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
-      this.#state = { kind: 'interrupted', imported, params };
+      // One `interrupted` state per machine, filled at each pause: the state of every pause, at
+      // no allocation of its own (a machine is in one state at a time).
+      const paused = this.#paused;
+      paused.imported = imported;
+      paused.params = params;
+      this.#state = paused;
       return receiver.interrupted(imported, params, inGuest);
     }
     const outcome = this.#endOutcome(live, step);
