@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAULT_GUEST, GET, TICK, faultGuest } from './support/fault-guest.js';
+import { jsStackLimit, withJsStack } from './support/js-stack.mjs';
 import { wat } from './support/wat.js';
 import { DRIVES, type Stepper, stepper } from './support/stepping.js';
 
@@ -301,29 +302,6 @@ describe.each(DRIVES)('guest faults are outcomes, never exceptions (%s, driven b
     });
   }
 });
-
-/** Runs `action` with about `frames` JavaScript frames below it. */
-function withJsStack<T>(frames: number, action: () => T): T {
-  return frames === 0 ? action() : withJsStack(frames - 1, action);
-}
-
-/** The deepest padding of {@link withJsStack} under which a trivial action still runs. */
-function jsStackLimit(): number {
-  let lo = 0;
-  let hi = 1 << 20;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi + 1) / 2);
-    let ok = true;
-    try {
-      withJsStack(mid, () => 0);
-    } catch {
-      ok = false;
-    }
-    if (ok) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
 
 /**
  * Calls `attempt(padding)` for every padding around the point where the host's own call to the

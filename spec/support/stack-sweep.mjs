@@ -10,6 +10,7 @@
 // asserts that nothing else is written.
 import { readFileSync } from 'node:fs';
 import { VirtualMachinePrototype, WasmValue } from '../../dist/index.js';
+import { jsStackLimit, withJsStack } from './js-stack.mjs';
 
 const GET = 0;
 const [backend, guestPath] = process.argv.slice(2);
@@ -43,29 +44,6 @@ async function settled(promise) {
   if (state === 'pending') throw new Unsettled();
   if (state === 'rejected') throw result;
   return result;
-}
-
-/** Runs `action` with about `frames` JavaScript frames below it. */
-function withJsStack(frames, action) {
-  return frames === 0 ? action() : withJsStack(frames - 1, action);
-}
-
-/** The deepest padding of withJsStack under which a trivial action still runs. */
-function jsStackLimit() {
-  let lo = 0;
-  let hi = 1 << 20;
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi + 1) / 2);
-    let ok = true;
-    try {
-      withJsStack(mid, () => 0);
-    } catch {
-      ok = false;
-    }
-    if (ok) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /**
