@@ -115,6 +115,15 @@ describe('toArtifact / fromArtifact', () => {
     expect(proto.prepare().start('main', [WasmValue.i32(0)]).run(null)).toMatchObject({ type: 'interrupted', id: 20 });
   });
 
+  test('the caller may reuse the artifact and the module bytes while fromArtifact() is running', async () => {
+    const artifact = (await VirtualMachinePrototype.create(config())).toArtifact();
+    const ownBytes = moduleBytes.slice();
+    const loading = VirtualMachinePrototype.fromArtifact(artifact, config({ moduleBytes: ownBytes }));
+    artifact.fill(0);
+    ownBytes.fill(0);
+    expectWorks(await loading);
+  });
+
   test('a refused import is the same NewError as create() gives', async () => {
     const artifact = (await VirtualMachinePrototype.create(config())).toArtifact();
     const loading = VirtualMachinePrototype.fromArtifact(artifact, config({ symbols: () => null }));

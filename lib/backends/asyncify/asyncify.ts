@@ -12,6 +12,7 @@
  */
 
 import { missingMultiMemory } from '../../base/engine.js';
+import { withPrivateBytes } from '../../base/config.js';
 import type { VmBackend } from '../backend.js';
 import { AsyncifyDriver } from './driver.js';
 
@@ -32,8 +33,16 @@ export const ASYNCIFY: VmBackend = {
   synchronousSteps: true,
   holdsEngineStacks: false,
   artifacts: true,
-  create: async (config, progress, tuning, instantiate) => (await load()).loadAsyncify(config, progress, tuning, instantiate),
-  fromArtifact: async (artifact, config, progress) => (await load()).loadAsyncifyArtifact(artifact, config, progress),
+  // The bytes are copied before the first await (the loading module's import), so that the
+  // caller may reuse its arrays while create() or fromArtifact() runs.
+  create: (config, progress, tuning, instantiate) => {
+    const own = withPrivateBytes(config);
+    return load().then((loading) => loading.loadAsyncify(own, progress, tuning, instantiate));
+  },
+  fromArtifact: (artifact, config, progress) => {
+    const own = { artifact: artifact.slice(), config: withPrivateBytes(config) };
+    return load().then((loading) => loading.loadAsyncifyArtifact(own.artifact, own.config, progress));
+  },
   // Its components were made by the loading module: it is loaded.
   artifactOf: (components) => loading!.artifactOf(components),
   newDriver: () => new AsyncifyDriver(),

@@ -16,7 +16,7 @@ import { artifactOf, componentsFromArtifact } from '../../artifact/loader.js';
 
 export { artifactOf };
 import type { BaseComponents, ResolvedImport } from '../../base/components.js';
-import { type ResolvedConfig, withPrivateBytes } from '../../base/config.js';
+import type { ResolvedConfig } from '../../base/config.js';
 import { loadChecksum, sha256Hex } from '../../base/digest.js';
 import { ArtifactError, NewError } from '../../base/errors.js';
 import type { ProgressReporter } from '../../base/progress.js';
@@ -40,16 +40,15 @@ import { transformOnThread } from '../../transform/transform-thread.js';
 /**
  * Base components for `config`, handed to `instantiate` (see the module documentation): a new
  * artifact is stored only once its module has been instantiated. The transform and the cache
- * await before they are done with the bytes: they work on a private copy, so that the caller
- * may reuse its array meanwhile.
+ * await before they are done with the bytes: `config`'s must be private (the backend copies
+ * them before it imports this module), so that the caller may reuse its array meanwhile.
  */
 export async function loadAsyncify<T>(
-  resolved: ResolvedConfig,
+  config: ResolvedConfig,
   progress: ProgressReporter,
   tuning: LoadTuning,
   instantiate: (components: BaseComponents) => Promise<T>,
 ): Promise<T | null> {
-  const config = withPrivateBytes(resolved);
   const cache = config.cache;
   if (cache === null) return tuning.fromCacheOnly === true ? null : instantiate(await loadInstrumented(config, progress, tuning));
 
@@ -88,9 +87,9 @@ export async function loadAsyncify<T>(
   return instantiated;
 }
 
-/** Base components from an artifact made by `toArtifact()` (see `artifact/loader.ts`). */
+/** Base components from an artifact made by `toArtifact()` (see `artifact/loader.ts`); the artifact and `config`'s bytes are private copies. */
 export function loadAsyncifyArtifact(artifact: Uint8Array, config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
-  return componentsFromArtifact(artifact, withPrivateBytes(config), progress);
+  return componentsFromArtifact(artifact, config, progress);
 }
 
 /**
