@@ -10,8 +10,8 @@
  * the costs are measured, so that the choice follows an engine that gets faster.
  *
  * The probe is one tiny guest (`pause-probe-modules.ts`, made ahead of time, so that no
- * transform runs for it) that pauses from 16 frames deep, run both ways for a few milliseconds
- * each: as written through `WebAssembly.Suspending`/`promising`, and instrumented by Asyncify
+ * transform runs for it) that pauses from 16 frames deep, run both ways, alternately, three times for
+ * a few milliseconds each (the cheapest of each kept): as written through `WebAssembly.Suspending`/`promising`, and instrumented by Asyncify
  * with its buffer in its own memory (so that it runs without multi-memory), driven by the least
  * a driver does. Its timings are coarse (a browser may round `performance.now()` to a
  * millisecond), which the choice allows for: it compares them with a wide margin.
@@ -30,6 +30,11 @@ export interface PauseCosts {
 
 /** How long each measurement runs at least, in milliseconds. */
 const MEASURE_MS = 5;
+/**
+ * How many times each backend is measured, alternately; the cheapest of each is kept, so that a
+ * collection or a busy machine slowing one measurement does not decide the choice.
+ */
+const ROUNDS = 3;
 /** Where Asyncify's data sits in the probe's memory: its header, then its stack. */
 const DATA = 16;
 const STACK_END = 4096;
@@ -48,8 +53,20 @@ export function _overridePauseCosts(costs: PauseCosts | null): void {
 /** The pause costs of this engine (measured at the first call; every later call gets the same). */
 export function measurePauseCosts(): Promise<PauseCosts> {
   if (override !== null) return Promise.resolve(override);
-  measured ??= (async () => ({ jspiNs: await jspiPauseNs(), asyncifyNs: await asyncifyPauseNs() }))();
+  measured ??= measureBoth();
   return measured;
+}
+
+async function measureBoth(): Promise<PauseCosts> {
+  const jspi = await jspiProbe();
+  const asyncify = asyncifyProbe();
+  let jspiNs = Infinity;
+  let asyncifyNs = Infinity;
+  for (let round = 0; round < ROUNDS; round++) {
+    jspiNs = Math.min(jspiNs, await perPause(jspi));
+    asyncifyNs = Math.min(asyncifyNs, await perPause(asyncify));
+  }
+  return { jspiNs, asyncifyNs };
 }
 
 function bytes(hex: string): Uint8Array<ArrayBuffer> {
@@ -68,7 +85,8 @@ async function perPause(pauses: (n: number) => unknown): Promise<number> {
   }
 }
 
-async function jspiPauseNs(): Promise<number> {
+/** The probe written for JSPI, warmed up: `run(n)` pauses `n` times. */
+async function jspiProbe(): Promise<(n: number) => Promise<number>> {
   const api = WebAssembly as unknown as {
     Suspending: new (fn: () => Promise<void>) => unknown;
     promising: (fn: unknown) => (n: number) => Promise<number>;
@@ -76,10 +94,11 @@ async function jspiPauseNs(): Promise<number> {
   const { instance } = await WebAssembly.instantiate(bytes(PLAIN_PROBE_HEX), { p: { pause: new api.Suspending(() => RESOLVED) as WebAssembly.ImportValue } });
   const run = api.promising(instance.exports['run']);
   await run(4);
-  return perPause((n) => run(n));
+  return run;
 }
 
-function asyncifyPauseNs(): Promise<number> {
+/** The probe instrumented by Asyncify, driven by the least a driver does, warmed up. */
+function asyncifyProbe(): (n: number) => number {
   let rewinding = false;
   let unwinding = false;
   let exports: Record<string, (...args: number[]) => number> = {};
@@ -110,5 +129,5 @@ function asyncifyPauseNs(): Promise<number> {
     return result;
   };
   run(4);
-  return perPause(run);
+  return run;
 }
