@@ -32,7 +32,7 @@ import {
   WasmValue,
   runToCompletion,
 } from '../../lib/index.js';
-import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
+import { CURRENT_VIEW, type CurrentViewAccess } from '../../lib/base/guest-memory-access.js';
 import { readModuleFacts } from '../../lib/load/module-facts.js';
 import { FreeingBumpAllocator } from '../../lib/substrate/heap/allocator.js';
 
@@ -172,11 +172,16 @@ class MinimalHost {
  * `GuestMemoryAccess` over a plain `WebAssembly.Memory`. As the interface asks (and the
  * allocator relies on), growing past the maximum throws `OutOfBoundsError`, growing nothing.
  */
-function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess & CurrentBufferAccess {
+function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess & CurrentViewAccess {
+  let view: DataView<ArrayBuffer> | null = null;
   return {
     // The fast path the library's own memory objects give its allocator, so that every side's
     // allocator costs the same.
-    [CURRENT_BUFFER]: () => memory().buffer,
+    [CURRENT_VIEW]: () => {
+      const buffer = memory().buffer as ArrayBuffer;
+      if (view?.buffer !== buffer) view = new DataView(buffer);
+      return view;
+    },
     memorySize: () => memory().buffer.byteLength / PAGE,
     growMemory: (pages) => {
       try {
