@@ -24,8 +24,8 @@
  *   ```
  *
  *   Asyncify does not check its stack's end while it saves frames; the guard makes each of its
- *   stores trap before it would write past the reserved pages. A module without memory is given
- *   one of exactly K pages, which nothing but Asyncify uses.
+ *   stores trap before it would write past the reserved pages. A module without memory gets
+ *   Asyncify's own memory of exactly K pages as its only one, which nothing but Asyncify uses.
  *
  * The code rewrites the backend asks for (`InstrumentOptions.guestRewrite`, the memory shift
  * among them) run here too, on the transform's thread, before Binaryen reads the module.
@@ -66,9 +66,6 @@ function loadBinaryen(): Promise<Binaryen> {
   return binaryenPromise;
 }
 
-/** Binaryen's name of the memory given to a module without one, for the single-memory buffer. */
-const RESERVED_MEMORY = 'asyncify_reserved';
-
 /**
  * The secondary memory Asyncify made (`'second-memory'`). The guarantee that the guest's memory
  * is never used for the unwind buffer rests on it existing: checked rather than taken from the
@@ -89,8 +86,8 @@ function secondaryMemory(module: BinaryenModule, pages: number): string {
 
 /**
  * The module's one memory (`'single-memory'`), by Binaryen's name: the renamed guest's, exported
- * as `m` or imported as `m`.`m`, or the one given to a module without memory. Checked to be the
- * only one and to hold at least the reserved pages.
+ * as `m` or imported as `m`.`m`, or, for a module without memory, the one Asyncify added for its
+ * buffer. Checked to be the only one and to hold at least the reserved pages.
  */
 function onlyMemory(binaryen: Binaryen, module: BinaryenModule, reservedPages: number): string {
   const candidates: string[] = [];
@@ -99,7 +96,7 @@ function onlyMemory(binaryen: Binaryen, module: BinaryenModule, reservedPages: n
     const info = binaryen.getExportInfo(exported);
     if (info.kind === binaryen.ExternalMemory) candidates.push(info.value);
   }
-  candidates.push(IMPORTED_MEMORY, RESERVED_MEMORY, ASYNCIFY_MEMORY);
+  candidates.push(IMPORTED_MEMORY, ASYNCIFY_MEMORY);
   const found: { name: string; initial: number; module: string | null; base: string | null }[] = [];
   for (const name of candidates) {
     try {
@@ -198,10 +195,9 @@ export async function instrument(
     binaryen.setOptimizeLevel(0);
     binaryen.setShrinkLevel(0);
     binaryen.setDebugInfo(false);
-    if (single) {
-      // A module without memory gets one for the buffer alone (the guest has no memory instruction).
-      if (!module.hasMemory()) module.setMemory(reservedPages, reservedPages, null, [], false, false, RESERVED_MEMORY);
-    } else {
+    // A module without memory: Asyncify's "secondary" memory is its only one, for the buffer
+    // alone (the guest has no memory instruction), which is also what single-memory needs.
+    if (!single || !module.hasMemory()) {
       binaryen.setPassArgument('asyncify-in-secondary-memory', '1');
       binaryen.setPassArgument('asyncify-secondary-memory-size', String(options.unwindBufferPages));
     }
