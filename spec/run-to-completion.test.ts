@@ -16,7 +16,7 @@ import {
   runToCompletion,
 } from '../lib/index.js';
 import { currentViewOf } from '../lib/base/guest-memory-access.js';
-import { BACKENDS, createOn } from './support/backends.js';
+import { VARIANTS, backendOf, createOn } from './support/backends.js';
 import { thrown } from './support/drive.js';
 import { wat } from './support/wat.js';
 
@@ -67,7 +67,7 @@ function answer({ name, params }: Interrupt, memory: GuestMemoryAccess): WasmVal
   }
 }
 
-describe.each(BACKENDS)('%s', (backend) => {
+describe.each(VARIANTS)('%s', (backend) => {
   let proto: VirtualMachinePrototype;
   beforeAll(async () => {
     proto = await createOn(backend, { moduleBytes: await wat(GUEST), symbols: (_module, name) => IDS[name] });
@@ -207,7 +207,7 @@ describe.each(BACKENDS)('%s', (backend) => {
       const vm = start('main', [WasmValue.i32(10)]);
       await expect(runToCompletion(vm, hostFailingAtGet(new Error('no')))).rejects.toThrow('no');
       const fresh = vm.intoPrototype();
-      expect(fresh.backend).toBe(backend);
+      expect(fresh.backend).toBe(backendOf(backend));
       const { host, seen } = recordingHost();
       expect(await runToCompletion(fresh.prepare().start('main', [WasmValue.i32(10)]), host)).toEqual(MAIN_RESULT);
       expect(seen).toEqual(MAIN_INTERRUPTS);

@@ -21,6 +21,7 @@ import { zstdDecompressSync } from 'node:zlib';
 import { compact } from 'scale-ts';
 import {
   type ArtifactCache,
+  type AsyncifyStack,
   type Backend,
   type ExecOutcome,
   type GuestMemoryAccess,
@@ -400,7 +401,7 @@ export interface RuntimePrototype {
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
-  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend; reuseGrownMemory?: boolean; cache?: ArtifactCache } = {},
+  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend; asyncifyStack?: AsyncifyStack; reuseGrownMemory?: boolean; cache?: ArtifactCache } = {},
 ): Promise<RuntimePrototype> {
   const names: string[] = [];
   const inlineHost = options.inline === true ? { current: null as MinimalHost | null } : null;
@@ -411,6 +412,7 @@ export async function createRuntimePrototype(
   const proto = await create({
     moduleBytes: wasm,
     backend: options.backend ?? 'asyncify',
+    ...(options.asyncifyStack === undefined ? {} : { asyncifyStack: options.asyncifyStack }),
     reuseGrownMemory: options.reuseGrownMemory ?? false,
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     symbols: (_module, name) => names.push(name) - 1,
