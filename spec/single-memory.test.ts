@@ -4,7 +4,7 @@
  *
  * - **the guest cannot reach the reserved pages**: every way of addressing below its byte 0 or
  *   past its end (addresses that wrap, offsets that would, bulk operations, `memory.init`) traps
- * *   exactly as in a plain instance, right after a deep paused stack was rewound from them;
+ *   exactly as in a plain instance, right after a deep paused stack was rewound from them;
  * - **the host cannot either**: every accessor speaks the guest's addresses and size, the
  *   library's in-place fast path (`CURRENT_VIEW`) starts at the guest's byte 0, growth stops at
  *   the guest's limits (and the 65535 pages the real memory may have);
@@ -144,6 +144,24 @@ describe('the guest cannot reach the reserved pages', () => {
     expect(() => prepare.growMemory(1)).toThrow(OutOfBoundsError);
     const vm = prepare.start('grow', [WasmValue.i32(1)]);
     expect(await vm.runAsync(null)).toEqual({ type: 'finished', value: WasmValue.i32(-1) });
+  });
+
+  test('a guest without memory: an empty memory to the host (Asyncify has its own for the buffer), and a pause works', async () => {
+    const proto = await VirtualMachinePrototype.create(
+      config(await wat('(module (import "env" "pause" (func $p (result i32))) (func (export "f") (result i32) (i32.add (call $p) (i32.const 1))))'), {
+        requireMemory: false,
+      }),
+    );
+    const prepare = proto.prepare();
+    expect(prepare.memorySize()).toBe(0);
+    expect(prepare.readMemory(0, 0)).toEqual(new Uint8Array(0));
+    prepare.writeMemory(0, new Uint8Array(0));
+    expect(() => prepare.readMemory(0, 1)).toThrow(OutOfBoundsError);
+    expect(() => prepare.growMemory(1)).toThrow(/the module has no memory/);
+    expect(currentViewOf(prepare)!.byteLength).toBe(0);
+    const vm = prepare.start('f', []);
+    expect((await vm.runAsync(null)).type).toBe('interrupted');
+    expect(await vm.runAsync(WasmValue.i32(41))).toEqual({ type: 'finished', value: WasmValue.i32(42) });
   });
 
   test('a guest without a maximum grows to 65535 pages minus the reserved ones, and one that starts past that is refused', async () => {

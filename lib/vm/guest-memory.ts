@@ -125,7 +125,8 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
 
   readMemory(offset: number, size: number): Uint8Array {
     const buffer = this.#range(offset, size, 'read');
-    return new Uint8Array(buffer, this.#base + offset, size).slice();
+    // Without a memory only an empty range passes, and there is no guest byte 0 to start at.
+    return buffer === null ? new Uint8Array(0) : new Uint8Array(buffer, this.#base + offset, size).slice();
   }
 
   writeMemory(offset: number, data: Uint8Array): void {
@@ -133,7 +134,7 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
       throw new UsageError('InvalidArgument', `writeMemory: data must be a Uint8Array, got ${describeValue(data)}`);
     }
     const buffer = this.#range(offset, data.length, 'write');
-    new Uint8Array(buffer).set(data, this.#base + offset);
+    if (buffer !== null) new Uint8Array(buffer).set(data, this.#base + offset);
   }
 
   growMemory(pages: number): void {
@@ -157,8 +158,11 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
     }
   }
 
-  /** The real memory's buffer, after checking that the guest's range `[offset, offset + size)` is inside the guest's memory. */
-  #range(offset: number, size: number, what: string): ArrayBuffer {
+  /**
+   * The real memory's buffer (`null` without a memory), after checking that the guest's range
+   * `[offset, offset + size)` is inside the guest's memory.
+   */
+  #range(offset: number, size: number, what: string): ArrayBuffer | null {
     checkCount(`the ${what} offset`, offset);
     checkCount(`the ${what} size`, size);
     const buffer = this.#memory?.buffer;
@@ -168,6 +172,6 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
         `cannot ${what} ${size} bytes at offset ${offset}: the memory is ${length} bytes long`,
       );
     }
-    return (buffer ?? EMPTY) as ArrayBuffer;
+    return (buffer ?? null) as ArrayBuffer | null;
   }
 }
