@@ -11,8 +11,10 @@
  *   resume is always asynchronous: drive the machine with {@link VirtualMachine.runAsync} or
  *   {@link runToCompletion}.
  * - `'asyncify'` (the default): Binaryen's Asyncify transform, on a thread of its own, with the
- *   paused stack kept outside the guest's memory. Seconds for a large module (an artifact or a
- *   cache skips it); a synchronous {@link VirtualMachine.run} as well as `runAsync`.
+ *   paused stack kept out of the guest's reach (in a second memory, or in pages reserved below
+ *   the guest's memory on engines without multi-memory: `VmConfig.asyncifyStack`), so it runs on
+ *   every engine. Seconds for a large module (an artifact or a cache skips it); a synchronous
+ *   {@link VirtualMachine.run} as well as `runAsync`.
  * - `'auto'`: JSPI where the engine has it, else Asyncify.
  *
  * ```ts
@@ -64,4 +66,4 @@ export { VirtualMachinePrototype } from './vm/prototype.js';
 export { type Signature, type ValueType, WasmValue } from './base/values.js';
 export { type ExecOutcome, VirtualMachine } from './vm/virtual-machine.js';
 export { type CompletedOutcome, type Interrupt, type InterruptHandler, runToCompletion } from './vm/run-to-completion.js';
-export type { Backend } from './base/engine.js';
+export type { AsyncifyStack, Backend } from './base/engine.js';

@@ -107,6 +107,32 @@ describeWithShared(SUITE_RELATIVE, 'WebAssembly MVP spec suite, with linking and
   });
 });
 
+/**
+ * The scripts about memory (addresses, offsets, alignment, data segments, growth, traps) and
+ * deep calls, on Asyncify with its paused stack in the guest's one memory
+ * (`asyncifyStack: 'single-memory'`): every guest access moved up past the reserved pages must
+ * still give the spec's values and traps. (`npm run spec:conformance -- --asyncify-stack
+ * single-memory` runs every script, and the proposal suites: 0 failures.)
+ */
+const SINGLE_MEMORY_SLICE = [
+  'address', 'align', 'data', 'endianness', 'float_memory', 'left-to-right', 'load', 'memory', 'memory_grow',
+  'memory_redundancy', 'memory_size', 'memory_trap', 'store', 'traps', 'call', 'call_indirect', 'fac', 'start',
+];
+
+describeWithShared(SUITE_RELATIVE, 'WebAssembly MVP spec suite, the memory scripts on single-memory Asyncify', (dir) => {
+  let results: ScriptResult[] = [];
+  beforeAll(async () => {
+    results = await runSuite(SINGLE_MEMORY_SLICE, { features: SUITE_FEATURES, backend: 'asyncify', asyncifyStack: 'single-memory', dir, startFunctions: true });
+  });
+
+  test('every script ran, and no command fails', () => {
+    expect(results.map((r) => r.script).sort()).toEqual([...SINGLE_MEMORY_SLICE].sort());
+    expect(results.filter((r) => r.error !== undefined).map((r) => `${r.script}: ${r.error}`)).toEqual([]);
+    expect(results.flatMap((r) => r.failures).map(formatFailure)).toEqual([]);
+    expect(sumTallies(results.map((r) => r.tally)).passed).toBeGreaterThan(1400);
+  });
+});
+
 // The comparisons the harness relies on, checked without the suite.
 describe('conformance harness: value comparison', () => {
   const f32 = (bits: number) => toWasmValue({ type: 'f32', value: String(bits >>> 0) });

@@ -5,14 +5,16 @@
  * the outcome is `trapped` with kind `StackExhausted` and a message that says so, and the
  * machine is usable again afterwards.
  *
- * Every test runs on Asyncify driven by `run()`, on Asyncify driven by `runAsync()` and on JSPI
- * driven by `runAsync()`. Where the stacks differ, each backend has its own test: Asyncify
+ * Every test runs on Asyncify driven by `run()`, on Asyncify driven by `runAsync()` (also with
+ * its paused stack in the guest's one memory) and on JSPI driven by `runAsync()`. Where the
+ * stacks differ, each backend has its own test: Asyncify
  * copies a paused stack into an unwind buffer and rewinds it on the host's stack; JSPI leaves it
  * on a stack of a fixed size the engine gives each call, and resumes it there.
  */
 import { type ExecOutcome, type VirtualMachine, type VirtualMachinePrototype, WasmValue } from '../lib/index.js';
 import { deepest, deepestAsync, expectedRec, plainRecursion, settledDepth, settledDepthAsync, vmRecursion, vmRecursionOn } from './support/recursion.js';
-import { DRIVES, type RunMethod, type Stepper, stepper } from './support/stepping.js';
+import { type Variant, backendOf } from './support/backends.js';
+import { DRIVES_WITH_SINGLE_MEMORY, type RunMethod, type Stepper, stepper } from './support/stepping.js';
 
 /** Runs `action` with about `frames` JavaScript frames below it. */
 function withJsStack<T>(frames: number, action: () => T): T {
@@ -31,7 +33,7 @@ interface Recursion {
   prototype(): VirtualMachinePrototype;
 }
 
-async function recursion(backend: 'asyncify' | 'jspi', method: RunMethod, unwindBufferPages?: number, nonce = 0): Promise<Recursion> {
+async function recursion(backend: Variant, method: RunMethod, unwindBufferPages?: number, nonce = 0): Promise<Recursion> {
   if (method === 'run') {
     const vm = await vmRecursion(unwindBufferPages, nonce);
     return { pauseAndResume: async (n) => vm.pauseAndResume(n), prototype: () => vm.prototype() };
@@ -39,7 +41,7 @@ async function recursion(backend: 'asyncify' | 'jspi', method: RunMethod, unwind
   return vmRecursionOn(backend, unwindBufferPages, nonce);
 }
 
-describe.each(DRIVES)('deep stacks (%s, driven by %s)', (backend, method) => {
+describe.each(DRIVES_WITH_SINGLE_MEMORY)('deep stacks (%s, driven by %s)', (backend, method) => {
   const step: Stepper = stepper(method);
 
   async function expectUsable(proto: VirtualMachinePrototype): Promise<void> {
@@ -50,7 +52,7 @@ describe.each(DRIVES)('deep stacks (%s, driven by %s)', (backend, method) => {
 
   test('pause-and-resume depth is at least half of plain V8 depth', async () => {
     // Bytes no other test compiled, so that both start from cold code.
-    const nonce = ((Date.now() % 100_000) * 10 + DRIVES.findIndex(([b, m]) => b === backend && m === method)) % 1_000_000;
+    const nonce = ((Date.now() % 100_000) * 10 + DRIVES_WITH_SINGLE_MEMORY.findIndex(([b, m]) => b === backend && m === method)) % 1_000_000;
     const plain = await plainRecursion(nonce);
     let plainBaseline: number;
     let vmBaseline: number;
@@ -93,7 +95,7 @@ describe.each(DRIVES)('deep stacks (%s, driven by %s)', (backend, method) => {
     const outcome = await step(running, null);
     expect(outcome).toMatchObject({ type: 'trapped', trap: { kind: 'StackExhausted' } });
     if (outcome.type !== 'trapped') return;
-    expect(outcome.trap.message).toMatch(ENGINE_STACK_MESSAGE[backend]);
+    expect(outcome.trap.message).toMatch(ENGINE_STACK_MESSAGE[backendOf(backend)]);
     // The same instance pauses and resumes again...
     const small = running.intoPrepare().start('rec', [WasmValue.i32(3)]);
     expect(await step(small, null)).toMatchObject({ type: 'interrupted' });
@@ -102,7 +104,7 @@ describe.each(DRIVES)('deep stacks (%s, driven by %s)', (backend, method) => {
     await expectUsable(small.intoPrototype());
   });
 
-  if (backend === 'asyncify') {
+  if (backendOf(backend) === 'asyncify') {
     // Asyncify only: the paused stack is copied into an unwind buffer of a fixed size. (On JSPI
     // a paused stack is not copied: its counterpart is the next test.)
     test('past the unwind buffer: trapped with a message naming the buffer, then usable', async () => {

@@ -38,6 +38,14 @@ const SEEDS = [1, 2, 5, 6, 9, 12, 15, 17, 21, 22, 23, 25, 29, 31, 32, 34, 35, 39
 const MODERN_SEEDS = [1, 6, 7, 10, 11, 22, 26, 27];
 
 /**
+ * Seeds run with Asyncify's stack in the single memory (`asyncifyStack: 'single-memory'`): eight
+ * of {@link SEEDS}, then three of
+ * {@link MODERN_SEEDS} (bulk memory, whose addresses the memory shift moves). `npm run fuzz --
+ * --asyncify-stack single-memory` runs as many as asked.
+ */
+const SINGLE_MEMORY_SEEDS = [1, 2, 5, 6, 9, 12, 15, 17, 6, 11, 22];
+
+/**
  * Reports that are not a plain match, as readable lines; for generated modules (`generated`)
  * with the command that replays the seed.
  */
@@ -112,6 +120,25 @@ describe('differential fuzzing against plain V8', () => {
     expect(compared.filter((r) => r.startFunction !== null).map((r) => [r.seed, r.startFunction])).toEqual([[22, 'returned']]);
     expect(compared.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(300);
     expect(reports.filter((r) => r.status === 'refused').map((r) => r.status === 'refused' && r.kind)).toEqual(['InvalidWasm (feature)']);
+  });
+
+  test(`with Asyncify's stack in the single memory: ${SINGLE_MEMORY_SEEDS.length} generated modules behave identically`, async () => {
+    const reports: ModuleReport[] = [];
+    for (const [profile, seeds] of [['default', SINGLE_MEMORY_SEEDS.slice(0, 8)], ['modern', SINGLE_MEMORY_SEEDS.slice(8)]] as const) {
+      const generator = new Generator(profile);
+      try {
+        for (const seed of seeds) {
+          const module = await generator.generate(seed);
+          reports.push(await checkModule(module.bytes, seed, { asyncifyStack: 'single-memory', features: profile, startFunctions: profile === 'modern' }));
+        }
+      } finally {
+        generator.dispose();
+      }
+    }
+    expect(problems(reports, true)).toEqual([]);
+    const compared = reports.flatMap((r) => (r.status === 'compared' && r.backends === 'both' ? [r] : []));
+    expect(compared.length).toBeGreaterThanOrEqual(8);
+    expect(compared.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(300);
   });
 
   describe('hand-written modules for what -ttf does not generate', () => {

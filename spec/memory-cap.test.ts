@@ -7,7 +7,7 @@
  * lib/load/load-module.ts); an imported memory is capped by the memory the VM allocates.
  */
 import { ArtifactError, NewError, OutOfBoundsError, UsageError, VirtualMachinePrototype, WasmValue } from '../lib/index.js';
-import { BACKENDS, createOn } from './support/backends.js';
+import { VARIANTS, createOn } from './support/backends.js';
 import { wat } from './support/wat.js';
 
 const grower = (memory: string): string => `(module
@@ -15,7 +15,7 @@ const grower = (memory: string): string => `(module
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
   (func (export "size") (result i32) (memory.size)))`;
 
-describe.each(BACKENDS)('%s', (backend) => {
+describe.each(VARIANTS)('%s', (backend) => {
   async function create(memory: string, maxMemoryPages?: number, requireMemory = true): Promise<VirtualMachinePrototype> {
     return createOn(backend, {
       moduleBytes: await wat(grower(memory)),

@@ -10,11 +10,11 @@
  * data lived in the guest's memory (Asyncify's default), or the machinery grew it, the
  * snapshots would differ.
  *
- * On both backends, driven through runAsync; also with the memory not exported, which the JSPI
+ * On both backends (and Asyncify with its paused stack in the guest's one memory), driven through runAsync; also with the memory not exported, which the JSPI
  * backend reaches by renaming the module (the plain run always uses the exported one).
  */
 import { OutOfBoundsError, WasmValue } from '../lib/index.js';
-import { BACKENDS, createOn } from './support/backends.js';
+import { VARIANTS, createOn } from './support/backends.js';
 import { wat } from './support/wat.js';
 
 const PAGE = 65536;
@@ -106,7 +106,7 @@ async function runPlain(bytes: Uint8Array): Promise<{ result: number; log: Obser
 
 const MEMORY = '(memory (export "memory") 1 4)';
 
-describe.each(BACKENDS)('%s', (backend) => {
+describe.each(VARIANTS)('%s', (backend) => {
   test.each([
     ['exported', MEMORY, true],
     ['not exported (requireMemory: false)', '(memory 1 4)', false],

@@ -4,8 +4,8 @@
  * `a`.`a`) is allocated by the VM like `env`.`memory`, and is the memory the host reads and
  * writes. On both backends.
  */
-import { type Backend, NewError, VirtualMachinePrototype, type VmConfig, WasmValue } from '../lib/index.js';
-import { BACKENDS, createOn } from './support/backends.js';
+import { NewError, VirtualMachinePrototype, type VmConfig, WasmValue } from '../lib/index.js';
+import { VARIANTS, type Variant, backendOf, createOn } from './support/backends.js';
 import { runThrough } from './support/drive.js';
 import { wat } from './support/wat.js';
 
@@ -16,7 +16,7 @@ const GUEST = (module: string, name: string) => `(module
   (func (export "poke") (param i32 i32) (i32.store (local.get 0) (i32.add (local.get 1) (call $ask))))
   (func (export "grow") (result i32) (memory.grow (i32.const 1))))`;
 
-describe.each(BACKENDS)('%s', (backend: Backend) => {
+describe.each(VARIANTS)('%s', (backend: Variant) => {
   const create = async (module: string, name: string, config: Partial<VmConfig> = {}) =>
     createOn(backend, { moduleBytes: await wat(GUEST(module, name)), symbols: () => 1, anyMemoryImport: true, ...config });
 
@@ -56,7 +56,7 @@ describe.each(BACKENDS)('%s', (backend: Backend) => {
     expect(proto.memoryMaxPages()).toBe(2);
   });
 
-  if (backend === 'asyncify') {
+  if (backendOf(backend) === 'asyncify') {
     test('an artifact made with the option is refused without it', async () => {
       const moduleBytes = await wat(GUEST('a', 'a'));
       const proto = await create('a', 'a');

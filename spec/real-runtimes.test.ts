@@ -15,8 +15,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { run_task } from '@acala-network/chopsticks-executor';
-import { type Backend, VirtualMachinePrototype } from '../lib/index.js';
-import { BACKENDS } from './support/backends.js';
+import { VirtualMachinePrototype } from '../lib/index.js';
+import { SINGLE_MEMORY, VARIANTS, type Variant, backendOf, variantConfig } from './support/backends.js';
 import { SHARED_CHAIN_SPECS, loadChainSpec } from './support/chain-spec.js';
 import {
   type EntryPointRun,
@@ -46,16 +46,20 @@ function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
  * on JSPI, which has no artifacts, a `clone()` taken before the first call). All three must agree;
  * returns the first.
  */
-async function runThrice(wasm: Uint8Array, backend: Backend): Promise<EntryPointRun> {
-  const runtime = await createRuntimePrototype(wasm, { backend });
+async function runThrice(wasm: Uint8Array, variant: Variant): Promise<EntryPointRun> {
+  const backend = backendOf(variant);
+  const runtime = await createRuntimePrototype(wasm, variantConfig(variant));
   expect(runtime.proto.backend).toBe(backend);
+  if (variant === SINGLE_MEMORY) expect(runtime.proto.asyncifyStack).toBe('single-memory');
   let third: RuntimePrototype;
   if (backend === 'asyncify') {
     const artifact = runtime.proto.toArtifact();
+    // With asyncifyStack 'auto' (the default) an artifact of either placement the engine runs is taken as it is.
     const rebuilt = await VirtualMachinePrototype.fromArtifact(artifact, {
       moduleBytes: wasm,
       symbols: (_module, name) => runtime.names.indexOf(name),
     });
+    expect(rebuilt.asyncifyStack).toBe(runtime.proto.asyncifyStack);
     third = { ...runtime, proto: rebuilt };
   } else {
     third = { ...runtime, proto: runtime.proto.clone() };
@@ -126,10 +130,10 @@ describeWithShared('runtimes/westend-runtime-v9300.wasm', 'westend v9300 Metadat
     plain = await runPlain(wasm, 'Metadata_metadata', new Uint8Array());
   }, TIMEOUT);
 
-  test.each(BACKENDS)(
+  test.each(VARIANTS)(
     '%s: same output and host calls as plain V8',
-    async (backend) => {
-      const vm = await runThrice(wasm, backend);
+    async (variant) => {
+      const vm = await runThrice(wasm, variant);
       expectSame(plain, vm);
       // The numbers the shared runtimes' README records for this runtime and call.
       expect(vm.totalCalls).toBe(18_774);
@@ -147,10 +151,10 @@ describe('Rococo Asset Hub genesis runtime (from @substrate/connect-known-chains
     plain = await runPlain(wasm, 'Metadata_metadata', new Uint8Array());
   }, TIMEOUT);
 
-  test.each(BACKENDS)(
+  test.each(VARIANTS)(
     '%s: same output and host calls as plain V8',
-    async (backend) => {
-      const vm = await runThrice(wasm, backend);
+    async (variant) => {
+      const vm = await runThrice(wasm, variant);
       expectSame(plain, vm);
       expect(vm.totalCalls).toBeGreaterThan(1000);
     },

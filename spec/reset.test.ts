@@ -5,8 +5,8 @@
  * `memory.size`, every mutable global, exported or not) after a reset with a new instance of the
  * same module, from every state a call can end in, on both backends, and on real runtimes.
  */
-import { type Backend, VirtualMachinePrototype, type VmConfig, WasmValue } from '../lib/index.js';
-import { BACKENDS, createOn } from './support/backends.js';
+import { VirtualMachinePrototype, type VmConfig, WasmValue } from '../lib/index.js';
+import { VARIANTS, type Variant, backendOf, createOn } from './support/backends.js';
 import { sharedPath } from './support/shared.js';
 import { wat } from './support/wat.js';
 import { readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ const GUEST = `(module
     unreachable)
   (func (export "grow") (result i32) (memory.grow (i32.const 1))))`;
 
-async function guest(backend: Backend, extra: Partial<VmConfig> = {}): Promise<VirtualMachinePrototype> {
+async function guest(backend: Variant, extra: Partial<VmConfig> = {}): Promise<VirtualMachinePrototype> {
   return createOn(backend, { moduleBytes: await wat(GUEST), symbols: () => 1, ...extra });
 }
 
@@ -43,7 +43,7 @@ function observe(proto: VirtualMachinePrototype) {
   return proto._live().observableState();
 }
 
-describe.each(BACKENDS)('on %s', (backend) => {
+describe.each(VARIANTS)('on %s', (backend) => {
   let base: VirtualMachinePrototype;
   let fresh: ReturnType<typeof observe>;
   beforeAll(async () => {
@@ -118,7 +118,7 @@ describe.each(BACKENDS)('on %s', (backend) => {
     vm = proto.prepare().start('work', [WasmValue.i32(1)]);
     await vm.runAsync(null);
     proto = vm.intoPrototype();
-    if (backend === 'asyncify') expect(proto._live()).toBe(live);
+    if (backendOf(backend) === 'asyncify') expect(proto._live()).toBe(live);
     else expect(proto._live()).not.toBe(live);
     expect(observe(proto)).toEqual(fresh);
   });
@@ -129,7 +129,7 @@ describe.each(BACKENDS)('on %s', (backend) => {
  * a fresh one (its initial memory, then zeros) and its grown size, which is the one thing the
  * guest can tell; by default such an instance is replaced (above).
  */
-describe.each(BACKENDS)('reuseGrownMemory on %s', (backend) => {
+describe.each(VARIANTS)('reuseGrownMemory on %s', (backend) => {
   /** Grows its memory by `pages` and writes a mark at the start of each new page, pausing once after. */
   const GROWER = `(module
     (import "env" "ask" (func $ask (result i32)))
@@ -237,7 +237,7 @@ const MEMORY_ONLY = `(module
     (memory.init $bytes (i32.const 300) (i32.const 0) (i32.const 2))
     (call $ask)))`;
 
-describe.each(BACKENDS)('bulk memory and reference types on %s', (backend) => {
+describe.each(VARIANTS)('bulk memory and reference types on %s', (backend) => {
   const modern = async (source: string) => createOn(backend, { moduleBytes: await wat(source), symbols: () => 1, features: 'modern' });
   const call = async (proto: VirtualMachinePrototype, name: string) => {
     const vm = proto.prepare().start(name, []);
@@ -297,7 +297,7 @@ describe.each(BACKENDS)('bulk memory and reference types on %s', (backend) => {
 // Real runtimes: a call that allocates, logs and returns, then the reset instance against a new
 // one. Core_version runs within the initial memory of these runtimes, so the instance is reused.
 const RUNTIMES = ['runtimes/westend-runtime-v9300.wasm', 'runtimes/rococo-genesis.wasm'];
-describe.each(BACKENDS)('real runtimes on %s', (backend) => {
+describe.each(VARIANTS)('real runtimes on %s', (backend) => {
   test.each(RUNTIMES)('%s', async (relative) => {
     const path = sharedPath(relative);
     // Without ../shared the test has nothing to compare (it passes with a note).

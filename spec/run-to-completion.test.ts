@@ -15,8 +15,8 @@ import {
   WasmValue,
   runToCompletion,
 } from '../lib/index.js';
-import { currentBufferOf } from '../lib/base/guest-memory-access.js';
-import { BACKENDS, createOn } from './support/backends.js';
+import { currentViewOf } from '../lib/base/guest-memory-access.js';
+import { VARIANTS, backendOf, createOn } from './support/backends.js';
 import { thrown } from './support/drive.js';
 import { wat } from './support/wat.js';
 
@@ -67,7 +67,7 @@ function answer({ name, params }: Interrupt, memory: GuestMemoryAccess): WasmVal
   }
 }
 
-describe.each(BACKENDS)('%s', (backend) => {
+describe.each(VARIANTS)('%s', (backend) => {
   let proto: VirtualMachinePrototype;
   beforeAll(async () => {
     proto = await createOn(backend, { moduleBytes: await wat(GUEST), symbols: (_module, name) => IDS[name] });
@@ -117,8 +117,8 @@ describe.each(BACKENDS)('%s', (backend) => {
     await runToCompletion(start('main', [WasmValue.i32(10)]), async (interrupt, memory) => {
       const { memorySize, readMemory } = memory;
       sizes.push(memorySize(), readMemory(0, 1).length);
-      // While the interrupt is open, the in-place path gives the machine's own buffer.
-      expect(currentBufferOf(memory)?.byteLength).toBe(memorySize() * 65536);
+      // While the interrupt is open, the in-place path gives a view of the machine's memory.
+      expect(currentViewOf(memory)?.byteLength).toBe(memorySize() * 65536);
       kept.push(memory);
       // Still valid while the answer is a pending promise.
       await Promise.resolve();
@@ -129,7 +129,7 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(kept).toHaveLength(MAIN_INTERRUPTS.length);
     for (const memory of kept) {
       // The library's in-place path (its allocator's) is revoked with the accessors.
-      expect(thrown(() => currentBufferOf(memory))).toMatchObject({ kind: 'Consumed' });
+      expect(thrown(() => currentViewOf(memory))).toMatchObject({ kind: 'Consumed' });
       expect(thrown(() => memory.memorySize())).toMatchObject({ kind: 'Consumed' });
       expect(thrown(() => memory.readMemory(0, 1))).toMatchObject({ kind: 'Consumed' });
       expect(thrown(() => memory.writeMemory(0, Uint8Array.of(1)))).toMatchObject({ kind: 'Consumed' });
@@ -207,7 +207,7 @@ describe.each(BACKENDS)('%s', (backend) => {
       const vm = start('main', [WasmValue.i32(10)]);
       await expect(runToCompletion(vm, hostFailingAtGet(new Error('no')))).rejects.toThrow('no');
       const fresh = vm.intoPrototype();
-      expect(fresh.backend).toBe(backend);
+      expect(fresh.backend).toBe(backendOf(backend));
       const { host, seen } = recordingHost();
       expect(await runToCompletion(fresh.prepare().start('main', [WasmValue.i32(10)]), host)).toEqual(MAIN_RESULT);
       expect(seen).toEqual(MAIN_INTERRUPTS);

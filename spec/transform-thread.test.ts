@@ -60,7 +60,7 @@ test('the calling thread keeps making message round trips while Binaryen runs it
 });
 
 test("Binaryen's refusal comes back from the thread as an error, and the thread serves the next transform", async () => {
-  const options = { features: featureSet('default'), unwindBufferPages: 1, pausingImports: null, postPasses: [], guestOffsetDelta: null };
+  const options = { features: featureSet('default'), unwindBufferPages: 1, asyncifyStack: 'second-memory', guestRewrite: null, pausingImports: null, postPasses: [], guestOffsetDelta: null } as const;
   await expect(transformOnThread(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 99), options, () => {})).rejects.toBeInstanceOf(
     TransformRefused,
   );

@@ -18,6 +18,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AsyncifyStack } from '../../lib/index.js';
 import { planCalls } from './call-plan.js';
 import { compareRecords, type Verdict } from './compare.js';
 import { type GeneratedModule, type Generator, type Profile, REPO_ROOT } from './generator.js';
@@ -48,6 +49,12 @@ export interface CheckOptions {
    * side's instantiation does (default: such modules are refused, as the module rules say).
    */
   readonly startFunctions?: boolean;
+  /**
+   * Where the Asyncify side keeps a paused stack (`VmConfig.asyncifyStack`); default the
+   * engine's choice (`'auto'`: a second memory in Node.js). `'single-memory'` checks the
+   * placement engines without multi-memory get.
+   */
+  readonly asyncifyStack?: AsyncifyStack;
 }
 
 /** The report on one module. */
@@ -140,7 +147,14 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
 
   const unwindBufferPages = options.unwindBufferPages ?? seededUnwindBufferPages(seed);
   const features = options.features ?? 'default';
-  const asyncify = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify', features, startFunctions });
+  const asyncifyStack = options.asyncifyStack;
+  const asyncify = await runVm(bytes, shape, plan, hostOptions, {
+    unwindBufferPages,
+    backend: 'asyncify',
+    features,
+    startFunctions,
+    ...(asyncifyStack === undefined ? {} : { asyncifyStack }),
+  });
   const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions });
   // A module the Asyncify backend documents it cannot instrument is compared on JSPI alone.
   const jspiOnly = isReferenceLimit(asyncify) && jspi.type === 'ran';
@@ -249,7 +263,8 @@ export function reproductionCommand(seed: number, options: CheckOptions = {}): s
   const extra =
     (options.hostActions === false ? ' --passive-host' : '') +
     (options.features === 'modern' ? ' --features modern' : '') +
-    (options.startFunctions === true ? ' --start-functions' : '');
+    (options.startFunctions === true ? ' --start-functions' : '') +
+    (options.asyncifyStack === undefined ? '' : ` --asyncify-stack ${options.asyncifyStack}`);
   return `npm run fuzz -- --seed ${seed} --count 1 --verbose${extra}`;
 }
 

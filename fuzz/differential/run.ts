@@ -2,7 +2,7 @@
  * Differential fuzzing of the VM against plain V8, from the command line:
  *
  * ```text
- * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]
+ * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--wasm FILE]
  * ```
  *
  * - `--count N`: number of modules (seeds `S .. S+N-1`), default 100.
@@ -15,6 +15,9 @@
  * - `--start-functions`: create the VM with `startFunction: true` and run the start function
  *   `-ttf` gives about one module in ten, as the plain side's instantiation does (default:
  *   such modules are refused).
+ * - `--asyncify-stack single-memory`: the Asyncify side keeps its paused stack in pages reserved
+ *   below the guest's memory (`VmConfig.asyncifyStack`), as on engines without multi-memory
+ *   (default: the engine's choice, a second memory in Node.js).
  * - `--wasm FILE`: instead of generating, check FILE (e.g. a saved `fuzz/failures/<seed>.wasm`,
  *   possibly reduced by hand) with the call plan and host of `--seed`.
  *
@@ -41,7 +44,7 @@ import { type GeneratedModule, Generator } from './generator.js';
 import { Summary } from './summary.js';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]`);
+  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--wasm FILE]`);
   process.exit(2);
 }
 
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
       'passive-host': { type: 'boolean', default: false },
       features: { type: 'string', default: 'default' },
       'start-functions': { type: 'boolean', default: false },
+      'asyncify-stack': { type: 'string' },
       wasm: { type: 'string' },
     },
     strict: true,
@@ -89,7 +93,16 @@ async function main(): Promise<void> {
   const firstSeed = parseInteger(values.seed, 'seed', Date.now() % 1_000_000_000);
   const features = values.features;
   if (features !== 'default' && features !== 'modern') usage(`--features must be default or modern, got ${features}`);
-  const options: CheckOptions = { hostActions: !values['passive-host'], features, startFunctions: values['start-functions'] };
+  const asyncifyStack = values['asyncify-stack'];
+  if (asyncifyStack !== undefined && asyncifyStack !== 'single-memory' && asyncifyStack !== 'second-memory') {
+    usage(`--asyncify-stack must be single-memory or second-memory, got ${asyncifyStack}`);
+  }
+  const options: CheckOptions = {
+    hostActions: !values['passive-host'],
+    features,
+    startFunctions: values['start-functions'],
+    ...(asyncifyStack === undefined ? {} : { asyncifyStack }),
+  };
   const verbose = values.verbose;
   const started = performance.now();
   const summary = new Summary();
@@ -104,7 +117,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  console.log(`differential fuzzing: ${count} modules from seed ${firstSeed}, features '${features}'`);
+  console.log(
+    `differential fuzzing: ${count} modules from seed ${firstSeed}, features '${features}'` +
+      (asyncifyStack === undefined ? '' : `, Asyncify's stack in ${asyncifyStack === 'single-memory' ? 'the single memory' : 'a second memory'}`),
+  );
   const generator = new Generator(features);
   // An interrupted run must not leave the generator's temporary folder behind.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

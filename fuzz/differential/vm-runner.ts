@@ -23,6 +23,7 @@
  */
 
 import {
+  type AsyncifyStack,
   type Backend,
   GlobalValueError,
   NewError,
@@ -99,6 +100,7 @@ export async function runVm(
   config: {
     readonly unwindBufferPages?: number;
     readonly backend?: Backend;
+    readonly asyncifyStack?: AsyncifyStack;
     readonly features?: 'default' | 'modern';
     readonly startFunctions?: boolean;
   } = {},
@@ -119,6 +121,7 @@ export async function runVm(
       features: config.features ?? 'default',
       startFunction: config.startFunctions === true,
       backend: config.backend ?? 'asyncify',
+      ...(config.asyncifyStack === undefined ? {} : { asyncifyStack: config.asyncifyStack }),
       ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
     });
   } catch (e) {

@@ -35,7 +35,7 @@ import { describeValue } from '../base/values.js';
 import { LIBRARY_VERSION } from '../base/version.js';
 
 /** The artifact format version this library reads and writes. */
-export const ARTIFACT_FORMAT = 3;
+export const ARTIFACT_FORMAT = 4;
 
 const MAGIC = new TextEncoder().encode('RWASMART');
 const PREFIX = 16;

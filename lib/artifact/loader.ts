@@ -32,6 +32,8 @@ import {
   functionImportName,
 } from '../transform/abi.js';
 import { LIBRARY_VERSION } from '../base/version.js';
+import { ASYNCIFY_STACK_NAMES, type AsyncifyStack, missingMultiMemory } from '../base/engine.js';
+import { reservedPagesOf } from '../transform/transform-options.js';
 
 /**
  * The artifact of `components` (see `format.ts` for the format); a JSPI prototype has none
@@ -86,6 +88,7 @@ export async function componentsFromArtifact(
   const { header, instrumented } = await decodeArtifact(artifact, { copy: moduleSha256 === undefined });
   const digest = moduleSha256 ?? (await sha256Hex(config.moduleBytes));
   let imports;
+  const stack = artifactStack(config.asyncifyStack, (header.options as Partial<ArtifactHeader['options']> | undefined)?.asyncifyStack);
   try {
     if (header.module.sha256 !== digest) {
       throw new ArtifactError(
@@ -94,11 +97,20 @@ export async function componentsFromArtifact(
           `these moduleBytes (${config.moduleBytes.length} bytes) have SHA-256 ${digest}`,
       );
     }
-    const expected = artifactOptions(config);
+    const expected = artifactOptions(config, stack);
     const differing = differingOptions(expected, header.options);
     if (differing.length > 0) {
       const what = differing.map((k) => `${k} ${JSON.stringify(header.options[k])} (now ${JSON.stringify(expected[k])})`);
       throw new ArtifactError('OptionsMismatch', `the artifact was made with other options: ${what.join(', ')}`);
+    }
+    const missing = stack === 'second-memory' ? missingMultiMemory() : null;
+    if (missing !== null) {
+      throw new ArtifactError(
+        'OptionsMismatch',
+        "the artifact keeps the paused stack in a second memory (asyncifyStack 'second-memory'), which this engine cannot " +
+          "run: it has no multi-memory. Make the artifact with asyncifyStack 'single-memory' (resumable-wasm prepare " +
+          '--asyncify-stack single-memory), which runs on every engine',
+      );
     }
     if (!Array.isArray(header.mutableGlobals) || !header.mutableGlobals.every((name) => typeof name === 'string')) {
       throw new ArtifactError('Corrupted', 'the artifact header is malformed: mutableGlobals is not a list of names');
@@ -142,6 +154,8 @@ export async function componentsFromArtifact(
   return {
     renamed: true,
     module,
+    reservedPages: reservedPagesOf(stack, header.options.unwindBufferPages),
+    asyncifyStack: stack,
     imports,
     exports: new Map(header.exports),
     memory: header.memory,
@@ -159,6 +173,16 @@ export async function componentsFromArtifact(
     reuseGrownMemory: config.reuseGrownMemory,
     provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
   };
+}
+
+/**
+ * The placement an artifact is checked against: an explicit `asyncifyStack` as given (an
+ * artifact with the other one is then `OptionsMismatch`); with `'auto'`, the artifact's own,
+ * whichever it is (the caller then refuses one the engine cannot run).
+ */
+function artifactStack(option: AsyncifyStack | 'auto', recorded: unknown): AsyncifyStack {
+  if (option !== 'auto') return option;
+  return ASYNCIFY_STACK_NAMES.includes(recorded as AsyncifyStack) ? (recorded as AsyncifyStack) : 'second-memory';
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 
 import type { InlineImport } from './config.js';
+import type { AsyncifyStack } from './engine.js';
 import type { RawSignature, Signature } from './values.js';
 
 /** What an import or export refers to. */
@@ -50,6 +51,8 @@ export interface ArtifactOptions {
   readonly startFunction: boolean;
   readonly anyMemoryImport: boolean;
   readonly unwindBufferPages: number;
+  /** Where the paused stack is kept (`VmConfig.asyncifyStack`, resolved). */
+  readonly asyncifyStack: AsyncifyStack;
   readonly maxMemoryPages: number | null;
   /** The transform itself (see `transformId` in `transform/transform-options.ts`). */
   readonly transform: string;
@@ -147,8 +150,18 @@ export interface BaseComponents {
   readonly imports: readonly ResolvedImport[];
   /** Exports by original name. */
   readonly exports: ReadonlyMap<string, ExportInfo>;
-  /** The guest's memory, if it has one. */
+  /** The guest's memory, if it has one: its limits as the guest sees them. */
   readonly memory: DeclaredMemory | null;
+  /**
+   * Pages reserved below the guest's memory, in the module's one memory, that the guest can
+   * neither read nor write (single-memory Asyncify keeps the paused stack there; see
+   * `transform/memory-shift.ts`): the host reaches the guest's byte `a` at
+   * `reservedPages * 65536 + a`, and the real memory has `reservedPages` more pages than the
+   * guest sees. 0 where the guest's memory is the module's memory as it is.
+   */
+  readonly reservedPages: number;
+  /** Where a paused stack is kept (Asyncify); `null` where the engine keeps it (JSPI). */
+  readonly asyncifyStack: AsyncifyStack | null;
   /**
    * The names under which the compiled module exports each of its mutable globals (all of
    * them: the transform exports the ones the guest does not), so that a used instance can be

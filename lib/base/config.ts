@@ -5,7 +5,7 @@
  */
 
 import { UsageError } from './errors.js';
-import { BACKEND_NAMES, type Backend } from './engine.js';
+import { ASYNCIFY_STACK_NAMES, type AsyncifyStack, BACKEND_NAMES, type Backend } from './engine.js';
 import { type FeatureSet, type FeaturesOption, featureSet, isFeatureName, isFeatureSetName } from './feature-set.js';
 import { type GuestMemoryAccess, MAX_PAGES } from './guest-memory-access.js';
 import type { ProgressListener } from './progress.js';
@@ -103,9 +103,30 @@ export interface VmConfig {
   /**
    * Size of the buffer that holds the stack of a paused call, in 64 KiB pages (default 64, i.e.
    * 4 MiB). A call paused with a deeper stack traps with kind `StackExhausted`. The buffer is
-   * separate from the guest's memory, and engines commit its pages only as they are touched.
+   * out of the guest's reach (see {@link asyncifyStack}), and engines commit its pages only as
+   * they are touched.
    */
   readonly unwindBufferPages?: number;
+
+  /**
+   * Where the Asyncify backend keeps the stack of a paused call (ignored on JSPI); either way
+   * the guest can neither read nor write it, and sees the same bytes, `memory.size` and
+   * `memory.grow` results as in a run that never paused:
+   *
+   * - `'second-memory'`: in a second memory of the instrumented module, of `unwindBufferPages`
+   *   pages. Needs the engine's multi-memory (Node.js 22+, Chrome 120+, Firefox 125+; no Safari,
+   *   WebKitGTK or WPE): elsewhere `create()` refuses it with `NewError('BackendUnsupported')`.
+   * - `'single-memory'`: in `unwindBufferPages` pages reserved below the guest's memory, in the
+   *   module's one memory; every guest access is moved above them. Runs on every engine. The
+   *   real memory has at most 65535 pages, so the guest can grow to 65535 - `unwindBufferPages`
+   *   pages at most (it is refused if it starts larger).
+   * - `'auto'` (the default): `'second-memory'` where the engine has multi-memory, else
+   *   `'single-memory'`.
+   *
+   * {@link VirtualMachinePrototype.asyncifyStack} says which was used. See
+   * `docs/architecture.md` (*Where the paused stack lives*).
+   */
+  readonly asyncifyStack?: AsyncifyStack | 'auto';
 
   /**
    * A cap on the guest's memory, in 64 KiB pages: its maximum becomes the lower of its own and
@@ -150,7 +171,7 @@ export interface VmConfig {
    *
    * - `'asyncify'` (the default): Binaryen's Asyncify transform instruments the module (seconds
    *   for a multi-megabyte module; an artifact or `cache` skips it next time), and
-   *   {@link VirtualMachine.run} is synchronous. Needs multi-memory.
+   *   {@link VirtualMachine.run} is synchronous. Runs on every engine (see {@link asyncifyStack}).
    * - `'jspi'`: the engine suspends the guest's stack itself (JavaScript Promise Integration):
    *   no transform, creation in milliseconds, guest code at full speed; a resume is always
    *   asynchronous, so calls are driven with {@link VirtualMachine.runAsync} (`run()` throws
@@ -187,6 +208,7 @@ export const CONFIG_DEFAULTS = {
   anyMemoryImport: false,
   reuseGrownMemory: false,
   unwindBufferPages: 64,
+  asyncifyStack: 'auto',
   backend: 'asyncify',
 } as const satisfies Partial<VmConfig>;
 
@@ -195,11 +217,15 @@ export const CONFIG_DEFAULTS = {
  * that awaits before it is done reading the bytes takes a private copy first
  * ({@link withPrivateBytes}), so that the caller may reuse its array meanwhile.
  */
-export type ResolvedConfig = Required<Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend' | 'features'>> & {
+export type ResolvedConfig = Required<
+  Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend' | 'features' | 'asyncifyStack'>
+> & {
   /** The allowed features. */
   readonly features: FeatureSet;
   /** The backend asked for (`backends/list.ts` resolves `'auto'` and checks the engine). */
   readonly backend: Backend | 'auto';
+  /** Where Asyncify keeps a paused stack, as asked (the Asyncify backend resolves `'auto'`). */
+  readonly asyncifyStack: AsyncifyStack | 'auto';
   readonly maxMemoryPages: number | null;
   readonly moduleBytes: Uint8Array<ArrayBuffer>;
   readonly inlineImports: VmConfig['inlineImports'] | null;
@@ -232,6 +258,12 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   if (backend !== 'auto' && !BACKEND_NAMES.includes(backend)) {
     bad(`\`backend\` must be ${BACKEND_NAMES.map((name) => `'${name}'`).join(', ')} or 'auto', got ${describeValue(backend)}`);
   }
+  const asyncifyStack = config.asyncifyStack ?? CONFIG_DEFAULTS.asyncifyStack;
+  if (asyncifyStack !== 'auto' && !ASYNCIFY_STACK_NAMES.includes(asyncifyStack)) {
+    bad(
+      `\`asyncifyStack\` must be ${ASYNCIFY_STACK_NAMES.map((name) => `'${name}'`).join(', ')} or 'auto', got ${describeValue(asyncifyStack)}`,
+    );
+  }
   const features = config.features ?? CONFIG_DEFAULTS.features;
   const wellFormed = isFeatureSetName(features) || (Array.isArray(features) && features.every((f) => isFeatureSetName(f) || isFeatureName(f)));
   if (!wellFormed) {
@@ -263,6 +295,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     anyMemoryImport: config.anyMemoryImport ?? CONFIG_DEFAULTS.anyMemoryImport,
     reuseGrownMemory: config.reuseGrownMemory ?? CONFIG_DEFAULTS.reuseGrownMemory,
     unwindBufferPages,
+    asyncifyStack,
     backend,
   };
 }

@@ -4,7 +4,8 @@
  *
  * The two capabilities the backends depend on:
  * - **multi-memory**, for the Asyncify backend's paused stack in a second memory (Node.js 22+,
- *   Chrome 120+, Firefox 125+; no Safari);
+ *   Chrome 120+, Firefox 125+; no Safari, no WebKitGTK or WPE); without it, Asyncify keeps the
+ *   stack in reserved pages below the guest's memory (`VmConfig.asyncifyStack`);
  * - **JavaScript Promise Integration** (`WebAssembly.Suspending` and `WebAssembly.promising`),
  *   for the JSPI backend (Node.js 26 by default, Chrome 137+, Firefox 153+, Safari 27+).
  *
@@ -19,6 +20,16 @@ export type Backend = 'asyncify' | 'jspi';
 
 /** The names of {@link Backend}, for checking a caller's choice. */
 export const BACKEND_NAMES: readonly Backend[] = ['asyncify', 'jspi'];
+
+/**
+ * Where the Asyncify backend keeps a paused call's stack (`VmConfig.asyncifyStack`): in a second
+ * memory of the module's own, or in pages reserved below the guest's memory in its one memory
+ * (for engines without multi-memory). See `docs/architecture.md`.
+ */
+export type AsyncifyStack = 'second-memory' | 'single-memory';
+
+/** The names of {@link AsyncifyStack}, for checking a caller's choice. */
+export const ASYNCIFY_STACK_NAMES: readonly AsyncifyStack[] = ['second-memory', 'single-memory'];
 
 let multiMemory: boolean | null = null;
 
@@ -44,10 +55,14 @@ export function missingJspi(): string | null {
         "which backend 'jspi' needs: use Node.js 26 or later, Chrome 137+, Firefox 153+ or Safari 27+, or backend 'asyncify' (or 'auto')";
 }
 
-/** Why a backend that needs multi-memory cannot run here, or `null` if the engine has it. */
+/**
+ * Why the paused stack cannot be kept in a second memory here (`asyncifyStack: 'second-memory'`),
+ * or `null` if the engine has multi-memory.
+ */
 export function missingMultiMemory(): string | null {
   return engineSupportsMultiMemory()
     ? null
-    : 'this JavaScript engine does not support multi-memory, which the Asyncify backend needs to keep the paused stack ' +
-        'out of the guest memory: use Node.js 22 or later, Chrome 120+ or Firefox 125+';
+    : "this JavaScript engine does not support multi-memory, which asyncifyStack 'second-memory' needs to keep the paused " +
+        "stack in a memory of its own (Node.js 22 or later, Chrome 120+, Firefox 125+; no Safari): use asyncifyStack " +
+        "'single-memory' or 'auto', which keeps it in pages the guest cannot reach";
 }

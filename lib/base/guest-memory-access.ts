@@ -44,23 +44,25 @@ export interface GuestMemoryAccess {
  * `readMemory` and `writeMemory` check their arguments and copy, which is right for host code in
  * general but is most of the cost of the Substrate allocator, which reads and writes one 8-byte
  * header per `malloc` or `free`, tens of thousands of times per call. Through this key it gets
- * the memory's current `ArrayBuffer` (after the same consumption check as every accessor) and
- * reads and writes the header in place; it never goes past the end of memory it has observed.
- * The buffer is only valid until the memory grows (growing detaches it), so callers fetch it
- * again for each operation and compare it with the one they hold. Not public (the package does
- * not export it, and the public classes' declarations omit the method): user objects
- * implementing {@link GuestMemoryAccess} simply lack it, and get the accessors.
+ * a `DataView` of exactly the guest's memory as it is now (after the same consumption check as
+ * every accessor): byte `a` of the view is the guest's byte `a`, its length the guest's memory
+ * size, and it cannot reach anything else (the pages reserved below the guest's memory for a
+ * paused stack lie before the view's start). The view is made once per memory buffer: the same
+ * object is returned until the memory grows (which detaches the buffer), so callers fetch it for
+ * each operation and compare it with the one they hold. Not public (the package does not export
+ * it, and the public classes' declarations omit the method): user objects implementing
+ * {@link GuestMemoryAccess} simply lack it, and get the accessors.
  */
-export const CURRENT_BUFFER: unique symbol = Symbol('resumable-wasm: the memory buffer');
+export const CURRENT_VIEW: unique symbol = Symbol('resumable-wasm: the guest memory view');
 
-/** A memory object offering the {@link CURRENT_BUFFER} fast path (internal: not exported by the package). */
-export interface CurrentBufferAccess {
-  [CURRENT_BUFFER](): ArrayBuffer;
+/** A memory object offering the {@link CURRENT_VIEW} fast path (internal: not exported by the package). */
+export interface CurrentViewAccess {
+  [CURRENT_VIEW](): DataView<ArrayBuffer>;
 }
 
-/** The memory's current buffer if `memory` offers the fast path, else `null`. */
-export function currentBufferOf(memory: GuestMemoryAccess): ArrayBuffer | null {
-  const fast = (memory as Partial<CurrentBufferAccess>)[CURRENT_BUFFER];
+/** The guest memory's current view if `memory` offers the fast path, else `null`. */
+export function currentViewOf(memory: GuestMemoryAccess): DataView<ArrayBuffer> | null {
+  const fast = (memory as Partial<CurrentViewAccess>)[CURRENT_VIEW];
   return fast === undefined ? null : fast.call(memory);
 }
 
@@ -70,7 +72,7 @@ export function currentBufferOf(memory: GuestMemoryAccess): ArrayBuffer | null {
  * the context of the runtime call running on the instance, which its inline host functions
  * (handed the instance's memory) read. Every state of one instance ({@link Prepare},
  * {@link VirtualMachine}) and the memory handed to its inline host functions share the slot; a
- * reset empties it. Not public, as {@link CURRENT_BUFFER}.
+ * reset empties it. Not public, as {@link CURRENT_VIEW}.
  */
 export const HOST_DATA: unique symbol = Symbol('resumable-wasm: host data');
 

@@ -36,6 +36,8 @@ export type CreatePhase =
 export type TransformStep =
   /** Loading Binaryen (about a second, once per transform thread). */
   | 'load-binaryen'
+  /** The code rewrites before Asyncify (the memory shift of a single-memory Asyncify; tens of milliseconds). */
+  | 'rewrite'
   /** Binaryen reads the module. */
   | 'read'
   /** The Asyncify pass: the long one, most of the transform's time. */
@@ -43,7 +45,9 @@ export type TransformStep =
   /** The passes that win back run speed after Asyncify. */
   | 'post-passes'
   /** Binaryen writes the instrumented module. */
-  | 'emit';
+  | 'emit'
+  /** Bounds checks added to Asyncify's own stores (single-memory Asyncify; tens of milliseconds). */
+  | 'unwind-guard';
 
 /** One progress report. */
 export interface ProgressEvent {

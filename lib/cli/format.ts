@@ -60,10 +60,12 @@ const PHASE_LABELS: Record<string, string> = {
 /** What each step of the transform is, for its line. */
 const STEP_LABELS: Record<TransformStep, string> = {
   'load-binaryen': 'loading Binaryen',
+  rewrite: 'moving the guest memory up (single-memory Asyncify)',
   read: 'reading the module',
   asyncify: 'the Asyncify pass (the long step)',
   'post-passes': 'the post passes',
   emit: 'writing the instrumented module',
+  'unwind-guard': "bounding Asyncify's stores",
 };
 
 /**

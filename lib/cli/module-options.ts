@@ -2,12 +2,12 @@
  * The options that say which modules the VM accepts (`--features`, `--start-function`,
  * `--any-memory-import`, `--floats`, `--no-memory`), shared by `call` and `inspect` so that
  * `inspect` can say whether a module is accepted with the options `call` will be given, and the
- * backend options shared by `call` and `run`.
+ * backend options shared by `call` and `run` (and `prepare`'s `--asyncify-stack`).
  *
  * @module
  */
 
-import { BACKEND_NAMES, type Backend } from '../base/engine.js';
+import { ASYNCIFY_STACK_NAMES, type AsyncifyStack, BACKEND_NAMES, type Backend } from '../base/engine.js';
 import { isFeatureName, isFeatureSetName } from '../base/feature-set.js';
 import type { VmConfig } from '../index.js';
 import type { ParsedArgs } from './args.js';
@@ -49,4 +49,16 @@ export function backendOption(args: ParsedArgs, command: CommandName): Backend |
     throw new UsageProblem(`--backend must be ${BACKEND_NAMES.join(', ')} or auto, got ${JSON.stringify(backend)}`, command);
   }
   return backend as Backend | 'auto';
+}
+
+/**
+ * The `--asyncify-stack` option: where Asyncify keeps a paused stack (`VmConfig.asyncifyStack`),
+ * `second-memory`, `single-memory` or `auto` (the default).
+ */
+export function asyncifyStackOption(args: ParsedArgs, command: CommandName): AsyncifyStack | 'auto' {
+  const stack = args.values.get('asyncify-stack') ?? 'auto';
+  if (stack !== 'auto' && !(ASYNCIFY_STACK_NAMES as readonly string[]).includes(stack)) {
+    throw new UsageProblem(`--asyncify-stack must be ${ASYNCIFY_STACK_NAMES.join(', ')} or auto, got ${JSON.stringify(stack)}`, command);
+  }
+  return stack as AsyncifyStack | 'auto';
 }

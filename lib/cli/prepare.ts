@@ -7,7 +7,9 @@
  * answered inline. By default a module that looks like a Substrate runtime (it exports
  * `__heap_base`) is prepared exactly as `resumable-wasm run` and `SubstrateRuntime.create`
  * will load it (same heap pages); `--plain` prepares any module for a host that makes every
- * import pause (`VirtualMachinePrototype.create` with default options).
+ * import pause (`VirtualMachinePrototype.create` with default options). `--asyncify-stack
+ * single-memory` makes an artifact for engines without multi-memory (Safari before 27,
+ * WebKitGTK, WPE), which every engine runs; the default, `auto`, takes this engine's choice.
  *
  * @module
  */
@@ -21,10 +23,11 @@ import { type ParsedArgs, integerOption } from './args.js';
 import { bytes, duration, progressPrinter } from './format.js';
 import { checkWritableFile, readInputFile } from './input-file.js';
 import { checkBeforeTransform } from './module-checks.js';
+import { asyncifyStackOption } from './module-options.js';
 import { FileProblem, UsageProblem } from './problems.js';
 
 /** What `prepare` accepts (see its help in `usage.ts`). */
-export const PREPARE_OPTIONS = { values: ['output', 'heap-pages'], flags: ['plain', 'quiet'], short: { o: 'output' } } as const;
+export const PREPARE_OPTIONS = { values: ['output', 'heap-pages', 'asyncify-stack'], flags: ['plain', 'quiet'], short: { o: 'output' } } as const;
 
 /** A cache that never has anything and keeps the one artifact it is given. */
 class CapturingCache implements ArtifactCache {
@@ -47,6 +50,7 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
   if (file === undefined || extra.length > 0) throw new UsageProblem('prepare needs exactly one <module-file>', 'prepare');
   if (output === undefined) throw new UsageProblem('prepare needs -o <artifact-file>', 'prepare');
   const heapPages = integerOption(args, 'heap-pages', 'prepare');
+  const asyncifyStack = asyncifyStackOption(args, 'prepare');
   const quiet = args.flags.has('quiet');
   const progress = (line: string): void => {
     if (!quiet) err(line);
@@ -66,9 +70,9 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
   try {
     if (substrate) {
       // Artifacts are Asyncify's: preparing one is running the Asyncify transform.
-      await SubstrateRuntime.create({ code: wasm, ...(heapPages === undefined ? {} : { heapPages }), cache, backend: 'asyncify', onProgress: listener });
+      await SubstrateRuntime.create({ code: wasm, ...(heapPages === undefined ? {} : { heapPages }), cache, backend: 'asyncify', asyncifyStack, onProgress: listener });
     } else {
-      await VirtualMachinePrototype.create({ moduleBytes: wasm, symbols: () => 0, cache, backend: 'asyncify', onProgress: listener });
+      await VirtualMachinePrototype.create({ moduleBytes: wasm, symbols: () => 0, cache, backend: 'asyncify', asyncifyStack, onProgress: listener });
     }
   } finally {
     stop();

@@ -82,7 +82,7 @@ ${MODULE_OPTIONS_HELP}
     statuses: [0, 1, 2, 3, 4, 6],
   },
   prepare: {
-    synopsis: 'resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages <n>] [--plain]',
+    synopsis: 'resumable-wasm prepare <module-file> -o <artifact-file> [--heap-pages <n>] [--plain] [--asyncify-stack <where>]',
     summary: 'runs the transform once and writes an artifact that later runs load in milliseconds',
     details: `Runs the transform once and writes an artifact that \`run --artifact\` (or
 VirtualMachinePrototype.fromArtifact) loads without it. A Substrate runtime is prepared as
@@ -91,6 +91,10 @@ every import pauses.
   -o, --output <file>  where to write the artifact
   --heap-pages <n>     heap pages (default 2048), as \`run\` will be given them
   --plain              prepare for a host where every import pauses
+  --asyncify-stack <where>
+                       where a paused stack is kept: second-memory (needs the engine's
+                       multi-memory), single-memory (every engine, Safari and WebKitGTK
+                       included) or auto (default: second-memory where this engine has it)
   --quiet              no progress lines`,
     statuses: [0, 2, 3, 4, 6],
   },

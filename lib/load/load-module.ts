@@ -30,6 +30,7 @@
 import { BinaryFormatError } from '../base/binary-reader.js';
 import { POST_PASSES, transformId } from '../transform/transform-options.js';
 import type { ResolvedConfig } from '../base/config.js';
+import type { AsyncifyStack } from '../base/engine.js';
 import { NewError, type Refusal } from '../base/errors.js';
 import { type FeatureSet, howToAllow } from '../base/feature-set.js';
 import { type FeatureViolation, type ScanStatistics, scanFeatures } from './features.js';
@@ -245,8 +246,15 @@ export function effectiveMemory(
   return { imported: declared.imported, limits: { initial, maximum: Math.min(maximum ?? maxMemoryPages, maxMemoryPages) } };
 }
 
-/** The options an artifact of a module created with `config` records. */
-export function artifactOptions(config: ResolvedConfig, postPasses: readonly string[] = POST_PASSES): ArtifactOptions {
+/**
+ * The options an artifact of a module created with `config` records, its paused stack kept as
+ * `asyncifyStack` says (`config.asyncifyStack` resolved for the engine).
+ */
+export function artifactOptions(
+  config: ResolvedConfig,
+  asyncifyStack: AsyncifyStack,
+  postPasses: readonly string[] = POST_PASSES,
+): ArtifactOptions {
   return {
     features: config.features.name,
     floats: config.floats,
@@ -254,8 +262,9 @@ export function artifactOptions(config: ResolvedConfig, postPasses: readonly str
     startFunction: config.startFunction,
     anyMemoryImport: config.anyMemoryImport,
     unwindBufferPages: config.unwindBufferPages,
+    asyncifyStack,
     maxMemoryPages: config.maxMemoryPages,
-    transform: transformId(postPasses),
+    transform: transformId(asyncifyStack, postPasses),
   };
 }
 

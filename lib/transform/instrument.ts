@@ -7,10 +7,28 @@
  * to re-enter, reload them and skip forward to where it stopped ("rewind"). See
  * `docs/architecture.md` for how the VM drives it.
  *
- * The buffer lives in a *secondary memory* that the pass adds (`asyncify-in-secondary-memory`),
- * never in the guest's memory: the guest must see exactly the bytes and the `memory.size` an
- * uninstrumented run would see. The pass gives that memory a fixed size; it is exported here
- * under {@link UNWIND_MEMORY_EXPORT} so the VM can set up the buffer's header.
+ * The buffer is never in the guest's memory: the guest must see exactly the bytes, the
+ * `memory.size` and the `memory.grow` results an uninstrumented run would see. Two placements
+ * (`InstrumentOptions.asyncifyStack`), each exported under {@link UNWIND_MEMORY_EXPORT} so that
+ * the VM can set up the buffer's header at its address 0:
+ *
+ * - `'second-memory'`: a *secondary memory* that the pass adds (`asyncify-in-secondary-memory`),
+ *   of exactly the buffer's size. Needs the engine's multi-memory.
+ * - `'single-memory'`, for engines without multi-memory: the module keeps one memory, and the
+ *   buffer takes its K lowest pages (K = `unwindBufferPages`), where the guest cannot reach:
+ *
+ *   ```text
+ *   renamed guest --code rewrite: memoryBase K--> every guest access K pages up (memory-shift.ts)
+ *                 --Binaryen asyncify, no secondary memory--> its data at 0, its stack in [8, K*64Ki)
+ *                 --post passes, emit--> --code rewrite: guardStoresBelow K*64Ki--> (unwind-guard.ts)
+ *   ```
+ *
+ *   Asyncify does not check its stack's end while it saves frames; the guard makes each of its
+ *   stores trap before it would write past the reserved pages. A module without memory gets
+ *   Asyncify's own memory of exactly K pages as its only one, which nothing but Asyncify uses.
+ *
+ * The code rewrites the backend asks for (`InstrumentOptions.guestRewrite`, the memory shift
+ * among them) run here too, on the transform's thread, before Binaryen reads the module.
  *
  * Binaryen is loaded lazily, the first time a module is instrumented: it is by far the largest
  * dependency, and a prototype rebuilt from an artifact never needs it. This file runs on the
@@ -28,14 +46,18 @@
  * @module
  */
 
+import type { OffsetMap } from '../base/components.js';
 import type { TransformStep } from '../base/progress.js';
-import { ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT } from './abi.js';
-import { annotateGuestOffsets, offsetMapFromSourceMap, withoutSourceMapUrl } from './offset-map.js';
+import { ASYNCIFY_MEMORY, MEMORY_EXPORT, MEMORY_IMPORT_MODULE, MEMORY_IMPORT_NAME, UNWIND_MEMORY_EXPORT } from './abi.js';
+import { type RewrittenCode, rewriteCode } from './code-rewrite.js';
+import { PAGE_BYTES } from './memory-shift.js';
+import { annotateGuestOffsets, composeOffsetMaps, offsetMapFromSourceMap, withoutSourceMapUrl } from './offset-map.js';
 import type { InstrumentOptions, Instrumented } from './transform-options.js';
 
 export type { InstrumentOptions, Instrumented } from './transform-options.js';
 
 type Binaryen = typeof import('binaryen').default;
+type BinaryenModule = ReturnType<Binaryen['readBinary']>;
 let binaryenPromise: Promise<Binaryen> | null = null;
 
 /** Loads Binaryen once per process. */
@@ -43,6 +65,58 @@ function loadBinaryen(): Promise<Binaryen> {
   binaryenPromise ??= import('binaryen').then((m) => m.default);
   return binaryenPromise;
 }
+
+/**
+ * The secondary memory Asyncify made (`'second-memory'`). The guarantee that the guest's memory
+ * is never used for the unwind buffer rests on it existing: checked rather than taken from the
+ * pass arguments.
+ */
+function secondaryMemory(module: BinaryenModule, pages: number): string {
+  let unwindMemory: { initial: number; max?: number } | null = null;
+  try {
+    unwindMemory = module.getMemoryInfo(ASYNCIFY_MEMORY);
+  } catch {
+    // Binaryen throws a non-Error when the memory does not exist.
+  }
+  if (unwindMemory?.initial !== pages || unwindMemory.max !== pages) {
+    throw new Error('the Asyncify pass did not create its secondary memory as configured');
+  }
+  return ASYNCIFY_MEMORY;
+}
+
+/**
+ * The module's one memory (`'single-memory'`), by Binaryen's name: the renamed guest's, exported
+ * as `m` or imported as `m`.`m`, or, for a module without memory, the one Asyncify added for its
+ * buffer. Checked to be the only one and to hold at least the reserved pages.
+ */
+function onlyMemory(binaryen: Binaryen, module: BinaryenModule, reservedPages: number): string {
+  const candidates: string[] = [];
+  const exported = module.getExport(MEMORY_EXPORT);
+  if (exported !== 0) {
+    const info = binaryen.getExportInfo(exported);
+    if (info.kind === binaryen.ExternalMemory) candidates.push(info.value);
+  }
+  candidates.push(IMPORTED_MEMORY, ASYNCIFY_MEMORY);
+  const found: { name: string; initial: number; module: string | null; base: string | null }[] = [];
+  for (const name of candidates) {
+    try {
+      found.push({ name, ...module.getMemoryInfo(name) });
+    } catch {
+      // Binaryen throws a non-Error when the memory does not exist.
+    }
+  }
+  const memory = found[0];
+  if (found.length !== 1 || memory === undefined || memory.initial < reservedPages) {
+    throw new Error('the single-memory Asyncify module does not have exactly one memory holding the reserved pages');
+  }
+  if (memory.name === IMPORTED_MEMORY && (memory.module !== MEMORY_IMPORT_MODULE || memory.base !== MEMORY_IMPORT_NAME)) {
+    throw new Error('the single-memory Asyncify module imports a memory under another name');
+  }
+  return memory.name;
+}
+
+/** Binaryen's name of an imported memory read from a binary. */
+const IMPORTED_MEMORY = 'mimport$0';
 
 const PASS_ARGUMENTS = [
   'asyncify-in-secondary-memory',
@@ -63,8 +137,26 @@ export async function instrument(
 ): Promise<Instrumented> {
   if (binaryenPromise === null) onStep('load-binaryen');
   const binaryen = await loadBinaryen();
+  const single = options.asyncifyStack === 'single-memory';
+  const reservedPages = single ? options.unwindBufferPages : 0;
+  if ((options.guestRewrite?.memoryBase ?? 0) !== reservedPages) {
+    throw new Error(`internal error: the memory shift (${options.guestRewrite?.memoryBase ?? 0} pages) does not match the ${options.asyncifyStack} buffer`);
+  }
+  const wantOffsets = options.guestOffsetDelta !== null;
+  // The guest's code rewritten first (the memory shift among others), with what its user needs.
+  let input = bytes;
+  let inputMap: OffsetMap | null = null;
+  let guestRewrite: Instrumented['guestRewrite'] = null;
+  if (options.guestRewrite !== null) {
+    onStep('rewrite');
+    const rewritten: RewrittenCode = rewriteCode(bytes, { ...options.guestRewrite, offsetMap: wantOffsets });
+    input = rewritten.bytes;
+    inputMap = rewritten.offsetMap;
+    guestRewrite = { functions: rewritten.functions, memory: rewritten.memory, fuel: rewritten.fuel, stack: rewritten.stack };
+  }
   const F = binaryen.Features;
-  let features = F.MVP | F.MultiMemory;
+  // Single-memory output must stay valid on an engine without multi-memory: Binaryen is not allowed it.
+  let features = F.MVP | (single ? 0 : F.MultiMemory);
   if (options.features.signExtension) features |= F.SignExt;
   if (options.features.saturatingFloatToInt) features |= F.NontrappingFPToInt;
   if (options.features.mutableGlobals) features |= F.MutableGlobals;
@@ -85,7 +177,7 @@ export async function instrument(
   // Read with the guest's features (binaryen.js takes them as a second argument, which its type
   // declarations leave out; `readBinaryWithFeatures` is declared but does not exist).
   const readBinary = binaryen.readBinary as (data: Uint8Array, features?: number) => ReturnType<Binaryen['readBinary']>;
-  const module = readBinary(bytes, features);
+  const module = readBinary(input, features);
   try {
     module.setFeatures(features);
     // Binaryen refers to functions by name: the order of the guest's, before and after, tells
@@ -96,15 +188,19 @@ export async function instrument(
       return names;
     };
     const before = functionNames();
-    const annotated = options.guestOffsetDelta === null ? 0 : annotateGuestOffsets(binaryen, module, bytes, options.guestOffsetDelta);
+    const annotated = options.guestOffsetDelta === null ? 0 : annotateGuestOffsets(binaryen, module, input, options.guestOffsetDelta, inputMap);
     // Level 0: Binaryen's default (2) makes the pass run its full optimisation pipeline on every
     // instrumented function, which takes minutes on a real runtime. The post passes below buy
     // back most of that run speed for a fraction of the time.
     binaryen.setOptimizeLevel(0);
     binaryen.setShrinkLevel(0);
     binaryen.setDebugInfo(false);
-    binaryen.setPassArgument('asyncify-in-secondary-memory', '1');
-    binaryen.setPassArgument('asyncify-secondary-memory-size', String(options.unwindBufferPages));
+    // A module without memory: Asyncify's "secondary" memory is its only one, for the buffer
+    // alone (the guest has no memory instruction), which is also what single-memory needs.
+    if (!single || !module.hasMemory()) {
+      binaryen.setPassArgument('asyncify-in-secondary-memory', '1');
+      binaryen.setPassArgument('asyncify-secondary-memory-size', String(options.unwindBufferPages));
+    }
     if (options.pausingImports !== null) {
       if (options.pausingImports.length === 0) {
         binaryen.setPassArgument('asyncify-ignore-imports', '1');
@@ -118,28 +214,27 @@ export async function instrument(
       onStep('post-passes');
       module.runPasses([...options.postPasses]);
     }
-    // The guarantee that the guest's memory is never used for the unwind buffer rests on the
-    // secondary memory existing: check it rather than trust the pass arguments.
-    let unwindMemory: { initial: number; max?: number } | null = null;
-    try {
-      unwindMemory = module.getMemoryInfo(ASYNCIFY_MEMORY);
-    } catch {
-      // Binaryen throws a non-Error when the memory does not exist.
-    }
-    if (unwindMemory?.initial !== options.unwindBufferPages || unwindMemory.max !== options.unwindBufferPages) {
-      throw new Error('the Asyncify pass did not create its secondary memory as configured');
-    }
-    module.addMemoryExport(ASYNCIFY_MEMORY, UNWIND_MEMORY_EXPORT);
+    module.addMemoryExport(single ? onlyMemory(binaryen, module, reservedPages) : secondaryMemory(module, options.unwindBufferPages), UNWIND_MEMORY_EXPORT);
     const after = functionNames();
     const functionOrderPreserved = before.every((name, i) => after[i] === name);
     onStep('emit');
-    if (annotated === 0) return { binary: module.emitBinary(), functionOrderPreserved, offsetMap: null };
-    const { binary, sourceMap } = module.emitBinary('guest.map');
-    return {
-      binary: withoutSourceMapUrl(binary),
-      functionOrderPreserved,
-      offsetMap: sourceMap === null ? null : offsetMapFromSourceMap(sourceMap),
-    };
+    let binary: Uint8Array;
+    let offsetMap: OffsetMap | null = null;
+    if (annotated === 0) {
+      binary = module.emitBinary();
+    } else {
+      const emitted = module.emitBinary('guest.map');
+      binary = withoutSourceMapUrl(emitted.binary);
+      offsetMap = emitted.sourceMap === null ? null : offsetMapFromSourceMap(emitted.sourceMap);
+    }
+    if (single) {
+      // Asyncify's own stores bounded to the reserved pages (unwind-guard.ts).
+      onStep('unwind-guard');
+      const guarded = rewriteCode(binary, { guardStoresBelow: reservedPages * PAGE_BYTES, offsetMap: offsetMap !== null });
+      binary = guarded.bytes;
+      if (offsetMap !== null) offsetMap = composeOffsetMaps(guarded.offsetMap!, offsetMap);
+    }
+    return { binary, functionOrderPreserved, offsetMap, guestRewrite };
   } finally {
     module.dispose();
     for (const key of PASS_ARGUMENTS) binaryen.setPassArgument(key, null);

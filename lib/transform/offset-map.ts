@@ -133,10 +133,18 @@ function childFields(b: Binaryen): ReadonlyMap<number, readonly string[]> {
 
 /**
  * Gives the expressions of `module` (read from `bytes`, not transformed yet) that match the
- * guest's instructions their guest offset as debug location: `bytes`' offset plus `delta`.
- * Returns how many got one.
+ * guest's instructions their guest offset as debug location: `bytes`' offset plus `delta`, or,
+ * where `bytes` are the output of a code rewrite (`code-rewrite.ts`), the offset its offset map
+ * `rewritten` gives, plus `delta` (an instruction the map does not know gets none). Returns how
+ * many got one.
  */
-export function annotateGuestOffsets(binaryen: Binaryen, module: BinaryenModule, bytes: Uint8Array, delta: number): number {
+export function annotateGuestOffsets(
+  binaryen: Binaryen,
+  module: BinaryenModule,
+  bytes: Uint8Array,
+  delta: number,
+  rewritten: OffsetMap | null = null,
+): number {
   const { imported, functions } = guestTokens(bytes);
   if (module.getNumFunctions() !== imported + functions.length) return 0;
   const b = binaryen;
@@ -217,10 +225,48 @@ export function annotateGuestOffsets(binaryen: Binaryen, module: BinaryenModule,
     const fn = module.getFunctionByIndex(imported + i);
     const ir = irTokens(b.getFunctionInfo(fn).body);
     if (ir.length !== guest.length || ir.some(([kind], k) => kind !== guest[k]![0])) return;
-    ir.forEach(([, expr], k) => module.setDebugLocation(fn, expr, file, guest[k]![1] + delta + 1, 0));
-    annotated += ir.length;
+    ir.forEach(([, expr], k) => {
+      const at = rewritten === null ? guest[k]![1] : lookupOffset(rewritten, guest[k]![1]);
+      if (at === null) return;
+      module.setDebugLocation(fn, expr, file, at + delta + 1, 0);
+      annotated++;
+    });
   });
   return annotated;
+}
+
+/** The offset `map` gives `engine` (an exact entry), or `null` where it has none or says the instruction was added. */
+export function lookupOffset(map: OffsetMap, engine: number): number | null {
+  const keys = map.engine;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const key = keys[mid]!;
+    if (key === engine) return map.guest[mid]! < 0 ? null : map.guest[mid]!;
+    if (key < engine) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return null;
+}
+
+/**
+ * The offset map of two rewrites in a row: `outer` maps the final module's offsets to the
+ * intermediate module's, `inner` those to the guest's. An entry of `outer` that `inner` does not
+ * know is left out.
+ */
+export function composeOffsetMaps(outer: OffsetMap, inner: OffsetMap): OffsetMap {
+  const engine: number[] = [];
+  const guest: number[] = [];
+  for (let i = 0; i < outer.engine.length; i++) {
+    const middle = outer.guest[i]!;
+    if (middle < 0) continue;
+    const at = lookupOffset(inner, middle);
+    if (at === null) continue;
+    engine.push(outer.engine[i]!);
+    guest.push(at);
+  }
+  return { engine: Uint32Array.from(engine), guest: Int32Array.from(guest) };
 }
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

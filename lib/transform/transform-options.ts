@@ -8,25 +8,41 @@
  */
 
 import type { OffsetMap } from '../base/components.js';
+import type { AsyncifyStack } from '../base/engine.js';
 import type { FeatureSet } from '../base/feature-set.js';
+import type { CodeRewriteOptions, RewrittenCode } from './code-rewrite.js';
 
 /** Binaryen passes run after Asyncify; see `docs/performance-history.md` (*The transform*) for how they were chosen. */
 export const POST_PASSES: readonly string[] = ['simplify-locals-notee-nostructure', 'vacuum', 'reorder-locals'];
 
 /**
  * Names everything about the transform that shapes its output besides the module and the
- * options: artifacts made by a different transform are refused.
+ * options: artifacts made by a different transform are refused. `asyncifyStack` names the
+ * pipeline: Asyncify with its stack in a secondary memory, or the memory shift, Asyncify in the
+ * reserved pages, and the unwind guard (see `instrument.ts`).
  */
-export function transformId(postPasses: readonly string[]): string {
-  return `binaryen-132/asyncify-O0-secondary-memory/post:${postPasses.join(',')}`;
+export function transformId(asyncifyStack: AsyncifyStack, postPasses: readonly string[]): string {
+  const pipeline = asyncifyStack === 'second-memory' ? 'asyncify-O0-secondary-memory' : 'memory-shift/asyncify-O0/unwind-guard';
+  return `binaryen-132/${pipeline}/post:${postPasses.join(',')}`;
 }
 
 /** Options of the transform (`instrument()` in `instrument.ts`). */
 export interface InstrumentOptions {
   /** Features the guest may use; Binaryen is told the same set so it never adds others. */
   readonly features: FeatureSet;
-  /** Size of the unwind buffer's memory, in pages. */
+  /**
+   * Size of the unwind buffer, in pages: the secondary memory's size, or the pages reserved
+   * below the guest's memory (`asyncifyStack: 'single-memory'`).
+   */
   readonly unwindBufferPages: number;
+  /** Where the paused stack is kept; see `instrument.ts`. */
+  readonly asyncifyStack: AsyncifyStack;
+  /**
+   * The code rewrites applied to the guest's (renamed) code before Asyncify
+   * (`code-rewrite.ts`): the memory shift with `'single-memory'`, and whatever else the
+   * backend's pipeline asks for. Its `offsetMap` is set by the transform itself. `null`: none.
+   */
+  readonly guestRewrite: Omit<CodeRewriteOptions, 'offsetMap' | 'guardStoresBelow'> | null;
   /**
    * `module.field` patterns (`*` as a suffix wildcard) of the imports that may pause. Functions
    * that cannot reach one of them are left uninstrumented. `null`: every import may pause.
@@ -52,4 +68,14 @@ export interface Instrumented {
   readonly functionOrderPreserved: boolean;
   /** The offset map, if asked for and any instruction could be tracked; else `null`. */
   readonly offsetMap: OffsetMap | null;
+  /** What the code rewrite before Asyncify did (`InstrumentOptions.guestRewrite`); `null` if none ran. */
+  readonly guestRewrite: Pick<RewrittenCode, 'functions' | 'memory' | 'fuel' | 'stack'> | null;
+}
+
+/**
+ * Pages reserved below the guest's memory for the paused stack (`BaseComponents.reservedPages`):
+ * the buffer's pages with `'single-memory'`, none with `'second-memory'`.
+ */
+export function reservedPagesOf(asyncifyStack: AsyncifyStack, unwindBufferPages: number): number {
+  return asyncifyStack === 'single-memory' ? unwindBufferPages : 0;
 }

@@ -25,7 +25,8 @@
  * instantiation but as the first call, see `VmConfig.startFunction`):
  *
  * - its memory: the whole initial memory (data segments and zeros), copied back over the
- *   memory; only while the memory has its initial size, since a memory cannot shrink (a grown
+ *   memory (the guest's part of it: pages reserved below it for a paused stack are not the
+ *   guest's to see, and a paused stack left there is never read again); only while the memory has its initial size, since a memory cannot shrink (a grown
  *   memory means a new instance) and only up to {@link RESET_IMAGE_LIMIT} bytes. With
  *   `VmConfig.reuseGrownMemory`, a memory grown by up to {@link REUSE_GROWN_MEMORY_LIMIT} bytes
  *   is kept too, and its grown part zeroed: the contents are a fresh instance's, the size is not
@@ -53,7 +54,7 @@
 
 import type { BaseComponents, ExportInfo } from '../base/components.js';
 import { NewError, UsageError } from '../base/errors.js';
-import { HOST_DATA } from '../base/guest-memory-access.js';
+import { HOST_DATA, PAGE_SIZE } from '../base/guest-memory-access.js';
 import type { Signature } from '../base/values.js';
 import {
   FUNCTION_IMPORT_MODULE,
@@ -66,7 +67,7 @@ import {
 } from '../transform/abi.js';
 import type { VmBackend } from '../backends/backend.js';
 import type { CallDriver } from '../backends/call-driver.js';
-import { GuestMemory } from './guest-memory.js';
+import { GuestMemory, realMemoryLimits } from './guest-memory.js';
 import { inlineImportFunction } from './inline-imports.js';
 
 /** The value an import returns while unwinding: discarded, but it must have the right JS type. */
@@ -140,9 +141,9 @@ export class LiveInstance {
   reset(): boolean {
     if (!this.resettable(false)) return false;
     const fresh = freshStates.get(this.components)!;
-    const memory = this.memory.memory;
-    if (memory !== null) {
-      const view = new Uint8Array(memory.buffer);
+    if (this.memory.present) {
+      // The guest's part only: the pages reserved below it (a paused stack's) are not the guest's to see.
+      const view = this.memory.guestBytes();
       view.set(fresh.memory!);
       // Only with reuseGrownMemory (see resettable): the grown part, zeroed as in a new memory.
       if (view.length > fresh.memory!.length) view.fill(0, fresh.memory!.length);
@@ -168,32 +169,31 @@ export class LiveInstance {
     const fresh = freshStates.get(this.components);
     if (fresh === undefined || fresh === null || !this.driver.reusable || this.components.resetBlocker !== null) return false;
     if (abandoning && !this.driver.reusableAfterAbandon) return false;
-    const memory = this.memory.memory;
-    if (memory === null) return true;
+    if (!this.memory.present) return true;
     if (fresh.memory === null) return false;
-    const grownBy = memory.buffer.byteLength - fresh.memory.length;
+    const grownBy = this.memory.memorySize() * PAGE_SIZE - fresh.memory.length;
     return grownBy === 0 || (this.components.reuseGrownMemory && grownBy > 0 && grownBy <= REUSE_GROWN_MEMORY_LIMIT);
   }
 
   /**
    * What the guest can observe of this instance between calls: every byte of its memory, its
    * size in pages, and every mutable global (the immutable ones cannot change). For tests that
-   * compare a reset instance with a new one.
+   * compare a reset instance with a new one. Pages reserved below the guest's memory (a paused
+   * stack's) are not part of it: the guest cannot reach them.
    */
   observableState(): { readonly pages: number; readonly memory: Uint8Array; readonly globals: readonly unknown[] } {
     return {
       pages: this.memory.memorySize(),
-      memory: this.memory.memory === null ? new Uint8Array(0) : new Uint8Array(this.memory.memory.buffer).slice(),
+      memory: this.memory.guestBytes().slice(),
       globals: this.#globals.map((global) => global.value as unknown),
     };
   }
 
-  /** The fresh state, read from this instance before any guest code ran on it. */
+  /** The fresh state, read from this instance before any guest code ran on it (the guest's memory only). */
   #capture(): FreshState | null {
-    const memory = this.memory.memory;
-    if (memory !== null && memory.buffer.byteLength > RESET_IMAGE_LIMIT) return null;
+    if (this.memory.memorySize() * PAGE_SIZE > RESET_IMAGE_LIMIT) return null;
     return {
-      memory: memory === null ? null : new Uint8Array(memory.buffer).slice(),
+      memory: this.memory.present ? this.memory.guestBytes().slice() : null,
       globals: this.#globals.map((global) => global.value as unknown),
     };
   }
@@ -249,8 +249,7 @@ export class LiveInstance {
     // An exported memory can only be filled in once the instance exists (no import can run
     // before that: a start function was taken out of the module, see `VmConfig.startFunction`).
     if (components.memory !== null) {
-      wiring.memory.memory =
-        wiring.importedMemory ?? (instance.exports[components.renamed ? MEMORY_EXPORT : 'memory'] as WebAssembly.Memory);
+      wiring.memory.attach(wiring.importedMemory ?? (instance.exports[components.renamed ? MEMORY_EXPORT : 'memory'] as WebAssembly.Memory));
     }
     return new LiveInstance(components, backend, wiring.memory, wiring.driver, instance.exports);
   }
@@ -262,7 +261,7 @@ function wire(components: BaseComponents, backend: VmBackend): Wiring {
   const declared = components.memory;
   // Inline host functions get the memory object now; an exported memory is filled in once the
   // instance exists.
-  const memory = new GuestMemory(null, declared?.limits.maximum ?? null);
+  const memory = new GuestMemory(declared?.limits.maximum ?? null, components.reservedPages);
   // Objects without a prototype: with the guest's own names, a module or field named
   // "__proto__" or "constructor" must be an ordinary property, never the realm's built-ins.
   const imports: WebAssembly.Imports = Object.create(null);
@@ -280,11 +279,12 @@ function wire(components: BaseComponents, backend: VmBackend): Wiring {
 
   let importedMemory: WebAssembly.Memory | null = null;
   if (declared?.imported === true) {
+    // With pages reserved below the guest's memory, the real memory is that much larger (the
+    // rewritten module's import says so too).
+    const limits = realMemoryLimits(declared.limits, components.reservedPages);
     try {
       importedMemory = new WebAssembly.Memory(
-        declared.limits.maximum === null
-          ? { initial: declared.limits.initial }
-          : { initial: declared.limits.initial, maximum: declared.limits.maximum },
+        limits.maximum === null ? { initial: limits.initial } : { initial: limits.initial, maximum: limits.maximum },
       );
     } catch (e) {
       throw new NewError(

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CURRENT_BUFFER, type GuestMemoryAccess, HOST_DATA } from '../base/guest-memory-access.js';
+import { CURRENT_VIEW, type GuestMemoryAccess, HOST_DATA } from '../base/guest-memory-access.js';
 import type { Ownership } from './ownership.js';
 
 /** Reading, writing and growing the guest's memory, in every state that has an instance. */
@@ -23,9 +23,9 @@ export abstract class MemoryAccess implements GuestMemoryAccess {
     return this.owner.live.memory.memorySize();
   }
 
-  /** @internal The memory's current buffer, for the library's own host code (see `CURRENT_BUFFER`). */
-  [CURRENT_BUFFER](): ArrayBuffer {
-    return this.owner.live.memory[CURRENT_BUFFER]();
+  /** @internal The guest memory's current view, for the library's own host code (see `CURRENT_VIEW`). */
+  [CURRENT_VIEW](): DataView<ArrayBuffer> {
+    return this.owner.live.memory[CURRENT_VIEW]();
   }
 
   /** @internal The instance's host data slot, for the library's own host code (see `HOST_DATA`). */

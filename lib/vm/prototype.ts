@@ -26,7 +26,7 @@ import type { VmBackend } from '../backends/backend.js';
 import { chooseArtifactBackend, planCreate } from '../backends/list.js';
 import type { BaseComponents } from '../base/components.js';
 import { type ResolvedConfig, type VmConfig, resolveConfig, withPrivateBytes } from '../base/config.js';
-import type { Backend } from '../base/engine.js';
+import type { AsyncifyStack, Backend } from '../base/engine.js';
 import { GlobalValueError, NewError } from '../base/errors.js';
 import { ProgressReporter } from '../base/progress.js';
 import { describeValue } from '../base/values.js';
@@ -47,10 +47,17 @@ export class VirtualMachinePrototype {
   readonly #owner: Ownership;
   /** How this prototype's calls are paused: `'asyncify'` or `'jspi'` (see `VmConfig.backend`). */
   readonly backend: Backend;
+  /**
+   * Where a paused call's stack is kept on Asyncify: `'second-memory'` or `'single-memory'`
+   * (`VmConfig.asyncifyStack`, with `'auto'` resolved for the engine, or the artifact's own);
+   * `null` on JSPI, where the engine keeps it.
+   */
+  readonly asyncifyStack: AsyncifyStack | null;
 
   private constructor(live: LiveInstance) {
     this.#owner = new Ownership(live, 'VirtualMachinePrototype');
     this.backend = live.backend.name;
+    this.asyncifyStack = live.components.asyncifyStack;
   }
 
   /**
@@ -171,7 +178,12 @@ export class VirtualMachinePrototype {
     return ((live.exportValue(name, info) as WebAssembly.Global).value as number) >>> 0;
   }
 
-  /** The maximum size of the guest's memory in pages, or `null` if it declares none (or has no memory). */
+  /**
+   * The maximum size of the guest's memory in pages (as it declares it, lowered to
+   * `maxMemoryPages`), or `null` if it declares none (or has no memory). With
+   * `asyncifyStack: 'single-memory'` the guest can also never grow past 65535 pages minus
+   * `unwindBufferPages` (see `VmConfig.asyncifyStack`).
+   */
   memoryMaxPages(): number | null {
     return this.#owner.live.memory.maximumPages;
   }

@@ -36,7 +36,7 @@
 
 import type { ResolvedImport } from '../base/components.js';
 import { UsageError } from '../base/errors.js';
-import { CURRENT_BUFFER, type CurrentBufferAccess, type GuestMemoryAccess } from '../base/guest-memory-access.js';
+import { CURRENT_VIEW, type CurrentViewAccess, type GuestMemoryAccess } from '../base/guest-memory-access.js';
 import { isPromiseLike, nextJob } from '../base/promise-like.js';
 import type { Signature, WasmValue } from '../base/values.js';
 import type { Pull } from '../backends/call-driver.js';
@@ -252,7 +252,7 @@ class Completion extends StepReceiver {
  * interrupt: an accessor called on its memory object checks that object's interrupt, an
  * accessor taken apart checks that the call is paused at an interrupt being answered.
  */
-class InterruptMemory implements GuestMemoryAccess, CurrentBufferAccess {
+class InterruptMemory implements GuestMemoryAccess, CurrentViewAccess {
   readonly memorySize: () => number;
   readonly readMemory: (offset: number, size: number) => Uint8Array;
   readonly writeMemory: (offset: number, data: Uint8Array) => void;
@@ -266,9 +266,9 @@ class InterruptMemory implements GuestMemoryAccess, CurrentBufferAccess {
     this.writeMemory = call.writeMemory;
     this.growMemory = call.growMemory;
   }
-  /** The library's own host code (its allocator) reads the buffer in place, as on the machine. */
-  [CURRENT_BUFFER](): ArrayBuffer {
-    return this.#call.machineFor(this)[CURRENT_BUFFER]();
+  /** The library's own host code (its allocator) reads the memory in place, as on the machine. */
+  [CURRENT_VIEW](): DataView<ArrayBuffer> {
+    return this.#call.machineFor(this)[CURRENT_VIEW]();
   }
   /** Whether its interrupt has been answered: the object then no longer reaches the memory. */
   static answered(memory: InterruptMemory): boolean {

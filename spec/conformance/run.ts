@@ -9,6 +9,7 @@
  * npm run spec:conformance -- --json out.json       # also write the results as JSON
  * npm run spec:conformance -- --features mvp        # compare with another feature set
  * npm run spec:conformance -- --backend jspi         # one backend only (default: Asyncify, then JSPI)
+ * npm run spec:conformance -- --asyncify-stack single-memory   # Asyncify's stack as without multi-memory
  * npm run spec:conformance -- --list-skips data     # every skipped command, and why
  * npm run spec:conformance -- --suite bulk-memory-operations   # a proposal suite of spec/proposals
  * npm run spec:conformance -- --suite proposals     # every proposal suite
@@ -25,12 +26,12 @@ import { writeFileSync } from 'node:fs';
 import { SUITE_FEATURES } from './feature-set.js';
 import { formatFailure, formatKnownFailures, formatSkip, formatSkipLegend, formatTable, toJson } from './report.js';
 import { sumTallies, totalSkipped } from './results.js';
-import type { Backend, FeaturesOption } from '../../lib/index.js';
+import type { AsyncifyStack, Backend, FeaturesOption } from '../../lib/index.js';
 import { runSuite } from './run-suite.js';
 import { PROPOSAL_SUITES, SUITE_DIR, listScripts, proposalDir, suitePresent } from './suite.js';
 
 const USAGE =
-  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--link-functions] [--start-functions] [--list-skips] [script-name ...]';
+  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--asyncify-stack single-memory|second-memory] [--link-functions] [--start-functions] [--list-skips] [script-name ...]';
 
 function usageError(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -49,6 +50,8 @@ interface Arguments {
   startFunctions: boolean;
   /** The backends to run the suite on, in turn (default: both). */
   backends: Backend[];
+  /** Where Asyncify keeps a paused stack (default: the engine's choice). */
+  asyncifyStack: AsyncifyStack | undefined;
   listSkips: boolean;
   scripts: string[];
 }
@@ -61,6 +64,7 @@ function parseArguments(argv: readonly string[]): Arguments {
   let linkFunctions = false;
   let startFunctions = false;
   let backends: Backend[] = ['asyncify', 'jspi'];
+  let asyncifyStack: AsyncifyStack | undefined;
   const scripts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -70,6 +74,10 @@ function parseArguments(argv: readonly string[]): Arguments {
       const value = argv[++i];
       if (value !== 'asyncify' && value !== 'jspi') usageError(`--backend must be asyncify or jspi, got ${String(value)}`);
       backends = [value];
+    } else if (arg === '--asyncify-stack') {
+      const value = argv[++i];
+      if (value !== 'single-memory' && value !== 'second-memory') usageError(`--asyncify-stack must be single-memory or second-memory, got ${String(value)}`);
+      asyncifyStack = value;
     } else if (arg === '--features') {
       const value = argv[++i];
       if (value === undefined) usageError('--features needs a value');
@@ -94,7 +102,7 @@ function parseArguments(argv: readonly string[]): Arguments {
       scripts.push(arg.replace(/\.(json|wast)$/, ''));
     }
   }
-  return { json, features, suite, linkFunctions, startFunctions, backends, listSkips, scripts };
+  return { json, features, suite, linkFunctions, startFunctions, backends, asyncifyStack, listSkips, scripts };
 }
 
 /** A suite to run: its folder and its feature set. */
@@ -148,13 +156,15 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
 
   let failed = 0;
   for (const backend of args.backends) {
-    console.log(`Running ${names.length} script(s) of ${suite.dir} with features ${features} on the ${backend} backend, Node ${process.version}`);
+    const stack = backend === 'asyncify' && args.asyncifyStack !== undefined ? ` (its stack: ${args.asyncifyStack})` : '';
+    console.log(`Running ${names.length} script(s) of ${suite.dir} with features ${features} on the ${backend} backend${stack}, Node ${process.version}`);
     const started = performance.now();
     const results = await runSuite(names, {
       features: suite.features,
       linkFunctions: suite.linkFunctions,
       startFunctions: suite.startFunctions,
       backend,
+      ...(args.asyncifyStack === undefined ? {} : { asyncifyStack: args.asyncifyStack }),
       dir: suite.dir,
       onScript: (r) => {
         const t = r.tally;

@@ -9,6 +9,7 @@
  */
 
 import {
+  type AsyncifyStack,
   type Backend,
   NewError,
   type NewErrorKind,
@@ -28,6 +29,8 @@ export interface InstanceOptions {
   readonly features: NonNullable<VmConfig['features']>;
   /** The backend every module of the run is created on. */
   readonly backend: Backend;
+  /** On Asyncify, where the paused stack is kept (`VmConfig.asyncifyStack`; default the engine's choice). */
+  readonly asyncifyStack?: AsyncifyStack;
   /**
    * Link function imports to the exports of registered modules, each call crossing as a pause
    * of the caller answered by running the callee to its end (see `script-runner.ts`). Off for
@@ -97,6 +100,7 @@ export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host
     requireMemory: false,
     features: options.features,
     backend: options.backend,
+    ...(options.asyncifyStack === undefined ? {} : { asyncifyStack: options.asyncifyStack }),
     startFunction: options.startFunctions === true,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * What the backend changes in the Substrate layer, through small WAT runtimes, on both backends.
+ * What the backend changes in the Substrate layer, through small WAT runtimes, on both backends
+ * (and on Asyncify with its paused stack in the runtime's one memory).
  *
  * - `runtime.backend` says what runs: `'auto'` is JSPI on this engine (Node 26).
  * - Calls of one runtime overlap: each pauses waiting for its storage, and they are resumed in
@@ -33,7 +34,7 @@ import {
   runtimeCall,
   toHex,
 } from '../../lib/substrate/index.js';
-import { BACKENDS } from '../support/backends.js';
+import { VARIANTS, backendOf, variantConfig } from '../support/backends.js';
 import { guest } from '../support/substrate-guest.js';
 
 /**
@@ -195,11 +196,14 @@ describe("runtime.backend says what runs; 'auto' is JSPI on this engine", () => 
   });
 });
 
-describe.each(BACKENDS)('%s', (backend) => {
+describe.each(VARIANTS)('%s', (variant) => {
   let runtime: SubstrateRuntime;
   beforeAll(async () => {
-    runtime = await SubstrateRuntime.create({ code: await WALK_GUEST, backend });
-    expect(runtime.backend).toBe(backend);
+    // Also Asyncify with its paused stack in the runtime's one memory: the heap's in-place
+    // headers and the host functions' reads and writes then go through the shifted memory.
+    runtime = await SubstrateRuntime.create({ code: await WALK_GUEST, ...variantConfig(variant) });
+    expect(runtime.backend).toBe(backendOf(variant));
+    if (variantConfig(variant).asyncifyStack !== undefined) expect(runtime.asyncifyStack).toBe('single-memory');
   });
 
   test('one call: its log entries, host calls, heap and output (what each overlapping call must see of its own)', async () => {

@@ -259,6 +259,25 @@ describe('prepare', () => {
     expect(err.join('\n')).not.toMatch(/transforming|validating/);
   });
 
+  test('--asyncify-stack single-memory makes an artifact for engines without multi-memory; run --artifact loads it', async () => {
+    const runtime = write('prepared-single.wasm', await RUNTIME);
+    const artifact = join(dir, 'prepared-single.rwasm');
+    const made = await prepare([runtime, '-o', artifact, '--asyncify-stack', 'single-memory']);
+    // Its two steps of its own: the memory shift before Asyncify, the unwind guard after.
+    const steps = ['moving the guest memory up', 'reading the module', 'the Asyncify pass', 'writing the instrumented module', "bounding Asyncify's stores"];
+    const positions = steps.map((step) => made.err.indexOf(`    ${step}`));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    const header = JSON.parse(new TextDecoder().decode(readFileSync(artifact).subarray(16, 16 + readFileSync(artifact).readUInt32LE(12))));
+    expect(header.options.asyncifyStack).toBe('single-memory');
+    // run takes it with its default 'auto', whichever placement it holds.
+    const { out } = await run([runtime, 'hash', '0x00', '--artifact', artifact, '--json']);
+    expect(JSON.parse(out).outputSize).toBe(8);
+    await expect(prepare([runtime, '-o', artifact, '--asyncify-stack', 'third-memory'])).rejects.toThrow(
+      /--asyncify-stack must be second-memory, single-memory or auto, got "third-memory"/,
+    );
+  });
+
   test('-o is required; --heap-pages is for runtimes only', async () => {
     await expect(prepare(['x.wasm'])).rejects.toBeInstanceOf(UsageProblem);
     const plain = write('plain.wasm', await wat('(module (memory (export "memory") 1))'));

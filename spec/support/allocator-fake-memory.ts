@@ -4,7 +4,7 @@
  * accesses so that they can check each operation does a bounded amount of work.
  */
 import { OutOfBoundsError } from '../../lib/base/errors.js';
-import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
+import { CURRENT_VIEW, type CurrentViewAccess } from '../../lib/base/guest-memory-access.js';
 import { type AllocatorMemory, WASM_PAGE_SIZE } from '../../lib/substrate/heap/allocator.js';
 
 /** A guest memory for allocator tests. */
@@ -74,17 +74,20 @@ export class FakeMemory implements AllocatorMemory {
 
 
 /**
- * A {@link FakeMemory} that also offers the library's in-place fast path (`CURRENT_BUFFER`, as
+ * A {@link FakeMemory} that also offers the library's in-place fast path (`CURRENT_VIEW`, as
  * `Prepare`, `VirtualMachine` and the memory of inline host functions and of a `runToCompletion`
  * host do), so that the allocator reads and writes headers through the buffer instead of the
  * counted, checked accessors.
  */
-export class InPlaceFakeMemory extends FakeMemory implements CurrentBufferAccess {
-  /** Times the allocator fetched the buffer. */
+export class InPlaceFakeMemory extends FakeMemory implements CurrentViewAccess {
+  /** Times the allocator fetched the view. */
   bufferFetches = 0;
+  #view: DataView<ArrayBuffer> | null = null;
 
-  [CURRENT_BUFFER](): ArrayBuffer {
+  [CURRENT_VIEW](): DataView<ArrayBuffer> {
     this.bufferFetches++;
-    return this.memory.buffer;
+    const buffer = this.memory.buffer as ArrayBuffer;
+    if (this.#view?.buffer !== buffer) this.#view = new DataView(buffer);
+    return this.#view;
   }
 }

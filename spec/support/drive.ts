@@ -7,18 +7,23 @@
  * {@link stepError} take one step the chosen way, keeping the difference that matters (a
  * synchronous `run()` throws, `runAsync()` rejects and never throws).
  */
-import type { Backend, ExecOutcome, VirtualMachine, WasmValue } from '../../lib/index.js';
+import type { ExecOutcome, VirtualMachine, WasmValue } from '../../lib/index.js';
+import { SINGLE_MEMORY, type Variant } from './backends.js';
 
-/** One way of driving a call: a backend, and `run()` or `runAsync()`. */
+/** One way of driving a call: a backend (or Asyncify with its stack in the single memory), and `run()` or `runAsync()`. */
 export interface Driver {
-  readonly backend: Backend;
+  readonly backend: Variant;
   readonly via: 'run' | 'runAsync';
 }
 
-/** Every way a call can be driven: synchronous `run()` exists only on Asyncify. */
+/**
+ * Every way a call can be driven: synchronous `run()` exists only on Asyncify, which also runs
+ * with its paused stack in the guest's one memory (`support/backends.ts`).
+ */
 export const DRIVERS: readonly Driver[] = [
   { backend: 'asyncify', via: 'run' },
   { backend: 'asyncify', via: 'runAsync' },
+  { backend: SINGLE_MEMORY, via: 'run' },
   { backend: 'jspi', via: 'runAsync' },
 ];
 

@@ -6,7 +6,8 @@
  * `n(n+1)/2 + leaf()`, so a correct result after a resume proves every frame's locals were
  * restored.
  */
-import { type Backend, VirtualMachinePrototype, WasmValue } from '../../lib/index.js';
+import { VirtualMachinePrototype, WasmValue } from '../../lib/index.js';
+import { type Variant, variantConfig } from './backends.js';
 import { wat } from './wat.js';
 
 /** The recursive guest's source. */
@@ -155,12 +156,12 @@ export interface VmRecursionAsync {
  * {@link vmRecursion} on `backend`, driven through `runAsync` (the unwind buffer size only
  * matters on Asyncify).
  */
-export async function vmRecursionOn(backend: Backend, unwindBufferPages?: number, nonce = 0): Promise<VmRecursionAsync> {
+export async function vmRecursionOn(backend: Variant, unwindBufferPages?: number, nonce = 0): Promise<VmRecursionAsync> {
   let proto = await VirtualMachinePrototype.create({
     moduleBytes: await wat(recursiveGuest(nonce)),
     symbols: () => 0,
     requireMemory: false,
-    backend,
+    ...variantConfig(backend),
     ...(unwindBufferPages === undefined ? {} : { unwindBufferPages }),
   });
   return {

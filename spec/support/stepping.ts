@@ -7,6 +7,7 @@
  * synchronously, `runAsync()` must return a promise that rejects (never throw).
  */
 import type { Backend, ExecOutcome, TrapKind, VirtualMachine, WasmValue } from '../../lib/index.js';
+import { SINGLE_MEMORY, type Variant } from './backends.js';
 
 /** The method a suite drives machines with. */
 export type RunMethod = 'run' | 'runAsync';
@@ -17,6 +18,13 @@ export const DRIVES: readonly (readonly [Backend, RunMethod])[] = [
   ['asyncify', 'runAsync'],
   ['jspi', 'runAsync'],
 ];
+
+/**
+ * {@link DRIVES}, and Asyncify with its paused stack in the guest's one memory
+ * (`support/backends.ts`), driven by `runAsync()`: for the suites where a paused stack's place
+ * matters (its depth, its overflow, a fault while pausing).
+ */
+export const DRIVES_WITH_SINGLE_MEMORY: readonly (readonly [Variant, RunMethod])[] = [...DRIVES, [SINGLE_MEMORY, 'runAsync']];
 
 /** One step of a call: `vm.run(value)` or `vm.runAsync(value)`, as a promise either way. */
 export type Stepper = (vm: VirtualMachine, value: WasmValue | null) => Promise<ExecOutcome>;

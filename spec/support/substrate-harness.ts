@@ -21,6 +21,7 @@ import { zstdDecompressSync } from 'node:zlib';
 import { compact } from 'scale-ts';
 import {
   type ArtifactCache,
+  type AsyncifyStack,
   type Backend,
   type ExecOutcome,
   type GuestMemoryAccess,
@@ -32,7 +33,7 @@ import {
   WasmValue,
   runToCompletion,
 } from '../../lib/index.js';
-import { CURRENT_BUFFER, type CurrentBufferAccess } from '../../lib/base/guest-memory-access.js';
+import { CURRENT_VIEW, type CurrentViewAccess } from '../../lib/base/guest-memory-access.js';
 import { readModuleFacts } from '../../lib/load/module-facts.js';
 import { FreeingBumpAllocator } from '../../lib/substrate/heap/allocator.js';
 
@@ -172,11 +173,16 @@ class MinimalHost {
  * `GuestMemoryAccess` over a plain `WebAssembly.Memory`. As the interface asks (and the
  * allocator relies on), growing past the maximum throws `OutOfBoundsError`, growing nothing.
  */
-function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess & CurrentBufferAccess {
+function plainMemory(memory: () => WebAssembly.Memory): GuestMemoryAccess & CurrentViewAccess {
+  let view: DataView<ArrayBuffer> | null = null;
   return {
     // The fast path the library's own memory objects give its allocator, so that every side's
     // allocator costs the same.
-    [CURRENT_BUFFER]: () => memory().buffer,
+    [CURRENT_VIEW]: () => {
+      const buffer = memory().buffer as ArrayBuffer;
+      if (view?.buffer !== buffer) view = new DataView(buffer);
+      return view;
+    },
     memorySize: () => memory().buffer.byteLength / PAGE,
     growMemory: (pages) => {
       try {
@@ -395,7 +401,7 @@ export interface RuntimePrototype {
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
-  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend; reuseGrownMemory?: boolean; cache?: ArtifactCache } = {},
+  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend; asyncifyStack?: AsyncifyStack; reuseGrownMemory?: boolean; cache?: ArtifactCache } = {},
 ): Promise<RuntimePrototype> {
   const names: string[] = [];
   const inlineHost = options.inline === true ? { current: null as MinimalHost | null } : null;
@@ -406,6 +412,7 @@ export async function createRuntimePrototype(
   const proto = await create({
     moduleBytes: wasm,
     backend: options.backend ?? 'asyncify',
+    ...(options.asyncifyStack === undefined ? {} : { asyncifyStack: options.asyncifyStack }),
     reuseGrownMemory: options.reuseGrownMemory ?? false,
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     symbols: (_module, name) => names.push(name) - 1,

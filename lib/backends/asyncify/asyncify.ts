@@ -1,8 +1,10 @@
 /**
  * The Asyncify backend: Binaryen's Asyncify transform makes the guest able to unwind its own
  * stack into a buffer at a pausing import and rewind it on resume (see `driver.ts`), so every
- * step is synchronous and a paused call is plain data. The transform takes seconds for a
- * multi-megabyte module; artifacts and the artifact cache skip it (see `load.ts`).
+ * step is synchronous and a paused call is plain data, kept out of the guest's reach in a memory
+ * of its own or in pages reserved below the guest's (`stack-placement.ts`), so it runs on every
+ * engine. The transform takes seconds for a multi-megabyte module; artifacts and the artifact
+ * cache skip it (see `load.ts`).
  *
  * Its loading (the transform's thread, artifacts, the cache and their hashes) is imported when
  * first used, so that it is a chunk of its own for a bundler: a page that runs on JSPI never
@@ -11,7 +13,6 @@
  * @module
  */
 
-import { missingMultiMemory } from '../../base/engine.js';
 import { withPrivateBytes } from '../../base/config.js';
 import type { VmBackend } from '../backend.js';
 import { AsyncifyDriver } from './driver.js';
@@ -29,7 +30,9 @@ async function load(): Promise<Loading> {
 export const ASYNCIFY: VmBackend = {
   name: 'asyncify',
   label: 'Asyncify',
-  unsupportedReason: missingMultiMemory,
+  // Every engine: without multi-memory the paused stack is kept in the guest's one memory
+  // (`stack-placement.ts`); an explicit 'second-memory' there is refused by the loading.
+  unsupportedReason: () => null,
   synchronousSteps: true,
   holdsEngineStacks: false,
   artifacts: true,
@@ -45,5 +48,5 @@ export const ASYNCIFY: VmBackend = {
   },
   // Its components were made by the loading module: it is loaded.
   artifactOf: (components) => loading!.artifactOf(components),
-  newDriver: () => new AsyncifyDriver(),
+  newDriver: (components) => new AsyncifyDriver(components.reservedPages),
 };

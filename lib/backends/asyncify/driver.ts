@@ -17,11 +17,13 @@
  * `asyncify_stop_rewind` and returns the host's value, and the guest continues as if the import
  * had returned it the first time.
  *
- * The buffer is the secondary memory the transform adds (see `transform/instrument.ts`): its first 8 bytes
- * are Asyncify's header (current position, end), the rest is the stack of saved frames. The
- * memory has a fixed size, so a paused stack too deep for it makes a store past its end trap
- * during the unwind, which the VM reports as stack exhaustion; nothing outside the buffer is
- * ever written.
+ * The buffer (`unwind-buffer.ts`, the one place that knows where it lives) is a secondary
+ * memory of its own or the pages reserved below the guest's memory (`VmConfig.asyncifyStack`):
+ * its first 8 bytes are Asyncify's header (current position, end), the rest is the stack of
+ * saved frames. A paused stack too deep for it makes a store trap during the unwind, before
+ * writing past the buffer (past the memory's end, or the unwind guard's check past the reserved
+ * pages): the VM reports a trap during the unwind (the driver is `'pausing'`) as stack
+ * exhaustion. Nothing outside the buffer is ever written.
  *
  * The import functions do not allocate beyond the arguments array the engine gives them, and the
  * driver keeps its state in fields rather than in per-call objects: this is the hot path of
@@ -32,9 +34,7 @@
 
 import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from '../call-driver.js';
 import { type AsyncifyExports, UNWIND_MEMORY_EXPORT } from '../../transform/abi.js';
-
-/** Offset of the first saved frame in the unwind buffer, after Asyncify's 8-byte header. */
-const FRAMES_START = 8;
+import { UnwindBuffer } from './unwind-buffer.js';
 
 /** See the module documentation. One driver per instance. */
 export class AsyncifyDriver implements CallDriver {
@@ -51,9 +51,14 @@ export class AsyncifyDriver implements CallDriver {
   #resumeValue: unknown = undefined;
   /** A call threw and Asyncify's state has not been put back yet (see {@link #reset}). */
   #needsReset = false;
-  #header: Int32Array | null = null;
-  #bufferEnd = 0;
+  #buffer: UnwindBuffer | null = null;
   #exports: AsyncifyExports | null = null;
+
+  /**
+   * A driver for an instance whose unwind buffer is its own memory (`reservedPages` 0) or the
+   * `reservedPages` lowest pages of its one memory (`BaseComponents.reservedPages`).
+   */
+  constructor(private readonly reservedPages: number) {}
 
   /**
    * The function to import for the pausing import at `index` (in the function index space).
@@ -67,16 +72,23 @@ export class AsyncifyDriver implements CallDriver {
 
   /** Connects the driver to its instance, once the instance exists. */
   attach(exports: WebAssembly.Exports): void {
-    const memory = exports[UNWIND_MEMORY_EXPORT] as WebAssembly.Memory;
-    this.#bufferEnd = memory.buffer.byteLength;
-    // The buffer's memory never grows (its maximum is its initial size), so this view stays valid.
-    this.#header = new Int32Array(memory.buffer, 0, 2);
+    this.#buffer = new UnwindBuffer(exports[UNWIND_MEMORY_EXPORT] as WebAssembly.Memory, this.reservedPages);
     this.#exports = exports as unknown as AsyncifyExports;
   }
 
-  /** Size of the unwind buffer, in bytes. */
+  /** Size of the unwind buffer, in bytes (its 8-byte header included). */
   get bufferSize(): number {
-    return this.#bufferEnd;
+    return this.#buffer!.end;
+  }
+
+  /** While a call is paused: a copy of its stack as data (see `UnwindBuffer.pausedStack`). */
+  pausedStack(): Uint8Array {
+    return this.#buffer!.pausedStack();
+  }
+
+  /** Writes back a paused stack {@link pausedStack} gave, so that a resume rewinds it (see `UnwindBuffer.writePausedStack`). */
+  writePausedStack(stack: Uint8Array): void {
+    this.#buffer!.writePausedStack(stack);
   }
 
   /**
@@ -128,7 +140,7 @@ export class AsyncifyDriver implements CallDriver {
     }
     this.pausedImport = index;
     this.pausedArgs = args;
-    this.#resetHeader();
+    this.#buffer!.resetHeader();
     this.#exports!.asyncify_start_unwind(0);
     this.#unwinding = true;
     return placeholder;
@@ -179,14 +191,8 @@ export class AsyncifyDriver implements CallDriver {
    * it runs again next time.
    */
   #reset(): void {
-    this.#resetHeader();
+    this.#buffer!.resetHeader();
     this.#exports!.asyncify_stop_unwind();
     this.#needsReset = false;
-  }
-
-  #resetHeader(): void {
-    const header = this.#header!;
-    header[0] = FRAMES_START;
-    header[1] = this.#bufferEnd;
   }
 }

@@ -20,6 +20,7 @@ import type { ResolvedConfig } from '../../base/config.js';
 import { loadChecksum, sha256Hex } from '../../base/digest.js';
 import { ArtifactError, NewError } from '../../base/errors.js';
 import type { ProgressReporter } from '../../base/progress.js';
+import type { AsyncifyStack } from '../../base/engine.js';
 import { describeThrown } from '../../base/values.js';
 import { compileInstrumented } from '../../load/compile.js';
 import { codeSectionStart, extractDebugSections, functionBodyStarts } from '../../load/debug-info.js';
@@ -34,8 +35,10 @@ import {
 } from '../../load/load-module.js';
 import { FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../../transform/abi.js';
 import { renameImportsAndExports } from '../../transform/rename.js';
-import { POST_PASSES, type Instrumented } from '../../transform/transform-options.js';
+import { MAX_TOTAL_PAGES } from '../../transform/memory-shift.js';
+import { type InstrumentOptions, POST_PASSES, type Instrumented, reservedPagesOf } from '../../transform/transform-options.js';
 import { transformOnThread } from '../../transform/transform-thread.js';
+import { resolveAsyncifyStack } from './stack-placement.js';
 
 /**
  * Base components for `config`, handed to `instantiate` (see the module documentation): a new
@@ -49,12 +52,14 @@ export async function loadAsyncify<T>(
   tuning: LoadTuning,
   instantiate: (components: BaseComponents) => Promise<T>,
 ): Promise<T | null> {
+  // Refused before any other work where the engine cannot keep the stack as asked.
+  const stack = resolveAsyncifyStack(config.asyncifyStack);
   const cache = config.cache;
-  if (cache === null) return tuning.fromCacheOnly === true ? null : instantiate(await loadInstrumented(config, progress, tuning));
+  if (cache === null) return tuning.fromCacheOnly === true ? null : instantiate(await loadInstrumented(config, stack, progress, tuning));
 
   await progress.start('cache-lookup');
   const moduleSha256 = await sha256Hex(config.moduleBytes);
-  const key = artifactCacheKey(moduleSha256, artifactOptions(config, tuning.postPasses));
+  const key = artifactCacheKey(moduleSha256, artifactOptions(config, stack, tuning.postPasses));
   let stored: Uint8Array | null | undefined = null;
   let lookupError: unknown;
   try {
@@ -74,7 +79,7 @@ export async function loadAsyncify<T>(
   }
 
   if (tuning.fromCacheOnly === true) return null;
-  const components = await loadInstrumented(config, progress, tuning, moduleSha256);
+  const components = await loadInstrumented(config, stack, progress, tuning, moduleSha256);
   const instantiated = await instantiate(components);
   await progress.start('cache-store');
   let storeError: unknown;
@@ -87,9 +92,28 @@ export async function loadAsyncify<T>(
   return instantiated;
 }
 
-/** Base components from an artifact made by `toArtifact()` (see `artifact/loader.ts`); the artifact and `config`'s bytes are private copies. */
+/**
+ * Base components from an artifact made by `toArtifact()` (see `artifact/loader.ts`); the
+ * artifact and `config`'s bytes are private copies. An explicit `asyncifyStack` this engine
+ * cannot run is refused first, as by `create()`; the artifact's own placement is checked by the
+ * loader.
+ */
 export function loadAsyncifyArtifact(artifact: Uint8Array, config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
+  resolveAsyncifyStack(config.asyncifyStack);
   return componentsFromArtifact(artifact, config, progress);
+}
+
+/**
+ * The code rewrites the Asyncify pipeline applies to the guest's renamed code before Binaryen
+ * (`InstrumentOptions.guestRewrite`, run on the transform's thread), from the resolved config
+ * and placement: the memory shift of `'single-memory'`, which reserves the buffer's pages below
+ * the guest's memory. Every rewrite this backend applies to the guest is named here; `null`
+ * when there is none.
+ */
+export function guestRewriteOptions(config: ResolvedConfig, stack: AsyncifyStack): InstrumentOptions['guestRewrite'] {
+  const memoryBase = reservedPagesOf(stack, config.unwindBufferPages);
+  const options: NonNullable<InstrumentOptions['guestRewrite']> = { ...(memoryBase > 0 ? { memoryBase } : {}) };
+  return Object.keys(options).length === 0 ? null : options;
 }
 
 /**
@@ -106,12 +130,14 @@ function pausingImportPatterns(imports: readonly ResolvedImport[]): string[] | n
 }
 
 /**
- * The transform pipeline: steps 1 to 4 of `load/load-module.ts`, the renaming, Binaryen's
- * Asyncify on the transform's thread, the compilation; reported to `progress`. `moduleSha256`
+ * The transform pipeline: steps 1 to 4 of `load/load-module.ts`, the renaming, the code rewrites
+ * and Binaryen's Asyncify on the transform's thread (`transform/instrument.ts`, with the stack
+ * placed as `stack` says), the compilation; reported to `progress`. `moduleSha256`
  * is the module's digest if the caller already computed it (the cache does).
  */
 async function loadInstrumented(
   config: ResolvedConfig,
+  stack: AsyncifyStack,
   progress: ProgressReporter,
   tuning: LoadTuning,
   moduleSha256?: string,
@@ -121,6 +147,15 @@ async function loadInstrumented(
   const { facts, imports } = await progress.phase('inspect', () => inspectModule(config, validation.refusals));
   const memory = effectiveMemory(facts.memories[0] ?? null, config.maxMemoryPages);
   const postPasses = tuning.postPasses ?? POST_PASSES;
+  const reservedPages = reservedPagesOf(stack, config.unwindBufferPages);
+  if (memory !== null && memory.limits.initial + reservedPages > MAX_TOTAL_PAGES) {
+    throw new NewError(
+      'CouldntAllocateMemory',
+      `the module's memory starts with ${memory.limits.initial} pages: with the ${reservedPages} pages reserved below it ` +
+        `for the paused stack (asyncifyStack 'single-memory') it would pass the ${MAX_TOTAL_PAGES} pages a memory may have ` +
+        "here; lower unwindBufferPages, or use asyncifyStack 'second-memory' where the engine has multi-memory",
+    );
+  }
 
   await progress.start('transform');
   // Both are needed for artifacts; they run while Binaryen loads.
@@ -148,6 +183,8 @@ async function loadInstrumented(
       {
         features: config.features,
         unwindBufferPages: config.unwindBufferPages,
+        asyncifyStack: stack,
+        guestRewrite: guestRewriteOptions(config, stack),
         pausingImports: pausingImportPatterns(imports),
         postPasses,
         guestOffsetDelta,
@@ -178,6 +215,8 @@ async function loadInstrumented(
     ...sharedComponents(facts, imports, scan, config),
     renamed: true,
     module,
+    reservedPages,
+    asyncifyStack: stack,
     mutableGlobals: globals.map(globalExportName),
     backtrace: {
       sections,
@@ -189,7 +228,7 @@ async function loadInstrumented(
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
       moduleLength: config.moduleBytes.length,
-      options: artifactOptions(config, postPasses),
+      options: artifactOptions(config, stack, postPasses),
       instrumented,
     },
   };

@@ -122,6 +122,8 @@ export async function loadJspi(config: ResolvedConfig, progress: ProgressReporte
       offsetMap: null,
     },
     provenance: null,
+    reservedPages: 0,
+    asyncifyStack: null,
   };
 }
 

@@ -95,7 +95,7 @@
  * block carved fresh) to check it, and write the header; growing the memory adds a `growMemory`.
  * On the library's own memory objects ({@link Prepare}, {@link VirtualMachine}, the memory
  * handed to inline host functions and to a `runToCompletion` host) the header is read and written in place, through the
- * memory's buffer (the internal `CURRENT_BUFFER` fast path); on any other {@link AllocatorMemory}
+ * memory's view (the internal `CURRENT_VIEW` fast path); on any other {@link AllocatorMemory}
  * through `readMemory`/`writeMemory`, which check and copy and cost several times more. The
  * ledger grows a 4 KiB chunk at a time, and {@link FreeingBumpAllocator.reset} keeps it for the
  * next call, so that a call's bookkeeping allocates nothing once the allocator has served one.
@@ -105,7 +105,7 @@
  */
 
 import { OutOfBoundsError, UsageError } from '../../base/errors.js';
-import { currentBufferOf } from '../../base/guest-memory-access.js';
+import { currentViewOf } from '../../base/guest-memory-access.js';
 import type { Prepare, VirtualMachine } from '../../index.js';
 import { AllocatorError } from './allocator-error.js';
 import { BlockLedger } from './ledger.js';
@@ -193,11 +193,10 @@ export class FreeingBumpAllocator {
   /** One header's bytes, reused for every write so that writing a header allocates nothing. */
   readonly #headerBytes = new Uint8Array(HEADER_SIZE);
   /**
-   * The memory's buffer at the last observation, when the memory is one of the library's own
-   * (see `CURRENT_BUFFER`), and a view of it: headers are then read and written in place. `null`
-   * for any other {@link AllocatorMemory}, whose accessors are used instead.
+   * The guest memory's view at the last observation, when the memory is one of the library's own
+   * (see `CURRENT_VIEW`): headers are then read and written in place. `null` for any other
+   * {@link AllocatorMemory}, whose accessors are used instead.
    */
-  #buffer: ArrayBuffer | null = null;
   #words: DataView | null = null;
   /** The two words of the header read last (see {@link #readHeader}). */
   #low = 0;
@@ -257,7 +256,6 @@ export class FreeingBumpAllocator {
     this.#ledger.clear();
     this.#lastMemoryBytes = 0;
     this.#poison = null;
-    this.#buffer = null;
     this.#words = null;
     this.#bytesAllocated = 0;
     this.#bytesAllocatedPeak = 0;
@@ -467,12 +465,9 @@ export class FreeingBumpAllocator {
 
   /** The current size of `memory` in bytes, after checking that it has not shrunk. */
   #observeMemory(memory: AllocatorMemory): number {
-    const buffer = currentBufferOf(memory);
-    if (buffer !== this.#buffer) {
-      this.#buffer = buffer;
-      this.#words = buffer === null ? null : new DataView(buffer);
-    }
-    const bytes = buffer === null ? memory.memorySize() * WASM_PAGE_SIZE : buffer.byteLength;
+    const words = currentViewOf(memory);
+    this.#words = words;
+    const bytes = words === null ? memory.memorySize() * WASM_PAGE_SIZE : words.byteLength;
     if (bytes < this.#lastMemoryBytes) {
       throw new AllocatorError(
         'MemoryShrank',

@@ -38,6 +38,7 @@ import { exportedI32Constant } from '../../base/header-walks.js';
 import { ProgressReporter } from '../../base/progress.js';
 import {
   type ArtifactCache,
+  type AsyncifyStack,
   type Backend,
   type CreatePhase,
   GlobalValueError,
@@ -97,6 +98,13 @@ export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
    * has it (no transform: creation takes milliseconds), else Asyncify.
    */
   readonly backend?: Backend | 'auto';
+  /**
+   * On Asyncify, where a paused call's stack is kept (the core's `VmConfig.asyncifyStack`):
+   * `'second-memory'`, `'single-memory'` (engines without multi-memory: Safari before 27,
+   * WebKitGTK, WPE) or `'auto'` (the default: the second memory where the engine has
+   * multi-memory). Either way the runtime cannot reach it.
+   */
+  readonly asyncifyStack?: AsyncifyStack | 'auto';
   /**
    * An artifact cache for the core, on the Asyncify backend: a runtime seen before is rebuilt
    * without the transform. Not used on JSPI, which has no transform to skip.
@@ -223,6 +231,7 @@ export class SubstrateRuntime {
       },
       symbols: (module, name, signature) => slotOf(module, name, signature),
       backend: options.backend ?? 'auto',
+      ...(options.asyncifyStack === undefined ? {} : { asyncifyStack: options.asyncifyStack }),
       // See SubstrateRuntimeOptions.reuseGrownMemory.
       reuseGrownMemory: options.reuseGrownMemory ?? false,
       ...(options.cache === undefined ? {} : { cache: options.cache }),
@@ -274,6 +283,11 @@ export class SubstrateRuntime {
   /** How this runtime's calls are paused: `'jspi'` or `'asyncify'` (see `SubstrateRuntimeOptions.backend`). */
   get backend(): Backend {
     return this.#template.backend;
+  }
+
+  /** On Asyncify, where a paused call's stack is kept (see `SubstrateRuntimeOptions.asyncifyStack`); `null` on JSPI. */
+  get asyncifyStack(): AsyncifyStack | null {
+    return this.#template.asyncifyStack;
   }
 
   /** The runtime's version (see `code/runtime-version.ts`). */
