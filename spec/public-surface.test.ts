@@ -22,7 +22,7 @@ const ENTRIES = {
 
 const EXPECTED: Record<keyof typeof ENTRIES, string> = {
   'resumable-wasm':
-    'ArtifactCache ArtifactError ArtifactErrorKind Backend CompletedOutcome CreatePhase ExecOutcome FeatureName FeatureSetName ' +
+    'ArtifactCache ArtifactError ArtifactErrorKind AsyncifyStack Backend CompletedOutcome CreatePhase ExecOutcome FeatureName FeatureSetName ' +
     'FeaturesOption ' +
     'GlobalValueError GlobalValueErrorKind GuestFrame GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
     'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener Refusal RunError ' +
