@@ -250,6 +250,9 @@ export function artifactOptions(config: ResolvedConfig, postPasses: readonly str
     anyMemoryImport: config.anyMemoryImport,
     unwindBufferPages: config.unwindBufferPages,
     maxMemoryPages: config.maxMemoryPages,
+    fuel: config.fuel,
+    maxStackHeight: config.maxStackHeight,
+    canonicalizeNaNs: config.canonicalizeNaNs,
     transform: transformId(postPasses),
   };
 }

@@ -86,6 +86,7 @@ import { ByteWriter, IntList, u32Length } from './byte-writer.js';
 import { CodePass, type PassModule } from './code-pass.js';
 import { outOfFuelBody } from './fuel-metering.js';
 import { MAX_TOTAL_PAGES, PAGE_BYTES, shiftedSegmentOffset } from './memory-shift.js';
+import type { FunctionIndexShift } from './function-shift.js';
 import { RewriteError } from './rewrite-error.js';
 import { MAX_LIMIT, chargedCost, costWidth, thunkBody } from './stack-limit.js';
 
@@ -121,30 +122,7 @@ export interface CodeRewriteOptions {
   readonly offsetMap?: boolean;
 }
 
-/** How the function index space moved. */
-export interface FunctionIndexShift {
-  /** The guest's function imports, which keep their indices. */
-  readonly guestImports: number;
-  /** Imports the rewrite added right after them (every guest-defined function moves up by this). */
-  readonly addedImports: number;
-  /** The guest's functions, imports included (indices below this are the guest's, before the move). */
-  readonly guestFunctions: number;
-  /** Every function of the new module. */
-  readonly functions: number;
-}
-
-/** The guest's function index of `index` in the rewritten module, or `null` for a function the rewrite added. */
-export function guestFunctionIndex(shift: FunctionIndexShift, index: number): number | null {
-  if (index < shift.guestImports) return index;
-  if (index < shift.guestImports + shift.addedImports) return null;
-  const guest = index - shift.addedImports;
-  return guest < shift.guestFunctions ? guest : null;
-}
-
-/** The index in the rewritten module of the guest's function `guest`. */
-export function rewrittenFunctionIndex(shift: FunctionIndexShift, guest: number): number {
-  return guest < shift.guestImports ? guest : guest + shift.addedImports;
-}
+export { type FunctionIndexShift, guestFunctionIndex, rewrittenFunctionIndex } from './function-shift.js';
 
 /** The memory after a shift. */
 export interface ShiftedMemory {

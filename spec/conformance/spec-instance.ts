@@ -85,6 +85,8 @@ export type InvokeOutcome =
  * of prints per invocation at most.
  */
 const MAX_INTERRUPTS = 1_000_000;
+/** What a call out of fuel is given each time, with the suites run under `fuel` (see `run-suite.ts`). */
+const FUEL_REFILL = 1_000_000n;
 
 /** The config a module of the suite is created with: the spec host's imports, floats allowed, memory optional. */
 export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): VmConfig {
@@ -153,8 +155,14 @@ export class SpecInstance {
     try {
       let outcome = await vm.runAsync(null);
       let interrupts = 0;
-      while (outcome.type === 'interrupted') {
+      while (outcome.type === 'interrupted' || outcome.type === 'outOfFuel') {
         if (++interrupts > MAX_INTERRUPTS) throw new Error(`more than ${MAX_INTERRUPTS} interrupts in one call`);
+        if (outcome.type === 'outOfFuel') {
+          // With fuel on (the suites run with each option): refilled, as a metered host would.
+          vm.addFuel(FUEL_REFILL);
+          outcome = await vm.runAsync(null);
+          continue;
+        }
         const answer = await this.host.answer(outcome.id, outcome.params);
         if ('trap' in answer) {
           // A paused call cannot be made to trap: it is abandoned, which costs its state.

@@ -12,7 +12,7 @@
 
 import { artifactCacheKey } from '../../artifact/cache.js';
 import { artifactOf, componentsFromArtifact } from '../../artifact/loader.js';
-import type { BaseComponents, ResolvedImport } from '../../base/components.js';
+import type { BaseComponents, FunctionIndexShift, MeteringFacts, ResolvedImport } from '../../base/components.js';
 import { type ResolvedConfig, withPrivateBytes } from '../../base/config.js';
 import { loadChecksum, sha256Hex } from '../../base/digest.js';
 import { ArtifactError, NewError } from '../../base/errors.js';
@@ -29,7 +29,8 @@ import {
   sharedComponents,
   validateModuleAsync,
 } from '../../load/load-module.js';
-import { FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../../transform/abi.js';
+import { FUEL_IMPORT, FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../../transform/abi.js';
+import { boundsRewriteOptions } from '../../load/bounds-options.js';
 import { renameImportsAndExports } from '../../transform/rename.js';
 import { POST_PASSES, type Instrumented } from '../../transform/transform-options.js';
 import { transformOnThread } from '../../transform/transform-thread.js';
@@ -91,15 +92,37 @@ export function loadAsyncifyArtifact(artifact: Uint8Array, config: ResolvedConfi
 
 /**
  * The `asyncify-imports` list: the renamed pausing imports, or `null` when every import pauses
- * (Asyncify's default, and a shorter command line).
+ * (Asyncify's default, and a shorter command line). `metering`: the code rewrite's imports,
+ * of which the fuel import pauses (it is how a call runs out of fuel) and the stack-limit
+ * import does not (it throws: instrumenting its callers for it would only cost).
  */
-function pausingImportPatterns(imports: readonly ResolvedImport[]): string[] | null {
-  if (imports.every((i) => i.inline === null)) return null;
+function pausingImportPatterns(imports: readonly ResolvedImport[], metering: MeteringFacts | null): string[] | null {
+  if (imports.every((i) => i.inline === null) && metering?.stack == null) return null;
   const patterns: string[] = [];
   imports.forEach((imported, index) => {
     if (imported.inline === null) patterns.push(`${FUNCTION_IMPORT_MODULE}.${functionImportName(index)}`);
   });
+  if (metering?.fuel != null) patterns.push(`${FUEL_IMPORT.module}.${FUEL_IMPORT.name}`);
   return patterns;
+}
+
+/**
+ * The bounds rewrite (fuel, the stack limit, canonical NaNs: `load/bounds-rewrite.ts`) of the
+ * renamed module, before Binaryen sees it, or `null` when the config asks for none.
+ */
+async function boundsRewrite(config: ResolvedConfig, renamed: Uint8Array): Promise<BoundsRewrite | null> {
+  const options = boundsRewriteOptions(config);
+  if (options === null) return null;
+  const { functionShiftOf, meteringOf, rewriteForVm } = await import('../../load/bounds-rewrite.js');
+  const rewritten = rewriteForVm(renamed, options);
+  return { bytes: rewritten.bytes, metering: meteringOf(rewritten), functionShift: functionShiftOf(rewritten) };
+}
+
+/** What {@link boundsRewrite} gives the pipeline. */
+interface BoundsRewrite {
+  readonly bytes: Uint8Array;
+  readonly metering: MeteringFacts | null;
+  readonly functionShift: FunctionIndexShift | null;
 }
 
 /**
@@ -132,20 +155,23 @@ async function loadInstrumented(
     declarativeSegmentsLast: config.features.referenceTypes,
     exportStartFunction: facts.hasStart,
   });
+  const bounds = await boundsRewrite(config, renamed);
   // Offsets are mapped back to the guest's only for a module with DWARF line tables (see
   // transform/offset-map.ts): elsewhere a backtrace names functions only, and the transform
-  // saves the time.
+  // saves the time. (Not through the bounds rewrite, whose added code the map's matching of
+  // instructions does not follow: frames are then named, without offsets.)
   const sections = extractDebugSections(config.moduleBytes);
-  const guestOffsetDelta = sections.debugLine === null ? null : (sections.codeStart ?? 0) - (codeSectionStart(renamed) ?? 0);
+  const guestOffsetDelta =
+    sections.debugLine === null || bounds !== null ? null : (sections.codeStart ?? 0) - (codeSectionStart(renamed) ?? 0);
   let transformed: Instrumented;
   try {
     // On a thread of its own (`transform/transform-thread.ts`): this one stays responsive.
     transformed = await transformOnThread(
-      renamed,
+      bounds?.bytes ?? renamed,
       {
         features: config.features,
         unwindBufferPages: config.unwindBufferPages,
-        pausingImports: pausingImportPatterns(imports),
+        pausingImports: pausingImportPatterns(imports, bounds?.metering ?? null),
         postPasses,
         guestOffsetDelta,
       },
@@ -182,7 +208,9 @@ async function loadInstrumented(
       functionCount: transformed.functionOrderPreserved ? facts.functions.length : 0,
       offsetDelta: null,
       offsetMap: transformed.offsetMap,
+      functionShift: bounds?.functionShift ?? null,
     },
+    metering: bounds?.metering ?? null,
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
       moduleLength: config.moduleBytes.length,
