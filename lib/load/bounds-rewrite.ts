@@ -19,6 +19,8 @@
  */
 
 import type { FunctionIndexShift, MeteringFacts, OffsetMap } from '../base/components.js';
+import type { FeatureSet } from '../base/feature-set.js';
+import { CODE_BULK_MEMORY, CODE_OTHER, CODE_SATURATING, CODE_SIGN_EXTENSION } from '../transform/code-pass.js';
 import { NewError } from '../base/errors.js';
 import { type CodeRewriteOptions, RewriteError, type RewrittenCode, rewriteCode } from '../transform/code-rewrite.js';
 
@@ -73,4 +75,18 @@ export function offsetMapFor(map: OffsetMap | null, delta: number): OffsetMap | 
   const guest = map.guest.slice();
   for (let i = 0; i < guest.length; i++) if (guest[i]! >= 0) guest[i]! += delta;
   return { engine: map.engine, guest };
+}
+
+/**
+ * What the rewrite saw of the guest's instructions, if it is within `allowed` (the feature scan
+ * may then skip the code: `load/features.ts`), else `null` (the code must be scanned, to refuse
+ * the module precisely): the reset blocker among them (a `data.drop`), or `null` for none.
+ */
+export function codeWithin(rewritten: RewrittenCode, allowed: FeatureSet): { readonly resetBlocker: string | null } | null {
+  const bits = rewritten.codeFeatures.bits;
+  if ((bits & CODE_OTHER) !== 0) return null;
+  if ((bits & CODE_SIGN_EXTENSION) !== 0 && !allowed.signExtension) return null;
+  if ((bits & CODE_SATURATING) !== 0 && !allowed.saturatingFloatToInt) return null;
+  if ((bits & CODE_BULK_MEMORY) !== 0 && !allowed.bulkMemory) return null;
+  return { resetBlocker: rewritten.codeFeatures.dataDrop };
 }

@@ -83,7 +83,7 @@ import { BinaryReader, MODULE_HEADER, type SectionSpan, splitSections } from '..
 import type { OffsetMap } from '../base/components.js';
 import { FUEL_EXPORT, FUEL_IMPORT, STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT } from './abi.js';
 import { ByteWriter, IntList, u32Length } from './byte-writer.js';
-import { CodePass, type PassModule } from './code-pass.js';
+import { CODE_OTHER, CodePass, type PassModule } from './code-pass.js';
 import { outOfFuelBody } from './fuel-metering.js';
 import { MAX_TOTAL_PAGES, PAGE_BYTES, shiftedSegmentOffset } from './memory-shift.js';
 import type { FunctionIndexShift } from './function-shift.js';
@@ -184,6 +184,12 @@ export interface RewrittenCode {
    * function index order, as `BacktraceFacts.engineFunctions.bodyStarts`.
    */
   readonly bodyStarts: Uint32Array;
+  /**
+   * What the guest's code uses beyond the MVP, seen on the way (`code-pass.ts`'s `CODE_*` bits,
+   * with non-number local types as `CODE_OTHER`), and its first `data.drop`: so that a caller
+   * can skip a scan of the code of its own (`load/features.ts`) when nothing else is used.
+   */
+  readonly codeFeatures: { readonly bits: number; readonly dataDrop: string | null };
 }
 
 /** V8's limit on a function's locals, parameters included. */
@@ -360,6 +366,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   };
 
   let pass: CodePass | null = null;
+  let codeOther = false;
   /** For each function: its first offset map entry and where its body starts in the module. */
   const bodyTokens = new IntList(offsets ? 2 * defined + 2 : 4);
   const writeCode = (s: SectionSpan | null): void => {
@@ -378,7 +385,8 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         let declared = 0;
         for (let g = 0; g < groups; g++) {
           declared += r!.u32();
-          r!.u8();
+          const type = r!.u8();
+          if (type < 0x7c || type > 0x7f) codeOther = true;
         }
         const localsEnd = r!.pos;
         const index = I + j;
@@ -659,6 +667,10 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
           },
     offsetMap: offsets ? offsetMapOf(pass as CodePass | null, bodyTokens) : null,
     bodyStarts: Uint32Array.from(bodyStarts),
+    codeFeatures: {
+      bits: ((pass as CodePass | null)?.features ?? 0) | (codeOther ? CODE_OTHER : 0),
+      dataDrop: (pass as CodePass | null)?.dataDrop ?? null,
+    },
   };
 }
 

@@ -115,7 +115,9 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   let scanFailure: unknown = null;
   let scan: Validation | null = null;
   try {
-    scan = checkFeatures(config, false);
+    // The rewrite walked every instruction: what it saw spares the scan the code, unless it must refuse.
+    const walked = rewritten === null ? null : rewrite!.rewriter.codeWithin(rewritten, config.features);
+    scan = checkFeatures(config, false, walked);
   } catch (e) {
     scanFailure = e;
   }
