@@ -40,6 +40,14 @@ export interface InstanceOptions {
    * Off for the MVP suite, whose skip counts predate it.
    */
   readonly startFunctions?: boolean;
+  /**
+   * Fuel, the logical stack limit, canonical NaNs (`VmConfig.fuel`, `maxStackHeight`,
+   * `canonicalizeNaNs`): every module is created with them. With fuel, every call starts with
+   * none and is refilled each time it runs out (every call pauses out of fuel at once); with
+   * the stack limit, `assert_exhaustion` expects the limit's trap (see `script-runner.ts`); with
+   * canonical NaNs, a NaN result the script leaves to the engine must be exactly the canonical one.
+   */
+  readonly bounds?: Pick<VmConfig, 'fuel' | 'maxStackHeight' | 'canonicalizeNaNs'>;
 }
 
 /** Thrown by {@link SpecInstance.create} when the module's start function trapped: the spec's uninstantiable module. */
@@ -100,6 +108,7 @@ export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host
     features: options.features,
     backend: options.backend,
     startFunction: options.startFunctions === true,
+    ...(options.bounds ?? {}),
   };
 }
 

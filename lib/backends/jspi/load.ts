@@ -94,6 +94,17 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   let rewritten: RewrittenCode | null = null;
   let rewriteFailure: unknown = null;
   let offsetMapDelta = 0;
+  // The rewriter trusts its input to be valid, and what it makes of an invalid module may be
+  // valid (an index past the guest's functions then points at one of the rewrite's): the guest's
+  // own bytes are compiled too, which validates them on the engine's threads while the rewrite
+  // runs here; only that compilation says whether the module is valid.
+  const validating =
+    rewrite !== null && facts !== null
+      ? WebAssembly.compile(namedBytes as Uint8Array<ArrayBuffer>).then(
+          () => null,
+          (error: unknown) => error,
+        )
+      : null;
   if (rewrite !== null && facts !== null) {
     try {
       // The offset map only for a module with DWARF line tables, as on Asyncify (a few percent of the rewrite).
@@ -140,12 +151,12 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   } catch {
     // See above: whatever is malformed here, the compilation reports.
   }
+  const invalid = validating === null ? null : await validating;
+  if (invalid !== null) refuseInvalid(text, describeThrown(invalid));
   const compiled = await compiling;
   if (compiled.module === null) {
-    // A rewritten module the engine refuses: the guest's own bytes say why (else it is the rewriter's fault).
+    // The guest's own bytes are valid: a rewritten module the engine refuses is the rewriter's fault.
     if (rewritten !== null) {
-      const reason = await engineExplanationAsync(bytes);
-      if (!WebAssembly.validate(bytes)) refuseInvalid(text, reason);
       throw new NewError('InvalidWasm', `the rewritten module does not compile: ${describeThrown(compiled.error)}`, { cause: compiled.error });
     }
     refuseInvalid(text, describeThrown(compiled.error));
