@@ -5,12 +5,14 @@
  *   artifact: fromArtifact(<path>)
  *   cache:    create({ cache: new FileArtifactCache(<path>) }) on Asyncify
  *   jspi:     create({ backend: 'jspi' })
+ *   jspi-fuel, jspi-stack, jspi-nans, jspi-all: the same with fuel, the default maxStackHeight,
+ *             canonicalizeNaNs, or all three (the code rewrite in the JSPI pipeline)
  *   bare:     WebAssembly.validate + compile + instantiate of the same bytes, with stub imports:
  *             the engine's own work, which the JSPI backend adds its checks to
  * Prints one JSON line: { ms, maxRssMb, phases }.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type ProgressEvent, VirtualMachinePrototype, type VmConfig } from '../lib/index.js';
+import { DEFAULT_MAX_STACK_HEIGHT, type ProgressEvent, VirtualMachinePrototype, type VmConfig } from '../lib/index.js';
 import { FileArtifactCache } from '../lib/node/index.js';
 import { readModuleFacts } from '../lib/load/module-facts.js';
 import { sharedPath } from '../spec/support/shared.js';
@@ -47,8 +49,17 @@ if (mode === 'bare') {
 
 const started = performance.now();
 let proto: VirtualMachinePrototype;
+/** The bounds options of each `jspi-*` mode. */
+const BOUNDS: Readonly<Record<string, Partial<VmConfig>>> = {
+  'jspi-fuel': { fuel: true },
+  'jspi-stack': { maxStackHeight: DEFAULT_MAX_STACK_HEIGHT },
+  'jspi-nans': { canonicalizeNaNs: true },
+  'jspi-all': { fuel: true, maxStackHeight: DEFAULT_MAX_STACK_HEIGHT, canonicalizeNaNs: true },
+};
 if (mode === 'jspi') {
   proto = await VirtualMachinePrototype.create({ ...config, backend: 'jspi' });
+} else if (BOUNDS[mode!] !== undefined) {
+  proto = await VirtualMachinePrototype.create({ ...config, ...BOUNDS[mode!], backend: 'jspi' });
 } else if (mode === 'cold') {
   proto = await VirtualMachinePrototype.create(config);
 } else if (mode === 'artifact') {

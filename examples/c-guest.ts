@@ -48,7 +48,8 @@ async function main(): Promise<void> {
     }
     outcome = await vm.runAsync(answer);
   }
-  if (outcome.type !== 'finished') throw outcome.trap;
+  if (outcome.type === 'trapped') throw outcome.trap;
+  if (outcome.type !== 'finished') throw new Error(`unexpected outcome ${outcome.type}`);
   console.log(`count_words() = ${String(outcome.value!.value)}`);
 
   // A trap names the guest's frames, with the C source's file and line (DWARF).

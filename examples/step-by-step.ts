@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   }
 
   if (outcome.type === 'finished') console.log(`\nfinished after ${step} interrupts: main returned ${show(outcome.value)}`);
-  else console.log(`\ntrapped: ${outcome.trap.message}`);
+  else if (outcome.type === 'trapped') console.log(`\ntrapped: ${outcome.trap.message}`);
 }
 
 await main();

@@ -35,7 +35,7 @@
  */
 
 export { MemoryArtifactCache } from './artifact/cache.js';
-export type { ArtifactCache, InlineImport, VmConfig } from './base/config.js';
+export { type ArtifactCache, DEFAULT_MAX_STACK_HEIGHT, type InlineImport, type VmConfig } from './base/config.js';
 export type { FeatureName, FeatureSetName, FeaturesOption } from './base/feature-set.js';
 export {
   ArtifactError,
@@ -65,5 +65,12 @@ export type { CreatePhase, ProgressEvent, ProgressListener, TransformStep } from
 export { VirtualMachinePrototype } from './vm/prototype.js';
 export { type Signature, type ValueType, WasmValue } from './base/values.js';
 export { type ExecOutcome, VirtualMachine } from './vm/virtual-machine.js';
-export { type CompletedOutcome, type Interrupt, type InterruptHandler, runToCompletion } from './vm/run-to-completion.js';
+export {
+  type CompletedOutcome,
+  type Interrupt,
+  type InterruptHandler,
+  type RunToCompletionOptions,
+  runToCompletion,
+} from './vm/run-to-completion.js';
+export type { StartOptions } from './vm/fuel.js';
 export type { AsyncifyStack, Backend } from './base/engine.js';

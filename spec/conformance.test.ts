@@ -25,6 +25,8 @@ import { ALL_SKIP_REASONS, type SkipReason } from './conformance/skip-reasons.js
 import { SUITE_RELATIVE, listScripts } from './conformance/suite.js';
 import { matchValue, toWasmValue } from './conformance/wasm-values.js';
 import { BACKENDS } from './support/backends.js';
+import { DEFAULT_MAX_STACK_HEIGHT } from '../lib/index.js';
+import type { RunOptions } from './conformance/script-runner.js';
 import { describeWithShared } from './support/shared.js';
 
 /** The scripts to run (`null`: all of them); see the file comment. */
@@ -130,6 +132,35 @@ describeWithShared(SUITE_RELATIVE, 'WebAssembly MVP spec suite, the memory scrip
     expect(results.filter((r) => r.error !== undefined).map((r) => `${r.script}: ${r.error}`)).toEqual([]);
     expect(results.flatMap((r) => r.failures).map(formatFailure)).toEqual([]);
     expect(sumTallies(results.map((r) => r.tally)).passed).toBeGreaterThan(1400);
+  });
+});
+
+/**
+ * The options for determinism and bounds, each alone and all three: every command passes as
+ * without them (the same counts), with the harness holding each to more (see `spec-instance.ts`):
+ * with fuel every call starts with none and runs out at once (it is refilled each time); with
+ * the default stack limit every `assert_exhaustion` must be the limit's own trap, before the
+ * engine's stack runs out; with canonical NaNs every NaN an arithmetic result may be is exactly
+ * the canonical NaN.
+ */
+const BOUNDS_SETS: readonly (readonly [string, NonNullable<RunOptions['bounds']>])[] = [
+  ['fuel', { fuel: true }],
+  ['the default stack limit', { maxStackHeight: DEFAULT_MAX_STACK_HEIGHT }],
+  ['canonical NaNs', { canonicalizeNaNs: true }],
+  ['all three', { fuel: true, maxStackHeight: DEFAULT_MAX_STACK_HEIGHT, canonicalizeNaNs: true }],
+];
+
+describeWithShared(SUITE_RELATIVE, 'WebAssembly MVP spec suite, with fuel, the stack limit and canonical NaNs', (dir) => {
+  describe.each(BACKENDS)('on %s', (backend) => {
+    test.each(BOUNDS_SETS)('%s: no command fails, and as many pass and are skipped as without', async (_name, bounds) => {
+      const results = await runSuite(listScripts(dir), { features: SUITE_FEATURES, backend, dir, linkFunctions: true, startFunctions: true, bounds });
+      expect(results.flatMap((r) => r.failures).map(formatFailure)).toEqual([]);
+      const total = sumTallies(results.map((r) => r.tally));
+      expect(total.passed).toBe(11_989);
+      expect(total.skipped).toEqual(EXPECTED_SKIPS_EXTENDED);
+      // Not vacuous: with fuel every call ran out at least once (its budget is 0).
+      if (bounds.fuel === true) expect(results.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(9_000);
+    });
   });
 });
 

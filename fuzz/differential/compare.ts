@@ -110,6 +110,7 @@ function callDifference(plain: CallRecord, vm: CallRecord): [string, string, str
     }
   }
   if (!sameOutcome(plain.outcome, vm.outcome)) return ['outcome', describeOutcome(plain.outcome), describeOutcome(vm.outcome)];
+  if (plain.fuelConsumed !== vm.fuelConsumed) return ['fuel consumed', String(plain.fuelConsumed), String(vm.fuelConsumed)];
   return snapshotDifference(plain.after, vm.after, 'after the call');
 }
 
@@ -129,6 +130,9 @@ function startDifference(plain: StartRecord | null, vm: StartRecord | null): [st
     if (p === undefined || v === undefined || !sameEvent(p, v)) return [`start function's import call ${i}`, describeEvent(p), describeEvent(v)];
   }
   if (!sameOutcome(plain.outcome, vm.outcome)) return ["start function's outcome", describeOutcome(plain.outcome), describeOutcome(vm.outcome)];
+  if (plain.fuelConsumed !== vm.fuelConsumed) {
+    return ["start function's fuel consumed", String(plain.fuelConsumed), String(vm.fuelConsumed)];
+  }
   return null;
 }
 

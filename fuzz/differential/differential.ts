@@ -28,6 +28,7 @@ import { describeError } from './observation.js';
 import { runPlain } from './plain-runner.js';
 import { Prng } from './prng.js';
 import { type VmRun, runVm } from './vm-runner.js';
+import { OUT_OF_FUEL, seededBounds } from './bounds.js';
 
 /** Options of a check. */
 export interface CheckOptions {
@@ -55,6 +56,11 @@ export interface CheckOptions {
    * placement engines without multi-memory get.
    */
   readonly asyncifyStack?: AsyncifyStack;
+  /**
+   * Run with fuel, a logical stack limit and canonical NaNs (`bounds.ts`), chosen by the seed, on
+   * both sides: the plain side then runs the module as the code rewriter makes it. Default off.
+   */
+  readonly bounds?: boolean;
 }
 
 /** The report on one module. */
@@ -74,6 +80,8 @@ export type ModuleReport =
       readonly callsPlanned: number;
       /** Import calls (interrupts) the VM side answered. */
       readonly interrupts: number;
+      /** With bounds: the times the VM side ran out of fuel and was refilled. */
+      readonly outOfFuel: number;
       /**
        * How the VM side's calls ended, by kind (`returned`, a trap kind, `error`), and how often
        * the memory size changed during a call (`memory changed size`): a measure of what the
@@ -148,14 +156,16 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   const unwindBufferPages = options.unwindBufferPages ?? seededUnwindBufferPages(seed);
   const features = options.features ?? 'default';
   const asyncifyStack = options.asyncifyStack;
+  const bounds = options.bounds === true ? seededBounds(seed) : null;
   const asyncify = await runVm(bytes, shape, plan, hostOptions, {
     unwindBufferPages,
     backend: 'asyncify',
     features,
     startFunctions,
+    bounds,
     ...(asyncifyStack === undefined ? {} : { asyncifyStack }),
   });
-  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions });
+  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions, bounds });
   // A module the Asyncify backend documents it cannot instrument is compared on JSPI alone.
   const jspiOnly = isReferenceLimit(asyncify) && jspi.type === 'ran';
   const vm = jspiOnly ? jspi : asyncify;
@@ -165,6 +175,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     callsCompared: 0,
     callsPlanned: plan.length,
     interrupts: 0,
+    outOfFuel: 0,
     outcomes: {},
     unwindBufferPages: unwindBufferPages ?? null,
     backends: 'both',
@@ -198,10 +209,11 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   }
   if (expected.size > 0) return divergence('module acceptance', expectedText, 'accepted');
 
-  const plain = runPlain(bytes, shape, plan, hostOptions);
+  const plain = runPlain(bytes, shape, plan, hostOptions, bounds);
   if (plain.type === 'failed') return divergence('instantiation', `failed: ${plain.message}`, 'instantiated');
 
-  const interrupts = vm.record.calls.reduce((sum, c) => sum + c.events.length, 0);
+  const outOfFuel = vm.record.calls.reduce((sum, c) => sum + c.events.filter((e) => e.name === OUT_OF_FUEL).length, 0);
+  const interrupts = vm.record.calls.reduce((sum, c) => sum + c.events.length, 0) - outOfFuel;
   const outcomes: Record<string, number> = {};
   let pages = vm.record.initial.pages;
   for (const call of vm.record.calls) {
@@ -223,6 +235,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     callsCompared: comparison.callsCompared,
     callsPlanned: plan.length,
     interrupts,
+    outOfFuel,
     outcomes,
     unwindBufferPages: unwindBufferPages ?? null,
     backends: jspiOnly ? 'jspi' : 'both',
@@ -264,7 +277,8 @@ export function reproductionCommand(seed: number, options: CheckOptions = {}): s
     (options.hostActions === false ? ' --passive-host' : '') +
     (options.features === 'modern' ? ' --features modern' : '') +
     (options.startFunctions === true ? ' --start-functions' : '') +
-    (options.asyncifyStack === undefined ? '' : ` --asyncify-stack ${options.asyncifyStack}`);
+    (options.asyncifyStack === undefined ? '' : ` --asyncify-stack ${options.asyncifyStack}`) +
+    (options.bounds === true ? ' --bounds' : '');
   return `npm run fuzz -- --seed ${seed} --count 1 --verbose${extra}`;
 }
 

@@ -25,6 +25,7 @@
 
 import { createHash } from 'node:crypto';
 import type { TrapKind, ValueType } from '../../lib/index.js';
+import { formatNaN } from './bounds.js';
 
 /** The result of a run step as the harness records it. */
 export type Outcome =
@@ -71,6 +72,8 @@ export interface Snapshot {
 /** One export call, as one side saw it. */
 export interface CallRecord {
   readonly exportName: string;
+  /** With bounds (`bounds.ts`): the fuel the call consumed; else absent. */
+  readonly fuelConsumed?: string;
   /** What the host did to the memory before the call started (`''`: nothing). */
   readonly before: string;
   readonly events: readonly ImportEvent[];
@@ -85,6 +88,8 @@ export interface CallRecord {
  * function runs inside `new WebAssembly.Instance`, before the instance and its exports exist.
  */
 export interface StartRecord {
+  /** With bounds (`bounds.ts`): the fuel the start function consumed; else absent. */
+  readonly fuelConsumed?: string;
   readonly events: readonly ImportEvent[];
   readonly outcome: Outcome;
 }
@@ -117,8 +122,12 @@ const u32View = new Uint32Array(f32View.buffer);
 const f64View = new Float64Array(1);
 const u64View = new BigUint64Array(f64View.buffer);
 
-/** The canonical form of a value of type `type` in the engine's JavaScript representation. */
-export function formatValue(type: ValueType, raw: unknown): string {
+/**
+ * The canonical form of a value of type `type` in the engine's JavaScript representation. With
+ * `nanBits`, a NaN keeps its bits (`f64:nan:0x7ff8000000000000`): for runs with canonical NaNs
+ * (`bounds.ts`), where the NaNs arithmetic makes are the one NaN no boxing changes.
+ */
+export function formatValue(type: ValueType, raw: unknown, nanBits = false): string {
   switch (type) {
     case 'i32':
       if (typeof raw !== 'number' || !Number.isInteger(raw)) return `bad-i32(${String(raw)})`;
@@ -128,12 +137,12 @@ export function formatValue(type: ValueType, raw: unknown): string {
       return `i64:${BigInt.asIntN(64, raw)}`;
     case 'f32':
       if (typeof raw !== 'number') return `bad-f32(${String(raw)})`;
-      if (Number.isNaN(raw)) return 'f32:nan';
+      if (Number.isNaN(raw)) return nanBits ? formatNaN('f32', raw) : 'f32:nan';
       f32View[0] = raw;
       return `f32:0x${u32View[0]!.toString(16).padStart(8, '0')}`;
     case 'f64':
       if (typeof raw !== 'number') return `bad-f64(${String(raw)})`;
-      if (Number.isNaN(raw)) return 'f64:nan';
+      if (Number.isNaN(raw)) return nanBits ? formatNaN('f64', raw) : 'f64:nan';
       f64View[0] = raw;
       return `f64:0x${u64View[0]!.toString(16).padStart(16, '0')}`;
   }

@@ -4,7 +4,11 @@
  * exports are called one after another on that one instance.
  *
  * The only change to the bytes: a defined memory that the module does not export gets an export
- * (see `rewrite.ts`), because the JavaScript API cannot otherwise read it.
+ * (see `rewrite.ts`), because the JavaScript API cannot otherwise read it. With bounds
+ * (`bounds.ts`), the bytes are then rewritten by the library's code rewriter, as the VM's are,
+ * and this side meters each call itself: the budget set in the fuel counter before the call,
+ * the fuel import refilling from the same schedule as the VM's host, the stack-limit import
+ * throwing what is recorded as a `StackLimitExceeded` trap.
  *
  * @module
  */
@@ -27,6 +31,12 @@ import {
   outcomeOfPlainError,
 } from './observation.js';
 import { exposeMemory } from './rewrite.js';
+import { type Bounds, FuelSchedule, outOfFuelEvent } from './bounds.js';
+import { rewriteCode } from '../../lib/transform/code-rewrite.js';
+import { FUEL_IMPORT, STACK_LIMIT_IMPORT } from '../../lib/transform/abi.js';
+
+/** What the plain side's stack-limit import throws. */
+class StackLimitReached extends Error {}
 
 /** What {@link runPlain} produced: the record, or why the module could not even be instantiated. */
 export type PlainRun = { readonly type: 'ran'; readonly record: ModuleRecord } | { readonly type: 'failed'; readonly message: string };
@@ -64,8 +74,15 @@ function freeExportName(shape: ModuleShape, base: string): string {
 }
 
 /** Runs `plan` on a plain instance of `bytes`; see the module documentation. */
-export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly PlannedCall[], hostOptions: HostOptions): PlainRun {
+export function runPlain(
+  bytes: Uint8Array,
+  shape: ModuleShape,
+  plan: readonly PlannedCall[],
+  hostOptions: HostOptions,
+  bounds: Bounds | null = null,
+): PlainRun {
   const host = new Host(hostOptions);
+  const schedule = bounds === null ? null : new FuelSchedule(hostOptions.seed);
   let events: ImportEvent[] = [];
   let port: MemoryPort = plainPort(null);
 
@@ -76,8 +93,39 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
     runBytes = exposeMemory(bytes, memoryExport);
   }
 
+  // With bounds, the module the rewriter makes of it (the start function's budget baked in).
+  let counters: { fuel: string; height: string } | null = null;
+  if (bounds !== null) {
+    try {
+      const rewritten = rewriteCode(runBytes, { ...bounds, initialFuel: schedule!.startBudget });
+      runBytes = rewritten.bytes;
+      counters = { fuel: rewritten.fuel!.counterExport, height: rewritten.stack!.heightExport };
+    } catch (e) {
+      return { type: 'failed', message: `the code rewrite failed: ${describeError(e)}` };
+    }
+  }
+  /** The fuel given to the call running now (its budget and refills). */
+  let given = 0n;
+  let fuelCounter: WebAssembly.Global | null = null;
+
   // The import object, except the memory: each instance gets a memory of its own.
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  if (bounds !== null) {
+    imports[FUEL_IMPORT.module] = {
+      [FUEL_IMPORT.name]: () => {
+        // During a start function the counter is not reachable yet: it runs from the budget baked in.
+        const left = fuelCounter === null ? null : (fuelCounter.value as bigint);
+        const refill = schedule!.refill();
+        events.push(outOfFuelEvent(left === null ? -1n : given - left, refill, port.pages()));
+        given += refill;
+        if (fuelCounter === null) throw new Error('the start function ran out of fuel on the plain side (not comparable)');
+        fuelCounter.value = left! + refill;
+      },
+      [STACK_LIMIT_IMPORT.name]: () => {
+        throw new StackLimitReached();
+      },
+    };
+  }
   let memoryImport: Extract<ImportEntry, { kind: 'memory' }> | null = null;
   const candidatesByName: Record<string, number[]> = {};
   for (const entry of shape.imports) {
@@ -131,15 +179,19 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
     const startEvents: ImportEvent[] = [];
     events = startEvents;
     let exports: WebAssembly.Exports;
+    fuelCounter = null;
+    given = schedule?.startBudget ?? 0n;
     try {
       exports = new WebAssembly.Instance(module, imports).exports;
     } catch (e) {
       // Segments out of bounds fail the instantiation itself, before any start function.
       if (!shape.hasStart || /segment/i.test(describeError(e))) throw e;
-      return { exports: null, port: NULL_MEMORY, start: { events: startEvents, outcome: outcomeOfPlainError(e) } };
+      return { exports: null, port: NULL_MEMORY, start: { events: startEvents, outcome: plainOutcome(e) } };
     }
     const memory = importedMemory ?? (memoryExport === null ? null : (exports[memoryExport] as WebAssembly.Memory));
-    const start: StartRecord | null = shape.hasStart ? { events: startEvents, outcome: { type: 'returned', value: null } } : null;
+    const startFuel =
+      counters === null ? {} : { fuelConsumed: String(given - ((exports[counters.fuel] as WebAssembly.Global).value as bigint)) };
+    const start: StartRecord | null = shape.hasStart ? { ...startFuel, events: startEvents, outcome: { type: 'returned', value: null } } : null;
     return { exports, port: plainPort(memory), start };
   };
 
@@ -172,13 +224,22 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
     events = [];
     const fn = live[call.exportName] as (...args: unknown[]) => unknown;
     let outcome: Outcome;
+    if (counters !== null) {
+      // The call's counters, as the VM sets them at each start.
+      fuelCounter = live[counters.fuel] as WebAssembly.Global;
+      given = schedule!.budget();
+      fuelCounter.value = given;
+      (live[counters.height] as WebAssembly.Global).value = 0;
+    }
     try {
       const result = fn(...call.args.map((a) => a.value));
-      outcome = { type: 'returned', value: call.results.length === 0 ? null : formatValue(call.results[0]!, result) };
+      outcome = { type: 'returned', value: call.results.length === 0 ? null : formatValue(call.results[0]!, result, bounds !== null) };
     } catch (e) {
-      outcome = outcomeOfPlainError(e);
+      outcome = plainOutcome(e);
     }
-    calls.push({ exportName: call.exportName, before, events, outcome, after: snapshot() });
+    const fuel = fuelCounter === null ? {} : { fuelConsumed: String(given - (fuelCounter.value as bigint)) };
+    fuelCounter = null;
+    calls.push({ exportName: call.exportName, ...fuel, before, events, outcome, after: snapshot() });
   }
   // Two fresh instances after all the calls: what the VM's clone() (taken before the calls)
   // and intoPrototype() (after them) must look like.
@@ -190,4 +251,10 @@ export function runPlain(bytes: Uint8Array, shape: ModuleShape, plan: readonly P
     fresh.push(other.exports === null ? NO_INSTANCE : snapshotOf(other.exports, other.port));
   }
   return { type: 'ran', record: { start, initial, calls, fresh, freshStarts } };
+}
+
+/** The outcome of an error thrown by a plain export call, the stack-limit import's included. */
+function plainOutcome(error: unknown): Outcome {
+  if (error instanceof StackLimitReached) return { type: 'trapped', kind: 'StackLimitExceeded', message: 'the logical stack limit' };
+  return outcomeOfPlainError(error);
 }

@@ -2,7 +2,7 @@
  * Differential fuzzing of the VM against plain V8, from the command line:
  *
  * ```text
- * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--wasm FILE]
+ * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--bounds] [--wasm FILE]
  * ```
  *
  * - `--count N`: number of modules (seeds `S .. S+N-1`), default 100.
@@ -18,6 +18,9 @@
  * - `--asyncify-stack single-memory`: the Asyncify side keeps its paused stack in pages reserved
  *   below the guest's memory (`VmConfig.asyncifyStack`), as on engines without multi-memory
  *   (default: the engine's choice, a second memory in Node.js).
+ * - `--bounds`: run with fuel, a logical stack limit and canonical NaNs (`bounds.ts`), the plain
+ *   side on the module as the code rewriter makes it: fuel consumed, out-of-fuel points (refilled
+ *   in random amounts), stack-limit traps and NaN bits compared on both backends.
  * - `--wasm FILE`: instead of generating, check FILE (e.g. a saved `fuzz/failures/<seed>.wasm`,
  *   possibly reduced by hand) with the call plan and host of `--seed`.
  *
@@ -44,7 +47,7 @@ import { type GeneratedModule, Generator } from './generator.js';
 import { Summary } from './summary.js';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--wasm FILE]`);
+  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--bounds] [--wasm FILE]`);
   process.exit(2);
 }
 
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
       features: { type: 'string', default: 'default' },
       'start-functions': { type: 'boolean', default: false },
       'asyncify-stack': { type: 'string' },
+      bounds: { type: 'boolean', default: false },
       wasm: { type: 'string' },
     },
     strict: true,
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
     features,
     startFunctions: values['start-functions'],
     ...(asyncifyStack === undefined ? {} : { asyncifyStack }),
+    bounds: values.bounds,
   };
   const verbose = values.verbose;
   const started = performance.now();
@@ -119,7 +124,8 @@ async function main(): Promise<void> {
 
   console.log(
     `differential fuzzing: ${count} modules from seed ${firstSeed}, features '${features}'` +
-      (asyncifyStack === undefined ? '' : `, Asyncify's stack in ${asyncifyStack === 'single-memory' ? 'the single memory' : 'a second memory'}`),
+      (asyncifyStack === undefined ? '' : `, Asyncify's stack in ${asyncifyStack === 'single-memory' ? 'the single memory' : 'a second memory'}`) +
+      (values.bounds ? ', with bounds (fuel, stack limit, canonical NaNs)' : ''),
   );
   const generator = new Generator(features);
   // An interrupted run must not leave the generator's temporary folder behind.

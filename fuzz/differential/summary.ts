@@ -27,6 +27,8 @@ export class Summary {
   callsCompared = 0;
   callsPlanned = 0;
   interrupts = 0;
+  /** With bounds: out-of-fuel pauses (each refilled). */
+  outOfFuel = 0;
   readonly outcomes = new Map<string, number>();
   readonly divergences: Finding[] = [];
   readonly stackDepth: Finding[] = [];
@@ -50,6 +52,7 @@ export class Summary {
         this.callsCompared += report.callsCompared;
         this.callsPlanned += report.callsPlanned;
         this.interrupts += report.interrupts;
+        this.outOfFuel += report.outOfFuel;
         for (const [kind, n] of Object.entries(report.outcomes)) this.outcomes.set(kind, (this.outcomes.get(kind) ?? 0) + n);
         const { verdict } = report;
         if (verdict.type === 'divergence') this.divergences.push({ ...verdict, seed: report.seed, savedAs });
@@ -71,6 +74,7 @@ export class Summary {
       `unusable:                 ${this.unusable}`,
       `export calls compared:    ${this.callsCompared} (of ${this.callsPlanned} planned)`,
       `interrupts answered (vm): ${this.interrupts}`,
+      ...(this.outOfFuel > 0 ? [`out of fuel, refilled (vm): ${this.outOfFuel}`] : []),
       `call outcomes (vm):       ${[...this.outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`,
       `divergences:              ${this.divergences.length}`,
       `stack-depth differences:  ${this.stackDepth.length}`,

@@ -35,6 +35,7 @@ import {
   type WasmValue,
 } from '../../lib/index.js';
 import type { PlannedCall } from './call-plan.js';
+import { type Bounds, FuelSchedule, outOfFuelEvent } from './bounds.js';
 import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, NULL_MEMORY, findHostImport } from './host.js';
 import type { ModuleShape } from './module-shape.js';
 import {
@@ -103,8 +104,12 @@ export async function runVm(
     readonly asyncifyStack?: AsyncifyStack;
     readonly features?: 'default' | 'modern';
     readonly startFunctions?: boolean;
+    /** Fuel, the stack limit and canonical NaNs (`bounds.ts`); default none. */
+    readonly bounds?: Bounds | null;
   } = {},
 ): Promise<VmRun> {
+  const bounds = config.bounds ?? null;
+  const schedule = bounds === null ? null : new FuelSchedule(hostOptions.seed);
   const violations: string[] = [];
   const symbolCalls: string[] = [];
   let prototype: VirtualMachinePrototype;
@@ -123,6 +128,7 @@ export async function runVm(
       backend: config.backend ?? 'asyncify',
       ...(config.asyncifyStack === undefined ? {} : { asyncifyStack: config.asyncifyStack }),
       ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
+      ...(bounds ?? {}),
     });
   } catch (e) {
     if (e instanceof NewError) return { type: 'refused', kind: e.kind, message: e.message };
@@ -189,10 +195,11 @@ export async function runVm(
   const runStart = async (pending: Prepare): Promise<[StartRecord | null, Prepare | null]> => {
     if (!pending.startFunctionPending) return [null, pending];
     const events: ImportEvent[] = [];
-    const vm = pending.callStartFunction();
-    const outcome = await drive(vm, START_CALL, host, events, violations, NULL_MEMORY);
+    const vm = pending.callStartFunction(schedule === null ? undefined : { fuel: schedule.startBudget });
+    const outcome = await drive(vm, START_CALL, host, events, violations, NULL_MEMORY, schedule);
+    const fuel = schedule === null || outcome.type !== 'returned' ? {} : { fuelConsumed: String(vm.fuelConsumed) };
     const after = vm.intoPrepare();
-    return [{ events, outcome }, outcome.type === 'returned' ? after : null];
+    return [{ ...fuel, events, outcome }, outcome.type === 'returned' ? after : null];
   };
   // A clone taken now must be untouched by everything the calls below do to the original.
   const clone = prototype.clone();
@@ -215,15 +222,19 @@ export async function runVm(
     const events: ImportEvent[] = [];
     let outcome: Outcome;
     let vm: VirtualMachine | null = null;
+    // Drawn whether or not start() accepts the call, as the plain side draws it for every call.
+    const budget = schedule?.budget();
     try {
-      vm = prepare.start(call.exportName, call.args);
+      vm = prepare.start(call.exportName, call.args, budget === undefined ? undefined : { fuel: budget });
     } catch (e) {
       outcome = { type: 'error', message: `start() threw ${describeError(e)}` };
       if (e instanceof StartError) prepare = e.prototype.prepare();
       else throw e;
     }
+    let fuel = {};
     if (vm !== null) {
-      outcome = await drive(vm, call, host, events, violations);
+      outcome = await drive(vm, call, host, events, violations, null, schedule);
+      if (schedule !== null) fuel = { fuelConsumed: String(vm.fuelConsumed) };
       try {
         prepare = vm.intoPrepare();
       } catch (e) {
@@ -234,7 +245,7 @@ export async function runVm(
     }
     let after: Snapshot;
     [after, prepare] = snapshot(prepare, null);
-    calls.push({ exportName: call.exportName, before, events, outcome: outcome!, after });
+    calls.push({ exportName: call.exportName, ...fuel, before, events, outcome: outcome!, after });
   }
   const fresh: Snapshot[] = [];
   const freshStarts: (StartRecord | null)[] = [];
@@ -257,6 +268,7 @@ async function drive(
   events: ImportEvent[],
   violations: string[],
   memory: MemoryPort | null = null,
+  schedule: FuelSchedule | null = null,
 ): Promise<Outcome> {
   const port = memory ?? vmPort(vm);
   let value: WasmValue | null = null;
@@ -268,6 +280,14 @@ async function drive(
       return { type: 'error', message: `runAsync() threw ${describeError(e)}` };
     }
     switch (step.type) {
+      case 'outOfFuel': {
+        if (schedule === null) return { type: 'error', message: 'out of fuel without fuel' };
+        const refill = schedule.refill();
+        events.push(outOfFuelEvent(vm.fuelConsumed, refill, port.pages()));
+        vm.addFuel(refill);
+        value = null;
+        break;
+      }
       case 'interrupted': {
         const index = importIndexOfId(step.id);
         if (index === null) return { type: 'error', message: `interrupted with the unknown id ${step.id}` };
@@ -290,7 +310,10 @@ async function drive(
         if ((step.value?.type ?? null) !== expected) {
           violations.push(`${call.exportName} finished with a value of type ${step.value?.type ?? 'none'}, expected ${expected ?? 'none'}`);
         }
-        return { type: 'returned', value: expected === null || step.value === null ? null : formatValue(expected, step.value.value) };
+        return {
+          type: 'returned',
+          value: expected === null || step.value === null ? null : formatValue(expected, step.value.value, schedule !== null),
+        };
       }
       case 'trapped':
         return { type: 'trapped', kind: step.trap.kind, message: step.trap.message };

@@ -29,7 +29,7 @@
 
 import { loadChecksum, checksum } from '../base/digest.js';
 import { ArtifactError } from '../base/errors.js';
-import type { ArtifactOptions, DeclaredMemory, ExportInfo } from '../base/components.js';
+import type { ArtifactOptions, DeclaredMemory, ExportInfo, FunctionIndexShift, MeteringFacts } from '../base/components.js';
 import type { RawSignature } from '../base/values.js';
 import { describeValue } from '../base/values.js';
 import { LIBRARY_VERSION } from '../base/version.js';
@@ -69,7 +69,14 @@ export interface ArtifactHeader {
    * are read again from the module given to `fromArtifact`): the function count, and the offset
    * map as base64 of `[engine offsets..., guest offsets...]` (32-bit little-endian), or `null`.
    */
-  readonly backtrace: { readonly functionCount: number; readonly offsetMap: string | null };
+  readonly backtrace: {
+    readonly functionCount: number;
+    readonly offsetMap: string | null;
+    /** How the code rewrite moved the function index space (`BacktraceFacts.functionShift`). */
+    readonly functionShift: FunctionIndexShift | null;
+  };
+  /** The fuel and stack-height counters the code rewrite added (`BaseComponents.metering`). */
+  readonly metering: MeteringFacts | null;
 }
 
 /** Serialises a header and an instrumented module. {@link loadChecksum} must have completed. */

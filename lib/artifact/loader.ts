@@ -14,7 +14,7 @@ import { type ArtifactHeader, decodeArtifact, differingOptions, encodeArtifact }
 import type { ResolvedConfig } from '../base/config.js';
 import { sha256Hex } from '../base/digest.js';
 import { ArtifactError, NewError, UsageError } from '../base/errors.js';
-import type { BaseComponents, OffsetMap } from '../base/components.js';
+import type { ArtifactOptions, BaseComponents, FunctionIndexShift, MeteringFacts, OffsetMap } from '../base/components.js';
 import { extractDebugSections, functionBodyStarts } from '../load/debug-info.js';
 import { compileInstrumented } from '../load/compile.js';
 import { artifactOptions } from '../load/load-module.js';
@@ -22,6 +22,8 @@ import { resolveImports } from '../load/resolve-imports.js';
 import type { ProgressReporter } from '../base/progress.js';
 import {
   ASYNCIFY_EXPORTS,
+  FUEL_IMPORT,
+  STACK_LIMIT_IMPORT,
   FUNCTION_IMPORT_MODULE,
   MEMORY_EXPORT,
   MEMORY_IMPORT_MODULE,
@@ -66,7 +68,9 @@ export function artifactOf(components: BaseComponents): Uint8Array {
     backtrace: {
       functionCount: components.backtrace.functionCount,
       offsetMap: encodeOffsetMap(components.backtrace.offsetMap),
+      functionShift: components.backtrace.functionShift,
     },
+    metering: components.metering,
   };
   return encodeArtifact(header, provenance.instrumented);
 }
@@ -121,6 +125,9 @@ export async function componentsFromArtifact(
     if (typeof header.startFunction !== 'boolean') {
       throw new ArtifactError('Corrupted', 'the artifact header is malformed: startFunction is not a boolean');
     }
+    if (!isFunctionShift(header.backtrace.functionShift) || !isMetering(header.metering, header.options)) {
+      throw new ArtifactError('Corrupted', 'the artifact header is malformed: its code rewrite facts do not match its options');
+    }
     if (header.resetBlocker !== null && typeof header.resetBlocker !== 'string') {
       throw new ArtifactError('Corrupted', 'the artifact header is malformed: resetBlocker is neither null nor a string');
     }
@@ -168,7 +175,9 @@ export async function componentsFromArtifact(
       functionCount: header.backtrace.functionCount,
       offsetDelta: null,
       offsetMap: decodeOffsetMap(header.backtrace.offsetMap),
+      functionShift: header.backtrace.functionShift,
     },
+    metering: header.metering,
     floats: config.floats,
     reuseGrownMemory: config.reuseGrownMemory,
     provenance: { moduleSha256: digest, moduleLength: header.module.length, options: header.options, instrumented },
@@ -191,6 +200,8 @@ function artifactStack(option: AsyncifyStack | 'auto', recorded: unknown): Async
  */
 function checkShape(module: WebAssembly.Module, header: ArtifactHeader): void {
   const expectedImports = header.imports.map((_, index) => `${FUNCTION_IMPORT_MODULE}.${functionImportName(index)}:function`);
+  if (header.metering?.fuel != null) expectedImports.push(`${FUEL_IMPORT.module}.${FUEL_IMPORT.name}:function`);
+  if (header.metering?.stack != null) expectedImports.push(`${STACK_LIMIT_IMPORT.module}.${STACK_LIMIT_IMPORT.name}:function`);
   if (header.memory?.imported === true) expectedImports.push(`${MEMORY_IMPORT_MODULE}.${MEMORY_IMPORT_NAME}:memory`);
   const actualImports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`);
 
@@ -199,6 +210,8 @@ function checkShape(module: WebAssembly.Module, header: ArtifactHeader): void {
   expectedExports.push(`${UNWIND_MEMORY_EXPORT}:memory`);
   if (header.memory !== null && !header.memory.imported) expectedExports.push(`${MEMORY_EXPORT}:memory`);
   for (const name of header.mutableGlobals) expectedExports.push(`${name}:global`);
+  if (header.metering?.fuel != null) expectedExports.push(`${header.metering.fuel.counterExport}:global`);
+  if (header.metering?.stack != null) expectedExports.push(`${header.metering.stack.heightExport}:global`);
   if (header.startFunction) expectedExports.push(`${START_EXPORT}:function`);
   for (const name of ASYNCIFY_EXPORTS) {
     expectedExports.push(`${name}:function`);
@@ -236,4 +249,28 @@ function decodeOffsetMap(text: string | null): OffsetMap | null {
   const words = new Uint32Array(bytes.buffer);
   const half = words.length / 2;
   return { engine: words.slice(0, half), guest: new Int32Array(words.slice(half).buffer) };
+}
+
+/** Whether `value` is a function index shift as the artifact header records it (or `null`). */
+function isFunctionShift(value: unknown): value is FunctionIndexShift | null {
+  if (value === null) return true;
+  if (typeof value !== 'object') return false;
+  const shift = value as Record<string, unknown>;
+  return ['guestImports', 'addedImports', 'guestFunctions', 'functions'].every((k) => Number.isInteger(shift[k]) && (shift[k] as number) >= 0);
+}
+
+/** Whether `value` is the metering facts an artifact made with `options` records: counters exactly for the options asked. */
+function isMetering(value: unknown, options: ArtifactOptions): value is MeteringFacts | null {
+  const wantsFuel = options.fuel === true;
+  const wantsStack = options.maxStackHeight !== null && options.maxStackHeight !== undefined;
+  if (value === null || value === undefined) return !wantsFuel && !wantsStack;
+  if (typeof value !== 'object') return false;
+  const { fuel, stack } = value as { fuel?: unknown; stack?: unknown };
+  const counter = (c: unknown, name: string): boolean =>
+    typeof c === 'object' && c !== null && typeof (c as Record<string, unknown>)[name] === 'string' && Number.isInteger((c as Record<string, unknown>)['importIndex']);
+  const fuelOk = wantsFuel ? counter(fuel, 'counterExport') : fuel === null;
+  const stackOk = wantsStack
+    ? counter(stack, 'heightExport') && (stack as { limit?: unknown }).limit === options.maxStackHeight
+    : stack === null;
+  return fuelOk && stackOk;
 }

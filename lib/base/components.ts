@@ -54,6 +54,12 @@ export interface ArtifactOptions {
   /** Where the paused stack is kept (`VmConfig.asyncifyStack`, resolved). */
   readonly asyncifyStack: AsyncifyStack;
   readonly maxMemoryPages: number | null;
+  /** `VmConfig.fuel`: fuel metering compiled in. */
+  readonly fuel: boolean;
+  /** `VmConfig.maxStackHeight`: the logical stack limit, `null` for none. */
+  readonly maxStackHeight: number | null;
+  /** `VmConfig.canonicalizeNaNs`. */
+  readonly canonicalizeNaNs: boolean;
   /** The transform itself (see `transformId` in `transform/transform-options.ts`). */
   readonly transform: string;
 }
@@ -130,6 +136,40 @@ export interface BacktraceFacts {
   readonly offsetDelta: number | null;
   /** Asyncify: the compiled module's offsets mapped to the guest's, where the transform kept track (`null`: not). */
   readonly offsetMap: OffsetMap | null;
+  /**
+   * How the code rewrite (fuel, the stack limit) moved the function index space, or `null` where
+   * nothing moved: a compiled module's index maps back to the guest's with `guestFunctionIndex`
+   * (`transform/code-rewrite.ts`). `functionCount` and `engineFunctions` are then about the
+   * guest's functions and the compiled module's, as without a rewrite.
+   */
+  readonly functionShift: FunctionIndexShift | null;
+}
+
+/**
+ * How the code rewrite moved the function index space (the same shape as
+ * `transform/code-rewrite.ts`'s): the guest's imports keep their indices, the imports it added
+ * come right after them, then the guest's own functions, then the rewrite's.
+ */
+export interface FunctionIndexShift {
+  readonly guestImports: number;
+  readonly addedImports: number;
+  readonly guestFunctions: number;
+  readonly functions: number;
+}
+
+/**
+ * The counters the code rewrite added for fuel and the logical stack limit (`VmConfig.fuel`,
+ * `VmConfig.maxStackHeight`): mutable globals the compiled module exports under names of
+ * `transform/abi.ts`, never among the guest's own (it cannot name them: they come after its
+ * globals, and its exports are looked up by its own names), and the imports through which
+ * the guest pauses for fuel or traps at the limit (in the function index space, after the
+ * guest's imports).
+ */
+export interface MeteringFacts {
+  /** Fuel: the counter (i64, fuel left) and the import that pauses until the host adds fuel. */
+  readonly fuel: { readonly counterExport: string; readonly importIndex: number } | null;
+  /** The stack limit: the height (i32), the import that throws, the limit. */
+  readonly stack: { readonly heightExport: string; readonly importIndex: number; readonly limit: number } | null;
 }
 
 /** Everything needed to make a fresh instance; see the module documentation. */
@@ -186,5 +226,7 @@ export interface BaseComponents {
   readonly reuseGrownMemory: boolean;
   /** What a trap's backtrace needs. */
   readonly backtrace: BacktraceFacts;
+  /** The fuel and stack-height counters, or `null` for a module compiled without either. */
+  readonly metering: MeteringFacts | null;
 }
 

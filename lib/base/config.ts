@@ -186,7 +186,43 @@ export interface VmConfig {
    * other work.
    */
   readonly backend?: Backend | 'auto';
+
+  /**
+   * Compile fuel metering in (default `false`): every call then runs on a budget of *fuel*
+   * given by `Prepare.start(fn, params, { fuel })`, and pauses with the outcome
+   * `{ type: 'outOfFuel' }` when it runs out, at the same instruction on every backend and
+   * engine; `VirtualMachine.addFuel(n)` and `run(null)` / `runAsync(null)` resume it as if
+   * nothing happened, and `VirtualMachine.fuelConsumed` counts what it used. The unit is defined
+   * on the guest's own instructions (1 per instruction, with a stated cost table): see
+   * `docs/features.md` (*Fuel*). Costs some run speed (about 1.1-1.3x on real runtimes) and,
+   * on Asyncify, instruments every function that pays fuel.
+   */
+  readonly fuel?: boolean;
+
+  /**
+   * A logical stack limit (default: none): a call whose active guest frames would cost more than
+   * this traps with kind `StackLimitExceeded`, at the same depth on every backend and engine.
+   * Each frame costs `2 + parameters + locals + the most operand stack values` of its function
+   * (see `docs/features.md`, *Logical stack limit*). An integer from 0 to 2^31 - 1;
+   * {@link DEFAULT_MAX_STACK_HEIGHT} traps before the native stack of every engine measured
+   * runs out. A larger limit may meet the engine's own limit first (`StackExhausted`).
+   */
+  readonly maxStackHeight?: number;
+
+  /**
+   * Canonicalize NaNs (default `false`): every floating-point result of arithmetic that is a
+   * NaN is the canonical NaN (f32 `0x7fc00000`, f64 `0x7ff8000000000000`), as wasmtime's
+   * `cranelift_nan_canonicalization`, so float bits are the same on every engine and CPU.
+   */
+  readonly canonicalizeNaNs?: boolean;
 }
+
+/**
+ * A `VmConfig.maxStackHeight` that traps before the native stack of every engine and backend
+ * measured runs out, for every frame shape (see `docs/features.md`, *Logical stack limit*, for
+ * the measurements and the margin).
+ */
+export const DEFAULT_MAX_STACK_HEIGHT = 16_384;
 
 /**
  * A host function answering an import inline (see {@link VmConfig.inlineImports}). `params` are
@@ -210,6 +246,8 @@ export const CONFIG_DEFAULTS = {
   unwindBufferPages: 64,
   asyncifyStack: 'auto',
   backend: 'asyncify',
+  fuel: false,
+  canonicalizeNaNs: false,
 } as const satisfies Partial<VmConfig>;
 
 /**
@@ -218,7 +256,7 @@ export const CONFIG_DEFAULTS = {
  * ({@link withPrivateBytes}), so that the caller may reuse its array meanwhile.
  */
 export type ResolvedConfig = Required<
-  Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend' | 'features' | 'asyncifyStack'>
+  Omit<VmConfig, 'inlineImports' | 'cache' | 'onProgress' | 'maxMemoryPages' | 'backend' | 'features' | 'asyncifyStack' | 'maxStackHeight'>
 > & {
   /** The allowed features. */
   readonly features: FeatureSet;
@@ -227,6 +265,8 @@ export type ResolvedConfig = Required<
   /** Where Asyncify keeps a paused stack, as asked (the Asyncify backend resolves `'auto'`). */
   readonly asyncifyStack: AsyncifyStack | 'auto';
   readonly maxMemoryPages: number | null;
+  /** The logical stack limit, `null` for none. */
+  readonly maxStackHeight: number | null;
   readonly moduleBytes: Uint8Array<ArrayBuffer>;
   readonly inlineImports: VmConfig['inlineImports'] | null;
   readonly cache: ArtifactCache | null;
@@ -245,7 +285,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`inlineImports` must be a function');
   }
   if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
-  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport', 'reuseGrownMemory'] as const) {
+  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport', 'reuseGrownMemory', 'fuel', 'canonicalizeNaNs'] as const) {
     if (config[option] !== undefined && typeof config[option] !== 'boolean') {
       bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
     }
@@ -280,6 +320,10 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   if (maxMemoryPages !== null && (!Number.isInteger(maxMemoryPages) || maxMemoryPages < 0 || maxMemoryPages > MAX_PAGES)) {
     bad(`\`maxMemoryPages\` must be an integer in 0 .. ${MAX_PAGES}, got ${describeValue(maxMemoryPages)}`);
   }
+  const maxStackHeight = config.maxStackHeight ?? null;
+  if (maxStackHeight !== null && (!Number.isInteger(maxStackHeight) || maxStackHeight < 0 || maxStackHeight > MAX_STACK_HEIGHT_LIMIT)) {
+    bad(`\`maxStackHeight\` must be an integer in 0 .. ${MAX_STACK_HEIGHT_LIMIT}, got ${describeValue(maxStackHeight)}`);
+  }
   return {
     // Engines compile only from an ArrayBuffer: a view of a SharedArrayBuffer is copied.
     moduleBytes: config.moduleBytes.buffer instanceof ArrayBuffer ? (config.moduleBytes as Uint8Array<ArrayBuffer>) : config.moduleBytes.slice(),
@@ -297,8 +341,14 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     unwindBufferPages,
     asyncifyStack,
     backend,
+    fuel: config.fuel ?? CONFIG_DEFAULTS.fuel,
+    maxStackHeight,
+    canonicalizeNaNs: config.canonicalizeNaNs ?? CONFIG_DEFAULTS.canonicalizeNaNs,
   };
 }
+
+/** The largest `VmConfig.maxStackHeight` (the counter is an i32 compared unsigned, plus one frame). */
+const MAX_STACK_HEIGHT_LIMIT = 0x7fff_ffff;
 
 /** `config` with a private copy of the module bytes; see {@link ResolvedConfig}. */
 export function withPrivateBytes(config: ResolvedConfig): ResolvedConfig {

@@ -179,7 +179,12 @@ export type RunErrorKind =
   /** The value's type is not the interrupted import's result type (or `null` was expected). */
   | 'BadValueType'
   /** The value has the right type but its payload is not a valid value of that type. */
-  | 'InvalidValue';
+  | 'InvalidValue'
+  /**
+   * `runToCompletion`: the call ran out of fuel (`VmConfig.fuel`) and its `onOutOfFuel` added
+   * none (or there was none). The machine is paused out of fuel: `addFuel()` and run it again.
+   */
+  | 'OutOfFuel';
 
 /** Thrown by {@link VirtualMachine.run}. */
 export class RunError extends VmError<RunErrorKind> {
@@ -243,6 +248,11 @@ export type UsageErrorKind =
   | 'StepInProgress'
   /** The operation does not exist on this prototype's backend (`toArtifact()` on JSPI). */
   | 'UnsupportedOnBackend'
+  /**
+   * A fuel operation (a budget given to `start()`, `addFuel()`, `fuelConsumed`) on a prototype
+   * created without `VmConfig.fuel`.
+   */
+  | 'FuelNotEnabled'
   /**
    * A synchronous transition that needs a new instance (`clone()`, or `intoPrototype()` when the
    * used instance cannot be reset) was refused by the engine's limit on synchronous
@@ -309,6 +319,12 @@ export type TrapKind =
   | 'IndirectCallMismatch'
   /** The call stack was too deep: for the engine, or for the buffer that holds a paused stack. */
   | 'StackExhausted'
+  /**
+   * The call's guest frames would have passed the logical stack limit
+   * (`VmConfig.maxStackHeight`): deterministic, at the same depth on every backend and engine,
+   * unlike `StackExhausted`, which is the engine's own limit.
+   */
+  | 'StackLimitExceeded'
   /**
    * An inline host function (`VmConfig.inlineImports`) threw, or returned a value that is not of
    * the import's result type. The trap's `cause` is the error.

@@ -8,10 +8,23 @@
  * and where it traps (file and line for a module with DWARF, e.g. clang's `-g`). The file may
  * hold whatever the other commands read (raw or zstd-compressed wasm, hex, a chain spec).
  *
+ * `--fuel <n>` runs the call on a fuel budget (`VmConfig.fuel`): a call that runs out is stopped
+ * (exit status 1) and the fuel consumed is printed either way; `--max-stack-height <n|default>`
+ * sets the logical stack limit (`VmConfig.maxStackHeight`), `--canonicalize-nans` canonical NaNs.
+ *
  * @module
  */
 
-import { NewError, type Signature, type Trap, type ValueType, VirtualMachinePrototype, WasmValue } from '../index.js';
+import {
+  DEFAULT_MAX_STACK_HEIGHT,
+  NewError,
+  type Signature,
+  type Trap,
+  type ValueType,
+  type VirtualMachine,
+  VirtualMachinePrototype,
+  WasmValue,
+} from '../index.js';
 import { readModuleFacts } from '../load/module-facts.js';
 import { type OptionSpec, type ParsedArgs, integerOption } from './args.js';
 import { ExitStatus, type ExitStatusCode } from './exit-status.js';
@@ -84,9 +97,26 @@ function answerOf(type: ValueType | null, answer: number): WasmValue | null {
 
 /** The options of `call`. */
 export const CALL_OPTIONS: OptionSpec = {
-  values: [...MODULE_OPTION_VALUES, 'backend', 'answer', 'max-interrupts'],
-  flags: [...MODULE_OPTION_FLAGS],
+  values: [...MODULE_OPTION_VALUES, 'backend', 'answer', 'max-interrupts', 'fuel', 'max-stack-height'],
+  flags: [...MODULE_OPTION_FLAGS, 'canonicalize-nans'],
 };
+
+/** `--fuel <n>`: the call's fuel budget (a non-negative integer below 2^63), or `undefined`. */
+function fuelOption(args: ParsedArgs): bigint | undefined {
+  const raw = args.values.get('fuel');
+  if (raw === undefined) return undefined;
+  const value = /^\d+$/.test(raw) ? BigInt(raw) : -1n;
+  if (value < 0n || value >= 1n << 63n) throw new UsageProblem(`--fuel must be an integer from 0 to 2^63 - 1, got ${JSON.stringify(raw)}`, 'call');
+  return value;
+}
+
+/** `--max-stack-height <n|default>`: the logical stack limit, or `undefined`. */
+function maxStackHeightOption(args: ParsedArgs): number | undefined {
+  if (args.values.get('max-stack-height') === 'default') return DEFAULT_MAX_STACK_HEIGHT;
+  const value = integerOption(args, 'max-stack-height', 'call');
+  if (value !== undefined && value > 0x7fff_ffff) throw new UsageProblem('--max-stack-height must be at most 2147483647', 'call');
+  return value;
+}
 
 /**
  * Runs `call`; returns its exit status: 0 when the call finished, 1 when it trapped (the
@@ -102,6 +132,14 @@ export async function callCommand(args: ParsedArgs, out: (line: string) => void,
   const maxInterrupts = integerOption(args, 'max-interrupts', 'call') ?? DEFAULT_MAX_INTERRUPTS;
   const backend = backendOption(args, 'call');
   const options = moduleOptions(args, 'call');
+  const fuel = fuelOption(args);
+  const maxStackHeight = maxStackHeightOption(args);
+  const bounds = {
+    ...(fuel === undefined ? {} : { fuel: true }),
+    ...(maxStackHeight === undefined ? {} : { maxStackHeight }),
+    ...(args.flags.has('canonicalize-nans') ? { canonicalizeNaNs: true } : {}),
+  };
+  const budget = fuel === undefined ? undefined : { fuel };
   const input = await readInputFile(file);
   const wasm = decodeRuntimeCode(input.code).wasm;
 
@@ -112,6 +150,7 @@ export async function callCommand(args: ParsedArgs, out: (line: string) => void,
       moduleBytes: wasm,
       symbols: (module, name, signature) => imports.push({ module, name, signature }) - 1,
       ...options,
+      ...bounds,
       backend,
     });
   } catch (e) {
@@ -131,14 +170,23 @@ export async function callCommand(args: ParsedArgs, out: (line: string) => void,
   // Checked by start(): an export that is not there is StartError(FunctionNotFound), arguments
   // that do not fit its signature StartError(InvalidParameters), before anything is printed
   // (a module with a start function must run it first).
-  let vm = prepare.startFunctionPending ? null : prepare.start(exportName, params);
+  let vm = prepare.startFunctionPending ? null : prepare.start(exportName, params, budget);
   out(`${file}: accepted, backend ${prototype.backend}`);
   let interrupts = 0;
-  type Ended = { trap: Trap | null; value: WasmValue | null; stopped: boolean };
-  /** Runs `vm` to its end, printing its interrupts, or stops it after `maxInterrupts`. */
-  const run = async (vm: ReturnType<typeof prepare.start>): Promise<Ended> => {
+  type Ended = { trap: Trap | null; value: WasmValue | null; stopped: boolean; outOfFuel?: boolean };
+  /** Prints the fuel `vm`'s call consumed (with `--fuel`). */
+  const reportFuel = (vm: VirtualMachine): void => {
+    if (fuel !== undefined) out(`  fuel consumed: ${vm.fuelConsumed} of ${fuel}`);
+  };
+  /** Runs `vm` to its end, printing its interrupts, or stops it after `maxInterrupts` or when out of fuel. */
+  const run = async (vm: VirtualMachine): Promise<Ended> => {
     let outcome = await vm.runAsync(null);
-    while (outcome.type === 'interrupted') {
+    while (outcome.type === 'interrupted' || outcome.type === 'outOfFuel') {
+      if (outcome.type === 'outOfFuel') {
+        reportFuel(vm);
+        prepare = vm.intoPrototype().prepare();
+        return { trap: null, value: null, stopped: true, outOfFuel: true };
+      }
       if (interrupts === maxInterrupts) {
         // Abandoned: the paused call is let go of (on JSPI, its stack unwinds).
         prepare = vm.intoPrototype().prepare();
@@ -150,10 +198,15 @@ export async function callCommand(args: ParsedArgs, out: (line: string) => void,
       out(`  ${imported.module}.${imported.name}(${outcome.params.map(show).join(', ')}) -> ${show(value)}`);
       outcome = await vm.runAsync(value);
     }
+    reportFuel(vm);
     prepare = vm.intoPrepare();
     return outcome.type === 'trapped' ? { trap: outcome.trap, value: null, stopped: false } : { trap: null, value: outcome.value, stopped: false };
   };
   const failed = (ended: Ended): ExitStatusCode | null => {
+    if (ended.outOfFuel === true) {
+      out(`stopped: out of fuel (--fuel ${fuel})`);
+      return ExitStatus.CallFailed;
+    }
     if (ended.stopped) {
       out(`stopped: ${count(maxInterrupts)} interrupts answered and the call still running (--max-interrupts ${maxInterrupts})`);
       return ExitStatus.CallFailed;
@@ -166,9 +219,9 @@ export async function callCommand(args: ParsedArgs, out: (line: string) => void,
 
   if (vm === null) {
     out('start function:');
-    const status = failed(await run(prepare.callStartFunction()));
+    const status = failed(await run(prepare.callStartFunction(budget)));
     if (status !== null) return status;
-    vm = prepare.start(exportName, params);
+    vm = prepare.start(exportName, params, budget);
   }
   out(`${exportName}(${params.map(show).join(', ')}):`);
   const ended = await run(vm);

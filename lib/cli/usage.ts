@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DEFAULT_MAX_STACK_HEIGHT } from '../base/config.js';
 import { LIBRARY_VERSION } from '../base/version.js';
 import { DEFAULT_MAX_INTERRUPTS } from './call.js';
 import { EXIT_STATUS_TABLE, ExitStatus } from './exit-status.js';
@@ -74,11 +75,18 @@ Asyncify its transform takes seconds (tens for a large runtime), with progress o
     details: `Calls an export of any module, answering every import with --answer (default 0) and
 printing each interrupt, then the result, or the trap with its backtrace (file and line for a
 module with DWARF, e.g. clang -g). Arguments: 5 (an i32), -1, 0xff, i64:5, f32:1.5, f64:2.
-A call still running after --max-interrupts interrupts is stopped (exit status 1).
+A call still running after --max-interrupts interrupts, or out of --fuel, is stopped (exit
+status 1).
 ${MODULE_OPTIONS_HELP}
   --backend <b>         asyncify, jspi or auto (default)
   --answer <n>          what every import returns (default 0)
-  --max-interrupts <n>  stop the call after <n> interrupts (default ${DEFAULT_MAX_INTERRUPTS})`,
+  --max-interrupts <n>  stop the call after <n> interrupts (default ${DEFAULT_MAX_INTERRUPTS})
+  --fuel <n>            meter the call: stop it once it has consumed <n> units of fuel (1 per
+                        instruction; see docs/features.md) and print what it consumed
+  --max-stack-height <n|default>
+                        trap (StackLimitExceeded) once the call's frames cost more than <n>
+                        logical units (default: ${DEFAULT_MAX_STACK_HEIGHT}), the same on every engine
+  --canonicalize-nans   every NaN a float operation makes is the canonical NaN`,
     statuses: [0, 1, 2, 3, 4, 6],
   },
   prepare: {

@@ -14,6 +14,11 @@
  * threads, exceptions, GC, tail calls) are reported, and the rest of that function is skipped
  * (their immediates are not decoded): the other functions are still scanned.
  *
+ * A pipeline that walks every instruction anyway (the JSPI backend's, when it applies the code
+ * rewrite: `load/bounds-rewrite.ts`) may scan the headers only (`{ code: false }`), when what the
+ * walk saw of the instructions is within the allowed set: the scan of the code is then repeated
+ * only for a module it must refuse, to say precisely why.
+ *
  * On the way it records what the VM needs to know about the module's behaviour: the deepest
  * nesting of blocks (the Asyncify transform's cost), and whether the guest can change what a
  * reset cannot put back (tables, dropped segments: see `vm/live-instance.ts`).
@@ -207,9 +212,10 @@ export function scanFeatures(
   bytes: Uint8Array,
   allowed: FeatureSet,
   stats: ScanStatistics = { maxNesting: 0, resetBlocker: null, referenceFunction: null },
+  options: { readonly code?: boolean } = {},
 ): FeatureViolation[] {
   const findings = new Findings(bytes, allowed);
-  scanModule(bytes, findings, stats);
+  scanModule(bytes, findings, stats, options.code ?? true);
   return findings.list();
 }
 
@@ -237,7 +243,8 @@ function limitsFeature(flags: number): string | null {
   return MEMORY64; // 64-bit index (and shared 64-bit)
 }
 
-function scanModule(bytes: Uint8Array, findings: Findings, stats: ScanStatistics): void {
+/** The scan; `code`: the code section's instructions too (else a caller that walked them itself vouches for them). */
+function scanModule(bytes: Uint8Array, findings: Findings, stats: ScanStatistics, code: boolean): void {
   let importedFunctions = 0;
   // Tables imported or defined: more than one is reference types.
   let tables = 0;
@@ -346,6 +353,7 @@ function scanModule(bytes: Uint8Array, findings: Findings, stats: ScanStatistics
           for (let i = 0, n = r.u32(); i < n; i++) elementSegment(r, i, findings);
           break;
         case 10: // code
+          if (!code) break;
           for (let i = 0, n = r.u32(); i < n; i++) {
             const size = r.u32();
             const end = r.pos + size;

@@ -85,14 +85,20 @@ export async function validateModuleAsync(config: ResolvedConfig): Promise<Valid
 /**
  * Step 2, the feature scan, and with `limitNesting` the nesting bound the Asyncify transform
  * needs (the JSPI backend has no transform and no such bound). An encoding the feature set does
- * not allow is refused at once (the scan cannot go on).
+ * not allow is refused at once (the scan cannot go on). `code`: the code was walked already and
+ * uses only allowed instructions (the JSPI pipeline's code rewrite says so), with this reset
+ * blocker: only the headers are scanned.
  */
-export function checkFeatures(config: ResolvedConfig, limitNesting: boolean): Validation {
+export function checkFeatures(
+  config: ResolvedConfig,
+  limitNesting: boolean,
+  code: { readonly resetBlocker: string | null } | null = null,
+): Validation {
   const bytes = config.moduleBytes;
   let violations: FeatureViolation[];
-  const stats: ScanStatistics = { maxNesting: 0, resetBlocker: null, referenceFunction: null };
+  const stats: ScanStatistics = { maxNesting: 0, resetBlocker: code?.resetBlocker ?? null, referenceFunction: null };
   try {
-    violations = scanFeatures(bytes, config.features, stats);
+    violations = scanFeatures(bytes, config.features, stats, { code: code === null });
   } catch (e) {
     if (!(e instanceof BinaryFormatError)) throw e;
     throw new NewError('InvalidWasm', `the module is malformed for the '${config.features.name}' feature set: ${e.message}`, {
@@ -264,6 +270,9 @@ export function artifactOptions(
     unwindBufferPages: config.unwindBufferPages,
     asyncifyStack,
     maxMemoryPages: config.maxMemoryPages,
+    fuel: config.fuel,
+    maxStackHeight: config.maxStackHeight,
+    canonicalizeNaNs: config.canonicalizeNaNs,
     transform: transformId(asyncifyStack, postPasses),
   };
 }

@@ -103,7 +103,13 @@ export type RuntimeCallErrorKind =
   /** The call's `signal` was aborted while the call was paused. */
   | 'Aborted'
   /** The entry point returned with storage transactions still open (`ext_storage_start_transaction` without its commit or rollback). */
-  | 'UnclosedTransaction';
+  | 'UnclosedTransaction'
+  /**
+   * The call ran out of its fuel budget (`RuntimeCallOptions.fuel`, on a runtime created with
+   * `fuel: true`) and its `onOutOfFuel` added none (or there was none). `fuelConsumed` says what
+   * it had consumed.
+   */
+  | 'OutOfFuel';
 
 /**
  * Thrown (as a rejected promise) by `runtimeCall`. The runtime that was called is unharmed: the
@@ -113,10 +119,13 @@ export class RuntimeCallError extends VmError<RuntimeCallErrorKind> {
   override readonly name = 'RuntimeCallError';
   /** For the host-function kinds (and `Panic`): the name of the import concerned. */
   declare readonly function?: string;
+  /** For `OutOfFuel`: the fuel the call had consumed. */
+  declare readonly fuelConsumed?: bigint;
 
-  constructor(kind: RuntimeCallErrorKind, message: string, details?: { function?: string; cause?: unknown }) {
+  constructor(kind: RuntimeCallErrorKind, message: string, details?: { function?: string; cause?: unknown; fuelConsumed?: bigint }) {
     super(kind, message, details?.cause);
     if (details?.function !== undefined) this.function = details.function;
+    if (details?.fuelConsumed !== undefined) this.fuelConsumed = details.fuelConsumed;
   }
 }
 

@@ -102,6 +102,20 @@ export interface PassModule {
   readonly costs: Int32Array;
 }
 
+/**
+ * What the code uses beyond the MVP, as {@link CodePass.features} records it on the way (bits):
+ * enough for a caller that knows the allowed feature set to skip a scan of the code of its own
+ * when the code uses nothing else (`load/features.ts`: the scan of the headers is then enough).
+ * `OTHER` is anything else (bulk table operations, references, block types by index, typed
+ * `select`, `call_indirect` through a table index that is not a one-byte 0): the caller then
+ * scans the code to say precisely what.
+ */
+export const CODE_SIGN_EXTENSION = 1;
+export const CODE_SATURATING = 2;
+/** `memory.init`, `data.drop`, `memory.copy`, `memory.fill`. */
+export const CODE_BULK_MEMORY = 4;
+export const CODE_OTHER = 8;
+
 /** Scratch local kinds and their types. */
 const T = 0;
 const A = 1;
@@ -164,6 +178,13 @@ export class CodePass {
   readonly patchCallee = new IntList(256);
   /** Types of the scratch locals the last function needs, in local index order. */
   readonly scratchTypes: number[] = [];
+  /** What the code walked so far uses beyond the MVP ({@link CODE_OTHER} and its siblings). */
+  features = 0;
+  /**
+   * The first `data.drop` (`data.drop in function 7`), which a reset cannot undo (as the feature
+   * scan's `resetBlocker`; the other blockers are {@link CODE_OTHER}).
+   */
+  dataDrop: string | null = null;
 
   readonly #scratchIndex = new Int32Array(6);
   #localCount = 0;
@@ -261,6 +282,7 @@ export class CodePass {
       if (op >= 0x45 && op <= 0xc4) {
         // Numeric: no immediates, never a net push.
         if (!dead) height += NET[op]!;
+        if (op >= 0xc0) this.features |= CODE_SIGN_EXTENSION;
         if (offsets && TRAPS_OR_CALLS[op] === 1) {
           const n = this.tokens;
           tokenAt[n] = w.pos + at - this.#from;
@@ -357,7 +379,9 @@ export class CodePass {
         } else if ((b & 0xc0) === 0x40) {
           p++;
           entryResults = 1;
+          if (b < 0x7c) this.features |= CODE_OTHER;
         } else {
+          this.features |= CODE_OTHER;
           const type = leb(bytes, p);
           p = next;
           entryParams = typeParams[type]!;
@@ -450,6 +474,7 @@ export class CodePass {
       case 0x11: {
         // call_indirect
         const type = leb(bytes, p);
+        if (bytes[next] !== 0) this.features |= CODE_OTHER;
         p = skipLeb(bytes, next);
         if (!dead) {
           height += typeResults[type]! - typeParams[type]! - 1;
@@ -464,6 +489,7 @@ export class CodePass {
         break;
       case 0x1c: {
         // select with types (one value type byte each: the VM allows no typed references)
+        this.features |= CODE_OTHER;
         const count = leb(bytes, p);
         p = next + count;
         if (!dead) height -= 2;
@@ -471,6 +497,7 @@ export class CodePass {
       }
       case 0x25: // table.get
       case 0x26: // table.set
+        this.features |= CODE_OTHER;
         p = skipLeb(bytes, p);
         if (!dead) height += NET[op]!;
         if (m.offsets) this.#tokenHere(at);
@@ -485,13 +512,16 @@ export class CodePass {
         break;
       }
       case 0xd0: // ref.null
+        this.features |= CODE_OTHER;
         p++;
         if (!dead && ++height > max) max = height;
         break;
       case 0xd1: // ref.is_null
+        this.features |= CODE_OTHER;
         break;
       case 0xd2: {
         // ref.func
+        this.features |= CODE_OTHER;
         const target = leb(bytes, p);
         p = next;
         if (!dead && ++height > max) max = height;
@@ -524,6 +554,8 @@ export class CodePass {
     p = next;
     if (sub >= FC_COUNT) throw new RewriteError(`function ${index}: unknown instruction 0xfc ${sub} at byte ${at}`);
     this.#sub = sub;
+    this.features |= sub <= 7 ? CODE_SATURATING : sub <= 11 ? CODE_BULK_MEMORY : CODE_OTHER;
+    if (sub === 9) this.dataDrop ??= `data.drop in function ${index}`;
     const immediates = FC_IMMEDIATES[sub]!;
     if (immediates === IMM_U32) {
       const value = leb(bytes, p);

@@ -83,9 +83,10 @@ import { BinaryReader, MODULE_HEADER, type SectionSpan, splitSections } from '..
 import type { OffsetMap } from '../base/components.js';
 import { FUEL_EXPORT, FUEL_IMPORT, STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT } from './abi.js';
 import { ByteWriter, IntList, u32Length } from './byte-writer.js';
-import { CodePass, type PassModule } from './code-pass.js';
+import { CODE_OTHER, CodePass, type PassModule } from './code-pass.js';
 import { outOfFuelBody } from './fuel-metering.js';
 import { MAX_TOTAL_PAGES, PAGE_BYTES, shiftedSegmentOffset } from './memory-shift.js';
+import type { FunctionIndexShift } from './function-shift.js';
 import { RewriteError } from './rewrite-error.js';
 import { MAX_LIMIT, chargedCost, costWidth, thunkBody } from './stack-limit.js';
 
@@ -121,30 +122,7 @@ export interface CodeRewriteOptions {
   readonly offsetMap?: boolean;
 }
 
-/** How the function index space moved. */
-export interface FunctionIndexShift {
-  /** The guest's function imports, which keep their indices. */
-  readonly guestImports: number;
-  /** Imports the rewrite added right after them (every guest-defined function moves up by this). */
-  readonly addedImports: number;
-  /** The guest's functions, imports included (indices below this are the guest's, before the move). */
-  readonly guestFunctions: number;
-  /** Every function of the new module. */
-  readonly functions: number;
-}
-
-/** The guest's function index of `index` in the rewritten module, or `null` for a function the rewrite added. */
-export function guestFunctionIndex(shift: FunctionIndexShift, index: number): number | null {
-  if (index < shift.guestImports) return index;
-  if (index < shift.guestImports + shift.addedImports) return null;
-  const guest = index - shift.addedImports;
-  return guest < shift.guestFunctions ? guest : null;
-}
-
-/** The index in the rewritten module of the guest's function `guest`. */
-export function rewrittenFunctionIndex(shift: FunctionIndexShift, guest: number): number {
-  return guest < shift.guestImports ? guest : guest + shift.addedImports;
-}
+export { type FunctionIndexShift, guestFunctionIndex, rewrittenFunctionIndex } from './function-shift.js';
 
 /** The memory after a shift. */
 export interface ShiftedMemory {
@@ -206,6 +184,12 @@ export interface RewrittenCode {
    * function index order, as `BacktraceFacts.engineFunctions.bodyStarts`.
    */
   readonly bodyStarts: Uint32Array;
+  /**
+   * What the guest's code uses beyond the MVP, seen on the way (`code-pass.ts`'s `CODE_*` bits,
+   * with non-number local types as `CODE_OTHER`), and its first `data.drop`: so that a caller
+   * can skip a scan of the code of its own (`load/features.ts`) when nothing else is used.
+   */
+  readonly codeFeatures: { readonly bits: number; readonly dataDrop: string | null };
 }
 
 /** V8's limit on a function's locals, parameters included. */
@@ -382,6 +366,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   };
 
   let pass: CodePass | null = null;
+  let codeOther = false;
   /** For each function: its first offset map entry and where its body starts in the module. */
   const bodyTokens = new IntList(offsets ? 2 * defined + 2 : 4);
   const writeCode = (s: SectionSpan | null): void => {
@@ -400,7 +385,8 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         let declared = 0;
         for (let g = 0; g < groups; g++) {
           declared += r!.u32();
-          r!.u8();
+          const type = r!.u8();
+          if (type < 0x7c || type > 0x7f) codeOther = true;
         }
         const localsEnd = r!.pos;
         const index = I + j;
@@ -681,6 +667,10 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
           },
     offsetMap: offsets ? offsetMapOf(pass as CodePass | null, bodyTokens) : null,
     bodyStarts: Uint32Array.from(bodyStarts),
+    codeFeatures: {
+      bits: ((pass as CodePass | null)?.features ?? 0) | (codeOther ? CODE_OTHER : 0),
+      dataDrop: (pass as CodePass | null)?.dataDrop ?? null,
+    },
   };
 }
 

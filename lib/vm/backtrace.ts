@@ -18,6 +18,12 @@
  *   (`BaseComponents.backtrace.offsetMap`, for modules with DWARF line tables); else it is
  *   `null`.
  *
+ * With fuel or a stack limit (`VmConfig.fuel`, `VmConfig.maxStackHeight`), the code rewrite
+ * adds imports after the guest's, which moves every function the guest defines up by their
+ * number, and functions of its own after the guest's: on both backends the index is mapped back
+ * through `BacktraceFacts.functionShift` (the rewrite's own functions are left out), and the
+ * offset through the rewrite's offset map (made for modules with DWARF line tables only).
+ *
  * Then the name section names the function (demangled) and the DWARF line table gives the file
  * and line. All of it is parsed on the first trap that asks, once per module.
  *
@@ -27,6 +33,7 @@
 import type { BacktraceFacts, BaseComponents } from '../base/components.js';
 import type { GuestFrame } from '../base/errors.js';
 import { LineTable, demangle, parseFunctionNames } from '../load/debug-info.js';
+import { guestFunctionIndex } from '../transform/function-shift.js';
 
 /** The parsed debugging sections of a module. */
 interface Parsed {
@@ -116,9 +123,13 @@ export function guestFrames(error: unknown, components: BaseComponents): GuestFr
   for (const line of stackOf(error).split('\n')) {
     const frame = parseFrame(line, facts);
     if (frame === null) continue;
-    const { index, offset: engineOffset } = frame;
+    const { offset: engineOffset } = frame;
+    // The code rewrite (fuel, the stack limit) moves the guest's functions up past its own
+    // imports and adds functions after them: the index maps back, or is not the guest's.
+    const shift = facts.functionShift;
+    const index = shift === null ? frame.index : guestFunctionIndex(shift, frame.index);
     // The transform's own functions (and any other module's, which cannot be told apart) are not the guest's.
-    if (index >= facts.functionCount) continue;
+    if (index === null || index >= facts.functionCount) continue;
     const offset =
       facts.offsetDelta !== null ? engineOffset + facts.offsetDelta : facts.offsetMap !== null ? mapOffset(facts.offsetMap, engineOffset) : null;
     const { names, lines } = parsed(facts);

@@ -57,10 +57,12 @@ import { NewError, UsageError } from '../base/errors.js';
 import { HOST_DATA, PAGE_SIZE } from '../base/guest-memory-access.js';
 import type { Signature } from '../base/values.js';
 import {
+  FUEL_IMPORT,
   FUNCTION_IMPORT_MODULE,
   MEMORY_EXPORT,
   MEMORY_IMPORT_MODULE,
   MEMORY_IMPORT_NAME,
+  STACK_LIMIT_IMPORT,
   START_EXPORT,
   exportName,
   functionImportName,
@@ -69,6 +71,7 @@ import type { VmBackend } from '../backends/backend.js';
 import type { CallDriver } from '../backends/call-driver.js';
 import { GuestMemory, realMemoryLimits } from './guest-memory.js';
 import { inlineImportFunction } from './inline-imports.js';
+import { StackLimitExceeded } from './traps.js';
 
 /** The value an import returns while unwinding: discarded, but it must have the right JS type. */
 function placeholderFor(signature: Signature): unknown {
@@ -120,6 +123,14 @@ export class LiveInstance {
   readonly #globals: readonly WebAssembly.Global[];
   /** See {@link StartFunctionState}; a reset puts it back to `pending`. */
   startFunction: StartFunctionState;
+  /**
+   * With `VmConfig.fuel`: the fuel counter (an i64 global, the fuel left) and the index of the
+   * import through which the guest pauses when it runs out (`-1` without fuel); see `fuel.ts`.
+   */
+  readonly fuelCounter: WebAssembly.Global | null;
+  readonly fuelImport: number;
+  /** With `VmConfig.maxStackHeight`: the logical stack height (an i32 global). */
+  readonly heightCounter: WebAssembly.Global | null;
 
   private constructor(
     readonly components: BaseComponents,
@@ -130,6 +141,10 @@ export class LiveInstance {
     private readonly exportsObject: WebAssembly.Exports,
   ) {
     this.#globals = components.mutableGlobals.map((name) => exportsObject[name] as WebAssembly.Global);
+    const metering = components.metering;
+    this.fuelCounter = metering?.fuel == null ? null : (exportsObject[metering.fuel.counterExport] as WebAssembly.Global);
+    this.fuelImport = metering?.fuel?.importIndex ?? -1;
+    this.heightCounter = metering?.stack == null ? null : (exportsObject[metering.stack.heightExport] as WebAssembly.Global);
     this.startFunction = components.startFunction ? 'pending' : 'none';
     if (!freshStates.has(components)) freshStates.set(components, this.#capture());
   }
@@ -276,6 +291,18 @@ function wire(components: BaseComponents, backend: VmBackend): Wiring {
     const [module, name] = components.renamed ? [FUNCTION_IMPORT_MODULE, functionImportName(index)] : [imported.module, imported.name];
     moduleObject(module)[name] = value as WebAssembly.ImportValue;
   });
+
+  // The code rewrite's own imports (fuel, the stack limit), after the guest's: see `fuel.ts`.
+  const metering = components.metering;
+  if (metering?.fuel != null) {
+    moduleObject(FUEL_IMPORT.module)[FUEL_IMPORT.name] = driver.pausingImport(metering.fuel.importIndex, undefined, 1) as WebAssembly.ImportValue;
+  }
+  if (metering?.stack != null) {
+    const limit = metering.stack.limit;
+    moduleObject(STACK_LIMIT_IMPORT.module)[STACK_LIMIT_IMPORT.name] = () => {
+      throw new StackLimitExceeded(limit);
+    };
+  }
 
   let importedMemory: WebAssembly.Memory | null = null;
   if (declared?.imported === true) {

@@ -12,6 +12,7 @@ import { Ownership } from './ownership.js';
 import { VirtualMachinePrototype } from './prototype.js';
 import { type WasmValue, describeBadValue, describeValue, formatSignature, toSignature } from '../base/values.js';
 import { VirtualMachine } from './virtual-machine.js';
+import { type StartOptions, startBudget } from './fuel.js';
 
 /**
  * Thrown by {@link Prepare.start}. The `Prepare` is consumed either way; the error gives back
@@ -50,14 +51,20 @@ export class Prepare extends MemoryAccess {
    * values), `StartFunctionPending` (the module's start function has not finished on this
    * instance, see {@link callStartFunction}). The error's `prototype`
    * holds this same instance, memory included, so the caller can prepare again.
+   *
+   * `options.fuel` is the call's fuel budget, for a prototype created with `VmConfig.fuel`
+   * (default `0n`: the first run reports `outOfFuel`). A malformed `options`, or a budget for a
+   * prototype without fuel, is a {@link UsageError} (`InvalidArgument`, `FuelNotEnabled`) that
+   * consumes nothing. The call's counters (fuel, logical stack height) are set now.
    */
-  start(functionName: string, params: readonly WasmValue[]): VirtualMachine {
+  start(functionName: string, params: readonly WasmValue[], options?: StartOptions): VirtualMachine {
     if (typeof functionName !== 'string') {
       throw new UsageError('InvalidArgument', `start: the function name must be a string, got ${typeof functionName}`);
     }
     if (!Array.isArray(params)) {
       throw new UsageError('InvalidArgument', 'start: the parameters must be an array of WasmValue');
     }
+    const budget = startBudget(this.owner.live, options, 'start');
     const live = this.owner.take('start');
     const fail = (kind: StartError['kind'], message: string): never => {
       throw new StartError(kind, message, VirtualMachinePrototype._fromInstance(live));
@@ -103,7 +110,7 @@ export class Prepare extends MemoryAccess {
       if (reason !== null) return fail('InvalidParameters', `parameter ${i} of ${name}: ${reason}`);
       args.push(param.value);
     }
-    return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature);
+    return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature, false, budget);
   }
 
   /**
@@ -125,9 +132,10 @@ export class Prepare extends MemoryAccess {
    * `Prepare`.
    *
    * Throws {@link StartError} `NoStartFunctionPending` (with the instance as `prototype`) if
-   * there is no start function left to run on this instance.
+   * there is no start function left to run on this instance. `options.fuel` as for {@link start}.
    */
-  callStartFunction(): VirtualMachine {
+  callStartFunction(options?: StartOptions): VirtualMachine {
+    const budget = startBudget(this.owner.live, options, 'callStartFunction');
     const live = this.owner.take('callStartFunction');
     if (live.startFunction !== 'pending') {
       throw new StartError(
@@ -138,7 +146,7 @@ export class Prepare extends MemoryAccess {
         VirtualMachinePrototype._fromInstance(live),
       );
     }
-    return VirtualMachine._start(live, live.startFunctionExport(), [], { params: [], result: null }, true);
+    return VirtualMachine._start(live, live.startFunctionExport(), [], { params: [], result: null }, true, budget);
   }
 
   /**

@@ -35,7 +35,7 @@
  */
 
 import type { ResolvedImport } from '../base/components.js';
-import { UsageError } from '../base/errors.js';
+import { RunError, UsageError } from '../base/errors.js';
 import { CURRENT_VIEW, type CurrentViewAccess, type GuestMemoryAccess } from '../base/guest-memory-access.js';
 import { isPromiseLike, nextJob } from '../base/promise-like.js';
 import type { Signature, WasmValue } from '../base/values.js';
@@ -63,19 +63,44 @@ export interface Interrupt {
  */
 export type InterruptHandler = (interrupt: Interrupt, memory: GuestMemoryAccess) => WasmValue | null | Promise<WasmValue | null>;
 
-/** How a call driven by {@link runToCompletion} ended. */
-export type CompletedOutcome = Exclude<ExecOutcome, { readonly type: 'interrupted' }>;
+/** How a call driven by {@link runToCompletion} ended: `finished` or `trapped`. */
+export type CompletedOutcome = Exclude<ExecOutcome, { readonly type: 'interrupted' } | { readonly type: 'outOfFuel' }>;
+
+/** Options of {@link runToCompletion}. */
+export interface RunToCompletionOptions {
+  /**
+   * For a call with fuel (`VmConfig.fuel`, the budget given to `Prepare.start`): called, while
+   * the call is paused, each time it runs out, with the fuel consumed so far. Return (or resolve
+   * to) the fuel to add, and the call goes on; return `null`, `undefined` or `0n` to stop there:
+   * `runToCompletion` then rejects with `RunError('OutOfFuel')`, the machine paused out of fuel
+   * (add fuel with `addFuel` and run it again, with `runToCompletion` or `runAsync(null)`, or
+   * abandon it with `intoPrototype()`). Without it, a call that runs out stops so. Too little
+   * added: it is asked again at once. A throw or a rejection rejects `runToCompletion` with it,
+   * the machine paused out of fuel.
+   */
+  readonly onOutOfFuel?: (fuelConsumed: bigint) => bigint | null | undefined | Promise<bigint | null | undefined>;
+}
 
 /**
  * Runs `vm`'s call from its start (or from the interrupt it is paused at) to its end, answering every
  * interrupt with `host`; resolves to the `finished` or `trapped` outcome. Rejects with what
  * `host` threw or rejected with, or with the `RunError` of an answer of the wrong type; the
  * machine is then left paused at that interrupt (use `intoPrototype()` to abandon the call, or
- * answer it yourself with `runAsync`).
+ * answer it yourself with `runAsync`). A call with fuel that runs out and is not refilled
+ * (see {@link RunToCompletionOptions.onOutOfFuel}) rejects with `RunError('OutOfFuel')`, the
+ * machine paused out of fuel.
  */
-export function runToCompletion(vm: VirtualMachine, host: InterruptHandler): Promise<CompletedOutcome> {
-  return new Promise<CompletedOutcome>((resolve, reject) => new Completion(vm, host, resolve, reject).begin());
+export function runToCompletion(vm: VirtualMachine, host: InterruptHandler, options: RunToCompletionOptions = {}): Promise<CompletedOutcome> {
+  return new Promise<CompletedOutcome>((resolve, reject) => {
+    const onOutOfFuel = options?.onOutOfFuel;
+    if (onOutOfFuel !== undefined && typeof onOutOfFuel !== 'function') {
+      reject(new UsageError('InvalidArgument', 'runToCompletion: onOutOfFuel must be a function'));
+      return;
+    }
+    new Completion(vm, host, onOutOfFuel ?? null, resolve, reject).begin();
+  });
 }
+
 
 /** An answer that is not there yet: the host answered with a promise, or failed. */
 const LATER: unique symbol = Symbol('later');
@@ -87,6 +112,8 @@ class Completion extends StepReceiver {
   #inStep = false;
   /** The step just taken paused before it returned, outside the guest. */
   #pausedNow = false;
+  /** The pause to answer is out of fuel (else an interrupt). */
+  #outOfFuel = false;
   /** The interrupt to answer. */
   #imported: ResolvedImport | null = null;
   #params: WasmValue[] = [];
@@ -96,6 +123,7 @@ class Completion extends StepReceiver {
   constructor(
     private readonly vm: VirtualMachine,
     private readonly host: InterruptHandler,
+    private readonly onOutOfFuel: RunToCompletionOptions['onOutOfFuel'] | null,
     private readonly resolve: (outcome: CompletedOutcome) => void,
     private readonly rejectCall: (error: unknown) => void,
   ) {
@@ -122,14 +150,24 @@ class Completion extends StepReceiver {
       this.reject(e);
       return;
     }
+    this.#outOfFuel = false;
     this.#imported = paused.imported;
     this.#params = paused.params;
     this.#answerNow();
   }
 
   interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): Pull | undefined {
+    this.#outOfFuel = false;
     this.#imported = imported;
     this.#params = params;
+    if (inGuest) return this.#pull;
+    if (this.#inStep) this.#pausedNow = true;
+    else nextJob(this.#answerNow);
+    return undefined;
+  }
+
+  outOfFuel(inGuest: boolean): Pull | undefined {
+    this.#outOfFuel = true;
     if (inGuest) return this.#pull;
     if (this.#inStep) this.#pausedNow = true;
     else nextJob(this.#answerNow);
@@ -199,6 +237,7 @@ class Completion extends StepReceiver {
    * is given (a promise's settlement included). A promise resumes the call when it settles.
    */
   #ask(defer?: () => Promise<unknown>): WasmValue | null | typeof LATER | Promise<unknown> {
+    if (this.#outOfFuel) return this.#askForFuel(defer);
     const imported = this.#imported!;
     const memory = this.#memory.open();
     let answer: WasmValue | null | Promise<WasmValue | null>;
@@ -239,6 +278,69 @@ class Completion extends StepReceiver {
         this.#memory.close(memory);
         this.reject(error);
       },
+    );
+    return LATER;
+  }
+
+  /**
+   * {@link #ask} for a pause out of fuel: `onOutOfFuel` says how much to add (the value to
+   * resume with is then `null`: the fuel import returns nothing), or the call stops there.
+   */
+  #askForFuel(defer?: () => Promise<unknown>): null | typeof LATER | Promise<unknown> {
+    const handler = this.onOutOfFuel;
+    if (handler === null || handler === undefined) return this.#stopOutOfFuel();
+    let answer: ReturnType<NonNullable<RunToCompletionOptions['onOutOfFuel']>>;
+    try {
+      answer = handler(this.vm.fuelConsumed);
+    } catch (e) {
+      this.reject(e);
+      return LATER;
+    }
+    if (!isPromiseLike(answer)) return this.#refuel(answer);
+    const settled = Promise.resolve(answer);
+    if (defer !== undefined) {
+      return settled.then(
+        (amount) => (this.#refuel(amount) === LATER ? defer() : this.#accept(null, defer)),
+        (error: unknown) => {
+          this.reject(error);
+          return defer();
+        },
+      );
+    }
+    settled.then(
+      (amount) => {
+        if (this.#refuel(amount) !== LATER) this.#resume(null);
+      },
+      (error: unknown) => this.reject(error),
+    );
+    return LATER;
+  }
+
+  /** Adds `amount` and returns `null` (resume), or stops the run (`LATER`) for none or a refused amount. */
+  #refuel(amount: bigint | null | undefined): null | typeof LATER {
+    if (amount === null || amount === undefined || amount === 0n) return this.#stopOutOfFuel();
+    try {
+      this.vm.addFuel(amount);
+    } catch (e) {
+      this.reject(e);
+      return LATER;
+    }
+    return null;
+  }
+
+  /** The run ends with the call paused out of fuel. */
+  #stopOutOfFuel(): typeof LATER {
+    let consumed = '';
+    try {
+      consumed = ` after consuming ${this.vm.fuelConsumed} units`;
+    } catch {
+      // Only a message.
+    }
+    this.reject(
+      new RunError(
+        'OutOfFuel',
+        `the call ran out of fuel${consumed} and was not refilled; it is paused: addFuel() and run it again, or intoPrototype()`,
+      ),
     );
     return LATER;
   }

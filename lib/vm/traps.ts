@@ -68,6 +68,18 @@ function isStackOverflow(error: unknown): boolean {
 }
 
 /**
+ * What the stack-limit import throws into the guest (`VmConfig.maxStackHeight`, see
+ * `transform/stack-limit.ts`): the call is over, as a trap of kind `StackLimitExceeded`. Never
+ * seen by a host. The guest's MVP code cannot catch it.
+ */
+export class StackLimitExceeded extends Error {
+  override readonly name = 'StackLimitExceeded';
+  constructor(readonly limit: number) {
+    super(`the logical stack limit (maxStackHeight ${limit}) was exceeded`);
+  }
+}
+
+/**
  * The trap for `error`, thrown by guest code while the call was in `context`; `null` if `error`
  * is not a guest fault (which the caller then lets propagate, since it is a bug here).
  * `unwindBufferSize` is used in the message of a paused stack that overflowed the buffer
@@ -75,6 +87,13 @@ function isStackOverflow(error: unknown): boolean {
  */
 export function trapFromError(error: unknown, context: ThrowContext, unwindBufferSize: number | null): Trap | null {
   if (error instanceof HostFunctionFailure) return new Trap('HostFunction', error.message, error.cause);
+  if (error instanceof StackLimitExceeded) {
+    return new Trap(
+      'StackLimitExceeded',
+      `call stack limit exceeded: the guest's frames would have cost more than maxStackHeight (${error.limit} units)`,
+      error,
+    );
+  }
   const isRuntimeError = error instanceof WebAssembly.RuntimeError;
   if (context === 'pausing' && (isRuntimeError || isStackOverflow(error))) {
     // While unwinding only Asyncify's own code runs, and the only thing it can run out of is

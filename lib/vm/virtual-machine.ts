@@ -51,6 +51,7 @@ import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
 import { trapFromError } from './traps.js';
+import { type CallFuel, fuelNotEnabled, startCounters } from './fuel.js';
 import type { CallDriver, Pull, Settle, Step } from '../backends/call-driver.js';
 import { type Signature, type ValueType, type WasmValue, describeBadValue, describeValue, fromEngine, isValueType } from '../base/values.js';
 
@@ -70,10 +71,20 @@ export type ExecOutcome =
   /** The function returned `value` (`null` if it returns nothing). The call is over. */
   | { readonly type: 'finished'; readonly value: WasmValue | null }
   /** The guest faulted. The call is over; the instance is still usable through `intoPrepare()`. */
-  | { readonly type: 'trapped'; readonly trap: Trap };
+  | { readonly type: 'trapped'; readonly trap: Trap }
+  /**
+   * The call ran out of fuel (`VmConfig.fuel`): it is paused before the first instruction it
+   * could not pay for. Add fuel with {@link VirtualMachine.addFuel} and call `run(null)` (or
+   * `runAsync(null)`) to go on as if nothing happened; with too little added it reports
+   * `outOfFuel` again at once, at the same place. See `fuel.ts`.
+   */
+  | { readonly type: 'outOfFuel' };
 
 /** An outcome that ends the call. */
-export type EndOutcome = Exclude<ExecOutcome, { readonly type: 'interrupted' }>;
+export type EndOutcome = Exclude<ExecOutcome, { readonly type: 'interrupted' } | { readonly type: 'outOfFuel' }>;
+
+/** The `outOfFuel` outcome (it carries nothing: one object serves every report). */
+const OUT_OF_FUEL_OUTCOME: ExecOutcome = Object.freeze({ type: 'outOfFuel' });
 
 /**
  * Where the outcome of a step goes: the caller of `run()`, the promise of `runAsync()`, or
@@ -92,6 +103,11 @@ export abstract class StepReceiver {
    * or return a {@link Pull} that answers the pause in that job (see `backends/call-driver.ts`).
    */
   abstract interrupted(imported: ResolvedImport, params: WasmValue[], inGuest: boolean): Pull | undefined;
+  /**
+   * The call ran out of fuel and is paused until fuel is added; `inGuest` and the returned pull
+   * as for {@link interrupted} (a pull's value is `null`: the fuel import returns nothing).
+   */
+  abstract outOfFuel(inGuest: boolean): Pull | undefined;
   /** The call finished or trapped. */
   abstract ended(outcome: EndOutcome): void;
   /** The step happened, but its outcome could not be reported (out of stack): the next step reports it. */
@@ -104,8 +120,11 @@ export abstract class StepReceiver {
  * ```text
  *            step(null)                 driver: paused
  *   ready ─────────────▶ running ───────────────────────────▶ interrupted
- *                          ▲  │                                    │
- *                          │  │ driver: returned | threw           │ step(value)
+ *                          ▲  │  │                                 │
+ *                          │  │  │ driver: paused at the fuel      │ step(value)
+ *                          │  │  │ import                          │
+ *                          │  │  └────────────────────────▶ outOfFuel
+ *                          │  │ driver: returned | threw           │ step(null)
  *                          │  ▼                                    │
  *                          │ ended                                 │
  *                          └───────────────────────────────────────┘
@@ -122,6 +141,10 @@ export abstract class StepReceiver {
  *   must be given a value of the import's result type: it is checked before anything changes (a
  *   wrong one is a `RunError`, and the state stays), then handed to the driver's `resume`.
  *   `outcome` is the `interrupted` outcome, made when someone asks for it.
+ * - **`outOfFuel`**: paused at the fuel import (`VmConfig.fuel`, see `fuel.ts`): the guest
+ *   could not pay for its next block. The next step must be given `null` (the import returns
+ *   nothing) and is the driver's `resume`, as from `interrupted`; the guest then pays if the host
+ *   added enough meanwhile ({@link VirtualMachine.addFuel}), else pauses here again.
  * - **`ended`**: finished or trapped. Every step is refused (`Poisoned`); `intoPrepare()` keeps
  *   the instance for another call, `intoPrototype()` makes it fresh.
  * - **`undelivered`**: the step ended, but reporting it failed for lack of stack (a host that
@@ -134,11 +157,13 @@ type CallState =
   | { readonly kind: 'ready' }
   | { readonly kind: 'running'; readonly receiver: StepReceiver }
   | { readonly kind: 'interrupted'; imported: ResolvedImport; params: WasmValue[] }
+  | { readonly kind: 'outOfFuel' }
   | { readonly kind: 'ended' }
   | { readonly kind: 'undelivered'; readonly step: Step };
 
 const READY: CallState = { kind: 'ready' };
 const ENDED: CallState = { kind: 'ended' };
+const OUT_OF_FUEL: CallState = { kind: 'outOfFuel' };
 
 /** What `#begin` returns for a step it handed over at once (an undelivered one). */
 const DELIVERED: unique symbol = Symbol('delivered');
@@ -152,6 +177,10 @@ class SynchronousReceiver extends StepReceiver {
   error: unknown = null;
   interrupted(imported: ResolvedImport, params: WasmValue[]): undefined {
     this.outcome = { type: 'interrupted', id: imported.id, params };
+    return undefined;
+  }
+  outOfFuel(): undefined {
+    this.outcome = OUT_OF_FUEL_OUTCOME;
     return undefined;
   }
   ended(outcome: EndOutcome): void {
@@ -185,6 +214,10 @@ class PromiseReceiver extends StepReceiver {
     this.resolve({ type: 'interrupted', id: imported.id, params });
     return undefined;
   }
+  outOfFuel(): undefined {
+    this.resolve(OUT_OF_FUEL_OUTCOME);
+    return undefined;
+  }
   ended(outcome: EndOutcome): void {
     this.resolve(outcome);
   }
@@ -199,6 +232,8 @@ export class VirtualMachine extends MemoryAccess {
   /** The `interrupted` state, reused at every pause (see `#report`). */
   readonly #paused: Extract<CallState, { kind: 'interrupted' }> = { kind: 'interrupted', imported: null!, params: [] };
   readonly #sync = new SynchronousReceiver();
+  /** The call's fuel (`VmConfig.fuel`), or `null` without it; see `fuel.ts`. */
+  readonly #fuel: CallFuel | null;
 
   private constructor(
     live: LiveInstance,
@@ -207,8 +242,10 @@ export class VirtualMachine extends MemoryAccess {
     private readonly signature: Signature,
     /** This call is the module's start function (see `VmConfig.startFunction`). */
     private readonly isStartFunction: boolean,
+    budget: bigint | null,
   ) {
     super(new Ownership(live, 'VirtualMachine'));
+    this.#fuel = startCounters(live, budget);
     if (live.backend.holdsEngineStacks) droppedWhilePaused.register(this, live.driver, this);
   }
 
@@ -219,8 +256,9 @@ export class VirtualMachine extends MemoryAccess {
     args: readonly unknown[],
     signature: Signature,
     isStartFunction = false,
+    budget: bigint | null = null,
   ): VirtualMachine {
-    return new VirtualMachine(live, fn, args, signature, isStartFunction);
+    return new VirtualMachine(live, fn, args, signature, isStartFunction, budget);
   }
 
   /**
@@ -351,6 +389,15 @@ export class VirtualMachine extends MemoryAccess {
       case 'interrupted':
         raw = checkResumeValue(state.imported, value);
         break;
+      case 'outOfFuel':
+        if (value !== null && value !== undefined) {
+          throw new RunError(
+            'BadValueType',
+            `the call is out of fuel: add fuel with addFuel() and resume with null, got ${describeValue(value)}`,
+            { expected: null, ...typeOf(value) },
+          );
+        }
+        break;
     }
     return raw;
   }
@@ -423,6 +470,10 @@ export class VirtualMachine extends MemoryAccess {
   /** Moves to the state `step` leads to and hands its outcome to `receiver` (returning its pull, if any). */
   #report(live: LiveInstance, step: Step, inGuest: boolean, receiver: StepReceiver): Pull | undefined {
     const driver = live.driver;
+    if (step === 'paused' && driver.pausedImport === live.fuelImport) {
+      this.#state = OUT_OF_FUEL;
+      return receiver.outOfFuel(inGuest);
+    }
     if (step === 'paused') {
       const imported = live.components.imports[driver.pausedImport]!;
       const types = imported.signature.params;
@@ -497,7 +548,8 @@ export class VirtualMachine extends MemoryAccess {
     const live = this.owner.live;
     const state = this.#state;
     if (state.kind === 'running') this.#refuseStepInProgress('intoPrototype');
-    return VirtualMachinePrototype._renew(live, state.kind === 'interrupted', () => this.#take('intoPrototype'));
+    const paused = state.kind === 'interrupted' || state.kind === 'outOfFuel';
+    return VirtualMachinePrototype._renew(live, paused, () => this.#take('intoPrototype'));
   }
 
   /**
@@ -511,8 +563,37 @@ export class VirtualMachine extends MemoryAccess {
     const state = this.#state;
     if (state.kind === 'running') this.#refuseStepInProgress('intoPrototypeAsync');
     const live = this.#take('intoPrototypeAsync');
-    if (state.kind === 'interrupted') live.driver.abandon();
+    if (state.kind === 'interrupted' || state.kind === 'outOfFuel') live.driver.abandon();
     return VirtualMachinePrototype._renewAsync(live);
+  }
+
+  /**
+   * Adds `amount` (a `bigint`, at least 0) to the call's fuel (`VmConfig.fuel`): after an
+   * `outOfFuel` outcome, add enough for the guest's next block and resume with `run(null)` or
+   * `runAsync(null)`; before the first run or while interrupted, it raises the budget. Throws
+   * {@link UsageError}: `FuelNotEnabled` without `VmConfig.fuel`, `InvalidArgument` for a bad
+   * amount (or one that would leave more than 2^63 - 1), `StepInProgress` while a step runs (a
+   * refill would then land at a point that depends on the engine's scheduling).
+   */
+  addFuel(amount: bigint): void {
+    this.owner.live;
+    const fuel = this.#fuel;
+    if (fuel === null) throw fuelNotEnabled('addFuel');
+    if (this.#state.kind === 'running') this.#refuseStepInProgress('addFuel');
+    fuel.add(amount);
+  }
+
+  /**
+   * The fuel the call has consumed since it started (`VmConfig.fuel`): the documented cost of
+   * every fuel block it entered (a block is paid in full when it is entered) and of its bulk
+   * operations, the same on every backend and engine. Throws {@link UsageError}
+   * `FuelNotEnabled` without `VmConfig.fuel`.
+   */
+  get fuelConsumed(): bigint {
+    this.owner.live;
+    const fuel = this.#fuel;
+    if (fuel === null) throw fuelNotEnabled('fuelConsumed');
+    return fuel.consumed;
   }
 
   /** Hands the instance over to a transition; the finalizer has nothing left to abandon. */

@@ -22,7 +22,7 @@ import { isObsolete, type SkipReason } from './skip-reasons.js';
 import { type InstanceOptions, type SpecHost, SpecInstance, StartFunctionTrapped, newErrorKind, vmConfig } from './spec-instance.js';
 import { SPECTEST, answerInterrupt, spectestSymbols } from './spectest-host.js';
 import { expectedTrapKinds } from './trap-kinds.js';
-import { formatScriptValue, formatWasmValue, isSignallingNan, matchValue, toWasmValue } from './wasm-values.js';
+import { formatScriptValue, formatWasmValue, isCanonicalNan, isSignallingNan, matchValue, toWasmValue } from './wasm-values.js';
 
 /** How to run the scripts: for now, how to configure the VMs. */
 export type RunOptions = InstanceOptions;
@@ -328,11 +328,18 @@ class ScriptRun {
         }
         if (command.expected.length > 1) return fail('expected several values, from a function with one result');
         const why = matchValue(expected, outcome.value, { ignoreQuietBit: action.args.some(isSignallingNan) });
-        return why === null ? passed : fail(why);
+        if (why !== null) return fail(why);
+        // With canonical NaNs, a NaN the script leaves to the engine (made by arithmetic) is exactly the canonical one.
+        if (this.options.bounds?.canonicalizeNaNs === true && expected.value?.startsWith('nan:') === true && !isCanonicalNan(outcome.value)) {
+          return fail(`${formatWasmValue(outcome.value)} is not the canonical NaN (canonicalizeNaNs)`);
+        }
+        return passed;
       }
       case 'assert_trap':
       case 'assert_exhaustion': {
-        const kinds = expectedTrapKinds(command.text, action.field);
+        // With the logical stack limit (set far below the engine's stack), it traps first.
+        const limited = command.type === 'assert_exhaustion' && this.options.bounds?.maxStackHeight != null;
+        const kinds = limited ? (['StackLimitExceeded'] as const) : expectedTrapKinds(command.text, action.field);
         if (kinds === null) return fail(`unknown trap message ${JSON.stringify(command.text)}`);
         const kind = kinds.join(' | ');
         if (outcome.type === 'finished') {

@@ -43,6 +43,14 @@ export interface InstanceOptions {
    * Off for the MVP suite, whose skip counts predate it.
    */
   readonly startFunctions?: boolean;
+  /**
+   * Fuel, the logical stack limit, canonical NaNs (`VmConfig.fuel`, `maxStackHeight`,
+   * `canonicalizeNaNs`): every module is created with them. With fuel, every call starts with
+   * none and is refilled each time it runs out (every call pauses out of fuel at once); with
+   * the stack limit, `assert_exhaustion` expects the limit's trap (see `script-runner.ts`); with
+   * canonical NaNs, a NaN result the script leaves to the engine must be exactly the canonical one.
+   */
+  readonly bounds?: Pick<VmConfig, 'fuel' | 'maxStackHeight' | 'canonicalizeNaNs'>;
 }
 
 /** Thrown by {@link SpecInstance.create} when the module's start function trapped: the spec's uninstantiable module. */
@@ -88,6 +96,8 @@ export type InvokeOutcome =
  * of prints per invocation at most.
  */
 const MAX_INTERRUPTS = 1_000_000;
+/** What a call out of fuel is given each time, with the suites run under `fuel` (see `run-suite.ts`). */
+const FUEL_REFILL = 1_000_000n;
 
 /** The config a module of the suite is created with: the spec host's imports, floats allowed, memory optional. */
 export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): VmConfig {
@@ -102,6 +112,7 @@ export function vmConfig(moduleBytes: Uint8Array, options: InstanceOptions, host
     backend: options.backend,
     ...(options.asyncifyStack === undefined ? {} : { asyncifyStack: options.asyncifyStack }),
     startFunction: options.startFunctions === true,
+    ...(options.bounds ?? {}),
   };
 }
 
@@ -157,8 +168,14 @@ export class SpecInstance {
     try {
       let outcome = await vm.runAsync(null);
       let interrupts = 0;
-      while (outcome.type === 'interrupted') {
+      while (outcome.type === 'interrupted' || outcome.type === 'outOfFuel') {
         if (++interrupts > MAX_INTERRUPTS) throw new Error(`more than ${MAX_INTERRUPTS} interrupts in one call`);
+        if (outcome.type === 'outOfFuel') {
+          // With fuel on (the suites run with each option): refilled, as a metered host would.
+          vm.addFuel(FUEL_REFILL);
+          outcome = await vm.runAsync(null);
+          continue;
+        }
         const answer = await this.host.answer(outcome.id, outcome.params);
         if ('trap' in answer) {
           // A paused call cannot be made to trap: it is abandoned, which costs its state.

@@ -207,3 +207,15 @@ export function formatWasmValue(value: WasmValue | null): string {
       return `f64:0x${f64Bits(value.value).toString(16).padStart(16, '0')} (${value.value})`;
   }
 }
+
+/** Whether `value` is exactly the canonical NaN of its type (positive, quiet, no payload: `canonicalizeNaNs`). */
+export function isCanonicalNan(value: WasmValue | null): boolean {
+  if (value === null || (value.type !== 'f32' && value.type !== 'f64') || !Number.isNaN(value.value)) return false;
+  const view = new DataView(new ArrayBuffer(8));
+  if (value.type === 'f32') {
+    view.setFloat32(0, value.value);
+    return view.getUint32(0) === 0x7fc0_0000;
+  }
+  view.setFloat64(0, value.value);
+  return view.getBigUint64(0) === 0x7ff8_0000_0000_0000n;
+}

@@ -15,7 +15,7 @@ import { artifactCacheKey } from '../../artifact/cache-key.js';
 import { artifactOf, componentsFromArtifact } from '../../artifact/loader.js';
 
 export { artifactOf };
-import type { BaseComponents, ResolvedImport } from '../../base/components.js';
+import type { BaseComponents, FunctionIndexShift, MeteringFacts, ResolvedImport } from '../../base/components.js';
 import type { ResolvedConfig } from '../../base/config.js';
 import { loadChecksum, sha256Hex } from '../../base/digest.js';
 import { ArtifactError, NewError } from '../../base/errors.js';
@@ -33,7 +33,8 @@ import {
   sharedComponents,
   validateModuleAsync,
 } from '../../load/load-module.js';
-import { FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../../transform/abi.js';
+import { FUEL_IMPORT, FUNCTION_IMPORT_MODULE, functionImportName, globalExportName } from '../../transform/abi.js';
+import { boundsRewriteOptions } from '../../load/bounds-options.js';
 import { renameImportsAndExports } from '../../transform/rename.js';
 import { MAX_TOTAL_PAGES } from '../../transform/memory-shift.js';
 import { type InstrumentOptions, POST_PASSES, type Instrumented, reservedPagesOf } from '../../transform/transform-options.js';
@@ -107,8 +108,9 @@ export function loadAsyncifyArtifact(artifact: Uint8Array, config: ResolvedConfi
  * The code rewrites the Asyncify pipeline applies to the guest's renamed code before Binaryen
  * (`InstrumentOptions.guestRewrite`, run on the transform's thread), from the resolved config
  * and placement: the memory shift of `'single-memory'`, which reserves the buffer's pages below
- * the guest's memory. Every rewrite this backend applies to the guest is named here; `null`
- * when there is none.
+ * the guest's memory; `null` when there is none. The bounds rewrite (fuel, the stack limit,
+ * canonical NaNs) runs before, on this thread ({@link boundsRewrite}): it adds no code that
+ * touches memory, and the shift adds no function, so the two compose.
  */
 export function guestRewriteOptions(config: ResolvedConfig, stack: AsyncifyStack): InstrumentOptions['guestRewrite'] {
   const memoryBase = reservedPagesOf(stack, config.unwindBufferPages);
@@ -118,21 +120,44 @@ export function guestRewriteOptions(config: ResolvedConfig, stack: AsyncifyStack
 
 /**
  * The `asyncify-imports` list: the renamed pausing imports, or `null` when every import pauses
- * (Asyncify's default, and a shorter command line).
+ * (Asyncify's default, and a shorter command line). `metering`: the code rewrite's imports,
+ * of which the fuel import pauses (it is how a call runs out of fuel) and the stack-limit
+ * import does not (it throws: instrumenting its callers for it would only cost).
  */
-function pausingImportPatterns(imports: readonly ResolvedImport[]): string[] | null {
-  if (imports.every((i) => i.inline === null)) return null;
+function pausingImportPatterns(imports: readonly ResolvedImport[], metering: MeteringFacts | null): string[] | null {
+  if (imports.every((i) => i.inline === null) && metering?.stack == null) return null;
   const patterns: string[] = [];
   imports.forEach((imported, index) => {
     if (imported.inline === null) patterns.push(`${FUNCTION_IMPORT_MODULE}.${functionImportName(index)}`);
   });
+  if (metering?.fuel != null) patterns.push(`${FUEL_IMPORT.module}.${FUEL_IMPORT.name}`);
   return patterns;
 }
 
 /**
- * The transform pipeline: steps 1 to 4 of `load/load-module.ts`, the renaming, the code rewrites
- * and Binaryen's Asyncify on the transform's thread (`transform/instrument.ts`, with the stack
- * placed as `stack` says), the compilation; reported to `progress`. `moduleSha256`
+ * The bounds rewrite (fuel, the stack limit, canonical NaNs: `load/bounds-rewrite.ts`) of the
+ * renamed module, before Binaryen sees it, or `null` when the config asks for none.
+ */
+async function boundsRewrite(config: ResolvedConfig, renamed: Uint8Array): Promise<BoundsRewrite | null> {
+  const options = boundsRewriteOptions(config);
+  if (options === null) return null;
+  const { functionShiftOf, meteringOf, rewriteForVm } = await import('../../load/bounds-rewrite.js');
+  const rewritten = rewriteForVm(renamed, options);
+  return { bytes: rewritten.bytes, metering: meteringOf(rewritten), functionShift: functionShiftOf(rewritten) };
+}
+
+/** What {@link boundsRewrite} gives the pipeline. */
+interface BoundsRewrite {
+  readonly bytes: Uint8Array;
+  readonly metering: MeteringFacts | null;
+  readonly functionShift: FunctionIndexShift | null;
+}
+
+/**
+ * The transform pipeline: steps 1 to 4 of `load/load-module.ts`, the renaming, the bounds
+ * rewrite, the memory shift and Binaryen's Asyncify on the transform's thread
+ * (`transform/instrument.ts`, with the stack placed as `stack` says), the compilation; reported
+ * to `progress`. `moduleSha256`
  * is the module's digest if the caller already computed it (the cache does).
  */
 async function loadInstrumented(
@@ -170,22 +195,25 @@ async function loadInstrumented(
     declarativeSegmentsLast: config.features.referenceTypes,
     exportStartFunction: facts.hasStart,
   });
+  const bounds = await boundsRewrite(config, renamed);
   // Offsets are mapped back to the guest's only for a module with DWARF line tables (see
   // transform/offset-map.ts): elsewhere a backtrace names functions only, and the transform
-  // saves the time.
+  // saves the time. (Not through the bounds rewrite, whose added code the map's matching of
+  // instructions does not follow: frames are then named, without offsets.)
   const sections = extractDebugSections(config.moduleBytes);
-  const guestOffsetDelta = sections.debugLine === null ? null : (sections.codeStart ?? 0) - (codeSectionStart(renamed) ?? 0);
+  const guestOffsetDelta =
+    sections.debugLine === null || bounds !== null ? null : (sections.codeStart ?? 0) - (codeSectionStart(renamed) ?? 0);
   let transformed: Instrumented;
   try {
     // On a thread of its own (`transform/transform-thread.ts`): this one stays responsive.
     transformed = await transformOnThread(
-      renamed,
+      bounds?.bytes ?? renamed,
       {
         features: config.features,
         unwindBufferPages: config.unwindBufferPages,
         asyncifyStack: stack,
         guestRewrite: guestRewriteOptions(config, stack),
-        pausingImports: pausingImportPatterns(imports),
+        pausingImports: pausingImportPatterns(imports, bounds?.metering ?? null),
         postPasses,
         guestOffsetDelta,
       },
@@ -224,7 +252,9 @@ async function loadInstrumented(
       functionCount: transformed.functionOrderPreserved ? facts.functions.length : 0,
       offsetDelta: null,
       offsetMap: transformed.offsetMap,
+      functionShift: bounds?.functionShift ?? null,
     },
+    metering: bounds?.metering ?? null,
     provenance: {
       moduleSha256: moduleSha256 ?? (await digest),
       moduleLength: config.moduleBytes.length,

@@ -7,7 +7,9 @@
  */
 
 import type { BaseComponents } from '../../base/components.js';
-import type { ResolvedConfig } from '../../base/config.js';
+import { type ResolvedConfig, withPrivateBytes } from '../../base/config.js';
+import { boundsRewriteOptions, rewriteNeedsRenaming } from '../../load/bounds-options.js';
+import type { CodeRewriteOptions, RewrittenCode } from '../../transform/code-rewrite.js';
 import { NewError } from '../../base/errors.js';
 import type { ProgressReporter } from '../../base/progress.js';
 import { describeThrown } from '../../base/values.js';
@@ -41,6 +43,27 @@ import { renameImportsAndExports } from '../../transform/rename.js';
  * {@link needsRenaming}); then it is renamed as for Asyncify, which is a cheap binary edit.
  */
 export async function loadJspi(config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
+  const boundsOptions = boundsRewriteOptions(config);
+  if (boundsOptions === null) return loadJspiWith(config, progress, null);
+  if (loadedRewriter !== null) return loadJspiWith(config, progress, { options: boundsOptions, rewriter: loadedRewriter });
+  // The rewriter is loaded lazily (a chunk of its own), once: the first load is an await, so
+  // the bytes are then read from a private copy (a few milliseconds for a 6 MB runtime).
+  const privateConfig = withPrivateBytes(config);
+  loadedRewriter = await import('../../load/bounds-rewrite.js');
+  return loadJspiWith(privateConfig, progress, { options: boundsOptions, rewriter: loadedRewriter });
+}
+
+/** The bounds rewrite's module, once loaded (see {@link loadJspi}). */
+let loadedRewriter: typeof import('../../load/bounds-rewrite.js') | null = null;
+
+/** The bounds rewrite (`load/bounds-rewrite.ts`) a JSPI pipeline applies: its options and the lazily loaded rewriter. */
+interface JspiRewrite {
+  readonly options: CodeRewriteOptions;
+  readonly rewriter: typeof import('../../load/bounds-rewrite.js');
+}
+
+/** {@link loadJspi}, with the bounds rewrite `rewrite` if there is one. */
+async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, rewrite: JspiRewrite | null): Promise<BaseComponents> {
   const bytes = config.moduleBytes;
   progress.announce('validate');
   // A module the engine refuses may not have readable headers: that is reported after the
@@ -54,8 +77,9 @@ export async function loadJspi(config: ResolvedConfig, progress: ProgressReporte
   // The memory cap shapes the compiled module (a defined memory's maximum is rewritten); a
   // memory too large for the cap is refused later, in the same order as on Asyncify.
   const cappedMaximum = facts === null ? null : cappedMemoryMaximum(facts, config.maxMemoryPages);
-  const renamed = facts !== null && needsRenaming(facts, cappedMaximum);
-  const engineBytes = renamed
+  const renamed =
+    facts !== null && (needsRenaming(facts, cappedMaximum) || rewriteNeedsRenaming(rewrite?.options ?? null, facts.imports, facts.exports));
+  const namedBytes = renamed
     ? renameImportsAndExports(bytes, {
         exportDefinedMemory: facts!.memories[0]?.imported === false,
         definedMemoryMaximum: facts!.memories[0]?.imported === false && config.maxMemoryPages !== null ? cappedMaximum : null,
@@ -64,6 +88,34 @@ export async function loadJspi(config: ResolvedConfig, progress: ProgressReporte
         exportStartFunction: facts!.hasStart,
       })
     : bytes;
+  // The bounds rewrite, on the bytes the engine would otherwise compile. Its failure waits for the
+  // refusals that come first (the engine's, the feature scan's, the module rules'): the guest's
+  // own bytes are then compiled, to be judged as without the rewrite.
+  let rewritten: RewrittenCode | null = null;
+  let rewriteFailure: unknown = null;
+  let offsetMapDelta = 0;
+  // The rewriter trusts its input to be valid, and what it makes of an invalid module may be
+  // valid (an index past the guest's functions then points at one of the rewrite's): the guest's
+  // own bytes are compiled too, which validates them on the engine's threads while the rewrite
+  // runs here; only that compilation says whether the module is valid.
+  const validating =
+    rewrite !== null && facts !== null
+      ? WebAssembly.compile(namedBytes as Uint8Array<ArrayBuffer>).then(
+          () => null,
+          (error: unknown) => error,
+        )
+      : null;
+  if (rewrite !== null && facts !== null) {
+    try {
+      // The offset map only for a module with DWARF line tables, as on Asyncify (a few percent of the rewrite).
+      const guestSections = extractDebugSections(bytes);
+      rewritten = rewrite.rewriter.rewriteForVm(namedBytes, { ...rewrite.options, offsetMap: guestSections.debugLine !== null });
+      offsetMapDelta = (guestSections.codeStart ?? 0) - (codeSectionStart(namedBytes) ?? 0);
+    } catch (e) {
+      rewriteFailure = e;
+    }
+  }
+  const engineBytes = rewritten?.bytes ?? namedBytes;
   // Renaming would hide two exports of one name (they become e0 and e1), which makes a module
   // invalid, and taking the start section out would hide a malformed or mistyped start
   // function: such modules are judged by the engine on the guest's own bytes. (The engine copies
@@ -78,7 +130,9 @@ export async function loadJspi(config: ResolvedConfig, progress: ProgressReporte
   let scanFailure: unknown = null;
   let scan: Validation | null = null;
   try {
-    scan = checkFeatures(config, false);
+    // The rewrite walked every instruction: what it saw spares the scan the code, unless it must refuse.
+    const walked = rewritten === null ? null : rewrite!.rewriter.codeWithin(rewritten, config.features);
+    scan = checkFeatures(config, false, walked);
   } catch (e) {
     scanFailure = e;
   }
@@ -97,8 +151,16 @@ export async function loadJspi(config: ResolvedConfig, progress: ProgressReporte
   } catch {
     // See above: whatever is malformed here, the compilation reports.
   }
+  const invalid = validating === null ? null : await validating;
+  if (invalid !== null) refuseInvalid(text, describeThrown(invalid));
   const compiled = await compiling;
-  if (compiled.module === null) refuseInvalid(text, describeThrown(compiled.error));
+  if (compiled.module === null) {
+    // The guest's own bytes are valid: a rewritten module the engine refuses is the rewriter's fault.
+    if (rewritten !== null) {
+      throw new NewError('InvalidWasm', `the rewritten module does not compile: ${describeThrown(compiled.error)}`, { cause: compiled.error });
+    }
+    refuseInvalid(text, describeThrown(compiled.error));
+  }
   if (scanFailure !== null) throw scanFailure;
   progress.end('validate');
 
@@ -106,6 +168,10 @@ export async function loadJspi(config: ResolvedConfig, progress: ProgressReporte
   // the caller's array may have changed since).
   if (facts === null) throw new NewError('InvalidWasm', "could not read the module's headers");
   const { imports } = await progress.phase('inspect', () => applyRulesAndResolve(facts, config, scan!.refusals));
+  if (rewriteFailure !== null) {
+    if (rewriteFailure instanceof NewError) throw rewriteFailure;
+    throw new NewError('InvalidWasm', `the code rewrite failed: ${describeThrown(rewriteFailure)}`, { cause: rewriteFailure });
+  }
   return {
     ...sharedComponents(facts, imports, scan!.stats, config),
     renamed,
@@ -113,14 +179,27 @@ export async function loadJspi(config: ResolvedConfig, progress: ProgressReporte
     mutableGlobals: renamed
       ? mutableGlobalIndices(facts).map(globalExportName)
       : mutableGlobalIndices(facts).map((index) => facts.exports.find((e) => e.kind === 'global' && e.index === index)!.name),
-    backtrace: {
-      sections: sections!,
-      engineFunctions: engineFunctions!,
-      functionCount: facts.functions.length,
-      // Renaming rewrites the sections before the code, never the code itself.
-      offsetDelta: (sections!.codeStart ?? 0) - (engineCodeStart ?? 0),
-      offsetMap: null,
-    },
+    backtrace:
+      rewritten === null
+        ? {
+            sections: sections!,
+            engineFunctions: engineFunctions!,
+            functionCount: facts.functions.length,
+            // Renaming rewrites the sections before the code, never the code itself.
+            offsetDelta: (sections!.codeStart ?? 0) - (engineCodeStart ?? 0),
+            offsetMap: null,
+            functionShift: null,
+          }
+        : {
+            sections: sections!,
+            engineFunctions: engineFunctions!,
+            functionCount: facts.functions.length,
+            // The code is rewritten: offsets map back through the rewrite's own map.
+            offsetDelta: null,
+            offsetMap: rewrite!.rewriter.offsetMapFor(rewritten.offsetMap, offsetMapDelta),
+            functionShift: rewrite!.rewriter.functionShiftOf(rewritten),
+          },
+    metering: rewritten === null ? null : rewrite!.rewriter.meteringOf(rewritten),
     provenance: null,
     reservedPages: 0,
     asyncifyStack: null,

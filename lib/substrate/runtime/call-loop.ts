@@ -29,14 +29,17 @@
  * `maxOutputSize` bytes (32 MiB by default: an honest runtime allocates its output through the
  * same allocator, whose largest block is 32 MiB).
  *
- * What is not bounded is time: a runtime that loops forever never returns to the host. A caller
- * that needs a deadline runs calls in a worker it can terminate.
+ * Time is bounded only with fuel: on a runtime created with `fuel: true`, a call given a `fuel`
+ * budget pauses when it runs out (at the same instruction on every backend and engine), and
+ * fails with `OutOfFuel` unless `onOutOfFuel` adds more. Without fuel, a runtime that loops
+ * forever never returns to the host, and a caller that needs a deadline runs calls in a worker
+ * it can terminate.
  *
  @module
  */
 
 import { isPromiseLike } from '../../base/promise-like.js';
-import { type VirtualMachine, type WasmValue, runToCompletion } from '../../index.js';
+import { type CompletedOutcome, type Interrupt, RunError, UsageError, type VirtualMachine, type WasmValue, runToCompletion } from '../../index.js';
 import type { AllocationStats } from '../heap/allocator.js';
 import type { CallContext, TransactionIndexOperation } from '../call/context.js';
 import { RuntimeCallError, hostFunctionFailed } from '../errors.js';
@@ -95,6 +98,17 @@ export interface RuntimeCallOptions {
   readonly maxOutputSize?: number;
   /** Aborts the call while it is paused (waiting for storage or for the handler). */
   readonly signal?: AbortSignal;
+  /**
+   * The call's fuel budget, on a runtime created with `fuel: true` (default: unbounded, the
+   * consumption still counted). A call that runs out is paused and `onOutOfFuel` asked; without
+   * a refill it fails with `RuntimeCallError('OutOfFuel')`.
+   */
+  readonly fuel?: bigint;
+  /**
+   * Asked, with the fuel consumed so far, each time the call runs out of its `fuel`: the fuel to
+   * add (or a promise of it) to go on, or `null`/`0n` to end the call with `OutOfFuel`.
+   */
+  readonly onOutOfFuel?: (fuelConsumed: bigint) => bigint | null | undefined | Promise<bigint | null | undefined>;
 }
 
 /** What a successful {@link runtimeCall} returns. */
@@ -125,6 +139,8 @@ export interface RuntimeCallResult {
   readonly heap: AllocationStats;
   /** Wall-clock time of the whole call, in milliseconds. */
   readonly durationMs: number;
+  /** The fuel the call consumed, on a runtime created with `fuel: true`; else `null`. */
+  readonly fuelConsumed: bigint | null;
   /** Of which waiting for asynchronous answers (promises from the storage provider, the offchain host or the handler). */
   readonly waitingMs: number;
 }
@@ -156,7 +172,7 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
   const maxOutputSize = options.maxOutputSize ?? DEFAULT_MAX_OUTPUT_SIZE;
   const clock = { waitingMs: 0 };
   let pauses = 0;
-  const outcome = await runToCompletion(vm, (interrupt) => {
+  const answer = (interrupt: Interrupt): WasmValue | null | Promise<WasmValue | null> => {
     throwIfAborted(signal, entryPoint);
     const slot = interrupt.id;
     const imported = imports[slot]!;
@@ -166,7 +182,21 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
     const raw = runTask(imported.name, () => functions[slot]!.run(context, vm, params), signal, entryPoint, clock);
     if (!isPromiseLike(raw)) return answerOf(imported, raw);
     return (raw as Promise<RawValue | undefined>).then((value) => answerOf(imported, value));
-  });
+  };
+  let outcome: CompletedOutcome;
+  try {
+    outcome = await runToCompletion(vm, answer, options.onOutOfFuel === undefined ? {} : { onOutOfFuel: options.onOutOfFuel });
+  } catch (e) {
+    if (e instanceof RunError && e.kind === 'OutOfFuel') {
+      const fuelConsumed = vm.fuelConsumed;
+      const budget = options.fuel === undefined ? 'no budget' : `a budget of ${options.fuel}`;
+      throw new RuntimeCallError('OutOfFuel', `${entryPoint} ran out of fuel after consuming ${fuelConsumed} units (${budget})`, {
+        cause: e,
+        fuelConsumed,
+      });
+    }
+    throw e;
+  }
 
   if (outcome.type === 'trapped') {
     const { trap } = outcome;
@@ -194,6 +224,7 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
     pauses,
     heap: context.allocator.stats(),
     durationMs: performance.now() - started,
+    fuelConsumed: fuelConsumedOf(vm),
     waitingMs: clock.waitingMs,
   };
 }
@@ -310,4 +341,14 @@ function abortable<T>(promise: PromiseLike<T>, signal: AbortSignal | undefined, 
       },
     );
   });
+}
+
+/** The fuel `vm`'s call consumed, or `null` for a runtime without fuel. */
+function fuelConsumedOf(vm: VirtualMachine): bigint | null {
+  try {
+    return vm.fuelConsumed;
+  } catch (e) {
+    if (e instanceof UsageError && e.kind === 'FuelNotEnabled') return null;
+    throw e;
+  }
 }

@@ -44,6 +44,7 @@ import {
   GlobalValueError,
   type ProgressEvent,
   type Signature,
+  type StartOptions,
   StartError,
   UsageError,
   type VirtualMachine,
@@ -86,6 +87,9 @@ export type SubstratePhase =
  * compile, ...) and this layer's own phases, all timed from the start of `create`.
  */
 export type RuntimeProgressEvent = Omit<ProgressEvent, 'phase'> & { readonly phase: CreatePhase | SubstratePhase };
+
+/** The most fuel a call can hold: a metered runtime's call without a budget gets it (unbounded in practice). */
+const MAX_FUEL = (1n << 63n) - 1n;
 
 /** Options of {@link SubstrateRuntime.create}. */
 export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
@@ -132,6 +136,20 @@ export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
    * client that trusts its runtime that far can turn this on.
    */
   readonly reuseGrownMemory?: boolean;
+  /**
+   * Compile fuel metering in (the core's `VmConfig.fuel`; default `false`): every call then
+   * counts the fuel it consumes (`RuntimeCallResult.fuelConsumed`) and may be given a budget
+   * (`RuntimeCallOptions.fuel`), at the same instruction on every backend and engine.
+   */
+  readonly fuel?: boolean;
+  /**
+   * A logical stack limit (the core's `VmConfig.maxStackHeight`; default none): a call whose
+   * frames would cost more traps (`RuntimeCallError('Trap')` whose cause is a `Trap` of kind
+   * `StackLimitExceeded`), at the same depth on every backend and engine.
+   */
+  readonly maxStackHeight?: number;
+  /** Canonical NaNs (the core's `VmConfig.canonicalizeNaNs`; default `false`). */
+  readonly canonicalizeNaNs?: boolean;
 }
 
 /** A runtime ready to be called with `runtimeCall`; see the module documentation. */
@@ -146,6 +164,8 @@ export class SubstrateRuntime {
   readonly imports: readonly RuntimeImport[];
   /** Whether the code was zstd-compressed, and its sizes in bytes. */
   readonly code: { readonly compressed: boolean; readonly codeSize: number; readonly wasmSize: number };
+  /** Whether calls are metered (`SubstrateRuntimeOptions.fuel`). */
+  readonly fuel: boolean;
 
   /** Never prepared: the source of every instance (`clone()` needs an unconsumed prototype). */
   readonly #template: VirtualMachinePrototype;
@@ -164,7 +184,7 @@ export class SubstrateRuntime {
     template: VirtualMachinePrototype,
     functions: readonly PausingHostFunction[],
     hashers: Hashers,
-    init: Pick<SubstrateRuntime, 'heapBase' | 'heapPages' | 'memoryTotalPages' | 'imports' | 'code'>,
+    init: Pick<SubstrateRuntime, 'heapBase' | 'heapPages' | 'memoryTotalPages' | 'imports' | 'code' | 'fuel'>,
   ) {
     this.#template = template;
     this.#functions = functions;
@@ -174,6 +194,7 @@ export class SubstrateRuntime {
     this.memoryTotalPages = init.memoryTotalPages;
     this.imports = init.imports;
     this.code = init.code;
+    this.fuel = init.fuel;
   }
 
   /**
@@ -234,6 +255,9 @@ export class SubstrateRuntime {
       ...(options.asyncifyStack === undefined ? {} : { asyncifyStack: options.asyncifyStack }),
       // See SubstrateRuntimeOptions.reuseGrownMemory.
       reuseGrownMemory: options.reuseGrownMemory ?? false,
+      ...(options.fuel === undefined ? {} : { fuel: options.fuel }),
+      ...(options.maxStackHeight === undefined ? {} : { maxStackHeight: options.maxStackHeight }),
+      ...(options.canonicalizeNaNs === undefined ? {} : { canonicalizeNaNs: options.canonicalizeNaNs }),
       ...(options.cache === undefined ? {} : { cache: options.cache }),
       ...(maxMemoryPages === undefined ? {} : { maxMemoryPages }),
       onProgress: (event) => progress.relay(event),
@@ -269,6 +293,7 @@ export class SubstrateRuntime {
       memoryTotalPages,
       imports,
       code: { compressed: decoded.compressed, codeSize: decoded.codeSize, wasmSize: decoded.wasm.length },
+      fuel: options.fuel === true,
     });
     const embedded = readEmbeddedRuntimeVersion(decoded.wasm);
     if (embedded !== null) {
@@ -315,6 +340,16 @@ export class SubstrateRuntime {
     if (!Number.isSafeInteger(maxOutputSize) || maxOutputSize < 0) {
       throw new UsageError('InvalidArgument', `runtimeCall: maxOutputSize must be a non-negative integer, got ${String(options.maxOutputSize)}`);
     }
+    const budget = options.fuel;
+    if (budget !== undefined) {
+      if (typeof budget !== 'bigint' || budget < 0n || budget >= 1n << 63n) {
+        throw new UsageError('InvalidArgument', `runtimeCall: fuel must be a bigint from 0 to 2^63 - 1, got ${String(budget)}`);
+      }
+      if (!this.fuel) throw new UsageError('FuelNotEnabled', 'runtimeCall: a fuel budget needs a runtime created with fuel: true');
+    }
+    if (options.onOutOfFuel !== undefined && typeof options.onOutOfFuel !== 'function') {
+      throw new UsageError('InvalidArgument', 'runtimeCall: onOutOfFuel must be a function');
+    }
     throwIfAborted(options.signal, entryPoint);
     const started = performance.now();
     const storageProofSize = options.storageProofSize;
@@ -338,7 +373,8 @@ export class SubstrateRuntime {
       storageProofSize: storageProofSize === undefined ? null : BigInt(storageProofSize),
       runtimeVersionOf: options.runtimeVersion ?? ((code) => readRuntimeVersion(code, this.heapPages)),
     });
-    const vm = await this.#start(context, entryPoint, input);
+    // Without a budget, a metered runtime's call is unbounded (its consumption is still counted).
+    const vm = await this.#start(context, entryPoint, input, this.fuel ? { fuel: budget ?? MAX_FUEL } : undefined);
     try {
       const finish = () => finishCall(context, entryPoint);
       return await driveCall({ entryPoint, vm, imports: this.imports, functions: this.#functions, context, finish }, options, started);
@@ -379,7 +415,7 @@ export class SubstrateRuntime {
    * call's context in the instance's host-data slot for the inline host functions (see
    * `call/context.ts`).
    */
-  async #start(context: CallContext, entryPoint: string, input: Uint8Array): Promise<VirtualMachine> {
+  async #start(context: CallContext, entryPoint: string, input: Uint8Array, startOptions: StartOptions | undefined): Promise<VirtualMachine> {
     const prepare = (await this.#takeInstance()).prepare();
     prepare[HOST_DATA] = context;
     let pointer: number;
@@ -394,7 +430,7 @@ export class SubstrateRuntime {
       });
     }
     try {
-      return prepare.start(entryPoint, [WasmValue.i32(pointer), WasmValue.i32(input.length)]);
+      return prepare.start(entryPoint, [WasmValue.i32(pointer), WasmValue.i32(input.length)], startOptions);
     } catch (e) {
       if (!(e instanceof StartError)) throw e;
       // The failed start's instance holds the input: let it go (the next call clones a fresh one).
