@@ -22,11 +22,11 @@ const ENTRIES = {
 
 const EXPECTED: Record<keyof typeof ENTRIES, string> = {
   'resumable-wasm':
-    'ArtifactCache ArtifactError ArtifactErrorKind AsyncifyStack Backend CompletedOutcome CreatePhase ExecOutcome FeatureName FeatureSetName ' +
+    'ArtifactCache ArtifactError ArtifactErrorKind AsyncifyStack Backend CompletedOutcome CreatePhase DEFAULT_MAX_STACK_HEIGHT ExecOutcome FeatureName FeatureSetName ' +
     'FeaturesOption ' +
     'GlobalValueError GlobalValueErrorKind GuestFrame GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
     'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener Refusal RunError ' +
-    'RunErrorKind Signature StartError StartErrorKind TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
+    'RunErrorKind RunToCompletionOptions Signature StartError StartErrorKind StartOptions TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
     'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',
   'resumable-wasm/substrate':
     'AllocationStats AllocatorError AllocatorErrorKind AllocatorMemory AllocatorOptions ' +
