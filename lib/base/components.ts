@@ -129,6 +129,24 @@ export interface BacktraceFacts {
   readonly offsetMap: OffsetMap | null;
 }
 
+/**
+ * What a journal (`VmConfig.journal`) names as the thing it belongs to: the module, and the
+ * options that shape what the guest sees whatever the backend (a journal replays on either).
+ */
+export interface JournalIdentity {
+  /** SHA-256 of the original module, hexadecimal. */
+  readonly moduleSha256: string;
+  readonly moduleLength: number;
+  readonly options: {
+    readonly features: string;
+    readonly floats: boolean;
+    readonly requireMemory: boolean;
+    readonly startFunction: boolean;
+    readonly anyMemoryImport: boolean;
+    readonly maxMemoryPages: number | null;
+  };
+}
+
 /** Everything needed to make a fresh instance; see the module documentation. */
 export interface BaseComponents {
   /**
@@ -173,5 +191,10 @@ export interface BaseComponents {
   readonly reuseGrownMemory: boolean;
   /** What a trap's backtrace needs. */
   readonly backtrace: BacktraceFacts;
+  /**
+   * With `VmConfig.journal`: what the journals of these components' instances name (absent or
+   * `null`: the host's actions are not recorded). Set by the prototype, which hashes the module.
+   */
+  readonly journal?: JournalIdentity | null;
 }
 

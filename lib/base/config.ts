@@ -161,6 +161,19 @@ export interface VmConfig {
    * other work.
    */
   readonly backend?: Backend | 'auto';
+
+  /**
+   * Record what the host does to each instance (default `false`): every call started, every
+   * answer to an interrupt, and every write and growth of the memory the host makes while no
+   * guest code runs (before a call, while it is paused). `vm.journal()` returns the record as
+   * bytes, and `VirtualMachine.replay(prototype, journal)` runs it again from a fresh instance,
+   * answering from the journal, up to the same point: how a paused call moves where its stack
+   * cannot be copied (JSPI), and how a call is replayed while debugging. Inline imports are
+   * host code that runs again in the replay, not recorded: they must be deterministic. While no
+   * guest code runs, the library's own host code (the Substrate allocator) then reaches the
+   * memory through the recorded accessors rather than in place. See `docs/architecture.md`.
+   */
+  readonly journal?: boolean;
 }
 
 /**
@@ -182,6 +195,7 @@ export const CONFIG_DEFAULTS = {
   startFunction: false,
   anyMemoryImport: false,
   reuseGrownMemory: false,
+  journal: false,
   unwindBufferPages: 64,
   backend: 'asyncify',
 } as const satisfies Partial<VmConfig>;
@@ -215,7 +229,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`inlineImports` must be a function');
   }
   if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
-  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport', 'reuseGrownMemory'] as const) {
+  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport', 'reuseGrownMemory', 'journal'] as const) {
     if (config[option] !== undefined && typeof config[option] !== 'boolean') {
       bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
     }
@@ -258,6 +272,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     startFunction: config.startFunction ?? CONFIG_DEFAULTS.startFunction,
     anyMemoryImport: config.anyMemoryImport ?? CONFIG_DEFAULTS.anyMemoryImport,
     reuseGrownMemory: config.reuseGrownMemory ?? CONFIG_DEFAULTS.reuseGrownMemory,
+    journal: config.journal ?? CONFIG_DEFAULTS.journal,
     unwindBufferPages,
     backend,
   };

@@ -53,12 +53,16 @@ export interface GuestMemoryAccess {
  */
 export const CURRENT_BUFFER: unique symbol = Symbol('resumable-wasm: the memory buffer');
 
-/** A memory object offering the {@link CURRENT_BUFFER} fast path (internal: not exported by the package). */
+/**
+ * A memory object offering the {@link CURRENT_BUFFER} fast path (internal: not exported by the
+ * package). It may return `null` where the fast path is refused for now (a journaled instance
+ * while no guest code runs, see `VmConfig.journal`): the caller then uses the accessors.
+ */
 export interface CurrentBufferAccess {
-  [CURRENT_BUFFER](): ArrayBuffer;
+  [CURRENT_BUFFER](): ArrayBuffer | null;
 }
 
-/** The memory's current buffer if `memory` offers the fast path, else `null`. */
+/** The memory's current buffer if `memory` offers the fast path (now), else `null`. */
 export function currentBufferOf(memory: GuestMemoryAccess): ArrayBuffer | null {
   const fast = (memory as Partial<CurrentBufferAccess>)[CURRENT_BUFFER];
   return fast === undefined ? null : fast.call(memory);

@@ -13,6 +13,7 @@
 
 import { OutOfBoundsError, UsageError } from '../base/errors.js';
 import { describeValue } from '../base/values.js';
+import type { CallJournal } from './call-journal.js';
 import {
   CURRENT_BUFFER,
   type CurrentBufferAccess,
@@ -36,6 +37,13 @@ function checkCount(what: string, value: unknown): number {
 export class GuestMemory implements GuestMemoryAccess, CurrentBufferAccess, HostDataAccess {
   /** The library's own host code's data for this instance (see `HOST_DATA`); emptied by a reset. */
   [HOST_DATA]: unknown = undefined;
+  /**
+   * With `VmConfig.journal`: the instance's journal, which records the host's writes and growths
+   * made while no guest code runs (see `call-journal.ts`); `null` otherwise.
+   */
+  journal: CallJournal | null = null;
+  /** How many inline imports' host functions are running (their writes are the guest's doing). */
+  inlineDepth = 0;
 
   constructor(
     /** `null` for a module without memory; set once the instance exists if it exports its memory. */
@@ -48,9 +56,21 @@ export class GuestMemory implements GuestMemoryAccess, CurrentBufferAccess, Host
     return this.memory === null ? 0 : this.memory.buffer.byteLength / PAGE_SIZE;
   }
 
-  /** The memory's current buffer (empty without a memory); see `CURRENT_BUFFER`. */
-  [CURRENT_BUFFER](): ArrayBuffer {
+  /**
+   * The memory's current buffer (empty without a memory); see `CURRENT_BUFFER`. `null` while a
+   * journal records the host's writes (they must go through the accessors).
+   */
+  [CURRENT_BUFFER](): ArrayBuffer | null {
+    if (this.journal !== null && this.inlineDepth === 0) return null;
     return (this.memory?.buffer ?? EMPTY) as ArrayBuffer;
+  }
+
+  /**
+   * The guest's bytes, in place: a view valid until the memory grows (snapshots and forks copy
+   * through it). Empty for a module without memory.
+   */
+  guestBytes(): Uint8Array {
+    return new Uint8Array((this.memory?.buffer ?? EMPTY) as ArrayBuffer);
   }
 
   readMemory(offset: number, size: number): Uint8Array {
@@ -64,6 +84,8 @@ export class GuestMemory implements GuestMemoryAccess, CurrentBufferAccess, Host
     }
     const buffer = this.#range(offset, data.length, 'write');
     new Uint8Array(buffer).set(data, offset);
+    const journal = this.journal;
+    if (journal !== null && this.inlineDepth === 0) journal.write(offset, data);
   }
 
   growMemory(pages: number): void {
@@ -85,6 +107,8 @@ export class GuestMemory implements GuestMemoryAccess, CurrentBufferAccess, Host
       // Below the declared maximum, the engine may still be unable to reserve the memory.
       throw new OutOfBoundsError(`cannot grow the memory by ${pages} pages: ${(e as Error).message}`);
     }
+    const journal = this.journal;
+    if (journal !== null && this.inlineDepth === 0) journal.grow(pages);
   }
 
   #range(offset: number, size: number, what: string): ArrayBuffer {

@@ -24,7 +24,7 @@ export abstract class MemoryAccess implements GuestMemoryAccess {
   }
 
   /** @internal The memory's current buffer, for the library's own host code (see `CURRENT_BUFFER`). */
-  [CURRENT_BUFFER](): ArrayBuffer {
+  [CURRENT_BUFFER](): ArrayBuffer | null {
     return this.owner.live.memory[CURRENT_BUFFER]();
   }
 

@@ -103,7 +103,7 @@ export class Prepare extends MemoryAccess {
       if (reason !== null) return fail('InvalidParameters', `parameter ${i} of ${name}: ${reason}`);
       args.push(param.value);
     }
-    return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature);
+    return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature, false, functionName);
   }
 
   /**

@@ -267,7 +267,7 @@ class InterruptMemory implements GuestMemoryAccess, CurrentBufferAccess {
     this.growMemory = call.growMemory;
   }
   /** The library's own host code (its allocator) reads the buffer in place, as on the machine. */
-  [CURRENT_BUFFER](): ArrayBuffer {
+  [CURRENT_BUFFER](): ArrayBuffer | null {
     return this.#call.machineFor(this)[CURRENT_BUFFER]();
   }
   /** Whether its interrupt has been answered: the object then no longer reaches the memory. */

@@ -21,6 +21,7 @@ export const ASYNCIFY: VmBackend = {
   synchronousSteps: true,
   holdsEngineStacks: false,
   artifacts: true,
+  snapshots: true,
   create: loadAsyncify,
   fromArtifact: loadAsyncifyArtifact,
   artifactOf,

@@ -30,11 +30,14 @@
  * @module
  */
 
-import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from '../call-driver.js';
+import type { CallDriver, ExportedFunction, PausedStack, Settle, Step, ThrowContext } from '../call-driver.js';
 import { type AsyncifyExports, UNWIND_MEMORY_EXPORT } from '../../transform/abi.js';
 
 /** Offset of the first saved frame in the unwind buffer, after Asyncify's 8-byte header. */
 const FRAMES_START = 8;
+
+/** `asyncify_get_state()` while a call is paused: the stack is unwound (and stays so until the resume). */
+const STATE_UNWOUND = 1;
 
 /** See the module documentation. One driver per instance. */
 export class AsyncifyDriver implements CallDriver {
@@ -52,6 +55,8 @@ export class AsyncifyDriver implements CallDriver {
   /** A call threw and Asyncify's state has not been put back yet (see {@link #reset}). */
   #needsReset = false;
   #header: Int32Array | null = null;
+  /** The whole unwind buffer (its memory never grows, so the view stays valid). */
+  #buffer: Uint8Array | null = null;
   #bufferEnd = 0;
   #exports: AsyncifyExports | null = null;
 
@@ -71,6 +76,7 @@ export class AsyncifyDriver implements CallDriver {
     this.#bufferEnd = memory.buffer.byteLength;
     // The buffer's memory never grows (its maximum is its initial size), so this view stays valid.
     this.#header = new Int32Array(memory.buffer, 0, 2);
+    this.#buffer = new Uint8Array(memory.buffer);
     this.#exports = exports as unknown as AsyncifyExports;
   }
 
@@ -170,6 +176,51 @@ export class AsyncifyDriver implements CallDriver {
     this.#fn = null;
     this.#args = [];
     return 'returned';
+  }
+
+  /**
+   * The paused call's stack: the import, its arguments, Asyncify's state and the buffer's used
+   * bytes (the header, whose first word is the end of the saved frames, then the frames).
+   */
+  pausedStack(): PausedStack {
+    const used = this.#header![0]!;
+    return {
+      importIndex: this.pausedImport,
+      args: [...this.pausedArgs],
+      state: this.#exports!.asyncify_get_state(),
+      bytes: this.#buffer!.slice(0, used),
+    };
+  }
+
+  /** See `CallDriver.checkPausedStack`: the header must describe exactly these bytes in a buffer of this size. */
+  checkPausedStack(stack: PausedStack): string | null {
+    const bytes = stack.bytes;
+    if (stack.state !== STATE_UNWOUND) return `the pause mechanism's state is ${stack.state}, not an unwound stack (${STATE_UNWOUND})`;
+    if (bytes.length < FRAMES_START) return 'the saved stack is shorter than its header';
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const used = view.getInt32(0, true);
+    const end = view.getInt32(4, true);
+    if (used !== bytes.length) return `the saved stack's header says ${used} bytes, it holds ${bytes.length}`;
+    if (end !== this.#bufferEnd) return `the saved stack was made for a buffer of ${end} bytes; this one has ${this.#bufferEnd}`;
+    return null;
+  }
+
+  /**
+   * See `CallDriver.restorePausedStack`: the saved bytes back in the buffer, Asyncify unwound
+   * over them (`asyncify_start_unwind`, as at the pause: the state is then exactly the paused
+   * call's), and the call's function and arguments kept for the rewind.
+   */
+  restorePausedStack(fn: ExportedFunction, args: readonly unknown[], stack: PausedStack): void {
+    if (this.#needsReset) this.#reset();
+    this.#buffer!.set(stack.bytes, 0);
+    this.#exports!.asyncify_start_unwind(0);
+    this.#fn = fn;
+    this.#args = args;
+    this.pausedImport = stack.importIndex;
+    this.pausedArgs = [...stack.args];
+    this.#unwinding = false;
+    this.#rewinding = false;
+    this.#resumeValue = undefined;
   }
 
   /**

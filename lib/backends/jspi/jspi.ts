@@ -21,6 +21,7 @@ export const JSPI: VmBackend = {
   synchronousSteps: false,
   holdsEngineStacks: true,
   artifacts: false,
+  snapshots: false,
   create: async (config, progress, _tuning, instantiate) => instantiate(await loadJspi(config, progress)),
   fromArtifact: () => {
     throw new UsageError(
