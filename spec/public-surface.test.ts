@@ -26,7 +26,7 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
     'FeaturesOption ' +
     'GlobalValueError GlobalValueErrorKind GuestFrame GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
     'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener Refusal RunError ' +
-    'RunErrorKind Signature StartError StartErrorKind TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
+    'RunErrorKind Signature SnapshotError SnapshotErrorKind StartError StartErrorKind TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
     'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',
   'resumable-wasm/substrate':
     'AllocationStats AllocatorError AllocatorErrorKind AllocatorMemory AllocatorOptions ' +
