@@ -26,7 +26,7 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
     'FeaturesOption ' +
     'GlobalValueError GlobalValueErrorKind GuestFrame GuestMemoryAccess InlineImport Interrupt InterruptHandler MemoryAccess ' +
     'MemoryArtifactCache NewError NewErrorKind OutOfBoundsError Prepare ProgressEvent ProgressListener Refusal RunError ' +
-    'RunErrorKind RunToCompletionOptions Signature StartError StartErrorKind StartOptions TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
+    'RunErrorKind RunToCompletionOptions Signature SnapshotError SnapshotErrorKind StartError StartErrorKind StartOptions TransformStep Trap TrapKind UsageError UsageErrorKind ValueType ' +
     'VirtualMachine VirtualMachinePrototype VmConfig VmError WasmValue runToCompletion',
   'resumable-wasm/substrate':
     'AllocationStats AllocatorError AllocatorErrorKind AllocatorMemory AllocatorOptions ' +

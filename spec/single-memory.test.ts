@@ -112,7 +112,7 @@ describe('the guest cannot reach the reserved pages', () => {
         expect((await vm.runAsync(null)).type).toBe('interrupted');
         // Paused 60 frames deep: the stack is in the reserved pages.
         const driver = driverOf(vm);
-        const stack = driver.pausedStack();
+        const stack = driver.pausedStack().bytes;
         expect(stack.length).toBeGreaterThan(60 * 8);
         const outcome = await vm.runAsync(WasmValue.i32(at));
         expect({ how: HOWS[how], at, outcome: describeOutcome(outcome) }).toEqual({ how: HOWS[how], at, outcome: plain.result });

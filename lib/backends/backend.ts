@@ -58,6 +58,13 @@ export interface VmBackend {
   /** Whether prototypes of this backend have artifacts (`toArtifact()`, `fromArtifact()`). */
   readonly artifacts: boolean;
   /**
+   * Whether a paused call is plain data that can be copied (Asyncify: the guest's memory, its
+   * globals and the unwind buffer): `snapshot()`, `restore()` and a synchronous `fork()`, through
+   * the driver's `pausedStack`/`restorePausedStack`. Where it is not (JSPI: the engine holds the
+   * stack), a call moves by its journal (`VmConfig.journal`, `replay`).
+   */
+  readonly snapshots: boolean;
+  /**
    * Loads the module of `config` into base components and hands them to `instantiate` (which
    * makes the prototype), reporting to `progress`. Rejects with `NewError` for a refused module.
    * With `tuning.fromCacheOnly`, resolves to `null` where it would have to do more than load

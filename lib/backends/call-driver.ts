@@ -64,6 +64,22 @@ export type Settle = (step: Step, inGuest: boolean, lastChance: boolean) => Pull
  */
 export type Pull = (defer: () => Promise<unknown>) => unknown;
 
+/**
+ * A paused call's stack as data, for backends whose paused stack is plain data (a capability,
+ * `VmBackend.snapshots`): what a snapshot or a fork carries besides the memory and the globals.
+ * Where the bytes live (a memory of their own, or pages of the guest's) is the driver's business.
+ */
+export interface PausedStack {
+  /** The import (in the function index space) the call is paused at. */
+  readonly importIndex: number;
+  /** The arguments the guest passed to it, in the engine's representation. */
+  readonly args: readonly unknown[];
+  /** The pause mechanism's own state while paused (Asyncify: `asyncify_get_state()`, 1 = unwound). */
+  readonly state: number;
+  /** The saved frames with their header (Asyncify: the unwind buffer's used bytes, header first). */
+  readonly bytes: Uint8Array;
+}
+
 /** Runs one call of an exported function at a time, pausing it at every pausing import. */
 export interface CallDriver {
   /**
@@ -114,4 +130,20 @@ export interface CallDriver {
   readonly pausedArgs: readonly unknown[];
   /** Size of the buffer a paused stack must fit in, in bytes; `null` if the engine holds it. */
   readonly bufferSize: number | null;
+  /**
+   * After `paused`, where the backend can (`VmBackend.snapshots`): a copy of the paused call's
+   * stack ({@link PausedStack}). Changes nothing.
+   */
+  pausedStack(): PausedStack;
+  /**
+   * Why `stack` could not be restored into this driver's instance (a header that does not fit
+   * its buffer, a state that is not a pause), or `null` if it can. Changes nothing.
+   */
+  checkPausedStack(stack: PausedStack): string | null;
+  /**
+   * Makes this driver's instance paused at `stack` (checked by {@link checkPausedStack}), inside
+   * the call `fn(...args)`: the next {@link resume} rewinds that stack, as if the call had paused
+   * on this instance. The driver must not be in a call.
+   */
+  restorePausedStack(fn: ExportedFunction, args: readonly unknown[], stack: PausedStack): void;
 }

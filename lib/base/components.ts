@@ -172,6 +172,27 @@ export interface MeteringFacts {
   readonly stack: { readonly heightExport: string; readonly importIndex: number; readonly limit: number } | null;
 }
 
+/**
+ * What a journal (`VmConfig.journal`) names as the thing it belongs to: the module, and the
+ * options that shape what the guest sees whatever the backend (a journal replays on either).
+ */
+export interface JournalIdentity {
+  /** SHA-256 of the original module, hexadecimal. */
+  readonly moduleSha256: string;
+  readonly moduleLength: number;
+  readonly options: {
+    readonly features: string;
+    readonly floats: boolean;
+    readonly requireMemory: boolean;
+    readonly startFunction: boolean;
+    readonly anyMemoryImport: boolean;
+    readonly maxMemoryPages: number | null;
+    /** The determinism options that change what the guest does (fuel is refused with journals). */
+    readonly maxStackHeight: number | null;
+    readonly canonicalizeNaNs: boolean;
+  };
+}
+
 /** Everything needed to make a fresh instance; see the module documentation. */
 export interface BaseComponents {
   /**
@@ -228,5 +249,10 @@ export interface BaseComponents {
   readonly backtrace: BacktraceFacts;
   /** The fuel and stack-height counters, or `null` for a module compiled without either. */
   readonly metering: MeteringFacts | null;
+  /**
+   * With `VmConfig.journal`: what the journals of these components' instances name (absent or
+   * `null`: the host's actions are not recorded). Set by the prototype, which hashes the module.
+   */
+  readonly journal?: JournalIdentity | null;
 }
 

@@ -215,6 +215,19 @@ export interface VmConfig {
    * `cranelift_nan_canonicalization`, so float bits are the same on every engine and CPU.
    */
   readonly canonicalizeNaNs?: boolean;
+
+  /**
+   * Record what the host does to each instance (default `false`): every call started, every
+   * answer to an interrupt, and every write and growth of the memory the host makes while no
+   * guest code runs (before a call, while it is paused). `vm.journal()` returns the record as
+   * bytes, and `VirtualMachine.replay(prototype, journal)` runs it again from a fresh instance,
+   * answering from the journal, up to the same point: how a paused call moves where its stack
+   * cannot be copied (JSPI), and how a call is replayed while debugging. Inline imports are
+   * host code that runs again in the replay, not recorded: they must be deterministic. While no
+   * guest code runs, the library's own host code (the Substrate allocator) then reaches the
+   * memory through the recorded accessors rather than in place. See `docs/architecture.md`.
+   */
+  readonly journal?: boolean;
 }
 
 /**
@@ -243,6 +256,7 @@ export const CONFIG_DEFAULTS = {
   startFunction: false,
   anyMemoryImport: false,
   reuseGrownMemory: false,
+  journal: false,
   unwindBufferPages: 64,
   asyncifyStack: 'auto',
   backend: 'asyncify',
@@ -285,7 +299,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     bad('`inlineImports` must be a function');
   }
   if (config.onProgress !== undefined && typeof config.onProgress !== 'function') bad('`onProgress` must be a function');
-  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport', 'reuseGrownMemory', 'fuel', 'canonicalizeNaNs'] as const) {
+  for (const option of ['floats', 'requireMemory', 'startFunction', 'anyMemoryImport', 'reuseGrownMemory', 'fuel', 'canonicalizeNaNs', 'journal'] as const) {
     if (config[option] !== undefined && typeof config[option] !== 'boolean') {
       bad(`\`${option}\` must be a boolean, got ${describeValue(config[option])}`);
     }
@@ -324,6 +338,10 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
   if (maxStackHeight !== null && (!Number.isInteger(maxStackHeight) || maxStackHeight < 0 || maxStackHeight > MAX_STACK_HEIGHT_LIMIT)) {
     bad(`\`maxStackHeight\` must be an integer in 0 .. ${MAX_STACK_HEIGHT_LIMIT}, got ${describeValue(maxStackHeight)}`);
   }
+  if (config.journal === true && config.fuel === true) {
+    // A journal does not record fuel added to a call that ran out (yet): its replay would differ.
+    bad('`journal` and `fuel` cannot be combined yet: a journal does not record the fuel added to a call');
+  }
   return {
     // Engines compile only from an ArrayBuffer: a view of a SharedArrayBuffer is copied.
     moduleBytes: config.moduleBytes.buffer instanceof ArrayBuffer ? (config.moduleBytes as Uint8Array<ArrayBuffer>) : config.moduleBytes.slice(),
@@ -338,6 +356,7 @@ export function resolveConfig(config: VmConfig): ResolvedConfig {
     startFunction: config.startFunction ?? CONFIG_DEFAULTS.startFunction,
     anyMemoryImport: config.anyMemoryImport ?? CONFIG_DEFAULTS.anyMemoryImport,
     reuseGrownMemory: config.reuseGrownMemory ?? CONFIG_DEFAULTS.reuseGrownMemory,
+    journal: config.journal ?? CONFIG_DEFAULTS.journal,
     unwindBufferPages,
     asyncifyStack,
     backend,

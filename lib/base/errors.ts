@@ -246,8 +246,16 @@ export type UsageErrorKind =
    * access stays allowed.
    */
   | 'StepInProgress'
-  /** The operation does not exist on this prototype's backend (`toArtifact()` on JSPI). */
+  /**
+   * The operation does not exist on this prototype's backend (`toArtifact()` on JSPI, whose
+   * module has no transform to save; `snapshot()` and `fork()` on JSPI, whose paused stack is
+   * the engine's and cannot be copied: journal the call and `replay` it instead).
+   */
   | 'UnsupportedOnBackend'
+  /** `snapshot()` or `fork()` while the call is not paused at an interrupt (it has not started, or it ended). */
+  | 'NotInterrupted'
+  /** `journal()` on a machine whose prototype was created without `VmConfig.journal`. */
+  | 'NotJournaled'
   /**
    * A fuel operation (a budget given to `start()`, `addFuel()`, `fuelConsumed`) on a prototype
    * created without `VmConfig.fuel`.
@@ -290,6 +298,51 @@ export type ArtifactErrorKind =
 /** Thrown (as a rejected promise) by {@link VirtualMachinePrototype.fromArtifact}. Nothing is run. */
 export class ArtifactError extends VmError<ArtifactErrorKind> {
   override readonly name = 'ArtifactError';
+}
+
+/** Why a snapshot or a journal was refused (see {@link SnapshotError}). */
+export type SnapshotErrorKind =
+  /** Not a snapshot (or journal) of this library, truncated, or its checksum does not match its bytes. */
+  | 'Corrupted'
+  /** Made by another version of this library or of its snapshot (journal) format. */
+  | 'VersionMismatch'
+  /** Made from another module than the prototype's. */
+  | 'ModuleMismatch'
+  /**
+   * Made with other options (features, floats, memory cap, unwind buffer, the transform) or with
+   * imports resolved otherwise (another inline/pausing split, other ids) than the prototype's.
+   */
+  | 'OptionsMismatch'
+  /**
+   * Replaying a journal, the guest did something else than the journal says (another import,
+   * other arguments, an end where it paused): {@link SnapshotError.step} names the step.
+   */
+  | 'JournalMismatch'
+  /**
+   * The machine holds state a snapshot cannot carry: a module that can change its tables or drop
+   * its segments (bulk memory, reference types), or a global holding a reference.
+   */
+  | 'Unsupported';
+
+/**
+ * Thrown (or a rejection) by `VirtualMachine.restore`, `VirtualMachine.replay`,
+ * `vm.snapshot()` and `vm.fork()` for what a snapshot or journal cannot be: bytes that are not
+ * one of this library's, corrupted or truncated, made for another module, another version or
+ * other options, a journal the guest does not follow, or a state a snapshot cannot carry. A
+ * refused snapshot or journal is never run.
+ */
+export class SnapshotError extends VmError<SnapshotErrorKind> {
+  override readonly name = 'SnapshotError';
+  /**
+   * For `JournalMismatch`: the step of the journal at which the guest went another way (1 for
+   * the first step of the first call, counting every start and every resume).
+   */
+  declare readonly step?: number;
+
+  constructor(kind: SnapshotErrorKind, message: string, details?: { readonly step?: number; readonly cause?: unknown }) {
+    super(kind, message, details?.cause);
+    if (details?.step !== undefined) this.step = details.step;
+  }
 }
 
 /** What kind of fault stopped the guest. */

@@ -55,9 +55,13 @@ export interface GuestMemoryAccess {
  */
 export const CURRENT_VIEW: unique symbol = Symbol('resumable-wasm: the guest memory view');
 
-/** A memory object offering the {@link CURRENT_VIEW} fast path (internal: not exported by the package). */
+/**
+ * A memory object offering the {@link CURRENT_VIEW} fast path (internal: not exported by the
+ * package). It may return `null` where the fast path is refused for now (a journaled instance
+ * while no guest code runs, see `VmConfig.journal`): the caller then uses the accessors.
+ */
 export interface CurrentViewAccess {
-  [CURRENT_VIEW](): DataView<ArrayBuffer>;
+  [CURRENT_VIEW](): DataView<ArrayBuffer> | null;
 }
 
 /** The guest memory's current view if `memory` offers the fast path, else `null`. */

@@ -29,6 +29,7 @@
 
 import { OutOfBoundsError, UsageError } from '../base/errors.js';
 import { describeValue } from '../base/values.js';
+import type { CallJournal } from './call-journal.js';
 import {
   CURRENT_VIEW,
   type CurrentViewAccess,
@@ -67,6 +68,13 @@ export function realMemoryLimits(
 export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDataAccess {
   /** The library's own host code's data for this instance (see `HOST_DATA`); emptied by a reset. */
   [HOST_DATA]: unknown = undefined;
+  /**
+   * With `VmConfig.journal`: the instance's journal, which records the host's writes and growths
+   * made while no guest code runs (see `call-journal.ts`); `null` otherwise.
+   */
+  journal: CallJournal | null = null;
+  /** How many inline imports' host functions are running (their writes are the guest's doing). */
+  inlineDepth = 0;
 
   /** The real memory, `null` for a module without memory (see {@link attach}). */
   #memory: WebAssembly.Memory | null = null;
@@ -103,8 +111,12 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
     return this.#memory === null ? 0 : this.#memory.buffer.byteLength / PAGE_SIZE - this.reservedPages;
   }
 
-  /** The guest's memory as it is now, in place (empty without a memory); see `CURRENT_VIEW`. */
-  [CURRENT_VIEW](): DataView<ArrayBuffer> {
+  /**
+   * The guest's memory as it is now, in place (empty without a memory); see `CURRENT_VIEW`.
+   * `null` while a journal records the host's writes (they must go through the accessors).
+   */
+  [CURRENT_VIEW](): DataView<ArrayBuffer> | null {
+    if (this.journal !== null && this.inlineDepth === 0) return null;
     const memory = this.#memory;
     if (memory === null) return EMPTY_VIEW;
     const buffer = memory.buffer as ArrayBuffer;
@@ -117,7 +129,8 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
 
   /**
    * The guest's memory as bytes, in place: a view of the real memory from the guest's byte 0
-   * to its end, valid until the memory grows. For the VM's own use (resets, tests' observations).
+   * to its end, valid until the memory grows. For the VM's own use (resets, snapshots and forks,
+   * tests' observations).
    */
   guestBytes(): Uint8Array<ArrayBuffer> {
     return this.#memory === null ? new Uint8Array(0) : new Uint8Array(this.#memory.buffer as ArrayBuffer, this.#base);
@@ -135,6 +148,16 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
     }
     const buffer = this.#range(offset, data.length, 'write');
     if (buffer !== null) new Uint8Array(buffer).set(data, this.#base + offset);
+    const journal = this.journal;
+    if (journal !== null && this.inlineDepth === 0) journal.write(offset, data);
+  }
+
+  /**
+   * Grows the guest's memory by `pages` already checked against its limits (a restore, whose
+   * snapshot was checked), without recording it in a journal.
+   */
+  growUnrecorded(pages: number): void {
+    this.#memory!.grow(pages);
   }
 
   growMemory(pages: number): void {
@@ -156,6 +179,8 @@ export class GuestMemory implements GuestMemoryAccess, CurrentViewAccess, HostDa
       // Below the declared maximum, the engine may still be unable to reserve the memory.
       throw new OutOfBoundsError(`cannot grow the memory by ${pages} pages: ${(e as Error).message}`);
     }
+    const journal = this.journal;
+    if (journal !== null && this.inlineDepth === 0) journal.grow(pages);
   }
 
   /**

@@ -49,3 +49,22 @@ export function inlineImportFunction(
     return value;
   };
 }
+
+/**
+ * `fn`, counted as guest code while it runs (`memory.inlineDepth`): under `VmConfig.journal`, what
+ * an inline import writes is the guest's doing, which a replay reproduces, not the host's, which
+ * the journal records (see `call-journal.ts`).
+ */
+export function inGuestCode(
+  fn: (...args: (number | bigint)[]) => unknown,
+  memory: { inlineDepth: number },
+): (...args: (number | bigint)[]) => unknown {
+  return (...args) => {
+    memory.inlineDepth++;
+    try {
+      return fn(...args);
+    } finally {
+      memory.inlineDepth--;
+    }
+  };
+}

@@ -69,8 +69,9 @@ import {
 } from '../transform/abi.js';
 import type { VmBackend } from '../backends/backend.js';
 import type { CallDriver } from '../backends/call-driver.js';
+import { CallJournal } from './call-journal.js';
 import { GuestMemory, realMemoryLimits } from './guest-memory.js';
-import { inlineImportFunction } from './inline-imports.js';
+import { inlineImportFunction, inGuestCode } from './inline-imports.js';
 import { StackLimitExceeded } from './traps.js';
 
 /** The value an import returns while unwinding: discarded, but it must have the right JS type. */
@@ -131,6 +132,8 @@ export class LiveInstance {
   readonly fuelImport: number;
   /** With `VmConfig.maxStackHeight`: the logical stack height (an i32 global). */
   readonly heightCounter: WebAssembly.Global | null;
+  /** With `VmConfig.journal`: what the host did to this instance since it was fresh (`call-journal.ts`). */
+  readonly journal: CallJournal | null;
 
   private constructor(
     readonly components: BaseComponents,
@@ -146,7 +149,19 @@ export class LiveInstance {
     this.fuelImport = metering?.fuel?.importIndex ?? -1;
     this.heightCounter = metering?.stack == null ? null : (exportsObject[metering.stack.heightExport] as WebAssembly.Global);
     this.startFunction = components.startFunction ? 'pending' : 'none';
+    this.journal = memory.journal;
     if (!freshStates.has(components)) freshStates.set(components, this.#capture());
+  }
+
+  /**
+   * Every global the compiled module exports, by export name (the guest's own and those the
+   * transform adds: its mutable globals, counters), in a fixed order: what a snapshot or a
+   * fork carries besides the memory (see `paused-call.ts`).
+   */
+  exportedGlobals(): [string, WebAssembly.Global][] {
+    const globals: [string, WebAssembly.Global][] = [];
+    for (const name of globalExportNames(this.components)) globals.push([name, this.exportsObject[name] as WebAssembly.Global]);
+    return globals;
   }
 
   /**
@@ -166,6 +181,7 @@ export class LiveInstance {
     for (let i = 0; i < this.#globals.length; i++) this.#globals[i]!.value = fresh.globals[i];
     this.memory[HOST_DATA] = undefined;
     this.startFunction = this.components.startFunction ? 'pending' : 'none';
+    this.journal?.clear();
     return true;
   }
 
@@ -277,17 +293,20 @@ function wire(components: BaseComponents, backend: VmBackend): Wiring {
   // Inline host functions get the memory object now; an exported memory is filled in once the
   // instance exists.
   const memory = new GuestMemory(declared?.limits.maximum ?? null, components.reservedPages);
+  const journaled = components.journal !== undefined && components.journal !== null;
+  if (journaled) memory.journal = new CallJournal();
   // Objects without a prototype: with the guest's own names, a module or field named
   // "__proto__" or "constructor" must be an ordinary property, never the realm's built-ins.
   const imports: WebAssembly.Imports = Object.create(null);
   const moduleObject = (module: string): WebAssembly.ModuleImports => (imports[module] ??= Object.create(null));
   components.imports.forEach((imported, index) => {
-    const value =
+    let value =
       imported.inline === null
         ? driver.pausingImport(index, placeholderFor(imported.signature), imported.signature.params.length)
         : inlineImportFunction(imported.inline, memory, imported.signature.result, () =>
             JSON.stringify(imported.module) + '.' + JSON.stringify(imported.name),
           );
+    if (journaled && imported.inline !== null) value = inGuestCode(value as (...args: (number | bigint)[]) => unknown, memory);
     const [module, name] = components.renamed ? [FUNCTION_IMPORT_MODULE, functionImportName(index)] : [imported.module, imported.name];
     moduleObject(module)[name] = value as WebAssembly.ImportValue;
   });
@@ -326,6 +345,19 @@ function wire(components: BaseComponents, backend: VmBackend): Wiring {
     moduleObject(module)[name] = importedMemory;
   }
   return { imports, driver, memory, importedMemory };
+}
+
+/** The names of the globals `components`' compiled module exports, in its export order (computed once per module). */
+const globalNames = new WeakMap<BaseComponents, readonly string[]>();
+function globalExportNames(components: BaseComponents): readonly string[] {
+  let names = globalNames.get(components);
+  if (names === undefined) {
+    names = WebAssembly.Module.exports(components.module)
+      .filter((e) => e.kind === 'global')
+      .map((e) => e.name);
+    globalNames.set(components, names);
+  }
+  return names;
 }
 
 /**

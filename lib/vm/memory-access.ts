@@ -24,7 +24,7 @@ export abstract class MemoryAccess implements GuestMemoryAccess {
   }
 
   /** @internal The guest memory's current view, for the library's own host code (see `CURRENT_VIEW`). */
-  [CURRENT_VIEW](): DataView<ArrayBuffer> {
+  [CURRENT_VIEW](): DataView<ArrayBuffer> | null {
     return this.owner.live.memory[CURRENT_VIEW]();
   }
 

@@ -110,7 +110,7 @@ export class Prepare extends MemoryAccess {
       if (reason !== null) return fail('InvalidParameters', `parameter ${i} of ${name}: ${reason}`);
       args.push(param.value);
     }
-    return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature, false, budget);
+    return VirtualMachine._start(live, live.exportValue(functionName, info) as (...a: unknown[]) => unknown, args, signature, false, functionName, budget);
   }
 
   /**
@@ -146,7 +146,7 @@ export class Prepare extends MemoryAccess {
         VirtualMachinePrototype._fromInstance(live),
       );
     }
-    return VirtualMachine._start(live, live.startFunctionExport(), [], { params: [], result: null }, true, budget);
+    return VirtualMachine._start(live, live.startFunctionExport(), [], { params: [], result: null }, true, null, budget);
   }
 
   /**

@@ -24,16 +24,41 @@
 
 import type { VmBackend } from '../backends/backend.js';
 import { chooseArtifactBackend, planCreate } from '../backends/list.js';
-import type { BaseComponents } from '../base/components.js';
+import type { BaseComponents, JournalIdentity } from '../base/components.js';
 import { type ResolvedConfig, type VmConfig, resolveConfig, withPrivateBytes } from '../base/config.js';
 import type { AsyncifyStack, Backend } from '../base/engine.js';
 import { GlobalValueError, NewError } from '../base/errors.js';
 import { ProgressReporter } from '../base/progress.js';
 import { describeValue } from '../base/values.js';
+import { sha256Hex } from '../base/digest.js';
+import { loadCodecs } from './codecs.js';
 import type { LoadTuning } from '../load/load-module.js';
 import { LiveInstance } from './live-instance.js';
 import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
+
+/** With `VmConfig.journal`: what the journals will name, the module's digest under way (see `JournalIdentity`). */
+function journalIdentity(config: ResolvedConfig): Promise<JournalIdentity> | null {
+  if (!config.journal) return null;
+  const digest = sha256Hex(config.moduleBytes);
+  const moduleLength = config.moduleBytes.length;
+  const options = {
+    features: config.features.name,
+    floats: config.floats,
+    requireMemory: config.requireMemory,
+    startFunction: config.startFunction,
+    anyMemoryImport: config.anyMemoryImport,
+    maxMemoryPages: config.maxMemoryPages,
+    maxStackHeight: config.maxStackHeight,
+    canonicalizeNaNs: config.canonicalizeNaNs,
+  };
+  return digest.then((moduleSha256) => ({ moduleSha256, moduleLength, options }));
+}
+
+/** `components` with the journal identity set (`null` without `VmConfig.journal`). */
+async function withJournal(components: BaseComponents, journal: Promise<JournalIdentity> | null): Promise<BaseComponents> {
+  return journal === null ? components : { ...components, journal: await journal };
+}
 
 /**
  * A module ready to run: see the module documentation for the state machine it starts.
@@ -85,8 +110,12 @@ export class VirtualMachinePrototype {
       plan = await plan;
     }
     const progress = new ProgressReporter(config.onProgress);
+    // Hashed now, while the bytes are certainly the caller's (see `ResolvedConfig`).
+    const journal = journalIdentity(config);
     const on = (backend: VmBackend, how: LoadTuning) =>
-      backend.create(config, progress, how, (components) => VirtualMachinePrototype.#instantiate(components, backend, progress));
+      backend.create(config, progress, how, async (components) =>
+        VirtualMachinePrototype.#instantiate(await withJournal(components, journal), backend, progress),
+      );
     if (!plan.fromCacheOnly) return (await on(plan.backend, tuning))!;
     const cached = await on(plan.backend, { ...tuning, fromCacheOnly: true });
     if (cached !== null) return cached;
@@ -113,17 +142,27 @@ export class VirtualMachinePrototype {
     const resolved = resolveConfig(config);
     const backend = chooseArtifactBackend(resolved.backend);
     const progress = new ProgressReporter(resolved.onProgress);
+    const journal = journalIdentity(resolved);
     const components = await backend.fromArtifact(artifact, resolved, progress);
-    return VirtualMachinePrototype.#instantiate(components, backend, progress);
+    return VirtualMachinePrototype.#instantiate(await withJournal(components, journal), backend, progress);
   }
 
   static async #instantiate(components: BaseComponents, backend: VmBackend, progress: ProgressReporter): Promise<VirtualMachinePrototype> {
-    return progress.phase('instantiate', async () => new VirtualMachinePrototype(await LiveInstance.instantiate(components, backend)));
+    // `vm.snapshot()` and `vm.journal()` are synchronous: their formats are loaded now, where they may be used.
+    const codecs = backend.snapshots || components.journal != null ? loadCodecs() : null;
+    const prototype = await progress.phase('instantiate', async () => new VirtualMachinePrototype(await LiveInstance.instantiate(components, backend)));
+    await codecs;
+    return prototype;
   }
 
   /** @internal The live instance, for white-box tests of resets (`spec/reset.test.ts`). */
   _live(): LiveInstance {
     return this.#owner.live;
+  }
+
+  /** @internal Consumes this prototype for `by` (a restore, a replay), handing its instance over. */
+  _take(by: string): LiveInstance {
+    return this.#owner.take(by);
   }
 
   /** @internal A prototype around an existing instance (for `StartError`). */

@@ -369,7 +369,7 @@ class InterruptMemory implements GuestMemoryAccess, CurrentViewAccess {
     this.growMemory = call.growMemory;
   }
   /** The library's own host code (its allocator) reads the memory in place, as on the machine. */
-  [CURRENT_VIEW](): DataView<ArrayBuffer> {
+  [CURRENT_VIEW](): DataView<ArrayBuffer> | null {
     return this.#call.machineFor(this)[CURRENT_VIEW]();
   }
   /** Whether its interrupt has been answered: the object then no longer reaches the memory. */

@@ -41,12 +41,15 @@
  * @module
  */
 
-import { RunError, Trap, UsageError, attachFrames } from '../base/errors.js';
+import { RunError, SnapshotError, Trap, UsageError, attachFrames } from '../base/errors.js';
 import { nextJob } from '../base/promise-like.js';
 import { guestFrames } from './backtrace.js';
 import type { ResolvedImport } from '../base/components.js';
-import type { LiveInstance } from './live-instance.js';
+import { LiveInstance } from './live-instance.js';
+import { EndKind } from './call-journal.js';
+import { codecs, loadCodecs } from './codecs.js';
 import { MemoryAccess } from './memory-access.js';
+import { type PausedCallee, applyPausedCall, capturePausedCall, needsNewInstance, whyNotApplicable } from './paused-call.js';
 import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
@@ -230,7 +233,7 @@ class PromiseReceiver extends StepReceiver {
 export class VirtualMachine extends MemoryAccess {
   #state: CallState = READY;
   /** The `interrupted` state, reused at every pause (see `#report`). */
-  readonly #paused: Extract<CallState, { kind: 'interrupted' }> = { kind: 'interrupted', imported: null!, params: [] };
+  readonly #interrupted: Extract<CallState, { kind: 'interrupted' }> = { kind: 'interrupted', imported: null!, params: [] };
   readonly #sync = new SynchronousReceiver();
   /** The call's fuel (`VmConfig.fuel`), or `null` without it; see `fuel.ts`. */
   readonly #fuel: CallFuel | null;
@@ -242,6 +245,8 @@ export class VirtualMachine extends MemoryAccess {
     private readonly signature: Signature,
     /** This call is the module's start function (see `VmConfig.startFunction`). */
     private readonly isStartFunction: boolean,
+    /** The export called, by its original name (`null`: the start function): what a snapshot names. */
+    private readonly functionName: string | null,
     budget: bigint | null,
   ) {
     super(new Ownership(live, 'VirtualMachine'));
@@ -249,16 +254,33 @@ export class VirtualMachine extends MemoryAccess {
     if (live.backend.holdsEngineStacks) droppedWhilePaused.register(this, live.driver, this);
   }
 
-  /** @internal */
+  /** @internal A new call of `functionName` (`null`: the start function), recorded in the instance's journal. */
   static _start(
     live: LiveInstance,
     fn: (...args: unknown[]) => unknown,
     args: readonly unknown[],
     signature: Signature,
     isStartFunction = false,
+    functionName: string | null = null,
     budget: bigint | null = null,
   ): VirtualMachine {
-    return new VirtualMachine(live, fn, args, signature, isStartFunction, budget);
+    if (isStartFunction) live.journal?.startFunction();
+    else live.journal?.call(functionName ?? '', signature.params, args);
+    return new VirtualMachine(live, fn, args, signature, isStartFunction, isStartFunction ? null : functionName, budget);
+  }
+
+  /**
+   * A machine paused at the interrupt `live`'s driver was made paused at (a restored snapshot,
+   * a fork), inside the call `callee`. (Never of a metered instance: `paused-call.ts` refuses
+   * those, whose counters a snapshot does not carry.)
+   */
+  static #paused(live: LiveInstance, callee: PausedCallee): VirtualMachine {
+    const fn = (callee.functionName === null ? live.startFunctionExport() : live.exportValue(callee.functionName, live.components.exports.get(callee.functionName)!)) as (
+      ...args: unknown[]
+    ) => unknown;
+    const vm = new VirtualMachine(live, fn, callee.args, callee.signature, callee.functionName === null, callee.functionName, null);
+    vm.#state = vm.#pausedState(live);
+    return vm;
   }
 
   /**
@@ -346,8 +368,11 @@ export class VirtualMachine extends MemoryAccess {
    * the driver to hand to the guest. Throws, changing nothing, for a refused answer.
    */
   _accept(value: WasmValue | null, receiver: StepReceiver): unknown {
-    const raw = this.#begin(this.owner.live, value, receiver, 'runToCompletion');
+    const live = this.owner.live;
+    const state = this.#state;
+    const raw = this.#begin(live, value, receiver, 'runToCompletion');
     if (raw === DELIVERED) throw new Error('internal error: a pulled pause found an undelivered step');
+    live.journal?.step((state as { imported: ResolvedImport }).imported.signature.result, raw);
     this.#state = receiver.running as CallState;
     return raw;
   }
@@ -429,12 +454,22 @@ export class VirtualMachine extends MemoryAccess {
    */
   #go(live: LiveInstance, previous: CallState, raw: unknown, receiver: StepReceiver): void {
     const running = receiver.running as CallState;
+    const journal = live.journal;
+    const mark = journal?.length ?? 0;
     try {
       this.#state = running;
-      if (previous.kind === 'ready') live.driver.call(this.fn, this.args, this.#settle, receiver.pulls);
-      else live.driver.resume(raw, this.#settle, receiver.pulls);
+      if (previous.kind === 'ready') {
+        journal?.step(null, undefined);
+        live.driver.call(this.fn, this.args, this.#settle, receiver.pulls);
+      } else {
+        journal?.step((previous as { imported: ResolvedImport }).imported.signature.result, raw);
+        live.driver.resume(raw, this.#settle, receiver.pulls);
+      }
     } catch (e) {
-      if (this.#state === running) this.#state = previous;
+      if (this.#state === running) {
+        this.#state = previous;
+        journal?.truncate(mark);
+      }
       throw e;
     }
   }
@@ -454,9 +489,13 @@ export class VirtualMachine extends MemoryAccess {
   readonly #settle: Settle = (step, inGuest, lastChance) => {
     const state = this.#state;
     if (state.kind !== 'running') return undefined;
+    const journal = this.owner.live.journal;
+    const mark = journal?.length ?? 0;
     try {
       return this.#report(this.owner.live, step, inGuest, state.receiver);
     } catch (e) {
+      // Reported again later: recorded again then.
+      journal?.truncate(mark);
       if (!lastChance) {
         this.#state = state;
         throw e;
@@ -475,25 +514,34 @@ export class VirtualMachine extends MemoryAccess {
       return receiver.outOfFuel(inGuest);
     }
     if (step === 'paused') {
-      const imported = live.components.imports[driver.pausedImport]!;
-      const types = imported.signature.params;
-      const raw = driver.pausedArgs;
-      const params: WasmValue[] = new Array(types.length);
-      for (let i = 0; i < types.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
-      // One `interrupted` state per machine, filled at each pause: the state of every pause, at
-      // no allocation of its own (a machine is in one state at a time).
-      const paused = this.#paused;
-      paused.imported = imported;
-      paused.params = params;
-      this.#state = paused;
-      return receiver.interrupted(imported, params, inGuest);
+      const state = this.#pausedState(live);
+      live.journal?.paused(driver.pausedImport, state.imported.signature.params, driver.pausedArgs);
+      this.#state = state;
+      return receiver.interrupted(state.imported, state.params, inGuest);
     }
     const outcome = this.#endOutcome(live, step);
+    if (live.journal !== null) recordEnd(live, outcome, this.signature);
     this.#state = ENDED;
     if (this.isStartFunction) live.startFunction = step === 'returned' ? 'finished' : 'trapped';
     if (outcome === null) receiver.failed(driver.error);
     else receiver.ended(outcome);
     return undefined;
+  }
+
+  /** The `interrupted` state at the pause `live`'s driver reports. */
+  #pausedState(live: LiveInstance): CallState & { kind: 'interrupted' } {
+    const driver = live.driver;
+    const imported = live.components.imports[driver.pausedImport]!;
+    const types = imported.signature.params;
+    const raw = driver.pausedArgs;
+    const params: WasmValue[] = new Array(types.length);
+    for (let i = 0; i < types.length; i++) params[i] = fromEngine(types[i]!, raw[i]);
+    // One `interrupted` state per machine, filled at each pause: the state of every pause, at
+    // no allocation of its own (a machine is in one state at a time).
+    const paused = this.#interrupted;
+    paused.imported = imported;
+    paused.params = params;
+    return paused;
   }
 
   /**
@@ -518,6 +566,162 @@ export class VirtualMachine extends MemoryAccess {
     const error = driver.error;
     attachFrames(trap, () => guestFrames(error, live.components));
     return { type: 'trapped', trap };
+  }
+
+  /**
+   * The paused call as bytes: everything needed to go on from this interrupt (the memory, every
+   * global, the paused stack, the call and the pending import; see `docs/architecture.md`),
+   * named after the module, its options and this library's version, and checksummed.
+   * {@link VirtualMachine.restore} makes a machine paused here again, in this process, another
+   * Worker or another process. The machine itself is unchanged and may go on.
+   *
+   * Only while paused at an interrupt (else {@link UsageError} `NotInterrupted`, or
+   * `StepInProgress`), and on a backend whose paused stack is data (Asyncify; on JSPI
+   * `UnsupportedOnBackend`: journal the call instead). Throws {@link SnapshotError}
+   * `Unsupported` for a module whose tables can change (bulk memory and reference types'
+   * table instructions, which no snapshot carries).
+   */
+  snapshot(): Uint8Array {
+    const live = this.owner.live;
+    const call = capturePausedCall(live, this.#calleeWhilePaused('snapshot'), true, 'snapshot');
+    return codecs().encodeSnapshot(live.components, call);
+  }
+
+  /**
+   * A second machine paused at the same interrupt, on an instance of its own: the two are
+   * independent from now on (answer the same interrupt two ways and compare). Copies the memory
+   * once. The instance is made synchronously, which Chromium refuses on a page's main thread for
+   * a module over 8 MB ({@link UsageError} `SynchronousInstantiationRefused`): use
+   * {@link forkAsync} there. Throws as {@link snapshot} does.
+   */
+  fork(): VirtualMachine {
+    const live = this.owner.live;
+    const call = capturePausedCall(live, this.#calleeWhilePaused('fork'), false, 'fork');
+    const copy = LiveInstance.create(live.components, live.backend);
+    applyPausedCall(copy, call);
+    return VirtualMachine.#paused(copy, call.callee);
+  }
+
+  /**
+   * {@link fork}, with the instance made by `WebAssembly.instantiate` (every engine allows it on
+   * every thread). On JSPI, where a paused stack cannot be copied, a journaled machine
+   * (`VmConfig.journal`) is forked by replaying its journal on a new instance.
+   */
+  async forkAsync(): Promise<VirtualMachine> {
+    const live = this.owner.live;
+    if (!live.backend.snapshots && live.journal !== null) {
+      this.#calleeWhilePaused('forkAsync');
+      const journal = this.journal();
+      return VirtualMachine.replay(VirtualMachinePrototype._fromInstance(await LiveInstance.instantiate(live.components, live.backend)), journal);
+    }
+    const call = capturePausedCall(live, this.#calleeWhilePaused('forkAsync'), true, 'forkAsync');
+    const copy = await LiveInstance.instantiate(live.components, live.backend);
+    applyPausedCall(copy, call);
+    return VirtualMachine.#paused(copy, call.callee);
+  }
+
+  /**
+   * With `VmConfig.journal`: what the host did to this instance since it was fresh, as bytes
+   * (every call started, every answer, every write and growth of the memory the host made while
+   * no guest code ran; see `docs/architecture.md`), named after the module, its options and
+   * this library's version, and checksummed. {@link VirtualMachine.replay} runs it again up to
+   * this point, on either backend. In any state but a step in progress
+   * ({@link UsageError} `StepInProgress`); without the option, `NotJournaled`.
+   */
+  journal(): Uint8Array {
+    const live = this.owner.live;
+    if (this.#state.kind === 'running') this.#refuseStepInProgress('journal');
+    if (live.journal === null) {
+      throw new UsageError('NotJournaled', 'journal(): the prototype was created without journal: true, so nothing was recorded');
+    }
+    return codecs().encodeJournal(live.components, live.journal.events());
+  }
+
+  /**
+   * A machine paused where the snapshot `bytes` (from {@link snapshot}) was taken: same import,
+   * same `id` and `params`, same memory, globals and paused stack; resuming it with the same
+   * answers gives the same outcomes as the original. `prototype` must be of the same module
+   * with the same options and imports resolved the same way (ids included); it is consumed, and
+   * its instance is reused (a new one is made if its memory is larger than the snapshot's).
+   *
+   * Rejects with {@link SnapshotError} before consuming anything: `Corrupted` (not a snapshot,
+   * truncated, bit flips, a malformed or inconsistent content), `VersionMismatch`,
+   * `ModuleMismatch`, `OptionsMismatch`; with {@link UsageError} `UnsupportedOnBackend` for a
+   * JSPI prototype. A refused snapshot is never run.
+   */
+  static async restore(prototype: VirtualMachinePrototype, bytes: Uint8Array): Promise<VirtualMachine> {
+    if (!(prototype instanceof VirtualMachinePrototype)) {
+      throw new UsageError('InvalidArgument', 'VirtualMachine.restore: the first argument must be a VirtualMachinePrototype');
+    }
+    let live = prototype._live();
+    if (!live.backend.snapshots) {
+      throw new UsageError(
+        'UnsupportedOnBackend',
+        `VirtualMachine.restore: the prototype runs on the ${live.backend.label} backend, whose paused stacks cannot be restored; ` +
+          'replay a journal instead (VmConfig.journal, VirtualMachine.replay)',
+      );
+    }
+    await loadCodecs();
+    live = prototype._live();
+    const call = codecs().decodeSnapshot(bytes, live.components);
+    const reason = whyNotApplicable(live, call);
+    if (reason !== null) throw new SnapshotError('Corrupted', `the snapshot does not fit the module: ${reason}`);
+    prototype._take('VirtualMachine.restore');
+    if (needsNewInstance(live, call)) live = await LiveInstance.instantiate(live.components, live.backend);
+    applyPausedCall(live, call);
+    return VirtualMachine.#paused(live, call.callee);
+  }
+
+  /**
+   * Runs the journal `bytes` (from {@link journal}) again on a fresh instance of `prototype`,
+   * answering every interrupt from it, and returns the machine where the journal ends: paused
+   * at the same interrupt (or ended, or not yet run, as the original was). Works on either
+   * backend, whichever made the journal; on JSPI this is how a paused call moves. `prototype`
+   * must be of the same module, with the same options, imports resolved the same way, and
+   * `journal: true`; it is consumed.
+   *
+   * Rejects with {@link SnapshotError}: before consuming anything, `Corrupted`,
+   * `VersionMismatch`, `ModuleMismatch`, `OptionsMismatch`; during the replay,
+   * `JournalMismatch` when the guest does something else than the journal says (another import,
+   * other arguments, another end), with the `step` it happened at. With {@link UsageError}
+   * `NotJournaled` for a prototype created without `journal: true`.
+   */
+  static async replay(prototype: VirtualMachinePrototype, bytes: Uint8Array): Promise<VirtualMachine> {
+    if (!(prototype instanceof VirtualMachinePrototype)) {
+      throw new UsageError('InvalidArgument', 'VirtualMachine.replay: the first argument must be a VirtualMachinePrototype');
+    }
+    const identity = prototype._live().components.journal;
+    if (identity === undefined || identity === null) {
+      throw new UsageError('NotJournaled', 'VirtualMachine.replay: the prototype must be created with journal: true (the journal names its module by digest)');
+    }
+    await loadCodecs();
+    let live = prototype._live();
+    const events = codecs().decodeJournal(bytes, live.components, identity);
+    prototype._take('VirtualMachine.replay');
+    if (!live.reset()) live = await LiveInstance.instantiate(live.components, live.backend);
+    return codecs().replayEvents(events, Prepare._fromInstance(live), (vm) => {
+      try {
+        vm.intoPrototype();
+      } catch {
+        // Abandoning is best effort: the machine is dropped either way.
+      }
+    }) as Promise<VirtualMachine>;
+  }
+
+  /** @internal The index of the import the call is paused at (in the function index space), or `null`. */
+  _pausedImportIndex(): number | null {
+    const live = this.owner.live;
+    return this.#state.kind === 'interrupted' ? live.driver.pausedImport : null;
+  }
+
+  /** The call, for a snapshot or a fork; throws unless paused at an interrupt. */
+  #calleeWhilePaused(what: string): PausedCallee {
+    const state = this.#state;
+    if (state.kind === 'running') this.#refuseStepInProgress(what);
+    if (state.kind !== 'interrupted') {
+      throw new UsageError('NotInterrupted', `${what}() needs the call to be paused at an interrupt; it is ${state.kind === 'ready' ? 'not started yet' : 'over'}`);
+    }
+    return { functionName: this.functionName, signature: this.signature, args: this.args };
   }
 
   /**
@@ -639,6 +843,14 @@ function checkResumeValue(imported: ResolvedImport, value: WasmValue | null): un
   const reason = describeBadValue(expected, value!.value);
   if (reason !== null) throw new RunError('InvalidValue', `${what}: ${reason}`, { expected, obtained });
   return value!.value;
+}
+
+/** Records in `live`'s journal how the call ended (`null`: the backend's own failure). */
+function recordEnd(live: LiveInstance, outcome: EndOutcome | null, signature: Signature): void {
+  const journal = live.journal!;
+  if (outcome === null) journal.ended(EndKind.Failed, null, undefined, '');
+  else if (outcome.type === 'trapped') journal.ended(EndKind.Trapped, null, undefined, outcome.trap.kind);
+  else journal.ended(EndKind.Finished, signature.result, outcome.value === null ? undefined : outcome.value.value, '');
 }
 
 /** A failure of the engine's stack switching (JSPI), reported as the trap that ends the call. */

@@ -36,6 +36,7 @@ export const ASYNCIFY: VmBackend = {
   synchronousSteps: true,
   holdsEngineStacks: false,
   artifacts: true,
+  snapshots: true,
   // The bytes are copied before the first await (the loading module's import), so that the
   // caller may reuse its arrays while create() or fromArtifact() runs.
   create: (config, progress, tuning, instantiate) => {

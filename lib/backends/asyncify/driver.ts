@@ -32,9 +32,12 @@
  * @module
  */
 
-import type { CallDriver, ExportedFunction, Settle, Step, ThrowContext } from '../call-driver.js';
+import type { CallDriver, ExportedFunction, PausedStack, Settle, Step, ThrowContext } from '../call-driver.js';
 import { type AsyncifyExports, UNWIND_MEMORY_EXPORT } from '../../transform/abi.js';
 import { UnwindBuffer } from './unwind-buffer.js';
+
+/** `asyncify_get_state()` while a call is paused: the stack is unwound (and stays so until the resume). */
+const STATE_UNWOUND = 1;
 
 /** See the module documentation. One driver per instance. */
 export class AsyncifyDriver implements CallDriver {
@@ -79,16 +82,6 @@ export class AsyncifyDriver implements CallDriver {
   /** Size of the unwind buffer, in bytes (its 8-byte header included). */
   get bufferSize(): number {
     return this.#buffer!.end;
-  }
-
-  /** While a call is paused: a copy of its stack as data (see `UnwindBuffer.pausedStack`). */
-  pausedStack(): Uint8Array {
-    return this.#buffer!.pausedStack();
-  }
-
-  /** Writes back a paused stack {@link pausedStack} gave, so that a resume rewinds it (see `UnwindBuffer.writePausedStack`). */
-  writePausedStack(stack: Uint8Array): void {
-    this.#buffer!.writePausedStack(stack);
   }
 
   /**
@@ -182,6 +175,43 @@ export class AsyncifyDriver implements CallDriver {
     this.#fn = null;
     this.#args = [];
     return 'returned';
+  }
+
+  /**
+   * The paused call's stack: the import, its arguments, Asyncify's state and the buffer's used
+   * bytes (the header, whose first word is the end of the saved frames, then the frames).
+   */
+  pausedStack(): PausedStack {
+    return {
+      importIndex: this.pausedImport,
+      args: [...this.pausedArgs],
+      state: this.#exports!.asyncify_get_state(),
+      bytes: this.#buffer!.pausedStack(),
+    };
+  }
+
+  /** See `CallDriver.checkPausedStack`: the header must describe exactly these bytes in a buffer of this size. */
+  checkPausedStack(stack: PausedStack): string | null {
+    if (stack.state !== STATE_UNWOUND) return `the pause mechanism's state is ${stack.state}, not an unwound stack (${STATE_UNWOUND})`;
+    return this.#buffer!.checkPausedStack(stack.bytes);
+  }
+
+  /**
+   * See `CallDriver.restorePausedStack`: the saved bytes back in the buffer, Asyncify unwound
+   * over them (`asyncify_start_unwind`, as at the pause: the state is then exactly the paused
+   * call's), and the call's function and arguments kept for the rewind.
+   */
+  restorePausedStack(fn: ExportedFunction, args: readonly unknown[], stack: PausedStack): void {
+    if (this.#needsReset) this.#reset();
+    this.#buffer!.writePausedStack(stack.bytes);
+    this.#exports!.asyncify_start_unwind(0);
+    this.#fn = fn;
+    this.#args = args;
+    this.pausedImport = stack.importIndex;
+    this.pausedArgs = [...stack.args];
+    this.#unwinding = false;
+    this.#rewinding = false;
+    this.#resumeValue = undefined;
   }
 
   /**

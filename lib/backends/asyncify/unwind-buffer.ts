@@ -64,18 +64,27 @@ export class UnwindBuffer {
   }
 
   /**
+   * Why `stack` cannot be a paused stack of this buffer (its header must describe exactly its
+   * bytes, in a buffer of this size), or `null` if it can.
+   */
+  checkPausedStack(stack: Uint8Array): string | null {
+    if (stack.length < FRAMES_START) return 'the saved stack is shorter than its header';
+    const view = new DataView(stack.buffer, stack.byteOffset, stack.byteLength);
+    const used = view.getInt32(0, true);
+    const end = view.getInt32(4, true);
+    if (used !== stack.length) return `the saved stack's header says ${used} bytes, it holds ${stack.length}`;
+    if (end !== this.end) return `the saved stack was made for a buffer of ${end} bytes; this one has ${this.end}`;
+    return null;
+  }
+
+  /**
    * Writes back a paused stack that {@link pausedStack} gave (of an instance of the same module
    * and placement), header included, so that a resume rewinds it. Throws a `RangeError` for bytes
-   * that cannot be one.
+   * that {@link checkPausedStack} refuses.
    */
   writePausedStack(stack: Uint8Array): void {
-    if (stack.length < FRAMES_START || stack.length > this.end) {
-      throw new RangeError(`a paused stack of ${stack.length} bytes does not fit the ${this.end}-byte unwind buffer`);
-    }
-    const view = new DataView(stack.buffer, stack.byteOffset, stack.byteLength);
-    if (view.getInt32(0, true) !== stack.length || view.getInt32(4, true) !== this.end) {
-      throw new RangeError("the paused stack's header does not describe its bytes and this buffer");
-    }
+    const refusal = this.checkPausedStack(stack);
+    if (refusal !== null) throw new RangeError(refusal);
     new Uint8Array(this.#memory.buffer).set(stack, 0);
   }
 

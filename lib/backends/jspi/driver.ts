@@ -41,7 +41,7 @@
  */
 
 import { RESOLVED, nextJob } from '../../base/promise-like.js';
-import type { CallDriver, ExportedFunction, Pull, Settle, Step, ThrowContext } from '../call-driver.js';
+import type { CallDriver, ExportedFunction, PausedStack, Pull, Settle, Step, ThrowContext } from '../call-driver.js';
 
 /** The rejection an abandoned pause receives: it unwinds the suspended stack. Never seen by a host. */
 export class CallAbandoned extends Error {
@@ -119,6 +119,21 @@ export class JspiDriver implements CallDriver {
 
   attach(): void {
     // The driver needs nothing from the instance: it is handed each export it calls.
+  }
+
+  /** Never called: the engine holds a paused stack, which cannot be copied (`JSPI.snapshots` is false). */
+  pausedStack(): PausedStack {
+    throw new Error('internal error: a JSPI stack cannot be copied');
+  }
+
+  /** Never called (see {@link pausedStack}). */
+  checkPausedStack(): string | null {
+    return 'a JSPI stack cannot be restored';
+  }
+
+  /** Never called (see {@link pausedStack}). */
+  restorePausedStack(): void {
+    throw new Error('internal error: a JSPI stack cannot be restored');
   }
 
   /**

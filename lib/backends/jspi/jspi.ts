@@ -21,6 +21,7 @@ export const JSPI: VmBackend = {
   synchronousSteps: false,
   holdsEngineStacks: true,
   artifacts: false,
+  snapshots: false,
   create: async (config, progress, tuning, instantiate) => (tuning.fromCacheOnly === true ? null : instantiate(await loadJspi(config, progress))),
   fromArtifact: () => {
     throw new UsageError(
