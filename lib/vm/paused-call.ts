@@ -27,7 +27,7 @@
  */
 
 import type { ExportInfo } from '../base/components.js';
-import { SnapshotError, UsageError } from '../base/errors.js';
+import { SnapshotError } from '../base/errors.js';
 import { HOST_DATA, PAGE_SIZE } from '../base/guest-memory-access.js';
 import { type Signature, type ValueType, describeBadValue, toSignature } from '../base/values.js';
 import type { ExportedFunction, PausedStack } from '../backends/call-driver.js';
@@ -58,17 +58,10 @@ export interface PausedCall {
 /**
  * The paused call of `live`, which must be paused at an interrupt inside `callee`. `copy`: the
  * memory is copied (a snapshot), else viewed in place (a fork, which copies it once into the new
- * instance). Throws {@link UsageError} `UnsupportedOnBackend` where the backend cannot copy a
- * paused stack, {@link SnapshotError} `Unsupported` for state a snapshot cannot carry.
+ * instance), on a backend whose paused stack is data (the caller checks). Throws
+ * {@link SnapshotError} `Unsupported` for state a snapshot cannot carry.
  */
 export function capturePausedCall(live: LiveInstance, callee: PausedCallee, copy: boolean, what: string): PausedCall {
-  if (!live.backend.snapshots) {
-    throw new UsageError(
-      'UnsupportedOnBackend',
-      `${what}: this machine runs on the ${live.backend.label} backend, whose paused stack belongs to the engine and cannot be ` +
-        "copied; create the prototype with journal: true and move the call with vm.journal() and VirtualMachine.replay(), or use backend 'asyncify'",
-    );
-  }
   if (live.components.metering !== null) {
     // Not yet carried: the counters and the fuel given would have to travel with the call.
     throw new SnapshotError(

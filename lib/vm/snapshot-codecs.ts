@@ -9,3 +9,4 @@
 export { decodeSnapshot, encodeSnapshot } from './snapshot-format.js';
 export { decodeJournal, encodeJournal } from './journal-format.js';
 export { replayEvents } from './replay.js';
+export { applyPausedCall, capturePausedCall, needsNewInstance, whyNotApplicable } from './paused-call.js';

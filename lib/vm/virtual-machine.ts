@@ -49,7 +49,7 @@ import { LiveInstance } from './live-instance.js';
 import { EndKind } from './call-journal.js';
 import { codecs, loadCodecs } from './codecs.js';
 import { MemoryAccess } from './memory-access.js';
-import { type PausedCallee, applyPausedCall, capturePausedCall, needsNewInstance, whyNotApplicable } from './paused-call.js';
+import type { PausedCallee } from './paused-call.js';
 import { Ownership } from './ownership.js';
 import { Prepare } from './prepare.js';
 import { VirtualMachinePrototype } from './prototype.js';
@@ -583,7 +583,9 @@ export class VirtualMachine extends MemoryAccess {
    */
   snapshot(): Uint8Array {
     const live = this.owner.live;
-    const call = capturePausedCall(live, this.#calleeWhilePaused('snapshot'), true, 'snapshot');
+    const callee = this.#calleeWhilePaused('snapshot');
+    refuseUncopyable(live, 'snapshot');
+    const call = codecs().capturePausedCall(live, callee, true, 'snapshot');
     return codecs().encodeSnapshot(live.components, call);
   }
 
@@ -596,9 +598,11 @@ export class VirtualMachine extends MemoryAccess {
    */
   fork(): VirtualMachine {
     const live = this.owner.live;
-    const call = capturePausedCall(live, this.#calleeWhilePaused('fork'), false, 'fork');
+    const callee = this.#calleeWhilePaused('fork');
+    refuseUncopyable(live, 'fork');
+    const call = codecs().capturePausedCall(live, callee, false, 'fork');
     const copy = LiveInstance.create(live.components, live.backend);
-    applyPausedCall(copy, call);
+    codecs().applyPausedCall(copy, call);
     return VirtualMachine.#paused(copy, call.callee);
   }
 
@@ -614,9 +618,11 @@ export class VirtualMachine extends MemoryAccess {
       const journal = this.journal();
       return VirtualMachine.replay(VirtualMachinePrototype._fromInstance(await LiveInstance.instantiate(live.components, live.backend)), journal);
     }
-    const call = capturePausedCall(live, this.#calleeWhilePaused('forkAsync'), true, 'forkAsync');
+    const callee = this.#calleeWhilePaused('forkAsync');
+    refuseUncopyable(live, 'forkAsync');
+    const call = codecs().capturePausedCall(live, callee, true, 'forkAsync');
     const copy = await LiveInstance.instantiate(live.components, live.backend);
-    applyPausedCall(copy, call);
+    codecs().applyPausedCall(copy, call);
     return VirtualMachine.#paused(copy, call.callee);
   }
 
@@ -664,11 +670,11 @@ export class VirtualMachine extends MemoryAccess {
     await loadCodecs();
     live = prototype._live();
     const call = codecs().decodeSnapshot(bytes, live.components);
-    const reason = whyNotApplicable(live, call);
+    const reason = codecs().whyNotApplicable(live, call);
     if (reason !== null) throw new SnapshotError('Corrupted', `the snapshot does not fit the module: ${reason}`);
     prototype._take('VirtualMachine.restore');
-    if (needsNewInstance(live, call)) live = await LiveInstance.instantiate(live.components, live.backend);
-    applyPausedCall(live, call);
+    if (codecs().needsNewInstance(live, call)) live = await LiveInstance.instantiate(live.components, live.backend);
+    codecs().applyPausedCall(live, call);
     return VirtualMachine.#paused(live, call.callee);
   }
 
@@ -868,4 +874,17 @@ function typeOf(value: unknown): { obtained?: ValueType | null } {
   if (typeof value !== 'object') return {};
   const type = (value as { type?: unknown }).type;
   return isValueType(type) ? { obtained: type } : {};
+}
+
+/**
+ * Refuses a snapshot or a fork on a backend whose paused stack belongs to the engine (JSPI),
+ * with {@link UsageError} `UnsupportedOnBackend` naming what to do instead.
+ */
+function refuseUncopyable(live: LiveInstance, what: string): void {
+  if (live.backend.snapshots) return;
+  throw new UsageError(
+    'UnsupportedOnBackend',
+    `${what}: this machine runs on the ${live.backend.label} backend, whose paused stack belongs to the engine and cannot be ` +
+      "copied; create the prototype with journal: true and move the call with vm.journal() and VirtualMachine.replay(), or use backend 'asyncify'",
+  );
 }
