@@ -1,7 +1,8 @@
 /**
- * What this JavaScript engine can run, checked before a command does any work: an engine that
- * can run neither backend (Node.js 20: no JSPI, no multi-memory) is told so at once, in one
- * line, rather than after reading a runtime and transforming it for a minute.
+ * What this JavaScript engine can run, checked before a command does any work: a backend the
+ * engine cannot run (`--backend jspi` without JSPI) is refused at once, in one line, rather than
+ * after reading a runtime and transforming it for a minute. Asyncify runs on every engine (its
+ * stack in a second memory, or in the guest's one memory without multi-memory).
  *
  * @module
  */

@@ -488,7 +488,7 @@ describeBuilt('one exit status per kind of failure, on every command', () => {
 });
 
 describeBuilt('the engine is checked before any work', () => {
-  // An engine with neither JSPI nor multi-memory (Node.js 20), simulated in the child process:
+  // An engine with neither JSPI nor multi-memory (Node.js 20, Safari before 27), simulated in the child process:
   // the JSPI constructors removed, and the multi-memory probe answered "invalid".
   const OLD_ENGINE = `data:text/javascript,${encodeURIComponent(`
     delete WebAssembly.Suspending; delete WebAssembly.promising;
@@ -498,27 +498,36 @@ describeBuilt('the engine is checked before any work', () => {
   const onOldEngine = (...args: string[]) =>
     spawnSync(process.execPath, ['--import', OLD_ENGINE, CLI, ...args], { encoding: 'utf8', cwd: dir });
 
-  test('run on an engine that can run no backend fails at once with status 6, before reading the file', () => {
-    const result = onOldEngine('run', 'no-such-file.wasm', 'Core_version');
-    expectOneLineFailure({ status: result.status, stdout: result.stdout, stderr: result.stderr }, 6, /JSPI|multi-memory/);
+  test('run --backend jspi on an engine without JSPI fails at once with status 6, before reading the file', () => {
+    const result = onOldEngine('run', 'no-such-file.wasm', 'Core_version', '--backend', 'jspi');
+    expectOneLineFailure({ status: result.status, stdout: result.stdout, stderr: result.stderr }, 6, /Promise Integration/);
   });
 
-  test('prepare needs multi-memory (artifacts are Asyncify\'s), even where JSPI exists', () => {
+  test("prepare without multi-memory: 'second-memory' refused with status 6, the default makes a single-memory artifact", async () => {
+    const path = join(dir, 'engine-prepare.wasm');
+    writeFileSync(path, await wat('(module (memory (export "memory") 1))'));
     const noMultiMemory = `data:text/javascript,${encodeURIComponent(`
       const validate = WebAssembly.validate;
       WebAssembly.validate = (bytes) => (bytes.length === 15 && bytes[8] === 5 && bytes[10] === 2 ? false : validate(bytes));
     `)}`;
-    const result = spawnSync(process.execPath, ['--import', noMultiMemory, CLI, 'prepare', 'no-such-file.wasm', '-o', 'x.rwasm'], {
-      encoding: 'utf8',
-      cwd: dir,
-    });
-    expectOneLineFailure({ status: result.status, stdout: result.stdout, stderr: result.stderr }, 6, /multi-memory/);
+    const prepareThere = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', noMultiMemory, CLI, 'prepare', path, '-o', join(dir, 'engine.rwasm'), ...args], { encoding: 'utf8', cwd: dir });
+    // Refused before the transform (after the line saying what is being prepared).
+    const refused = prepareThere('--asyncify-stack', 'second-memory');
+    expect({ status: refused.status, stdout: refused.stdout }).toEqual({ status: 6, stdout: '' });
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^preparing /), expect.stringMatching(/^error: .*multi-memory/)]);
+    const made = prepareThere();
+    expect(made.status).toBe(0);
+    const artifact = readFileSync(join(dir, 'engine.rwasm'));
+    const header = JSON.parse(new TextDecoder().decode(artifact.subarray(16, 16 + artifact.readUInt32LE(12))));
+    expect(header.options.asyncifyStack).toBe('single-memory');
   });
 
   test('inspect says on which backend this engine would run the module', async () => {
     const path = join(dir, 'engine-guest.wasm');
     writeFileSync(path, await wat('(module (memory (export "memory") 1))'));
     expect(command('inspect', path).stdout).toMatch(/this engine: runs it on jspi \(asyncify available too\)/);
-    expect(onOldEngine('inspect', path).stdout).toMatch(/this engine: cannot run it/);
+    // Without JSPI and multi-memory (Node.js 20, Safari before 27): Asyncify, its stack in the one memory.
+    expect(onOldEngine('inspect', path).stdout).toMatch(/this engine: runs it on asyncify \(jspi unavailable: /);
   });
 });
