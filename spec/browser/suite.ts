@@ -106,13 +106,22 @@ export async function backendProbe(request: { moduleUrl: string; backend: Backen
 /**
  * What `'auto'` picks with an artifact cache, twice: the first `create()` (nothing cached yet),
  * then the second, after waiting (with `awaitArtifact`) for the artifact the first one makes in
- * the background where it chose JSPI over a faster Asyncify (a transform on its own thread; the
- * wait is only a guard against a hang: 600 polls of 0.1 s). Each prototype runs the guest once.
+ * the background where it chose JSPI over a faster Asyncify (a transform on its own thread,
+ * however long a busy machine makes it: the wait ends when the cache is given the artifact).
+ * Each prototype runs the guest once.
  */
 export async function autoChoice(request: { moduleUrl: string; awaitArtifact: boolean }): Promise<{ first: Backend; second: Backend; results: (number | null)[]; cached: boolean }> {
   const moduleBytes = await fetchBytes(request.moduleUrl);
   const stored: Uint8Array[] = [];
-  const cache = { get: () => stored[0] ?? null, set: (_key: string, artifact: Uint8Array) => void stored.push(artifact) };
+  let artifactStored = (): void => {};
+  const storedOnce = new Promise<void>((resolve) => (artifactStored = resolve));
+  const cache = {
+    get: () => stored[0] ?? null,
+    set: (_key: string, artifact: Uint8Array) => {
+      stored.push(artifact);
+      artifactStored();
+    },
+  };
   const runOnce = async (proto: VirtualMachinePrototype): Promise<number | null> => {
     const vm = proto.prepare().start('main', [WasmValue.i32(1)]);
     let outcome = await vm.runAsync(null);
@@ -121,7 +130,7 @@ export async function autoChoice(request: { moduleUrl: string; awaitArtifact: bo
   };
   const first = await VirtualMachinePrototype.create({ moduleBytes, symbols: () => 0, backend: 'auto', cache });
   const results = [await runOnce(first)];
-  for (let poll = 0; request.awaitArtifact && stored.length === 0 && poll < 600; poll++) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (request.awaitArtifact) await storedOnce;
   const cached = stored.length > 0;
   const second = await VirtualMachinePrototype.create({ moduleBytes, symbols: () => 0, backend: 'auto', cache });
   results.push(await runOnce(second));
