@@ -27,6 +27,7 @@ import { describeError } from './observation.js';
 import { runPlain } from './plain-runner.js';
 import { Prng } from './prng.js';
 import { type VmRun, runVm } from './vm-runner.js';
+import type { MoveCounts } from './moves.js';
 
 /** Options of a check. */
 export interface CheckOptions {
@@ -48,6 +49,12 @@ export interface CheckOptions {
    * side's instantiation does (default: such modules are refused, as the module rules say).
    */
   readonly startFunctions?: boolean;
+  /**
+   * Move paused calls at random interrupts of the VM side (snapshot and restore, in this thread
+   * and through a Worker, fork, journal replay; see `moves.ts`): every outcome and digest must
+   * still match plain V8's. Default off.
+   */
+  readonly moves?: boolean;
 }
 
 /** The report on one module. */
@@ -82,6 +89,8 @@ export type ModuleReport =
       readonly backends: 'both' | 'jspi';
       /** How the module's start function ended on the VM side (`null`: none, or not run). */
       readonly startFunction: string | null;
+      /** With `moves`: the paused calls moved on each backend, by kind (`null`: that backend did not run the module). */
+      readonly moves: { readonly asyncify: MoveCounts | null; readonly jspi: MoveCounts | null } | null;
       readonly verdict: Verdict;
     };
 
@@ -140,8 +149,9 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
 
   const unwindBufferPages = options.unwindBufferPages ?? seededUnwindBufferPages(seed);
   const features = options.features ?? 'default';
-  const asyncify = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify', features, startFunctions });
-  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions });
+  const moves = options.moves === true;
+  const asyncify = await runVm(bytes, shape, plan, hostOptions, { unwindBufferPages, backend: 'asyncify', features, startFunctions, moves });
+  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions, moves });
   // A module the Asyncify backend documents it cannot instrument is compared on JSPI alone.
   const jspiOnly = isReferenceLimit(asyncify) && jspi.type === 'ran';
   const vm = jspiOnly ? jspi : asyncify;
@@ -155,6 +165,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     unwindBufferPages: unwindBufferPages ?? null,
     backends: 'both',
     startFunction: null,
+    moves: null,
     verdict: { type: 'divergence', callIndex: -1, exportName: '(create)', what, plain, vm: vmText },
   });
 
@@ -213,6 +224,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     unwindBufferPages: unwindBufferPages ?? null,
     backends: jspiOnly ? 'jspi' : 'both',
     startFunction: vm.record.start === null ? null : vm.record.start.outcome.type === 'trapped' ? `trapped ${vm.record.start.outcome.kind}` : vm.record.start.outcome.type,
+    moves: moves ? { asyncify: jspiOnly ? null : vm.moves, jspi: jspi.type === 'ran' ? jspi.moves : null } : null,
     verdict,
   };
 }
@@ -249,7 +261,8 @@ export function reproductionCommand(seed: number, options: CheckOptions = {}): s
   const extra =
     (options.hostActions === false ? ' --passive-host' : '') +
     (options.features === 'modern' ? ' --features modern' : '') +
-    (options.startFunctions === true ? ' --start-functions' : '');
+    (options.startFunctions === true ? ' --start-functions' : '') +
+    (options.moves === true ? ' --moves' : '');
   return `npm run fuzz -- --seed ${seed} --count 1 --verbose${extra}`;
 }
 

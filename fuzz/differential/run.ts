@@ -2,7 +2,7 @@
  * Differential fuzzing of the VM against plain V8, from the command line:
  *
  * ```text
- * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]
+ * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--moves] [--wasm FILE]
  * ```
  *
  * - `--count N`: number of modules (seeds `S .. S+N-1`), default 100.
@@ -15,6 +15,9 @@
  * - `--start-functions`: create the VM with `startFunction: true` and run the start function
  *   `-ttf` gives about one module in ten, as the plain side's instantiation does (default:
  *   such modules are refused).
+ * - `--moves`: move paused calls at random interrupts of the VM side (snapshot and restore in
+ *   this thread and through a Worker, fork, journal replay; see `moves.ts`): outcomes and
+ *   digests must still match. Needs the built package (`npm run build`) for the Worker.
  * - `--wasm FILE`: instead of generating, check FILE (e.g. a saved `fuzz/failures/<seed>.wasm`,
  *   possibly reduced by hand) with the call plan and host of `--seed`.
  *
@@ -41,7 +44,7 @@ import { type GeneratedModule, Generator } from './generator.js';
 import { Summary } from './summary.js';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--wasm FILE]`);
+  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--moves] [--wasm FILE]`);
   process.exit(2);
 }
 
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
       'passive-host': { type: 'boolean', default: false },
       features: { type: 'string', default: 'default' },
       'start-functions': { type: 'boolean', default: false },
+      moves: { type: 'boolean', default: false },
       wasm: { type: 'string' },
     },
     strict: true,
@@ -89,7 +93,7 @@ async function main(): Promise<void> {
   const firstSeed = parseInteger(values.seed, 'seed', Date.now() % 1_000_000_000);
   const features = values.features;
   if (features !== 'default' && features !== 'modern') usage(`--features must be default or modern, got ${features}`);
-  const options: CheckOptions = { hostActions: !values['passive-host'], features, startFunctions: values['start-functions'] };
+  const options: CheckOptions = { hostActions: !values['passive-host'], features, startFunctions: values['start-functions'], moves: values.moves };
   const verbose = values.verbose;
   const started = performance.now();
   const summary = new Summary();

@@ -36,6 +36,7 @@ import {
 import type { PlannedCall } from './call-plan.js';
 import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, NULL_MEMORY, findHostImport } from './host.js';
 import type { ModuleShape } from './module-shape.js';
+import { type MoveCounts, Mover, type WorkerPrototype } from './moves.js';
 import {
   type CallRecord,
   type ImportEvent,
@@ -51,7 +52,13 @@ import {
 
 /** What {@link runVm} produced. */
 export type VmRun =
-  | { readonly type: 'ran'; readonly record: ModuleRecord; readonly contractViolations: readonly string[] }
+  | {
+      readonly type: 'ran';
+      readonly record: ModuleRecord;
+      readonly contractViolations: readonly string[];
+      /** With `moves`: the paused calls moved, by kind (see `moves.ts`). */
+      readonly moves: MoveCounts | null;
+    }
   /** `create()` refused the module: `kind` is the `NewError` kind, or `threw` for anything else. */
   | { readonly type: 'refused'; readonly kind: string; readonly message: string };
 
@@ -101,10 +108,23 @@ export async function runVm(
     readonly backend?: Backend;
     readonly features?: 'default' | 'modern';
     readonly startFunctions?: boolean;
+    /** Move paused calls at random interrupts (see `moves.ts`); the prototypes journal. */
+    readonly moves?: boolean;
   } = {},
 ): Promise<VmRun> {
+  const options = () => ({
+    floats: true,
+    requireMemory: false,
+    features: config.features ?? 'default',
+    startFunction: config.startFunctions === true,
+    backend: config.backend ?? 'asyncify',
+    journal: config.moves === true,
+    ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
+  });
   const violations: string[] = [];
   const symbolCalls: string[] = [];
+  const ids: Record<string, number> = {};
+  const moves = config.moves === true;
   let prototype: VirtualMachinePrototype;
   try {
     prototype = await VirtualMachinePrototype.create({
@@ -112,14 +132,10 @@ export async function runVm(
       symbols: (module, name, signature) => {
         symbolCalls.push(`${module}.${name}(${signature.params.join(',')})->${signature.result ?? 'nil'}`);
         const index = findHostImport(module, name, signature);
+        if (index !== null) ids[`${module}\0${name}`] = importId(index);
         return index === null ? null : importId(index);
       },
-      floats: true,
-      requireMemory: false,
-      features: config.features ?? 'default',
-      startFunction: config.startFunctions === true,
-      backend: config.backend ?? 'asyncify',
-      ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
+      ...options(),
     });
   } catch (e) {
     if (e instanceof NewError) return { type: 'refused', kind: e.kind, message: e.message };
@@ -177,6 +193,12 @@ export async function runVm(
     return [{ pages, digest, globals: globals ?? {} }, prepare];
   };
 
+  let mover: Mover | null = null;
+  if (moves) {
+    const asyncify = prototype.backend === 'asyncify';
+    const worker: WorkerPrototype | null = asyncify ? { artifact: prototype.toArtifact(), moduleBytes: bytes, options: options(), ids } : null;
+    mover = new Mover(hostOptions.seed, prototype.clone(), asyncify, worker, violations);
+  }
   const host = new Host(hostOptions);
   /**
    * Runs the start function of `pending`'s instance, if it has one, as the plain side's
@@ -186,8 +208,7 @@ export async function runVm(
   const runStart = async (pending: Prepare): Promise<[StartRecord | null, Prepare | null]> => {
     if (!pending.startFunctionPending) return [null, pending];
     const events: ImportEvent[] = [];
-    const vm = pending.callStartFunction();
-    const outcome = await drive(vm, START_CALL, host, events, violations, NULL_MEMORY);
+    const [outcome, vm] = await drive(pending.callStartFunction(), START_CALL, host, events, violations, NULL_MEMORY);
     const after = vm.intoPrepare();
     return [{ events, outcome }, outcome.type === 'returned' ? after : null];
   };
@@ -200,7 +221,7 @@ export async function runVm(
     const [record, started] = await runStart(prototype.prepare());
     start = record;
     if (started === null) {
-      return { type: 'ran', record: { start, initial: NO_INSTANCE, calls: [], fresh: [], freshStarts: [] }, contractViolations: violations };
+      return { type: 'ran', record: { start, initial: NO_INSTANCE, calls: [], fresh: [], freshStarts: [] }, contractViolations: violations, moves: mover?.counts ?? null };
     }
     // Globals are read on a prototype: a StartError hands the same instance back as one.
     [initial, prepare] = snapshot(started, null);
@@ -220,7 +241,7 @@ export async function runVm(
       else throw e;
     }
     if (vm !== null) {
-      outcome = await drive(vm, call, host, events, violations);
+      [outcome, vm] = await drive(vm, call, host, events, violations, null, mover);
       try {
         prepare = vm.intoPrepare();
       } catch (e) {
@@ -240,13 +261,17 @@ export async function runVm(
     freshStarts.push(record);
     fresh.push(started === null ? NO_INSTANCE : snapshot(started, null)[0]);
   }
-  return { type: 'ran', record: { start, initial, calls, fresh, freshStarts }, contractViolations: violations };
+  return { type: 'ran', record: { start, initial, calls, fresh, freshStarts }, contractViolations: violations, moves: mover?.counts ?? null };
 }
 
 /** The start function, as a call of {@link drive}. */
 const START_CALL: PlannedCall = { exportName: '(start function)', args: [], results: [] };
 
-/** Runs one started call to its end, answering every interrupt through `host` (which sees `memory`, default the guest's). */
+/**
+ * Runs one started call to its end, answering every interrupt through `host` (which sees
+ * `memory`, default the guest's); with `mover`, the paused call may be moved at interrupts.
+ * Returns the outcome and the machine the call ended on.
+ */
 async function drive(
   vm: VirtualMachine,
   call: PlannedCall,
@@ -254,8 +279,17 @@ async function drive(
   events: ImportEvent[],
   violations: string[],
   memory: MemoryPort | null = null,
-): Promise<Outcome> {
-  const port = memory ?? vmPort(vm);
+  mover: Mover | null = null,
+): Promise<[Outcome, VirtualMachine]> {
+  mover?.beginCall();
+  const { raw, ...outcome } = await driveSteps();
+  if (mover !== null) {
+    const text = outcome.type === 'trapped' ? `trapped ${outcome.kind}` : outcome.type === 'returned' ? `finished ${String(raw)}` : outcome.type;
+    await mover.endCall(text, digestBytes(vm.readMemory(0, vm.memorySize() * 65536)));
+  }
+  return [outcome, vm];
+
+  async function driveSteps(): Promise<Outcome & { raw?: unknown }> {
   let value: WasmValue | null = null;
   for (;;) {
     let step;
@@ -266,6 +300,11 @@ async function drive(
     }
     switch (step.type) {
       case 'interrupted': {
+        if (mover !== null) {
+          vm = await mover.atInterrupt(vm);
+          mover.beforeAnswer();
+        }
+        const port = memory ?? (mover === null ? vmPort(vm) : mover.port(vmPort(vm)));
         const index = importIndexOfId(step.id);
         if (index === null) return { type: 'error', message: `interrupted with the unknown id ${step.id}` };
         const { name, signature } = HOST_IMPORTS[index]!;
@@ -280,6 +319,7 @@ async function drive(
         );
         events.push(event);
         value = signature.result === null ? null : ({ type: signature.result, value: answer } as WasmValue);
+        mover?.answered(value);
         break;
       }
       case 'finished': {
@@ -287,10 +327,15 @@ async function drive(
         if ((step.value?.type ?? null) !== expected) {
           violations.push(`${call.exportName} finished with a value of type ${step.value?.type ?? 'none'}, expected ${expected ?? 'none'}`);
         }
-        return { type: 'returned', value: expected === null || step.value === null ? null : formatValue(expected, step.value.value) };
+        return {
+          type: 'returned',
+          value: expected === null || step.value === null ? null : formatValue(expected, step.value.value),
+          raw: step.value?.value,
+        };
       }
       case 'trapped':
         return { type: 'trapped', kind: step.trap.kind, message: step.trap.message };
     }
+  }
   }
 }
