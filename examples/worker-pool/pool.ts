@@ -17,6 +17,11 @@ export interface PoolWorkerOptions {
   readonly backend: 'asyncify' | 'jspi' | 'auto';
   /** An artifact cache folder shared by the workers (Asyncify: one transform for all). */
   readonly cacheDir?: string;
+  /**
+   * `SubstrateRuntimeOptions.reuseGrownMemory`: calls reuse an instance's grown memory instead of
+   * faulting in fresh pages, which the threads of one process take turns at (default `false`).
+   */
+  readonly reuseGrownMemory?: boolean;
 }
 
 /** A task for a worker. */

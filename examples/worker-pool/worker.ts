@@ -15,6 +15,7 @@ const options = workerData as PoolWorkerOptions;
 const runtime = await SubstrateRuntime.create({
   code: readFileSync(options.codePath),
   backend: options.backend,
+  reuseGrownMemory: options.reuseGrownMemory ?? false,
   ...(options.cacheDir === undefined ? {} : { cache: new FileArtifactCache(options.cacheDir) }),
 });
 const storage = new MapStorage();
