@@ -7,6 +7,7 @@
  * recorded beside the numbers (load average, the busiest processes).
  */
 import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -40,6 +41,37 @@ export function machineLoad(): { loadavg: number[]; busiest: string[] } {
   return { loadavg: loadavg(), busiest };
 }
 
+/**
+ * The control: what the machine gives two threads right now. Units of plain CPU work (a loop of
+ * integer arithmetic, no memory traffic, no library) run on 1 and on 2 Workers; the result is
+ * in units per second, so that its 2-over-1 ratio is the most any pool could reach in the
+ * same minutes.
+ */
+async function controlRate(workers: Worker[], units: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    workers.map(async (worker) => {
+      while (next < units) {
+        next++;
+        await new Promise<void>((resolve) => {
+          worker.once('message', () => resolve());
+          worker.postMessage(null);
+        });
+      }
+    }),
+  );
+  return units / ((performance.now() - started) / 1000);
+}
+
+const CONTROL_WORKER = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', () => {
+  let x = 1;
+  for (let i = 0; i < 20_000_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  parentPort.postMessage(x);
+});`;
+
 export async function benchPool(
   runtimeName: string,
   codePath: string,
@@ -60,10 +92,17 @@ export async function benchPool(
     return count / (elapsed / 1000);
   };
   const rates = new Map<string, number[]>();
+  const control = new Map<number, Worker[]>([1, 2].map((n) => [n, Array.from({ length: n }, () => new Worker(CONTROL_WORKER, { eval: true }))]));
+  const controlRates = new Map<number, number[]>([
+    [1, []],
+    [2, []],
+  ]);
   try {
     // Warm-up: every worker's code optimised before anything is measured.
     for (const [entryPoint, count] of Object.entries(options.batches)) for (const pool of pools.values()) await batch(pool, entryPoint, Math.max(4, count >> 2));
+    for (const workers of control.values()) await controlRate(workers, 4);
     for (let round = 0; round < options.rounds; round++) {
+      for (const [size, workers] of control) controlRates.get(size)!.push(await controlRate(workers, 8));
       for (const [entryPoint, count] of Object.entries(options.batches)) {
         for (const [sizeAndMemory, pool] of pools) {
           const [size, memory] = sizeAndMemory.split('/');
@@ -74,9 +113,15 @@ export async function benchPool(
     }
   } finally {
     for (const pool of pools.values()) await pool.close();
+    for (const workers of control.values()) for (const worker of workers) await worker.terminate();
   }
   const after = machineLoad();
   const results: PoolResult[] = [];
+  const controlOne = median(controlRates.get(1)!);
+  for (const size of [1, 2]) {
+    const rate = median(controlRates.get(size)!);
+    results.push({ runtime: 'control', entryPoint: 'plain JavaScript loop (units of 20M iterations)', workers: size, memory: 'fresh', callsPerSecond: rate, x: rate / controlOne });
+  }
   for (const entryPoint of Object.keys(options.batches)) {
     for (const memory of ['fresh', 'reused'] as const) {
       const one = median(rates.get(`${entryPoint}/1/${memory}`)!);
@@ -88,7 +133,11 @@ export async function benchPool(
   }
   return {
     results,
-    rows: results.map((r) => [`${r.runtime}: ${r.entryPoint}, ${r.memory} memory, ${r.workers} worker${r.workers === 1 ? '' : 's'}`, r.callsPerSecond, r.x]),
+    rows: results.map((r) => [
+      `${r.runtime}: ${r.entryPoint}${r.runtime === 'control' ? '' : `, ${r.memory} memory`}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
+      r.callsPerSecond,
+      r.x,
+    ]),
     load: { before, after },
   };
 }

@@ -84,6 +84,11 @@ const BENCH = {
   pool: (rows) => {
     const out = {};
     for (const r of rows) {
+      if (r.runtime === 'control') {
+        out[`pool.control.${r.workers}.ups`] = r.callsPerSecond;
+        if (r.workers === 2) out['pool.control.x'] = r.x;
+        continue;
+      }
       out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.${r.workers}.cps`] = r.callsPerSecond;
       if (r.workers === 2) out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.x`] = r.x;
     }
