@@ -362,6 +362,7 @@ export class SubstrateRuntime {
       const state = header.state;
       context.importState({ ...state, allocator: { ...state.allocator, ledger } } as CallState);
     } catch (e) {
+      context.allocator.reset();
       this.#spareAllocator ??= context.allocator;
       throw new SnapshotError('Corrupted', `the suspended call's state is malformed: ${(e as Error).message}`, { cause: e });
     }
@@ -370,8 +371,10 @@ export class SubstrateRuntime {
     try {
       vm = await VirtualMachine.restore(prototype, vmSnapshot);
     } catch (e) {
-      // Refused before the prototype was consumed: it is still fresh.
+      // Refused before the prototype was consumed: it is still fresh. The allocator holds the
+      // imported state: emptied, it serves the next call.
       this.#returnInstance(prototype);
+      context.allocator.reset();
       this.#spareAllocator ??= context.allocator;
       throw e;
     }
