@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, side by side, as tables and as JSON.
  *
- * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,create,reset] [--browsers]
+ * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,create,reset,snapshot,pool] [--browsers]
  * Results are printed and written to bench/results/<date>.json. Runtimes from ../shared are
  * skipped with a message when it is absent; the Asset Hub runtime comes from npm.
  * `--browsers` measures the pause on every browser engine found instead (`browsers.ts`); with
@@ -18,6 +18,8 @@ import { benchCreate } from './create.js';
 import { benchInterrupts } from './interrupts.js';
 import { benchBrowsers } from './browsers.js';
 import { benchMetadata } from './metadata.js';
+import { benchPool, machineLoad } from './pool.js';
+import { benchSnapshot } from './snapshot.js';
 import { benchSteps } from './steps.js';
 import { table } from './support/stats.js';
 
@@ -121,6 +123,33 @@ if (wanted('reset')) {
     'A small call on a runtime seen before: runtimeCall(Core_version), and what a fresh instance costs (milliseconds)',
     table(['runtime: what', 'ms', 'x fresh instantiation'], rows),
   );
+}
+
+if (wanted('snapshot')) {
+  if (westendPath === null) {
+    console.log('\n(snapshot skipped: ../shared/runtimes is not present)');
+  } else {
+    const { results, rows } = await benchSnapshot('westend', runtimeWasm(readFileSync(westendPath)), { runs: quick ? 5 : 25, warmup: quick ? 2 : 5 });
+    report['snapshot'] = results;
+    report['snapshotLoad'] = machineLoad();
+    print("A snapshot of westend's Metadata_metadata paused at its 10,000th interrupt (Asyncify, every import an interrupt)", table(['runtime: what', 'value', 'unit'], rows));
+  }
+}
+
+if (wanted('pool')) {
+  if (westendPath === null) {
+    console.log('\n(pool skipped: ../shared/runtimes is not present)');
+  } else {
+    const { results, rows, load } = await benchPool('westend', westendPath, {
+      rounds: quick ? 2 : 9,
+      batches: { Core_version: quick ? 100 : 400, Metadata_metadata: quick ? 10 : 40 },
+    });
+    report['pool'] = results;
+    report['poolLoad'] = load;
+    print('A pool of Workers (examples/worker-pool/, JSPI): calls per second, all submitted at once', table(['runtime: calls, workers', 'calls/s', 'x 1 worker'], rows));
+    console.log(`load average before ${load.before.loadavg.map((n) => n.toFixed(2)).join(' ')}, after ${load.after.loadavg.map((n) => n.toFixed(2)).join(' ')}`);
+    console.log(`busiest processes (after):\n  ${load.after.busiest.join('\n  ')}`);
+  }
 }
 
 if (wanted('browsers')) {

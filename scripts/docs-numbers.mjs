@@ -70,6 +70,30 @@ const BENCH = {
       'interrupts.jspi-floor.ns': ns('minimal JSPI loop (hand-written)'),
     };
   },
+  snapshot: (rows) => {
+    const value = (what) => rows.find((r) => r.runtime === 'westend' && r.what === what)?.value;
+    return {
+      'snapshot.westend.pages': value('memory at the pause'),
+      'snapshot.westend.size.mb': value('snapshot size') / 1e6,
+      'snapshot.westend.snapshot.ms': value('vm.snapshot()'),
+      'snapshot.westend.restore.ms': value('cloneAsync() + VirtualMachine.restore()'),
+      'snapshot.westend.floor.ms': value('cloneAsync() + copying the memory (floor)'),
+      'snapshot.westend.restore.x': value('restore / floor'),
+    };
+  },
+  pool: (rows) => {
+    const out = {};
+    for (const r of rows) {
+      if (r.runtime === 'control') {
+        out[`pool.control.${r.workers}.ups`] = r.callsPerSecond;
+        if (r.workers === 2) out['pool.control.x'] = r.x;
+        continue;
+      }
+      out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.${r.workers}.cps`] = r.callsPerSecond;
+      if (r.workers === 2) out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.x`] = r.x;
+    }
+    return out;
+  },
   create: (rows) => {
     const out = {};
     for (const runtime of ['westend', 'asset-hub']) {

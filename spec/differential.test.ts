@@ -15,6 +15,7 @@ import {
   reproductionCommand,
   runPlain,
   runVm,
+  stopMoveWorker,
 } from '../fuzz/differential/index.js';
 import { formatValue } from '../fuzz/differential/observation.js';
 import { wat } from './support/wat.js';
@@ -49,11 +50,11 @@ const SINGLE_MEMORY_SEEDS = [1, 2, 5, 6, 9, 12, 15, 17, 6, 11, 22];
  * Reports that are not a plain match, as readable lines; for generated modules (`generated`)
  * with the command that replays the seed.
  */
-function problems(reports: readonly ModuleReport[], generated = false): string[] {
+function problems(reports: readonly ModuleReport[], generated = false, options: Parameters<typeof reproductionCommand>[1] = {}): string[] {
   return reports.flatMap((r) => {
     if (r.status === 'unusable') return [`seed ${r.seed}: unusable: ${r.reason}`];
     if (r.status === 'compared' && r.verdict.type !== 'match') {
-      const replay = generated ? ` [${reproductionCommand(r.seed)}]` : '';
+      const replay = generated ? ` [${reproductionCommand(r.seed, options)}]` : '';
       return [`seed ${r.seed}: ${describeVerdict(r.verdict)}${replay}`];
     }
     return [];
@@ -139,6 +140,26 @@ describe('differential fuzzing against plain V8', () => {
     const compared = reports.flatMap((r) => (r.status === 'compared' && r.backends === 'both' ? [r] : []));
     expect(compared.length).toBeGreaterThanOrEqual(8);
     expect(compared.reduce((sum, r) => sum + r.interrupts, 0)).toBeGreaterThan(300);
+  });
+
+  test('paused calls moved at random interrupts (snapshot and restore, through a Worker, fork, journal replay) go on as plain V8', async () => {
+    // The Worker move restores with the built package (dist/), as `npm test` builds it first.
+    const generator = new Generator();
+    const reports: ModuleReport[] = [];
+    try {
+      for (const seed of [1, 2, 5, 6]) reports.push(await checkModule((await generator.generate(seed)).bytes, seed, { moves: true }));
+    } finally {
+      generator.dispose();
+      await stopMoveWorker();
+    }
+    expect(problems(reports, true, { moves: true })).toEqual([]);
+    expect(reports.every((r) => r.status === 'compared' && r.verdict.type === 'match')).toBe(true);
+    // Not vacuous: every kind of move happened, replays and forks on both backends.
+    const total = (backend: 'asyncify' | 'jspi', kind: 'restore' | 'worker' | 'replay' | 'fork'): number =>
+      reports.reduce((sum, r) => sum + (r.status === 'compared' ? (r.moves?.[backend]?.[kind] ?? 0) : 0), 0);
+    for (const kind of ['restore', 'worker', 'replay', 'fork'] as const) expect(total('asyncify', kind)).toBeGreaterThan(0);
+    for (const kind of ['replay', 'fork'] as const) expect(total('jspi', kind)).toBeGreaterThan(0);
+    expect(total('jspi', 'restore') + total('jspi', 'worker')).toBe(0);
   });
 
   describe('hand-written modules for what -ttf does not generate', () => {

@@ -37,10 +37,10 @@ const EXPECTED: Record<keyof typeof ENTRIES, string> = {
     'OffchainHost OffchainStorageKind OpaqueMetadata PointerSize ProofError ProofErrorKind ProofStorage ' +
     'ProofStorageOptions ProofVerifiedEvent ReadProof ReadProofOptions RuntimeApi RuntimeCallError ' +
     'RuntimeCallErrorKind RuntimeCallOptions RuntimeCallResult RuntimeCodeError RuntimeCodeErrorKind ' +
-    'RuntimeCodeOptions RuntimeImport RuntimeProgressEvent RuntimeVersion RuntimeVersionError ' +
+    'RuntimeCodeOptions RuntimeImport RuntimePause RuntimeProgressEvent RuntimeVersion RuntimeVersionError ' +
     'RuntimeVersionErrorKind RuntimeVersionSource SignatureMock StateVersion StorageDiff StorageProvider ' +
     'StorageRead StorageReadKind SubstratePhase SubstrateRuntime SubstrateRuntimeError SubstrateRuntimeErrorKind ' +
-    'SubstrateRuntimeOptions TransactionIndexOperation TrieChanges TrieEntry TrieHash ZSTD_PREFIX ' +
+    'SubstrateRuntimeOptions SuspendableCallOptions SuspendableCallResult SuspendedRuntimeCall TransactionIndexOperation TrieChanges TrieEntry TrieHash ZSTD_PREFIX ' +
     'coreVersion createReadProof decodeOpaqueMetadata decodeRuntimeApis decodeRuntimeCode decodeRuntimeVersion ' +
     'emptyTrieRoot encodeOptionBytes encodeRuntimeVersion fromHex isCompressedRuntimeCode ' +
     'orderedTrieRoot packPointerSize readEmbeddedRuntimeVersion runtimeApiId runtimeCall toHex trieRoot ' +

@@ -29,6 +29,7 @@ import { runPlain } from './plain-runner.js';
 import { Prng } from './prng.js';
 import { type VmRun, runVm } from './vm-runner.js';
 import { OUT_OF_FUEL, seededBounds } from './bounds.js';
+import type { MoveCounts } from './moves.js';
 
 /** Options of a check. */
 export interface CheckOptions {
@@ -61,6 +62,12 @@ export interface CheckOptions {
    * both sides: the plain side then runs the module as the code rewriter makes it. Default off.
    */
   readonly bounds?: boolean;
+  /**
+   * Move paused calls at random interrupts of the VM side (snapshot and restore, in this thread
+   * and through a Worker, fork, journal replay; see `moves.ts`): every outcome and digest must
+   * still match plain V8's. Default off.
+   */
+  readonly moves?: boolean;
 }
 
 /** The report on one module. */
@@ -97,6 +104,8 @@ export type ModuleReport =
       readonly backends: 'both' | 'jspi';
       /** How the module's start function ended on the VM side (`null`: none, or not run). */
       readonly startFunction: string | null;
+      /** With `moves`: the paused calls moved on each backend, by kind (`null`: that backend did not run the module). */
+      readonly moves: { readonly asyncify: MoveCounts | null; readonly jspi: MoveCounts | null } | null;
       readonly verdict: Verdict;
     };
 
@@ -157,15 +166,18 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   const features = options.features ?? 'default';
   const asyncifyStack = options.asyncifyStack;
   const bounds = options.bounds === true ? seededBounds(seed) : null;
+  const moves = options.moves === true;
+  if (moves && bounds !== null) throw new Error('moves and bounds cannot be combined (a snapshot or a journal does not carry fuel yet)');
   const asyncify = await runVm(bytes, shape, plan, hostOptions, {
     unwindBufferPages,
     backend: 'asyncify',
     features,
     startFunctions,
     bounds,
+    moves,
     ...(asyncifyStack === undefined ? {} : { asyncifyStack }),
   });
-  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions, bounds });
+  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions, bounds, moves });
   // A module the Asyncify backend documents it cannot instrument is compared on JSPI alone.
   const jspiOnly = isReferenceLimit(asyncify) && jspi.type === 'ran';
   const vm = jspiOnly ? jspi : asyncify;
@@ -180,6 +192,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     unwindBufferPages: unwindBufferPages ?? null,
     backends: 'both',
     startFunction: null,
+    moves: null,
     verdict: { type: 'divergence', callIndex: -1, exportName: '(create)', what, plain, vm: vmText },
   });
 
@@ -240,6 +253,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     unwindBufferPages: unwindBufferPages ?? null,
     backends: jspiOnly ? 'jspi' : 'both',
     startFunction: vm.record.start === null ? null : vm.record.start.outcome.type === 'trapped' ? `trapped ${vm.record.start.outcome.kind}` : vm.record.start.outcome.type,
+    moves: moves ? { asyncify: jspiOnly ? null : vm.moves, jspi: jspi.type === 'ran' ? jspi.moves : null } : null,
     verdict,
   };
 }
@@ -278,7 +292,8 @@ export function reproductionCommand(seed: number, options: CheckOptions = {}): s
     (options.features === 'modern' ? ' --features modern' : '') +
     (options.startFunctions === true ? ' --start-functions' : '') +
     (options.asyncifyStack === undefined ? '' : ` --asyncify-stack ${options.asyncifyStack}`) +
-    (options.bounds === true ? ' --bounds' : '');
+    (options.bounds === true ? ' --bounds' : '') +
+    (options.moves === true ? ' --moves' : '');
   return `npm run fuzz -- --seed ${seed} --count 1 --verbose${extra}`;
 }
 

@@ -21,6 +21,7 @@
  * - `host.ts`: what the imports mean, identically on both sides;
  * - `observation.ts`: what is recorded, and how values, traps and memory are made comparable;
  * - `plain-runner.ts`, `vm-runner.ts`: the two sides;
+ * - `moves.ts`: with `moves`, paused calls of the VM side moved (snapshot, Worker, fork, replay);
  * - `compare.ts`: the comparison and the classification of differences;
  * - `differential.ts`: one module end to end, refusals, failure files;
  * - `summary.ts`, `run.ts`: totals and the command line.
@@ -44,6 +45,7 @@ export {
 export { type GeneratedModule, type GenerationChoice, Generator, chooseGeneration } from './generator.js';
 export { HOST_IMPORTS, Host, type HostOptions, type MemoryPort } from './host.js';
 export { type ModuleShape, readModuleShape } from './module-shape.js';
+export { type MoveCounts, type MoveKind, stopMoveWorker } from './moves.js';
 export type { CallRecord, ImportEvent, ModuleRecord, Outcome, Snapshot } from './observation.js';
 export { type PlainRun, runPlain } from './plain-runner.js';
 export { Prng } from './prng.js';

@@ -2,7 +2,7 @@
  * Differential fuzzing of the VM against plain V8, from the command line:
  *
  * ```text
- * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--bounds] [--wasm FILE]
+ * npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--bounds] [--moves] [--wasm FILE]
  * ```
  *
  * - `--count N`: number of modules (seeds `S .. S+N-1`), default 100.
@@ -21,6 +21,9 @@
  * - `--bounds`: run with fuel, a logical stack limit and canonical NaNs (`bounds.ts`), the plain
  *   side on the module as the code rewriter makes it: fuel consumed, out-of-fuel points (refilled
  *   in random amounts), stack-limit traps and NaN bits compared on both backends.
+ * - `--moves`: move paused calls at random interrupts of the VM side (snapshot and restore in
+ *   this thread and through a Worker, fork, journal replay; see `moves.ts`): outcomes and
+ *   digests must still match. Needs the built package (`npm run build`) for the Worker.
  * - `--wasm FILE`: instead of generating, check FILE (e.g. a saved `fuzz/failures/<seed>.wasm`,
  *   possibly reduced by hand) with the call plan and host of `--seed`.
  *
@@ -47,7 +50,7 @@ import { type GeneratedModule, Generator } from './generator.js';
 import { Summary } from './summary.js';
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--bounds] [--wasm FILE]`);
+  console.error(`${message}\nusage: npm run fuzz -- [--count N] [--seed S] [--verbose] [--passive-host] [--features default|modern] [--start-functions] [--asyncify-stack single-memory|second-memory] [--bounds] [--moves] [--wasm FILE]`);
   process.exit(2);
 }
 
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
       'start-functions': { type: 'boolean', default: false },
       'asyncify-stack': { type: 'string' },
       bounds: { type: 'boolean', default: false },
+      moves: { type: 'boolean', default: false },
       wasm: { type: 'string' },
     },
     strict: true,
@@ -107,7 +111,9 @@ async function main(): Promise<void> {
     startFunctions: values['start-functions'],
     ...(asyncifyStack === undefined ? {} : { asyncifyStack }),
     bounds: values.bounds,
+    moves: values.moves,
   };
+  if (values.moves && values.bounds) usage('--moves and --bounds cannot be combined yet (a snapshot or a journal does not carry fuel)');
   const verbose = values.verbose;
   const started = performance.now();
   const summary = new Summary();

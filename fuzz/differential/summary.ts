@@ -29,6 +29,8 @@ export class Summary {
   interrupts = 0;
   /** With bounds: out-of-fuel pauses (each refilled). */
   outOfFuel = 0;
+  /** With `--moves`: paused calls moved, by kind (see `moves.ts`). */
+  readonly moves = new Map<string, number>();
   readonly outcomes = new Map<string, number>();
   readonly divergences: Finding[] = [];
   readonly stackDepth: Finding[] = [];
@@ -53,6 +55,9 @@ export class Summary {
         this.callsPlanned += report.callsPlanned;
         this.interrupts += report.interrupts;
         this.outOfFuel += report.outOfFuel;
+        for (const [backend, counts] of Object.entries(report.moves ?? {})) {
+          for (const [kind, n] of Object.entries(counts ?? {})) this.moves.set(`${kind} (${backend})`, (this.moves.get(`${kind} (${backend})`) ?? 0) + n);
+        }
         for (const [kind, n] of Object.entries(report.outcomes)) this.outcomes.set(kind, (this.outcomes.get(kind) ?? 0) + n);
         const { verdict } = report;
         if (verdict.type === 'divergence') this.divergences.push({ ...verdict, seed: report.seed, savedAs });
@@ -75,6 +80,7 @@ export class Summary {
       `export calls compared:    ${this.callsCompared} (of ${this.callsPlanned} planned)`,
       `interrupts answered (vm): ${this.interrupts}`,
       ...(this.outOfFuel > 0 ? [`out of fuel, refilled (vm): ${this.outOfFuel}`] : []),
+      ...(this.moves.size === 0 ? [] : [`paused calls moved:       ${[...this.moves].map(([k, n]) => `${k} ${n}`).join(', ')} (forks: checked against the original)`]),
       `call outcomes (vm):       ${[...this.outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`,
       `divergences:              ${this.divergences.length}`,
       `stack-depth differences:  ${this.stackDepth.length}`,

@@ -38,6 +38,7 @@ import type { PlannedCall } from './call-plan.js';
 import { type Bounds, FuelSchedule, outOfFuelEvent } from './bounds.js';
 import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, NULL_MEMORY, findHostImport } from './host.js';
 import type { ModuleShape } from './module-shape.js';
+import { type MoveCounts, Mover, type WorkerPrototype } from './moves.js';
 import {
   type CallRecord,
   type ImportEvent,
@@ -53,7 +54,13 @@ import {
 
 /** What {@link runVm} produced. */
 export type VmRun =
-  | { readonly type: 'ran'; readonly record: ModuleRecord; readonly contractViolations: readonly string[] }
+  | {
+      readonly type: 'ran';
+      readonly record: ModuleRecord;
+      readonly contractViolations: readonly string[];
+      /** With `moves`: the paused calls moved, by kind (see `moves.ts`). */
+      readonly moves: MoveCounts | null;
+    }
   /** `create()` refused the module: `kind` is the `NewError` kind, or `threw` for anything else. */
   | { readonly type: 'refused'; readonly kind: string; readonly message: string };
 
@@ -106,9 +113,24 @@ export async function runVm(
     readonly startFunctions?: boolean;
     /** Fuel, the stack limit and canonical NaNs (`bounds.ts`); default none. */
     readonly bounds?: Bounds | null;
+    /** Move paused calls at random interrupts (see `moves.ts`); the prototypes journal. Not with `bounds`. */
+    readonly moves?: boolean;
   } = {},
 ): Promise<VmRun> {
   const bounds = config.bounds ?? null;
+  const options = () => ({
+    floats: true,
+    requireMemory: false,
+    features: config.features ?? 'default',
+    startFunction: config.startFunctions === true,
+    backend: config.backend ?? 'asyncify',
+    journal: config.moves === true,
+    ...(config.asyncifyStack === undefined ? {} : { asyncifyStack: config.asyncifyStack }),
+    ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
+    ...(bounds ?? {}),
+  });
+  const ids: Record<string, number> = {};
+  const moves = config.moves === true;
   const schedule = bounds === null ? null : new FuelSchedule(hostOptions.seed);
   const violations: string[] = [];
   const symbolCalls: string[] = [];
@@ -119,16 +141,10 @@ export async function runVm(
       symbols: (module, name, signature) => {
         symbolCalls.push(`${module}.${name}(${signature.params.join(',')})->${signature.result ?? 'nil'}`);
         const index = findHostImport(module, name, signature);
+        if (index !== null) ids[`${module}\0${name}`] = importId(index);
         return index === null ? null : importId(index);
       },
-      floats: true,
-      requireMemory: false,
-      features: config.features ?? 'default',
-      startFunction: config.startFunctions === true,
-      backend: config.backend ?? 'asyncify',
-      ...(config.asyncifyStack === undefined ? {} : { asyncifyStack: config.asyncifyStack }),
-      ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
-      ...(bounds ?? {}),
+      ...options(),
     });
   } catch (e) {
     if (e instanceof NewError) return { type: 'refused', kind: e.kind, message: e.message };
@@ -186,6 +202,12 @@ export async function runVm(
     return [{ pages, digest, globals: globals ?? {} }, prepare];
   };
 
+  let mover: Mover | null = null;
+  if (moves) {
+    const asyncify = prototype.backend === 'asyncify';
+    const worker: WorkerPrototype | null = asyncify ? { artifact: prototype.toArtifact(), moduleBytes: bytes, options: options(), ids } : null;
+    mover = new Mover(hostOptions.seed, prototype.clone(), asyncify, worker, violations);
+  }
   const host = new Host(hostOptions);
   /**
    * Runs the start function of `pending`'s instance, if it has one, as the plain side's
@@ -195,8 +217,7 @@ export async function runVm(
   const runStart = async (pending: Prepare): Promise<[StartRecord | null, Prepare | null]> => {
     if (!pending.startFunctionPending) return [null, pending];
     const events: ImportEvent[] = [];
-    const vm = pending.callStartFunction(schedule === null ? undefined : { fuel: schedule.startBudget });
-    const outcome = await drive(vm, START_CALL, host, events, violations, NULL_MEMORY, schedule);
+    const [outcome, vm] = await drive(pending.callStartFunction(schedule === null ? undefined : { fuel: schedule.startBudget }), START_CALL, host, events, violations, NULL_MEMORY, schedule);
     const fuel = schedule === null || outcome.type !== 'returned' ? {} : { fuelConsumed: String(vm.fuelConsumed) };
     const after = vm.intoPrepare();
     return [{ ...fuel, events, outcome }, outcome.type === 'returned' ? after : null];
@@ -210,7 +231,7 @@ export async function runVm(
     const [record, started] = await runStart(prototype.prepare());
     start = record;
     if (started === null) {
-      return { type: 'ran', record: { start, initial: NO_INSTANCE, calls: [], fresh: [], freshStarts: [] }, contractViolations: violations };
+      return { type: 'ran', record: { start, initial: NO_INSTANCE, calls: [], fresh: [], freshStarts: [] }, contractViolations: violations, moves: mover?.counts ?? null };
     }
     // Globals are read on a prototype: a StartError hands the same instance back as one.
     [initial, prepare] = snapshot(started, null);
@@ -233,7 +254,7 @@ export async function runVm(
     }
     let fuel = {};
     if (vm !== null) {
-      outcome = await drive(vm, call, host, events, violations, null, schedule);
+      [outcome, vm] = await drive(vm, call, host, events, violations, null, schedule, mover);
       if (schedule !== null) fuel = { fuelConsumed: String(vm.fuelConsumed) };
       try {
         prepare = vm.intoPrepare();
@@ -254,13 +275,17 @@ export async function runVm(
     freshStarts.push(record);
     fresh.push(started === null ? NO_INSTANCE : snapshot(started, null)[0]);
   }
-  return { type: 'ran', record: { start, initial, calls, fresh, freshStarts }, contractViolations: violations };
+  return { type: 'ran', record: { start, initial, calls, fresh, freshStarts }, contractViolations: violations, moves: mover?.counts ?? null };
 }
 
 /** The start function, as a call of {@link drive}. */
 const START_CALL: PlannedCall = { exportName: '(start function)', args: [], results: [] };
 
-/** Runs one started call to its end, answering every interrupt through `host` (which sees `memory`, default the guest's). */
+/**
+ * Runs one started call to its end, answering every interrupt through `host` (which sees
+ * `memory`, default the guest's); with `mover`, the paused call may be moved at interrupts.
+ * Returns the outcome and the machine the call ended on.
+ */
 async function drive(
   vm: VirtualMachine,
   call: PlannedCall,
@@ -269,8 +294,17 @@ async function drive(
   violations: string[],
   memory: MemoryPort | null = null,
   schedule: FuelSchedule | null = null,
-): Promise<Outcome> {
-  const port = memory ?? vmPort(vm);
+  mover: Mover | null = null,
+): Promise<[Outcome, VirtualMachine]> {
+  mover?.beginCall();
+  const { raw, ...outcome } = await driveSteps();
+  if (mover !== null) {
+    const text = outcome.type === 'trapped' ? `trapped ${outcome.kind}` : outcome.type === 'returned' ? `finished ${String(raw)}` : outcome.type;
+    await mover.endCall(text, digestBytes(vm.readMemory(0, vm.memorySize() * 65536)));
+  }
+  return [outcome, vm];
+
+  async function driveSteps(): Promise<Outcome & { raw?: unknown }> {
   let value: WasmValue | null = null;
   for (;;) {
     let step;
@@ -282,6 +316,7 @@ async function drive(
     switch (step.type) {
       case 'outOfFuel': {
         if (schedule === null) return { type: 'error', message: 'out of fuel without fuel' };
+        const port = memory ?? vmPort(vm);
         const refill = schedule.refill();
         events.push(outOfFuelEvent(vm.fuelConsumed, refill, port.pages()));
         vm.addFuel(refill);
@@ -291,6 +326,11 @@ async function drive(
       case 'interrupted': {
         const index = importIndexOfId(step.id);
         if (index === null) return { type: 'error', message: `interrupted with the unknown id ${step.id}` };
+        if (mover !== null) {
+          vm = await mover.atInterrupt(vm);
+          mover.beforeAnswer();
+        }
+        const port = memory ?? (mover === null ? vmPort(vm) : mover.port(vmPort(vm)));
         const { name, signature } = HOST_IMPORTS[index]!;
         const types = step.params.map((p) => p.type).join(',');
         if (types !== signature.params.join(',')) {
@@ -303,6 +343,7 @@ async function drive(
         );
         events.push(event);
         value = signature.result === null ? null : ({ type: signature.result, value: answer } as WasmValue);
+        mover?.answered(value);
         break;
       }
       case 'finished': {
@@ -313,10 +354,12 @@ async function drive(
         return {
           type: 'returned',
           value: expected === null || step.value === null ? null : formatValue(expected, step.value.value, schedule !== null),
+          raw: step.value?.value,
         };
       }
       case 'trapped':
         return { type: 'trapped', kind: step.trap.kind, message: step.trap.message };
     }
+  }
   }
 }

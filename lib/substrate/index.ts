@@ -68,7 +68,8 @@
  *              offchain host, the handler of the imports this layer does not serve)
  * host/        the host functions, one file per area (`ext_storage_*` in `storage.ts`, ...), the
  *              catalogue that routes each import, and `definition.ts`: what a host function is
- * runtime/     the runtime (instances, heap size, version) and the loop that drives a call
+ * runtime/     the runtime (instances, heap size, version), the loop that drives a call, and
+             suspended calls (stopped at a pause, moved to another thread as bytes)
  * index.ts     this file: the public surface
  * ```
  *
@@ -125,7 +126,14 @@ export {
   coreVersion,
   runtimeCall,
 } from './runtime/runtime.js';
-export { DEFAULT_MAX_OUTPUT_SIZE, type RuntimeCallOptions, type RuntimeCallResult } from './runtime/call-loop.js';
+export {
+  DEFAULT_MAX_OUTPUT_SIZE,
+  type RuntimeCallOptions,
+  type RuntimeCallResult,
+  type RuntimePause,
+  type SuspendableCallOptions,
+} from './runtime/call-loop.js';
+export { type SuspendableCallResult, SuspendedRuntimeCall } from './runtime/suspended-call.js';
 export {
   DEFAULT_MAX_CODE_SIZE,
   type DecodedRuntimeCode,

@@ -466,6 +466,21 @@ export async function runVmAsync(
   return finish(host, runtime, vm, outcome);
 }
 
+/**
+ * Starts `entry(input)` on `runtime`'s prototype (consumed) and returns the machine, not yet run,
+ * with the minimal host's answer to each of its interrupts: for benchmarks and tests that step
+ * the call themselves (snapshots at a chosen interrupt). The host's allocator is
+ * `runtime.allocator`.
+ */
+export function startSteps(
+  runtime: RuntimePrototype,
+  entry: string,
+  input: Uint8Array,
+): { vm: VirtualMachine; answer: (memory: GuestMemoryAccess, id: number, params: readonly WasmValue[]) => WasmValue | null; output: (vm: VirtualMachine, value: bigint) => Uint8Array } {
+  const { host, vm } = startOn(runtime, entry, input, {});
+  return { vm, answer: (memory, id, params) => answerOf(host, runtime, memory, id, params), output: (on, value) => host.result(on, value).output };
+}
+
 function startOn(runtime: RuntimePrototype, entry: string, input: Uint8Array, options: RunOptions): { host: MinimalHost; vm: VirtualMachine } {
   runtime.allocator.reset();
   const host = new MinimalHost(runtime.allocator, options.storage ?? NO_STORAGE);

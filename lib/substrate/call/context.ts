@@ -18,13 +18,13 @@
  */
 
 import { type GuestMemoryAccess, hostDataOf } from '../../base/guest-memory-access.js';
-import type { FreeingBumpAllocator } from '../heap/allocator.js';
+import type { AllocatorState, FreeingBumpAllocator } from '../heap/allocator.js';
 import type { Hashers } from '../encoding/hashers.js';
-import { toHex } from '../encoding/hex.js';
+import { fromHex, toHex } from '../encoding/hex.js';
 import type { HostCallEvent, HostFunctionHandler } from './host-call-handler.js';
 import type { LogEntry } from './log-entry.js';
 import type { OffchainHost } from './offchain-host.js';
-import { StorageOverlay } from '../state/overlay.js';
+import { type OverlayState, StorageOverlay } from '../state/overlay.js';
 import type { MaybePromise, StorageProvider, StorageRead, StorageReadKind } from '../state/providers.js';
 import type { StateVersion } from '../state/trie-root.js';
 
@@ -39,6 +39,18 @@ export type SignatureMock = 'all' | 'magic' | null;
 export type TransactionIndexOperation =
   | { readonly type: 'index'; readonly extrinsic: number; readonly size: number; readonly contentHash: Uint8Array }
   | { readonly type: 'renew'; readonly extrinsic: number; readonly contentHash: Uint8Array };
+
+/** A call's state as data (see {@link CallContext.exportState}). */
+export interface CallState {
+  readonly counts: readonly number[];
+  readonly overlay: OverlayState;
+  readonly batchVerification: boolean | null;
+  /** `[extrinsic, size, contentHash]` (index) or `[extrinsic, contentHash]` (renew). */
+  readonly transactionIndex: readonly (readonly unknown[])[];
+  /** `[kind, key, childTrie or null]`. */
+  readonly storageReads: readonly (readonly unknown[])[];
+  readonly allocator: AllocatorState;
+}
 
 /** What the caller chose for a call, as the host functions read it (see {@link CallContext}). */
 export interface CallSettings {
@@ -72,8 +84,8 @@ export interface CallContext extends CallSettings {}
 export class CallContext {
   /** Host calls so far, by import slot (the import's position among the runtime's function imports). */
   readonly counts: Uint32Array;
-  /** The call's writes and its open storage transactions. */
-  readonly overlay = new StorageOverlay();
+  /** The call's writes and its open storage transactions (replaced only by {@link importState}). */
+  overlay = new StorageOverlay();
   /** Between `ext_crypto_start_batch_verify` and `finish`: whether every signature so far was valid; else `null`. */
   batchVerification: boolean | null = null;
   /** The `ext_transaction_index_*` calls, in order. */
@@ -85,6 +97,63 @@ export class CallContext {
   constructor(settings: CallSettings) {
     Object.assign(this, settings);
     this.counts = new Uint32Array(settings.importCount);
+  }
+
+  /**
+   * The call's state as data (everything but what the caller gave: see {@link CallSettings}),
+   * for a suspended call (`runtime/suspended-call.ts`); `null` if the allocator is poisoned.
+   * Bytes are in `0x` hex, except the allocator's ledger.
+   */
+  exportState(): CallState | null {
+    const allocator = this.allocator.exportState();
+    if (allocator === null) return null;
+    return {
+      counts: [...this.counts],
+      overlay: this.overlay.exportState(),
+      batchVerification: this.batchVerification,
+      transactionIndex: this.transactionIndex.map((op) =>
+        op.type === 'index' ? [op.extrinsic, op.size, toHex(op.contentHash)] : [op.extrinsic, toHex(op.contentHash)],
+      ),
+      storageReads: this.storageReads.map((read) => [read.kind, toHex(read.key), read.childTrie === null ? null : toHex(read.childTrie)]),
+      allocator,
+    };
+  }
+
+  /**
+   * Puts back a state from {@link exportState} into this fresh context (same import count, an
+   * allocator with the same heap base); throws a `RangeError` (or a hex decoder's error) on data
+   * it cannot have made.
+   */
+  importState(state: CallState): void {
+    const bad = (what: string): never => {
+      throw new RangeError(`bad call state: ${what}`);
+    };
+    const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= 0xffff_ffff;
+    if (!Array.isArray(state.counts) || state.counts.length !== this.counts.length || !state.counts.every(isCount)) bad('counts');
+    if (state.batchVerification !== null && typeof state.batchVerification !== 'boolean') bad('batch verification');
+    if (!Array.isArray(state.transactionIndex) || !Array.isArray(state.storageReads)) bad('shape');
+    const transactionIndex = state.transactionIndex.map((op): TransactionIndexOperation => {
+      if (Array.isArray(op) && op.length === 3 && isCount(op[0]) && isCount(op[1]) && typeof op[2] === 'string') {
+        return { type: 'index', extrinsic: op[0], size: op[1], contentHash: fromHex(op[2]) };
+      }
+      if (Array.isArray(op) && op.length === 2 && isCount(op[0]) && typeof op[1] === 'string') return { type: 'renew', extrinsic: op[0], contentHash: fromHex(op[1]) };
+      return bad('transaction index');
+    });
+    const reads = state.storageReads.map((read) => {
+      if (!Array.isArray(read) || read.length !== 3 || (read[0] !== 'get' && read[0] !== 'nextKey') || typeof read[1] !== 'string') bad('storage read');
+      if (read[2] !== null && typeof read[2] !== 'string') bad('storage read');
+      return [read[0] as StorageReadKind, fromHex(read[1] as string), read[2] === null ? null : fromHex(read[2] as string)] as const;
+    });
+    const overlay = StorageOverlay.importState(state.overlay);
+    this.allocator.importState(state.allocator);
+    this.counts.set(state.counts);
+    this.overlay = overlay;
+    this.batchVerification = state.batchVerification;
+    this.transactionIndex.length = 0;
+    this.transactionIndex.push(...transactionIndex);
+    this.storageReads.length = 0;
+    this.#storageReadsSeen.clear();
+    for (const [kind, key, child] of reads) this.recordStorageRead(kind, key, child);
   }
 
   /** Notes a question about to be asked of the storage provider (see {@link storageReads}). */

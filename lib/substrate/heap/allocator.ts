@@ -165,6 +165,15 @@ export interface AllocationStats {
   readonly frees: number;
 }
 
+/** @internal A {@link FreeingBumpAllocator}'s state as data (see `exportState`). */
+export interface AllocatorState {
+  readonly bumper: number;
+  readonly heads: readonly number[];
+  readonly ledger: Uint8Array;
+  /** bytesAllocated, its peak, its sum, allocations, frees. */
+  readonly counters: readonly number[];
+}
+
 /**
  * A freeing-bump heap allocator over a guest's memory; see the module documentation.
  *
@@ -262,6 +271,38 @@ export class FreeingBumpAllocator {
     this.#bytesAllocatedSum = 0;
     this.#allocations = 0;
     this.#frees = 0;
+  }
+
+  /**
+   * @internal The allocator's whole state as plain data (for a suspended call, see
+   * `runtime/suspended-call.ts`); `null` once poisoned.
+   */
+  exportState(): AllocatorState | null {
+    if (this.#poison !== null) return null;
+    return {
+      bumper: this.#bumper,
+      heads: [...this.#heads],
+      ledger: this.#ledger.exportEntries(this.#bumper),
+      counters: [this.#bytesAllocated, this.#bytesAllocatedPeak, this.#bytesAllocatedSum, this.#allocations, this.#frees],
+    };
+  }
+
+  /**
+   * @internal Puts back a state from {@link exportState} (of an allocator with the same heap
+   * base and options), after checking that it is consistent; throws a `RangeError` if not.
+   */
+  importState(state: AllocatorState): void {
+    const { bumper, heads, ledger, counters } = state;
+    const isAddress = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= 0xffff_ffff;
+    if (!isAddress(bumper) || bumper < this.heapBase || (bumper - this.heapBase) % MIN_ALLOCATION !== 0) throw new RangeError('bad bump pointer');
+    if (!Array.isArray(heads) || heads.length !== this.#heads.length || !heads.every(isAddress)) throw new RangeError('bad free lists');
+    if (!(ledger instanceof Uint8Array) || ledger.length !== (bumper - this.heapBase) / MIN_ALLOCATION) throw new RangeError('bad ledger');
+    if (!Array.isArray(counters) || counters.length !== 5 || !counters.every((n) => Number.isSafeInteger(n) && n >= 0)) throw new RangeError('bad counters');
+    this.reset();
+    this.#bumper = bumper;
+    this.#heads.set(heads);
+    this.#ledger.importEntries(ledger, bumper);
+    [this.#bytesAllocated, this.#bytesAllocatedPeak, this.#bytesAllocatedSum, this.#allocations, this.#frees] = counters as [number, number, number, number, number];
   }
 
   /** True once a request has failed; every later request then throws `Poisoned`. */

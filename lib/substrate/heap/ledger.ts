@@ -111,6 +111,29 @@ export class BlockLedger {
     this.#set(header, FREE_BIT | order);
   }
 
+  /**
+   * The entries of the blocks below `end` (the bump pointer), one byte per 8 bytes of heap: what
+   * {@link importEntries} takes back, for a suspended call (`runtime/suspended-call.ts`).
+   */
+  exportEntries(end: number): Uint8Array {
+    const count = Math.max(0, Math.ceil((end - this.#base) / GRANULE));
+    const out = new Uint8Array(count);
+    for (let i = 0; i * CHUNK_ENTRIES < count; i++) {
+      const chunk = this.#chunks[i];
+      if (chunk !== undefined) out.set(chunk.subarray(0, Math.min(CHUNK_ENTRIES, count - i * CHUNK_ENTRIES)), i * CHUNK_ENTRIES);
+    }
+    return out;
+  }
+
+  /** Replaces every entry with `entries` (from {@link exportEntries}): the ledger of a heap carved up to `end`. */
+  importEntries(entries: Uint8Array, end: number): void {
+    this.clear();
+    this.reserve(end);
+    for (let i = 0; i * CHUNK_ENTRIES < entries.length; i++) {
+      this.#chunks[i]!.set(entries.subarray(i * CHUNK_ENTRIES, (i + 1) * CHUNK_ENTRIES));
+    }
+  }
+
   #set(header: number, entry: number): void {
     const index = (header - this.#base) / GRANULE;
     this.#chunks[index >>> CHUNK_SHIFT]![index & (CHUNK_ENTRIES - 1)] = entry;

@@ -167,16 +167,81 @@ export interface StartedCall {
  * `performance.now()` at which the call began, for {@link RuntimeCallResult.durationMs}.
  */
 export async function driveCall(call: StartedCall, options: RuntimeCallOptions, started: number): Promise<RuntimeCallResult> {
+  const driven = await driveSuspendableCall(call, options, started, null);
+  if (driven.type === 'suspended') throw new Error('internal error: a call without `suspend` was suspended');
+  return driven.result;
+}
+
+/**
+ * A pause of a runtime call, as {@link SuspendableCallOptions.suspend} sees it: a call of an
+ * import the host answers while the runtime waits (a storage read, the storage root, an
+ * offchain function, the `onHostCall` handler), before the host has done anything about it.
+ */
+export interface RuntimePause {
+  /** The import's name, e.g. `ext_storage_get_version_1`. */
+  readonly name: string;
+  /** Its arguments as the runtime passed them (`i32` as a number, `i64` as a bigint). */
+  readonly params: readonly (number | bigint)[];
+  /** How many pauses the call made before this one (0 for its first). */
+  readonly index: number;
+}
+
+/** Options of `SubstrateRuntime.callSuspendable` and `resumeCall`. */
+export interface SuspendableCallOptions extends RuntimeCallOptions {
+  /**
+   * Asked at each pause, before the host answers it: `true` suspends the call there (see
+   * `SuspendedRuntimeCall`). Default: never. A resumed call is not asked again about the pause
+   * it was suspended at. Exceptions fail the call.
+   */
+  readonly suspend?: (pause: RuntimePause) => boolean;
+}
+
+/** How {@link driveSuspendableCall} ended: the call's result, or suspended at `pause`. */
+export type DrivenCall =
+  | { readonly type: 'finished'; readonly result: RuntimeCallResult }
+  | { readonly type: 'suspended'; readonly pause: RuntimePause };
+
+/** Thrown out of the interrupt handler to suspend the call. */
+const SUSPEND = Symbol('suspend');
+
+/**
+ * {@link driveCall}, which may stop at a pause `options.suspend` chooses, leaving the machine
+ * paused there before anything answered it. `resumed`: the machine was suspended (paused) at an
+ * interrupt after `resumed.pauses` pauses; it is not asked again about that one.
+ */
+export async function driveSuspendableCall(
+  call: StartedCall,
+  options: SuspendableCallOptions,
+  started: number,
+  resumed: { readonly pauses: number } | null,
+): Promise<DrivenCall> {
   const { entryPoint, vm, imports, functions, context } = call;
   const signal = options.signal;
   const maxOutputSize = options.maxOutputSize ?? DEFAULT_MAX_OUTPUT_SIZE;
   const clock = { waitingMs: 0 };
-  let pauses = 0;
+  const suspend = options.suspend ?? null;
+  let pauses = resumed?.pauses ?? 0;
+  let askSuspend = resumed === null;
+  let suspendedAt: RuntimePause | null = null;
   const answer = (interrupt: Interrupt): WasmValue | null | Promise<WasmValue | null> => {
     throwIfAborted(signal, entryPoint);
     const slot = interrupt.id;
     const imported = imports[slot]!;
     const params = interrupt.params.map((p) => p.value);
+    if (suspend !== null && askSuspend) {
+      const pause: RuntimePause = { name: imported.name, params, index: pauses };
+      let chosen: boolean;
+      try {
+        chosen = suspend(pause) === true;
+      } catch (e) {
+        throw hostFunctionFailed(imported.name, 'the suspend callback threw', e);
+      }
+      if (chosen) {
+        suspendedAt = pause;
+        throw SUSPEND;
+      }
+    }
+    askSuspend = true;
     pauses += 1;
     context.record(slot, () => ({ name: imported.name, route: imported.route, params }));
     const raw = runTask(imported.name, () => functions[slot]!.run(context, vm, params), signal, entryPoint, clock);
@@ -187,6 +252,7 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
   try {
     outcome = await runToCompletion(vm, answer, options.onOutOfFuel === undefined ? {} : { onOutOfFuel: options.onOutOfFuel });
   } catch (e) {
+    if (e === SUSPEND && suspendedAt !== null) return { type: 'suspended', pause: suspendedAt };
     if (e instanceof RunError && e.kind === 'OutOfFuel') {
       const fuelConsumed = vm.fuelConsumed;
       const budget = options.fuel === undefined ? 'no budget' : `a budget of ${options.fuel}`;
@@ -214,7 +280,7 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
     hostCalls.set(name, (hostCalls.get(name) ?? 0) + count);
     totalHostCalls += count;
   });
-  return {
+  const result: RuntimeCallResult = {
     output,
     storageDiff: context.overlay.diff(),
     transactionIndex: [...context.transactionIndex],
@@ -227,6 +293,7 @@ export async function driveCall(call: StartedCall, options: RuntimeCallOptions, 
     fuelConsumed: fuelConsumedOf(vm),
     waitingMs: clock.waitingMs,
   };
+  return { type: 'finished', result };
 }
 
 /**

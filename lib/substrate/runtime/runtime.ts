@@ -42,12 +42,13 @@ import {
   type Backend,
   type CreatePhase,
   GlobalValueError,
+  SnapshotError,
   type ProgressEvent,
   type Signature,
   type StartOptions,
   StartError,
   UsageError,
-  type VirtualMachine,
+  VirtualMachine,
   VirtualMachinePrototype,
   type VmConfig,
   WasmValue,
@@ -55,8 +56,16 @@ import {
 import { AllocatorError } from '../heap/allocator-error.js';
 import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from '../heap/heap-memory.js';
 import { FreeingBumpAllocator } from '../heap/allocator.js';
-import { CallContext, contextOf } from '../call/context.js';
-import { type RuntimeCallOptions, type RuntimeCallResult, driveCall, throwIfAborted } from './call-loop.js';
+import { CallContext, type CallState, contextOf } from '../call/context.js';
+import { type RuntimeCallOptions, type RuntimeCallResult, type SuspendableCallOptions, driveSuspendableCall, throwIfAborted } from './call-loop.js';
+import {
+  type SuspendableCallResult,
+  type SuspendedCallHeader,
+  type SuspendedCallOwner,
+  SuspendedRuntimeCall,
+  decodeSuspendedCall,
+  encodeSuspendedCall,
+} from './suspended-call.js';
 import { RuntimeCallError, RuntimeVersionError, SubstrateRuntimeError } from '../errors.js';
 import { type Hashers, loadHashers } from '../encoding/hashers.js';
 import { type HostFunction, type InlineHostFunction, type PausingHostFunction, toRuntimeCallError } from '../host/definition.js';
@@ -334,6 +343,19 @@ export class SubstrateRuntime {
    * the same.
    */
   async call(entryPoint: string, input: Uint8Array = new Uint8Array(), options: RuntimeCallOptions = {}): Promise<RuntimeCallResult> {
+    const { suspend: _, ...plain } = options as SuspendableCallOptions;
+    const driven = await this.callSuspendable(entryPoint, input, plain);
+    if (driven.type === 'suspended') throw new Error('internal error: a call without `suspend` was suspended');
+    return driven.result;
+  }
+
+  /**
+   * {@link call}, which stops at the first pause `options.suspend` chooses, before the host
+   * answered it, and resolves to the {@link SuspendedRuntimeCall} (else to the call's result):
+   * resume it in this thread, or (Asyncify) take its bytes to another thread or process and
+   * resume it there with {@link resumeCall}. See `runtime/suspended-call.ts`.
+   */
+  async callSuspendable(entryPoint: string, input: Uint8Array = new Uint8Array(), options: SuspendableCallOptions = {}): Promise<SuspendableCallResult> {
     if (typeof entryPoint !== 'string') throw new UsageError('InvalidArgument', 'runtimeCall: the entry point must be a string');
     if (!(input instanceof Uint8Array)) throw new UsageError('InvalidArgument', 'runtimeCall: the input must be a Uint8Array');
     const maxOutputSize = options.maxOutputSize ?? 0;
@@ -356,9 +378,66 @@ export class SubstrateRuntime {
     if (storageProofSize !== undefined && !(typeof storageProofSize === 'bigint' || (Number.isSafeInteger(storageProofSize) && storageProofSize >= 0))) {
       throw new UsageError('InvalidArgument', `runtimeCall: storageProofSize must be a non-negative integer, got ${String(storageProofSize)}`);
     }
+    const context = this.#newContext(options);
+    // Without a budget, a metered runtime's call is unbounded (its consumption is still counted).
+    const vm = await this.#start(context, entryPoint, input, this.fuel ? { fuel: budget ?? MAX_FUEL } : undefined);
+    return this.#drive(entryPoint, vm, context, options, started, null);
+  }
+
+  /**
+   * Goes on with a call suspended in this runtime or another of the same code and heap pages
+   * (`SuspendedRuntimeCall.snapshot()`, typically from another Worker or process), the pause it
+   * was suspended at served with `options`' providers; with `options.suspend` it may be
+   * suspended again (not at that same pause). Needs the Asyncify backend. Rejects with the core's
+   * `SnapshotError` before running anything if the bytes do not fit (`Corrupted`: truncated,
+   * altered, or not a suspended call; `VersionMismatch`; `ModuleMismatch`: another runtime or
+   * other heap pages; `OptionsMismatch`), or with {@link RuntimeCallError} as `call` does.
+   */
+  async resumeCall(suspended: Uint8Array, options: SuspendableCallOptions = {}): Promise<SuspendableCallResult> {
+    const started = performance.now();
+    const { header, ledger, vmSnapshot } = decodeSuspendedCall(suspended, this.#hashers);
+    const { runtime: expected } = header;
+    if (
+      typeof expected !== 'object' ||
+      expected === null ||
+      expected.heapBase !== this.heapBase ||
+      expected.memoryTotalPages !== this.memoryTotalPages ||
+      !Array.isArray(expected.imports) ||
+      expected.imports.join('\0') !== this.imports.map((i) => `${i.module}.${i.name}`).join('\0')
+    ) {
+      throw new SnapshotError('ModuleMismatch', 'the suspended call was made by another runtime (or with other heap pages) than this one');
+    }
+    const context = this.#newContext(options);
+    try {
+      const state = header.state;
+      context.importState({ ...state, allocator: { ...state.allocator, ledger } } as CallState);
+    } catch (e) {
+      context.allocator.reset();
+      this.#spareAllocator ??= context.allocator;
+      throw new SnapshotError('Corrupted', `the suspended call's state is malformed: ${(e as Error).message}`, { cause: e });
+    }
+    const prototype = await this.#takeInstance();
+    let vm: VirtualMachine;
+    try {
+      vm = await VirtualMachine.restore(prototype, vmSnapshot);
+    } catch (e) {
+      // Refused before the prototype was consumed: it is still fresh. The allocator holds the
+      // imported state: emptied, it serves the next call.
+      this.#returnInstance(prototype);
+      context.allocator.reset();
+      this.#spareAllocator ??= context.allocator;
+      throw e;
+    }
+    vm[HOST_DATA] = context;
+    return this.#drive(header.entryPoint, vm, context, options, started, { pauses: header.pauses });
+  }
+
+  /** A new call's context, for `options`. */
+  #newContext(options: RuntimeCallOptions): CallContext {
+    const storageProofSize = options.storageProofSize;
     const allocator = this.#spareAllocator ?? new FreeingBumpAllocator(this.heapBase, { maxMemoryPages: this.memoryTotalPages });
     this.#spareAllocator = null;
-    const context = new CallContext({
+    return new CallContext({
       allocator,
       importCount: this.imports.length,
       onLog: options.onLog ?? null,
@@ -373,24 +452,81 @@ export class SubstrateRuntime {
       storageProofSize: storageProofSize === undefined ? null : BigInt(storageProofSize),
       runtimeVersionOf: options.runtimeVersion ?? ((code) => readRuntimeVersion(code, this.heapPages)),
     });
-    // Without a budget, a metered runtime's call is unbounded (its consumption is still counted).
-    const vm = await this.#start(context, entryPoint, input, this.fuel ? { fuel: budget ?? MAX_FUEL } : undefined);
+  }
+
+  /**
+   * Drives the call on `vm` (started, or `resumed` after that many pauses) to its end or to a
+   * suspension; the instance and the allocator are recycled at the end, not at a suspension.
+   */
+  async #drive(
+    entryPoint: string,
+    vm: VirtualMachine,
+    context: CallContext,
+    options: SuspendableCallOptions,
+    started: number,
+    resumed: { readonly pauses: number } | null,
+  ): Promise<SuspendableCallResult> {
+    const allocator = context.allocator;
+    let suspended = false;
     try {
       const finish = () => finishCall(context, entryPoint);
-      return await driveCall({ entryPoint, vm, imports: this.imports, functions: this.#functions, context, finish }, options, started);
+      const driven = await driveSuspendableCall(
+        { entryPoint, vm, imports: this.imports, functions: this.#functions, context, finish },
+        options,
+        started,
+        resumed,
+      );
+      if (driven.type === 'finished') return driven;
+      const state = context.exportState();
+      if (state === null) throw new Error('internal error: a call suspended with its allocator poisoned');
+      suspended = true;
+      return { type: 'suspended', call: new SuspendedRuntimeCall(entryPoint, { ...driven.pause, index: driven.pause.index }, state, vm, this.#suspendedOwner) };
     } finally {
-      // A fresh instance for the next call, whatever state this one ended in. If even that fails
-      // (the engine cannot allocate a memory), the next call clones one itself; the error that
-      // ended this call is the one to report.
+      if (!suspended) await this.#recycle(vm, allocator);
+    }
+  }
+
+  /** What a {@link SuspendedRuntimeCall} of this runtime does. */
+  readonly #suspendedOwner: SuspendedCallOwner = {
+    encode: (call, vm) => {
+      const { ledger, ...allocator } = call._state.allocator;
+      const header: SuspendedCallHeader = {
+        entryPoint: call.entryPoint,
+        pauses: call.pause.index,
+        pause: { name: call.pause.name },
+        runtime: { heapBase: this.heapBase, memoryTotalPages: this.memoryTotalPages, imports: this.imports.map((i) => `${i.module}.${i.name}`) },
+        state: { ...call._state, allocator },
+      };
+      return encodeSuspendedCall(header, ledger, vm.snapshot(), this.#hashers);
+    },
+    resume: async (call, vm, options) => {
+      const context = this.#newContext(options);
+      context.importState(call._state);
+      vm[HOST_DATA] = context;
+      return this.#drive(call.entryPoint, vm, context, options, performance.now(), { pauses: call.pause.index });
+    },
+    discard: async (vm) => {
       try {
         this.#returnInstance(await vm.intoPrototypeAsync());
       } catch {
-        // See above.
+        // Dropped either way.
       }
-      // Its heap was in the instance just reset: emptied, the allocator serves the next call.
-      allocator.reset();
-      this.#spareAllocator ??= allocator;
+    },
+  };
+
+  /** Gives back a call's instance (fresh again) and its allocator (emptied). */
+  async #recycle(vm: VirtualMachine, allocator: FreeingBumpAllocator): Promise<void> {
+    // A fresh instance for the next call, whatever state this one ended in. If even that fails
+    // (the engine cannot allocate a memory), the next call clones one itself; the error that
+    // ended this call is the one to report.
+    try {
+      this.#returnInstance(await vm.intoPrototypeAsync());
+    } catch {
+      // See above.
     }
+    // Its heap was in the instance just reset: emptied, the allocator serves the next call.
+    allocator.reset();
+    this.#spareAllocator ??= allocator;
   }
 
   /**

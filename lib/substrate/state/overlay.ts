@@ -50,6 +50,15 @@ export interface StorageDiff {
   readonly offchainIndex: TrieChanges;
 }
 
+/** @internal A {@link StorageOverlay} as JSON-compatible data (see `exportState`). */
+export interface OverlayState {
+  /** Each trie's changes, keys sorted: `[trie id, [key, value in hex or null][]]`. */
+  readonly tries: readonly (readonly [string, readonly (readonly [string, string | null])[]])[];
+  readonly dirty: readonly string[];
+  /** Each open transaction's journal: `[child, wasDirty]` or `[trie, key, previous (0: absent)]`. */
+  readonly journals: readonly (readonly (readonly unknown[])[])[];
+}
+
 /** The deepest nesting of storage transactions the overlay accepts. */
 export const MAX_TRANSACTION_DEPTH = 1024;
 
@@ -234,6 +243,58 @@ export class StorageOverlay {
     const ids = [...this.#tries.keys()].filter((id) => id !== MAIN && id !== OFFCHAIN).sort();
     for (const id of ids) children.set(id, this.#snapshot(id));
     return { main: this.#snapshot(MAIN), children, offchainIndex: this.#snapshot(OFFCHAIN) };
+  }
+
+  /**
+   * @internal The overlay as JSON-compatible data (values in `0x` hex), open transactions
+   * included, for a suspended call (`runtime/suspended-call.ts`).
+   */
+  exportState(): OverlayState {
+    const hex = (value: Uint8Array | null | undefined): string | null | 0 => (value === undefined ? 0 : value === null ? null : toHex(value));
+    return {
+      tries: [...this.#tries].map(([id, layer]) => [id, layer.sorted.map((key) => [key, hex(layer.values.get(key))] as [string, string | null])]),
+      dirty: [...this.#dirtyChildren],
+      journals: this.#journals.map((journal) =>
+        journal.map((entry) => ('dirtyChild' in entry ? [entry.dirtyChild, entry.wasDirty] : [entry.trie, entry.key, hex(entry.previous)])),
+      ),
+    };
+  }
+
+  /**
+   * @internal An overlay from {@link exportState}'s data; throws (a `RangeError`, or the hex
+   * decoder's error) on data it cannot have made.
+   */
+  static importState(state: OverlayState): StorageOverlay {
+    const bad = (what: string): never => {
+      throw new RangeError(`bad overlay state: ${what}`);
+    };
+    const isKey = (key: unknown): key is string => typeof key === 'string' && /^0x([0-9a-f]{2})*$/.test(key);
+    const value = (v: unknown): Uint8Array | null | undefined => (v === 0 ? undefined : v === null ? null : isKey(v) ? fromHex(v) : bad('value'));
+    const overlay = new StorageOverlay();
+    if (!Array.isArray(state?.tries) || !Array.isArray(state.dirty) || !Array.isArray(state.journals)) bad('shape');
+    if (state.journals.length > MAX_TRANSACTION_DEPTH) bad('too many transactions');
+    for (const item of state.tries) {
+      if (!Array.isArray(item) || item.length !== 2 || (item[0] !== MAIN && item[0] !== OFFCHAIN && !isKey(item[0])) || !Array.isArray(item[1])) bad('trie');
+      const layer = new TrieLayer();
+      for (const pair of item[1] as unknown[]) {
+        const [key, v] = Array.isArray(pair) && pair.length === 2 && isKey(pair[0]) ? [pair[0], value(pair[1])] : bad('key');
+        if (v === undefined) bad('value');
+        layer.set(key, v as Uint8Array | null);
+      }
+      overlay.#tries.set(item[0] as string, layer);
+    }
+    for (const id of state.dirty) overlay.#dirtyChildren.add(isKey(id) ? id : bad('child'));
+    for (const journal of state.journals) {
+      if (!Array.isArray(journal)) bad('journal');
+      overlay.#journals.push(
+        (journal as unknown[]).map((entry): JournalEntry => {
+          if (Array.isArray(entry) && entry.length === 2 && isKey(entry[0]) && typeof entry[1] === 'boolean') return { dirtyChild: entry[0], wasDirty: entry[1] };
+          if (Array.isArray(entry) && entry.length === 3 && overlay.#tries.has(entry[0]) && isKey(entry[1])) return { trie: entry[0], key: entry[1], previous: value(entry[2]) };
+          return bad('journal entry');
+        }),
+      );
+    }
+    return overlay;
   }
 
   #snapshot(id: string): TrieChanges {
