@@ -3,12 +3,14 @@
  * browser, with code splitting and minification and no other setting (no plugin, no external,
  * no alias). Each entry point must bundle without a Node.js built-in, Binaryen must only be in a
  * chunk loaded when a transform runs, and what a page downloads before it runs must stay within
- * the budget: the core API 35 KB gzip, the core and the Substrate layer 90 KB gzip (80 until the
+ * the budget: the core API 35 KB gzip, the core and the Substrate layer 95 KB gzip (80 until the
  * Merkle proof checks of light clients, `ProofStorage` and `ext_trie_*_verify_proof`, added about
  * 5 KB; 85 until fuel, the stack limit and single-memory Asyncify, whose machine states, config
  * checks and guest-memory view are in the core, added about 3.5 KB; their code rewriter is a
  * lazy chunk). The core was 30 until snapshots and journals: the machine's journal hooks and
  * snapshot methods added about 3.5 KB; the formats, the checks and the replay are a lazy chunk.
+ * The Substrate layer's suspended calls (`callSuspendable`, `resumeCall`: their framing and the
+ * call's state) added about 3 KB to core+substrate: 90 became 95.
  */
 import { rmSync } from 'node:fs';
 import { type Bundle, bundleForBrowser, consumerFolder } from './support/bundle.js';
@@ -19,7 +21,7 @@ const KB = 1024;
 /** What each page imports, and its budget for the initial download (gzip). */
 const PAGES = [
   { name: 'core', source: "export * from 'resumable-wasm';", budget: 35 * KB },
-  { name: 'core+substrate', source: "export * from 'resumable-wasm';\nexport * from 'resumable-wasm/substrate';", budget: 90 * KB },
+  { name: 'core+substrate', source: "export * from 'resumable-wasm';\nexport * from 'resumable-wasm/substrate';", budget: 95 * KB },
   { name: 'browser', source: "export * from 'resumable-wasm';\nexport * from 'resumable-wasm/browser';", budget: 36 * KB },
 ] as const;
 
