@@ -478,6 +478,17 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
     expect(downloadedBinaryen(since)).toBe(false);
     console.log(`${e.engine.version}: second visit: create ${second.createMs.toFixed(0)} ms from IndexedDB`);
   };
+  backendTests.asyncify["Asyncify asked for each placement of its paused stack: single memory runs on every engine, a second memory only with multi-memory (else refused naming it)"] = async () => {
+    const single = await onPage('backendProbe', { moduleUrl: '/small.wasm', backend: 'asyncify', asyncifyStack: 'single-memory' });
+    expect(single).toEqual({ ok: true, result: node.smallResult, asyncifyStack: 'single-memory' });
+    const second = await onPage('backendProbe', { moduleUrl: '/small.wasm', backend: 'asyncify', asyncifyStack: 'second-memory' });
+    if (probe.where.multiMemory) {
+      expect(second).toEqual({ ok: true, result: node.smallResult, asyncifyStack: 'second-memory' });
+    } else {
+      expect(second).toMatchObject({ ok: false, error: 'NewError', kind: 'BackendUnsupported' });
+      expect((second as { message: string }).message).toMatch(/multi-memory/);
+    }
+  };
   backendTests.asyncify["Asyncify: the IndexedDB cache's rules: keys, exact bytes, foreign values, a damaged artifact rebuilt and replaced"] = async () => {
     const result = await onPage('cacheRules', { moduleUrl: '/small.wasm' });
     expect(result.badKeys).toEqual([': TypeError', '../escape: TypeError', `${'A'.repeat(64)}: TypeError`, `${'0'.repeat(63)}: TypeError`]);
