@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, side by side, as tables and as JSON.
  *
- * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,asyncify-stack,create,reset] [--browsers]
+ * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,asyncify-stack,create,reset] [--browsers [--runtimes westend,asset-hub]]
  * Results are printed and written to bench/results/<date>.json. Runtimes from ../shared are
  * skipped with a message when it is absent; the Asset Hub runtime comes from npm.
  * `--browsers` measures the pause on every browser engine found instead (`browsers.ts`); with
@@ -139,7 +139,12 @@ if (wanted('reset')) {
 }
 
 if (wanted('browsers')) {
-  const { results, rows, skipped } = await benchBrowsers({ warmup: quick ? 2 : 10, rounds: quick ? 3 : 15 });
+  const runtimesIndex = args.indexOf('--runtimes');
+  const { results, rows, skipped } = await benchBrowsers({
+    warmup: quick ? 2 : 10,
+    rounds: quick ? 3 : 15,
+    ...(runtimesIndex >= 0 ? { runtimes: args[runtimesIndex + 1]!.split(',') } : {}),
+  });
   report['browsers'] = { results, skipped };
   print(
     'Browsers: Metadata_metadata, every import an interrupt, page main thread, memory put back between calls (per pause: what the variant adds to plain, over the host calls)',
