@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, side by side, as tables and as JSON.
  *
- * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,create,reset,snapshot,pool] [--browsers]
+ * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,asyncify-stack,create,reset,snapshot,pool] [--browsers [--runtimes westend,asset-hub]]
  * Results are printed and written to bench/results/<date>.json. Runtimes from ../shared are
  * skipped with a message when it is absent; the Asset Hub runtime comes from npm.
  * `--browsers` measures the pause on every browser engine found instead (`browsers.ts`); with
@@ -20,6 +20,7 @@ import { benchBrowsers } from './browsers.js';
 import { benchMetadata } from './metadata.js';
 import { benchPool, machineLoad } from './pool.js';
 import { benchSnapshot } from './snapshot.js';
+import { benchAsyncifyStack } from './asyncify-stack.js';
 import { benchSteps } from './steps.js';
 import { table } from './support/stats.js';
 
@@ -95,6 +96,20 @@ if (wanted('metadata')) {
   print('Metadata_metadata, per call (milliseconds)', table(['runtime: how', 'ms/call', 'x plain (started over the same way)', 'x faster than chopsticks'], rows));
 }
 
+if (wanted('asyncify-stack')) {
+  // westend only: the targets are stated for it (shared data).
+  if (westendPath === null) {
+    console.log("\n(the asyncify-stack section skipped: it measures westend v9300, and ../shared/runtimes/westend-runtime-v9300.wasm is not present)");
+  } else {
+    const { results, rows } = await benchAsyncifyStack('westend', runtimeWasm(readFileSync(westendPath)), { runs: quick ? 5 : 40, warmup: quick ? 3 : 20 });
+    report['asyncify-stack'] = results;
+    print(
+      "Asyncify's paused stack in a second memory or below the guest's memory (single memory): Metadata_metadata, grown memory reused (CPU ms per call, interleaved rounds)",
+      table(['runtime: how', 'min ms', 'median ms', 'x second memory (min)', 'x second memory (median)'], rows),
+    );
+  }
+}
+
 if (wanted('create')) {
   const all = [];
   const rows = [];
@@ -153,7 +168,12 @@ if (wanted('pool')) {
 }
 
 if (wanted('browsers')) {
-  const { results, rows, skipped } = await benchBrowsers({ warmup: quick ? 2 : 10, rounds: quick ? 3 : 15 });
+  const runtimesIndex = args.indexOf('--runtimes');
+  const { results, rows, skipped } = await benchBrowsers({
+    warmup: quick ? 2 : 10,
+    rounds: quick ? 3 : 15,
+    ...(runtimesIndex >= 0 ? { runtimes: args[runtimesIndex + 1]!.split(',') } : {}),
+  });
   report['browsers'] = { results, skipped };
   print(
     'Browsers: Metadata_metadata, every import an interrupt, page main thread, memory put back between calls (per pause: what the variant adds to plain, over the host calls)',

@@ -94,6 +94,19 @@ const BENCH = {
     }
     return out;
   },
+  'asyncify-stack': (rows) => {
+    const out = {};
+    for (const r of rows) {
+      const key = `asyncify-stack.${r.runtime}.${r.asyncifyStack}.${r.imports}`;
+      out[`${key}.min-ms`] = r.minMs;
+      out[`${key}.median-ms`] = r.medianMs;
+      if (r.asyncifyStack === 'single-memory') {
+        out[`${key}.x`] = r.xSecondMemory;
+        out[`${key}.x-median`] = r.xSecondMemoryMedian;
+      }
+    }
+    return out;
+  },
   create: (rows) => {
     const out = {};
     for (const runtime of ['westend', 'asset-hub']) {

@@ -8,10 +8,11 @@
  * - what the engine offers is probed in the page, never read from the user agent: JSPI and
  *   multi-memory directly, and each backend by `VirtualMachinePrototype.create` of a tiny module
  *   (on a probe page of its own: an Asyncify probe downloads Binaryen). A backend the probe says
- *   runs gets every test below; one it refuses gets a test of the refusal (`NewError
- *   BackendUnsupported` naming what is missing, on both threads), and where that is Asyncify for
- *   want of multi-memory, its tests are listed as waiting for single-memory Asyncify, with the
- *   refusal as the reason: they run by themselves once the library accepts the probe;
+ *   runs gets every test below; JSPI where the engine lacks it gets a test of the refusal
+ *   (`NewError BackendUnsupported` naming what is missing, on both threads). Asyncify runs on
+ *   every engine: its paused stack in a second memory where the engine has multi-memory, else in
+ *   pages reserved below the guest's memory (`asyncifyStack: 'single-memory'`, WebKitGTK), as the
+ *   probe must report; an Asyncify refusal is a failure;
  * - real runtimes, byte-equal to Node.js: Rococo Asset Hub (`Core_version`, `Metadata_metadata`)
  *   and westend v9300 (`Metadata_metadata`, shared data), on JSPI from the code and on Asyncify
  *   from an artifact made by Node.js;
@@ -58,11 +59,8 @@ type SuccessfulCall = Exclude<Result<'substrateCall'>, { refused: unknown }>;
 
 const BACKENDS: readonly Backend[] = ['jspi', 'asyncify'];
 const LABEL: Readonly<Record<Backend, string>> = { jspi: 'JSPI', asyncify: 'Asyncify' };
-/** What each backend needs of the engine, as the refusal must name it. */
-const NEEDS: Readonly<Record<Backend, { what: string; named: RegExp }>> = {
-  jspi: { what: 'JavaScript Promise Integration', named: /Promise Integration/ },
-  asyncify: { what: 'multi-memory', named: /multi-memory/ },
-};
+/** What JSPI needs of the engine, as its refusal must name it (Asyncify needs nothing more than WebAssembly). */
+const JSPI_NEEDS = { what: 'JavaScript Promise Integration', named: /Promise Integration/ } as const;
 /**
  * The suite's page. A classic script first records errors, so that a module script that fails
  * to load or to run is reported rather than waited for.
@@ -316,9 +314,14 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
     expect(downloadedBinaryen(opened)).toBe(false);
     expect(await onPage('where', undefined)).toEqual({ ...probe.where, thread: 'main' });
     expect(await inWorker('where', undefined)).toEqual({ ...probe.where, thread: 'worker' });
+    // Asyncify's paused stack where the engine can keep it: a second memory, or single memory without multi-memory.
+    expect(probe.backends.asyncify).toMatchObject({ ok: true, result: node.smallResult, asyncifyStack: probe.where.multiMemory ? 'second-memory' : 'single-memory' });
     console.log(
       `${e.engine.version}: JSPI ${probe.where.jspi ? 'yes' : 'no'}, multi-memory ${probe.where.multiMemory ? 'yes' : 'no'}; ` +
-        BACKENDS.map((b) => `${LABEL[b]} ${probe.backends[b].ok ? 'runs' : 'refused'}`).join(', ') +
+        BACKENDS.map((b) => {
+          const verdict = probe.backends[b];
+          return `${LABEL[b]} ${verdict.ok ? `runs${verdict.asyncifyStack === null ? '' : ` (${verdict.asyncifyStack})`}` : 'refused'}`;
+        }).join(', ') +
         `; differences from V8 it is known for: ${differences.map((d) => d.id).join(', ') || 'none'}`,
     );
   });
@@ -359,27 +362,18 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
     return result;
   }
 
-  /**
-   * The tests of `backend` where the engine's probe refused it: the refusal itself, on both
-   * threads; and `waiting`, the names of the tests that will run once it is accepted (each
-   * listed as skipped, with the refusal as the reason), where the library is expected to learn
-   * to run it on this engine.
-   */
-  function refusedBackend(backend: Backend, refusal: BackendProbe & { ok: false }, waiting: readonly string[]): void {
-    test(`${LABEL[backend]} is refused with NewError BackendUnsupported naming ${NEEDS[backend].what}, on the main thread and in a Worker`, async () => {
-      // Refused only where the engine lacks what the backend needs.
-      expect(backend === 'jspi' ? probe.where.jspi : probe.where.multiMemory).toBe(false);
+  /** JSPI where the engine's probe refused it: the refusal itself, on both threads. */
+  function refusedJspi(refusal: BackendProbe & { ok: false }): void {
+    test(`JSPI is refused with NewError BackendUnsupported naming ${JSPI_NEEDS.what}, on the main thread and in a Worker`, async () => {
+      // Refused only where the engine lacks it.
+      expect(probe.where.jspi).toBe(false);
       expect(refusal).toMatchObject({ ok: false, error: 'NewError', kind: 'BackendUnsupported' });
-      expect(refusal.message).toMatch(NEEDS[backend].named);
+      expect(refusal.message).toMatch(JSPI_NEEDS.named);
       for (const [, run] of threads) {
-        const result = await run('substrateCall', { codeUrl: '/asset-hub.txt', backend, entryPoints: ['Core_version'] });
+        const result = await run('substrateCall', { codeUrl: '/asset-hub.txt', backend: 'jspi', entryPoints: ['Core_version'] });
         expect(result).toMatchObject({ refused: { error: 'NewError', kind: 'BackendUnsupported' } });
       }
     });
-    if (waiting.length === 0) return;
-    const reason = `waiting for single-memory Asyncify: the probe's create() is refused with ${refusal.kind}, no ${NEEDS[backend].what}`;
-    console.warn(`${e.engine.version}: ${waiting.length} Asyncify tests wait for single-memory Asyncify (the probe's create() is refused: ${firstLine(refusal.message)})`);
-    for (const name of waiting) test.skip(`${name} [${reason}]`, () => undefined);
   }
 
   /** The tests of each backend; see the file comment. */
@@ -504,6 +498,17 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
     expect(downloadedBinaryen(since)).toBe(false);
     console.log(`${e.engine.version}: second visit: create ${second.createMs.toFixed(0)} ms from IndexedDB`);
   };
+  backendTests.asyncify["Asyncify asked for each placement of its paused stack: single memory runs on every engine, a second memory only with multi-memory (else refused naming it)"] = async () => {
+    const single = await onPage('backendProbe', { moduleUrl: '/small.wasm', backend: 'asyncify', asyncifyStack: 'single-memory' });
+    expect(single).toEqual({ ok: true, result: node.smallResult, asyncifyStack: 'single-memory' });
+    const second = await onPage('backendProbe', { moduleUrl: '/small.wasm', backend: 'asyncify', asyncifyStack: 'second-memory' });
+    if (probe.where.multiMemory) {
+      expect(second).toEqual({ ok: true, result: node.smallResult, asyncifyStack: 'second-memory' });
+    } else {
+      expect(second).toMatchObject({ ok: false, error: 'NewError', kind: 'BackendUnsupported' });
+      expect((second as { message: string }).message).toMatch(/multi-memory/);
+    }
+  };
   backendTests.asyncify["Asyncify: the IndexedDB cache's rules: keys, exact bytes, foreign values, a damaged artifact rebuilt and replaced"] = async () => {
     const result = await onPage('cacheRules', { moduleUrl: '/small.wasm' });
     expect(result.badKeys).toEqual([': TypeError', '../escape: TypeError', `${'A'.repeat(64)}: TypeError`, `${'0'.repeat(63)}: TypeError`]);
@@ -568,10 +573,12 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
     describe(LABEL[backend], () => {
       if (verdict.ok) {
         for (const [name, body] of Object.entries(backendTests[backend])) test(name, body);
+      } else if (backend === 'jspi') {
+        refusedJspi(verdict);
       } else {
-        // Asyncify without multi-memory is what single-memory Asyncify will run: its tests wait.
-        const waiting = backend === 'asyncify' && !probe.where.multiMemory ? Object.keys(backendTests[backend]) : [];
-        refusedBackend(backend, verdict, waiting);
+        test('Asyncify runs (it needs nothing beyond WebAssembly: single-memory where the engine has no multi-memory)', () => {
+          throw new Error(`Asyncify was refused: ${verdict.kind}: ${verdict.message}`);
+        });
       }
     });
   }

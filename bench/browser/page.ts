@@ -8,7 +8,8 @@
  * - the minimal hand-written JSPI drivers, no library (an `async` loop, and callbacks): what
  *   pausing at every import costs the engine itself;
  * - the VM on JSPI, through a loop over `runAsync` and through `runToCompletion`;
- * - the VM on Asyncify, from an artifact made by Node.js, through the synchronous `run()`.
+ * - the VM on Asyncify, from an artifact made by Node.js, through the synchronous `run()` (its
+ *   paused stack in single memory where the engine has no multi-memory).
  *
  * Every call starts over on one instance with its memory put back (`reuseInstance` by hand;
  * `reuseGrownMemory` for the VM): no page faults of fresh memory in the numbers, and no
@@ -56,7 +57,7 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
  * where the Asyncify artifact of a cache key is served (404 where Node.js made none for it).
  * Variants whose backend the engine lacks are left out, and said so in `missing`.
  */
-export async function metadataBench(request: { wasmUrl: string; warmup: number; rounds: number; artifactPrefix: string; asyncify: boolean }): Promise<{
+export async function metadataBench(request: { wasmUrl: string; warmup: number; rounds: number; artifactPrefix: string; multiMemory: boolean }): Promise<{
   hostCalls: number;
   results: VariantResult[];
   missing: string[];
@@ -90,8 +91,9 @@ export async function metadataBench(request: { wasmUrl: string; warmup: number; 
   } else {
     missing.push('JSPI (no WebAssembly.Suspending)');
   }
-  if (request.asyncify) {
-    // The artifact Node.js made for this very configuration: the cache key says which.
+  {
+    // The artifact Node.js made for this very configuration (the paused stack placed where this
+    // engine can keep it: a second memory, or single memory without multi-memory): the cache key says which.
     const cache: ArtifactCache = {
       get: async (key) => {
         const response = await fetch(`${request.artifactPrefix}${key}`);
@@ -103,9 +105,9 @@ export async function metadataBench(request: { wasmUrl: string; warmup: number; 
     const first = runVm(runtime, entry, input);
     check(first.run.output, 'VM on Asyncify');
     runtime = first.runtime;
+    const stack = request.multiMemory ? 'second-memory' : 'single-memory';
+    if (runtime.proto.asyncifyStack !== stack) throw new Error(`VM on Asyncify: the paused stack in ${runtime.proto.asyncifyStack}, expected ${stack}`);
     variants.push({ how: 'VM on Asyncify, run()', work: () => (runtime = runVm(runtime, entry, input).runtime) });
-  } else {
-    missing.push('Asyncify (no multi-memory)');
   }
 
   const samples = new Map(variants.map((v) => [v.how, [] as number[]]));

@@ -114,8 +114,9 @@ export interface VmConfig {
    * `memory.grow` results as in a run that never paused:
    *
    * - `'second-memory'`: in a second memory of the instrumented module, of `unwindBufferPages`
-   *   pages. Needs the engine's multi-memory (Node.js 22+, Chrome 120+, Firefox 125+; no Safari,
-   *   WebKitGTK or WPE): elsewhere `create()` refuses it with `NewError('BackendUnsupported')`.
+   *   pages. Needs the engine's multi-memory (Node.js 22+, Chrome 120+, Firefox 125+, Safari
+   *   27.3+; not Safari before 27.3, WebKitGTK or WPE): elsewhere `create()` refuses it with
+   *   `NewError('BackendUnsupported')`.
    * - `'single-memory'`: in `unwindBufferPages` pages reserved below the guest's memory, in the
    *   module's one memory; every guest access is moved above them. Runs on every engine. The
    *   real memory has at most 65535 pages, so the guest can grow to 65535 - `unwindBufferPages`

@@ -6,7 +6,7 @@
  * setting beyond the platform (the spec-suite and fuzz runners it adds, in `conformance.ts` and
  * `fuzz.ts`, need a little more: see `spec/support/browser-bundle.ts`).
  */
-import { type Backend, NewError, type ProgressEvent, UsageError, VirtualMachinePrototype, WasmValue } from 'resumable-wasm';
+import { type AsyncifyStack, type Backend, NewError, type ProgressEvent, UsageError, VirtualMachinePrototype, WasmValue } from 'resumable-wasm';
 import { IndexedDbArtifactCache } from 'resumable-wasm/browser';
 import { createStore, keys, set } from 'idb-keyval';
 import { type RuntimeProgressEvent, SubstrateRuntime, runtimeCall } from 'resumable-wasm/substrate';
@@ -80,15 +80,21 @@ function refusal(e: unknown): BackendProbe & { ok: false } {
 }
 
 /**
- * Creates a prototype of the module at `moduleUrl` on `backend` and runs its `main(1)`,
+ * Creates a prototype of the module at `moduleUrl` on `backend` (on Asyncify, with the paused
+ * stack where `asyncifyStack` says: the library's choice without it) and runs its `main(1)`,
  * answering every pause with 1; or reports the refusal. On Asyncify this runs the transform in
  * the browser (Binaryen is downloaded): the tests probe on a page of their own.
  */
-export async function backendProbe(request: { moduleUrl: string; backend: Backend }): Promise<BackendProbe> {
+export async function backendProbe(request: { moduleUrl: string; backend: Backend; asyncifyStack?: AsyncifyStack }): Promise<BackendProbe> {
   const moduleBytes = await fetchBytes(request.moduleUrl);
   let proto: VirtualMachinePrototype;
   try {
-    proto = await VirtualMachinePrototype.create({ moduleBytes, symbols: () => 0, backend: request.backend });
+    proto = await VirtualMachinePrototype.create({
+      moduleBytes,
+      symbols: () => 0,
+      backend: request.backend,
+      ...(request.asyncifyStack === undefined ? {} : { asyncifyStack: request.asyncifyStack }),
+    });
   } catch (e) {
     return refusal(e);
   }
