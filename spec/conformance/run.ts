@@ -12,7 +12,13 @@
  * npm run spec:conformance -- --list-skips data     # every skipped command, and why
  * npm run spec:conformance -- --suite bulk-memory-operations   # a proposal suite of spec/proposals
  * npm run spec:conformance -- --suite proposals     # every proposal suite
+ * npm run spec:conformance -- --fuel --max-stack-height --canonicalize-nans   # with the code rewrite's options
  * ```
+ *
+ * `--fuel`: every call starts with no fuel and is refilled each time it runs out (every call
+ * pauses out of fuel at once); `--max-stack-height [n]`: the logical stack limit (default
+ * `DEFAULT_MAX_STACK_HEIGHT`), `assert_exhaustion` then expects its trap; `--canonicalize-nans`:
+ * a NaN result the script leaves to the engine must be exactly the canonical one.
  *
  * The suite is `../shared/spec-mvp` (or `$SPEC_MVP_DIR`). Exits 0 when every command passed or was
  * skipped (and when the suite is absent: users who clone the repository do not have it), 1 when a
@@ -25,12 +31,13 @@ import { writeFileSync } from 'node:fs';
 import { SUITE_FEATURES } from './feature-set.js';
 import { formatFailure, formatKnownFailures, formatSkip, formatSkipLegend, formatTable, toJson } from './report.js';
 import { sumTallies, totalSkipped } from './results.js';
-import type { Backend, FeaturesOption } from '../../lib/index.js';
+import { type Backend, DEFAULT_MAX_STACK_HEIGHT, type FeaturesOption } from '../../lib/index.js';
+import type { RunOptions } from './script-runner.js';
 import { runSuite } from './run-suite.js';
 import { PROPOSAL_SUITES, SUITE_DIR, listScripts, proposalDir, suitePresent } from './suite.js';
 
 const USAGE =
-  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--link-functions] [--start-functions] [--list-skips] [script-name ...]';
+  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--link-functions] [--start-functions] [--fuel] [--max-stack-height [n]] [--canonicalize-nans] [--list-skips] [script-name ...]';
 
 function usageError(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -50,6 +57,8 @@ interface Arguments {
   /** The backends to run the suite on, in turn (default: both). */
   backends: Backend[];
   listSkips: boolean;
+  /** The code rewrite's options every module is created with. */
+  bounds: NonNullable<RunOptions['bounds']>;
   scripts: string[];
 }
 
@@ -61,6 +70,7 @@ function parseArguments(argv: readonly string[]): Arguments {
   let linkFunctions = false;
   let startFunctions = false;
   let backends: Backend[] = ['asyncify', 'jspi'];
+  const bounds: { fuel?: boolean; maxStackHeight?: number; canonicalizeNaNs?: boolean } = {};
   const scripts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -83,6 +93,18 @@ function parseArguments(argv: readonly string[]): Arguments {
       linkFunctions = true;
     } else if (arg === '--start-functions') {
       startFunctions = true;
+    } else if (arg === '--fuel') {
+      bounds.fuel = true;
+    } else if (arg === '--canonicalize-nans') {
+      bounds.canonicalizeNaNs = true;
+    } else if (arg === '--max-stack-height') {
+      const next = argv[i + 1];
+      if (next !== undefined && /^\d+$/.test(next)) {
+        bounds.maxStackHeight = Number(next);
+        i++;
+      } else {
+        bounds.maxStackHeight = DEFAULT_MAX_STACK_HEIGHT;
+      }
     } else if (arg === '--list-skips') {
       listSkips = true;
     } else if (arg === '--help' || arg === '-h') {
@@ -94,7 +116,7 @@ function parseArguments(argv: readonly string[]): Arguments {
       scripts.push(arg.replace(/\.(json|wast)$/, ''));
     }
   }
-  return { json, features, suite, linkFunctions, startFunctions, backends, listSkips, scripts };
+  return { json, features, suite, linkFunctions, startFunctions, backends, listSkips, bounds, scripts };
 }
 
 /** A suite to run: its folder and its feature set. */
@@ -148,7 +170,8 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
 
   let failed = 0;
   for (const backend of args.backends) {
-    console.log(`Running ${names.length} script(s) of ${suite.dir} with features ${features} on the ${backend} backend, Node ${process.version}`);
+    const options = Object.keys(args.bounds).length === 0 ? '' : ` and ${JSON.stringify(args.bounds)}`;
+    console.log(`Running ${names.length} script(s) of ${suite.dir} with features ${features}${options} on the ${backend} backend, Node ${process.version}`);
     const started = performance.now();
     const results = await runSuite(names, {
       features: suite.features,
@@ -156,6 +179,7 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
       startFunctions: suite.startFunctions,
       backend,
       dir: suite.dir,
+      ...(Object.keys(args.bounds).length === 0 ? {} : { bounds: args.bounds }),
       onScript: (r) => {
         const t = r.tally;
         process.stderr.write(
@@ -179,9 +203,10 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
     }
     const total = sumTallies(results.map((r) => r.tally));
     const interrupts = results.reduce((sum, r) => sum + r.interrupts, 0);
+    const calls = results.reduce((sum, r) => sum + r.fuel.length, 0);
     console.log(
-      `\nTotal (${suite.name}, ${backend}): ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
-        ` (${interrupts} interrupts answered)`,
+      `\nTotal (${suite.name}, ${backend}${options}): ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
+        ` (${interrupts} interrupts answered${args.bounds.fuel === true ? `, ${calls} calls metered` : ''})`,
     );
     if (args.json !== null) {
       const meta = { suite: suite.dir, features: suite.features, backend, node: process.version, date: new Date().toISOString(), milliseconds: Math.round(milliseconds) };
