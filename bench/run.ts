@@ -141,7 +141,7 @@ if (wanted('bounds')) {
     ran.push(...results);
     runRows.push(...rows);
   }
-  report['bounds'] = { create: created, run: ran };
+  report['bounds'] = [...created.map((r) => ({ what: 'create', ...r })), ...ran.map((r) => ({ what: 'run', ...r }))];
   print(
     'The code rewrite\'s options: create() on JSPI, each the first in a fresh process (x none: the same creation without options, same run)',
     table(['runtime: options', 'median ms', 'x none', 'min ms', 'x none (min)', 'CPU ms', 'x none (CPU)'], createRows),

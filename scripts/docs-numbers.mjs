@@ -86,6 +86,23 @@ const BENCH = {
     }
     return out;
   },
+  // bench/bounds.ts: each option against none, same run. `.x` is the median's ratio (memory
+  // reused between calls for a run), `.x-min` the minimums', `.x-cpu` the CPU times'.
+  bounds: (rows) => {
+    const out = {};
+    const short = { none: 'none', fuel: 'fuel', maxStackHeight: 'stack', canonicalizeNaNs: 'nans', 'all three': 'all' };
+    for (const r of rows) {
+      const key = `bounds.${r.runtime}.${r.what}.${short[r.options]}`;
+      if (r.what === 'create') {
+        Object.assign(out, { [`${key}.ms`]: r.ms, [`${key}.x`]: r.x, [`${key}.x-min`]: r.xMin, [`${key}.x-cpu`]: r.xCpu, [`${key}.cpu-ms`]: r.cpuMs });
+      } else if (r.memory === 'reuseGrownMemory') {
+        Object.assign(out, { [`${key}.ms`]: r.msPerCall, [`${key}.x`]: r.x, [`${key}.x-min`]: r.xMin });
+      } else {
+        Object.assign(out, { [`${key}.fresh-ms`]: r.msPerCall, [`${key}.x-fresh`]: r.x, [`${key}.x-fresh-min`]: r.xMin });
+      }
+    }
+    return out;
+  },
 };
 
 /** The latest full (not --quick) benchmark run holding `section`, with its file name. */
