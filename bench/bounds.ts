@@ -10,8 +10,9 @@
  *   answered without pausing: all of westend's imports for this call, so no pause at all), the
  *   fuel budget the largest there is, round-robin over the variants after a long warm-up; with a
  *   fresh instance per call and with `reuseGrownMemory` (no page faults of fresh memory: the
- *   code's own cost shows best). Every variant's output is checked against the VM's without
- *   options before it is timed.
+ *   code's own cost shows best). Wall and CPU time per call, medians and minimums, and the median
+ *   of each round's ratio. Every variant's output is checked against the VM's without options
+ *   before it is timed.
  */
 import { DEFAULT_MAX_STACK_HEIGHT, type VmConfig } from '../lib/index.js';
 import { MAX_FUEL } from '../lib/vm/fuel.js';
@@ -40,6 +41,8 @@ export interface BoundsCreateResult {
   readonly x: number;
   readonly xMin: number;
   readonly xCpu: number;
+  /** The median over the rounds of each round's wall-time ratio to the creation without options of the same round. */
+  readonly xPaired: number;
   readonly runs: readonly ChildResult[];
 }
 
@@ -50,9 +53,14 @@ export interface BoundsRunResult {
   readonly memory: 'fresh instance' | 'reuseGrownMemory';
   readonly msPerCall: number;
   readonly minMsPerCall: number;
-  /** Over the same call without options, medians and minimums. */
+  /** The process's CPU time per call (every thread's), median. */
+  readonly cpuMsPerCall: number;
+  /** Over the same call without options: medians, minimums, CPU time medians. */
   readonly x: number;
   readonly xMin: number;
+  readonly xCpu: number;
+  /** The median over the rounds of each round's ratio (the variant's call over the call without options of the same round). */
+  readonly xPaired: number;
 }
 
 /** Creation on JSPI with each option against none; each the first in a fresh process. */
@@ -76,9 +84,12 @@ export function benchBoundsCreate(runtime: string, options: { runs: number }): {
   const none = stats('none');
   const results = VARIANTS.map((v): BoundsCreateResult => {
     const s = stats(v.name);
-    return { runtime, options: v.name, ...s, x: s.ms / none.ms, xMin: s.minMs / none.minMs, xCpu: s.cpuMs / none.cpuMs, runs: runs.get(v.name)! };
+    const mine = runs.get(v.name)!;
+    const base = runs.get('none')!;
+    const xPaired = median(mine.map((r, round) => r.ms / base[round]!.ms));
+    return { runtime, options: v.name, ...s, x: s.ms / none.ms, xMin: s.minMs / none.minMs, xCpu: s.cpuMs / none.cpuMs, xPaired, runs: mine };
   });
-  const rows: Row[] = results.map((r) => [`${runtime}: ${r.options}`, r.ms, r.x, r.minMs, r.xMin, r.cpuMs, r.xCpu]);
+  const rows: Row[] = results.map((r) => [`${runtime}: ${r.options}`, r.ms, r.x, r.minMs, r.xMin, r.cpuMs, r.xCpu, r.xPaired]);
   return { results, rows };
 }
 
@@ -103,18 +114,37 @@ export async function benchBoundsRun(runtime: string, wasm: Uint8Array, options:
     }
   }
   const durations = variants.map(() => [] as number[]);
+  const cpuTimes = variants.map(() => [] as number[]);
   for (let round = 0; round < options.warmup + options.runs; round++) {
     for (const [i, variant] of variants.entries()) {
+      const cpu = process.cpuUsage();
       const started = performance.now();
       await variant.work();
-      if (round >= options.warmup) durations[i]!.push(performance.now() - started);
+      const ms = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      if (round >= options.warmup) {
+        durations[i]!.push(ms);
+        cpuTimes[i]!.push((used.user + used.system) / 1000);
+      }
     }
   }
-  const measured = variants.map((v, i) => ({ ...v, ms: median(durations[i]!), minMs: Math.min(...durations[i]!) }));
+  const measured = variants.map((v, i) => ({ ...v, i, ms: median(durations[i]!), minMs: Math.min(...durations[i]!), cpuMs: median(cpuTimes[i]!) }));
   const results = measured.map((m): BoundsRunResult => {
     const none = measured.find((n) => n.memory === m.memory && n.name === 'none')!;
-    return { runtime, options: m.name, memory: m.memory, msPerCall: m.ms, minMsPerCall: m.minMs, x: m.ms / none.ms, xMin: m.minMs / none.minMs };
+    const paired = median(durations[m.i]!.map((d, round) => d / durations[none.i]![round]!));
+    return {
+      runtime,
+      options: m.name,
+      memory: m.memory,
+      msPerCall: m.ms,
+      minMsPerCall: m.minMs,
+      cpuMsPerCall: m.cpuMs,
+      x: m.ms / none.ms,
+      xMin: m.minMs / none.minMs,
+      xCpu: m.cpuMs / none.cpuMs,
+      xPaired: paired,
+    };
   });
-  const rows: Row[] = results.map((r) => [`${runtime}: ${r.options}, ${r.memory}`, r.msPerCall, r.x, r.minMsPerCall, r.xMin]);
+  const rows: Row[] = results.map((r) => [`${runtime}: ${r.options}, ${r.memory}`, r.msPerCall, r.x, r.minMsPerCall, r.xMin, r.xCpu, r.xPaired]);
   return { results, rows };
 }

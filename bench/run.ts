@@ -144,11 +144,11 @@ if (wanted('bounds')) {
   report['bounds'] = [...created.map((r) => ({ what: 'create', ...r })), ...ran.map((r) => ({ what: 'run', ...r }))];
   print(
     'The code rewrite\'s options: create() on JSPI, each the first in a fresh process (x none: the same creation without options, same run)',
-    table(['runtime: options', 'median ms', 'x none', 'min ms', 'x none (min)', 'CPU ms', 'x none (CPU)'], createRows),
+    table(['runtime: options', 'median ms', 'x none', 'min ms', 'x none (min)', 'CPU ms', 'x none (CPU)', 'x none (paired)'], createRows),
   );
   print(
     'The code rewrite\'s options: Metadata_metadata on JSPI, the host inline, no pause (ms per call; x none: the same call without options)',
-    table(['runtime: options, memory', 'median ms', 'x none', 'min ms', 'x none (min)'], runRows),
+    table(['runtime: options, memory', 'median ms', 'x none', 'min ms', 'x none (min)', 'x none (CPU)', 'x none (paired)'], runRows),
   );
 }
 
