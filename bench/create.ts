@@ -21,13 +21,16 @@ export interface CreateResult {
   readonly phases: Record<string, number>;
 }
 
-interface ChildResult {
+/** What one creation in a fresh process measured (`create-child.ts`). */
+export interface ChildResult {
   ms: number;
+  cpuMs: number;
   maxRssMb: number;
   phases: Record<string, number>;
 }
 
-function child(runtime: string, mode: string, path: string): ChildResult {
+/** Runs one creation of `runtime` in `mode` in a fresh process. */
+export function child(runtime: string, mode: string, path: string): ChildResult {
   const script = fileURLToPath(new URL('./create-child.js', import.meta.url));
   const output = execFileSync(process.execPath, [script, runtime, mode, path], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(output.trim().split('\n').pop()!) as ChildResult;

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, side by side, as tables and as JSON.
  *
- * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,asyncify-stack,create,reset,snapshot,pool] [--browsers [--runtimes westend,asset-hub]]
+ * Usage: node build/bench/run.js [--quick] [--only interrupts,steps,metadata,asyncify-stack,create,reset,snapshot,pool,bounds] [--browsers [--runtimes westend,asset-hub]]
  * Results are printed and written to bench/results/<date>.json. Runtimes from ../shared are
  * skipped with a message when it is absent; the Asset Hub runtime comes from npm.
  * `--browsers` measures the pause on every browser engine found instead (`browsers.ts`); with
@@ -15,6 +15,7 @@ import { assetHubRuntime, runtimeWasm } from '../spec/support/substrate-harness.
 import { loadChainSpec } from '../spec/support/chain-spec.js';
 import { benchReset } from './reset.js';
 import { benchCreate } from './create.js';
+import { benchBoundsCreate, benchBoundsRun } from './bounds.js';
 import { benchInterrupts } from './interrupts.js';
 import { benchBrowsers } from './browsers.js';
 import { benchMetadata } from './metadata.js';
@@ -165,6 +166,34 @@ if (wanted('pool')) {
     console.log(`load average before ${load.before.loadavg.map((n) => n.toFixed(2)).join(' ')}, after ${load.after.loadavg.map((n) => n.toFixed(2)).join(' ')}`);
     console.log(`busiest processes (after):\n  ${load.after.busiest.join('\n  ')}`);
   }
+}
+
+if (wanted('bounds')) {
+  // Issue 21's targets: westend create() on JSPI with all three options at most 2x without them;
+  // Metadata_metadata with the host inline, fuel at most 1.3x, all three at most 1.4x.
+  const created = [];
+  const createRows = [];
+  const ran = [];
+  const runRows = [];
+  for (const runtime of runtimes) {
+    if (runtime.name === 'westend' || runtime.name === 'asset-hub') {
+      const { results, rows } = benchBoundsCreate(runtime.name, { runs: quick ? 3 : 9 });
+      created.push(...results);
+      createRows.push(...rows);
+    }
+    const { results, rows } = await benchBoundsRun(runtime.name, await runtime.wasm(await runtime.code()), { runs: quick ? 5 : 30, warmup: quick ? 5 : 40 });
+    ran.push(...results);
+    runRows.push(...rows);
+  }
+  report['bounds'] = [...created.map((r) => ({ what: 'create', ...r })), ...ran.map((r) => ({ what: 'run', ...r }))];
+  print(
+    'The code rewrite\'s options: create() on JSPI, each the first in a fresh process (x none: the same creation without options, same run)',
+    table(['runtime: options', 'median ms', 'x none', 'min ms', 'x none (min)', 'CPU ms', 'x none (CPU)', 'x none (paired)'], createRows),
+  );
+  print(
+    'The code rewrite\'s options: Metadata_metadata on JSPI, the host inline, no pause (ms per call; x none: the same call without options)',
+    table(['runtime: options, memory', 'median ms', 'x none', 'min ms', 'x none (min)', 'x none (CPU)', 'x none (paired)'], runRows),
+  );
 }
 
 if (wanted('browsers')) {

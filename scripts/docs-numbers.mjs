@@ -123,6 +123,24 @@ const BENCH = {
     }
     return out;
   },
+  // bench/bounds.ts: each option against none, same run. `.x` is the median's ratio (memory
+  // reused between calls for a run), `.x-min` the minimums', `.x-cpu` the CPU times', `.x-paired`
+  // the median of each round's ratio.
+  bounds: (rows) => {
+    const out = {};
+    const short = { none: 'none', fuel: 'fuel', maxStackHeight: 'stack', canonicalizeNaNs: 'nans', 'all three': 'all' };
+    for (const r of rows) {
+      const key = `bounds.${r.runtime}.${r.what}.${short[r.options]}`;
+      if (r.what === 'create') {
+        Object.assign(out, { [`${key}.ms`]: r.ms, [`${key}.x`]: r.x, [`${key}.x-min`]: r.xMin, [`${key}.x-cpu`]: r.xCpu, [`${key}.cpu-ms`]: r.cpuMs, [`${key}.x-paired`]: r.xPaired });
+      } else if (r.memory === 'reuseGrownMemory') {
+        Object.assign(out, { [`${key}.ms`]: r.msPerCall, [`${key}.x`]: r.x, [`${key}.x-min`]: r.xMin, [`${key}.x-cpu`]: r.xCpu, [`${key}.x-paired`]: r.xPaired });
+      } else {
+        Object.assign(out, { [`${key}.fresh-ms`]: r.msPerCall, [`${key}.x-fresh`]: r.x, [`${key}.x-fresh-min`]: r.xMin, [`${key}.x-fresh-paired`]: r.xPaired });
+      }
+    }
+    return out;
+  },
 };
 
 /** The latest full (not --quick) benchmark run holding `section`, with its file name. */

@@ -20,6 +20,12 @@
  *   pattern included), trap kind or refusal kind equal to Node.js's on the same backend; and a
  *   slice of the differential fuzz corpus (`spec/support/browser-fuzz-slice.ts`), each record
  *   (results, trap kinds, import events, memory digests, globals) matching plain V8's in Node.js;
+ * - both slices again with fuel, a logical stack limit and canonical NaNs on (`VmConfig.fuel`,
+ *   `maxStackHeight`, `canonicalizeNaNs`): the spec slice with the default limit, every call
+ *   starting with no fuel and refilled, each call's fuel consumed and times out of fuel equal to
+ *   Node.js's; the fuzz slice as `npm run fuzz -- --bounds` runs it (seeded limits, random
+ *   refills), fuel consumed, out-of-fuel points, stack-limit traps and NaN bits equal to plain V8's
+ *   run of the rewritten module in Node.js;
  * - the engine's limit on synchronous instantiation (Chromium: modules over 8 MB on the main
  *   thread) as the engine states it: the typed refusal of `clone()`/`intoPrototype()` where the
  *   engine refuses a synchronous compile, the synchronous forms where it does not;
@@ -43,7 +49,18 @@ import type { BackendProbe, SUITE } from './browser/suite.js';
 import { type BrowserEngine, type BrowserPage, firstLine } from './support/browser-engine.js';
 import { bundlePages, outputHolding } from './support/browser-bundle.js';
 import { type CorpusModule, FUZZ_SLICE, fuzzDifference, prepareFuzzSlice } from './support/browser-fuzz-slice.js';
-import { type SliceOutcome, type SliceScript, featuresOf, presentSlice, runSliceInNode, scriptData, sliceDifferences, sliceUrl } from './support/browser-spec-slice.js';
+import { CANONICAL_NAN, OUT_OF_FUEL } from '../fuzz/differential/bounds.js';
+import {
+  SLICE_BOUNDS,
+  type SliceOutcome,
+  type SliceScript,
+  featuresOf,
+  presentSlice,
+  runSliceInNode,
+  scriptData,
+  sliceDifferences,
+  sliceUrl,
+} from './support/browser-spec-slice.js';
 import { REPO_ROOT, consumerFolder } from './support/bundle.js';
 import { type EngineTraits, isAmbiguousTrap, knownDifferences, traitsModule } from './support/engine-differences.js';
 import { busyGuest } from './support/busy-guest.js';
@@ -173,6 +190,8 @@ const node = {
   busyResult: 0,
   smallResult: 0,
   spec: {} as Record<Backend, SliceOutcome[]>,
+  /** The same slice with fuel, the default stack limit and canonical NaNs (`SLICE_BOUNDS`). */
+  specBounds: {} as Record<Backend, SliceOutcome[]>,
   fuzz: [] as CorpusModule[],
 };
 
@@ -247,6 +266,7 @@ beforeAll(async () => {
   }
   for (const s of specSlice.scripts) server.route(sliceUrl(s), { body: scriptData(s), type: 'application/json' });
   for (const backend of BACKENDS) node.spec[backend] = await runSliceInNode(specSlice.scripts, backend);
+  for (const backend of BACKENDS) node.specBounds[backend] = await runSliceInNode(specSlice.scripts, backend, SLICE_BOUNDS);
   node.fuzz = await prepareFuzzSlice();
   node.fuzz.forEach((m, i) => server.route(`/fuzz/${i}.wasm`, { body: m.bytes }));
 });
@@ -450,6 +470,31 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
           `, in ${seconds.toFixed(1)} s`,
       );
     };
+    tests[`${label}: the spec slice with fuel, the default stack limit and canonical NaNs on the main thread: every command, and every call's fuel consumed and times out of fuel, as in Node.js`] = async () => {
+      const scripts = specSlice.scripts.map((s: SliceScript) => ({ url: sliceUrl(s), features: featuresOf(s.suite) }));
+      const started = performance.now();
+      const results = await onPage('specScripts', { backend, scripts, bounds: SLICE_BOUNDS });
+      const seconds = (performance.now() - started) / 1000;
+      const expected = node.specBounds[backend];
+      // Node.js itself meets the spec with the options (assert_exhaustion: the limit's trap; nan:* results canonical).
+      expect(expected.flatMap((r) => r.unexpectedFailures)).toEqual([]);
+      // The known differences of this engine may not show here (canonical NaNs hide those of NaN bits): none is required.
+      const { unexplained, explained } = sliceDifferences(specSlice.scripts, expected, results, e.engine.version, differences);
+      expect(unexplained).toEqual([]);
+      const calls = results.reduce((sum, r) => sum + r.fuel.length, 0);
+      const consumed = results.reduce((sum, r) => r.fuel.reduce((n, line) => n + BigInt(/fuel (\d+)/.exec(line)![1]!), sum), 0n);
+      const exhausted = results.reduce((sum, r) => sum + r.observations.filter((o) => o.includes('assert_exhaustion: passed -> trap StackLimitExceeded')).length, 0);
+      // Not vacuous: every call metered (each starts with no fuel), the stack limit reached before the engine's stack ran out.
+      expect(calls).toBeGreaterThan(1000);
+      expect(calls).toBe(expected.reduce((sum, r) => sum + r.fuel.length, 0));
+      expect(exhausted).toBeGreaterThan(0);
+      console.log(
+        `${e.engine.version}, ${label}: spec slice with fuel, stack limit, canonical NaNs: ${results.reduce((sum, r) => sum + r.observations.length, 0)} commands ` +
+          `(${results.reduce((sum, r) => sum + r.tally.passed, 0)} passed), ${calls} calls, ${consumed} fuel in all, ${exhausted} stack limit traps, as in Node.js` +
+          (Object.keys(explained).length === 0 ? '' : ` but ${Object.entries(explained).map(([id, n]) => `${n} for ${id}`).join(', ')}`) +
+          `, in ${seconds.toFixed(1)} s`,
+      );
+    };
     tests[`${label}: the fuzz corpus slice (${FUZZ_SLICE.length} modules) in a Worker: every record as in Node.js (results, trap kinds, import events, memory digests, globals)`] = async () => {
       const cases = node.fuzz.map((m, i) => ({ ...m.browserCase, url: `/fuzz/${i}.wasm`, unwindBufferPages: backend === 'jspi' ? null : m.browserCase.unwindBufferPages }));
       const started = performance.now();
@@ -465,6 +510,32 @@ for (const e of engines) describe(`in ${e.engine.version}`, () => {
       console.log(
         `${e.engine.version}, ${label}: fuzz slice, ${ran.length} of ${runs.length} modules run (${interrupts} interrupts), the rest refused as in Node.js` +
           (differences.some((d) => d.id === 'ambiguous-out-of-bounds') ? `; ${ambiguous} out-of-bounds traps compared without their kind` : '') +
+          `, in ${seconds.toFixed(1)} s`,
+      );
+    };
+    tests[`${label}: the fuzz corpus slice (${FUZZ_SLICE.length} modules) with fuel, a stack limit and canonical NaNs in a Worker: every record as in Node.js (fuel consumed, out-of-fuel points with random refills, stack-limit traps, NaN bits)`] = async () => {
+      const modules = node.fuzz.map((m) => m.withBounds);
+      const cases = modules.map((m, i) => ({ ...m.browserCase, url: `/fuzz/${i}.wasm`, unwindBufferPages: backend === 'jspi' ? null : m.browserCase.unwindBufferPages }));
+      const started = performance.now();
+      const runs = await inWorker('fuzzCases', { backend, cases });
+      const seconds = (performance.now() - started) / 1000;
+      expect(runs.length).toBe(modules.length);
+      const message = probe.traits.memoryOutOfBounds;
+      expect(modules.map((m, i) => fuzzDifference(m, backend, runs[i]!, differences, message)).filter((d) => d !== null)).toEqual([]);
+      const ran = runs.filter((r) => r.type === 'ran');
+      expect(ran.length).toBeGreaterThan(modules.length / 2);
+      // Not vacuous: the calls ran out of fuel and were refilled, and the records hold the points.
+      const outOfFuel = ran.reduce((sum, r) => sum + (r.type === 'ran' ? r.record.calls.reduce((n, c) => n + c.events.filter((event) => event.name === OUT_OF_FUEL).length, 0) : 0), 0);
+      expect(outOfFuel).toBeGreaterThan(0);
+      const limited = ran.reduce((sum, r) => sum + (r.type === 'ran' ? r.record.calls.filter((c) => c.outcome.type === 'trapped' && c.outcome.kind === 'StackLimitExceeded').length : 0), 0);
+      // A NaN result that is not canonical (the guest's own bits, from a constant or a reinterpretation) loses them where the engine boxes NaNs.
+      const boxed = differences.some((d) => d.id === 'nan-boxing')
+        ? modules.reduce((sum, m) => sum + (m.plain.type === 'ran' ? m.plain.record.calls.filter((c) => c.outcome.type === 'returned' && /:nan:0x/.test(c.outcome.value ?? '') && !Object.values(CANONICAL_NAN).includes(c.outcome.value as never)).length : 0), 0)
+        : 0;
+      console.log(
+        `${e.engine.version}, ${label}: fuzz slice with bounds, ${ran.length} of ${runs.length} modules run, ${outOfFuel} out-of-fuel points, ${limited} stack-limit traps, ` +
+          `the rest refused as in Node.js (${runs.flatMap((r) => (r.type === 'refused' ? [r.kind] : [])).join(', ')})` +
+          (boxed === 0 ? '' : `; ${boxed} non-canonical NaN results compared without their bits (nan-boxing)`) +
           `, in ${seconds.toFixed(1)} s`,
       );
     };

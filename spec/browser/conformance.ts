@@ -4,7 +4,7 @@
  * run through the same `runScript` as in Node.js, and go back as data, one observation line per
  * command, for the test to compare with Node.js's.
  */
-import type { Backend, FeaturesOption } from 'resumable-wasm';
+import type { Backend, FeaturesOption, VmConfig } from 'resumable-wasm';
 import type { Command, Script } from '../conformance/script.js';
 import { runScript } from '../conformance/script-runner.js';
 import { formatFailure } from '../conformance/report.js';
@@ -30,9 +30,10 @@ function fromBase64(text: string): Uint8Array {
   return bytes;
 }
 
-/** Runs the scripts at `urls` (each a {@link ScriptData}) on `backend` with `features`. */
+/** Runs the scripts at `urls` (each a {@link ScriptData}) on `backend` with `features`, and the code rewrite's options `bounds` if given. */
 export async function specScripts(request: {
   readonly backend: Backend;
+  readonly bounds?: Pick<VmConfig, 'fuel' | 'maxStackHeight' | 'canonicalizeNaNs'>;
   readonly scripts: readonly { readonly url: string; readonly features: FeaturesOption }[];
 }): Promise<SliceOutcome[]> {
   const outcomes: SliceOutcome[] = [];
@@ -51,12 +52,13 @@ export async function specScripts(request: {
         return fromBase64(text);
       },
     };
-    const result = await runScript(script, { backend: request.backend, features });
+    const result = await runScript(script, { backend: request.backend, features, ...(request.bounds === undefined ? {} : { bounds: request.bounds }) });
     outcomes.push({
       script: result.script,
       tally: result.tally,
       unexpectedFailures: result.failures.filter((f) => knownFailure(f) === null).map(formatFailure),
       observations: result.observations,
+      fuel: result.fuel,
       interrupts: result.interrupts,
       milliseconds: result.milliseconds,
     });

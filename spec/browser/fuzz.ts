@@ -7,6 +7,7 @@
  * plain V8's in Node.js.
  */
 import type { Backend } from 'resumable-wasm';
+import type { Bounds } from '../../fuzz/differential/bounds.js';
 import { planCalls } from '../../fuzz/differential/call-plan.js';
 import { readModuleShape } from '../../fuzz/differential/module-shape.js';
 import { type VmRun, runVm } from '../../fuzz/differential/vm-runner.js';
@@ -19,6 +20,8 @@ export interface FuzzCase {
   /** The VM's `unwindBufferPages` (`null`: its default), as Node.js's check chose it for the seed. */
   readonly unwindBufferPages: number | null;
   readonly startFunctions: boolean;
+  /** Fuel, the stack limit and canonical NaNs as Node.js's check with `--bounds` chose them for the seed; `null`: none. */
+  readonly bounds: Bounds | null;
 }
 
 /** Runs each case on `backend`; returns the VM's record of each, in order. */
@@ -34,6 +37,7 @@ export async function fuzzCases(request: { readonly backend: Backend; readonly c
         backend: request.backend,
         features: c.features,
         startFunctions: c.startFunctions,
+        bounds: c.bounds,
         ...(c.unwindBufferPages === null ? {} : { unwindBufferPages: c.unwindBufferPages }),
       }),
     );

@@ -56,6 +56,12 @@ export interface ScriptResult {
   readonly observations: readonly string[];
   /** Interrupts (calls of `spectest` imports) answered: shows the pause path was exercised. */
   readonly interrupts: number;
+  /**
+   * With `bounds.fuel`: one line per invocation of a command, its line, the fuel the call
+   * consumed and how many times it ran out (refilled each time), for comparing runs as
+   * `observations` are. Empty without fuel.
+   */
+  readonly fuel: readonly string[];
   /** Wall-clock time, in milliseconds. */
   readonly milliseconds: number;
   /** Set when the script could not be run at all (e.g. its JSON is unreadable). */

@@ -32,6 +32,7 @@ export async function runSuite(
         failures: [{ script: name, line: 0, command: 'script', module: null, what: `load ${name}.json`, detail: message }],
         skips: [],
         observations: [],
+        fuel: [],
         interrupts: 0,
         milliseconds: performance.now() - started,
         error: message,

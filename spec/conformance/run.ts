@@ -13,7 +13,13 @@
  * npm run spec:conformance -- --list-skips data     # every skipped command, and why
  * npm run spec:conformance -- --suite bulk-memory-operations   # a proposal suite of spec/proposals
  * npm run spec:conformance -- --suite proposals     # every proposal suite
+ * npm run spec:conformance -- --fuel --max-stack-height --canonicalize-nans   # with the code rewrite's options
  * ```
+ *
+ * `--fuel`: every call starts with no fuel and is refilled each time it runs out (every call
+ * pauses out of fuel at once); `--max-stack-height [n]`: the logical stack limit (default
+ * `DEFAULT_MAX_STACK_HEIGHT`), `assert_exhaustion` then expects its trap; `--canonicalize-nans`:
+ * a NaN result the script leaves to the engine must be exactly the canonical one.
  *
  * The suite is `../shared/spec-mvp` (or `$SPEC_MVP_DIR`). Exits 0 when every command passed or was
  * skipped (and when the suite is absent: users who clone the repository do not have it), 1 when a
@@ -26,12 +32,13 @@ import { writeFileSync } from 'node:fs';
 import { SUITE_FEATURES } from './feature-set.js';
 import { formatFailure, formatKnownFailures, formatSkip, formatSkipLegend, formatTable, toJson } from './report.js';
 import { sumTallies, totalSkipped } from './results.js';
-import type { AsyncifyStack, Backend, FeaturesOption } from '../../lib/index.js';
+import { type AsyncifyStack, type Backend, DEFAULT_MAX_STACK_HEIGHT, type FeaturesOption } from '../../lib/index.js';
+import type { RunOptions } from './script-runner.js';
 import { runSuite } from './run-suite.js';
 import { PROPOSAL_SUITES, SUITE_DIR, listScripts, proposalDir, suitePresent } from './suite.js';
 
 const USAGE =
-  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--asyncify-stack single-memory|second-memory] [--link-functions] [--start-functions] [--list-skips] [script-name ...]';
+  'usage: npm run spec:conformance -- [--suite mvp|proposals|<proposal>] [--json out.json] [--features mvp|default|modern|f1,f2,...] [--backend asyncify|jspi] [--asyncify-stack single-memory|second-memory] [--link-functions] [--start-functions] [--fuel] [--max-stack-height [n]] [--canonicalize-nans] [--list-skips] [script-name ...]';
 
 function usageError(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -53,6 +60,8 @@ interface Arguments {
   /** Where Asyncify keeps a paused stack (default: the engine's choice). */
   asyncifyStack: AsyncifyStack | undefined;
   listSkips: boolean;
+  /** The code rewrite's options every module is created with. */
+  bounds: NonNullable<RunOptions['bounds']>;
   scripts: string[];
 }
 
@@ -65,6 +74,7 @@ function parseArguments(argv: readonly string[]): Arguments {
   let startFunctions = false;
   let backends: Backend[] = ['asyncify', 'jspi'];
   let asyncifyStack: AsyncifyStack | undefined;
+  const bounds: { fuel?: boolean; maxStackHeight?: number; canonicalizeNaNs?: boolean } = {};
   const scripts: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -91,6 +101,18 @@ function parseArguments(argv: readonly string[]): Arguments {
       linkFunctions = true;
     } else if (arg === '--start-functions') {
       startFunctions = true;
+    } else if (arg === '--fuel') {
+      bounds.fuel = true;
+    } else if (arg === '--canonicalize-nans') {
+      bounds.canonicalizeNaNs = true;
+    } else if (arg === '--max-stack-height') {
+      const next = argv[i + 1];
+      if (next !== undefined && /^\d+$/.test(next)) {
+        bounds.maxStackHeight = Number(next);
+        i++;
+      } else {
+        bounds.maxStackHeight = DEFAULT_MAX_STACK_HEIGHT;
+      }
     } else if (arg === '--list-skips') {
       listSkips = true;
     } else if (arg === '--help' || arg === '-h') {
@@ -102,7 +124,7 @@ function parseArguments(argv: readonly string[]): Arguments {
       scripts.push(arg.replace(/\.(json|wast)$/, ''));
     }
   }
-  return { json, features, suite, linkFunctions, startFunctions, backends, asyncifyStack, listSkips, scripts };
+  return { json, features, suite, linkFunctions, startFunctions, backends, asyncifyStack, listSkips, bounds, scripts };
 }
 
 /** A suite to run: its folder and its feature set. */
@@ -157,7 +179,8 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
   let failed = 0;
   for (const backend of args.backends) {
     const stack = backend === 'asyncify' && args.asyncifyStack !== undefined ? ` (its stack: ${args.asyncifyStack})` : '';
-    console.log(`Running ${names.length} script(s) of ${suite.dir} with features ${features} on the ${backend} backend${stack}, Node ${process.version}`);
+    const options = Object.keys(args.bounds).length === 0 ? '' : ` and ${JSON.stringify(args.bounds)}`;
+    console.log(`Running ${names.length} script(s) of ${suite.dir} with features ${features}${options} on the ${backend} backend${stack}, Node ${process.version}`);
     const started = performance.now();
     const results = await runSuite(names, {
       features: suite.features,
@@ -166,6 +189,7 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
       backend,
       ...(args.asyncifyStack === undefined ? {} : { asyncifyStack: args.asyncifyStack }),
       dir: suite.dir,
+      ...(Object.keys(args.bounds).length === 0 ? {} : { bounds: args.bounds }),
       onScript: (r) => {
         const t = r.tally;
         process.stderr.write(
@@ -189,9 +213,10 @@ async function runOneSuite(args: Arguments, suite: SuiteRun): Promise<number> {
     }
     const total = sumTallies(results.map((r) => r.tally));
     const interrupts = results.reduce((sum, r) => sum + r.interrupts, 0);
+    const calls = results.reduce((sum, r) => sum + r.fuel.length, 0);
     console.log(
-      `\nTotal (${suite.name}, ${backend}): ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
-        ` (${interrupts} interrupts answered)`,
+      `\nTotal (${suite.name}, ${backend}${options}): ${total.passed} passed, ${total.failed} failed, ${totalSkipped(total)} skipped, in ${(milliseconds / 1000).toFixed(1)} s` +
+        ` (${interrupts} interrupts answered${args.bounds.fuel === true ? `, ${calls} calls metered` : ''})`,
     );
     if (args.json !== null) {
       const meta = { suite: suite.dir, features: suite.features, backend, node: process.version, date: new Date().toISOString(), milliseconds: Math.round(milliseconds) };

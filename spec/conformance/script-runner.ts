@@ -109,6 +109,8 @@ class ScriptRun {
   readonly observations: string[] = [];
   /** What the command in progress saw of the VM (a value, a trap kind, a refusal kind), if anything. */
   private observed: string | null = null;
+  /** See {@link ScriptResult.fuel}. */
+  readonly fuel: string[] = [];
   interrupts = 0;
   /** Function imports linked to registered modules' exports; an import's id is LINK_BASE + its index here. */
   private readonly links: { readonly slot: Extract<ModuleSlot, { state: 'live' }>; readonly field: string }[] = [];
@@ -312,6 +314,7 @@ class ScriptRun {
     const args = action.args.map(toWasmValue);
     const outcome = await slot.instance.invoke(action.field, args);
     this.interrupts += outcome.interrupts;
+    if (outcome.fuel !== null) this.fuel.push(`${command.line} ${action.field}: fuel ${outcome.fuel.consumed}, out of fuel ${outcome.fuel.outOfFuel} times`);
     this.observed = outcome.type === 'finished' ? formatWasmValue(outcome.value) : `trap ${outcome.trap.kind}`;
     // A linked callee trapped: the caller's instance was made fresh, later commands cannot run on it.
     if (outcome.type === 'trapped' && outcome.reset) slot.taint = 'linking';
@@ -426,6 +429,7 @@ export async function runScript(script: Script, options: RunOptions): Promise<Sc
     failures: run.failures,
     skips: run.skips,
     observations: run.observations,
+    fuel: run.fuel,
     interrupts: run.interrupts,
     milliseconds: performance.now() - started,
   };

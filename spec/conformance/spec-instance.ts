@@ -77,13 +77,23 @@ export const SPECTEST_HOST: SpecHost = {
   answer: async (id, params) => ({ value: answerInterrupt(id, params) }),
 };
 
-/** The end of an invocation. */
+/**
+ * What a call did with its fuel (with `bounds.fuel`): the fuel consumed at its end
+ * (`VirtualMachine.fuelConsumed`) and how many times it ran out on the way.
+ */
+export interface CallFuelUse {
+  readonly consumed: bigint;
+  readonly outOfFuel: number;
+}
+
+/** The end of an invocation; `fuel` is `null` without `bounds.fuel`, or for a call abandoned by a linked callee's trap. */
 export type InvokeOutcome =
-  | { readonly type: 'finished'; readonly value: WasmValue | null; readonly interrupts: number }
+  | { readonly type: 'finished'; readonly value: WasmValue | null; readonly interrupts: number; readonly fuel: CallFuelUse | null }
   | {
       readonly type: 'trapped';
       readonly trap: Trap;
       readonly interrupts: number;
+      readonly fuel: CallFuelUse | null;
       /**
        * The trap came from a linked callee: the caller's paused call could only be abandoned,
        * so its instance was made fresh and no longer holds what earlier commands did to it.
@@ -129,6 +139,8 @@ export class SpecInstance {
   private constructor(
     private prepare: Prepare,
     private readonly host: SpecHost,
+    /** Whether the module meters fuel (`bounds.fuel`). */
+    private readonly fuel: boolean,
   ) {}
 
   /**
@@ -137,7 +149,7 @@ export class SpecInstance {
    */
   static async create(moduleBytes: Uint8Array, options: InstanceOptions, host: SpecHost = SPECTEST_HOST): Promise<SpecInstance> {
     const prototype = await VirtualMachinePrototype.create(vmConfig(moduleBytes, options, host));
-    const instance = new SpecInstance(prototype.prepare(), host);
+    const instance = new SpecInstance(prototype.prepare(), host, options.bounds?.fuel === true);
     if (instance.prepare.startFunctionPending) {
       const outcome = await instance.run(instance.prepare.callStartFunction());
       instance.startInterrupts = outcome.interrupts;
@@ -168,9 +180,11 @@ export class SpecInstance {
     try {
       let outcome = await vm.runAsync(null);
       let interrupts = 0;
+      let outOfFuel = 0;
       while (outcome.type === 'interrupted' || outcome.type === 'outOfFuel') {
         if (++interrupts > MAX_INTERRUPTS) throw new Error(`more than ${MAX_INTERRUPTS} interrupts in one call`);
         if (outcome.type === 'outOfFuel') {
+          outOfFuel++;
           // With fuel on (the suites run with each option): refilled, as a metered host would.
           vm.addFuel(FUEL_REFILL);
           outcome = await vm.runAsync(null);
@@ -180,14 +194,15 @@ export class SpecInstance {
         if ('trap' in answer) {
           // A paused call cannot be made to trap: it is abandoned, which costs its state.
           this.prepare = vm.intoPrototype().prepare();
-          return { type: 'trapped', trap: answer.trap, interrupts, reset: true };
+          return { type: 'trapped', trap: answer.trap, interrupts, reset: true, fuel: null };
         }
         outcome = await vm.runAsync(answer.value);
       }
+      const fuel = this.fuel ? { consumed: vm.fuelConsumed, outOfFuel } : null;
       this.prepare = vm.intoPrepare();
       return outcome.type === 'finished'
-        ? { type: 'finished', value: outcome.value, interrupts }
-        : { type: 'trapped', trap: outcome.trap, interrupts, reset: false };
+        ? { type: 'finished', value: outcome.value, interrupts, fuel }
+        : { type: 'trapped', trap: outcome.trap, interrupts, reset: false, fuel };
     } catch (e) {
       // The call cannot be finished: abandoning it costs the instance's state (a fresh instance
       // replaces it), which later commands on this module would notice; the failure is reported.

@@ -17,6 +17,7 @@
 import type { Backend } from '../../lib/index.js';
 import { type Verdict, compareRecords } from '../../fuzz/differential/compare.js';
 import { seededUnwindBufferPages } from '../../fuzz/differential/differential.js';
+import { seededBounds } from '../../fuzz/differential/bounds.js';
 import { Generator } from '../../fuzz/differential/generator.js';
 import { planCalls } from '../../fuzz/differential/call-plan.js';
 import { type ModuleShape, readModuleShape } from '../../fuzz/differential/module-shape.js';
@@ -40,6 +41,12 @@ export interface CorpusModule {
   readonly plain: PlainRun;
   /** Node.js's VM side on each backend. */
   readonly node: Readonly<Record<Backend, VmRun>>;
+  /**
+   * The same with fuel, the stack limit and canonical NaNs as `npm run fuzz -- --bounds` chooses
+   * them for the seed (`browserCase.bounds` set): plain V8 runs the rewritten module, every call's
+   * fuel consumed and out-of-fuel points (random refills) part of the record.
+   */
+  readonly withBounds: Omit<CorpusModule, 'withBounds'>;
 }
 
 /** Generates the slice's modules and runs each in Node.js: plain V8, and the VM on both backends. */
@@ -65,7 +72,28 @@ export async function prepareFuzzSlice(): Promise<CorpusModule[]> {
           });
         }
         const plain = runPlain(bytes, shape, node.asyncify.type === 'ran' || node.jspi.type === 'ran' ? plan : [], hostOptions);
-        modules.push({ browserCase: { seed, features, unwindBufferPages, startFunctions }, bytes, shape, plain, node });
+        const bounds = seededBounds(seed);
+        const nodeBounds = {} as Record<Backend, VmRun>;
+        for (const backend of ['asyncify', 'jspi'] as const) {
+          nodeBounds[backend] = await runVm(bytes, shape, plan, hostOptions, {
+            backend,
+            features,
+            startFunctions,
+            bounds,
+            ...(unwindBufferPages === null || backend === 'jspi' ? {} : { unwindBufferPages }),
+          });
+        }
+        const ranBounds = nodeBounds.asyncify.type === 'ran' || nodeBounds.jspi.type === 'ran';
+        const plainBounds = runPlain(bytes, shape, ranBounds ? plan : [], hostOptions, ranBounds ? bounds : null);
+        const browserCase = { seed, features, unwindBufferPages, startFunctions, bounds: null };
+        modules.push({
+          browserCase,
+          bytes,
+          shape,
+          plain,
+          node,
+          withBounds: { browserCase: { ...browserCase, bounds }, bytes, shape, plain: plainBounds, node: nodeBounds },
+        });
       }
     } finally {
       generator.dispose();
@@ -89,14 +117,14 @@ function acceptance(run: VmRun): string {
  * is compared without that distinction (see `engine-differences.ts`).
  */
 export function fuzzDifference(
-  module: CorpusModule,
+  module: Omit<CorpusModule, 'withBounds'>,
   backend: Backend,
   browser: VmRun,
   applying: readonly KnownDifference[] = [],
   message = '',
 ): string | null {
   const node = module.node[backend];
-  const where = `seed ${module.browserCase.seed} (${module.browserCase.features})`;
+  const where = `seed ${module.browserCase.seed} (${module.browserCase.features}${module.browserCase.bounds === null ? '' : ', with bounds'})`;
   if (acceptance(node) !== acceptance(browser)) {
     const detail = (run: VmRun): string => (run.type === 'refused' ? ` (${run.message})` : '');
     return `${where}: Node.js ${acceptance(node)}${detail(node)}, the browser ${acceptance(browser)}${detail(browser)}`;

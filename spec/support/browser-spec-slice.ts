@@ -18,13 +18,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Backend, FeaturesOption } from '../../lib/index.js';
+import { type Backend, DEFAULT_MAX_STACK_HEIGHT, type FeaturesOption } from '../../lib/index.js';
 import { SUITE_FEATURES } from '../conformance/feature-set.js';
 import { knownFailure } from '../conformance/known-failures.js';
 import { formatFailure } from '../conformance/report.js';
 import type { Tally } from '../conformance/results.js';
 import { type Command, loadScript } from '../conformance/script.js';
-import { runScript } from '../conformance/script-runner.js';
+import { type RunOptions, runScript } from '../conformance/script-runner.js';
 import { PROPOSAL_SUITES, SUITE_DIR, proposalDir } from '../conformance/suite.js';
 import { type KnownDifference, explainSpecDifference, failedObservation } from './engine-differences.js';
 
@@ -106,20 +106,30 @@ export interface SliceOutcome {
   readonly tally: Tally;
   readonly unexpectedFailures: readonly string[];
   readonly observations: readonly string[];
+  /** With fuel: each invocation's fuel consumed and times out of fuel (`ScriptResult.fuel`). */
+  readonly fuel: readonly string[];
   readonly interrupts: number;
   readonly milliseconds: number;
 }
 
-/** Runs `scripts` in Node.js on `backend`. */
-export async function runSliceInNode(scripts: readonly SliceScript[], backend: Backend): Promise<SliceOutcome[]> {
+/**
+ * The code rewrite's options the slice also runs with, in Node.js and in every browser: fuel
+ * (every call starts with none and is refilled each time it runs out), the default logical stack
+ * limit, canonical NaNs.
+ */
+export const SLICE_BOUNDS: NonNullable<RunOptions['bounds']> = { fuel: true, maxStackHeight: DEFAULT_MAX_STACK_HEIGHT, canonicalizeNaNs: true };
+
+/** Runs `scripts` in Node.js on `backend`, with the code rewrite's options `bounds` if given. */
+export async function runSliceInNode(scripts: readonly SliceScript[], backend: Backend, bounds?: RunOptions['bounds']): Promise<SliceOutcome[]> {
   const outcomes: SliceOutcome[] = [];
   for (const s of scripts) {
-    const result = await runScript(loadScript(join(folderOf(s.suite), `${s.script}.json`)), { backend, features: featuresOf(s.suite) });
+    const result = await runScript(loadScript(join(folderOf(s.suite), `${s.script}.json`)), { backend, features: featuresOf(s.suite), ...(bounds === undefined ? {} : { bounds }) });
     outcomes.push({
       script: result.script,
       tally: result.tally,
       unexpectedFailures: result.failures.filter((f) => knownFailure(f) === null).map(formatFailure),
       observations: result.observations,
+      fuel: result.fuel,
       interrupts: result.interrupts,
       milliseconds: result.milliseconds,
     });
@@ -154,6 +164,14 @@ export function sliceDifferences(
     if (actual === undefined || actual.script !== expected.script) {
       unexplained.push(`${s.suite}/${s.script}: not run in ${browserName}`);
       return;
+    }
+    // Fuel is counted in the guest's own instructions: every call's consumption and its times out
+    // of fuel are the same everywhere, exactly.
+    const fuelLength = Math.max(expected.fuel.length, actual.fuel.length);
+    for (let k = 0; k < fuelLength; k++) {
+      if (expected.fuel[k] !== actual.fuel[k]) {
+        unexplained.push(`${s.suite}/${s.script}.wast: Node.js "${expected.fuel[k] ?? '(no call)'}" | ${browserName} "${actual.fuel[k] ?? '(no call)'}"`);
+      }
     }
     const commands = commandsByLine(s);
     const length = Math.max(expected.observations.length, actual.observations.length);

@@ -129,12 +129,20 @@ export function failedObservation(text: string): boolean {
 /**
  * `record` with the distinctions the engine cannot make removed, where they apply: out of
  * bounds (`MemoryOutOfBounds`, `UndefinedElement` and `Other` with the engine's shared
- * `message` become one kind) and overflow (`IntegerOverflow` and `InvalidConversion`). Applied
- * to both sides of a fuzz comparison.
+ * `message` become one kind), overflow (`IntegerOverflow` and `InvalidConversion`) and NaN
+ * boxing (a NaN result's bits, see below). Applied to both sides of a fuzz comparison.
  */
 export function withoutAmbiguity(record: ModuleRecord, applying: readonly KnownDifference[], message: string): ModuleRecord {
-  if (!applying.includes(AMBIGUOUS) && !applying.includes(OVERFLOW)) return record;
+  if (!applying.includes(AMBIGUOUS) && !applying.includes(OVERFLOW) && !applying.includes(NAN_BOXING)) return record;
   const merged = (outcome: Outcome): Outcome => {
+    // NaN boxing: a NaN result recorded with its bits (as runs with canonical NaNs record them)
+    // keeps only its type. The engine makes every NaN that becomes a JavaScript number canonical,
+    // so a non-canonical NaN the guest returns (a constant, a reinterpretation) cannot cross the
+    // API with its bits.
+    if (outcome.type === 'returned' && applying.includes(NAN_BOXING) && outcome.value !== null) {
+      const nan = /^(f32|f64):nan:0x[0-9a-f]+$/.exec(outcome.value);
+      return nan === null ? outcome : { ...outcome, value: `${nan[1]}:nan (bits left to the engine's boxing)` };
+    }
     if (outcome.type !== 'trapped') return outcome;
     const kind = outcome.kind;
     if (applying.includes(AMBIGUOUS) && (kind === 'MemoryOutOfBounds' || kind === 'UndefinedElement' || (kind === 'Other' && outcome.message.includes(message)))) {

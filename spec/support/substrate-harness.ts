@@ -98,6 +98,8 @@ export type HarnessStorage = ReadonlyMap<string, Uint8Array>;
 export interface RunOptions {
   /** What `ext_storage_get_version_1` reads. Default: nothing (every key is missing). */
   readonly storage?: HarnessStorage;
+  /** The call's fuel budget (`start(..., { fuel })`), for a prototype created with `bounds.fuel`. */
+  readonly fuel?: bigint;
 }
 
 const NO_STORAGE: HarnessStorage = new Map();
@@ -401,7 +403,16 @@ export interface RuntimePrototype {
  */
 export async function createRuntimePrototype(
   wasm: Uint8Array,
-  options: { inline?: boolean; postPasses?: readonly string[]; backend?: Backend; asyncifyStack?: AsyncifyStack; reuseGrownMemory?: boolean; cache?: ArtifactCache } = {},
+  options: {
+    inline?: boolean;
+    postPasses?: readonly string[];
+    backend?: Backend;
+    asyncifyStack?: AsyncifyStack;
+    reuseGrownMemory?: boolean;
+    cache?: ArtifactCache;
+    /** The code rewrite's options: `VmConfig.fuel`, `maxStackHeight`, `canonicalizeNaNs`. */
+    bounds?: Pick<VmConfig, 'fuel' | 'maxStackHeight' | 'canonicalizeNaNs'>;
+  } = {},
 ): Promise<RuntimePrototype> {
   const names: string[] = [];
   const inlineHost = options.inline === true ? { current: null as MinimalHost | null } : null;
@@ -415,6 +426,7 @@ export async function createRuntimePrototype(
     ...(options.asyncifyStack === undefined ? {} : { asyncifyStack: options.asyncifyStack }),
     reuseGrownMemory: options.reuseGrownMemory ?? false,
     ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...options.bounds,
     symbols: (_module, name) => names.push(name) - 1,
     ...(inlineHost === null
       ? {}
@@ -488,7 +500,8 @@ function startOn(runtime: RuntimePrototype, entry: string, input: Uint8Array, op
   const prepare = runtime.proto.prepare();
   const inputPtr = host.allocator.malloc(prepare, input.length);
   prepare.writeMemory(inputPtr, input);
-  return { host, vm: prepare.start(entry, [WasmValue.i32(inputPtr), WasmValue.i32(input.length)]) };
+  const params = [WasmValue.i32(inputPtr), WasmValue.i32(input.length)];
+  return { host, vm: options.fuel === undefined ? prepare.start(entry, params) : prepare.start(entry, params, { fuel: options.fuel }) };
 }
 
 /** The minimal host's answer to the interrupt `id` with `params`, as a `WasmValue`. */
