@@ -1,12 +1,14 @@
 /**
  * The examples a user runs first (`npm run demo`, `npm run example:light-client`,
- * `npm run example:step-by-step`), run as scripts in processes of their own (through tsx, on the
+ * `npm run example:step-by-step`, and `npm run example:worker-pool` where `../shared` has its
+ * runtime), run as scripts in processes of their own (through tsx, on the
  * sources, so that `npm test` needs no second build), with what each must show. On the default
  * backend ('auto': JSPI on this Node.js), without the artifact cache (`--no-cache`: nothing is
  * written outside the repository's ignored folders, and no earlier run is reused).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { describeWithShared } from './support/shared.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -42,4 +44,17 @@ test('npm run example:step-by-step: every interrupt of a small guest', () => {
   expect(stdout).toMatch(/interrupt 1: the guest called read_sensor\(i32 0\) and is paused\n  the host resumes it with i64 100/);
   expect(stdout).toMatch(/interrupt 4: the guest called log\(i32 0, i32 23\) and is paused/);
   expect(stdout).toMatch(/finished after 4 interrupts: main returned i64 600/);
+});
+
+describeWithShared('runtimes/rococo-genesis.wasm', 'npm run example:worker-pool', () => {
+  test('calls spread over two Workers; a call suspended at a storage read on one finishes on the other, byte-equal', () => {
+    const { status, stdout, stderr } = runExample('examples/worker-pool.ts');
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    expect(stdout).toMatch(/^2 workers ready in \d+ ms \(threads (\d+), (\d+)\)$/m);
+    // Both workers served calls.
+    const threads = /6 Core_version calls served by threads ([\d, ]+)/.exec(stdout)![1]!.split(', ');
+    expect(new Set(threads).size).toBe(2);
+    expect(stdout).toMatch(/Metadata_metadata suspended at its first storage read on thread \d+: \d+ bytes/);
+    expect(stdout).toMatch(/resumed and finished on thread \d+: \d+ bytes of metadata, identical to the call made in one go/);
+  });
 });
