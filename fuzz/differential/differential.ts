@@ -29,7 +29,7 @@ import { runPlain } from './plain-runner.js';
 import { Prng } from './prng.js';
 import { type VmRun, runVm } from './vm-runner.js';
 import { OUT_OF_FUEL, seededBounds } from './bounds.js';
-import type { MoveCounts } from './moves.js';
+import { type MoveCounts, Mover } from './moves.js';
 
 /** Options of a check. */
 export interface CheckOptions {
@@ -166,18 +166,18 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
   const features = options.features ?? 'default';
   const asyncifyStack = options.asyncifyStack;
   const bounds = options.bounds === true ? seededBounds(seed) : null;
-  const moves = options.moves === true;
-  if (moves && bounds !== null) throw new Error('moves and bounds cannot be combined (a snapshot or a journal does not carry fuel yet)');
+  const moves = options.moves === true ? { newMover: (...args: ConstructorParameters<typeof Mover>) => new Mover(...args) } : {};
+  if (options.moves === true && bounds !== null) throw new Error('moves and bounds cannot be combined (a snapshot or a journal does not carry fuel yet)');
   const asyncify = await runVm(bytes, shape, plan, hostOptions, {
     unwindBufferPages,
     backend: 'asyncify',
     features,
     startFunctions,
     bounds,
-    moves,
+    ...moves,
     ...(asyncifyStack === undefined ? {} : { asyncifyStack }),
   });
-  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions, bounds, moves });
+  const jspi = await runVm(bytes, shape, plan, hostOptions, { backend: 'jspi', features, startFunctions, bounds, ...moves });
   // A module the Asyncify backend documents it cannot instrument is compared on JSPI alone.
   const jspiOnly = isReferenceLimit(asyncify) && jspi.type === 'ran';
   const vm = jspiOnly ? jspi : asyncify;
@@ -253,7 +253,7 @@ export async function checkModule(bytes: Uint8Array, seed: number, options: Chec
     unwindBufferPages: unwindBufferPages ?? null,
     backends: jspiOnly ? 'jspi' : 'both',
     startFunction: vm.record.start === null ? null : vm.record.start.outcome.type === 'trapped' ? `trapped ${vm.record.start.outcome.kind}` : vm.record.start.outcome.type,
-    moves: moves ? { asyncify: jspiOnly ? null : vm.moves, jspi: jspi.type === 'ran' ? jspi.moves : null } : null,
+    moves: options.moves === true ? { asyncify: jspiOnly ? null : vm.moves, jspi: jspi.type === 'ran' ? jspi.moves : null } : null,
     verdict,
   };
 }

@@ -38,7 +38,7 @@ import type { PlannedCall } from './call-plan.js';
 import { type Bounds, FuelSchedule, outOfFuelEvent } from './bounds.js';
 import { HOST_IMPORTS, Host, type HostOptions, type MemoryPort, NULL_MEMORY, findHostImport } from './host.js';
 import type { ModuleShape } from './module-shape.js';
-import { type MoveCounts, Mover, type WorkerPrototype } from './moves.js';
+import type { MoveCounts, Mover, WorkerPrototype } from './moves.js';
 import {
   type CallRecord,
   type ImportEvent,
@@ -113,8 +113,12 @@ export async function runVm(
     readonly startFunctions?: boolean;
     /** Fuel, the stack limit and canonical NaNs (`bounds.ts`); default none. */
     readonly bounds?: Bounds | null;
-    /** Move paused calls at random interrupts (see `moves.ts`); the prototypes journal. Not with `bounds`. */
-    readonly moves?: boolean;
+    /**
+     * Move paused calls at random interrupts with the movers this makes (see `moves.ts`, Node.js
+     * only: given by the caller, so that this file also runs in browsers); the prototypes
+     * journal. Not with `bounds`.
+     */
+    readonly newMover?: (...args: ConstructorParameters<typeof Mover>) => Mover;
   } = {},
 ): Promise<VmRun> {
   const bounds = config.bounds ?? null;
@@ -124,13 +128,13 @@ export async function runVm(
     features: config.features ?? 'default',
     startFunction: config.startFunctions === true,
     backend: config.backend ?? 'asyncify',
-    journal: config.moves === true,
+    journal: config.newMover !== undefined,
     ...(config.asyncifyStack === undefined ? {} : { asyncifyStack: config.asyncifyStack }),
     ...(config.unwindBufferPages === undefined ? {} : { unwindBufferPages: config.unwindBufferPages }),
     ...(bounds ?? {}),
   });
   const ids: Record<string, number> = {};
-  const moves = config.moves === true;
+  const newMover = config.newMover ?? null;
   const schedule = bounds === null ? null : new FuelSchedule(hostOptions.seed);
   const violations: string[] = [];
   const symbolCalls: string[] = [];
@@ -203,10 +207,10 @@ export async function runVm(
   };
 
   let mover: Mover | null = null;
-  if (moves) {
+  if (newMover !== null) {
     const asyncify = prototype.backend === 'asyncify';
     const worker: WorkerPrototype | null = asyncify ? { artifact: prototype.toArtifact(), moduleBytes: bytes, options: options(), ids } : null;
-    mover = new Mover(hostOptions.seed, prototype.clone(), asyncify, worker, violations);
+    mover = newMover(hostOptions.seed, prototype.clone(), asyncify, worker, violations);
   }
   const host = new Host(hostOptions);
   /**
