@@ -221,12 +221,15 @@ async function loadInstrumented(
     );
   } catch (e) {
     if (e instanceof NewError) throw e;
-    if (scan.referenceFunction !== null) {
+    // A reference in a function's code, or (through the stack limit's thunks, which pass every
+    // parameter on) in a function's parameters.
+    const holder = scan.referenceFunction ?? (bounds === null ? null : firstReferenceParams(facts.functions));
+    if (holder !== null) {
       // Binaryen's Asyncify stops with a fatal error on a reference in an instrumented frame.
       throw new NewError(
         'InvalidWasm',
         `the Asyncify transform failed: the module holds reference values (funcref/externref; first in function ` +
-          `${scan.referenceFunction}), and Binaryen's Asyncify cannot save a reference in the frame of a function ` +
+          `${holder}), and Binaryen's Asyncify cannot save a reference in the frame of a function ` +
           'that may pause (binaryen#3739). Use backend \'jspi\', which has no such limit, or answer inline the ' +
           'imports that such functions reach',
         { cause: e },
@@ -262,4 +265,10 @@ async function loadInstrumented(
       instrumented,
     },
   };
+}
+
+/** The first function whose parameters include a reference (funcref, externref), or `null`. */
+function firstReferenceParams(functions: readonly { readonly params: readonly string[] }[]): number | null {
+  const index = functions.findIndex((f) => f.params.some((p) => p === 'funcref' || p === 'externref'));
+  return index < 0 ? null : index;
 }
