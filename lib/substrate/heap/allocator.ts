@@ -165,7 +165,7 @@ export interface AllocationStats {
   readonly frees: number;
 }
 
-/** @internal A {@link FreeingBumpAllocator}'s state as data (see `exportState`). */
+/** A {@link FreeingBumpAllocator}'s state as data (see `exportState`; not exported by the package). */
 export interface AllocatorState {
   readonly bumper: number;
   readonly heads: readonly number[];

@@ -50,7 +50,7 @@ export interface StorageDiff {
   readonly offchainIndex: TrieChanges;
 }
 
-/** @internal A {@link StorageOverlay} as JSON-compatible data (see `exportState`). */
+/** A {@link StorageOverlay} as JSON-compatible data (see `exportState`; not exported by the package). */
 export interface OverlayState {
   /** Each trie's changes, keys sorted: `[trie id, [key, value in hex or null][]]`. */
   readonly tries: readonly (readonly [string, readonly (readonly [string, string | null])[]])[];
