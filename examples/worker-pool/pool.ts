@@ -1,7 +1,9 @@
 /**
  * A small pool of `worker_threads` Workers for runtime calls (Node.js only; no dependency): each
  * worker holds a `SubstrateRuntime` of the same code (see `worker.ts`) and serves one task at a
- * time; tasks wait in a queue for the first idle worker, or for the worker they name. Besides
+ * time, in order; tasks wait in a queue for the least busy worker, or for the worker they name.
+ * Each worker is given up to {@link PIPELINE_DEPTH} tasks at once, so that its next task is
+ * already there when one ends (a short call costs less than a message's round trip). Besides
  * plain calls, a call can be suspended at a pause in one worker and its bytes resumed in any
  * other (`SuspendedRuntimeCall.snapshot()` and `SubstrateRuntime.resumeCall()`, Asyncify), which
  * is how a pool moves a paused call off a busy or dying worker.
@@ -31,6 +33,12 @@ export type PoolTask =
   | { readonly type: 'suspend'; readonly entryPoint: string; readonly input: Uint8Array; readonly pauseName: string; readonly pauseIndex: number }
   | { readonly type: 'resume'; readonly snapshot: Uint8Array };
 
+/** How many tasks a worker is given at once (it serves them one after the other). */
+export const PIPELINE_DEPTH = 2;
+
+/** A task as a worker receives it: numbered, for the reply. */
+export type NumberedTask = PoolTask & { readonly id: number };
+
 /** A worker's answer: the output, a suspended call's bytes, or an error; and which thread. */
 export type PoolReply = { readonly threadId: number } & (
   | { readonly output: Uint8Array; readonly pauses: number }
@@ -41,7 +49,8 @@ export type PoolReply = { readonly threadId: number } & (
 interface Slot {
   readonly worker: Worker;
   readonly threadId: number;
-  busy: ((reply: PoolReply) => void) | null;
+  /** The tasks given to the worker and not yet answered, by id. */
+  readonly inFlight: Map<number, (reply: PoolReply) => void>;
 }
 
 interface Queued {
@@ -54,6 +63,7 @@ interface Queued {
 export class RuntimeWorkerPool {
   readonly #slots: Slot[];
   readonly #queue: Queued[] = [];
+  #nextId = 0;
 
   private constructor(slots: Slot[]) {
     this.#slots = slots;
@@ -67,7 +77,7 @@ export class RuntimeWorkerPool {
       const worker = new Worker(workerUrl, { workerData });
       return new Promise<Slot>((resolve, reject) => {
         worker.once('error', reject);
-        worker.once('message', (message: { ready: number }) => resolve({ worker, threadId: message.ready, busy: null }));
+        worker.once('message', (message: { ready: number }) => resolve({ worker, threadId: message.ready, inFlight: new Map() }));
       });
     };
     // The first alone: on Asyncify it fills the artifact cache, which the others then read
@@ -76,10 +86,10 @@ export class RuntimeWorkerPool {
     const slots = [first, ...(await Promise.all(Array.from({ length: size - 1 }, startOne)))];
     const pool = new RuntimeWorkerPool(slots);
     for (const slot of slots) {
-      slot.worker.on('message', (reply: PoolReply) => {
-        const done = slot.busy!;
-        slot.busy = null;
-        done(reply);
+      slot.worker.on('message', ({ id, ...reply }: PoolReply & { id: number }) => {
+        const done = slot.inFlight.get(id)!;
+        slot.inFlight.delete(id);
+        done(reply as PoolReply);
         pool.#dispatch();
       });
     }
@@ -91,7 +101,7 @@ export class RuntimeWorkerPool {
     return this.#slots.map((s) => s.threadId);
   }
 
-  /** Runs `task` on the first idle worker, or on worker number `on`; resolves to its reply. */
+  /** Runs `task` on the least busy worker, or on worker number `on`; resolves to its reply. */
   run(task: PoolTask, on: number | null = null): Promise<PoolReply> {
     return new Promise((done) => {
       this.#queue.push({ task, on, done });
@@ -107,14 +117,22 @@ export class RuntimeWorkerPool {
   #dispatch(): void {
     for (let i = 0; i < this.#queue.length; ) {
       const queued = this.#queue[i]!;
-      const slot = queued.on === null ? this.#slots.find((s) => s.busy === null) : this.#slots[queued.on]!.busy === null ? this.#slots[queued.on] : undefined;
-      if (slot === undefined) {
+      const slot = queued.on === null ? this.#leastBusy() : this.#slots[queued.on]!;
+      if (slot === undefined || slot.inFlight.size >= PIPELINE_DEPTH) {
         i++;
         continue;
       }
       this.#queue.splice(i, 1);
-      slot.busy = queued.done;
-      slot.worker.postMessage(queued.task);
+      const id = this.#nextId++;
+      slot.inFlight.set(id, queued.done);
+      slot.worker.postMessage({ ...queued.task, id } satisfies NumberedTask);
     }
+  }
+
+  /** The worker with the fewest tasks in flight (the first of them). */
+  #leastBusy(): Slot {
+    let best = this.#slots[0]!;
+    for (const slot of this.#slots) if (slot.inFlight.size < best.inFlight.size) best = slot;
+    return best;
   }
 }

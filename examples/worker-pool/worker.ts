@@ -1,6 +1,6 @@
 /**
  * One worker of `pool.ts`: a `worker_threads` Worker holding a `SubstrateRuntime` of the code it
- * was started with, serving one task at a time: a call to its end, a call suspended at a chosen
+ * was started with, serving its tasks one at a time, in the order they came: a call to its end, a call suspended at a chosen
  * pause (sent back as bytes), or the resumption of such bytes, whichever worker made them.
  * Storage is an empty `MapStorage` here (every read answers "none"); a real pool gives each
  * worker a provider of its own (a proof-backed one, say).
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { FileArtifactCache } from '../../lib/node/index.js';
 import { MapStorage, SubstrateRuntime, type SuspendableCallResult } from '../../lib/substrate/index.js';
-import type { PoolReply, PoolTask, PoolWorkerOptions } from './pool.js';
+import type { NumberedTask, PoolReply, PoolTask, PoolWorkerOptions } from './pool.js';
 
 const options = workerData as PoolWorkerOptions;
 const runtime = await SubstrateRuntime.create({
@@ -44,10 +44,14 @@ async function serve(task: PoolTask): Promise<PoolReply> {
   }
 }
 
-parentPort!.on('message', (task: PoolTask) => {
-  serve(task).then(
-    (reply) => parentPort!.postMessage(reply),
-    (e: unknown) => parentPort!.postMessage({ threadId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies PoolReply),
+// One task at a time: the next waits for the previous to end (the pool may send it early).
+let previous: Promise<unknown> = Promise.resolve();
+parentPort!.on('message', ({ id, ...task }: NumberedTask) => {
+  previous = previous.then(() =>
+    serve(task as PoolTask).then(
+      (reply) => parentPort!.postMessage({ id, ...reply }),
+      (e: unknown) => parentPort!.postMessage({ id, threadId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }),
+    ),
   );
 });
 parentPort!.postMessage({ ready: threadId });
