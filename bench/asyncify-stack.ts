@@ -19,6 +19,7 @@ import { FileArtifactCache } from '../lib/node/index.js';
 import { ARTIFACT_DIR } from '../spec/support/genesis-chains.js';
 import { createRuntimePrototype, plainRunner, runVm, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { type Row, median } from './support/stats.js';
+import { sameBytes } from './support/bytes.js';
 
 /** One variant's measurement: CPU milliseconds per call. */
 export interface AsyncifyStackResult {
@@ -34,10 +35,6 @@ export interface AsyncifyStackResult {
   readonly xSecondMemory: number;
   /** The same between medians. */
   readonly xSecondMemoryMedian: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /** Measures runtime `runtimeName` (`wasm`: the raw module) on both placements and both routings. */

@@ -22,6 +22,7 @@ import { MemoryArtifactCache } from '../lib/index.js';
 import { MapStorage, SubstrateRuntime, runtimeCall } from '../lib/substrate/index.js';
 import { createRuntimePrototype, minimalJspiRunner, plainRunner, runVm, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { type Row, median } from './support/stats.js';
+import { sameBytes } from './support/bytes.js';
 
 /** One measurement: milliseconds per call. */
 export interface MetadataResult {
@@ -39,10 +40,6 @@ const NO_STORAGE = {
   offchainRandomSeed: async () => `0x${'00'.repeat(32)}`,
   offchainSubmitTransaction: async () => false,
 };
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
-}
 
 /**
  * Runs the benchmark for one runtime. `code` is what chopsticks is given (the on-chain code,

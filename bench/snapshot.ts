@@ -14,6 +14,7 @@
 import { VirtualMachine, type VirtualMachinePrototype } from '../lib/index.js';
 import { createRuntimePrototype, runVm, startSteps } from '../spec/support/substrate-harness.js';
 import { type Row, median } from './support/stats.js';
+import { sameBytes } from './support/bytes.js';
 
 /** One measurement of the snapshot benchmark. */
 export interface SnapshotResult {
@@ -25,10 +26,6 @@ export interface SnapshotResult {
 
 /** The interrupt the call is paused at. */
 const PAUSE_AT = 10_000;
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
-}
 
 /** Runs the benchmark on `wasm` (westend's raw module). */
 export async function benchSnapshot(runtimeName: string, wasm: Uint8Array, options: { runs: number; warmup: number }): Promise<{ results: SnapshotResult[]; rows: Row[] }> {

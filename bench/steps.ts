@@ -14,6 +14,7 @@
  */
 import { createRuntimePrototype, minimalJspiRunner, plainRunner, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { type Row, median } from './support/stats.js';
+import { sameBytes } from './support/bytes.js';
 
 /** One runtime's measurement. */
 export interface StepsResult {
@@ -27,10 +28,6 @@ export interface StepsResult {
   readonly ratio: number;
   /** What the library adds per interrupt, in nanoseconds. */
   readonly addedNsPerInterrupt: number;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /** Measures one runtime (`wasm`: the raw module). */
