@@ -7,9 +7,7 @@
 import type { Backend, FeaturesOption, VmConfig } from 'resumable-wasm';
 import type { Command, Script } from '../conformance/script.js';
 import { runScript } from '../conformance/script-runner.js';
-import { formatFailure } from '../conformance/report.js';
-import type { SliceOutcome } from '../support/browser-spec-slice.js';
-import { knownFailure } from '../conformance/known-failures.js';
+import { type SliceOutcome, sliceOutcomeOf } from '../support/slice-outcome.js';
 
 /** A script as the test serves it. */
 export interface ScriptData {
@@ -53,15 +51,7 @@ export async function specScripts(request: {
       },
     };
     const result = await runScript(script, { backend: request.backend, features, ...(request.bounds === undefined ? {} : { bounds: request.bounds }) });
-    outcomes.push({
-      script: result.script,
-      tally: result.tally,
-      unexpectedFailures: result.failures.filter((f) => knownFailure(f) === null).map(formatFailure),
-      observations: result.observations,
-      fuel: result.fuel,
-      interrupts: result.interrupts,
-      milliseconds: result.milliseconds,
-    });
+    outcomes.push(sliceOutcomeOf(result));
   }
   return outcomes;
 }

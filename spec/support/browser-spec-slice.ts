@@ -20,13 +20,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Backend, DEFAULT_MAX_STACK_HEIGHT, type FeaturesOption } from '../../lib/index.js';
 import { SUITE_FEATURES } from '../conformance/feature-set.js';
-import { knownFailure } from '../conformance/known-failures.js';
-import { formatFailure } from '../conformance/report.js';
-import type { Tally } from '../conformance/results.js';
 import { type Command, loadScript } from '../conformance/script.js';
 import { type RunOptions, runScript } from '../conformance/script-runner.js';
 import { PROPOSAL_SUITES, SUITE_DIR, proposalDir } from '../conformance/suite.js';
 import { type KnownDifference, explainSpecDifference, failedObservation } from './engine-differences.js';
+import { type SliceOutcome, sliceOutcomeOf } from './slice-outcome.js';
+
+export type { SliceOutcome };
 
 /** One script of the slice: its suite (`mvp` or a proposal folder of `spec/proposals/`) and name. */
 export interface SliceScript {
@@ -100,17 +100,6 @@ export function scriptData(s: SliceScript): string {
   return JSON.stringify({ name: s.script, path: `/${suiteFolder}/${s.script}.json`, sourceFilename: json.source_filename, commands: json.commands, modules });
 }
 
-/** What a run of the slice gives, per script: the same shape in Node.js and in a browser. */
-export interface SliceOutcome {
-  readonly script: string;
-  readonly tally: Tally;
-  readonly unexpectedFailures: readonly string[];
-  readonly observations: readonly string[];
-  /** With fuel: each invocation's fuel consumed and times out of fuel (`ScriptResult.fuel`). */
-  readonly fuel: readonly string[];
-  readonly interrupts: number;
-  readonly milliseconds: number;
-}
 
 /**
  * The code rewrite's options the slice also runs with, in Node.js and in every browser: fuel
@@ -124,15 +113,7 @@ export async function runSliceInNode(scripts: readonly SliceScript[], backend: B
   const outcomes: SliceOutcome[] = [];
   for (const s of scripts) {
     const result = await runScript(loadScript(join(folderOf(s.suite), `${s.script}.json`)), { backend, features: featuresOf(s.suite), ...(bounds === undefined ? {} : { bounds }) });
-    outcomes.push({
-      script: result.script,
-      tally: result.tally,
-      unexpectedFailures: result.failures.filter((f) => knownFailure(f) === null).map(formatFailure),
-      observations: result.observations,
-      fuel: result.fuel,
-      interrupts: result.interrupts,
-      milliseconds: result.milliseconds,
-    });
+    outcomes.push(sliceOutcomeOf(result));
   }
   return outcomes;
 }
