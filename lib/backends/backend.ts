@@ -68,7 +68,9 @@ export interface VmBackend {
    * Loads the module of `config` into base components and hands them to `instantiate` (which
    * makes the prototype), reporting to `progress`. Rejects with `NewError` for a refused module.
    * With `tuning.fromCacheOnly`, resolves to `null` where it would have to do more than load
-   * an artifact from `config.cache` (a backend without artifacts: always).
+   * an artifact from `config.cache` (a backend without artifacts: always). Reads
+   * `config.moduleBytes` before its first `await` or works on its own copy: the caller may reuse
+   * its array as soon as this returns (the same for {@link fromArtifact}'s bytes).
    */
   create<T>(
     config: ResolvedConfig,

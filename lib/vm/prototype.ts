@@ -121,8 +121,9 @@ export class VirtualMachinePrototype {
     if (cached !== null) return cached;
     const prototype = (await on(plan.fallback, tuning))!;
     // The artifact for the next create(), made in the background: loading, transform and store,
-    // never an instance; whatever fails only leaves the cache as it was.
-    plan.backend.create(withPrivateBytes(config), new ProgressReporter(null), tuning, async () => undefined).catch(() => undefined);
+    // never an instance; whatever fails only leaves the cache as it was. (The bytes are private
+    // already: copied above while the plan was measured.)
+    plan.backend.create(config, new ProgressReporter(null), tuning, async () => undefined).catch(() => undefined);
     return prototype;
   }
 
