@@ -1,8 +1,11 @@
 /**
  * Calls per second through the worker pool of `examples/worker-pool/` with 1 and 2 workers:
- * batches of westend `Core_version` and `Metadata_metadata` calls, all submitted at once, each
- * pool warmed up first; the pools take turns, round after round (so that a busy spell of a
- * shared machine falls on both), and each figure is the median of the rounds. The ratio is
+ * batches of westend `Core_version`, `TransactionPaymentApi_query_info` and `Metadata_metadata`
+ * calls, all submitted at once, with fresh memory per call and with `reuseGrownMemory` (one
+ * memory mode at a time); each pool warmed up first; the pools take turns, round after round (so
+ * that a busy spell of a shared machine falls on both), and each figure is the median of the
+ * rounds. Controls with no library in them tell what the machine gave two threads meanwhile
+ * (see {@link controlRate}). The ratio is
  * 2 workers' rate over 1 worker's, measured in the same run. What else ran on the machine is
  * recorded beside the numbers (load average, the busiest processes).
  */
@@ -25,6 +28,8 @@ export interface PoolResult {
   readonly callsPerSecond: number;
   /** Against 1 worker, same entry point, same run. */
   readonly x: number;
+  /** For the controls (`runtime: 'control'`): which kind of work (see {@link controlRate}). */
+  readonly control?: 'cpu' | 'copy' | 'fresh pages';
 }
 
 /** The machine's load when the benchmark ran: load average and the busiest processes. */
@@ -42,12 +47,17 @@ export function machineLoad(): { loadavg: number[]; busiest: string[] } {
 }
 
 /**
- * The control: what the machine gives two threads right now. Units of plain CPU work (a loop of
- * integer arithmetic, no memory traffic, no library) run on 1 and on 2 Workers; the result is
- * in units per second, so that its 2-over-1 ratio is the most any pool could reach in the
- * same minutes.
+ * The controls: what the machine gives two threads right now, for three kinds of work with no
+ * library in them, each run on 1 and on 2 Workers; the result is in units per second, so that its
+ * 2-over-1 ratio is the most a pool of calls doing that kind of work could reach in the same
+ * minutes:
+ * - `cpu`: a loop of integer arithmetic, no memory traffic;
+ * - `copy`: copying westend's fresh memory (21 pages) over another buffer, as a reset with
+ *   `reuseGrownMemory` does between calls;
+ * - `fresh pages`: a new 8 MiB buffer, one byte written in each 4 KiB page, as a call on a fresh
+ *   memory faults in the pages it touches.
  */
-async function controlRate(workers: Worker[], units: number): Promise<number> {
+async function controlRate(workers: Worker[], kind: ControlKind, units: number): Promise<number> {
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -56,7 +66,7 @@ async function controlRate(workers: Worker[], units: number): Promise<number> {
         next++;
         await new Promise<void>((resolve) => {
           worker.once('message', () => resolve());
-          worker.postMessage(null);
+          worker.postMessage(kind);
         });
       }
     }),
@@ -64,63 +74,125 @@ async function controlRate(workers: Worker[], units: number): Promise<number> {
   return units / ((performance.now() - started) / 1000);
 }
 
+/** The kinds of control work (see {@link controlRate}). */
+const CONTROL_KINDS = ['cpu', 'copy', 'fresh pages'] as const;
+type ControlKind = (typeof CONTROL_KINDS)[number];
+
+/** The controls measured in every round beside the pools (the fresh pages one is measured apart). */
+const STEADY_CONTROLS: readonly ControlKind[] = ['cpu', 'copy'];
+
+/** What each control kind is, for the report. */
+const CONTROL_LABELS: Readonly<Record<ControlKind, string>> = {
+  cpu: 'plain JavaScript loop (units of 20M iterations)',
+  copy: "memory copy (units of 400 copies of westend's fresh memory, 1.38 MB)",
+  'fresh pages': 'fresh pages (units of 8 new 8 MiB buffers, every page touched)',
+};
+
 const CONTROL_WORKER = `
 const { parentPort } = require('node:worker_threads');
-parentPort.on('message', () => {
+const from = new Uint8Array(21 * 65536).fill(3);
+const to = new Uint8Array(21 * 65536);
+parentPort.on('message', (kind) => {
   let x = 1;
-  for (let i = 0; i < 20_000_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  if (kind === 'cpu') {
+    for (let i = 0; i < 20_000_000; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  } else if (kind === 'copy') {
+    for (let i = 0; i < 400; i++) { to.set(from); x += to[i]; }
+  } else {
+    for (let i = 0; i < 8; i++) {
+      const fresh = new Uint8Array(8 << 20);
+      for (let at = 0; at < fresh.length; at += 4096) fresh[at] = 1;
+      x += fresh[4096];
+    }
+  }
   parentPort.postMessage(x);
 });`;
+
+/**
+ * The input of `TransactionPaymentApi_query_info` for westend v9300: a signed
+ * `Balances.transfer_keep_alive` (pallet 4, call 3) of 10^12 units from an account of 0x11 bytes to
+ * one of 0x22 bytes, immortal, nonce 0, no tip, its signature not checked by this call (0x33
+ * bytes), then the extrinsic's length as a u32. The call decodes it, weighs it and computes its
+ * fee, reading the fee multiplier from storage (absent here: the default): a mid-sized call with a
+ * storage read, as a wallet's fee estimate makes.
+ */
+function queryInfoInput(): Uint8Array {
+  const account = (byte: number): number[] => new Array<number>(32).fill(byte);
+  const call = [4, 3, 0x00, ...account(0x22), 0x0b, 0x00, 0x40, 0x7a, 0x10, 0xf3, 0x5a];
+  // Version 4, signed; MultiAddress::Id; MultiSignature::Sr25519; era, nonce, tip.
+  const body = [0x84, 0x00, ...account(0x11), 0x01, ...new Array<number>(64).fill(0x33), 0x00, 0x00, 0x00, ...call];
+  const compactLength = (body.length << 2) | 1; // two-byte compact: 64 <= length < 2^14
+  const extrinsic = [compactLength & 0xff, compactLength >> 8, ...body];
+  const length = extrinsic.length;
+  return Uint8Array.from([...extrinsic, length & 0xff, (length >> 8) & 0xff, 0, 0]);
+}
+
+/** The input of each entry point the benchmark calls (none: empty). */
+const INPUTS: Readonly<Record<string, Uint8Array>> = { TransactionPaymentApi_query_info: queryInfoInput() };
 
 export async function benchPool(
   runtimeName: string,
   codePath: string,
-  options: { rounds: number; batches: Record<string, number> },
+  options: { rounds: number; batches: Record<string, number>; warmUp: Record<string, number> },
 ): Promise<{ results: PoolResult[]; rows: Row[]; load: { before: ReturnType<typeof machineLoad>; after: ReturnType<typeof machineLoad> } }> {
   const workerUrl = pathToFileURL(join(REPO_ROOT, 'build', 'examples', 'worker-pool', 'worker.js'));
   const before = machineLoad();
-  const pools = new Map<string, RuntimeWorkerPool>();
-  for (const memory of ['fresh', 'reused'] as const) {
-    for (const size of [1, 2]) pools.set(`${size}/${memory}`, await RuntimeWorkerPool.start({ size, codePath, backend: 'jspi', workerUrl, reuseGrownMemory: memory === 'reused' }));
-  }
   const empty = new Uint8Array();
   const batch = async (pool: RuntimeWorkerPool, entryPoint: string, count: number): Promise<number> => {
     const started = performance.now();
-    const replies = await Promise.all(Array.from({ length: count }, () => pool.run({ type: 'call', entryPoint, input: empty })));
+    const input = INPUTS[entryPoint] ?? empty;
+    const replies = await Promise.all(Array.from({ length: count }, () => pool.run({ type: 'call', entryPoint, input })));
     const elapsed = performance.now() - started;
     for (const reply of replies) if (!('output' in reply)) throw new Error(`a call failed: ${'error' in reply ? reply.error : 'suspended'}`);
     return count / (elapsed / 1000);
   };
   const rates = new Map<string, number[]>();
   const control = new Map<number, Worker[]>([1, 2].map((n) => [n, Array.from({ length: n }, () => new Worker(CONTROL_WORKER, { eval: true }))]));
-  const controlRates = new Map<number, number[]>([
-    [1, []],
-    [2, []],
-  ]);
+  const controlRates = new Map<string, number[]>(CONTROL_KINDS.flatMap((kind) => [1, 2].map((size) => [`${kind}/${size}`, []] as [string, number[]])));
+  const measureControl = async (kind: ControlKind): Promise<void> => {
+    for (const [size, workers] of control) controlRates.get(`${kind}/${size}`)!.push(await controlRate(workers, kind, 8));
+  };
   try {
-    // Warm-up: every worker's code optimised before anything is measured.
-    for (const [entryPoint, count] of Object.entries(options.batches)) for (const pool of pools.values()) await batch(pool, entryPoint, Math.max(4, count >> 2));
-    for (const workers of control.values()) await controlRate(workers, 4);
-    for (let round = 0; round < options.rounds; round++) {
-      for (const [size, workers] of control) controlRates.get(size)!.push(await controlRate(workers, 8));
-      for (const [entryPoint, count] of Object.entries(options.batches)) {
-        for (const [sizeAndMemory, pool] of pools) {
-          const [size, memory] = sizeAndMemory.split('/');
-          const key = `${entryPoint}/${size}/${memory}`;
-          rates.set(key, [...(rates.get(key) ?? []), await batch(pool, entryPoint, count)]);
+    for (const workers of control.values()) for (const kind of CONTROL_KINDS) await controlRate(workers, kind, 2);
+    // One memory mode at a time, its two pools alone: the other mode's idle workers would
+    // otherwise collect their garbage (fresh memories of tens of MB each) on the engine's
+    // threads while these are measured.
+    for (const memory of ['fresh', 'reused'] as const) {
+      const pools = new Map<number, RuntimeWorkerPool>();
+      try {
+        for (const size of [1, 2]) pools.set(size, await RuntimeWorkerPool.start({ size, codePath, backend: 'jspi', workerUrl, reuseGrownMemory: memory === 'reused' }));
+        // Warm-up: every worker's code optimised before anything is measured, the library's by
+        // the JavaScript JIT and the runtime's by the engine's tier-up, both on background
+        // threads. A short warm-up leaves that work to the measured rounds, where it takes the
+        // second core from a second worker: 2 workers measured 1.5x of one after 100 warm-up
+        // calls of Core_version, 2x after 5,000.
+        for (const [entryPoint, count] of Object.entries(options.warmUp)) for (const [size, pool] of pools) await batch(pool, entryPoint, count * size);
+        for (let round = 0; round < options.rounds; round++) {
+          for (const kind of STEADY_CONTROLS) await measureControl(kind);
+          for (const [entryPoint, count] of Object.entries(options.batches)) {
+            for (const [size, pool] of pools) {
+              const key = `${entryPoint}/${size}/${memory}`;
+              rates.set(key, [...(rates.get(key) ?? []), await batch(pool, entryPoint, count)]);
+            }
+          }
         }
+      } finally {
+        for (const pool of pools.values()) await pool.close();
       }
     }
+    // Last and alone: its garbage (every unit frees 64 MiB) would land in the pools' rounds.
+    for (let round = 0; round < options.rounds; round++) await measureControl('fresh pages');
   } finally {
-    for (const pool of pools.values()) await pool.close();
     for (const workers of control.values()) for (const worker of workers) await worker.terminate();
   }
   const after = machineLoad();
   const results: PoolResult[] = [];
-  const controlOne = median(controlRates.get(1)!);
-  for (const size of [1, 2]) {
-    const rate = median(controlRates.get(size)!);
-    results.push({ runtime: 'control', entryPoint: 'plain JavaScript loop (units of 20M iterations)', workers: size, memory: 'fresh', callsPerSecond: rate, x: rate / controlOne });
+  for (const kind of CONTROL_KINDS) {
+    const one = median(controlRates.get(`${kind}/1`)!);
+    for (const size of [1, 2]) {
+      const rate = median(controlRates.get(`${kind}/${size}`)!);
+      results.push({ runtime: 'control', control: kind, entryPoint: CONTROL_LABELS[kind], workers: size, memory: 'fresh', callsPerSecond: rate, x: rate / one });
+    }
   }
   for (const entryPoint of Object.keys(options.batches)) {
     for (const memory of ['fresh', 'reused'] as const) {

@@ -158,7 +158,9 @@ if (wanted('pool')) {
   } else {
     const { results, rows, load } = await benchPool('westend', westendPath, {
       rounds: quick ? 2 : 9,
-      batches: { Core_version: quick ? 100 : 400, Metadata_metadata: quick ? 10 : 40 },
+      batches: { Core_version: quick ? 100 : 1000, TransactionPaymentApi_query_info: quick ? 100 : 1000, Metadata_metadata: quick ? 10 : 40 },
+      // Calls per worker before the rounds (see benchPool).
+      warmUp: { Core_version: quick ? 200 : 5000, TransactionPaymentApi_query_info: quick ? 200 : 5000, Metadata_metadata: quick ? 10 : 150 },
     });
     report['pool'] = results;
     report['poolLoad'] = load;

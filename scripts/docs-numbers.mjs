@@ -85,8 +85,10 @@ const BENCH = {
     const out = {};
     for (const r of rows) {
       if (r.runtime === 'control') {
-        out[`pool.control.${r.workers}.ups`] = r.callsPerSecond;
-        if (r.workers === 2) out['pool.control.x'] = r.x;
+        // The CPU control keeps its older keys; the memory controls are named by their kind.
+        const kind = r.control === undefined || r.control === 'cpu' ? '' : `${r.control.replace(' ', '-')}.`;
+        out[`pool.control.${kind}${r.workers}.ups`] = r.callsPerSecond;
+        if (r.workers === 2) out[`pool.control.${kind}x`] = r.x;
         continue;
       }
       out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.${r.workers}.cps`] = r.callsPerSecond;

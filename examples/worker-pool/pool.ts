@@ -2,8 +2,14 @@
  * A small pool of `worker_threads` Workers for runtime calls (Node.js only; no dependency): each
  * worker holds a `SubstrateRuntime` of the same code (see `worker.ts`) and serves one task at a
  * time, in order; tasks wait in a queue for the least busy worker, or for the worker they name.
- * Each worker is given up to {@link PIPELINE_DEPTH} tasks at once, so that its next task is
- * already there when one ends (a short call costs less than a message's round trip). Besides
+ *
+ * Tasks travel in batches: one message carries up to {@link MAX_BATCH} tasks and one message
+ * brings back their replies, and each worker holds up to {@link PIPELINE_DEPTH} batches, so that
+ * its next task is already there when one ends. A short call (westend's `Core_version`: about
+ * 70 µs) costs less than a message's round trip, and with a message per call the pool's thread
+ * and the workers' spent as much on messages as on calls. A batch takes a fair share of what
+ * waits (never more than the queue divided among every worker's batches), so that the last tasks
+ * are spread over the workers rather than left in one worker's batch. Besides
  * plain calls, a call can be suspended at a pause in one worker and its bytes resumed in any
  * other (`SuspendedRuntimeCall.snapshot()` and `SubstrateRuntime.resumeCall()`, Asyncify), which
  * is how a pool moves a paused call off a busy or dying worker.
@@ -33,11 +39,24 @@ export type PoolTask =
   | { readonly type: 'suspend'; readonly entryPoint: string; readonly input: Uint8Array; readonly pauseName: string; readonly pauseIndex: number }
   | { readonly type: 'resume'; readonly snapshot: Uint8Array };
 
-/** How many tasks a worker is given at once (it serves them one after the other). */
+/** How many batches a worker is given at once (it serves their tasks one after the other). */
 export const PIPELINE_DEPTH = 2;
+
+/** The most tasks one message carries. */
+export const MAX_BATCH = 32;
 
 /** A task as a worker receives it: numbered, for the reply. */
 export type NumberedTask = PoolTask & { readonly id: number };
+
+/** What the pool sends a worker: tasks to serve in order. */
+export interface TaskBatch {
+  readonly tasks: readonly NumberedTask[];
+}
+
+/** What a worker sends back once it has served a batch: a reply per task, in order. */
+export interface ReplyBatch {
+  readonly replies: readonly (PoolReply & { readonly id: number })[];
+}
 
 /** A worker's answer: the output, a suspended call's bytes, or an error; and which thread. */
 export type PoolReply = { readonly threadId: number } & (
@@ -51,18 +70,52 @@ interface Slot {
   readonly threadId: number;
   /** The tasks given to the worker and not yet answered, by id. */
   readonly inFlight: Map<number, (reply: PoolReply) => void>;
+  /** How many batches the worker holds (at most {@link PIPELINE_DEPTH}). */
+  batches: number;
+  /** The tasks waiting for this worker in particular (`run(task, on)`), oldest first. */
+  readonly pinned: TaskQueue;
 }
 
 interface Queued {
   readonly task: PoolTask;
-  readonly on: number | null;
   readonly done: (reply: PoolReply) => void;
+}
+
+/**
+ * A first-in first-out queue whose `shift` costs the same however long it is (an array's
+ * `shift` or `splice` moves every element after: with thousands of calls submitted at once,
+ * that alone took most of the pool's thread).
+ */
+class TaskQueue {
+  #items: (Queued | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: Queued): void {
+    this.#items.push(item);
+  }
+
+  shift(): Queued | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    // Drop the consumed front once it is half of the array.
+    if (this.#head * 2 >= this.#items.length && this.#head > 1024) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
 }
 
 /** See the module documentation. */
 export class RuntimeWorkerPool {
   readonly #slots: Slot[];
-  readonly #queue: Queued[] = [];
+  /** Tasks for whichever worker is free first, oldest first. */
+  readonly #queue = new TaskQueue();
   #nextId = 0;
 
   private constructor(slots: Slot[]) {
@@ -77,7 +130,7 @@ export class RuntimeWorkerPool {
       const worker = new Worker(workerUrl, { workerData });
       return new Promise<Slot>((resolve, reject) => {
         worker.once('error', reject);
-        worker.once('message', (message: { ready: number }) => resolve({ worker, threadId: message.ready, inFlight: new Map() }));
+        worker.once('message', (message: { ready: number }) => resolve({ worker, threadId: message.ready, inFlight: new Map(), batches: 0, pinned: new TaskQueue() }));
       });
     };
     // The first alone: on Asyncify it fills the artifact cache, which the others then read
@@ -86,10 +139,13 @@ export class RuntimeWorkerPool {
     const slots = [first, ...(await Promise.all(Array.from({ length: size - 1 }, startOne)))];
     const pool = new RuntimeWorkerPool(slots);
     for (const slot of slots) {
-      slot.worker.on('message', ({ id, ...reply }: PoolReply & { id: number }) => {
-        const done = slot.inFlight.get(id)!;
-        slot.inFlight.delete(id);
-        done(reply as PoolReply);
+      slot.worker.on('message', ({ replies }: ReplyBatch) => {
+        slot.batches--;
+        for (const { id, ...reply } of replies) {
+          const done = slot.inFlight.get(id)!;
+          slot.inFlight.delete(id);
+          done(reply as PoolReply);
+        }
         pool.#dispatch();
       });
     }
@@ -103,8 +159,11 @@ export class RuntimeWorkerPool {
 
   /** Runs `task` on the least busy worker, or on worker number `on`; resolves to its reply. */
   run(task: PoolTask, on: number | null = null): Promise<PoolReply> {
+    if (on !== null && this.#slots[on] === undefined) {
+      return Promise.reject(new RangeError(`there is no worker ${on}: the pool has ${this.#slots.length}`));
+    }
     return new Promise((done) => {
-      this.#queue.push({ task, on, done });
+      (on === null ? this.#queue : this.#slots[on]!.pinned).push({ task, done });
       this.#dispatch();
     });
   }
@@ -114,25 +173,40 @@ export class RuntimeWorkerPool {
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
 
+  /**
+   * Gives every worker with room its next batches: first of the tasks waiting for it in
+   * particular, then of the shared queue, least busy worker first. Each step costs the same
+   * however many tasks wait.
+   */
   #dispatch(): void {
-    for (let i = 0; i < this.#queue.length; ) {
-      const queued = this.#queue[i]!;
-      const slot = queued.on === null ? this.#leastBusy() : this.#slots[queued.on]!;
-      if (slot === undefined || slot.inFlight.size >= PIPELINE_DEPTH) {
-        i++;
-        continue;
-      }
-      this.#queue.splice(i, 1);
-      const id = this.#nextId++;
-      slot.inFlight.set(id, queued.done);
-      slot.worker.postMessage({ ...queued.task, id } satisfies NumberedTask);
+    for (const slot of this.#slots) {
+      while (slot.batches < PIPELINE_DEPTH && slot.pinned.length > 0) this.#send(slot, slot.pinned, slot.pinned.length);
+    }
+    while (this.#queue.length > 0) {
+      const slot = this.#leastBusy();
+      if (slot.batches >= PIPELINE_DEPTH) return;
+      this.#send(slot, this.#queue, Math.ceil(this.#queue.length / (this.#slots.length * PIPELINE_DEPTH)));
     }
   }
 
-  /** The worker with the fewest tasks in flight (the first of them). */
+  /** Sends `slot` a batch of `share` tasks of `queue` (at least one, at most {@link MAX_BATCH}). */
+  #send(slot: Slot, queue: TaskQueue, share: number): void {
+    const tasks: NumberedTask[] = [];
+    const count = Math.min(MAX_BATCH, Math.max(1, share), queue.length);
+    for (let i = 0; i < count; i++) {
+      const queued = queue.shift()!;
+      const id = this.#nextId++;
+      slot.inFlight.set(id, queued.done);
+      tasks.push({ ...queued.task, id });
+    }
+    slot.batches++;
+    slot.worker.postMessage({ tasks } satisfies TaskBatch);
+  }
+
+  /** The worker with the fewest batches in flight (the first of them). */
   #leastBusy(): Slot {
     let best = this.#slots[0]!;
-    for (const slot of this.#slots) if (slot.inFlight.size < best.inFlight.size) best = slot;
+    for (const slot of this.#slots) if (slot.batches < best.batches) best = slot;
     return best;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * One worker of `pool.ts`: a `worker_threads` Worker holding a `SubstrateRuntime` of the code it
- * was started with, serving its tasks one at a time, in the order they came: a call to its end, a call suspended at a chosen
+ * was started with, serving its tasks (which come in batches) one at a time, in the order they
+ * came: a call to its end, a call suspended at a chosen
  * pause (sent back as bytes), or the resumption of such bytes, whichever worker made them.
  * Storage is an empty `MapStorage` here (every read answers "none"); a real pool gives each
  * worker a provider of its own (a proof-backed one, say).
@@ -9,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { FileArtifactCache } from '../../lib/node/index.js';
 import { MapStorage, SubstrateRuntime, type SuspendableCallResult } from '../../lib/substrate/index.js';
-import type { NumberedTask, PoolReply, PoolTask, PoolWorkerOptions } from './pool.js';
+import type { PoolReply, PoolTask, PoolWorkerOptions, ReplyBatch, TaskBatch } from './pool.js';
 
 const options = workerData as PoolWorkerOptions;
 const runtime = await SubstrateRuntime.create({
@@ -44,14 +45,20 @@ async function serve(task: PoolTask): Promise<PoolReply> {
   }
 }
 
-// One task at a time: the next waits for the previous to end (the pool may send it early).
+// One task at a time, batch after batch in the order they came (the pool may send the next
+// batch before this one ends); a batch's replies go back in one message once it is served.
 let previous: Promise<unknown> = Promise.resolve();
-parentPort!.on('message', ({ id, ...task }: NumberedTask) => {
-  previous = previous.then(() =>
-    serve(task as PoolTask).then(
-      (reply) => parentPort!.postMessage({ id, ...reply }),
-      (e: unknown) => parentPort!.postMessage({ id, threadId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }),
-    ),
-  );
+parentPort!.on('message', ({ tasks }: TaskBatch) => {
+  previous = previous.then(async () => {
+    const replies: ReplyBatch['replies'][number][] = [];
+    for (const { id, ...task } of tasks) {
+      try {
+        replies.push({ id, ...(await serve(task as PoolTask)) });
+      } catch (e) {
+        replies.push({ id, threadId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+      }
+    }
+    parentPort!.postMessage({ replies } satisfies ReplyBatch);
+  });
 });
 parentPort!.postMessage({ ready: threadId });
