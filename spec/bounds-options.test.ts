@@ -6,7 +6,10 @@
  * walk standing in for the feature scan's; the Substrate layer's fuel budget; the command line.
  * Fuel and the stack limit each have a file of their own (`fuel.test.ts`, `stack-limit.test.ts`).
  */
-import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { parseCommandLine } from '../lib/cli/args.js';
 import { CALL_OPTIONS, callCommand } from '../lib/cli/call.js';
 import {
@@ -22,7 +25,10 @@ import {
 import { RuntimeCallError, SubstrateRuntime, runtimeCall } from '../lib/substrate/index.js';
 import { BACKENDS, createOn } from './support/backends.js';
 import { guest } from './support/substrate-guest.js';
+import { REPO_ROOT } from './support/shared.js';
 import { wat } from './support/wat.js';
+
+const execFileAsync = promisify(execFile);
 
 /** NaNs of the engine's choosing (0/0, an operation on a NaN with a payload), returned as their bits. */
 const NANS = `(module
@@ -279,5 +285,24 @@ describe.each(BACKENDS)('the command line on %s', (backend) => {
       '  #3 run (function 1)',
     ]);
     if (backend === 'jspi') expect(frames[0]).toMatch(/at backtrace\.c:28:16$/);
+  });
+});
+
+describe('the built package in Node.js (dist/)', () => {
+  test('loads the rewriter at once (no await, no private copy of the bytes): the caller may still reuse its array while create() runs', async () => {
+    const bytes = await wat(`(module (import "env" "memory" (memory 1)) (func (export "f") (result i32) (i32.const 42)))`);
+    const dist = pathToFileURL(join(REPO_ROOT, 'dist')).href;
+    const script = `
+      import { VirtualMachinePrototype } from '${dist}/index.js';
+      import { importNow } from '${dist}/load/import-now.js';
+      const loaded = importNow('${dist}/backends/jspi/load.js', '../../load/bounds-rewrite.js');
+      const bytes = Uint8Array.from(${JSON.stringify(Array.from(bytes))});
+      const pending = VirtualMachinePrototype.create({ moduleBytes: bytes, symbols: () => 0, backend: 'jspi', fuel: true, maxStackHeight: 100, canonicalizeNaNs: true });
+      bytes.fill(0);
+      const proto = await pending;
+      const outcome = await proto.prepare().start('f', [], { fuel: 1000n }).runAsync(null);
+      console.log(JSON.stringify({ loaded: loaded !== null && typeof loaded.rewriteForVm, outcome }));`;
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({ loaded: 'function', outcome: { type: 'finished', value: { type: 'i32', value: 42 } } });
   });
 });

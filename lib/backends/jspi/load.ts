@@ -27,6 +27,7 @@ import {
 } from '../../load/load-module.js';
 import { type ModuleFacts, readModuleFacts } from '../../load/module-facts.js';
 import { globalExportName } from '../../transform/abi.js';
+import { importNow } from '../../load/import-now.js';
 import { renameImportsAndExports } from '../../transform/rename.js';
 
 /**
@@ -45,9 +46,10 @@ import { renameImportsAndExports } from '../../transform/rename.js';
 export async function loadJspi(config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
   const boundsOptions = boundsRewriteOptions(config);
   if (boundsOptions === null) return loadJspiWith(config, progress, null);
+  // The rewriter is loaded lazily (a chunk of its own), once: at once where the platform can
+  // (Node.js), else with an await, after which the bytes are read from a private copy.
+  loadedRewriter ??= importNow<typeof import('../../load/bounds-rewrite.js')>(import.meta.url, '../../load/bounds-rewrite.js');
   if (loadedRewriter !== null) return loadJspiWith(config, progress, { options: boundsOptions, rewriter: loadedRewriter });
-  // The rewriter is loaded lazily (a chunk of its own), once: the first load is an await, so
-  // the bytes are then read from a private copy (a few milliseconds for a 6 MB runtime).
   const privateConfig = withPrivateBytes(config);
   loadedRewriter = await import('../../load/bounds-rewrite.js');
   return loadJspiWith(privateConfig, progress, { options: boundsOptions, rewriter: loadedRewriter });
