@@ -1,17 +1,18 @@
 /**
- * Calls per second through the worker pool of `examples/worker-pool/` with 1 and 2 workers:
+ * Calls per second through the worker pool of `examples/worker-pool/` with 1, 2 and (on a larger
+ * machine) as many workers as it has cores:
  * batches of westend `Core_version`, `TransactionPaymentApi_query_info` and `Metadata_metadata`
  * calls, all submitted at once, with fresh memory per call and with `reuseGrownMemory` (one
  * memory mode at a time); each pool warmed up first; the pools take turns, round after round (so
  * that a busy spell of a shared machine falls on both), and each figure is the median of the
  * rounds. Controls with no library in them tell what the machine gave two threads meanwhile
- * (see {@link controlRate}). The ratio is
- * 2 workers' rate over 1 worker's, measured in the same run. What else ran on the machine is
+ * (see {@link controlRate}). The ratio is a pool's rate over 1 worker's, measured in the same run.
+ * What else ran on the machine is
  * recorded beside the numbers (load average, the busiest processes).
  */
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../spec/support/shared.js';
@@ -26,10 +27,20 @@ export interface PoolResult {
   /** `reuseGrownMemory` (the memory of one call reused by the next) or fresh memory per call. */
   readonly memory: 'fresh' | 'reused';
   readonly callsPerSecond: number;
-  /** Against 1 worker, same entry point, same run. */
+  /** Against 1 worker, same entry point, same run: the ratio of the medians. */
   readonly x: number;
+  /**
+   * The median of each round's own ratio (2 workers against the 1 worker measured just before):
+   * the measure least moved by other work on the machine, which changes by the minute.
+   */
+  readonly xPaired: number;
   /** For the controls (`runtime: 'control'`): which kind of work (see {@link controlRate}). */
   readonly control?: 'cpu' | 'copy' | 'fresh pages';
+}
+
+/** `rates` against `ones` (the same rounds): the ratio of their medians, and the median of each round's ratio. */
+function ratios(rates: readonly number[], ones: readonly number[]): [number, number] {
+  return [median(rates) / median(ones), median(rates.map((rate, round) => rate / ones[round]!))];
 }
 
 /** The machine's load when the benchmark ran: load average and the busiest processes. */
@@ -77,6 +88,9 @@ async function controlRate(workers: Worker[], kind: ControlKind, units: number):
 /** The kinds of control work (see {@link controlRate}). */
 const CONTROL_KINDS = ['cpu', 'copy', 'fresh pages'] as const;
 type ControlKind = (typeof CONTROL_KINDS)[number];
+
+/** The pool sizes measured: 1, 2 and every core of the machine (2 here). */
+const SIZES: readonly number[] = [...new Set([1, 2, availableParallelism()])];
 
 /** The controls measured in every round beside the pools (the fresh pages one is measured apart). */
 const STEADY_CONTROLS: readonly ControlKind[] = ['cpu', 'copy'];
@@ -147,8 +161,8 @@ export async function benchPool(
     return count / (elapsed / 1000);
   };
   const rates = new Map<string, number[]>();
-  const control = new Map<number, Worker[]>([1, 2].map((n) => [n, Array.from({ length: n }, () => new Worker(CONTROL_WORKER, { eval: true }))]));
-  const controlRates = new Map<string, number[]>(CONTROL_KINDS.flatMap((kind) => [1, 2].map((size) => [`${kind}/${size}`, []] as [string, number[]])));
+  const control = new Map<number, Worker[]>(SIZES.map((n) => [n, Array.from({ length: n }, () => new Worker(CONTROL_WORKER, { eval: true }))]));
+  const controlRates = new Map<string, number[]>(CONTROL_KINDS.flatMap((kind) => SIZES.map((size) => [`${kind}/${size}`, []] as [string, number[]])));
   const measureControl = async (kind: ControlKind): Promise<void> => {
     for (const [size, workers] of control) controlRates.get(`${kind}/${size}`)!.push(await controlRate(workers, kind, 8));
   };
@@ -160,7 +174,7 @@ export async function benchPool(
     for (const memory of ['fresh', 'reused'] as const) {
       const pools = new Map<number, RuntimeWorkerPool>();
       try {
-        for (const size of [1, 2]) pools.set(size, await RuntimeWorkerPool.start({ size, codePath, backend: 'jspi', workerUrl, reuseGrownMemory: memory === 'reused' }));
+        for (const size of SIZES) pools.set(size, await RuntimeWorkerPool.start({ size, codePath, backend: 'jspi', workerUrl, reuseGrownMemory: memory === 'reused' }));
         // Warm-up: every worker's code optimised before anything is measured, the library's by
         // the JavaScript JIT and the runtime's by the engine's tier-up, both on background
         // threads. A short warm-up leaves that work to the measured rounds, where it takes the
@@ -188,18 +202,20 @@ export async function benchPool(
   const after = machineLoad();
   const results: PoolResult[] = [];
   for (const kind of CONTROL_KINDS) {
-    const one = median(controlRates.get(`${kind}/1`)!);
-    for (const size of [1, 2]) {
-      const rate = median(controlRates.get(`${kind}/${size}`)!);
-      results.push({ runtime: 'control', control: kind, entryPoint: CONTROL_LABELS[kind], workers: size, memory: 'fresh', callsPerSecond: rate, x: rate / one });
+    const ones = controlRates.get(`${kind}/1`)!;
+    for (const size of SIZES) {
+      const rates = controlRates.get(`${kind}/${size}`)!;
+      const [x, xPaired] = ratios(rates, ones);
+      results.push({ runtime: 'control', control: kind, entryPoint: CONTROL_LABELS[kind], workers: size, memory: 'fresh', callsPerSecond: median(rates), x, xPaired });
     }
   }
   for (const entryPoint of Object.keys(options.batches)) {
     for (const memory of ['fresh', 'reused'] as const) {
-      const one = median(rates.get(`${entryPoint}/1/${memory}`)!);
-      for (const size of [1, 2]) {
-        const rate = median(rates.get(`${entryPoint}/${size}/${memory}`)!);
-        results.push({ runtime: runtimeName, entryPoint, workers: size, memory, callsPerSecond: rate, x: rate / one });
+      const ones = rates.get(`${entryPoint}/1/${memory}`)!;
+      for (const size of SIZES) {
+        const these = rates.get(`${entryPoint}/${size}/${memory}`)!;
+        const [x, xPaired] = ratios(these, ones);
+        results.push({ runtime: runtimeName, entryPoint, workers: size, memory, callsPerSecond: median(these), x, xPaired });
       }
     }
   }
@@ -209,6 +225,7 @@ export async function benchPool(
       `${r.runtime}: ${r.entryPoint}${r.runtime === 'control' ? '' : `, ${r.memory} memory`}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
       r.callsPerSecond,
       r.x,
+      r.xPaired,
     ]),
     load: { before, after },
   };

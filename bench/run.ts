@@ -158,13 +158,13 @@ if (wanted('pool')) {
   } else {
     const { results, rows, load } = await benchPool('westend', westendPath, {
       rounds: quick ? 2 : 9,
-      batches: { Core_version: quick ? 100 : 1000, TransactionPaymentApi_query_info: quick ? 100 : 1000, Metadata_metadata: quick ? 10 : 40 },
+      batches: { Core_version: quick ? 100 : 3000, TransactionPaymentApi_query_info: quick ? 100 : 3000, Metadata_metadata: quick ? 10 : 80 },
       // Calls per worker before the rounds (see benchPool).
       warmUp: { Core_version: quick ? 200 : 5000, TransactionPaymentApi_query_info: quick ? 200 : 5000, Metadata_metadata: quick ? 10 : 150 },
     });
     report['pool'] = results;
     report['poolLoad'] = load;
-    print('A pool of Workers (examples/worker-pool/, JSPI): calls per second, all submitted at once', table(['runtime: calls, workers', 'calls/s', 'x 1 worker'], rows));
+    print('A pool of Workers (examples/worker-pool/, JSPI): calls per second, all submitted at once', table(['runtime: calls, workers', 'calls/s', 'x 1 worker', 'x, paired'], rows));
     console.log(`load average before ${load.before.loadavg.map((n) => n.toFixed(2)).join(' ')}, after ${load.after.loadavg.map((n) => n.toFixed(2)).join(' ')}`);
     console.log(`busiest processes (after):\n  ${load.after.busiest.join('\n  ')}`);
   }

@@ -89,10 +89,12 @@ const BENCH = {
         const kind = r.control === undefined || r.control === 'cpu' ? '' : `${r.control.replace(' ', '-')}.`;
         out[`pool.control.${kind}${r.workers}.ups`] = r.callsPerSecond;
         if (r.workers === 2) out[`pool.control.${kind}x`] = r.x;
+        if (r.workers === 2 && r.xPaired !== undefined) out[`pool.control.${kind}x-paired`] = r.xPaired;
         continue;
       }
       out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.${r.workers}.cps`] = r.callsPerSecond;
       if (r.workers === 2) out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.x`] = r.x;
+      if (r.workers === 2 && r.xPaired !== undefined) out[`pool.${r.runtime}.${r.entryPoint}.${r.memory}.x-paired`] = r.xPaired;
     }
     return out;
   },
