@@ -16,6 +16,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { ArtifactCache } from '../base/config.js';
+import { missingMultiMemory } from '../base/engine.js';
 import { NewError } from '../base/errors.js';
 import { VirtualMachinePrototype } from '../vm/prototype.js';
 import { SubstrateRuntime, decodeRuntimeCode } from '../substrate/index.js';
@@ -51,6 +52,9 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
   if (output === undefined) throw new UsageProblem('prepare needs -o <artifact-file>', 'prepare');
   const heapPages = integerOption(args, 'heap-pages', 'prepare');
   const asyncifyStack = asyncifyStackOption(args, 'prepare');
+  // Refused before anything is read or printed, as create() would refuse it after.
+  const missing = asyncifyStack === 'second-memory' ? missingMultiMemory() : null;
+  if (missing !== null) throw new NewError('BackendUnsupported', missing);
   const quiet = args.flags.has('quiet');
   const progress = (line: string): void => {
     if (!quiet) err(line);
