@@ -184,6 +184,30 @@ describe.each(BACKENDS)('names and checks on %s', (backend) => {
     expect(seen).toEqual(['i.fuel', 'i.stack']);
   });
 
+  test('a mutable global the guest does not export is restored between calls with the rewrite on (exported by the rewrite, or by the renaming where its name is taken)', async () => {
+    for (const taken of [false, true]) {
+      // Global 0 is mutable and not exported; with `taken`, the guest exports another global
+      // under the synthetic name global 0 would get ("g0"): the module is then renamed.
+      const bytes = await wat(`(module
+        (global $counter (mut i32) (i32.const 40))
+        (global $other i32 (i32.const 7))
+        ${taken ? '(export "g0" (global $other))' : ''}
+        (memory (export "memory") 1)
+        (func (export "bump") (result i32) global.get $counter i32.const 1 i32.add global.set $counter global.get $counter))`);
+      for (const options of [{ fuel: true }, { canonicalizeNaNs: true }, { maxStackHeight: 50 }] as const) {
+        let proto = await createOn(backend, { moduleBytes: bytes, symbols: () => null, ...options });
+        const bumps: unknown[] = [];
+        for (let call = 0; call < 2; call++) {
+          const vm = proto.prepare().start('bump', [], 'fuel' in options ? { fuel: 100n } : undefined);
+          bumps.push(await runToCompletion(vm, () => null));
+          proto = vm.intoPrototype();
+        }
+        expect({ taken, options, bumps }).toEqual({ taken, options, bumps: [WasmValue.i32(41), WasmValue.i32(41)].map((value) => ({ type: 'finished', value })) });
+        if (taken) expect(proto.globalValue('g0')).toBe(7);
+      }
+    }
+  });
+
   test('refusals and reset facts are the same with the rewrite on (its walk stands in for the scan of the code)', async () => {
     const cases: [string, Partial<VmConfig>][] = [
       ['(module (memory (export "memory") 1) (func (export "f") i32.const 0 i32.const 0 i32.const 0 memory.copy))', {}],

@@ -81,7 +81,7 @@
 
 import { BinaryReader, MODULE_HEADER, type SectionSpan, splitSections } from '../base/binary-reader.js';
 import type { OffsetMap } from '../base/components.js';
-import { FUEL_EXPORT, FUEL_IMPORT, STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT } from './abi.js';
+import { FUEL_EXPORT, FUEL_IMPORT, STACK_HEIGHT_EXPORT, STACK_LIMIT_IMPORT, globalExportName } from './abi.js';
 import { ByteWriter, IntList, u32Length } from './byte-writer.js';
 import { CODE_OTHER, CodePass, type PassModule } from './code-pass.js';
 import { outOfFuelBody } from './fuel-metering.js';
@@ -114,6 +114,14 @@ export interface CodeRewriteOptions {
    * into the guest's memory. 0 or absent: off.
    */
   readonly guardStoresBelow?: number;
+  /**
+   * Globals (indices in the guest's global index space) to export as well, under the names the
+   * renaming gives them (`globalExportName`, `abi.ts`): a pipeline that keeps the guest's own
+   * import and export names, and needs its mutable globals exported (a reset restores them),
+   * gets them from this pass instead of a renaming pass over the whole module. A guest export
+   * already named so is a {@link RewriteError}.
+   */
+  readonly exportGlobals?: readonly number[];
   /**
    * Record the offset map (default `false`: it costs a few percent of the rewrite's time, and a
    * backtrace needs it only once a trap happens; the rewrite being deterministic, the same
@@ -240,9 +248,11 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       throw new RewriteError(`the module already imports "${pair.module}"."${pair.name}", which the rewrite adds`);
     }
   }
+  const exportGlobals = options.exportGlobals ?? [];
   for (const [on, name] of [
     [fuel, FUEL_EXPORT],
     [limit !== null, STACK_HEIGHT_EXPORT],
+    ...exportGlobals.map((index) => [true, globalExportName(index)] as const),
   ] as const) {
     if (on && layout.exportNames.has(name)) throw new RewriteError(`the module already exports "${name}", which the rewrite adds`);
   }
@@ -437,10 +447,8 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     needed.set(3, () => section(3, () => writeFunctions(null)));
     needed.set(10, () => writeCode(null));
   }
-  if (fuel || limit !== null) {
-    needed.set(6, () => section(6, () => writeGlobals(null)));
-    needed.set(7, () => section(7, () => writeExports(null)));
-  }
+  if (fuel || limit !== null) needed.set(6, () => section(6, () => writeGlobals(null)));
+  if (fuel || limit !== null || exportGlobals.length > 0) needed.set(7, () => section(7, () => writeExports(null)));
   const writeMissingBefore = (rank: number): void => {
     const ids = [...needed.keys()].filter((id) => SECTION_RANK[id]! < rank).sort((a, b) => SECTION_RANK[a]! - SECTION_RANK[b]!);
     for (const id of ids) {
@@ -528,7 +536,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   const writeExports = (r: BinaryReader | null): void => {
     const count = r === null ? 0 : r.u32();
     out.ensure(5);
-    out.u32(count + (fuel ? 1 : 0) + (limit !== null ? 1 : 0));
+    out.u32(count + (fuel ? 1 : 0) + (limit !== null ? 1 : 0) + exportGlobals.length);
     for (let i = 0; i < count; i++) {
       const nameStart = r!.pos;
       r!.name();
@@ -540,7 +548,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       out.u32(kind === 0 ? remap(index) : index);
     }
     const addExport = (name: string, index: number): void => {
-      out.ensure(8);
+      out.ensure(name.length + 7);
       out.byte(name.length);
       for (let k = 0; k < name.length; k++) out.byte(name.charCodeAt(k));
       out.byte(0x03);
@@ -548,6 +556,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     };
     if (fuel) addExport(FUEL_EXPORT, fuelGlobal);
     if (limit !== null) addExport(STACK_HEIGHT_EXPORT, heightGlobal);
+    for (const index of exportGlobals) addExport(globalExportName(index), index);
   };
 
   for (const s of layout.sections) {
@@ -603,7 +612,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         else section(6, () => writeGlobals(r));
         break;
       case 7:
-        if (!remapping && !fuel && limit === null) copySection(s);
+        if (!remapping && !fuel && limit === null && exportGlobals.length === 0) copySection(s);
         else section(7, () => writeExports(r));
         break;
       case 8:
