@@ -70,6 +70,16 @@ const BENCH = {
       'interrupts.jspi-floor.ns': ns('minimal JSPI loop (hand-written)'),
     };
   },
+  steps: (rows) => {
+    const out = {};
+    for (const r of rows) {
+      out[`steps.${r.runtime}.floor-ms`] = r.floorMs;
+      out[`steps.${r.runtime}.vm-ms`] = r.runToCompletionMs;
+      out[`steps.${r.runtime}.x`] = r.ratio;
+      out[`steps.${r.runtime}.added-ns`] = r.addedNsPerInterrupt;
+    }
+    return out;
+  },
   snapshot: (rows) => {
     const value = (what) => rows.find((r) => r.runtime === 'westend' && r.what === what)?.value;
     return {
