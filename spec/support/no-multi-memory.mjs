@@ -110,12 +110,4 @@ result.singleMemoryArtifact = { asyncifyStack: single.asyncifyStack, outcome: aw
 result.singleMemoryArtifactAsSecond = await refusal(
   VirtualMachinePrototype.fromArtifact(readFileSync(files['single-memory']), config({ asyncifyStack: 'second-memory' })),
 );
-// The command line refuses it before it reads the module or prints anything.
-const { PREPARE_OPTIONS, prepareCommand } = await import(new URL('cli/prepare.js', pathToFileURL(process.argv[2])).href);
-const { parseCommandLine } = await import(new URL('cli/args.js', pathToFileURL(process.argv[2])).href);
-const printed = [];
-const prepared = await refusal(
-  prepareCommand(parseCommandLine([files.module, '-o', `${files.module}.rwasm`, '--asyncify-stack', 'second-memory'], PREPARE_OPTIONS, 'prepare'), (l) => printed.push(l), (l) => printed.push(l)),
-);
-result.prepareSecondMemory = { refusal: prepared, printed };
 process.stdout.write(JSON.stringify(result));
