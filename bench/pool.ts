@@ -38,6 +38,14 @@ export interface PoolResult {
   readonly control?: 'cpu' | 'copy' | 'fresh pages';
 }
 
+/** A pause between batches, for the engine's background work of the last one to end (see its use). */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
+
+/** How long {@link settle} waits: a few of the engine's background GC tasks on this machine. */
+const SETTLE_MS = 150;
+
 /** `rates` against `ones` (the same rounds): the ratio of their medians, and the median of each round's ratio. */
 function ratios(rates: readonly number[], ones: readonly number[]): [number, number] {
   return [median(rates) / median(ones), median(rates.map((rate, round) => rate / ones[round]!))];
@@ -184,7 +192,12 @@ export async function benchPool(
         for (let round = 0; round < options.rounds; round++) {
           for (const kind of STEADY_CONTROLS) await measureControl(kind);
           for (const [entryPoint, count] of Object.entries(options.batches)) {
-            for (const [size, pool] of pools) {
+            // Each batch leaves its workers collecting its garbage on the engine's threads for a
+            // while: the pools take turns in an order that alternates by round, and the next
+            // batch waits for that to settle (without it, the pool measured second paid for the first).
+            const order = round % 2 === 0 ? [...pools] : [...pools].reverse();
+            for (const [size, pool] of order) {
+              await settle();
               const key = `${entryPoint}/${size}/${memory}`;
               rates.set(key, [...(rates.get(key) ?? []), await batch(pool, entryPoint, count)]);
             }

@@ -8,8 +8,9 @@
  * its next task is already there when one ends. A short call (westend's `Core_version`: about
  * 70 µs) costs less than a message's round trip, and with a message per call the pool's thread
  * and the workers' spent as much on messages as on calls. A batch takes a fair share of what
- * waits (never more than the queue divided among every worker's batches), so that the last tasks
- * are spread over the workers rather than left in one worker's batch. Besides
+ * waits (an eighth of the queue divided among every worker's batches: with 2 workers, one task a
+ * batch once fewer than 33 wait), so that the last tasks are spread over the workers rather than
+ * left in one worker's batch. Besides
  * plain calls, a call can be suspended at a pause in one worker and its bytes resumed in any
  * other (`SuspendedRuntimeCall.snapshot()` and `SubstrateRuntime.resumeCall()`, Asyncify), which
  * is how a pool moves a paused call off a busy or dying worker.
@@ -44,6 +45,14 @@ export const PIPELINE_DEPTH = 2;
 
 /** The most tasks one message carries. */
 export const MAX_BATCH = 32;
+
+/**
+ * A batch takes at most this fraction of each worker's share of what waits (1 / BATCH_SPREAD), so
+ * that batches shrink to one task well before the queue empties: otherwise one worker could still
+ * hold a batch of long calls while the others have nothing left (a round of 80 westend
+ * `Metadata_metadata` calls, 4 ms each, then ended with one worker idle for tens of ms).
+ */
+const BATCH_SPREAD = 8;
 
 /** A task as a worker receives it: numbered, for the reply. */
 export type NumberedTask = PoolTask & { readonly id: number };
@@ -185,7 +194,7 @@ export class RuntimeWorkerPool {
     while (this.#queue.length > 0) {
       const slot = this.#leastBusy();
       if (slot.batches >= PIPELINE_DEPTH) return;
-      this.#send(slot, this.#queue, Math.ceil(this.#queue.length / (this.#slots.length * PIPELINE_DEPTH)));
+      this.#send(slot, this.#queue, Math.ceil(this.#queue.length / (this.#slots.length * PIPELINE_DEPTH * BATCH_SPREAD)));
     }
   }
 
