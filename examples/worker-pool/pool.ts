@@ -10,10 +10,11 @@
  * and the workers' spent as much on messages as on calls. A batch takes a fair share of what
  * waits (an eighth of the queue divided among every worker's batches: with 2 workers, one task a
  * batch once fewer than 33 wait), so that the last tasks are spread over the workers rather than
- * left in one worker's batch. Besides
- * plain calls, a call can be suspended at a pause in one worker and its bytes resumed in any
- * other (`SuspendedRuntimeCall.snapshot()` and `SubstrateRuntime.resumeCall()`, Asyncify), which
- * is how a pool moves a paused call off a busy or dying worker.
+ * left in one worker's batch.
+ *
+ * Besides plain calls, a call can be suspended at a pause in one worker and its bytes resumed in
+ * any other (`SuspendedRuntimeCall.snapshot()` and `SubstrateRuntime.resumeCall()`, Asyncify),
+ * which is how a pool moves a paused call off a busy or dying worker.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
