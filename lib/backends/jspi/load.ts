@@ -83,19 +83,14 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   // the rewrite exports them itself where they are the only reason to rename, which spares a
   // renaming pass over the whole module (westend: a 6.3 MB copy).
   const unexported = facts === null ? [] : unexportedMutableGlobals(facts);
+  const renamedAnyway =
+    facts !== null && (needsRenamingBesidesGlobals(facts, cappedMaximum) || rewriteNeedsRenaming(rewrite?.options ?? null, facts.imports, facts.exports));
   const rewriteExports =
     rewrite !== null &&
-    facts !== null &&
     unexported.length > 0 &&
-    !needsRenamingBesidesGlobals(facts, cappedMaximum) &&
-    !rewriteNeedsRenaming(rewrite.options, facts.imports, facts.exports) &&
+    !renamedAnyway &&
     !unexported.some((index) => facts!.exports.some((e) => e.name === globalExportName(index)));
-  const renamed =
-    facts !== null &&
-    !rewriteExports &&
-    (needsRenamingBesidesGlobals(facts, cappedMaximum) ||
-      unexported.length > 0 ||
-      rewriteNeedsRenaming(rewrite?.options ?? null, facts.imports, facts.exports));
+  const renamed = facts !== null && !rewriteExports && (renamedAnyway || unexported.length > 0);
   const namedBytes = renamed
     ? renameImportsAndExports(bytes, {
         exportDefinedMemory: facts!.memories[0]?.imported === false,
@@ -111,6 +106,16 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   let rewritten: RewrittenCode | null = null;
   let rewriteFailure: unknown = null;
   let offsetMapDelta = 0;
+  // What backtraces need of the guest's own bytes (the rewrite too: whether to make its offset
+  // map), read now; the engine may still refuse them, a malformed module being reported after
+  // the compilation.
+  let sections: DebugSections | null = null;
+  let sectionsFailure: unknown = null;
+  try {
+    sections = extractDebugSections(bytes);
+  } catch (e) {
+    sectionsFailure = e;
+  }
   // The rewriter trusts its input to be valid, and what it makes of an invalid module may be
   // valid (an index past the guest's functions then points at one of the rewrite's): the guest's
   // own bytes are compiled too, which validates them on the engine's threads while the rewrite
@@ -124,14 +129,14 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
       : null;
   if (rewrite !== null && facts !== null) {
     try {
+      if (sections === null) throw sectionsFailure;
       // The offset map only for a module with DWARF line tables, as on Asyncify (a few percent of the rewrite).
-      const guestSections = extractDebugSections(bytes);
       rewritten = rewrite.rewriter.rewriteForVm(namedBytes, {
         ...rewrite.options,
-        offsetMap: guestSections.debugLine !== null,
+        offsetMap: sections.debugLine !== null,
         ...(rewriteExports ? { exportGlobals: unexported } : {}),
       });
-      offsetMapDelta = (guestSections.codeStart ?? 0) - (codeSectionStart(namedBytes) ?? 0);
+      offsetMapDelta = (sections.codeStart ?? 0) - (codeSectionStart(namedBytes) ?? 0);
     } catch (e) {
       rewriteFailure = e;
     }
@@ -160,13 +165,11 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   // Whether the bytes look like the text format is only needed for a refused module; the
   // answer is taken now, while the bytes are certainly the caller's.
   const text = looksLikeText(bytes);
-  // What backtraces need of the guest's own bytes and of the engine's copy, read now too (the
-  // engine may still refuse them: a malformed code section is reported after the compilation).
-  let sections: DebugSections | null = null;
+  // What backtraces need of the engine's copy, read now too (the engine may still refuse it: a
+  // malformed code section is reported after the compilation).
   let engineCodeStart: number | null = null;
   let engineFunctions: ReturnType<typeof functionBodyStarts> | null = null;
   try {
-    sections = extractDebugSections(bytes);
     engineCodeStart = codeSectionStart(engineBytes);
     engineFunctions = functionBodyStarts(engineBytes);
   } catch {
