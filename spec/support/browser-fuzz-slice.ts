@@ -62,27 +62,24 @@ export async function prepareFuzzSlice(): Promise<CorpusModule[]> {
         const hostOptions = { seed, actions: true, exportCount: shape.exports.length };
         const unwindBufferPages = seededUnwindBufferPages(seed) ?? null;
         const startFunctions = features === 'modern';
-        const node = {} as Record<Backend, VmRun>;
-        for (const backend of ['asyncify', 'jspi'] as const) {
-          node[backend] = await runVm(bytes, shape, plan, hostOptions, {
-            backend,
-            features,
-            startFunctions,
-            ...(unwindBufferPages === null || backend === 'jspi' ? {} : { unwindBufferPages }),
-          });
-        }
+        /** The VM's run on both backends, with `bounds` (fuel, stack limit, NaNs) or without. */
+        const onBothBackends = async (bounds: ReturnType<typeof seededBounds> | null): Promise<Record<Backend, VmRun>> => {
+          const runs = {} as Record<Backend, VmRun>;
+          for (const backend of ['asyncify', 'jspi'] as const) {
+            runs[backend] = await runVm(bytes, shape, plan, hostOptions, {
+              backend,
+              features,
+              startFunctions,
+              ...(bounds === null ? {} : { bounds }),
+              ...(unwindBufferPages === null || backend === 'jspi' ? {} : { unwindBufferPages }),
+            });
+          }
+          return runs;
+        };
+        const node = await onBothBackends(null);
         const plain = runPlain(bytes, shape, node.asyncify.type === 'ran' || node.jspi.type === 'ran' ? plan : [], hostOptions);
         const bounds = seededBounds(seed);
-        const nodeBounds = {} as Record<Backend, VmRun>;
-        for (const backend of ['asyncify', 'jspi'] as const) {
-          nodeBounds[backend] = await runVm(bytes, shape, plan, hostOptions, {
-            backend,
-            features,
-            startFunctions,
-            bounds,
-            ...(unwindBufferPages === null || backend === 'jspi' ? {} : { unwindBufferPages }),
-          });
-        }
+        const nodeBounds = await onBothBackends(bounds);
         const ranBounds = nodeBounds.asyncify.type === 'ran' || nodeBounds.jspi.type === 'ran';
         const plainBounds = runPlain(bytes, shape, ranBounds ? plan : [], hostOptions, ranBounds ? bounds : null);
         const browserCase = { seed, features, unwindBufferPages, startFunctions, bounds: null };
