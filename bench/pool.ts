@@ -35,7 +35,7 @@ export interface PoolResult {
    */
   readonly xPaired: number;
   /** For the controls (`runtime: 'control'`): which kind of work (see {@link controlRate}). */
-  readonly control?: 'cpu' | 'copy' | 'fresh pages';
+  readonly control?: ControlKind;
 }
 
 /** A pause between batches, for the engine's background work of the last one to end (see its use). */
@@ -176,7 +176,7 @@ export async function benchPool(
   };
   try {
     for (const workers of control.values()) for (const kind of CONTROL_KINDS) await controlRate(workers, kind, 2);
-    // One memory mode at a time, its two pools alone: the other mode's idle workers would
+    // One memory mode at a time, its pools alone: the other mode's idle workers would
     // otherwise collect their garbage (fresh memories of tens of MB each) on the engine's
     // threads while these are measured.
     for (const memory of ['fresh', 'reused'] as const) {
