@@ -1,9 +1,8 @@
 /**
  * One worker of `pool.ts`: a `worker_threads` Worker holding a `SubstrateRuntime` of the code it
  * was started with, serving its tasks (which come in batches) one at a time, in the order they
- * came: a call to its end, a call suspended at a chosen
- * pause (sent back as bytes), or the resumption of such bytes, whichever worker made them.
- * Storage is an empty `MapStorage` here (every read answers "none"); a real pool gives each
+ * came: a call to its end, a call suspended at a chosen pause (sent back as bytes), or the
+ * resumption of such bytes, whichever worker made them. Storage is an empty `MapStorage` here (every read answers "none"); a real pool gives each
  * worker a provider of its own (a proof-backed one, say).
  */
 import { readFileSync } from 'node:fs';
