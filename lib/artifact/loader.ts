@@ -40,7 +40,7 @@ import { reservedPagesOf } from '../transform/transform-options.js';
 /**
  * The artifact of `components` (see `format.ts` for the format); a JSPI prototype has none
  * ({@link UsageError} `UnsupportedOnBackend`). The checksum's hasher must
- * be loaded: it is for any components built by `loadModule` or {@link componentsFromArtifact}.
+ * be loaded: it is for any components built by the Asyncify backend's `loadAsyncify` or {@link componentsFromArtifact}.
  */
 export function artifactOf(components: BaseComponents): Uint8Array {
   const { provenance } = components;
