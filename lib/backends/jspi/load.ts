@@ -1,7 +1,8 @@
 /**
  * How the JSPI backend makes base components: the guest's own module, compiled as it is (or
- * renamed, a cheap binary edit, where its names cannot serve). No transform, no artifact, no
- * cache: creation takes milliseconds.
+ * renamed, a cheap binary edit, where its names cannot serve; or through the one-pass code
+ * rewriter where fuel, the stack limit or canonical NaNs are asked for). No Asyncify transform,
+ * no artifact, no cache: creation takes milliseconds.
  *
  * @module
  */
@@ -38,10 +39,14 @@ import { renameImportsAndExports } from '../../transform/rename.js';
  *
  * Every read of the caller's bytes happens before the first `await`, so no private copy is
  * needed (the engine takes its own when compilation starts): on a 6 MB runtime a copy alone
- * costs as much as the compilation.
+ * costs as much as the compilation. The one exception: the bounds rewrite's module loaded with
+ * `import()` (where it cannot be loaded at once, see `load/import-now.ts`), after which the
+ * bytes are read from a private copy.
  *
  * The module keeps the guest's own import and export names unless they cannot serve (see
- * {@link needsRenaming}); then it is renamed as for Asyncify, which is a cheap binary edit.
+ * {@link needsRenamingBesidesGlobals} and {@link unexportedMutableGlobals}); then it is renamed as
+ * for Asyncify, which is a cheap binary edit, unless the bounds rewrite can export the mutable
+ * globals itself.
  */
 export async function loadJspi(config: ResolvedConfig, progress: ProgressReporter): Promise<BaseComponents> {
   const boundsOptions = boundsRewriteOptions(config);
