@@ -15,6 +15,8 @@
  * @module
  */
 
+import { NewError } from './errors.js';
+
 /** The ways the VM can pause a guest at an import: see `docs/architecture.md`. */
 export type Backend = 'asyncify' | 'jspi';
 
@@ -65,4 +67,14 @@ export function missingMultiMemory(): string | null {
     : "this JavaScript engine does not support multi-memory, which asyncifyStack 'second-memory' needs to keep the paused " +
         "stack in a memory of its own (Node.js 22 or later, Chrome 120+, Firefox 125+; no Safari): use asyncifyStack " +
         "'single-memory' or 'auto', which keeps it in pages the guest cannot reach";
+}
+
+/**
+ * Throws `NewError('BackendUnsupported')` for an explicit `asyncifyStack: 'second-memory'` on an
+ * engine without multi-memory (see {@link missingMultiMemory}); the one check of it, made by the
+ * Asyncify backend before any other work and by the command line before it reads anything.
+ */
+export function refuseUnsupportedAsyncifyStack(option: AsyncifyStack | 'auto'): void {
+  const missing = option === 'second-memory' ? missingMultiMemory() : null;
+  if (missing !== null) throw new NewError('BackendUnsupported', missing);
 }

@@ -16,7 +16,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { ArtifactCache } from '../base/config.js';
-import { missingMultiMemory } from '../base/engine.js';
+import { refuseUnsupportedAsyncifyStack } from '../base/engine.js';
 import { NewError } from '../base/errors.js';
 import { VirtualMachinePrototype } from '../vm/prototype.js';
 import { SubstrateRuntime, decodeRuntimeCode } from '../substrate/index.js';
@@ -53,8 +53,7 @@ export async function prepareCommand(args: ParsedArgs, out: (line: string) => vo
   const heapPages = integerOption(args, 'heap-pages', 'prepare');
   const asyncifyStack = asyncifyStackOption(args, 'prepare');
   // Refused before anything is read or printed, as create() would refuse it after.
-  const missing = asyncifyStack === 'second-memory' ? missingMultiMemory() : null;
-  if (missing !== null) throw new NewError('BackendUnsupported', missing);
+  refuseUnsupportedAsyncifyStack(asyncifyStack);
   const quiet = args.flags.has('quiet');
   const progress = (line: string): void => {
     if (!quiet) err(line);

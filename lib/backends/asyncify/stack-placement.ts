@@ -16,16 +16,14 @@
  * @module
  */
 
-import { type AsyncifyStack, missingMultiMemory } from '../../base/engine.js';
-import { NewError } from '../../base/errors.js';
+import { type AsyncifyStack, missingMultiMemory, refuseUnsupportedAsyncifyStack } from '../../base/engine.js';
 
 /**
  * The placement for `option` on this engine: `'auto'` resolved, an explicit `'second-memory'`
  * refused with `NewError('BackendUnsupported')` where the engine has no multi-memory.
  */
 export function resolveAsyncifyStack(option: AsyncifyStack | 'auto'): AsyncifyStack {
-  const missing = missingMultiMemory();
-  if (option === 'auto') return missing === null ? 'second-memory' : 'single-memory';
-  if (option === 'second-memory' && missing !== null) throw new NewError('BackendUnsupported', missing);
+  if (option === 'auto') return missingMultiMemory() === null ? 'second-memory' : 'single-memory';
+  refuseUnsupportedAsyncifyStack(option);
   return option;
 }
