@@ -1,6 +1,7 @@
 /**
- * The pause loop of one runtime call: `SubstrateRuntime.call` (and `runtimeCall`) start the
- * entry point, then hand the started machine to {@link driveCall}, which runs it to its end.
+ * The pause loop of one runtime call: `SubstrateRuntime.call` (and `runtimeCall`,
+ * `callSuspendable`, `resumeCall`) start the entry point, then hand the started machine to
+ * {@link driveSuspendableCall}, which runs it to its end or to the pause chosen to suspend it at.
  *
  * Every entry point of a Substrate runtime has the same shape: it takes `(ptr: i32, len: i32)`,
  * the place of its SCALE-encoded input in the runtime's memory, and returns an `i64`
@@ -145,7 +146,7 @@ export interface RuntimeCallResult {
   readonly waitingMs: number;
 }
 
-/** What {@link driveCall} is given: a started call and what it needs to answer its pauses. */
+/** What {@link driveSuspendableCall} is given: a started call and what it needs to answer its pauses. */
 export interface StartedCall {
   /** The entry point's name, for messages. */
   readonly entryPoint: string;
@@ -159,17 +160,6 @@ export interface StartedCall {
   readonly finish: () => HostTask;
   /** The call's context (allocator, counters, log and trace settings). */
   readonly context: CallContext;
-}
-
-/**
- * Runs a started call to its end, answering each pause (see the module documentation), and
- * returns its checked output. Rejects with {@link RuntimeCallError}. `started` is the
- * `performance.now()` at which the call began, for {@link RuntimeCallResult.durationMs}.
- */
-export async function driveCall(call: StartedCall, options: RuntimeCallOptions, started: number): Promise<RuntimeCallResult> {
-  const driven = await driveSuspendableCall(call, options, started, null);
-  if (driven.type === 'suspended') throw new Error('internal error: a call without `suspend` was suspended');
-  return driven.result;
 }
 
 /**
@@ -205,9 +195,12 @@ export type DrivenCall =
 const SUSPEND = Symbol('suspend');
 
 /**
- * {@link driveCall}, which may stop at a pause `options.suspend` chooses, leaving the machine
- * paused there before anything answered it. `resumed`: the machine was suspended (paused) at an
- * interrupt after `resumed.pauses` pauses; it is not asked again about that one.
+ * Runs a started call to its end, answering each pause (see the module documentation), and
+ * returns its checked output; or stops at a pause `options.suspend` chooses, leaving the machine
+ * paused there before anything answered it. Rejects with {@link RuntimeCallError}. `started` is
+ * the `performance.now()` at which the call began, for {@link RuntimeCallResult.durationMs}.
+ * `resumed`: the machine was suspended (paused) at an interrupt after `resumed.pauses` pauses; it
+ * is not asked again about that one.
  */
 export async function driveSuspendableCall(
   call: StartedCall,
