@@ -412,8 +412,7 @@ export class SubstrateRuntime {
       const state = header.state;
       context.importState({ ...state, allocator: { ...state.allocator, ledger } } as CallState);
     } catch (e) {
-      context.allocator.reset();
-      this.#spareAllocator ??= context.allocator;
+      this.#spare(context.allocator);
       throw new SnapshotError('Corrupted', `the suspended call's state is malformed: ${(e as Error).message}`, { cause: e });
     }
     const prototype = await this.#takeInstance();
@@ -424,8 +423,7 @@ export class SubstrateRuntime {
       // Refused before the prototype was consumed: it is still fresh. The allocator holds the
       // imported state: emptied, it serves the next call.
       this.#returnInstance(prototype);
-      context.allocator.reset();
-      this.#spareAllocator ??= context.allocator;
+      this.#spare(context.allocator);
       throw e;
     }
     vm[HOST_DATA] = context;
@@ -480,7 +478,7 @@ export class SubstrateRuntime {
       const state = context.exportState();
       if (state === null) throw new Error('internal error: a call suspended with its allocator poisoned');
       suspended = true;
-      return { type: 'suspended', call: new SuspendedRuntimeCall(entryPoint, { ...driven.pause, index: driven.pause.index }, state, vm, this.#suspendedOwner) };
+      return { type: 'suspended', call: new SuspendedRuntimeCall(entryPoint, driven.pause, state, vm, this.#suspendedOwner) };
     } finally {
       if (!suspended) await this.#recycle(vm, allocator);
     }
@@ -525,6 +523,11 @@ export class SubstrateRuntime {
       // See above.
     }
     // Its heap was in the instance just reset: emptied, the allocator serves the next call.
+    this.#spare(allocator);
+  }
+
+  /** Empties `allocator` and keeps it for the next call (unless one is kept already). */
+  #spare(allocator: FreeingBumpAllocator): void {
     allocator.reset();
     this.#spareAllocator ??= allocator;
   }
