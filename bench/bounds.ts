@@ -15,7 +15,7 @@
  *   before it is timed.
  */
 import { DEFAULT_MAX_STACK_HEIGHT, type VmConfig } from '../lib/index.js';
-import { MAX_FUEL } from '../lib/vm/fuel.js';
+import { MAX_FUEL } from '../lib/base/fuel-limit.js';
 import { createRuntimePrototype, runVmAsync, type RuntimePrototype } from '../spec/support/substrate-harness.js';
 import { child, type ChildResult } from './create.js';
 import { median, type Row } from './support/stats.js';

@@ -27,11 +27,9 @@
  */
 
 import { UsageError } from '../base/errors.js';
+import { MAX_FUEL } from '../base/fuel-limit.js';
 import { describeValue } from '../base/values.js';
 import type { LiveInstance } from './live-instance.js';
-
-/** The largest fuel a counter holds (an i64). */
-export const MAX_FUEL = (1n << 63n) - 1n;
 
 /** Options of a call's start (`Prepare.start`, `Prepare.callStartFunction`). */
 export interface StartOptions {

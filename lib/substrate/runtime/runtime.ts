@@ -53,6 +53,7 @@ import {
   type VmConfig,
   WasmValue,
 } from '../../index.js';
+import { MAX_FUEL } from '../../base/fuel-limit.js';
 import { AllocatorError } from '../heap/allocator-error.js';
 import { MAX_WASM_PAGES, WASM_PAGE_SIZE } from '../heap/heap-memory.js';
 import { FreeingBumpAllocator } from '../heap/allocator.js';
@@ -97,8 +98,6 @@ export type SubstratePhase =
  */
 export type RuntimeProgressEvent = Omit<ProgressEvent, 'phase'> & { readonly phase: CreatePhase | SubstratePhase };
 
-/** The most fuel a call can hold: a metered runtime's call without a budget gets it (unbounded in practice). */
-const MAX_FUEL = (1n << 63n) - 1n;
 
 /** Options of {@link SubstrateRuntime.create}. */
 export interface SubstrateRuntimeOptions extends RuntimeCodeOptions {
@@ -364,7 +363,7 @@ export class SubstrateRuntime {
     }
     const budget = options.fuel;
     if (budget !== undefined) {
-      if (typeof budget !== 'bigint' || budget < 0n || budget >= 1n << 63n) {
+      if (typeof budget !== 'bigint' || budget < 0n || budget > MAX_FUEL) {
         throw new UsageError('InvalidArgument', `runtimeCall: fuel must be a bigint from 0 to 2^63 - 1, got ${String(budget)}`);
       }
       if (!this.fuel) throw new UsageError('FuelNotEnabled', 'runtimeCall: a fuel budget needs a runtime created with fuel: true');
