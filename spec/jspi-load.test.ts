@@ -54,3 +54,24 @@ describe.each(BACKENDS)('loading on %s', (backend) => {
     expect(error).toMatchObject({ kind: 'UnresolvedFunctionImport', moduleName: 'env', functionName: 'nope' });
   });
 });
+
+describe.each(BACKENDS)('an invalid module with fuel, the stack limit and canonical NaNs on %s', (backend) => {
+  // On JSPI the guest's whole module is not compiled: its skeleton is validated, then the rewrite,
+  // which keeps an invalid module invalid (spec/code-rewrite-invalid-input.test.ts). The refusal
+  // must be the engine's, of the guest's own bytes, as without the options.
+  const BOUNDS = { fuel: true, maxStackHeight: 100_000, canonicalizeNaNs: true } as const;
+  test.each([
+    // The global index the fuel counter gets in the rewrite: refused by the rewriter, then by the engine.
+    ['an index the rewrite would bring into range', '(global (mut i32) (i32.const 0)) (func (export "f") global.get 1 drop)', /invalid global index/i],
+    // A type error in the code: the rewrite keeps it, the engine refuses the rewritten module.
+    ['a type error in the code', '(func (export "f") (result i32) f32.const 1)', /type/i],
+    // An export of a function that does not exist: the skeleton is refused.
+    ['an export of no function', '(func) (export "f" (func 3))', /index|function/i],
+  ] as const)('%s is InvalidWasm with the engine explanation of the guest', async (_name, fields, reason) => {
+    const bytes = await wat(`(module (memory (export "memory") 1) ${fields})`);
+    const error = await createOn(backend, { moduleBytes: bytes, symbols: () => 0, ...BOUNDS }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NewError);
+    expect(error).toMatchObject({ kind: 'InvalidWasm', message: expect.stringMatching(/^not a valid WebAssembly module: /) });
+    expect((error as NewError).message).toMatch(reason);
+  });
+});

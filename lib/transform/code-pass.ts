@@ -96,6 +96,8 @@ export interface PassModule {
   readonly stack: { readonly height: number; readonly limit: number; readonly trapImport: number; readonly width: number } | null;
   /** `guardStoresBelow` (`unwind-guard.ts`): stores with a static offset below it are bounded by it (0: off). */
   readonly guardStoresBelow: number;
+  /** The guest's globals, imported and defined: an index past them is refused (the rewrite adds its own after them). */
+  readonly globals: number;
   /** Whether to record offset map entries. */
   readonly offsets: boolean;
   /** Each guest function's stack cost once walked (-1 before); filled by the pass. */
@@ -251,6 +253,8 @@ export class CodePass {
     this.scratchTypes.length = 0;
     this.#scratchIndex.fill(-1);
     this.#localCount = params + declaredLocals;
+    const locals = this.#localCount;
+    const globals = m.globals;
     this.#from = start;
     this.#fuelAt = -1;
     this.#fuelCost = 0;
@@ -291,8 +295,14 @@ export class CodePass {
         }
         if (nan && NAN_RESULT[op] !== 0) this.#canonicalize(op, p);
       } else if (op >= 0x20 && op <= 0x24) {
-        // local.get/set/tee, global.get/set
-        p = bytes[p]! < 0x80 ? p + 1 : skipLeb(bytes, p);
+        // local.get/set/tee, global.get/set: an index past the guest's could reach what the rewrite adds.
+        let local = bytes[p]!;
+        if (local < 0x80) p++;
+        else {
+          local = leb(bytes, p);
+          p = next;
+        }
+        if (local >= (op <= 0x22 ? locals : globals)) this.#outOfRange(index, op <= 0x22 ? 'local' : 'global', local, at);
         if (!dead && (height += NET[op]!) > max) max = height;
       } else if (op >= 0x41 && op <= 0x44) {
         // Constants.
@@ -384,6 +394,7 @@ export class CodePass {
           this.features |= CODE_OTHER;
           const type = leb(bytes, p);
           p = next;
+          if (type >= typeParams.length) this.#outOfRange(index, 'type', type, at);
           entryParams = typeParams[type]!;
           entryResults = typeResults[type]!;
         }
@@ -463,7 +474,7 @@ export class CodePass {
         const callee = leb(bytes, p);
         p = next;
         const type = m.functionTypes[callee];
-        if (type === undefined) throw new RewriteError(`function ${index}: call of an unknown function ${callee}`);
+        if (type === undefined) this.#outOfRange(index, 'function', callee, at);
         if (!dead) {
           height += typeResults[type]! - typeParams[type]!;
           if (height > max) max = height;
@@ -474,6 +485,7 @@ export class CodePass {
       case 0x11: {
         // call_indirect
         const type = leb(bytes, p);
+        if (type >= typeParams.length) this.#outOfRange(index, 'type', type, at);
         if (bytes[next] !== 0) this.features |= CODE_OTHER;
         p = skipLeb(bytes, next);
         if (!dead) {
@@ -524,6 +536,7 @@ export class CodePass {
         this.features |= CODE_OTHER;
         const target = leb(bytes, p);
         p = next;
+        if (target >= m.functionTypes.length) this.#outOfRange(index, 'function', target, at);
         if (!dead && ++height > max) max = height;
         if (target >= m.importedFunctions && (m.refTargets !== null || m.addedImports > 0)) this.#refFunc(at, p, target);
         break;
@@ -543,6 +556,14 @@ export class CodePass {
     this.#max = max;
     this.#dead = dead;
     return p;
+  }
+
+  /**
+   * Refuses an index past the guest's own: the module is invalid, and the rewrite could make it
+   * valid (the index would reach a local, global, type or function it adds).
+   */
+  #outOfRange(index: number, kind: string, value: number, at: number): never {
+    throw new RewriteError(`function ${index}: ${kind} ${value} does not exist (at byte ${at})`);
   }
 
   /** An instruction prefixed by `0xfc` at `at` (its sub-opcode at `p`); returns the position after it, the sub-opcode in {@link #sub}. */

@@ -70,11 +70,20 @@
  * **Cost.** One decode of each instruction, a copy of the bytes, no allocation per instruction:
  * `bench/code-rewrite.ts` measures it on westend (the numbers are in `docs/performance.md`).
  *
- * The input must be a module the engine validated, using only the features the VM can allow
- * (`base/feature-set.ts`); what the rewrites add is MVP code (scratch locals, globals, `if`,
- * `select`, calls), and the counters are exported mutable globals as the renaming's are
- * (`rename.ts`), so the output is valid wherever the input is. Anything the rewriter cannot
- * handle is a {@link RewriteError}.
+ * The input uses only the features the VM can allow (`base/feature-set.ts`); what the rewrites
+ * add is MVP code (scratch locals, globals, `if`, `select`, calls), and the counters are exported
+ * mutable globals as the renaming's are (`rename.ts`), so the output is valid wherever the input
+ * is. Anything the rewriter cannot handle is a {@link RewriteError}.
+ *
+ * **Invalid input.** The input need not have been validated, only its skeleton
+ * (`module-skeleton.ts`: every section but the code and custom ones): the output of an invalid
+ * module is then invalid too, or the rewrite refuses it, never valid. The code is the rewriter's
+ * to check: what it copies unchanged stays as invalid as it was, and what it adds could only
+ * make an index valid that points past the guest's own locals, globals, types or functions (it
+ * would reach a scratch local, a counter, an added type or function), so the pass refuses every
+ * such index, and bodies that do not fill the code section exactly
+ * (`spec/code-rewrite-invalid-input.test.ts` checks it on mutated modules). The JSPI pipeline
+ * relies on it to compile only the rewritten module.
  *
  * @module
  */
@@ -221,8 +230,8 @@ interface Layout {
 }
 
 /**
- * Rewrites `input` (a validated module) as `options` say. Throws {@link RewriteError} for a
- * module it cannot rewrite so.
+ * Rewrites `input` (a module whose skeleton is valid, see the module documentation) as
+ * `options` say. Throws {@link RewriteError} for a module it cannot rewrite so.
  */
 export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): RewrittenCode {
   const memoryPages = options.memoryBase ?? 0;
@@ -315,6 +324,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     fuel: fuel ? { counter: fuelGlobal, helper } : null,
     stack: limit === null ? null : { height: heightGlobal, limit, trapImport: stackImport, width },
     guardStoresBelow: options.guardStoresBelow ?? 0,
+    globals: globalCount,
     offsets: options.offsetMap === true,
     costs,
   };
@@ -390,6 +400,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       for (let j = 0; j < count; j++) {
         const size = r!.u32();
         const end = r!.pos + size;
+        if (end > r!.end) throw new RewriteError(`the body of function ${I + j} ends past the code section`);
         const groups = r!.u32();
         const groupsAt = r!.pos;
         let declared = 0;
@@ -429,6 +440,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         }
         r!.pos = end;
       }
+      if (r !== null && !r.done) throw new RewriteError('the code section has bytes after its last body');
       const scratch = new ByteWriter(256);
       if (fuel) writeBody((w) => outOfFuelBody(w, fuelGlobal, fuelImport), scratch);
       for (const target of thunkTargets) {

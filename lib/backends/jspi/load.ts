@@ -35,13 +35,16 @@ import { renameImportsAndExports } from '../../transform/rename.js';
  * The JSPI pipeline: the same checks and refusals as the Asyncify backend's, in the same order,
  * but no transform. The engine compiles the guest's own bytes (which also validates them, so the
  * separate validation of the Asyncify path is not needed) on its background threads while the
- * feature scan runs here; then the module rules and the import resolution.
+ * feature scan runs here; then the module rules and the import resolution. With fuel, the stack
+ * limit or canonical NaNs it compiles the bounds rewrite of them instead, and validates the
+ * guest's skeleton (all but the code) first: the rewrite keeps an invalid module invalid.
  *
  * Every read of the caller's bytes happens before the first `await`, so no private copy is
  * needed (the engine takes its own when compilation starts): on a 6 MB runtime a copy alone
- * costs as much as the compilation. The one exception: the bounds rewrite's module loaded with
+ * costs as much as the compilation. The exceptions: the bounds rewrite's module loaded with
  * `import()` (where it cannot be loaded at once, see `load/import-now.ts`), after which the
- * bytes are read from a private copy.
+ * bytes are read from a private copy; and the engine's explanation of a module whose rewrite it
+ * refuses, read from the guest's bytes as they are then (only the message depends on them).
  *
  * The module keeps the guest's own import and export names unless they cannot serve (see
  * {@link needsRenamingBesidesGlobals} and {@link unexportedMutableGlobals}); then it is renamed as
@@ -121,20 +124,16 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   } catch (e) {
     sectionsFailure = e;
   }
-  // The rewriter trusts its input to be valid, and what it makes of an invalid module may be
-  // valid (an index past the guest's functions then points at one of the rewrite's): the guest's
-  // own bytes are compiled too, which validates them on the engine's threads while the rewrite
-  // runs here; only that compilation says whether the module is valid.
-  const validating =
-    rewrite !== null && facts !== null
-      ? WebAssembly.compile(namedBytes as Uint8Array<ArrayBuffer>).then(
-          () => null,
-          (error: unknown) => error,
-        )
-      : null;
+  // The rewrite never makes an invalid module valid as long as everything but the code is valid
+  // (`transform/module-skeleton.ts`; the code it checks itself): so the engine judges the
+  // guest's skeleton now, tens of kilobytes, and the guest's code in the rewritten module, rather
+  // than compiling the guest's whole module as well (a copy of it on this thread, 20 ms for
+  // westend, and a second validation on the engine's). A skeleton the engine refuses skips the
+  // rewrite: the guest's own bytes are then compiled, for the engine's explanation.
   if (rewrite !== null && facts !== null) {
     try {
       if (sections === null) throw sectionsFailure;
+      if (!rewrite.rewriter.skeletonValid(namedBytes)) throw new NewError('InvalidWasm', 'not a valid WebAssembly module');
       // The offset map only for a module with DWARF line tables, as on Asyncify (a few percent of the rewrite).
       rewritten = rewrite.rewriter.rewriteForVm(namedBytes, {
         ...rewrite.options,
@@ -180,13 +179,20 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   } catch {
     // See above: whatever is malformed here, the compilation reports.
   }
-  const invalid = validating === null ? null : await validating;
-  if (invalid !== null) refuseInvalid(text, describeThrown(invalid));
   const compiled = await compiling;
   if (compiled.module === null) {
-    // The guest's own bytes are valid: a rewritten module the engine refuses is the rewriter's fault.
     if (rewritten !== null) {
-      throw new NewError('InvalidWasm', `the rewritten module does not compile: ${describeThrown(compiled.error)}`, { cause: compiled.error });
+      // Either the guest's module is invalid (the rewrite kept it so) or the rewriter erred: the
+      // guest's own bytes tell which, and explain the first. (This is the one read of the
+      // caller's bytes after an await: were they changed meanwhile, only the message is affected.)
+      const guestError = await WebAssembly.compile(namedBytes as Uint8Array<ArrayBuffer>).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      if (guestError === null) {
+        throw new NewError('InvalidWasm', `the rewritten module does not compile: ${describeThrown(compiled.error)}`, { cause: compiled.error });
+      }
+      refuseInvalid(text, describeThrown(guestError));
     }
     refuseInvalid(text, describeThrown(compiled.error));
   }
