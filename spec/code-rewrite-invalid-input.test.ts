@@ -11,9 +11,13 @@
  * sit at every edge the rewrite adds something next to: the last local before the scratch
  * locals, the last global before the counters, the last type before the added types, the last
  * function before the added ones, block types by index, `call_indirect`, `ref.func`, elements,
- * exports, a start function, data; and of random modules (`wasm-opt -ttf`).
+ * exports, a start function, data; and of random modules (`wasm-opt -ttf`). Then the same
+ * through `create()` on JSPI with the three options: no module the engine refuses is accepted, and
+ * none it accepts is refused as invalid. (Without the rewriter's index checks, the first finds
+ * 22 and 36 mutants made valid, the last 3 invalid modules accepted.)
  */
 import { Generator } from '../fuzz/differential/index.js';
+import { NewError, VirtualMachinePrototype } from '../lib/index.js';
 import { Prng } from '../fuzz/differential/prng.js';
 import { type CodeRewriteOptions, rewriteCode } from '../lib/transform/code-rewrite.js';
 import { RewriteError } from '../lib/transform/rewrite-error.js';
@@ -78,12 +82,12 @@ const OPTIONS: readonly CodeRewriteOptions[] = [
   { canonicalizeNaNs: true },
 ];
 
-/** A mutant of `bytes`: one of the mutation kinds of the module documentation, chosen by `prng`. */
-function mutate(bytes: Uint8Array, codeStart: number, codeEnd: number, prng: Prng): Uint8Array {
+/** A mutant of `bytes`: one of the mutation kinds of the module documentation (`kind`, 0 to 5), chosen by `prng` unless given. */
+function mutate(bytes: Uint8Array, codeStart: number, codeEnd: number, prng: Prng, kind = prng.below(6)): Uint8Array {
   const at = 8 + prng.below(bytes.length - 8);
   const inCode = codeStart + prng.below(Math.max(1, codeEnd - codeStart));
   const m = bytes.slice();
-  switch (prng.below(6)) {
+  switch (kind) {
     case 0:
       m[at]! ^= 1 << prng.below(8);
       return m;
@@ -246,3 +250,51 @@ describe('the code rewrite never makes an invalid module valid', () => {
   });
 });
 
+
+describe('create() on JSPI with fuel, the stack limit and canonical NaNs accepts no module the engine refuses', () => {
+  // The pipeline-level form of the property above: where the guest's whole module is no longer
+  // compiled, an invalid one must still be refused, as InvalidWasm.
+  test('mutants of a module with something at every edge the rewrite extends', async () => {
+    // Without its start function: a module with one is validated whole (the renaming that takes
+    // the start section out would hide a malformed one), which would leave the skeleton untested.
+    const bytes = await wat(SOURCES[0]!.replace('(start $d)', ''));
+    const [codeStart, codeEnd] = codeSpan(bytes);
+    const prng = new Prng(77);
+    const tally = { accepted: 0, refusedInvalid: 0, refusedOtherwise: 0, invalidAccepted: [] as string[], validRefusedAsInvalid: [] as string[] };
+    // Every code byte nudged by one either way (the mutation that moves an index just past its
+    // range, wherever an index is), then random mutants.
+    const nudged = Array.from({ length: 2 * (codeEnd - codeStart) }, (_, k) => {
+      const m = bytes.slice();
+      const at = codeStart + (k >> 1);
+      m[at] = (m[at]! + (k % 2 === 0 ? 1 : 255)) & 0xff;
+      return m;
+    });
+    const mutants = [...nudged, ...Array.from({ length: 1000 }, () => mutate(bytes, codeStart, codeEnd, prng))];
+    for (const [i, mutant] of mutants.entries()) {
+      const valid = WebAssembly.validate(mutant as Uint8Array<ArrayBuffer>);
+      const created = await VirtualMachinePrototype.create({
+        moduleBytes: mutant,
+        symbols: () => 0,
+        backend: 'jspi',
+        fuel: true,
+        maxStackHeight: 100_000,
+        canonicalizeNaNs: true,
+      }).catch((e: unknown) => e);
+      if (created instanceof VirtualMachinePrototype) {
+        tally.accepted++;
+        if (!valid) tally.invalidAccepted.push(`mutant ${i}: ${Buffer.from(mutant).toString('hex')}`);
+      } else if (created instanceof NewError && created.kind === 'InvalidWasm') {
+        tally.refusedInvalid++;
+        if (valid && /^not a valid WebAssembly module/.test(created.message)) tally.validRefusedAsInvalid.push(`mutant ${i}: ${created.message}`);
+      } else {
+        expect(created).toBeInstanceOf(NewError);
+        tally.refusedOtherwise++;
+      }
+    }
+    console.info(`create() on mutants: ${JSON.stringify({ ...tally, invalidAccepted: tally.invalidAccepted.length, validRefusedAsInvalid: tally.validRefusedAsInvalid.length })}`);
+    expect(tally.invalidAccepted.slice(0, 5)).toEqual([]);
+    expect(tally.validRefusedAsInvalid.slice(0, 5)).toEqual([]);
+    expect(tally.accepted).toBeGreaterThan(50);
+    expect(tally.refusedInvalid).toBeGreaterThan(500);
+  });
+});
