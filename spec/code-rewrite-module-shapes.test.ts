@@ -96,6 +96,10 @@ describe('module shapes', () => {
     for (const options of COMBINATIONS) {
       const names = customSections(rewriteCode(bytes, options).bytes).map((s) => s.name);
       expect(names).toEqual(['name', 'producers']);
+      // `names: false` (the JSPI pipeline: backtraces read the guest's own names) drops the name section only.
+      const dropped = rewriteCode(bytes, { ...options, names: false }).bytes;
+      expect(customSections(dropped).map((s) => s.name)).toEqual(['producers']);
+      expect(WebAssembly.validate(dropped as Uint8Array<ArrayBuffer>)).toBe(true);
     }
   });
 

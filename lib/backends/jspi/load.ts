@@ -137,6 +137,8 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
       // The offset map only for a module with DWARF line tables, as on Asyncify (a few percent of the rewrite).
       rewritten = rewrite.rewriter.rewriteForVm(namedBytes, {
         ...rewrite.options,
+        // Backtraces name frames from the guest's own name section (`sections`): the engine needs none.
+        names: false,
         offsetMap: sections.debugLine !== null,
         ...(rewriteExports ? { exportGlobals: unexported } : {}),
       });
