@@ -178,6 +178,9 @@ describe('the code rewrite never makes an invalid module valid', () => {
     ['a type in call_indirect (fuel adds a type)', { fuel: true }, '(type (func)) (table 1 funcref) (func i64.const 0 i32.const 0 call_indirect (type 1))'],
     ['a function in call (fuel adds $out_of_fuel)', { fuel: true }, '(type (func)) (func i64.const 1 call 1)'],
     ['a function in ref.func (fuel adds $out_of_fuel)', { fuel: true }, '(type (func)) (func ref.func 1 drop)'],
+    ['a label (the stack limit wraps the body in a block)', { maxStackHeight: 1000 }, '(func (block br 2))'],
+    ['a label in br_if', { maxStackHeight: 1000 }, '(func i32.const 0 br_if 1)'],
+    ['a label in br_table', { maxStackHeight: 1000 }, '(func (block i32.const 0 br_table 0 1 2))'],
   ] as const)('%s', async (_, options, fields) => {
     const bytes = (await wat(`(module ${fields})`)) as Uint8Array<ArrayBuffer>;
     expect(WebAssembly.validate(bytes)).toBe(false);

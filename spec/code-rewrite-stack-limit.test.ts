@@ -97,7 +97,7 @@ describe('stack limit: traps at exactly the depth the costs give', () => {
     expect(new Guest(bytes, { rewrite: { maxStackHeight: 43 } }).call('big')).toEqual({ type: 'returned', value: 'n:7' });
   });
 
-  test('the start function is counted (it runs through a thunk too)', async () => {
+  test('the start function is counted (its frame counts itself, as every function does)', async () => {
     const source = (n: number): string => `(module
       (func $rec (param $n i32) (result i32)
         local.get $n i32.eqz if (result i32) i32.const 0 else local.get $n i32.const 1 i32.sub call $rec end)
@@ -114,7 +114,7 @@ describe('stack limit: traps at exactly the depth the costs give', () => {
     );
   });
 
-  test('an export and the same function in a table are one thunk: the same JavaScript function, as in the plain guest', async () => {
+  test('an export and the same function in a table are the same JavaScript function, as in the plain guest', async () => {
     const bytes = await wat(RECURSION.replace('(table 2 funcref)', '(table (export "tbl") 2 funcref)'));
     for (const guest of [new Guest(bytes), new Guest(bytes, { rewrite: { maxStackHeight: 1000 } })]) {
       const table = guest.instance.exports['tbl'] as WebAssembly.Table;
@@ -122,7 +122,7 @@ describe('stack limit: traps at exactly the depth the costs give', () => {
     }
   });
 
-  test('ref.func refers to the thunk: a function put in a table at run time is counted', async () => {
+  test('a function put in a table at run time by ref.func is counted', async () => {
     const bytes = await wat(`(module
       (type $t (func (param i32) (result i32)))
       (table 1 funcref)

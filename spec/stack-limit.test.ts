@@ -74,7 +74,7 @@ describe.each(BACKENDS)('the logical stack limit on %s', (backend) => {
     expect(outcome.trap.message).toMatch(/maxStackHeight \(200 units\)/);
     const frames = outcome.trap.frames;
     expect(frames.length).toBeGreaterThan(2);
-    // Function 2 is $rec in the guest's own index space (two imports first); the rewrite's thunks are left out.
+    // Function 2 is $rec in the guest's own index space (two imports first); the rewrite's imports are left out.
     expect(frames.every((f) => f.functionIndex === 2 || f.functionIndex === 3)).toBe(true);
     expect(frames[0]!.functionIndex).toBe(2);
     expect(frames[0]!.functionName).toBe('rec');

@@ -21,7 +21,8 @@
  * - **the offset map's entries** for the instructions a stack trace can point at (calls and
  *   instructions that may trap, plus the calls the rewrites add), as positions in the new body
  *   and in the guest's module;
- * - **the call sites waiting for a callee's stack cost** (the callee not walked yet).
+ * - **the function's stack cost** (its operand stack's greatest height so far), written into
+ *   its prologue once the body is walked.
  *
  * **Shaped for the JIT.** A rewrite runs once per module, usually as the first work of a
  * process, so most of its time is spent before the engine has optimized it. The walk is
@@ -29,7 +30,7 @@
  * (local and global accesses, constants, numeric instructions, loads and stores: on westend 2.1
  * of its 2.5 million instructions), with one-byte LEB128s read inline, and calls out of line for
  * everything else (`#control`, with the walk's state in fields) and for every rewrite; the
- * sequences a rewrite repeats (a block's charge, a call site's accounting) are built once per
+ * sequences a rewrite repeats (a block's charge, a function's prologue) are built once per
  * module and copied. A large loop with everything in it took twice as long in a fresh process.
  *
  * @module
@@ -56,7 +57,7 @@ import {
   STORE_VALUE_TYPE,
   TRAPS_OR_CALLS,
 } from '../base/instruction-set.js';
-import { ByteWriter, IntList } from './byte-writer.js';
+import { ByteWriter } from './byte-writer.js';
 import {
   BYTES_PER_UNIT,
   ENTRIES_PER_UNIT,
@@ -68,7 +69,7 @@ import {
 import { emitGrowAdjustment, emitShiftBulkOperands, emitSizeAdjustment, shiftedOffset, PAGE_BYTES } from './memory-shift.js';
 import { NAN_RESULT, emitCanonicalize } from './nan-canonicalization.js';
 import { RewriteError } from './rewrite-error.js';
-import { CallSiteTemplate, FRAME_COST, chargedCost } from './stack-limit.js';
+import { FRAME_COST, PrologueTemplate, chargedCost, emitLeave } from './stack-limit.js';
 import { emitStoreGuard } from './unwind-guard.js';
 
 /** What the pass knows of the module, and which rewrites it applies. */
@@ -82,18 +83,22 @@ export interface PassModule {
   readonly importedFunctions: number;
   /** Imports the rewrite adds after the guest's: every defined function's index moves by this. */
   readonly addedImports: number;
-  /**
-   * What `ref.func f` becomes, by guest function index (a thunk with the stack limit), or `null`
-   * when it is `f` moved by {@link addedImports}.
-   */
-  readonly refTargets: Int32Array | null;
   /** `memoryBase`, in pages (0: no shift). */
   readonly memoryPages: number;
   readonly canonicalizeNaNs: boolean;
   /** The fuel counter's global index and `$out_of_fuel`'s function index, or `null`. */
   readonly fuel: { readonly counter: number; readonly helper: number } | null;
-  /** The height global, the limit, the trap import and the cost placeholders' width, or `null`. */
-  readonly stack: { readonly height: number; readonly limit: number; readonly trapImport: number; readonly width: number } | null;
+  /**
+   * The height global, the limit, the trap import, the cost placeholder's width and, by type
+   * index, the block type of a body of that type (its results), or `null`.
+   */
+  readonly stack: {
+    readonly height: number;
+    readonly limit: number;
+    readonly trapImport: number;
+    readonly width: number;
+    readonly bodyTypes: readonly Uint8Array[];
+  } | null;
   /** `guardStoresBelow` (`unwind-guard.ts`): stores with a static offset below it are bounded by it (0: off). */
   readonly guardStoresBelow: number;
   /** The guest's globals, imported and defined: an index past them is refused (the rewrite adds its own after them). */
@@ -175,9 +180,6 @@ export class CodePass {
   tokenAt: Int32Array;
   tokenGuest: Int32Array;
   tokens = 0;
-  /** Call sites of the last function waiting for a cost: position in {@link body}, callee. */
-  readonly patchAt = new IntList(256);
-  readonly patchCallee = new IntList(256);
   /** Types of the scratch locals the last function needs, in local index order. */
   readonly scratchTypes: number[] = [];
   /** What the code walked so far uses beyond the MVP ({@link CODE_OTHER} and its siblings). */
@@ -197,8 +199,8 @@ export class CodePass {
   #fuelCost = 0;
   /** A block's charge, built once (fuel). */
   readonly #charge: ChargeTemplate | null;
-  /** The code around a call, built once (stack limit). */
-  readonly #callSite: CallSiteTemplate | null;
+  /** A function's prologue, built once (stack limit). */
+  readonly #prologue: PrologueTemplate | null;
   /** The sub-opcode of the last `0xfc` instruction. */
   #sub = 0;
   /** The walk's state while {@link #control} runs: nesting depth, operand height and its maximum, unreachable code, the final `end` seen. */
@@ -220,7 +222,7 @@ export class CodePass {
     this.m = module;
     this.#charge = module.fuel === null ? null : new ChargeTemplate(module.fuel.counter, module.fuel.helper);
     const stack = module.stack;
-    this.#callSite = stack === null ? null : new CallSiteTemplate(stack.height, stack.width, stack.limit, stack.trapImport);
+    this.#prologue = stack === null ? null : new PrologueTemplate(stack.height, stack.width, stack.limit, stack.trapImport);
     // About one entry per 10 bytes of code on real runtimes: room for 1 in 4, so that the arrays
     // rarely grow (untouched room costs no memory, only address space).
     const capacity = module.offsets ? Math.max(1 << 16, module.bytes.length >> 2) : 16;
@@ -238,7 +240,7 @@ export class CodePass {
     const w = this.body;
     w.pos = 0;
     // At most one entry per instruction byte, plus the calls the rewrites add (one per charge,
-    // size charge and call site): three per byte is always enough.
+    // size charge and the prologue): three per byte is always enough.
     if (m.offsets && this.tokens + 3 * (end - start) + 16 > this.tokenAt.length) {
       const size = Math.max(this.tokenAt.length * 2, this.tokens + 3 * (end - start) + 16);
       const at = new Int32Array(size);
@@ -248,8 +250,6 @@ export class CodePass {
       this.tokenAt = at;
       this.tokenGuest = guest;
     }
-    this.patchAt.length = 0;
-    this.patchCallee.length = 0;
     this.scratchTypes.length = 0;
     this.#scratchIndex.fill(-1);
     this.#localCount = params + declaredLocals;
@@ -272,6 +272,17 @@ export class CodePass {
     let max = 0;
     let dead = false;
     let p = start;
+    // The stack limit: the prologue (its cost written at the end) and the body's block.
+    const prologue = this.#prologue;
+    let prologueAt = -1;
+    if (prologue !== null) {
+      prologueAt = PrologueTemplate.copy(w, prologue.bytes);
+      if (offsets) this.#token(prologueAt + prologue.trapCall, start);
+      const blockType = m.stack!.bodyTypes[m.functionTypes[index]!]!;
+      w.ensure(1 + blockType.length);
+      w.byte(0x02);
+      for (let k = 0; k < blockType.length; k++) w.byte(blockType[k]!);
+    }
 
     // The hot loop: the instructions that make up 85% of real code (local and global accesses,
     // constants, numeric instructions, loads and stores) are handled here; the others, in
@@ -346,6 +357,15 @@ export class CodePass {
     this.#flush(end);
     const cost = FRAME_COST + this.#localCount + max;
     m.costs[index] = cost;
+    if (prologue !== null) {
+      // The guest's final `end` closed the body's block: the height is taken back, and the function ends.
+      const stack = m.stack!;
+      const charged = chargedCost(cost, stack.limit);
+      w.patchSigned(prologueAt + prologue.cost, charged, stack.width);
+      emitLeave(w, stack.height, charged, 0);
+      w.ensure(1);
+      w.byte(0x0b);
+    }
     return cost;
   }
 
@@ -439,6 +459,7 @@ export class CodePass {
         // br
         const label = leb(bytes, p);
         p = next;
+        if (label > depth) this.#outOfRange(index, 'label', label, at);
         if (label < depth) targeted[depth - label] = true;
         dead = true;
         this.#closeFuel();
@@ -448,6 +469,7 @@ export class CodePass {
         // br_if (its fall-through goes on with the same fuel block)
         const label = leb(bytes, p);
         p = next;
+        if (label > depth) this.#outOfRange(index, 'label', label, at);
         if (label < depth) targeted[depth - label] = true;
         if (!dead) height--;
         break;
@@ -459,6 +481,7 @@ export class CodePass {
         for (let k = 0; k <= count; k++) {
           const label = leb(bytes, p);
           p = next;
+          if (label > depth) this.#outOfRange(index, 'label', label, at);
           if (label < depth) targeted[depth - label] = true;
         }
         dead = true;
@@ -466,6 +489,8 @@ export class CodePass {
         break;
       }
       case 0x0f: // return
+        // With the stack limit, a branch to the body's block instead, where the height is taken back.
+        if (m.stack !== null) this.#branchOut(at, depth);
         dead = true;
         this.#closeFuel();
         break;
@@ -538,7 +563,7 @@ export class CodePass {
         p = next;
         if (target >= m.functionTypes.length) this.#outOfRange(index, 'function', target, at);
         if (!dead && ++height > max) max = height;
-        if (target >= m.importedFunctions && (m.refTargets !== null || m.addedImports > 0)) this.#refFunc(at, p, target);
+        if (target >= m.importedFunctions && m.addedImports > 0) this.#refFunc(at, p, target);
         break;
       }
       case 0xfc:
@@ -560,7 +585,8 @@ export class CodePass {
 
   /**
    * Refuses an index past the guest's own: the module is invalid, and the rewrite could make it
-   * valid (the index would reach a local, global, type or function it adds).
+   * valid (the index would reach a local, global, type or function it adds, or, for a label, the
+   * body's block of the stack limit).
    */
   #outOfRange(index: number, kind: string, value: number, at: number): never {
     throw new RewriteError(`function ${index}: ${kind} ${value} does not exist (at byte ${at})`);
@@ -627,15 +653,24 @@ export class CodePass {
     }
   }
 
-  /** `ref.func target` at `at` (ending at `after`): the target's new index, or its thunk. */
+  /** `ref.func target` at `at` (ending at `after`): the target's new index. */
   #refFunc(at: number, after: number, target: number): void {
-    const m = this.m;
     const w = this.body;
     this.#flush(at);
     w.ensure(6);
     w.byte(0xd2);
-    w.u32(m.refTargets !== null ? m.refTargets[target]! : target + m.addedImports);
+    w.u32(target + this.m.addedImports);
     this.#from = after;
+  }
+
+  /** `return` at `at`, `depth` blocks deep: `br depth`, to the end of the body's block (stack limit). */
+  #branchOut(at: number, depth: number): void {
+    const w = this.body;
+    this.#flush(at);
+    w.ensure(6);
+    w.byte(0x0c);
+    w.u32(depth);
+    this.#from = at + 1;
   }
 
   /** After `memory.size` or `memory.grow` (ending at `after`), under the shift: the guest's view. */
@@ -709,50 +744,19 @@ export class CodePass {
     this.#fuelCost = 0;
   }
 
-  /** A `call` of guest function `callee` at `at` (its immediate ends at `after`). */
+  /** A `call` of guest function `callee` at `at` (its immediate ends at `after`): its new index. */
   #call(at: number, after: number, callee: number): void {
     const m = this.m;
-    if (callee < m.importedFunctions) {
-      if (m.offsets) this.#tokenHere(at);
-      return;
-    }
-    const stack = m.stack;
-    if (stack === null && m.addedImports === 0) {
+    if (callee < m.importedFunctions || m.addedImports === 0) {
       if (m.offsets) this.#tokenHere(at);
       return;
     }
     const w = this.body;
     this.#flush(at);
-    const target = callee + m.addedImports;
-    if (stack === null) {
-      w.ensure(6);
-      if (m.offsets) this.#token(w.pos, at);
-      w.byte(0x10);
-      w.u32(target);
-      this.#from = after;
-      return;
-    }
-    // The enter and leave sequences, the callee's cost written now if it is known (the callee
-    // was walked before), else at the end (code-rewrite.ts patches every call site left).
-    const template = this.#callSite!;
-    const known = m.costs[callee]!;
-    const enter = CallSiteTemplate.copy(w, template.enter) + template.enterCost;
-    if (m.offsets) this.#token(enter - template.enterCost + template.trapCall, at);
     w.ensure(6);
     if (m.offsets) this.#token(w.pos, at);
     w.byte(0x10);
-    w.u32(target);
-    const leave = CallSiteTemplate.copy(w, template.leave) + template.leaveCost;
-    if (known >= 0) {
-      const cost = chargedCost(known, stack.limit);
-      w.patchSigned(enter, cost, template.width);
-      w.patchSigned(leave, cost, template.width);
-    } else {
-      this.patchAt.push(enter);
-      this.patchCallee.push(callee);
-      this.patchAt.push(leave);
-      this.patchCallee.push(callee);
-    }
+    w.u32(callee + m.addedImports);
     this.#from = after;
   }
 }

@@ -27,19 +27,18 @@
  * A module is a list of sections; only the code section is large (westend: 6 MB of its 6.3).
  * The rewriter first reads the small sections (types, imports, function types, exports,
  * elements, globals, start) to learn what the pass needs: the parameter and result counts of
- * every type and function, and which functions the host or a table can reach. Then it writes
- * the new module section by section, in order:
+ * every type and function. Then it writes the new module section by section, in order:
  *
  * ```text
- * type      + (i64) -> ()  [fuel]   + () -> ()  [stack limit]
+ * type      + (i64) -> ()  [fuel]   + () -> ()  [stack limit]   + () -> results, for a body's block where no type is one [stack limit]
  * import    memory limits + K        + i.fuel   [fuel]   + i.stack [stack limit]
- * function  + $out_of_fuel [fuel]    + one thunk per function the host or a table reaches [stack limit]
+ * function  + $out_of_fuel [fuel]
  * memory    limits + K
  * global    + $fuel (mut i64) [fuel] + $height (mut i32) [stack limit]
- * export    functions -> their new index or thunk; + f [fuel], h [stack limit]
- * start     -> its new index or thunk
- * element   functions -> their new index or thunk
- * code      every body through the pass (code-pass.ts), then $out_of_fuel, then the thunks
+ * export    functions -> their new index; + f [fuel], h [stack limit]
+ * start     -> its new index
+ * element   functions -> their new index
+ * code      every body through the pass (code-pass.ts), then $out_of_fuel
  * data      active offsets + K * 64 KiB
  * name      function indices moved; label names dropped (the rewrite adds blocks); or dropped (`names: false`)
  * ```
@@ -56,8 +55,8 @@
  * **The pass** (`code-pass.ts`) decodes every instruction once, copies the unchanged ones in
  * runs, and writes each rewrite before, in place of or after its instruction; see there.
  * Sizes it cannot know in advance are patched afterwards: a fuel block's cost when the block
- * ends, a callee's stack cost once all bodies are walked, each section's size (written as a
- * 5-byte LEB128 so that nothing moves).
+ * ends, a function's stack cost in its own prologue once its body is walked, each section's size
+ * (written as a 5-byte LEB128 so that nothing moves).
  *
  * **Offsets.** Engines give a trap's frames as byte offsets in the module they compiled. The
  * rewriter records, for every instruction a frame can point at (calls, and instructions that may
@@ -97,7 +96,7 @@ import { outOfFuelBody } from './fuel-metering.js';
 import { MAX_TOTAL_PAGES, PAGE_BYTES, shiftedSegmentOffset } from './memory-shift.js';
 import type { FunctionIndexShift } from './function-shift.js';
 import { RewriteError } from './rewrite-error.js';
-import { MAX_LIMIT, chargedCost, costWidth, thunkBody } from './stack-limit.js';
+import { MAX_LIMIT, costWidth } from './stack-limit.js';
 
 export { RewriteError };
 
@@ -185,9 +184,6 @@ export interface StackLimitFacts {
   readonly heightGlobal: number;
   /** The cost of each guest function, by guest function index (imports: 0). */
   readonly costs: Int32Array;
-  /** The index of the first thunk, and the guest function each thunk calls, in order. */
-  readonly firstThunk: number;
-  readonly thunkTargets: Int32Array;
 }
 
 /** The rewritten module and what its user needs to know about it (plain data). */
@@ -226,6 +222,8 @@ interface Layout {
   readonly sections: SectionSpan[];
   readonly typeParams: Int32Array;
   readonly typeResults: Int32Array;
+  /** Where each type's result types are in the input (for a block of the function's results). */
+  readonly typeResultsAt: Int32Array;
   readonly importedFunctions: number;
   readonly importedGlobals: number;
   readonly functionTypes: Int32Array;
@@ -275,9 +273,32 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
 
   // What is added, and where.
   const typeCount = layout.typeParams.length;
+  const guestFunctions = I + defined;
+  // With the stack limit, each body runs inside a block of the function's results, so that its
+  // `return`s and branches to the function's label reach the height's decrease: a function of
+  // several results whose type has parameters needs a type `[] -> results` for it (another type
+  // of the guest's may already be one, else one is added after the others).
+  const firstResultType = typeCount + (fuel ? 1 : 0) + (limit !== null ? 1 : 0);
+  const resultTypesAdded: number[] = [];
+  const bodyTypes: Uint8Array[] = [];
+  if (limit !== null) {
+    const blockType = new ByteWriter(8);
+    for (let f = I; f < guestFunctions; f++) {
+      const t = layout.functionTypes[f]!;
+      if (bodyTypes[t] !== undefined) continue;
+      if (t >= typeCount) throw new RewriteError(`function ${f} has type ${t}, which does not exist`);
+      const results = layout.typeResults[t]!;
+      blockType.pos = 0;
+      blockType.ensure(8);
+      if (results === 0) blockType.byte(0x40);
+      else if (results === 1) blockType.byte(input[layout.typeResultsAt[t]!]!);
+      else blockType.signed(resultsOnlyType(input, layout, t) ?? firstResultType + resultTypesAdded.push(t) - 1);
+      bodyTypes[t] = blockType.buf.slice(0, blockType.pos);
+    }
+  }
   const fuelType = typeCount;
   const voidType = typeCount + (fuel ? 1 : 0);
-  const addedTypes = (fuel ? 1 : 0) + (limit !== null ? 1 : 0);
+  const addedTypes = (fuel ? 1 : 0) + (limit !== null ? 1 : 0) + resultTypesAdded.length;
   const fuelImport = I;
   const stackImport = I + (fuel ? 1 : 0);
   const addedImports = (fuel ? 1 : 0) + (limit !== null ? 1 : 0);
@@ -285,34 +306,10 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   const fuelGlobal = globalCount;
   const heightGlobal = globalCount + (fuel ? 1 : 0);
   const helper = I + addedImports + defined;
-  const firstThunk = helper + (fuel ? 1 : 0);
 
-  // With the stack limit, every function the host or a table can reach goes through a thunk.
-  const guestFunctions = I + defined;
-  let thunkTargets = new Int32Array(0);
-  let refTargets: Int32Array | null = null;
-  if (limit !== null) {
-    const reached = new Uint8Array(guestFunctions);
-    forEachReference(input, layout, (f) => {
-      if (f >= I && f < guestFunctions) reached[f] = 1;
-    });
-    const targets: number[] = [];
-    refTargets = new Int32Array(guestFunctions);
-    for (let f = 0; f < guestFunctions; f++) {
-      if (f < I) {
-        refTargets[f] = f;
-      } else if (reached[f] === 1) {
-        refTargets[f] = firstThunk + targets.length;
-        targets.push(f);
-      } else {
-        refTargets[f] = f + addedImports;
-      }
-    }
-    thunkTargets = Int32Array.from(targets);
-  }
-  const remap = (f: number): number => (f < I ? f : refTargets !== null ? refTargets[f]! : f + addedImports);
-  const remapping = addedImports > 0 || refTargets !== null;
-  // Fuel and the stack limit add blocks (`if`), which renumbers the guest's labels.
+  const remap = (f: number): number => (f < I ? f : f + addedImports);
+  const remapping = addedImports > 0;
+  // Fuel and the stack limit add blocks (`if`, the body's block), which renumbers the guest's labels.
   const blocksAdded = fuel || limit !== null;
 
   const costs = new Int32Array(guestFunctions).fill(-1);
@@ -325,11 +322,10 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     functionTypes: layout.functionTypes,
     importedFunctions: I,
     addedImports,
-    refTargets,
     memoryPages: shiftMemory ? memoryPages : 0,
     canonicalizeNaNs: options.canonicalizeNaNs === true,
     fuel: fuel ? { counter: fuelGlobal, helper } : null,
-    stack: limit === null ? null : { height: heightGlobal, limit, trapImport: stackImport, width },
+    stack: limit === null ? null : { height: heightGlobal, limit, trapImport: stackImport, width, bodyTypes },
     guardStoresBelow: options.guardStoresBelow ?? 0,
     globals: globalCount,
     offsets: options.offsetMap === true,
@@ -338,7 +334,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
 
   // Room for the usual growth (measured on real runtimes), so that the buffer rarely moves: fresh
   // memory costs a page fault per 4 KiB touched, which is most of the rewrite's time on some machines.
-  const growth = 1.05 + (memoryPages > 0 ? 0.15 : 0) + (options.canonicalizeNaNs === true ? 0.05 : 0) + (fuel ? 0.4 : 0) + (limit !== null ? 0.3 : 0);
+  const growth = 1.05 + (memoryPages > 0 ? 0.15 : 0) + (options.canonicalizeNaNs === true ? 0.05 : 0) + (fuel ? 0.4 : 0) + (limit !== null ? 0.05 : 0);
   const out = new ByteWriter(Math.ceil(input.length * growth) + 4096);
   out.append(MODULE_HEADER);
   const section = (id: number, payload: () => void): void => {
@@ -379,8 +375,6 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
 
   // Offset map entries and patches, in new-module positions.
   const offsets = passModule.offsets;
-  const costPatches = new IntList(limit === null ? 4 : 1 << 12);
-  const costCallees = new IntList(limit === null ? 4 : 1 << 12);
   const bodyStarts: number[] = [];
 
   const writeBody = (emit: (w: ByteWriter) => void, scratch: ByteWriter): void => {
@@ -402,7 +396,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       const count = r === null ? 0 : r.u32();
       if (count !== defined) throw new RewriteError(`the code section has ${count} bodies for ${defined} functions`);
       out.ensure(5);
-      out.u32(count + (fuel ? 1 : 0) + thunkTargets.length);
+      out.u32(count + (fuel ? 1 : 0));
       pass = new CodePass(passModule);
       for (let j = 0; j < count; j++) {
         const size = r!.u32();
@@ -441,20 +435,10 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
           bodyTokens.push(firstToken);
           bodyTokens.push(at);
         }
-        for (let k = 0; k < pass.patchAt.length; k++) {
-          costPatches.push(at + pass.patchAt.data[k]!);
-          costCallees.push(pass.patchCallee.data[k]!);
-        }
         r!.pos = end;
       }
       if (r !== null && !r.done) throw new RewriteError('the code section has bytes after its last body');
-      const scratch = new ByteWriter(256);
-      if (fuel) writeBody((w) => outOfFuelBody(w, fuelGlobal, fuelImport), scratch);
-      for (const target of thunkTargets) {
-        const params = layout.typeParams[layout.functionTypes[target]!]!;
-        const cost = chargedCost(costs[target]!, limit!);
-        writeBody((w) => thunkBody(w, target + addedImports, params, cost, heightGlobal, limit!, stackImport), scratch);
-      }
+      if (fuel) writeBody((w) => outOfFuelBody(w, fuelGlobal, fuelImport), new ByteWriter(256));
     });
   };
 
@@ -462,7 +446,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   const needed = new Map<number, () => void>();
   if (addedTypes > 0) needed.set(1, () => section(1, () => writeTypes(null)));
   if (addedImports > 0) needed.set(2, () => section(2, () => writeImports(null)));
-  if (fuel || thunkTargets.length > 0) {
+  if (fuel) {
     needed.set(3, () => section(3, () => writeFunctions(null)));
     needed.set(10, () => writeCode(null));
   }
@@ -484,6 +468,14 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     out.ensure(8);
     if (fuel) out.append([0x60, 1, 0x7e, 0]); // (i64) -> ()
     if (limit !== null) out.append([0x60, 0, 0]); // () -> ()
+    for (const t of resultTypesAdded) {
+      // () -> the results of type t
+      const results = layout.typeResults[t]!;
+      out.ensure(7);
+      out.bytes2(0x60, 0);
+      out.u32(results);
+      out.copy(input, layout.typeResultsAt[t]!, layout.typeResultsAt[t]! + results);
+    }
   };
   const writeImports = (r: BinaryReader | null): void => {
     const count = r === null ? 0 : r.u32();
@@ -520,11 +512,10 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   const writeFunctions = (r: BinaryReader | null): void => {
     const count = r === null ? 0 : r.u32();
     out.ensure(5);
-    out.u32(count + (fuel ? 1 : 0) + thunkTargets.length);
+    out.u32(count + (fuel ? 1 : 0));
     if (r !== null) out.copy(input, r.pos, r.end);
-    out.ensure(5 * (1 + thunkTargets.length));
+    out.ensure(5);
     if (fuel) out.u32(fuelType);
-    for (const target of thunkTargets) out.u32(layout.functionTypes[target]!);
   };
   const writeGlobals = (r: BinaryReader | null): void => {
     const count = r === null ? 0 : r.u32();
@@ -611,7 +602,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
         else section(2, () => writeImports(r));
         break;
       case 3:
-        if (!fuel && thunkTargets.length === 0) copySection(s);
+        if (!fuel) copySection(s);
         else section(3, () => writeFunctions(r));
         break;
       case 5:
@@ -662,16 +653,11 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
   }
   writeMissingBefore(Infinity);
 
-  // Now that every body was walked, every call site gets its callee's cost.
-  for (let k = 0; k < costPatches.length; k++) {
-    out.patchSigned(costPatches.data[k]!, chargedCost(costs[costCallees.data[k]!]!, limit!), width);
-  }
-
   const shift: FunctionIndexShift = {
     guestImports: I,
     addedImports,
     guestFunctions,
-    functions: guestFunctions + addedImports + (fuel ? 1 : 0) + thunkTargets.length,
+    functions: guestFunctions + addedImports + (fuel ? 1 : 0),
   };
   for (let f = I; f < guestFunctions; f++) if (costs[f]! < 0) costs[f] = 0;
   return {
@@ -691,8 +677,6 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
             heightExport: STACK_HEIGHT_EXPORT,
             heightGlobal,
             costs,
-            firstThunk,
-            thunkTargets,
           },
     offsetMap: offsets ? offsetMapOf(pass as CodePass | null, bodyTokens) : null,
     bodyStarts: Uint32Array.from(bodyStarts),
@@ -737,10 +721,27 @@ function signedLeb64(out: ByteWriter, value: bigint): void {
 }
 
 /** Reads the small sections; see {@link Layout}. */
+/**
+ * A type of the guest's with no parameters and the same results as type `t`, which a block of
+ * `t`'s results can name; `null` if there is none.
+ */
+function resultsOnlyType(input: Uint8Array, layout: Layout, t: number): number | null {
+  const count = layout.typeResults[t]!;
+  const at = layout.typeResultsAt[t]!;
+  search: for (let u = 0; u < layout.typeParams.length; u++) {
+    if (layout.typeParams[u] !== 0 || layout.typeResults[u] !== count) continue;
+    const from = layout.typeResultsAt[u]!;
+    for (let k = 0; k < count; k++) if (input[from + k] !== input[at + k]) continue search;
+    return u;
+  }
+  return null;
+}
+
 function readLayout(input: Uint8Array): Layout {
   const sections = splitSections(input);
   const typeParams: number[] = [];
   const typeResults: number[] = [];
+  const typeResultsAt: number[] = [];
   const importTypes: number[] = [];
   const definedTypes: number[] = [];
   let importedGlobals = 0;
@@ -757,6 +758,7 @@ function readLayout(input: Uint8Array): Layout {
           const params = r.u32();
           r.skip(params);
           const results = r.u32();
+          typeResultsAt.push(r.pos);
           r.skip(results);
           typeParams.push(params);
           typeResults.push(results);
@@ -806,6 +808,7 @@ function readLayout(input: Uint8Array): Layout {
     sections,
     typeParams: Int32Array.from(typeParams),
     typeResults: Int32Array.from(typeResults),
+    typeResultsAt: Int32Array.from(typeResultsAt),
     importedFunctions: importTypes.length,
     importedGlobals,
     functionTypes: Int32Array.from([...importTypes, ...definedTypes]),
@@ -817,44 +820,12 @@ function readLayout(input: Uint8Array): Layout {
   };
 }
 
-/** Calls `visit` with every function index the module refers to outside its code: exports, start, elements, global initializers. */
-function forEachReference(input: Uint8Array, layout: Layout, visit: (f: number) => void): void {
-  const sink = new ByteWriter(64);
-  const collect = (f: number): number => {
-    visit(f);
-    return f;
-  };
-  for (const s of layout.sections) {
-    const r = new BinaryReader(input, s.payloadStart, s.end);
-    sink.pos = 0;
-    if (s.id === 7) {
-      for (let i = 0, n = r.u32(); i < n; i++) {
-        r.name();
-        const kind = r.u8();
-        const index = r.u32();
-        if (kind === 0) visit(index);
-      }
-    } else if (s.id === 8) {
-      visit(r.u32());
-    } else if (s.id === 9) {
-      rewriteElements(r, sink, collect, true);
-    } else if (s.id === 6) {
-      for (let i = 0, n = r.u32(); i < n; i++) {
-        r.u8();
-        r.u8();
-        copyConstantExpression(r, sink, collect, true);
-      }
-    }
-  }
-}
-
 /**
  * Copies a constant expression from `r` to `out`, with the function index of every `ref.func`
- * through `remap`. `discard`: do not keep what is written (only visit).
+ * through `remap`.
  */
-function copyConstantExpression(r: BinaryReader, out: ByteWriter, remap: (f: number) => number, discard = false): void {
+function copyConstantExpression(r: BinaryReader, out: ByteWriter, remap: (f: number) => number): void {
   for (;;) {
-    if (discard) out.pos = 0;
     const start = r.pos;
     const op = r.u8();
     if (op === 0xd2) {
@@ -876,12 +847,11 @@ function copyConstantExpression(r: BinaryReader, out: ByteWriter, remap: (f: num
 }
 
 /** The element section's payload with every function index through `remap`. */
-function rewriteElements(r: BinaryReader, out: ByteWriter, remap: (f: number) => number, discard = false): void {
+function rewriteElements(r: BinaryReader, out: ByteWriter, remap: (f: number) => number): void {
   const count = r.u32();
   out.ensure(5);
   out.u32(count);
   for (let i = 0; i < count; i++) {
-    if (discard) out.pos = 0;
     const flags = r.u32();
     out.ensure(5);
     out.u32(flags);
@@ -892,7 +862,7 @@ function rewriteElements(r: BinaryReader, out: ByteWriter, remap: (f: number) =>
         out.ensure(5);
         out.u32(r.u32());
       }
-      copyConstantExpression(r, out, remap, discard);
+      copyConstantExpression(r, out, remap);
     }
     if ((flags & 3) !== 0) {
       // Element kind or reference type.
@@ -903,9 +873,8 @@ function rewriteElements(r: BinaryReader, out: ByteWriter, remap: (f: number) =>
     out.ensure(5);
     out.u32(n);
     for (let k = 0; k < n; k++) {
-      if (discard) out.pos = 0;
       if (expressions) {
-        copyConstantExpression(r, out, remap, discard);
+        copyConstantExpression(r, out, remap);
       } else {
         out.ensure(5);
         out.u32(remap(r.u32()));

@@ -19,25 +19,30 @@
  * ## The counter
  *
  * An appended mutable i32 global (exported as {@link STACK_HEIGHT_EXPORT}) holds the sum of the
- * costs of the guest frames active. Every direct call of a guest function becomes
+ * costs of the guest frames active. Every guest function counts its own frame: its body becomes
  *
  * ```wat
  * global.get $h  i32.const cost(f)  i32.add  global.set $h
  * global.get $h  i32.const LIMIT  i32.gt_u
  * if  call $stack_limit  unreachable  end     ;; an import that throws
- * call f
+ * block (result ...)                          ;; the function's results
+ *   ...the guest's body, each `return` now `br` to this block...
+ * end
  * global.get $h  i32.const cost(f)  i32.sub  global.set $h
  * ```
  *
- * so a call that would take the height past the limit traps before its frame exists: a chain of
- * frames f1 -> ... -> fn runs iff `cost(f1) + ... + cost(fn) <= LIMIT`. Nothing happens at a
- * function's exits (`return`, branches out, the end): the caller takes the cost back after the
- * call returns. The frames the host enters directly are counted by *thunks*: every export, table
- * entry (`call_indirect` targets), `ref.func` and the start function refer to an appended
- * function that does the same around a call of the guest's function, so `call_indirect` itself
- * needs nothing. A callee's cost is only known once its body has been walked, so call sites
- * reserve a fixed-width LEB128 for it and are patched at the end; a cost above `LIMIT` is
- * written as `LIMIT + 1` (such a function can never be called, and traps the same way).
+ * so a call that would take the height past the limit traps as its frame is entered, before any
+ * of the guest's code runs in it: a chain of frames f1 -> ... -> fn runs iff
+ * `cost(f1) + ... + cost(fn) <= LIMIT`. Every way out of the body that is not a trap goes
+ * through the block's end (falling off the end, a branch to the function's label, which is now
+ * the block's, and `return`, made a branch to it), and so through the height's decrease. A frame
+ * is counted however it is entered: by a direct call, `call_indirect`, a table, an export called
+ * by the host, the start function. (A function's cost is only known once its body has been
+ * walked, so the prologue reserves a fixed-width LEB128 for it, patched at the end of the body;
+ * a cost above `LIMIT` is written as `LIMIT + 1`: such a function can never be entered, and
+ * traps the same way.) Counting at the callee rather than around each call site keeps the
+ * output small: one prologue per function instead of the accounting at each of its call sites
+ * (westend: 6,650 functions, 52,000 call sites).
  *
  * The counter is not reset by the rewrite: the VM sets it to 0 before each call it *starts*
  * (after a trap it still holds what it had reached, the refused frame's cost included), and
@@ -51,12 +56,13 @@
  * **everything before the call** it was in, reloads its locals, and re-enters that call, until
  * the import returns the host's value. The counter is a global, which neither saves nor restores.
  *
- * - Unwinding skips the `h -= cost` after each call on the stack: the height keeps counting
- *   every frame that is paused, as it must (they still exist, saved).
- * - Rewinding skips the `h += cost` (and the limit check) before each call it re-enters,
- *   including the export's thunk: nothing is counted twice.
- * - After the resume, each call returns normally, runs its `h -= cost`, and the height falls
- *   back to what it was before that call, as in a run without a pause.
+ * - Unwinding skips the `h -= cost` at the end of each frame on the stack: the height keeps
+ *   counting every frame that is paused, as it must (they still exist, saved).
+ * - Rewinding skips the `h += cost` (and the limit check) at the start of each frame it enters
+ *   again: nothing is counted twice.
+ * - After the resume, each frame returns normally through its end, runs its `h -= cost`, and
+ *   the height falls back to what it was before that frame was entered, as in a run without a
+ *   pause.
  *
  * So at every moment of a paused-and-resumed run the counter equals that of an uninterrupted
  * run at the same point. (This needs the check and the `h += cost` to be plain code, not calls
@@ -77,7 +83,7 @@ export const FRAME_COST = 2;
 /** The largest limit accepted: the height plus one cost must not overflow a u32 (`i32.gt_u`). */
 export const MAX_LIMIT = 0x7fff_ffff;
 
-/** The width of the LEB128 reserved for a callee's cost at a call site: enough for `limit + 1`. */
+/** The width of the LEB128 reserved for a function's cost in its prologue: enough for `limit + 1`. */
 export function costWidth(limit: number): number {
   let n = 1;
   // A signed LEB128 of n bytes holds up to 2^(7n - 1) - 1.
@@ -85,13 +91,13 @@ export function costWidth(limit: number): number {
   return n;
 }
 
-/** The cost a call site charges for a function whose computed cost is `cost`. */
+/** The cost a function's prologue charges when its computed cost is `cost`. */
 export function chargedCost(cost: number, limit: number): number {
   return cost > limit ? limit + 1 : cost;
 }
 
 /**
- * Before a call of a guest function: `h += cost; if (h > limit) trap`. With `cost` negative,
+ * A function's prologue: `h += cost; if (h > limit) trap`. With `cost` negative,
  * the cost is not known yet and a placeholder of `width` bytes is written: returns its position
  * (else -1). The sequence ends with `call $stack_limit  unreachable  end`: its call is at
  * `w.pos - 3 - u32Length(trapImport)` right after.
@@ -120,7 +126,7 @@ export function emitEnter(w: ByteWriter, height: number, cost: number, width: nu
   return placeholder;
 }
 
-/** After a call of a guest function: `h -= cost` (a placeholder if `cost` is negative; returns its position, else -1). */
+/** A function's epilogue: `h -= cost` (a placeholder if `cost` is negative; returns its position, else -1). */
 export function emitLeave(w: ByteWriter, height: number, cost: number, width: number): number {
   w.ensure(24);
   w.byte(0x23); // global.get $h
@@ -136,29 +142,22 @@ export function emitLeave(w: ByteWriter, height: number, cost: number, width: nu
 }
 
 /**
- * The code around a call site, as bytes with the callee's cost left open: the height global,
- * the limit and the trap import are the same for every call of a module, so the two sequences
- * of {@link emitEnter} and {@link emitLeave} are built once, with the cost as a padded LEB128 of
- * `width` bytes, and copied for each call.
+ * A function's prologue (`emitEnter`) as bytes with the function's cost left open: the height
+ * global, the limit and the trap import are the same for every function of a module, so it is
+ * built once, with the cost as a padded LEB128 of `width` bytes, copied at the start of every
+ * body and patched once the body has been walked.
  */
-export class CallSiteTemplate {
-  readonly enter: Uint8Array;
-  readonly leave: Uint8Array;
-  /** Where, in each sequence, the cost goes; where, in `enter`, the `call $stack_limit` is. */
-  readonly enterCost: number;
-  readonly leaveCost: number;
+export class PrologueTemplate {
+  readonly bytes: Uint8Array;
+  /** Where, in the prologue, the cost goes, and where its `call $stack_limit` is. */
+  readonly cost: number;
   readonly trapCall: number;
-  readonly width: number;
 
   constructor(height: number, width: number, limit: number, trapImport: number) {
-    this.width = width;
     const w = new ByteWriter(64);
-    this.enterCost = emitEnter(w, height, -1, width, limit, trapImport);
+    this.cost = emitEnter(w, height, -1, width, limit, trapImport);
     this.trapCall = w.pos - 3 - u32Length(trapImport);
-    this.enter = w.toBytes();
-    w.pos = 0;
-    this.leaveCost = emitLeave(w, height, -1, width);
-    this.leave = w.toBytes();
+    this.bytes = w.toBytes();
   }
 
   /** Copies `sequence` to the end of `w`; returns where it starts. */
@@ -170,25 +169,4 @@ export class CallSiteTemplate {
     w.pos = at + sequence.length;
     return at;
   }
-}
-
-/**
- * The body of the thunk of function `target` (new index), whose type has `params` parameters:
- * the same accounting around `call target`, the arguments passed on. With its (empty) local
- * declarations, as the code section holds it (without the size).
- */
-export function thunkBody(w: ByteWriter, target: number, params: number, cost: number, height: number, limit: number, trapImport: number): void {
-  w.ensure(8);
-  w.byte(0x00); // no locals
-  emitEnter(w, height, cost, 0, limit, trapImport);
-  w.ensure(params * 6 + 16);
-  for (let i = 0; i < params; i++) {
-    w.byte(0x20); // local.get i
-    w.u32(i);
-  }
-  w.byte(0x10); // call target
-  w.u32(target);
-  emitLeave(w, height, cost, 0);
-  w.ensure(1);
-  w.byte(0x0b); // end
 }

@@ -221,8 +221,8 @@ async function loadInstrumented(
     );
   } catch (e) {
     if (e instanceof NewError) throw e;
-    // A reference in a function's code, or (through the stack limit's thunks, which pass every
-    // parameter on) in a function's parameters.
+    // A reference in a function's code, or in a function's parameters (with fuel or the stack
+    // limit, more functions may pause, and a parameter is a local Asyncify must save).
     const holder = scan.referenceFunction ?? (bounds === null ? null : firstReferenceParams(facts.functions));
     if (holder !== null) {
       // Binaryen's Asyncify stops with a fatal error on a reference in an instrumented frame.
