@@ -21,7 +21,7 @@ import { NewError, VirtualMachinePrototype } from '../lib/index.js';
 import { Prng } from '../fuzz/differential/prng.js';
 import { type CodeRewriteOptions, rewriteCode } from '../lib/transform/code-rewrite.js';
 import { RewriteError } from '../lib/transform/rewrite-error.js';
-import { moduleSkeleton } from '../lib/transform/module-skeleton.js';
+import { MAX_MODULE_BYTES, moduleSkeleton, skeletonValid } from '../lib/transform/module-skeleton.js';
 import { wat } from './support/wat.js';
 
 /** Modules with something at every edge the rewrite extends. */
@@ -199,6 +199,15 @@ describe('the code rewrite never makes an invalid module valid', () => {
     expect(WebAssembly.validate(bytes)).toBe(false);
     expect(WebAssembly.validate(moduleSkeleton(bytes))).toBe(true);
     expect(() => rewriteCode(bytes, { fuel: true })).toThrow(RewriteError);
+  });
+
+  test('a module larger than engines compile is never judged by its skeleton (which would hide its size)', async () => {
+    const small = await wat('(module (func))');
+    expect(skeletonValid(small)).toBe(true);
+    // Untouched zero pages: no memory is used.
+    const huge = new Uint8Array(MAX_MODULE_BYTES + 1);
+    huge.set(small);
+    expect(skeletonValid(huge)).toBe(false);
   });
 
   test('bodies must fill the code section exactly', async () => {

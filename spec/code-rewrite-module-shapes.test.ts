@@ -79,7 +79,7 @@ describe('module shapes', () => {
     });
   }
 
-  test('custom sections: kept, except those pointing into the old code', async () => {
+  test('custom sections: kept, except those pointing into the old code (debug information, code annotations)', async () => {
     const module = await wat('(module (func (export "run")))', { names: true });
     const custom = (name: string, payload: number[]): number[] => {
       const nameBytes = [...new TextEncoder().encode(name)];
@@ -92,6 +92,7 @@ describe('module shapes', () => {
       ...custom('.debug_line', [1, 2, 3]),
       ...custom('sourceMappingURL', [1, 0x61]),
       ...custom('external_debug_info', [1, 0x61]),
+      ...custom('metadata.code.branch_hint', [0]),
     ]);
     for (const options of COMBINATIONS) {
       const names = customSections(rewriteCode(bytes, options).bytes).map((s) => s.name);

@@ -75,3 +75,62 @@ describe.each(BACKENDS)('an invalid module with fuel, the stack limit and canoni
     expect((error as NewError).message).toMatch(reason);
   });
 });
+
+describe.each(BACKENDS)('invalid modules whose renamed or rewritten form would be valid, on %s', (backend) => {
+  // Found by review: the renaming rebuilds the import, export and memory sections, the rewrite
+  // shortens indices and drops sections. On JSPI the guest's skeleton is validated instead of its
+  // whole module (transform/module-skeleton.ts): each must still be refused as the engine refuses it.
+  const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'hex'));
+  test.each([
+    // Exports "f", which the fuel counter's export would collide with (so the module is renamed), and a byte after the export section's entries.
+    ['a byte after the exports', '0061736d01000000010401600000030201000503010001070f02066d656d6f7279020001660000000a040102000b', true],
+    // env.a imported twice (renamed), and a byte after the import section's entries.
+    ['a byte after the imports', '0061736d0100000001040160000002120203656e760161000003656e760161000000030201000503010001071002066d656d6f727902000372756e00020a040102000b', false],
+  ] as const)('%s', async (_name, module, bounds) => {
+    const bytes = hex(module);
+    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(false);
+    const options = bounds ? { fuel: true, maxStackHeight: 100_000, canonicalizeNaNs: true } : {};
+    await expect(createOn(backend, { moduleBytes: bytes, symbols: () => 0, ...options })).rejects.toMatchObject({
+      kind: 'InvalidWasm',
+      message: expect.stringMatching(/^not a valid WebAssembly module: .*(shorter|longer) than expected/),
+    });
+  });
+
+  test('a memory maximum past 65,536 pages, which maxMemoryPages would lower', async () => {
+    const bytes = hex('0061736d01000000010401600000030201000506010101f0a204071002066d656d6f727902000372756e00000a040102000b');
+    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(false);
+    await expect(createOn(backend, { moduleBytes: bytes, symbols: () => 0, maxMemoryPages: 100 })).rejects.toMatchObject({
+      kind: 'InvalidWasm',
+      message: expect.stringMatching(/^not a valid WebAssembly module: /),
+    });
+  });
+
+  test('a body larger than engines compile, which the rewrite would shorten (call indices written in five bytes)', async () => {
+    // Two functions of type () -> (); the second calls the first 1,275,722 times, each index padded to five bytes.
+    const calls = 1_275_722;
+    const body = new Uint8Array(1 + 6 * calls + 1);
+    for (let i = 0; i < calls; i++) body.set([0x10, 0x80, 0x80, 0x80, 0x80, 0x00], 1 + 6 * i);
+    body[body.length - 1] = 0x0b;
+    const leb = (n: number): number[] => {
+      const out: number[] = [];
+      do {
+        out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+        n >>>= 7;
+      } while (n > 0);
+      return out;
+    };
+    const head = [...hex('0061736d01000000010401600000030302000005030100010710020372756e0001066d656d6f72790200')];
+    // The code section: two bodies, the first `end` alone, the second the calls.
+    const payloadStart = [2, 0x02, 0x00, 0x0b, ...leb(body.length)];
+    const sectionStart = [10, ...leb(payloadStart.length + body.length), ...payloadStart];
+    const module = new Uint8Array(head.length + sectionStart.length + body.length);
+    module.set(head);
+    module.set(sectionStart, head.length);
+    module.set(body, head.length + sectionStart.length);
+    expect(() => new WebAssembly.Module(module as Uint8Array<ArrayBuffer>)).toThrow(/maximum function size/);
+    await expect(createOn(backend, { moduleBytes: module, symbols: () => 0, fuel: true })).rejects.toMatchObject({
+      kind: 'InvalidWasm',
+      message: expect.stringMatching(/^not a valid WebAssembly module: .*maximum function size/),
+    });
+  });
+});

@@ -23,24 +23,9 @@ import type { FeatureSet } from '../base/feature-set.js';
 import { CODE_BULK_MEMORY, CODE_OTHER, CODE_SATURATING, CODE_SIGN_EXTENSION } from '../transform/code-pass.js';
 import { NewError } from '../base/errors.js';
 import { type CodeRewriteOptions, RewriteError, type RewrittenCode, rewriteCode } from '../transform/code-rewrite.js';
-import { moduleSkeleton } from '../transform/module-skeleton.js';
 
 /**
- * Whether the engine accepts everything of `bytes` but its code and custom sections (its
- * skeleton, `transform/module-skeleton.ts`). With that, the rewrite of an invalid module is
- * refused or invalid itself: the rewritten module's compilation judges the guest's code, and the
- * guest's own bytes need not be compiled as well.
- */
-export function skeletonValid(bytes: Uint8Array): boolean {
-  try {
-    return WebAssembly.validate(moduleSkeleton(bytes));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Rewrites `bytes` (a module whose skeleton the engine accepts, see {@link skeletonValid}) with
+ * Rewrites `bytes` (a module whose skeleton the engine accepts, `transform/module-skeleton.ts`) with
  * `options`. A module the rewriter cannot handle is `NewError('InvalidWasm')` naming why (an
  * invalid one among them: an index past the guest's own); anything else it throws (malformed
  * bytes) is passed on, for the caller to report with the engine's own reason.

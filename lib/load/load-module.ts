@@ -286,12 +286,6 @@ export function mutableGlobalIndices(facts: ModuleFacts): number[] {
   return indices;
 }
 
-/** Whether two exports share a name (the engine then refuses the module). */
-export function hasDuplicateExport(facts: ModuleFacts): boolean {
-  return new Set(facts.exports.map((e) => e.name)).size !== facts.exports.length;
-}
-
-
 /** The fields of {@link BaseComponents} every backend fills the same way, from the checks' results. */
 export type SharedComponents = Pick<
   BaseComponents,

@@ -44,7 +44,8 @@
  * ```
  *
  * and drops the custom sections that point into the old code (`.debug_*`, `sourceMappingURL`,
- * `external_debug_info`: the VM reads the guest's own DWARF, through the offset map).
+ * `external_debug_info`: the VM reads the guest's own DWARF, through the offset map; and the
+ * code annotations, `metadata.code.*`, such as branch hints, whose offsets would be wrong).
  *
  * **Function indices.** The added imports come after the guest's imports, so every function the
  * guest defines moves up by their number ({@link FunctionIndexShift.addedImports}); the guest's
@@ -75,12 +76,14 @@
  * is. Anything the rewriter cannot handle is a {@link RewriteError}.
  *
  * **Invalid input.** The input need not have been validated, only its skeleton
- * (`module-skeleton.ts`: every section but the code and custom ones): the output of an invalid
- * module is then invalid too, or the rewrite refuses it, never valid. The code is the rewriter's
- * to check: what it copies unchanged stays as invalid as it was, and what it adds could only
- * make an index valid that points past the guest's own locals, globals, types or functions (it
- * would reach a scratch local, a counter, an added type or function), so the pass refuses every
- * such index, and bodies that do not fill the code section exactly
+ * (`module-skeleton.ts`: every section but the code, the custom ones and, without a data count
+ * section, the data): the output of an invalid module is then invalid too, or the rewrite refuses
+ * it, never valid. The code is the rewriter's to check: what it copies unchanged stays as invalid
+ * as it was, and what it adds could only make an index valid that points past the guest's own
+ * locals, globals, types, functions or labels (it would reach a scratch local, a counter, an
+ * added type or function, the body's block of the stack limit), so the pass refuses every such
+ * index, bodies that do not fill the code section exactly, and bodies larger than engines
+ * compile (which the rewrite could shorten)
  * (`spec/code-rewrite-invalid-input.test.ts` checks it on mutated modules). The JSPI pipeline
  * relies on it to compile only the rewritten module.
  *
@@ -214,6 +217,12 @@ export interface RewrittenCode {
 
 /** V8's limit on a function's locals, parameters included. */
 const MAX_LOCALS = 50_000;
+/**
+ * The largest function body the engines' JavaScript API compiles (its implementation limits):
+ * a larger one is refused before the rewrite, which could make it smaller (a `call` index
+ * written in five bytes is rewritten in one) and so hide it.
+ */
+const MAX_BODY_BYTES = 7_654_321;
 /** The canonical order of the known sections (by id), custom sections aside. */
 const SECTION_RANK: Readonly<Record<number, number>> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12 };
 
@@ -400,6 +409,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       pass = new CodePass(passModule);
       for (let j = 0; j < count; j++) {
         const size = r!.u32();
+        if (size > MAX_BODY_BYTES) throw new RewriteError(`the body of function ${I + j} is ${size} bytes, more than engines compile (${MAX_BODY_BYTES})`);
         const end = r!.pos + size;
         if (end > r!.end) throw new RewriteError(`the body of function ${I + j} ends past the code section`);
         const groups = r!.u32();
@@ -573,7 +583,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     const r = new BinaryReader(input, s.payloadStart, s.end);
     if (s.id === 0) {
       const name = r.name();
-      if (name.startsWith('.debug_') || name === 'sourceMappingURL' || name === 'external_debug_info') continue;
+      if (name.startsWith('.debug_') || name.startsWith('metadata.code.') || name === 'sourceMappingURL' || name === 'external_debug_info') continue;
       if (name === 'name' && options.names === false) continue;
       if (name === 'name' && (remapping || blocksAdded)) {
         const payload = rewriteNameSection(input, r.pos, s.end, (f) => (f < I ? f : f + addedImports), blocksAdded);

@@ -1,21 +1,30 @@
 /**
  * A module's *skeleton*: the module with every function body replaced by `unreachable`, and its
- * custom sections (and its data, unless a data count section needs it) left out. What the code
- * rewriter needs validated besides the code it walks.
+ * custom sections (and its data, unless a data count section needs it) left out; and whether the
+ * engine accepts it ({@link skeletonValid}). What the JSPI backend has the engine validate of a
+ * guest whose bytes it does not compile as they are.
  *
- * The code rewriter (`code-rewrite.ts`) does not need a valid input to be safe: it must never
- * make an invalid module valid, and for the code it guarantees that itself (every index it could
- * bring into range by what it adds is checked, the bodies must fill the code section exactly, see
- * `code-pass.ts`). For the rest of the module it relies on the engine, through this skeleton:
- * the header, the order and uniqueness of the sections, the types, imports, functions, tables,
- * memories, globals, exports, start and elements are the guest's own bytes, and the skeleton's
- * code section keeps the guest's number of bodies in the guest's place. Validating it costs
- * microseconds and copies tens of kilobytes, where validating the whole module costs the engine a
- * copy of it (westend: 6.3 MB, about 20 ms on the main thread) and a full validation.
+ * The JSPI pipeline compiles other bytes than the guest's own where it renames the module's
+ * imports and exports (`rename.ts`) or rewrites its code (`code-rewrite.ts`), and neither makes
+ * an invalid module valid given a valid skeleton: the renaming rebuilds only sections the
+ * skeleton holds as the guest wrote them (imports, exports, memory, start) and copies the rest,
+ * the code unchanged; the rewrite copies what it does not change and refuses every index its
+ * additions could bring into range, and bodies that do not fill the code section exactly (see
+ * there). The engine then judges the guest's code in the compiled module, and the rest here: the
+ * header, the order and uniqueness of the sections, the types, imports, functions, tables,
+ * memories, globals, exports, start and elements, as the guest wrote them, and a code section of
+ * the guest's number of bodies in the guest's place. Validating it costs microseconds and copies
+ * tens of kilobytes, where validating the whole module costs the engine a copy of it (westend:
+ * 6.3 MB, about 20 ms on the main thread) and a second full validation.
  *
- * What the skeleton leaves out is still validated, in the rewritten module: custom sections are
- * copied (or dropped: debug sections; or rewritten: the name section, which engines do not
- * validate), the data section is copied unchanged.
+ * What the skeleton leaves out is judged elsewhere: the data section is compiled as it is (both
+ * passes copy it; what they add cannot make it valid: a segment's offset may read only an
+ * immutable global, and the globals the rewrite adds are mutable), as are the custom sections
+ * the passes keep; the names of those the rewrite
+ * drops (debug sections, and the name section for the JSPI backend) are read strictly by the
+ * rewriter. Two limits of the engines' JavaScript API could still be hidden by a pass that
+ * shortens the module (dropped sections, shorter names and indices): the size of a module, which
+ * {@link skeletonValid} checks itself, and the size of a function body, which the rewrite checks.
  *
  * @module
  */
@@ -28,6 +37,21 @@ const DATA = 11;
 const DATA_COUNT = 12;
 /** A body of no locals and `unreachable end`: valid for any function type. */
 const STUB_BODY = [3, 0x00, 0x00, 0x0b];
+/** The largest module the engines' JavaScript API compiles (its implementation limits: 1 GiB). */
+export const MAX_MODULE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Whether the engine accepts the skeleton of `bytes` (see the module documentation); `false` too
+ * for a module larger than {@link MAX_MODULE_BYTES}, which a shorter compiled module would hide.
+ */
+export function skeletonValid(bytes: Uint8Array): boolean {
+  if (bytes.length > MAX_MODULE_BYTES) return false;
+  try {
+    return WebAssembly.validate(moduleSkeleton(bytes));
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The skeleton of `bytes` (see the module documentation). Throws `BinaryFormatError` if the

@@ -20,7 +20,6 @@ import {
   applyRulesAndResolve,
   checkFeatures,
   engineExplanationAsync,
-  hasDuplicateExport,
   looksLikeText,
   mutableGlobalIndices,
   refuseInvalid,
@@ -29,6 +28,7 @@ import {
 import { type ModuleFacts, readModuleFacts } from '../../load/module-facts.js';
 import { globalExportName } from '../../transform/abi.js';
 import { importNow } from '../../load/import-now.js';
+import { skeletonValid } from '../../transform/module-skeleton.js';
 import { renameImportsAndExports } from '../../transform/rename.js';
 
 /**
@@ -99,6 +99,16 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
     !renamedAnyway &&
     !unexported.some((index) => facts!.exports.some((e) => e.name === globalExportName(index)));
   const renamed = facts !== null && !rewriteExports && (renamedAnyway || unexported.length > 0);
+  // The engine is to compile other bytes than the guest's own (renamed, rewritten, or both), and
+  // neither pass may make an invalid module valid: the renaming rebuilds only the sections its
+  // skeleton holds (imports, exports, memory, start), and the rewrite keeps invalid code invalid
+  // (`transform/code-rewrite.ts`). So the engine judges the guest's skeleton here (all but its
+  // code: tens of kilobytes) and its code in the compiled module, rather than compiling the
+  // guest's whole module as well (a copy of it on this thread, 20 ms for westend, and a second
+  // validation on the engine's). A skeleton it refuses is explained by the guest's own bytes.
+  if ((renamed || rewrite !== null) && facts !== null && !skeletonValid(bytes)) {
+    refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
+  }
   const namedBytes = renamed
     ? renameImportsAndExports(bytes, {
         exportDefinedMemory: facts!.memories[0]?.imported === false,
@@ -124,16 +134,9 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   } catch (e) {
     sectionsFailure = e;
   }
-  // The rewrite never makes an invalid module valid as long as everything but the code is valid
-  // (`transform/module-skeleton.ts`; the code it checks itself): so the engine judges the
-  // guest's skeleton now, tens of kilobytes, and the guest's code in the rewritten module, rather
-  // than compiling the guest's whole module as well (a copy of it on this thread, 20 ms for
-  // westend, and a second validation on the engine's). A skeleton the engine refuses skips the
-  // rewrite: the guest's own bytes are then compiled, for the engine's explanation.
   if (rewrite !== null && facts !== null) {
     try {
       if (sections === null) throw sectionsFailure;
-      if (!rewrite.rewriter.skeletonValid(namedBytes)) throw new NewError('InvalidWasm', 'not a valid WebAssembly module');
       // The offset map only for a module with DWARF line tables, as on Asyncify (a few percent of the rewrite).
       rewritten = rewrite.rewriter.rewriteForVm(namedBytes, {
         ...rewrite.options,
@@ -148,13 +151,6 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
     }
   }
   const engineBytes = rewritten?.bytes ?? namedBytes;
-  // Renaming would hide two exports of one name (they become e0 and e1), which makes a module
-  // invalid, and taking the start section out would hide a malformed or mistyped start
-  // function: such modules are judged by the engine on the guest's own bytes. (The engine copies
-  // the bytes when the compilation starts, before the first await.)
-  if (renamed && (hasDuplicateExport(facts!) || (facts!.hasStart && !WebAssembly.validate(bytes)))) {
-    refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
-  }
   const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
     (module) => ({ module, error: null }),
     (error: unknown) => ({ module: null, error }),
