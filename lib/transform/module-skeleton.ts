@@ -8,7 +8,8 @@
  * imports and exports (`rename.ts`) or rewrites its code (`code-rewrite.ts`), and neither makes
  * an invalid module valid given a valid skeleton: the renaming rebuilds only sections the
  * skeleton holds as the guest wrote them (imports, exports, memory, start) and copies the rest,
- * the code unchanged; the rewrite copies what it does not change and refuses every index its
+ * the code unchanged (but for a start function, which it exports, so declares: a `ref.func` of
+ * it would become valid, so such a module is validated whole); the rewrite copies what it does not change and refuses every index its
  * additions could bring into range, and bodies that do not fill the code section exactly (see
  * there). The engine then judges the guest's code in the compiled module, and the rest here: the
  * header, the order and uniqueness of the sections, the types, imports, functions, tables,

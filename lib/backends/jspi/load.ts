@@ -106,7 +106,10 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
   // code: tens of kilobytes) and its code in the compiled module, rather than compiling the
   // guest's whole module as well (a copy of it on this thread, 20 ms for westend, and a second
   // validation on the engine's). A skeleton it refuses is explained by the guest's own bytes.
-  if ((renamed || rewrite !== null) && facts !== null && !skeletonValid(bytes)) {
+  // One exception: the renaming exports a start function, which declares it, and a `ref.func` of
+  // an undeclared function is invalid: a renamed module with a start function is judged whole.
+  const judgedWhole = renamed && facts!.hasStart;
+  if ((renamed || rewrite !== null) && facts !== null && !(judgedWhole ? WebAssembly.validate(bytes) : skeletonValid(bytes))) {
     refuseInvalid(looksLikeText(bytes), await engineExplanationAsync(bytes));
   }
   const namedBytes = renamed
