@@ -135,6 +135,20 @@ export class ByteWriter {
     this.pos += count;
   }
 
+  /**
+   * Appends a short sequence (a template the rewrites copy at every use: a block's charge, a
+   * function's prologue) byte by byte, which is faster than a `set` for a few dozen bytes, and
+   * returns where it starts.
+   */
+  template(sequence: Uint8Array): number {
+    this.ensure(sequence.length);
+    const at = this.pos;
+    const buf = this.buf;
+    for (let i = 0; i < sequence.length; i++) buf[at + i] = sequence[i]!;
+    this.pos = at + sequence.length;
+    return at;
+  }
+
   /** Appends every byte of `data`. */
   append(data: Uint8Array | readonly number[]): void {
     this.ensure(data.length);

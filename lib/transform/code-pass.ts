@@ -276,7 +276,7 @@ export class CodePass {
     const prologue = this.#prologue;
     let prologueAt = -1;
     if (prologue !== null) {
-      prologueAt = PrologueTemplate.copy(w, prologue.bytes);
+      prologueAt = w.template(prologue.bytes);
       if (offsets) this.#token(prologueAt + prologue.trapCall, start);
       const blockType = m.stack!.bodyTypes[m.functionTypes[index]!]!;
       w.ensure(1 + blockType.length);
@@ -362,7 +362,7 @@ export class CodePass {
       const stack = m.stack!;
       const charged = chargedCost(cost, stack.limit);
       w.patchSigned(prologueAt + prologue.cost, charged, stack.width);
-      emitLeave(w, stack.height, charged, 0);
+      emitLeave(w, stack.height, charged);
       w.ensure(1);
       w.byte(0x0b);
     }

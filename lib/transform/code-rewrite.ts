@@ -382,7 +382,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
     };
   };
 
-  // Offset map entries and patches, in new-module positions.
+  // Where each body starts, and the offset map's entries, in new-module positions.
   const offsets = passModule.offsets;
   const bodyStarts: number[] = [];
 
@@ -586,7 +586,7 @@ export function rewriteCode(input: Uint8Array, options: CodeRewriteOptions): Rew
       if (name.startsWith('.debug_') || name.startsWith('metadata.code.') || name === 'sourceMappingURL' || name === 'external_debug_info') continue;
       if (name === 'name' && options.names === false) continue;
       if (name === 'name' && (remapping || blocksAdded)) {
-        const payload = rewriteNameSection(input, r.pos, s.end, (f) => (f < I ? f : f + addedImports), blocksAdded);
+        const payload = rewriteNameSection(input, r.pos, s.end, remap, blocksAdded);
         if (payload !== null) {
           section(0, () => {
             out.append([4, 0x6e, 0x61, 0x6d, 0x65]); // "name"
@@ -730,7 +730,6 @@ function signedLeb64(out: ByteWriter, value: bigint): void {
   }
 }
 
-/** Reads the small sections; see {@link Layout}. */
 /**
  * A type of the guest's with no parameters and the same results as type `t`, which a block of
  * `t`'s results can name; `null` if there is none.
@@ -747,6 +746,7 @@ function resultsOnlyType(input: Uint8Array, layout: Layout, t: number): number |
   return null;
 }
 
+/** Reads the small sections; see {@link Layout}. */
 function readLayout(input: Uint8Array): Layout {
   const sections = splitSections(input);
   const typeParams: number[] = [];

@@ -143,13 +143,7 @@ export class ChargeTemplate {
 
   /** Writes a charge at the end of `w`; returns where it starts. */
   emit(w: ByteWriter): number {
-    const template = this.bytes;
-    w.ensure(template.length);
-    const at = w.pos;
-    const buf = w.buf;
-    for (let i = 0; i < template.length; i++) buf[at + i] = template[i]!;
-    w.pos = at + template.length;
-    return at;
+    return w.template(this.bytes);
   }
 
   /** Writes `cost` (at most {@link MAX_BLOCK_COST}) into the charge written at `at`. */

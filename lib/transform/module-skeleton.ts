@@ -8,24 +8,25 @@
  * imports and exports (`rename.ts`) or rewrites its code (`code-rewrite.ts`), and neither makes
  * an invalid module valid given a valid skeleton: the renaming rebuilds only sections the
  * skeleton holds as the guest wrote them (imports, exports, memory, start) and copies the rest,
- * the code unchanged (but for a start function, which it exports, so declares: a `ref.func` of
- * it would become valid, so such a module is validated whole); the rewrite copies what it does not change and refuses every index its
- * additions could bring into range, and bodies that do not fill the code section exactly (see
- * there). The engine then judges the guest's code in the compiled module, and the rest here: the
- * header, the order and uniqueness of the sections, the types, imports, functions, tables,
- * memories, globals, exports, start and elements, as the guest wrote them, and a code section of
- * the guest's number of bodies in the guest's place. Validating it costs microseconds and copies
- * tens of kilobytes, where validating the whole module costs the engine a copy of it (westend:
- * 6.3 MB, about 20 ms on the main thread) and a second full validation.
+ * the code unchanged (but it exports a start function, which declares it, so that a `ref.func`
+ * of it would become valid: such a module is validated whole); the rewrite copies what it does
+ * not change and refuses every index its additions could bring into range, and bodies that do
+ * not fill the code section exactly (see there). The engine then judges the guest's code in the
+ * compiled module, and the rest here: the header, the order and uniqueness of the sections, the
+ * types, imports, functions, tables, memories, globals, exports, start and elements, as the
+ * guest wrote them, and a code section of the guest's number of bodies in the guest's place.
+ * Validating it costs microseconds and copies tens of kilobytes, where validating the whole
+ * module costs the engine a copy of it (westend: 6.3 MB, about 20 ms on the main thread) and a
+ * second full validation.
  *
  * What the skeleton leaves out is judged elsewhere: the data section is compiled as it is (both
  * passes copy it; what they add cannot make it valid: a segment's offset may read only an
  * immutable global, and the globals the rewrite adds are mutable), as are the custom sections
- * the passes keep; the names of those the rewrite
- * drops (debug sections, and the name section for the JSPI backend) are read strictly by the
- * rewriter. Two limits of the engines' JavaScript API could still be hidden by a pass that
- * shortens the module (dropped sections, shorter names and indices): the size of a module, which
- * {@link skeletonValid} checks itself, and the size of a function body, which the rewrite checks.
+ * the passes keep; the names of those the rewrite drops (debug sections, and the name section
+ * for the JSPI backend) are read strictly by the rewriter. Two limits of the engines' JavaScript
+ * API could still be hidden by a pass that shortens the module (dropped sections, shorter names
+ * and indices): the size of a module, which {@link skeletonValid} checks itself, and the size of
+ * a function body, which the rewrite checks.
  *
  * @module
  */

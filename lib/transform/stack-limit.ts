@@ -97,19 +97,17 @@ export function chargedCost(cost: number, limit: number): number {
 }
 
 /**
- * A function's prologue: `h += cost; if (h > limit) trap`. With `cost` negative,
- * the cost is not known yet and a placeholder of `width` bytes is written: returns its position
- * (else -1). The sequence ends with `call $stack_limit  unreachable  end`: its call is at
- * `w.pos - 3 - u32Length(trapImport)` right after.
+ * A function's prologue: `h += cost; if (h > limit) trap`, the cost not known yet: a placeholder
+ * of `width` bytes is written, and its position returned. The sequence ends with
+ * `call $stack_limit  unreachable  end`: its call is at `w.pos - 3 - u32Length(trapImport)` right
+ * after.
  */
-export function emitEnter(w: ByteWriter, height: number, cost: number, width: number, limit: number, trapImport: number): number {
+export function emitEnter(w: ByteWriter, height: number, width: number, limit: number, trapImport: number): number {
   w.ensure(48);
   w.byte(0x23); // global.get $h
   w.u32(height);
   w.byte(0x41); // i32.const cost
-  let placeholder = -1;
-  if (cost < 0) placeholder = w.paddedSigned(0, width);
-  else w.signed(cost);
+  const placeholder = w.paddedSigned(0, width);
   w.byte(0x6a); // i32.add
   w.byte(0x24); // global.set $h
   w.u32(height);
@@ -126,19 +124,16 @@ export function emitEnter(w: ByteWriter, height: number, cost: number, width: nu
   return placeholder;
 }
 
-/** A function's epilogue: `h -= cost` (a placeholder if `cost` is negative; returns its position, else -1). */
-export function emitLeave(w: ByteWriter, height: number, cost: number, width: number): number {
+/** A function's epilogue: `h -= cost`. */
+export function emitLeave(w: ByteWriter, height: number, cost: number): void {
   w.ensure(24);
   w.byte(0x23); // global.get $h
   w.u32(height);
   w.byte(0x41); // i32.const cost
-  let placeholder = -1;
-  if (cost < 0) placeholder = w.paddedSigned(0, width);
-  else w.signed(cost);
+  w.signed(cost);
   w.byte(0x6b); // i32.sub
   w.byte(0x24); // global.set $h
   w.u32(height);
-  return placeholder;
 }
 
 /**
@@ -155,18 +150,8 @@ export class PrologueTemplate {
 
   constructor(height: number, width: number, limit: number, trapImport: number) {
     const w = new ByteWriter(64);
-    this.cost = emitEnter(w, height, -1, width, limit, trapImport);
+    this.cost = emitEnter(w, height, width, limit, trapImport);
     this.trapCall = w.pos - 3 - u32Length(trapImport);
     this.bytes = w.toBytes();
-  }
-
-  /** Copies `sequence` to the end of `w`; returns where it starts. */
-  static copy(w: ByteWriter, sequence: Uint8Array): number {
-    w.ensure(sequence.length);
-    const at = w.pos;
-    const buf = w.buf;
-    for (let i = 0; i < sequence.length; i++) buf[at + i] = sequence[i]!;
-    w.pos = at + sequence.length;
-    return at;
   }
 }

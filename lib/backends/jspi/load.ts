@@ -154,10 +154,7 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
     }
   }
   const engineBytes = rewritten?.bytes ?? namedBytes;
-  const compiling = WebAssembly.compile(engineBytes as Uint8Array<ArrayBuffer>).then(
-    (module) => ({ module, error: null }),
-    (error: unknown) => ({ module: null, error }),
-  );
+  const compiling = compileOutcome(engineBytes);
   let scanFailure: unknown = null;
   let scan: Validation | null = null;
   try {
@@ -186,14 +183,11 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
       // Either the guest's module is invalid (the rewrite kept it so) or the rewriter erred: the
       // guest's own bytes tell which, and explain the first. (This is the one read of the
       // caller's bytes after an await: were they changed meanwhile, only the message is affected.)
-      const guestError = await WebAssembly.compile(namedBytes as Uint8Array<ArrayBuffer>).then(
-        () => null,
-        (error: unknown) => error,
-      );
-      if (guestError === null) {
+      const guest = await compileOutcome(namedBytes);
+      if (guest.module !== null) {
         throw new NewError('InvalidWasm', `the rewritten module does not compile: ${describeThrown(compiled.error)}`, { cause: compiled.error });
       }
-      refuseInvalid(text, describeThrown(guestError));
+      refuseInvalid(text, describeThrown(guest.error));
     }
     refuseInvalid(text, describeThrown(compiled.error));
   }
@@ -242,6 +236,14 @@ async function loadJspiWith(config: ResolvedConfig, progress: ProgressReporter, 
     reservedPages: 0,
     asyncifyStack: null,
   };
+}
+
+/** The engine's compilation of `bytes`: the module, or the error it refused them with. */
+function compileOutcome(bytes: Uint8Array): Promise<{ module: WebAssembly.Module; error: null } | { module: null; error: unknown }> {
+  return WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>).then(
+    (module) => ({ module, error: null }),
+    (error: unknown) => ({ module: null, error }),
+  );
 }
 
 /**
