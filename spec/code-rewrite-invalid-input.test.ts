@@ -17,6 +17,7 @@
  * 22 and 36 mutants made valid, the last 3 invalid modules accepted.)
  */
 import { Generator } from '../fuzz/differential/index.js';
+import { splitSections } from '../lib/base/binary-reader.js';
 import { NewError, VirtualMachinePrototype } from '../lib/index.js';
 import { Prng } from '../fuzz/differential/prng.js';
 import { type CodeRewriteOptions, rewriteCode } from '../lib/transform/code-rewrite.js';
@@ -108,19 +109,8 @@ function mutate(bytes: Uint8Array, codeStart: number, codeEnd: number, prng: Prn
 
 /** Where the code section's payload lies (or the whole module, if it has none). */
 function codeSpan(bytes: Uint8Array): [number, number] {
-  let p = 8;
-  while (p < bytes.length) {
-    const id = bytes[p++]!;
-    let size = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[p++]!;
-      size += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-    }
-    if (id === 10) return [p, p + size];
-    p += size;
-  }
-  return [8, bytes.length];
+  const code = splitSections(bytes).find((s) => s.id === 10);
+  return code === undefined ? [8, bytes.length] : [code.payloadStart, code.end];
 }
 
 interface Tally {

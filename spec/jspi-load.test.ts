@@ -3,6 +3,7 @@
  * the guest's bytes as they are unless their names cannot serve, and then renames them. Both
  * paths must refuse exactly what the Asyncify path refuses and run the same.
  */
+import { writeU32 } from '../lib/base/binary-reader.js';
 import { NewError, runToCompletion, WasmValue } from '../lib/index.js';
 import { BACKENDS, createOn } from './support/backends.js';
 import { wat } from './support/wat.js';
@@ -113,10 +114,7 @@ describe.each(BACKENDS)('invalid modules whose renamed or rewritten form would b
     body[body.length - 1] = 0x0b;
     const leb = (n: number): number[] => {
       const out: number[] = [];
-      do {
-        out.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
-        n >>>= 7;
-      } while (n > 0);
+      writeU32(out, n);
       return out;
     };
     const head = [...hex('0061736d01000000010401600000030302000005030100010710020372756e0001066d656d6f72790200')];
