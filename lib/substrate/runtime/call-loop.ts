@@ -40,7 +40,7 @@
  */
 
 import { isPromiseLike } from '../../base/promise-like.js';
-import { type CompletedOutcome, type Interrupt, RunError, UsageError, type VirtualMachine, type WasmValue, runToCompletion } from '../../index.js';
+import { type CompletedOutcome, type Interrupt, RunError, type VirtualMachine, type WasmValue, runToCompletion } from '../../index.js';
 import type { AllocationStats } from '../heap/allocator.js';
 import type { CallContext, TransactionIndexOperation } from '../call/context.js';
 import { RuntimeCallError, hostFunctionFailed } from '../errors.js';
@@ -283,7 +283,7 @@ export async function driveSuspendableCall(
     pauses,
     heap: context.allocator.stats(),
     durationMs: performance.now() - started,
-    fuelConsumed: fuelConsumedOf(vm),
+    fuelConsumed: vm._fuelConsumedOrNull(),
     waitingMs: clock.waitingMs,
   };
   return { type: 'finished', result };
@@ -403,12 +403,3 @@ function abortable<T>(promise: PromiseLike<T>, signal: AbortSignal | undefined, 
   });
 }
 
-/** The fuel `vm`'s call consumed, or `null` for a runtime without fuel. */
-function fuelConsumedOf(vm: VirtualMachine): bigint | null {
-  try {
-    return vm.fuelConsumed;
-  } catch (e) {
-    if (e instanceof UsageError && e.kind === 'FuelNotEnabled') return null;
-    throw e;
-  }
-}
