@@ -24,8 +24,8 @@
  * module, from the first instance, before any guest code runs (a start function is not run at
  * instantiation but as the first call, see `VmConfig.startFunction`):
  *
- * - its memory: the whole initial memory (data segments and zeros), copied back over the
- *   memory (the guest's part of it: pages reserved below it for a paused stack are not the
+ * - its memory: the whole initial memory (data segments and zeros), written back over the
+ *   memory (its runs of zeros filled, the rest copied: `memory-image.ts`) (the guest's part of it: pages reserved below it for a paused stack are not the
  *   guest's to see, and a paused stack left there is never read again); only while the memory has its initial size, since a memory cannot shrink (a grown
  *   memory means a new instance) and only up to {@link RESET_IMAGE_LIMIT} bytes. With
  *   `VmConfig.reuseGrownMemory`, a memory grown by up to {@link REUSE_GROWN_MEMORY_LIMIT} bytes
@@ -72,6 +72,7 @@ import type { CallDriver } from '../backends/call-driver.js';
 import { CallJournal } from './call-journal.js';
 import { GuestMemory, realMemoryLimits } from './guest-memory.js';
 import { inlineImportFunction, inGuestCode } from './inline-imports.js';
+import { MemoryImage } from './memory-image.js';
 import { StackLimitExceeded } from './traps.js';
 
 /** The value an import returns while unwinding: discarded, but it must have the right JS type. */
@@ -104,8 +105,8 @@ export const REUSE_GROWN_MEMORY_LIMIT = 32 * 1024 * 1024;
 
 /** What every fresh instance of a module holds; see the module documentation. */
 interface FreshState {
-  /** The initial memory's bytes, or `null` for a module without memory. */
-  readonly memory: Uint8Array | null;
+  /** The initial memory, or `null` for a module without memory. */
+  readonly memory: MemoryImage | null;
   /** The value of each of `BaseComponents.mutableGlobals`. */
   readonly globals: readonly unknown[];
 }
@@ -174,7 +175,7 @@ export class LiveInstance {
     if (this.memory.present) {
       // The guest's part only: the pages reserved below it (a paused stack's) are not the guest's to see.
       const view = this.memory.guestBytes();
-      view.set(fresh.memory!);
+      fresh.memory!.restore(view);
       // Only with reuseGrownMemory (see resettable): the grown part, zeroed as in a new memory.
       if (view.length > fresh.memory!.length) view.fill(0, fresh.memory!.length);
     }
@@ -224,7 +225,7 @@ export class LiveInstance {
   #capture(): FreshState | null {
     if (this.memory.memorySize() * PAGE_SIZE > RESET_IMAGE_LIMIT) return null;
     return {
-      memory: this.memory.present ? this.memory.guestBytes().slice() : null,
+      memory: this.memory.present ? new MemoryImage(this.memory.guestBytes().slice()) : null,
       globals: this.#globals.map((global) => global.value as unknown),
     };
   }
