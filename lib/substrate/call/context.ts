@@ -82,8 +82,13 @@ export interface CallContext extends CallSettings {}
 
 /** The per-call state seen by host functions; see the module documentation. */
 export class CallContext {
-  /** Host calls so far, by import slot (the import's position among the runtime's function imports). */
-  readonly counts: Uint32Array;
+  /**
+   * Host calls so far, by import slot (the import's position among the runtime's function
+   * imports). A plain array: a typed array here was a buffer outside the JavaScript heap made and
+   * freed by every call, and freeing those is work for the engine's helper threads (about 1 µs a
+   * buffer, measured in a pool's workers).
+   */
+  readonly counts: number[];
   /** The call's writes and its open storage transactions (replaced only by {@link importState}). */
   overlay = new StorageOverlay();
   /** Between `ext_crypto_start_batch_verify` and `finish`: whether every signature so far was valid; else `null`. */
@@ -96,7 +101,7 @@ export class CallContext {
 
   constructor(settings: CallSettings) {
     Object.assign(this, settings);
-    this.counts = new Uint32Array(settings.importCount);
+    this.counts = new Array<number>(settings.importCount).fill(0);
   }
 
   /**
@@ -129,7 +134,8 @@ export class CallContext {
       throw new RangeError(`bad call state: ${what}`);
     };
     const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= 0xffff_ffff;
-    if (!Array.isArray(state.counts) || state.counts.length !== this.counts.length || !state.counts.every(isCount)) bad('counts');
+    const isTally = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+    if (!Array.isArray(state.counts) || state.counts.length !== this.counts.length || !state.counts.every(isTally)) bad('counts');
     if (state.batchVerification !== null && typeof state.batchVerification !== 'boolean') bad('batch verification');
     if (!Array.isArray(state.transactionIndex) || !Array.isArray(state.storageReads)) bad('shape');
     const transactionIndex = state.transactionIndex.map((op): TransactionIndexOperation => {
@@ -146,7 +152,7 @@ export class CallContext {
     });
     const overlay = StorageOverlay.importState(state.overlay);
     this.allocator.importState(state.allocator);
-    this.counts.set(state.counts);
+    for (let slot = 0; slot < this.counts.length; slot++) this.counts[slot] = state.counts[slot]!;
     this.overlay = overlay;
     this.batchVerification = state.batchVerification;
     this.transactionIndex.length = 0;
