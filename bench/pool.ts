@@ -187,7 +187,10 @@ export async function benchPool(
         // the JavaScript JIT and the runtime's by the engine's tier-up, both on background
         // threads. A short warm-up leaves that work to the measured rounds, where it takes the
         // second core from a second worker: 2 workers measured 1.5x of one after 100 warm-up
-        // calls of Core_version, 2x after 5,000.
+        // calls of Core_version. The engine keeps optimising for tens of thousands of calls:
+        // westend's Core_version in a loop on one thread took 36 µs a call after 10,000 calls
+        // (the engine's helper threads busy a tenth of the time), 26 µs from 45,000 on (helpers
+        // idle); so 50,000 of each short call per worker.
         for (const [entryPoint, count] of Object.entries(options.warmUp)) for (const [size, pool] of pools) await batch(pool, entryPoint, count * size);
         for (let round = 0; round < options.rounds; round++) {
           for (const kind of STEADY_CONTROLS) await measureControl(kind);

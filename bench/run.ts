@@ -160,7 +160,7 @@ if (wanted('pool')) {
       rounds: quick ? 2 : 9,
       batches: { Core_version: quick ? 100 : 3000, TransactionPaymentApi_query_info: quick ? 100 : 3000, Metadata_metadata: quick ? 10 : 80 },
       // Calls per worker before the rounds (see benchPool).
-      warmUp: { Core_version: quick ? 200 : 5000, TransactionPaymentApi_query_info: quick ? 200 : 5000, Metadata_metadata: quick ? 10 : 150 },
+      warmUp: { Core_version: quick ? 200 : 50_000, TransactionPaymentApi_query_info: quick ? 200 : 50_000, Metadata_metadata: quick ? 10 : 300 },
     });
     report['pool'] = results;
     report['poolLoad'] = load;

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { FileArtifactCache } from '../../lib/node/index.js';
 import { MapStorage, SubstrateRuntime, type SuspendableCallResult } from '../../lib/substrate/index.js';
-import type { PoolReply, PoolTask, PoolWorkerOptions, ReplyBatch, TaskBatch } from './pool.js';
+import { type PoolReply, type PoolTask, type PoolWorkerOptions, type TaskBatch, packReplies, unpackTasks } from './pool.js';
 
 const options = workerData as PoolWorkerOptions;
 const runtime = await SubstrateRuntime.create({
@@ -45,19 +45,21 @@ async function serve(task: PoolTask): Promise<PoolReply> {
 }
 
 // One task at a time, batch after batch in the order they came (the pool may send the next
-// batch before this one ends); a batch's replies go back in one message once it is served.
+// batch before this one ends); a batch's replies go back in one message once it is served, their
+// outputs in one buffer, moved to the pool's thread rather than copied.
 let previous: Promise<unknown> = Promise.resolve();
-parentPort!.on('message', ({ tasks }: TaskBatch) => {
+parentPort!.on('message', (batch: TaskBatch) => {
   previous = previous.then(async () => {
-    const replies: ReplyBatch['replies'][number][] = [];
-    for (const { id, ...task } of tasks) {
+    const replies: PoolReply[] = [];
+    for (const task of unpackTasks(batch)) {
       try {
-        replies.push({ id, ...(await serve(task as PoolTask)) });
+        replies.push(await serve(task));
       } catch (e) {
-        replies.push({ id, threadId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+        replies.push({ threadId, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
       }
     }
-    parentPort!.postMessage({ replies } satisfies ReplyBatch);
+    const packed = packReplies(threadId, replies);
+    parentPort!.postMessage(packed, [packed.replies.buffer, packed.outputs.buffer]);
   });
 });
 parentPort!.postMessage({ ready: threadId });
