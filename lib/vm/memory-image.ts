@@ -41,7 +41,8 @@ export class MemoryImage {
   /** Writes the image over the first {@link length} bytes of `memory`. */
   restore(memory: Uint8Array): void {
     const runs = (this.#runs ??= findRuns(this.bytes));
-    for (const run of runs) {
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
       if (run.bytes === null) memory.fill(0, run.start, run.end);
       else memory.set(run.bytes, run.start);
     }
