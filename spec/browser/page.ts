@@ -13,19 +13,49 @@ interface WorkerReply {
   readonly error?: string;
 }
 
+/**
+ * How long a Worker may take to load its module and say it is ready: a hang guard, not a test
+ * budget (as the test's `pageReady`). Once it is ready its task runs for as long as it takes.
+ */
+const WORKER_START_GUARD_MS = 120_000;
+
+/**
+ * Runs suite function `name` in a new module Worker. The task is posted only once the Worker has
+ * said it is ready (its module evaluated, its listener in place), and a Worker that never gets
+ * there, or whose message cannot be read, fails the call with what is known instead of leaving it
+ * pending until the test's own timeout (seen once in Chromium: a Worker that loaded its chunks
+ * and never answered, the test hanging for 30 minutes).
+ */
 function inWorker(name: SuiteName, argument: unknown): Promise<unknown> {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+    let started = false;
+    const guard = setTimeout(() => {
+      worker.terminate();
+      reject(new Error(`the Worker for ${name} did not start within ${WORKER_START_GUARD_MS / 1000} s`));
+    }, WORKER_START_GUARD_MS);
+    worker.onmessage = (event: MessageEvent<WorkerReply | 'ready'>) => {
+      if (event.data === 'ready') {
+        if (started) return;
+        started = true;
+        clearTimeout(guard);
+        worker.postMessage({ name, argument });
+        return;
+      }
       worker.terminate();
       if (event.data.ok) resolve(event.data.value);
       else reject(new Error(event.data.error));
     };
+    worker.onmessageerror = () => {
+      clearTimeout(guard);
+      worker.terminate();
+      reject(new Error(`the Worker's answer for ${name} could not be read`));
+    };
     worker.onerror = (event) => {
+      clearTimeout(guard);
       worker.terminate();
       reject(new Error(`the Worker failed: ${event.message}`));
     };
-    worker.postMessage({ name, argument });
   });
 }
 

@@ -1,4 +1,7 @@
-/** The browser tests' Worker: runs one suite function per message and replies with its result. */
+/**
+ * The browser tests' Worker: says `'ready'` once its module has run, then runs one suite function
+ * per message and replies with its result.
+ */
 import { SUITE, type SuiteName } from './suite.js';
 
 addEventListener('message', (event: MessageEvent<{ name: SuiteName; argument: unknown }>) => {
@@ -10,3 +13,4 @@ addEventListener('message', (event: MessageEvent<{ name: SuiteName; argument: un
       (e: unknown) => postMessage({ ok: false, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) }),
     );
 });
+postMessage('ready');
