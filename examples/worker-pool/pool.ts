@@ -7,13 +7,13 @@
  * brings back their replies, and each worker holds up to {@link PIPELINE_DEPTH} batches, so that
  * its next task is already there when one ends. A short call (westend's `Core_version`: about
  * 30 µs) costs less than a message's round trip, and with a message per call the pool's thread
- * and the workers' spent as much on messages as on calls. A batch is packed
- * ({@link TaskBatch}, {@link ReplyBatch}): its calls' inputs in one buffer and its replies'
- * outputs in another, each moved (transferred) rather than copied, so that a message carries a
- * few objects and two buffers instead of an object and a buffer per task. A batch takes a fair share of what
- * waits (an eighth of the queue divided among every worker's batches: with 2 workers, one task a
- * batch once fewer than 33 wait), so that the last tasks are spread over the workers rather than
- * left in one worker's batch.
+ * and the workers' spent as much on messages as on calls. A batch is packed ({@link TaskBatch},
+ * {@link ReplyBatch}): its calls' inputs in one buffer and its replies' outputs in another, each
+ * moved (transferred) rather than copied, so that a message carries a few objects and two
+ * buffers instead of an object and a buffer per task. A batch takes a fair share of what waits
+ * (an eighth of the queue divided among every worker's batches: with 2 workers, one task a batch
+ * once fewer than 33 wait), so that the last tasks are spread over the workers rather than left
+ * in one worker's batch.
  *
  * Besides plain calls, a call can be suspended at a pause in one worker and its bytes resumed in
  * any other (`SuspendedRuntimeCall.snapshot()` and `SubstrateRuntime.resumeCall()`, Asyncify),

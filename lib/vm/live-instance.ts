@@ -25,9 +25,11 @@
  * instantiation but as the first call, see `VmConfig.startFunction`):
  *
  * - its memory: the whole initial memory (data segments and zeros), written back over the
- *   memory (its runs of zeros filled, the rest copied: `memory-image.ts`) (the guest's part of it: pages reserved below it for a paused stack are not the
- *   guest's to see, and a paused stack left there is never read again); only while the memory has its initial size, since a memory cannot shrink (a grown
- *   memory means a new instance) and only up to {@link RESET_IMAGE_LIMIT} bytes. With
+ *   guest's part of the memory, its runs of zeros filled and the rest copied (`memory-image.ts`;
+ *   pages reserved below the guest's memory for a paused stack are not the guest's to see, and a
+ *   paused stack left there is never read again); only while the memory has its initial size,
+ *   since a memory cannot shrink (a grown memory means a new instance) and only up to
+ *   {@link RESET_IMAGE_LIMIT} bytes. With
  *   `VmConfig.reuseGrownMemory`, a memory grown by up to {@link REUSE_GROWN_MEMORY_LIMIT} bytes
  *   is kept too, and its grown part zeroed: the contents are a fresh instance's, the size is not
  *   (the one thing the guest can tell, which that option's hosts accept). Zeroing memory whose

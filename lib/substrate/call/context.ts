@@ -133,8 +133,8 @@ export class CallContext {
     const bad = (what: string): never => {
       throw new RangeError(`bad call state: ${what}`);
     };
-    const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= 0xffff_ffff;
     const isTally = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+    const isCount = (n: unknown): n is number => isTally(n) && n <= 0xffff_ffff;
     if (!Array.isArray(state.counts) || state.counts.length !== this.counts.length || !state.counts.every(isTally)) bad('counts');
     if (state.batchVerification !== null && typeof state.batchVerification !== 'boolean') bad('batch verification');
     if (!Array.isArray(state.transactionIndex) || !Array.isArray(state.storageReads)) bad('shape');
